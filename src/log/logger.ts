@@ -34,7 +34,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     redact: { paths: REDACT, censor: '***' },
   };
   if (usePretty) {
-    return pino(base, pretty({ colorize: Boolean(process.stdout.isTTY), translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
+    return pino(
+      base,
+      pretty({
+        colorize: Boolean(process.stdout.isTTY),
+        translateTime: 'HH:MM:ss.l',
+        ignore: 'pid,hostname',
+        sync: true,
+      }),
+    );
   }
   return pino(base, pino.destination({ dest: 1, sync: false }));
 }

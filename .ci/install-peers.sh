@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the real protocol peers the tests talk to, from Debian's packages.
+# Idempotent: skips apt-get when everything is already there. Needs root (CI runs as root).
+set -euo pipefail
+
+# package:binary pairs; the binary says whether the package is already installed.
+peers=(
+  "squid:/usr/sbin/squid"
+  "openssl:/usr/bin/openssl"
+)
+
+missing=()
+for entry in "${peers[@]}"; do
+  pkg=${entry%%:*}
+  bin=${entry#*:}
+  [ -x "$bin" ] || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-peers: all peers present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-peers: need root to install: ${missing[*]} (run: sudo bash .ci/install-peers.sh)" >&2
+  exit 1
+fi
+
+echo "install-peers: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,241 @@
+import type { Clock } from '../../src/clock/clock.ts';
+import type { KeepaliveAdvice } from '../../src/cloud/learning/advice.ts';
+import { domainOf, siteKey } from '../../src/cloud/learning/domain.ts';
+import type { Candidate } from '../../src/cloud/learning/representative.ts';
+import { KeepaliveManager } from '../../src/gateway/keepalive/keepalive-manager.ts';
+import type { PowerMode } from '../../src/gateway/keepalive/power-policy.ts';
+import type { SimCloud } from './cloud-model.ts';
+import type { Firewall } from './firewall.ts';
+import type { LineLife, SimMetrics } from './metrics.ts';
+import {
+  type DeathReport,
+  type DownMessage,
+  type GatewayPort,
+  type LineName,
+  PUSH_LINES,
+  type PushLineName,
+} from './wire.ts';
+
+/** One simulated gateway box. */
+export interface GatewaySpec {
+  id: string;
+  /** Its host name; the domain is derived from it. */
+  host: string;
+  /** When it boots, ms after the start of the week (default 0). */
+  bootAtMs?: number;
+  /** Uptime it already had at boot time, for the election (default 0). */
+  uptimeAtBootMs?: number;
+  /** CPU load 0..1 for the election (default 0.2). */
+  cpuLoad?: number;
+  mode: PowerMode;
+}
+
+/** What every simulated gateway shares. */
+export interface GatewayContext {
+  clock: Clock;
+  firewall: Firewall;
+  cloud: SimCloud;
+  metrics: SimMetrics;
+  egressAddress: string;
+  answerTimeoutMs: number;
+  /** Interval before the cloud's first advice, ms. */
+  initialIntervalMs: number;
+}
+
+/** A push line as the gateway holds it: one connection and its keep-alive manager. */
+interface ActiveLine {
+  connId: number;
+  manager: KeepaliveManager;
+  life: LineLife;
+}
+
+/**
+ * A gateway: two push lines, each driven by the real KeepaliveManager on the simulated clock,
+ * and — when the cloud asks — a probe line that sends nothing and only answers probes. The
+ * socket work the real daemon does is reduced to firewall.pass calls.
+ */
+export class SimGateway implements GatewayPort {
+  readonly id: string;
+  readonly siteKey: string;
+  private readonly ctx: GatewayContext;
+  private readonly spec: GatewaySpec;
+  private readonly lines = new Map<PushLineName, ActiveLine>();
+  private probeConn: number | null = null;
+  private mode: PowerMode;
+  private bootedAt: number | null = null;
+  private lastAdvice: KeepaliveAdvice | null = null;
+
+  constructor(ctx: GatewayContext, spec: GatewaySpec) {
+    this.ctx = ctx;
+    this.spec = spec;
+    this.id = spec.id;
+    this.mode = spec.mode;
+    this.siteKey = siteKey(domainOf(spec.host), ctx.egressAddress);
+  }
+
+  /** The advice the gateway last received. */
+  get advice(): KeepaliveAdvice | null {
+    return this.lastAdvice;
+  }
+
+  /** The interval its push lines use now, ms. */
+  get intervalMs(): number {
+    return this.anyLine()?.manager.intervalMs ?? this.ctx.initialIntervalMs;
+  }
+
+  /** True when a push line keeps alive less often than advised because of the power policy. */
+  get limitedByPolicy(): boolean {
+    return this.anyLine()?.manager.limitedByPolicy ?? false;
+  }
+
+  /** Age of a push line's current connection, ms. */
+  lineAge(line: PushLineName): number | null {
+    const active = this.lines.get(line);
+    return active ? this.ctx.clock.now() - active.life.openedAt : null;
+  }
+
+  /** The middlebox flow currently carrying a line. */
+  connectionOf(line: LineName): number | null {
+    if (line === 'probe') return this.probeConn;
+    return this.lines.get(line)?.connId ?? null;
+  }
+
+  /** Powers on: registers with the cloud and opens both push lines. */
+  boot(): void {
+    this.bootedAt = this.ctx.clock.now();
+    this.ctx.cloud.register(this);
+    for (const line of PUSH_LINES) this.openLine(line, null);
+  }
+
+  /** Switches operation condition on every line. */
+  setMode(mode: PowerMode): void {
+    this.mode = mode;
+    for (const active of this.lines.values()) active.manager.setMode(mode);
+  }
+
+  candidate(now: number): Candidate {
+    const uptime = this.bootedAt === null ? 0 : now - this.bootedAt;
+    return {
+      gatewayId: this.id,
+      uptimeMs: uptime + (this.spec.uptimeAtBootMs ?? 0),
+      cpuLoad: this.spec.cpuLoad ?? 0.2,
+    };
+  }
+
+  deliver(line: LineName, message: DownMessage): boolean {
+    const { clock, firewall } = this.ctx;
+    const now = clock.now();
+    const connId = this.connectionOf(line);
+    if (connId === null || !firewall.pass(connId, now)) return false;
+    if (line !== 'probe') {
+      const active = this.lines.get(line) as ActiveLine;
+      active.manager.noteTraffic('in');
+      active.life.traffic.push(now);
+    }
+    this.takeAdvice(message.advice);
+    // Acted on after the acknowledgement, as the daemon would from its event loop.
+    clock.setTimeout(() => this.act(message), 0);
+    return true;
+  }
+
+  private act(message: DownMessage): void {
+    for (const line of message.restore) {
+      this.ctx.metrics.restoreTimes.push(this.ctx.clock.now());
+      this.openLine(line, null);
+    }
+    if (message.kind === 'probe-open') this.openProbeLine();
+    if (message.kind === 'probe-close') this.closeProbeLine();
+  }
+
+  private openLine(line: PushLineName, report: DeathReport | null): void {
+    const { clock, firewall, metrics } = this.ctx;
+    const now = clock.now();
+    const previous = this.lines.get(line);
+    const connId = firewall.open(now);
+    const manager = new KeepaliveManager({
+      clock,
+      initialIntervalMs: this.intervalMs,
+      answerTimeoutMs: this.ctx.answerTimeoutMs,
+      mode: this.mode,
+      sendKeepalive: () => this.sendKeepalive(line, connId),
+      onDead: (info) => this.lineDied(line, connId, info),
+      onReplaceDue: () => this.replaceLine(line, connId),
+    });
+    const active: ActiveLine = { connId, manager, life: metrics.openLife(this.id, line, now) };
+    this.lines.set(line, active);
+    manager.start();
+    // Make-before-break: the old connection closes only once the new one is up.
+    if (previous) this.closeLine(line, previous);
+    this.takeAdvice(this.ctx.cloud.connect(this.id, line, report));
+  }
+
+  private closeLine(line: PushLineName, active: ActiveLine): void {
+    const { clock, firewall, metrics } = this.ctx;
+    const now = clock.now();
+    active.manager.stop();
+    const diedAt = firewall.deathAt(active.connId);
+    if (diedAt !== undefined && diedAt <= now) {
+      metrics.darkSpells.push({ gatewayId: this.id, line, diedAt, endedAt: now });
+    }
+    firewall.close(active.connId);
+    active.life.closedAt = now;
+  }
+
+  private sendKeepalive(line: PushLineName, connId: number): void {
+    const active = this.lines.get(line);
+    if (active?.connId !== connId) return;
+    const now = this.ctx.clock.now();
+    active.life.keepalives.push(now);
+    if (!this.ctx.firewall.pass(connId, now)) return;
+    const advice = this.ctx.cloud.keepalive(this.id, line, active.manager.limitedByPolicy);
+    active.manager.noteAnswer();
+    this.takeAdvice(advice);
+  }
+
+  private lineDied(
+    line: PushLineName,
+    connId: number,
+    info: { idleBeforeMs: number; connectionAgeMs: number; limitedByPolicy: boolean },
+  ): void {
+    const active = this.lines.get(line);
+    if (active?.connId !== connId) return;
+    this.ctx.metrics.keepaliveDeathTimes.push(this.ctx.clock.now());
+    this.closeLine(line, active);
+    this.lines.delete(line);
+    this.openLine(line, {
+      idleBeforeMs: info.idleBeforeMs,
+      connectionAgeMs: info.connectionAgeMs,
+      limitedByPolicy: info.limitedByPolicy,
+    });
+  }
+
+  private replaceLine(line: PushLineName, connId: number): void {
+    if (this.lines.get(line)?.connId !== connId) return;
+    this.ctx.metrics.replacementTimes.push(this.ctx.clock.now());
+    this.openLine(line, null);
+  }
+
+  private openProbeLine(): void {
+    this.closeProbeLine();
+    this.probeConn = this.ctx.firewall.open(this.ctx.clock.now());
+    this.takeAdvice(this.ctx.cloud.connect(this.id, 'probe', null));
+  }
+
+  private closeProbeLine(): void {
+    if (this.probeConn !== null) this.ctx.firewall.close(this.probeConn);
+    this.probeConn = null;
+  }
+
+  private takeAdvice(advice: KeepaliveAdvice): void {
+    this.lastAdvice = advice;
+    for (const active of this.lines.values()) {
+      active.manager.applyAdvice(advice.intervalMs);
+      active.manager.setReplaceBeforeAge(advice.reconnectBeforeAgeMs);
+    }
+    this.ctx.metrics.noteAdvice(this.id, this.ctx.clock.now(), advice, this.intervalMs);
+  }
+
+  private anyLine(): ActiveLine | undefined {
+    return this.lines.values().next().value;
+  }
+}

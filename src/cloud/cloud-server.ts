@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Clock } from '../clock/clock.ts';
+import { systemClock } from '../clock/system-clock.ts';
+import type { CloudConfig } from '../config/cloud-config.ts';
+import type { Logger } from '../log/logger.ts';
+import { KeepaliveAdvisor } from './advisor/keepalive-advisor.ts';
+import { registerHttpApi } from './api/http-api.ts';
+import { DEFAULT_LEARNING_CONFIG, type LearningConfig } from './learning/learning-config.ts';
+import { GatewayDirectory } from './push/gateway-directory.ts';
+import { PushDispatcher } from './push/push-dispatcher.ts';
+import { PushServer } from './push/push-server.ts';
+import { StatusStore } from './status/status-store.ts';
+
+/** Maps the cloud config's keep-alive section onto the learner's tunables. */
+export function learningConfigFrom(config: CloudConfig): LearningConfig {
+  const k = config.keepalive;
+  return {
+    ...DEFAULT_LEARNING_CONFIG,
+    defaultIntervalMs: k.default,
+    minIntervalMs: k.min,
+    maxIntervalMs: k.max,
+    marginFraction: k.margin,
+    windowMs: k.window,
+    maxRecords: k.maxRecords,
+    probeToleranceFraction: k.probeTolerance,
+  };
+}
+
+/** A running reference cloud: push endpoint, HTTP API and status store. */
+export interface CloudServer {
+  readonly url: string;
+  readonly port: number;
+  readonly app: FastifyInstance;
+  readonly push: PushServer;
+  readonly dispatcher: PushDispatcher;
+  readonly store: StatusStore;
+  stop(): Promise<void>;
+}
+
+/** Starts the reference cloud server from a validated config. */
+export async function startCloudServer(
+  config: CloudConfig,
+  deps: { logger: Logger; clock?: Clock },
+): Promise<CloudServer> {
+  const clock = deps.clock ?? systemClock;
+  const log = deps.logger;
+  const https = config.tls
+    ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
+    : null;
+  const app = (https ? Fastify({ https, logger: false }) : Fastify({ logger: false })) as FastifyInstance;
+  const store = new StatusStore(config.store.path);
+  const directory = new GatewayDirectory(clock);
+  const advisor = new KeepaliveAdvisor({
+    store,
+    directory,
+    config: learningConfigFrom(config),
+    clock,
+    probeEnabled: config.keepalive.probe,
+  });
+  const push = new PushServer({
+    gatewayTokens: new Map(config.gateways.map((g) => [g.id, g.token])),
+    store,
+    directory,
+    advisor,
+    clock,
+    logger: log,
+    probeAckTimeoutMs: config.push.ackTimeout,
+  });
+  const dispatcher = new PushDispatcher({
+    server: push,
+    clock,
+    logger: log,
+    ackTimeoutMs: config.push.ackTimeout,
+    deadlineMs: config.push.deadline,
+  });
+  registerHttpApi(app, {
+    apiToken: config.api.token,
+    gatewayIds: config.gateways.map((g) => g.id),
+    store,
+    directory,
+    advisor,
+    dispatcher,
+    clock,
+    windowMs: config.keepalive.window,
+  });
+  app.server.on('upgrade', (req, socket, head) => push.handleUpgrade(req, socket, head));
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const address = app.server.address() as AddressInfo;
+  const scheme = https ? 'https' : 'http';
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${scheme}://${host}:${address.port}`;
+  log.info({ url, gateways: config.gateways.length, store: config.store.path }, 'cloud listening');
+  return {
+    url,
+    port: address.port,
+    app,
+    push,
+    dispatcher,
+    store,
+    async stop() {
+      push.closeAll();
+      await app.close();
+      store.close();
+    },
+  };
+}

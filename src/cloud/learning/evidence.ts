@@ -1,0 +1,99 @@
+import type { LearningConfig } from './learning-config.ts';
+import { detectLifetimeCap } from './lifetime-cap.ts';
+import type { StatusRecord } from './status-record.ts';
+
+/** What the recent log says about the middlebox in front of one gateway (or one site). */
+export interface Bounds {
+  /** L: longest idle gap after which an exchange still succeeded (not contradicted since), ms. */
+  lowerMs: number | null;
+  /** U: shortest idle gap after which an exchange failed for idleness (not contradicted since), ms. */
+  upperMs: number | null;
+  /** Detected connection lifetime cap (conservative estimate), ms. */
+  lifetimeCapMs: number | null;
+  /** The line role of the record that set L. */
+  lowerFrom: 'push' | 'probe' | null;
+}
+
+/** The records a decision may look at: inside the window, at most the newest maxRecords, oldest first. */
+export function recentRecords(
+  records: readonly StatusRecord[],
+  now: number,
+  config: LearningConfig,
+): StatusRecord[] {
+  const from = now - config.windowMs;
+  const inWindow = records.filter((r) => r.time >= from);
+  if (!isChronological(inWindow)) inWindow.sort((a, b) => a.time - b.time || a.id - b.id);
+  return inWindow.length > config.maxRecords ? inWindow.slice(-config.maxRecords) : inWindow;
+}
+
+/**
+ * The seed's "recomputed from the recent log": L and U from the records in the window, after
+ * dropping what says nothing about idleness (policy-limited failures, deaths a lifetime cap
+ * explains — own or, when given, the site's — failures at gaps we would never advise) and
+ * what newer evidence contradicts. L < U always.
+ */
+export function deriveBounds(
+  records: readonly StatusRecord[],
+  now: number,
+  config: LearningConfig,
+  knownLifetimeCapMs: number | null = null,
+): Bounds {
+  const evidence = recentRecords(records, now, config).filter((r) => r.status === 'OK' || !r.policyLimited);
+  // A cap the site already knows explains our deaths too, before we have seen enough of them.
+  const lifetimeCapMs = detectLifetimeCap(evidence, config) ?? knownLifetimeCapMs;
+  const idleEvidence = evidence.filter((r) => r.status === 'OK' || isIdleFailure(r, lifetimeCapMs, config));
+  return { ...freshBounds(idleEvidence), lifetimeCapMs };
+}
+
+/** Whether a failure may bound the idle timeout from above. */
+function isIdleFailure(r: StatusRecord, lifetimeCapMs: number | null, config: LearningConfig): boolean {
+  // A failure after a gap shorter than any advice we would give is something else (a reset
+  // under traffic, a server restart); taken as idle evidence it would wipe all history.
+  if (r.idleBeforeMs < config.minIntervalMs) return false;
+  if (lifetimeCapMs === null) return true;
+  return r.connectionAgeMs < lifetimeCapMs * (1 - config.lifetimeAgeToleranceFraction);
+}
+
+/**
+ * Conflicts are settled by recency. A failure at gap g contradicts older successes at gaps ≥ g
+ * (the middlebox got stricter); a success at gap g contradicts older failures at gaps ≤ g (it
+ * got more lenient). A contradiction dates a change of the middlebox, so everything of that
+ * status up to the newest contradicted record is stale, not only the contradicted records:
+ * successes just below g from before a tightening are no safer than those above it.
+ */
+function freshBounds(evidence: readonly StatusRecord[]): Omit<Bounds, 'lifetimeCapMs'> {
+  let shortestNewerFailure = Number.POSITIVE_INFINITY;
+  let longestNewerSuccess = Number.NEGATIVE_INFINITY;
+  let successCut = -1;
+  let failureCut = -1;
+  for (let i = evidence.length - 1; i >= 0; i--) {
+    const r = evidence[i] as StatusRecord;
+    if (r.status === 'OK') {
+      if (successCut < 0 && r.idleBeforeMs >= shortestNewerFailure) successCut = i;
+      longestNewerSuccess = Math.max(longestNewerSuccess, r.idleBeforeMs);
+    } else {
+      if (failureCut < 0 && r.idleBeforeMs <= longestNewerSuccess) failureCut = i;
+      shortestNewerFailure = Math.min(shortestNewerFailure, r.idleBeforeMs);
+    }
+  }
+  let lower: StatusRecord | null = null;
+  for (let i = successCut + 1; i < evidence.length; i++) {
+    const r = evidence[i] as StatusRecord;
+    if (r.status === 'OK' && (lower === null || r.idleBeforeMs > lower.idleBeforeMs)) lower = r;
+  }
+  let upperMs: number | null = null;
+  for (let i = failureCut + 1; i < evidence.length; i++) {
+    const r = evidence[i] as StatusRecord;
+    if (r.status === 'NG' && (upperMs === null || r.idleBeforeMs < upperMs)) upperMs = r.idleBeforeMs;
+  }
+  return { lowerMs: lower?.idleBeforeMs ?? null, upperMs, lowerFrom: lower?.role ?? null };
+}
+
+function isChronological(records: readonly StatusRecord[]): boolean {
+  for (let i = 1; i < records.length; i++) {
+    const a = records[i - 1] as StatusRecord;
+    const b = records[i] as StatusRecord;
+    if (b.time < a.time || (b.time === a.time && b.id < a.id)) return false;
+  }
+  return true;
+}

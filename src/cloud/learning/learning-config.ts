@@ -1,0 +1,104 @@
+/**
+ * Every tunable of the cloud's keep-alive learning, in one place (think Mars'
+ * smart_heartbeat.cc): the constants say what each default is and why, the interface says
+ * what each knob means. Durations are ms, fractions are 0..1.
+ */
+
+const SECOND_MS = 1_000;
+const MINUTE_MS = 60 * SECOND_MS;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+/** Advised while nothing is known: under the shortest common middlebox idle timeout (60 s), so nothing is lost while learning. */
+export const DEFAULT_INTERVAL_MS = 50 * SECOND_MS;
+/** Never advise keep-alives more often than this, whatever a failure seems to say. */
+export const MIN_INTERVAL_MS = 10 * SECOND_MS;
+/** Never advise keep-alives less often than this: the seed's longest ladder step (168 h). */
+export const MAX_INTERVAL_MS = 168 * HOUR_MS;
+/** Advice = longest good idle gap × (1 − margin): room for timer jitter and clock drift. */
+export const MARGIN_FRACTION = 0.05;
+/** The seed's "recent log": only the last 7 days say anything about today's middlebox. */
+export const WINDOW_MS = 7 * DAY_MS;
+/** The seed's "last N records": bounds the work per decision and lets a busy line forget faster. */
+export const MAX_RECORDS = 10_000;
+/**
+ * Learning stops when the longest good gap L is within 5 % of the shortest idle failure U.
+ * Then L ≥ 0.95 T, and advice L × (1 − margin) ≥ 0.9025 T: within the required 10 % of T.
+ */
+export const PROBE_TOLERANCE_FRACTION = 0.05;
+/** Without an upper bound the probe gap grows ×2 per success: 50 s reaches 2 h 4 min in 8 steps. */
+export const PROBE_GROWTH_FACTOR = 2;
+/** Deaths at one age needed before blaming a lifetime cap rather than idleness. */
+export const LIFETIME_MIN_DEATHS = 3;
+/** Connection ages at death "agree" when the oldest is within 10 % of the youngest. */
+export const LIFETIME_AGE_TOLERANCE_FRACTION = 0.1;
+/**
+ * A death pins its age only when the line carried traffic late in its life: its idle gap is at
+ * most this share of its age. A line idle since it opened could have died of idleness or age.
+ */
+export const LIFETIME_MAX_IDLE_FRACTION = 0.25;
+/**
+ * A cap repeats across connection generations: the deaths must be spread over at least this
+ * share of the cap. All lines dying together at once is a middlebox restart or new rule, not a cap.
+ */
+export const LIFETIME_MIN_SPAN_FRACTION = 0.5;
+/** Peers of one site agree when no peer's good gap exceeds another's failing gap by more than 10 %. */
+export const DOMAIN_AGREEMENT_FRACTION = 0.1;
+/** With a lifetime cap, replace each line at 90 % of it (make-before-break). */
+export const RECONNECT_BEFORE_CAP_FRACTION = 0.9;
+/** Two boxes whose uptimes differ by less than this count as equally senior, so they do not flap. */
+export const REPRESENTATIVE_UPTIME_TOLERANCE_MS = 10 * MINUTE_MS;
+/** CPU loads (0..1) closer than this count as equal: load jitter must not move the representative. */
+export const REPRESENTATIVE_CPU_TOLERANCE = 0.05;
+
+/** The knobs of the interval decision, the probe planner and lifetime-cap detection. */
+export interface LearningConfig {
+  /** Advised interval while no good gap is known, ms. */
+  defaultIntervalMs: number;
+  /** Floor of any advice, ms. */
+  minIntervalMs: number;
+  /** Ceiling of any advice, ms; probing stops once advice would reach it. */
+  maxIntervalMs: number;
+  /** Safety margin: advice = longest good gap × (1 − marginFraction). */
+  marginFraction: number;
+  /** Only records at most this old are evidence, ms. */
+  windowMs: number;
+  /** Only the newest this-many records in the window are evidence. */
+  maxRecords: number;
+  /** Converged when L ≥ U × (1 − probeToleranceFraction). */
+  probeToleranceFraction: number;
+  /** First probe gap when nothing is known (else growth × default), ms. */
+  probeStartGapMs?: number;
+  /** Factor by which the probe gap grows while no idle failure is known (default PROBE_GROWTH_FACTOR). */
+  probeGrowthFactor?: number;
+  /** Deaths at an agreeing age needed to declare a lifetime cap. */
+  lifetimeMinDeaths: number;
+  /** Relative spread of death ages that still counts as one age. */
+  lifetimeAgeToleranceFraction: number;
+  /** Max idle gap / age of a death that may count towards a cap (default LIFETIME_MAX_IDLE_FRACTION). */
+  lifetimeMaxIdleFraction?: number;
+  /** Min spread of death times / cap (default LIFETIME_MIN_SPAN_FRACTION). */
+  lifetimeMinSpanFraction?: number;
+  /** Relative slack with which peers' bounds must be mutually consistent to be shared. */
+  domainAgreementFraction: number;
+  /** Replace lines at cap × this fraction. */
+  reconnectBeforeCapFraction: number;
+}
+
+/** The defaults above, as a config. */
+export const DEFAULT_LEARNING_CONFIG: LearningConfig = {
+  defaultIntervalMs: DEFAULT_INTERVAL_MS,
+  minIntervalMs: MIN_INTERVAL_MS,
+  maxIntervalMs: MAX_INTERVAL_MS,
+  marginFraction: MARGIN_FRACTION,
+  windowMs: WINDOW_MS,
+  maxRecords: MAX_RECORDS,
+  probeToleranceFraction: PROBE_TOLERANCE_FRACTION,
+  probeGrowthFactor: PROBE_GROWTH_FACTOR,
+  lifetimeMinDeaths: LIFETIME_MIN_DEATHS,
+  lifetimeAgeToleranceFraction: LIFETIME_AGE_TOLERANCE_FRACTION,
+  lifetimeMaxIdleFraction: LIFETIME_MAX_IDLE_FRACTION,
+  lifetimeMinSpanFraction: LIFETIME_MIN_SPAN_FRACTION,
+  domainAgreementFraction: DOMAIN_AGREEMENT_FRACTION,
+  reconnectBeforeCapFraction: RECONNECT_BEFORE_CAP_FRACTION,
+};

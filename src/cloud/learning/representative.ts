@@ -1,0 +1,37 @@
+import { REPRESENTATIVE_CPU_TOLERANCE, REPRESENTATIVE_UPTIME_TOLERANCE_MS } from './learning-config.ts';
+
+/** A gateway of one site that could probe on the site's behalf. */
+export interface Candidate {
+  gatewayId: string;
+  uptimeMs: number;
+  /** Recent CPU load, 0..1. */
+  cpuLoad: number;
+}
+
+/** How close two candidates must be to count as equal on each criterion. */
+export interface ElectionTolerance {
+  uptimeMs: number;
+  cpuLoad: number;
+}
+
+/**
+ * The seed's representative: longest uptime, then lowest CPU, then gatewayId, so every cloud
+ * node elects the same box. Differences within the tolerance count as equal, so two boxes
+ * booted together (or with jittering load) do not hand the probe line back and forth.
+ */
+export function electRepresentative(
+  candidates: readonly Candidate[],
+  tolerance: ElectionTolerance = {
+    uptimeMs: REPRESENTATIVE_UPTIME_TOLERANCE_MS,
+    cpuLoad: REPRESENTATIVE_CPU_TOLERANCE,
+  },
+): string | null {
+  if (candidates.length === 0) return null;
+  const longestUptime = Math.max(...candidates.map((c) => c.uptimeMs));
+  const senior = candidates.filter((c) => c.uptimeMs >= longestUptime - tolerance.uptimeMs);
+  const lowestLoad = Math.min(...senior.map((c) => c.cpuLoad));
+  const idle = senior.filter((c) => c.cpuLoad <= lowestLoad + tolerance.cpuLoad);
+  let chosen = (idle[0] as Candidate).gatewayId;
+  for (const c of idle) if (c.gatewayId < chosen) chosen = c.gatewayId;
+  return chosen;
+}

@@ -1,0 +1,86 @@
+import { EventEmitter } from 'node:events';
+import type { Clock } from '../../clock/clock.ts';
+import type { CloudLine } from './cloud-line.ts';
+
+/** What the cloud knows of a connected gateway, from its latest hello. */
+export interface GatewayPresence {
+  gatewayId: string;
+  clientId: string;
+  domain: string;
+  siteKey: string;
+  egressAddress: string | null;
+  uptimeAtHelloMs: number;
+  helloAt: number;
+  cpuLoad: number;
+  powerMode: string;
+  lines: Map<string, CloudLine>;
+}
+
+interface DirectoryEvents {
+  'line-up': [line: CloudLine];
+  'line-down': [line: CloudLine];
+}
+
+/**
+ * The connected gateways and their live lines, keyed by gateway and line id. A new
+ * line with the id of an old one takes its place at once (no stale-session wait).
+ */
+export class GatewayDirectory extends EventEmitter<DirectoryEvents> {
+  private readonly gateways = new Map<string, GatewayPresence>();
+  private readonly clock: Clock;
+
+  constructor(clock: Clock) {
+    super();
+    this.clock = clock;
+  }
+
+  /** Registers a line; returns the line it replaced, if any. */
+  add(line: CloudLine, presence: Omit<GatewayPresence, 'lines'>): CloudLine | undefined {
+    let entry = this.gateways.get(line.gatewayId);
+    if (!entry) {
+      entry = { ...presence, lines: new Map() };
+      this.gateways.set(line.gatewayId, entry);
+    } else {
+      Object.assign(entry, presence);
+    }
+    const previous = entry.lines.get(line.connectionId);
+    entry.lines.set(line.connectionId, line);
+    this.emit('line-up', line);
+    return previous;
+  }
+
+  /** Forgets a line if it is still the current one for its id. */
+  remove(line: CloudLine): void {
+    const entry = this.gateways.get(line.gatewayId);
+    if (!entry || entry.lines.get(line.connectionId) !== line) return;
+    entry.lines.delete(line.connectionId);
+    this.emit('line-down', line);
+  }
+
+  get(gatewayId: string): GatewayPresence | undefined {
+    return this.gateways.get(gatewayId);
+  }
+
+  /** Open lines of a gateway, optionally of one role. */
+  lines(gatewayId: string, role?: CloudLine['role']): CloudLine[] {
+    const entry = this.gateways.get(gatewayId);
+    if (!entry) return [];
+    return [...entry.lines.values()].filter((l) => l.isOpen && (!role || l.role === role));
+  }
+
+  /** Gateways with at least one open line at a site. */
+  connectedAtSite(siteKey: string): GatewayPresence[] {
+    return [...this.gateways.values()].filter(
+      (g) => g.siteKey === siteKey && this.lines(g.gatewayId).length > 0,
+    );
+  }
+
+  /** Current uptime of a gateway, extrapolated from its hello. */
+  uptimeMs(presence: GatewayPresence): number {
+    return presence.uptimeAtHelloMs + (this.clock.now() - presence.helloAt);
+  }
+
+  all(): GatewayPresence[] {
+    return [...this.gateways.values()];
+  }
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
+import { duration, fraction, port, secret, slug } from './schema-types.ts';
+
+export const cloudConfigSchema = z.strictObject({
+  listen: z
+    .strictObject({
+      host: z.string().default('0.0.0.0'),
+      port: port.default(8443),
+    })
+    .prefault({}),
+  tls: z
+    .strictObject({
+      certFile: z.string().describe('PEM certificate chain'),
+      keyFile: z.string().describe('PEM private key'),
+    })
+    .optional()
+    .describe('serve wss/https; omit only behind a TLS-terminating load balancer or on loopback'),
+  api: z.strictObject({
+    token: secret.describe('bearer token for the HTTP API (env MFPGW_API_TOKEN overrides)'),
+  }),
+  gateways: z
+    .array(z.strictObject({ id: slug, token: secret }))
+    .min(1, 'at least one gateway with an id and a token')
+    .refine((list) => new Set(list.map((g) => g.id)).size === list.length, 'gateway ids to be unique'),
+  store: z.strictObject({ path: z.string().default('mfp-cloud.db') }).prefault({}),
+  keepalive: z
+    .strictObject({
+      default: duration('50s').describe('advice when nothing is known'),
+      min: duration('10s'),
+      max: duration('168h'),
+      margin: fraction('5%', 0.5).describe('advice = longest good idle gap minus this fraction'),
+      window: duration('7d').describe('how far back the status log is read'),
+      maxRecords: z.number().int().min(10).default(10_000),
+      probe: z.boolean().default(true).describe('let one representative per domain probe longer gaps'),
+      probeTolerance: fraction('5%', 0.1).describe('stop probing when the bounds are this close'),
+    })
+    .prefault({}),
+  push: z
+    .strictObject({
+      ackTimeout: duration('10s').describe('a push unacknowledged this long has failed on its line'),
+      deadline: duration('30s').describe('give up on a push after this long'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
+    .prefault({}),
+});
+
+export type CloudConfig = z.output<typeof cloudConfigSchema>;
+
+export const CLOUD_ENV_OVERRIDES = { MFPGW_API_TOKEN: 'api.token' };
+
+/** Loads and validates a cloud config file. */
+export function loadCloudConfig(file: string, options: ParseOptions = {}): CloudConfig {
+  return loadConfigFile(file, cloudConfigSchema, { overrides: CLOUD_ENV_OVERRIDES, ...options });
+}
+
+/** Validates an in-memory cloud config (demo, tests). */
+export function parseCloudConfig(raw: unknown, options: ParseOptions = {}): CloudConfig {
+  return parseConfig('(inline)', raw, cloudConfigSchema, { overrides: CLOUD_ENV_OVERRIDES, ...options });
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
+import { duration, secret, slug } from './schema-types.ts';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** The cloud URL must be wss:// (verified TLS); plain ws:// is allowed on loopback only, for demos. */
+const cloudUrl = z.string({ error: 'a wss:// URL of the cloud push endpoint' }).refine((text) => {
+  try {
+    const url = new URL(text);
+    if (url.protocol === 'wss:') return true;
+    return url.protocol === 'ws:' && (LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.'));
+  } catch {
+    return false;
+  }
+}, 'a wss:// URL (ws:// only on loopback, for demos), e.g. "wss://cloud.example.com/push"');
+
+const proxyUrl = z.string().refine((text) => {
+  try {
+    return new URL(text).protocol === 'http:';
+  } catch {
+    return false;
+  }
+}, 'an http:// proxy URL, e.g. "http://user:password@proxy.lan:3128"');
+
+const powerMode = z.strictObject({
+  minInterval: duration('0s').describe('never keep alive more often than this in this mode'),
+  changeThreshold: duration('0s').describe('ignore advice to lengthen the interval by less than this'),
+});
+
+export const gatewayConfigSchema = z.strictObject({
+  gateway: z
+    .strictObject({
+      id: slug.describe('this gateway’s id, as registered in the cloud'),
+      domain: z
+        .string()
+        .max(253)
+        .optional()
+        .describe('DNS domain of the site; default: the host’s DNS domain'),
+      stateDir: z.string().default('/var/lib/mfp-gateway').describe('where the gateway keeps its state'),
+    })
+    .describe('identity of this gateway'),
+  cloud: z.strictObject({
+    url: cloudUrl.describe('the cloud push endpoint'),
+    token: secret.describe('per-gateway token (env MFPGW_CLOUD_TOKEN overrides)'),
+    caFile: z.string().optional().describe('extra CA certificate (PEM) to trust for the cloud'),
+    connections: z.number().int().min(1).max(8).default(2).describe('number of push lines'),
+    probe: z.boolean().default(true).describe('allow this gateway to keep a probe line for its domain'),
+    proxy: proxyUrl.optional().describe('HTTP CONNECT proxy; default: HTTPS_PROXY (NO_PROXY honoured)'),
+    stagger: duration('2s').describe('delay between opening successive lines'),
+  }),
+  keepalive: z
+    .strictObject({
+      default: duration('50s').describe('interval used until the cloud advises one'),
+      answerTimeout: duration('10s').describe('a keep-alive unanswered this long marks its line dead'),
+    })
+    .prefault({}),
+  power: z
+    .strictObject({
+      mode: z.string().default('normal').describe('current power mode (a key of power.modes)'),
+      modes: z
+        .record(slug, powerMode)
+        .default({
+          normal: { minInterval: 0, changeThreshold: 0 } as never,
+          'power-saving': { minInterval: 3_600_000, changeThreshold: 1_800_000 } as never,
+        })
+        .describe('named power modes'),
+    })
+    .prefault({})
+    .refine((p) => p.mode in p.modes, { message: 'power.mode must name one of power.modes', path: ['mode'] }),
+  reconnect: z
+    .strictObject({
+      initialDelay: duration('1s'),
+      maxDelay: duration('2m'),
+      stableAfter: duration('1m').describe('a line up this long resets its backoff'),
+      authFailureDelay: duration('5m').describe('wait after the cloud or proxy refused our credentials'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
+    .prefault({}),
+});
+
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+
+/** Environment variables that override secrets in the gateway config. */
+export const GATEWAY_ENV_OVERRIDES = {
+  MFPGW_CLOUD_TOKEN: 'cloud.token',
+  MFPGW_PROXY: 'cloud.proxy',
+};
+
+/** Loads and validates a gateway config file. */
+export function loadGatewayConfig(file: string, options: ParseOptions = {}): GatewayConfig {
+  return loadConfigFile(file, gatewayConfigSchema, { overrides: GATEWAY_ENV_OVERRIDES, ...options });
+}
+
+/** Validates an in-memory gateway config (demo, tests). */
+export function parseGatewayConfig(raw: unknown, options: ParseOptions = {}): GatewayConfig {
+  return parseConfig('(inline)', raw, gatewayConfigSchema, { overrides: GATEWAY_ENV_OVERRIDES, ...options });
+}

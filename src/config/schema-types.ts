@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+/** A duration written with a unit ("45s", "2h"), parsed to milliseconds. */
+export function duration(defaultValue: string) {
+  return z
+    .string({ error: 'a duration with a unit, e.g. "45s", "2h" or "1h30m"' })
+    .default(defaultValue)
+    .transform((text, ctx) => {
+      try {
+        return parseDuration(text);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'a duration with a unit, e.g. "45s", "2h" or "1h30m"',
+          input: text,
+        });
+        void err;
+        return z.NEVER;
+      }
+    });
+}
+
+/** A fraction written as a percentage ("5%") or a number between 0 and 1. */
+export function fraction(defaultValue: string, max = 1) {
+  return z
+    .union([z.number(), z.string()], { error: `a fraction such as "5%" or 0.05 (at most ${max})` })
+    .default(defaultValue)
+    .transform((raw, ctx) => {
+      const value =
+        typeof raw === 'number'
+          ? raw
+          : raw.trim().endsWith('%')
+            ? Number(raw.trim().slice(0, -1)) / 100
+            : Number(raw);
+      if (!Number.isFinite(value) || value < 0 || value > max) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `a fraction such as "5%" or 0.05 (between 0 and ${max})`,
+          input: raw,
+        });
+        return z.NEVER;
+      }
+      return value;
+    });
+}
+
+/** An identifier safe in URLs, topics and file names. */
+export const slug = z
+  .string({ error: 'an identifier of letters, digits, "-", "_" or "."' })
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    'an identifier of letters, digits, "-", "_" or "." (1–64 chars)',
+  );
+
+/** A secret: at least 16 characters so a default like "changeme" cannot slip through. */
+export const secret = z
+  .string({ error: 'a secret string of at least 16 characters (or ${env:NAME})' })
+  .min(16, 'a secret of at least 16 characters');
+
+/** TCP port. */
+export const port = z.number({ error: 'a TCP port number' }).int().min(0).max(65535);

@@ -1,0 +1,199 @@
+import type { Clock, TimerHandle } from '../../clock/clock.ts';
+import { applyAdvice, type PolicyDecision, type PowerMode } from './power-policy.ts';
+
+/** What the manager knows about a line it gave up on. */
+export interface DeadLineInfo {
+  /** Idle time of the line when the unanswered keep-alive was sent, ms. */
+  idleBeforeMs: number;
+  reason: 'keepalive-timeout';
+  /** Age of the line when the unanswered keep-alive was sent, ms. */
+  connectionAgeMs: number;
+  /** The interval was longer than advised because of the power policy: not network evidence. */
+  limitedByPolicy: boolean;
+}
+
+/** Wiring of one manager: the clock, the policy, and what to call; the socket work stays outside. */
+export interface KeepaliveManagerOptions {
+  clock: Clock;
+  initialIntervalMs: number;
+  /** How long to wait for an answer (or any incoming traffic) after a keep-alive, ms. */
+  answerTimeoutMs: number;
+  mode: PowerMode;
+  sendKeepalive: () => void;
+  /** Called once when a keep-alive went unanswered; the manager has stopped. */
+  onDead: (info: DeadLineInfo) => void;
+  /** Called once when the line reaches the age set by setReplaceBeforeAge (make-before-break). */
+  onReplaceDue?: () => void;
+}
+
+/**
+ * Keep-alive decisions for ONE push line, with no I/O: after intervalMs of idle it asks for a
+ * keep-alive; if nothing comes back within answerTimeoutMs it declares the line dead, so a
+ * dead line is believed alive for at most interval + answer timeout.
+ *
+ * One timer, re-armed lazily: traffic only records a time; when the timer fires it compares
+ * with the last traffic and sleeps again, so a busy line costs no timer churn.
+ */
+export class KeepaliveManager {
+  private readonly clock: Clock;
+  private readonly answerTimeoutMs: number;
+  private readonly sendKeepalive: () => void;
+  private readonly onDead: (info: DeadLineInfo) => void;
+  private readonly onReplaceDue: (() => void) | undefined;
+  private mode: PowerMode;
+  private interval: number;
+  private limited: boolean;
+  private advisedMs: number;
+  private startedAt = 0;
+  private lastTraffic = 0;
+  /** When the unanswered keep-alive was sent, and the idle gap before it. */
+  private pending: { sentAt: number; idleBeforeMs: number } | null = null;
+  private replaceAtAgeMs: number | null = null;
+  private replaceSignalled = false;
+  private running = false;
+  private timer: TimerHandle | undefined;
+  private timerDueAt: number | null = null;
+
+  constructor(options: KeepaliveManagerOptions) {
+    this.clock = options.clock;
+    this.answerTimeoutMs = options.answerTimeoutMs;
+    this.sendKeepalive = options.sendKeepalive;
+    this.onDead = options.onDead;
+    this.onReplaceDue = options.onReplaceDue;
+    this.mode = options.mode;
+    this.advisedMs = options.initialIntervalMs;
+    this.interval = Math.max(options.initialIntervalMs, options.mode.minIntervalMs);
+    this.limited = this.interval > options.initialIntervalMs;
+  }
+
+  /** The interval in force, ms. */
+  get intervalMs(): number {
+    return this.interval;
+  }
+
+  /** True when the power policy keeps alive less often than the cloud advised. */
+  get limitedByPolicy(): boolean {
+    return this.limited;
+  }
+
+  /** When traffic last crossed the line (or the line started), ms since epoch. */
+  get lastTrafficAt(): number {
+    return this.lastTraffic;
+  }
+
+  /** True while a keep-alive waits for its answer. */
+  get awaitingAnswer(): boolean {
+    return this.pending !== null;
+  }
+
+  /** Starts watching a freshly connected line: the connection itself is traffic. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.startedAt = this.clock.now();
+    this.lastTraffic = this.startedAt;
+    this.pending = null;
+    this.replaceSignalled = false;
+    this.arm();
+  }
+
+  /** Stops all timers; the line is closed or handed over. */
+  stop(): void {
+    this.running = false;
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDueAt = null;
+  }
+
+  /**
+   * Real traffic crossed the line: it resets the idle time. Incoming traffic also proves the
+   * line alive, so it answers a pending keep-alive; outgoing traffic does not (a dead line
+   * swallows writes silently).
+   */
+  noteTraffic(direction: 'in' | 'out' = 'in'): void {
+    this.lastTraffic = this.clock.now();
+    if (direction === 'in') this.pending = null;
+  }
+
+  /** The keep-alive was answered. */
+  noteAnswer(): void {
+    this.noteTraffic('in');
+  }
+
+  /** Applies the cloud's advice through the power policy; returns what the policy decided. */
+  applyAdvice(advisedMs: number): PolicyDecision {
+    this.advisedMs = advisedMs;
+    const decision = applyAdvice(this.interval, advisedMs, this.mode);
+    this.interval = decision.intervalMs;
+    this.limited = decision.limitedByPolicy;
+    if (this.running) this.arm();
+    return decision;
+  }
+
+  /** Switches operation condition; the last advice is re-read under the new mode's minimum at once. */
+  setMode(mode: PowerMode): void {
+    this.mode = mode;
+    // A mode switch is the user's explicit choice, so no change threshold applies to it.
+    this.interval = Math.max(this.advisedMs, mode.minIntervalMs);
+    this.limited = this.interval > this.advisedMs;
+    if (this.running) this.arm();
+  }
+
+  /** Asks for onReplaceDue when the line reaches this age (null: never), ms. */
+  setReplaceBeforeAge(ageMs: number | null): void {
+    this.replaceAtAgeMs = ageMs;
+    if (this.running) this.arm();
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.timerDueAt = null;
+    if (!this.running) return;
+    const now = this.clock.now();
+    if (this.pending !== null && now >= this.pending.sentAt + this.answerTimeoutMs) {
+      const { sentAt, idleBeforeMs } = this.pending;
+      this.stop();
+      this.onDead({
+        idleBeforeMs,
+        reason: 'keepalive-timeout',
+        connectionAgeMs: sentAt - this.startedAt,
+        limitedByPolicy: this.limited,
+      });
+      return;
+    }
+    if (
+      this.replaceAtAgeMs !== null &&
+      !this.replaceSignalled &&
+      now - this.startedAt >= this.replaceAtAgeMs
+    ) {
+      this.replaceSignalled = true;
+      this.onReplaceDue?.();
+      if (!this.running) return;
+    }
+    if (this.pending === null && now - this.lastTraffic >= this.interval) {
+      this.pending = { sentAt: now, idleBeforeMs: now - this.lastTraffic };
+      this.sendKeepalive();
+      if (!this.running) return;
+    }
+    this.arm();
+  }
+
+  /** Makes sure the one timer fires no later than the next due moment. */
+  private arm(): void {
+    const due = this.nextDue();
+    // An earlier timer is kept: when it fires it finds nothing due and re-arms (lazy).
+    if (this.timerDueAt !== null && this.timerDueAt <= due) return;
+    this.clock.clearTimeout(this.timer);
+    this.timerDueAt = due;
+    this.timer = this.clock.setTimeout(() => this.fire(), due - this.clock.now());
+  }
+
+  private nextDue(): number {
+    let due =
+      this.pending !== null ? this.pending.sentAt + this.answerTimeoutMs : this.lastTraffic + this.interval;
+    if (this.replaceAtAgeMs !== null && !this.replaceSignalled) {
+      due = Math.min(due, this.startedAt + this.replaceAtAgeMs);
+    }
+    return due;
+  }
+}

@@ -1,0 +1,197 @@
+import { EventEmitter } from 'node:events';
+import type { Agent } from 'node:http';
+import type { Clock, TimerHandle } from '../../clock/clock.ts';
+import type { Logger } from '../../log/logger.ts';
+import {
+  type Advice,
+  type Hello,
+  type LostLine,
+  PROTOCOL_VERSION,
+  type Push,
+} from '../../protocol/messages.ts';
+import type { PowerMode } from '../keepalive/power-policy.ts';
+import { RecentIds } from '../push/recent-ids.ts';
+import { type LineContext, type LineStatus, PushLine } from './push-line.ts';
+
+/** Most lost-line reports kept for the next hello. */
+const MAX_LOST_REPORTS = 32;
+/** Id of the probe line; push lines are line-0, line-1, … */
+export const PROBE_LINE_ID = 'probe';
+
+export interface SupervisorOptions {
+  clock: Clock;
+  logger: Logger;
+  gatewayId: string;
+  clientId: string;
+  token: string;
+  url: string;
+  agent?: Agent;
+  ca?: Buffer;
+  connections: number;
+  staggerMs: number;
+  probeAllowed: boolean;
+  keepaliveDefaultMs: number;
+  answerTimeoutMs: number;
+  backoff: LineContext['backoff'];
+  software: string;
+  host: () => { domain: string; uptimeMs: number; cpuLoad: number };
+  mode: () => PowerMode;
+  /** Hands a (deduplicated) push to the gateway; resolve to acknowledge it. */
+  onPush: (push: Push) => Promise<void>;
+}
+
+/** The link's state for status pages, readiness and the API. */
+export interface LinkStatus {
+  lines: LineStatus[];
+  linesUp: number;
+  advice: Advice | null;
+  representative: boolean;
+  probing: boolean;
+}
+
+interface SupervisorEvents {
+  change: [];
+  push: [push: Push];
+}
+
+/**
+ * Owns the gateway's push lines (cloudflared's supervisor): starts them staggered,
+ * restores the ones the cloud reports dead, opens and closes the probe line as the cloud
+ * asks, and collects lost-line evidence for the next hello.
+ */
+export class LineSupervisor extends EventEmitter<SupervisorEvents> {
+  private readonly lines: PushLine[] = [];
+  private probeLine: PushLine | undefined;
+  private readonly lost: LostLine[] = [];
+  private readonly seen = new RecentIds();
+  private readonly startTimers: TimerHandle[] = [];
+  private advice: Advice | null = null;
+  private probing = false;
+  private stopped = false;
+  private readonly options: SupervisorOptions;
+  private readonly ctx: LineContext;
+
+  constructor(options: SupervisorOptions) {
+    super();
+    this.options = options;
+    const log = options.logger.child({ part: 'link' });
+    this.ctx = {
+      clock: options.clock,
+      logger: log,
+      url: options.url,
+      headers: { authorization: `Bearer ${options.token}`, 'x-mfp-gateway': options.gatewayId },
+      agent: options.agent,
+      ca: options.ca,
+      keepaliveDefaultMs: options.keepaliveDefaultMs,
+      answerTimeoutMs: options.answerTimeoutMs,
+      openTimeoutMs: Math.max(options.answerTimeoutMs, 5000),
+      backoff: options.backoff,
+      mode: options.mode,
+      hello: (connectionId, role, keepaliveMs, policyLimited) =>
+        this.hello(connectionId, role, keepaliveMs, policyLimited),
+      lostReported: (reported) => {
+        for (const r of reported) {
+          const i = this.lost.indexOf(r);
+          if (i >= 0) this.lost.splice(i, 1);
+        }
+      },
+      reportLost: (l) => {
+        this.lost.push(l);
+        if (this.lost.length > MAX_LOST_REPORTS) this.lost.shift();
+      },
+      onPush: (push) => this.deliver(push),
+      onAdvice: (advice, probe) => this.adviceArrived(advice, probe),
+      onRestore: (ids, reason) => this.restore(ids, reason),
+      onStateChange: () => this.emit('change'),
+    };
+    for (let i = 0; i < options.connections; i++)
+      this.lines.push(new PushLine(`line-${i}`, 'push', this.ctx));
+  }
+
+  /** Opens the push lines, one every staggerMs, so they do not share a fate (or a keep-alive phase). */
+  start(): void {
+    this.stopped = false;
+    this.lines.forEach((line, i) => {
+      if (i === 0) line.start();
+      else
+        this.startTimers.push(this.options.clock.setTimeout(() => line.start(), i * this.options.staggerMs));
+    });
+  }
+
+  /** Closes every line. */
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.startTimers) this.options.clock.clearTimeout(t);
+    for (const line of this.lines) line.stop();
+    this.probeLine?.stop();
+  }
+
+  /** Applies a new power mode to every push line. */
+  setMode(mode: PowerMode): void {
+    for (const line of this.lines) line.setMode(mode);
+  }
+
+  status(): LinkStatus {
+    const all = [...this.lines, ...(this.probeLine ? [this.probeLine] : [])];
+    return {
+      lines: all.map((l) => l.status()),
+      linesUp: this.lines.filter((l) => l.isOpen).length,
+      advice: this.advice,
+      representative: this.probing,
+      probing: this.probeLine?.isOpen ?? false,
+    };
+  }
+
+  private hello(
+    connectionId: string,
+    role: Hello['role'],
+    keepaliveMs: number,
+    policyLimited: boolean,
+  ): Hello {
+    const host = this.options.host();
+    return {
+      type: 'hello',
+      v: PROTOCOL_VERSION,
+      gatewayId: this.options.gatewayId,
+      clientId: this.options.clientId,
+      connectionId,
+      role,
+      domain: host.domain,
+      uptimeMs: host.uptimeMs,
+      cpuLoad: host.cpuLoad,
+      powerMode: this.options.mode().name,
+      keepaliveMs,
+      policyLimited,
+      software: this.options.software,
+      lost: [...this.lost],
+    };
+  }
+
+  private async deliver(push: Push): Promise<void> {
+    if (!this.seen.add(push.pushId)) return;
+    this.emit('push', push);
+    await this.options.onPush(push);
+  }
+
+  private adviceArrived(advice: Advice, probe: boolean): void {
+    this.advice = advice;
+    const wantProbe = probe && this.options.probeAllowed && !this.stopped;
+    if (wantProbe === this.probing) return;
+    this.probing = wantProbe;
+    if (wantProbe) {
+      this.probeLine ??= new PushLine(PROBE_LINE_ID, 'probe', this.ctx);
+      this.ctx.logger.info('this gateway is its domain’s representative: opening the probe line');
+      this.probeLine.start();
+    } else if (this.probeLine) {
+      this.ctx.logger.info('probing finished: closing the probe line');
+      this.probeLine.stop();
+    }
+    this.emit('change');
+  }
+
+  private restore(ids: string[], reason: string): void {
+    for (const line of [...this.lines, ...(this.probeLine ? [this.probeLine] : [])]) {
+      if (ids.includes(line.id)) line.restore(reason);
+    }
+  }
+}

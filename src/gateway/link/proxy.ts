@@ -1,0 +1,42 @@
+import type { Agent } from 'node:http';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+
+/** True when NO_PROXY (comma-separated hosts, ".suffix", "*", optional ":port") matches the target. */
+export function bypassesProxy(target: URL, noProxy: string | undefined): boolean {
+  if (!noProxy) return false;
+  const host = target.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const port = target.port || (target.protocol === 'wss:' || target.protocol === 'https:' ? '443' : '80');
+  for (const raw of noProxy.split(/[\s,]+/)) {
+    const entry = raw.trim().toLowerCase();
+    if (!entry) continue;
+    if (entry === '*') return true;
+    const [pattern, entryPort] = entry.startsWith('[')
+      ? [entry.slice(1, entry.indexOf(']')), entry.split(']:')[1]]
+      : entry.split(':');
+    if (entryPort && entryPort !== port) continue;
+    const suffix = (pattern ?? '').replace(/^\*?\./, '');
+    if (host === suffix || host.endsWith(`.${suffix}`)) return true;
+  }
+  return false;
+}
+
+/** The proxy to use for the cloud URL: the configured one, else HTTPS_PROXY, unless NO_PROXY matches. */
+export function proxyFor(target: URL, configured: string | undefined, env: NodeJS.ProcessEnv): URL | null {
+  const fromEnv = env.HTTPS_PROXY ?? env.https_proxy ?? env.ALL_PROXY ?? env.all_proxy;
+  const chosen = configured ?? fromEnv;
+  if (!chosen) return null;
+  if (!configured && bypassesProxy(target, env.NO_PROXY ?? env.no_proxy)) return null;
+  return new URL(chosen);
+}
+
+/** An agent that tunnels through an HTTP CONNECT proxy, with Basic auth from the URL's credentials. */
+export function proxyAgent(proxy: URL): Agent {
+  return new HttpsProxyAgent(proxy, { keepAlive: false });
+}
+
+/** The proxy URL with its password masked, for logs. */
+export function describeProxy(proxy: URL): string {
+  const copy = new URL(proxy.href);
+  if (copy.password) copy.password = '***';
+  return copy.href;
+}

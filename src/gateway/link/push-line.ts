@@ -1,0 +1,376 @@
+import type { Clock, TimerHandle } from '../../clock/clock.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { Advice, CloudToGateway, Hello, LostLine, Push } from '../../protocol/messages.ts';
+import { KeepaliveManager } from '../keepalive/keepalive-manager.ts';
+import type { PowerMode } from '../keepalive/power-policy.ts';
+import { Backoff } from './backoff.ts';
+import { LineSession, type SessionFailure } from './line-session.ts';
+
+/** What a line is doing now, for status and readiness. */
+export type LineState = 'idle' | 'connecting' | 'open' | 'waiting' | 'auth-failed' | 'stopped';
+
+/** Everything a line needs from the gateway around it. */
+export interface LineContext {
+  clock: Clock;
+  logger: Logger;
+  url: string;
+  headers: Record<string, string>;
+  agent?: import('node:http').Agent;
+  ca?: Buffer;
+  keepaliveDefaultMs: number;
+  answerTimeoutMs: number;
+  openTimeoutMs: number;
+  backoff: { initialMs: number; maxMs: number; stableAfterMs: number; authFailureDelayMs: number };
+  mode: () => PowerMode;
+  /** Builds this line's hello (identity, host facts, lost lines to report). */
+  hello: (connectionId: string, role: Hello['role'], keepaliveMs: number, policyLimited: boolean) => Hello;
+  /** Called once a hello carrying the lost-line evidence has been welcomed. */
+  lostReported: (lost: readonly LostLine[]) => void;
+  reportLost: (lost: LostLine) => void;
+  onPush: (push: Push) => Promise<void>;
+  onAdvice: (advice: Advice, probe: boolean, from: PushLine) => void;
+  onRestore: (connectionIds: string[], reason: string) => void;
+  onStateChange: () => void;
+}
+
+/** A snapshot of a line for status pages and the API. */
+export interface LineStatus {
+  id: string;
+  role: Hello['role'];
+  state: LineState;
+  connectedSince: number | null;
+  lastTrafficAt: number | null;
+  reconnects: number;
+  keepaliveMs: number | null;
+  limitedByPolicy: boolean;
+  lastError: string | null;
+}
+
+/**
+ * One push line of the gateway (seed 000's push connection): keeps a session open,
+ * keeps it alive at the advised interval, reconnects with backoff, never gives up, and
+ * replaces itself before a detected lifetime cap (make-before-break).
+ */
+export class PushLine {
+  readonly id: string;
+  readonly role: Hello['role'];
+  private state: LineState = 'idle';
+  private session: LineSession | undefined;
+  private keepalive: KeepaliveManager | undefined;
+  private timer: TimerHandle | undefined;
+  private stableTimer: TimerHandle | undefined;
+  private replaceTimer: TimerHandle | undefined;
+  private backoff: Backoff;
+  private reconnects = 0;
+  private lastError: string | null = null;
+  private connectedSince: number | null = null;
+  private awaitingAnswer = false;
+  private seq = 0;
+  private intervalMs: number;
+  private reconnectBeforeAgeMs: number | null = null;
+  private readonly ctx: LineContext;
+  private readonly log: Logger;
+
+  constructor(id: string, role: Hello['role'], ctx: LineContext) {
+    this.id = id;
+    this.role = role;
+    this.ctx = ctx;
+    this.intervalMs = ctx.keepaliveDefaultMs;
+    this.log = ctx.logger.child({ line: id });
+    this.backoff = new Backoff({ initialMs: ctx.backoff.initialMs, maxMs: ctx.backoff.maxMs });
+  }
+
+  /** Starts connecting now. */
+  start(): void {
+    if (this.state !== 'idle' && this.state !== 'stopped') return;
+    this.connect();
+  }
+
+  /** Closes the line for good (until start is called again). */
+  stop(): void {
+    this.setState('stopped');
+    this.clearTimers();
+    this.keepalive?.stop();
+    this.session?.close(1000, 'gateway stopping');
+    this.session = undefined;
+  }
+
+  /** The cloud saw this line die: drop the session and reconnect at once. */
+  restore(reason: string): void {
+    if (this.state === 'stopped') return;
+    this.log.info({ reason }, 'cloud asked to restore this line');
+    this.clearTimers();
+    this.keepalive?.stop();
+    const old = this.session;
+    this.session = undefined;
+    old?.terminate('restore');
+    this.reconnects++;
+    this.connect();
+  }
+
+  /** Applies a new power mode to this line's keep-alive. */
+  setMode(mode: PowerMode): void {
+    this.keepalive?.setMode(mode);
+    this.ctx.onStateChange();
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  status(): LineStatus {
+    return {
+      id: this.id,
+      role: this.role,
+      state: this.state,
+      connectedSince: this.connectedSince,
+      lastTrafficAt: this.session?.lastTrafficAt ?? null,
+      reconnects: this.reconnects,
+      keepaliveMs: this.role === 'push' ? (this.keepalive?.intervalMs ?? this.intervalMs) : null,
+      limitedByPolicy: this.keepalive?.limitedByPolicy ?? false,
+      lastError: this.lastError,
+    };
+  }
+
+  private setState(state: LineState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.ctx.onStateChange();
+  }
+
+  private clearTimers(): void {
+    const { clock } = this.ctx;
+    clock.clearTimeout(this.timer);
+    clock.clearTimeout(this.stableTimer);
+    clock.clearTimeout(this.replaceTimer);
+  }
+
+  private newSession(): { session: LineSession; hello: Hello } {
+    const mode = this.ctx.mode();
+    const limited = this.keepalive?.limitedByPolicy ?? false;
+    const hello = this.ctx.hello(this.id, this.role, Math.max(this.intervalMs, mode.minIntervalMs), limited);
+    const session = new LineSession({
+      url: this.ctx.url,
+      headers: this.ctx.headers,
+      agent: this.ctx.agent,
+      ca: this.ctx.ca,
+      clock: this.ctx.clock,
+      openTimeoutMs: this.ctx.openTimeoutMs,
+      hello,
+    });
+    return { session, hello };
+  }
+
+  private connect(): void {
+    this.setState('connecting');
+    const { session, hello } = this.newSession();
+    this.session = session;
+    session.open().then(
+      (welcome) => {
+        if (this.session !== session) {
+          session.close(1000, 'superseded');
+          return;
+        }
+        this.ctx.lostReported(hello.lost);
+        this.opened(session, welcome.advice, welcome.probe, welcome.tookOver);
+      },
+      (failure: SessionFailure) => {
+        if (this.session !== session) return;
+        this.session = undefined;
+        this.failed(failure);
+      },
+    );
+  }
+
+  private failed(failure: SessionFailure): void {
+    if (this.state === 'stopped') return;
+    this.lastError = failure.message;
+    const authRefused = failure.kind === 'auth' || failure.kind === 'proxy-auth';
+    const delay = authRefused ? this.ctx.backoff.authFailureDelayMs : this.backoff.next();
+    if (authRefused) {
+      this.log.error({ status: failure.status, retryInMs: delay }, failure.message);
+      this.setState('auth-failed');
+    } else {
+      this.log.warn({ kind: failure.kind, retryInMs: delay }, `cannot open line: ${failure.message}`);
+      this.setState('waiting');
+    }
+    this.timer = this.ctx.clock.setTimeout(() => {
+      this.reconnects++;
+      this.connect();
+    }, delay);
+  }
+
+  private opened(session: LineSession, advice: Advice, probe: boolean, tookOver: boolean): void {
+    const { clock } = this.ctx;
+    this.lastError = null;
+    this.connectedSince = clock.now();
+    this.awaitingAnswer = false;
+    session.onMessage = (m) => this.receive(session, m);
+    session.onInvalid = (code, message) => this.log.warn({ code }, `invalid frame from cloud: ${message}`);
+    session.onEnd = (end) => this.ended(session, end.code, end.reason);
+    if (this.role === 'push') {
+      this.keepalive?.stop();
+      this.keepalive = new KeepaliveManager({
+        clock,
+        initialIntervalMs: this.intervalMs,
+        answerTimeoutMs: this.ctx.answerTimeoutMs,
+        mode: this.ctx.mode(),
+        sendKeepalive: () => this.sendKeepalive(session),
+        onDead: (info) => this.dead(session, info.idleBeforeMs),
+      });
+      this.keepalive.start();
+    }
+    this.stableTimer = clock.setTimeout(() => this.backoff.reset(), this.ctx.backoff.stableAfterMs);
+    this.setState('open');
+    this.log.info({ role: this.role, tookOver }, 'line open');
+    this.applyAdvice(advice, probe);
+  }
+
+  private sendKeepalive(session: LineSession): void {
+    const km = this.keepalive;
+    if (!km) return;
+    this.awaitingAnswer = true;
+    session.send({
+      type: 'keepalive',
+      seq: this.seq++,
+      powerMode: this.ctx.mode().name,
+      keepaliveMs: km.intervalMs,
+      policyLimited: km.limitedByPolicy,
+    });
+  }
+
+  private receive(session: LineSession, message: CloudToGateway): void {
+    if (session !== this.session) return;
+    this.keepalive?.noteTraffic();
+    switch (message.type) {
+      case 'keepalive-ack':
+        this.awaitingAnswer = false;
+        this.keepalive?.noteAnswer();
+        this.applyAdvice(message.advice, message.probe);
+        break;
+      case 'advice':
+        this.applyAdvice(message.advice, message.probe);
+        break;
+      case 'push':
+        this.ctx.onPush(message).then(
+          () => session.send({ type: 'push-ack', pushId: message.pushId }),
+          (err: Error) =>
+            this.log.error(
+              { err: err.message, pushId: message.pushId },
+              'push handler failed; not acknowledged',
+            ),
+        );
+        break;
+      case 'probe':
+        session.send({ type: 'probe-ack', probeId: message.probeId });
+        break;
+      case 'restore':
+        this.ctx.onRestore(message.connectionIds, message.reason);
+        break;
+      case 'error':
+        this.log.warn({ code: message.code }, `cloud reported an error: ${message.message}`);
+        break;
+      case 'welcome':
+        break;
+    }
+  }
+
+  private applyAdvice(advice: Advice, probe: boolean): void {
+    this.reconnectBeforeAgeMs = advice.reconnectBeforeAgeMs;
+    if (this.keepalive) {
+      const before = this.keepalive.intervalMs;
+      const decision = this.keepalive.applyAdvice(advice.intervalMs);
+      this.intervalMs = decision.intervalMs;
+      if (decision.intervalMs !== before) {
+        this.log.info(
+          {
+            fromMs: before,
+            toMs: decision.intervalMs,
+            advisedMs: advice.intervalMs,
+            source: advice.source,
+            lowerMs: advice.lowerBoundMs,
+            upperMs: advice.upperBoundMs,
+            policy: decision.limitedByPolicy,
+          },
+          'keep-alive interval changed',
+        );
+      }
+    }
+    this.scheduleReplacement();
+    this.ctx.onAdvice(advice, probe, this);
+    this.ctx.onStateChange();
+  }
+
+  /** Make-before-break before a lifetime cap: open a new session, then drop the old one. */
+  private scheduleReplacement(): void {
+    const { clock } = this.ctx;
+    clock.clearTimeout(this.replaceTimer);
+    const session = this.session;
+    if (!session || this.reconnectBeforeAgeMs === null || this.state !== 'open') return;
+    const due = session.openedAt + this.reconnectBeforeAgeMs - clock.now();
+    this.replaceTimer = clock.setTimeout(() => this.replace(session), Math.max(0, due));
+  }
+
+  private replace(old: LineSession): void {
+    if (this.session !== old || this.state !== 'open') return;
+    this.log.info({ ageMs: this.ctx.clock.now() - old.openedAt }, 'replacing line before its lifetime cap');
+    const { session: next, hello } = this.newSession();
+    next.open().then(
+      (welcome) => {
+        if (this.session !== old) {
+          next.close(1000, 'superseded');
+          return;
+        }
+        this.session = next;
+        this.ctx.lostReported(hello.lost);
+        old.onEnd = () => {};
+        old.close(1000, 'replaced before lifetime cap');
+        this.clearTimers();
+        this.opened(next, welcome.advice, welcome.probe, welcome.tookOver);
+      },
+      (failure: SessionFailure) => this.log.warn(`replacement line failed: ${failure.message}`),
+    );
+  }
+
+  private dead(session: LineSession, idleBeforeMs: number): void {
+    if (session !== this.session) return;
+    this.log.warn({ idleBeforeMs }, 'keep-alive unanswered: line is dead, reconnecting');
+    this.lose(session, idleBeforeMs, 'keepalive-timeout');
+    session.terminate('keep-alive unanswered');
+  }
+
+  private ended(session: LineSession, code: number, reason: string): void {
+    if (session !== this.session) return;
+    const idle = this.ctx.clock.now() - session.lastTrafficAt;
+    // A reset while our keep-alive was outstanding is the middlebox answering it: evidence.
+    if (this.awaitingAnswer) this.lose(session, idle, 'keepalive-timeout');
+    else this.lose(session, idle, code === 1000 || code === 1001 ? 'closed' : 'error');
+    this.log.info({ code, reason }, 'line closed');
+  }
+
+  private lose(session: LineSession, idleBeforeMs: number, reason: LostLine['reason']): void {
+    if (session !== this.session) return;
+    const { clock } = this.ctx;
+    this.ctx.reportLost({
+      connectionId: this.id,
+      role: this.role,
+      idleBeforeMs: Math.max(0, idleBeforeMs),
+      ageMs: clock.now() - session.openedAt,
+      reason,
+      policyLimited: this.keepalive?.limitedByPolicy ?? false,
+    });
+    this.session = undefined;
+    this.keepalive?.stop();
+    this.clearTimers();
+    this.connectedSince = null;
+    if (this.state === 'stopped') return;
+    this.reconnects++;
+    const serverGoingAway = reason === 'closed';
+    if (serverGoingAway) {
+      this.setState('waiting');
+      this.timer = clock.setTimeout(() => this.connect(), this.backoff.next());
+    } else {
+      this.connect();
+    }
+  }
+}

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+
+/**
+ * Control messages of the push link, version 1: JSON text frames on the WebSocket.
+ * Binary frames are reserved for tunnel data.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest control frame either end accepts, bytes. */
+export const MAX_CONTROL_FRAME_BYTES = 64 * 1024;
+
+const id = z.string().min(1).max(128);
+const ms = z.number().finite().nonnegative();
+
+export const lineRole = z.enum(['push', 'probe']);
+
+export const adviceSchema = z.object({
+  intervalMs: ms,
+  source: z.enum(['default', 'history', 'domain', 'probe']),
+  mcvtMs: ms.nullable(),
+  lowerBoundMs: ms.nullable(),
+  upperBoundMs: ms.nullable(),
+  lifetimeCapMs: ms.nullable(),
+  reconnectBeforeAgeMs: ms.nullable(),
+  converged: z.boolean(),
+});
+
+/** A line the gateway lost, reported on its next hello: evidence for the learner. */
+export const lostLineSchema = z.object({
+  connectionId: id,
+  role: lineRole,
+  idleBeforeMs: ms,
+  ageMs: ms,
+  reason: z.enum(['keepalive-timeout', 'closed', 'error', 'lifetime-replace']),
+  policyLimited: z.boolean(),
+});
+
+export const helloSchema = z.object({
+  type: z.literal('hello'),
+  v: z.number().int(),
+  gatewayId: id,
+  clientId: z.uuid(),
+  connectionId: id,
+  role: lineRole,
+  domain: z.string().max(253),
+  uptimeMs: ms,
+  cpuLoad: z.number().finite().nonnegative(),
+  powerMode: z.string().max(64),
+  keepaliveMs: ms,
+  policyLimited: z.boolean(),
+  software: z.string().max(64),
+  lost: z.array(lostLineSchema).max(64),
+});
+
+export const welcomeSchema = z.object({
+  type: z.literal('welcome'),
+  connectionId: id,
+  advice: adviceSchema,
+  representative: z.boolean(),
+  /** The gateway should keep a probe line open (it is its domain's representative). */
+  probe: z.boolean(),
+  /** An older session of the same line was replaced at once. */
+  tookOver: z.boolean(),
+});
+
+export const keepaliveSchema = z.object({
+  type: z.literal('keepalive'),
+  seq: z.number().int().nonnegative(),
+  powerMode: z.string().max(64),
+  keepaliveMs: ms,
+  policyLimited: z.boolean(),
+});
+
+export const keepaliveAckSchema = z.object({
+  type: z.literal('keepalive-ack'),
+  seq: z.number().int().nonnegative(),
+  advice: adviceSchema,
+  probe: z.boolean(),
+});
+
+export const pushSchema = z.object({
+  type: z.literal('push'),
+  pushId: id,
+  dataType: z.string().min(1).max(64),
+  payload: z.unknown(),
+});
+
+export const pushAckSchema = z.object({
+  type: z.literal('push-ack'),
+  pushId: id,
+});
+
+export const probeSchema = z.object({
+  type: z.literal('probe'),
+  probeId: id,
+  gapMs: ms,
+});
+
+export const probeAckSchema = z.object({
+  type: z.literal('probe-ack'),
+  probeId: id,
+});
+
+/** The cloud tells the gateway over a live line that another line is dead: reopen it now. */
+export const restoreSchema = z.object({
+  type: z.literal('restore'),
+  connectionIds: z.array(id).max(16),
+  reason: z.string().max(200),
+});
+
+/** Unsolicited advice, e.g. when the learner changed its mind or probing starts or stops. */
+export const adviceMessageSchema = z.object({
+  type: z.literal('advice'),
+  advice: adviceSchema,
+  probe: z.boolean(),
+});
+
+export const errorSchema = z.object({
+  type: z.literal('error'),
+  code: z.string().max(64),
+  message: z.string().max(1000),
+});
+
+export const gatewayToCloudSchema = z.discriminatedUnion('type', [
+  helloSchema,
+  keepaliveSchema,
+  pushAckSchema,
+  probeAckSchema,
+  errorSchema,
+]);
+
+export const cloudToGatewaySchema = z.discriminatedUnion('type', [
+  welcomeSchema,
+  keepaliveAckSchema,
+  pushSchema,
+  probeSchema,
+  restoreSchema,
+  adviceMessageSchema,
+  errorSchema,
+]);
+
+export type Advice = z.infer<typeof adviceSchema>;
+export type LostLine = z.infer<typeof lostLineSchema>;
+export type Hello = z.infer<typeof helloSchema>;
+export type Welcome = z.infer<typeof welcomeSchema>;
+export type Keepalive = z.infer<typeof keepaliveSchema>;
+export type KeepaliveAck = z.infer<typeof keepaliveAckSchema>;
+export type Push = z.infer<typeof pushSchema>;
+export type PushAck = z.infer<typeof pushAckSchema>;
+export type Probe = z.infer<typeof probeSchema>;
+export type ProbeAck = z.infer<typeof probeAckSchema>;
+export type Restore = z.infer<typeof restoreSchema>;
+export type AdviceMessage = z.infer<typeof adviceMessageSchema>;
+export type ErrorMessage = z.infer<typeof errorSchema>;
+export type GatewayToCloud = z.infer<typeof gatewayToCloudSchema>;
+export type CloudToGateway = z.infer<typeof cloudToGatewaySchema>;

@@ -1,0 +1,134 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
+import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
+import { silentLogger } from '../../../src/log/logger.ts';
+import { PROTOCOL_VERSION } from '../../../src/protocol/messages.ts';
+
+const token = 't'.repeat(32);
+let cloud: CloudServer;
+
+beforeEach(async () => {
+  cloud = await startCloudServer(
+    parseCloudConfig({
+      listen: { host: '127.0.0.1', port: 0 },
+      api: { token: 'a'.repeat(32) },
+      gateways: [{ id: 'gw1', token }],
+      store: { path: ':memory:' },
+    }),
+    { logger: silentLogger() },
+  );
+});
+afterEach(async () => {
+  await cloud.stop();
+});
+
+function connect(headers: Record<string, string>): WebSocket {
+  return new WebSocket(`ws://127.0.0.1:${cloud.port}/push`, { headers });
+}
+
+const auth = { authorization: `Bearer ${token}`, 'x-mfp-gateway': 'gw1' };
+
+function nextMessage(ws: WebSocket): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))));
+}
+
+function closed(ws: WebSocket): Promise<number> {
+  return new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+}
+
+const hello = {
+  type: 'hello',
+  v: PROTOCOL_VERSION,
+  gatewayId: 'gw1',
+  clientId: '3b241101-e2bb-4255-8caf-4136c566a962',
+  connectionId: 'line-0',
+  role: 'push',
+  domain: 'example.com',
+  uptimeMs: 1,
+  cpuLoad: 0,
+  powerMode: 'normal',
+  keepaliveMs: 1000,
+  policyLimited: false,
+  software: 'test',
+  lost: [],
+};
+
+describe('cloud push endpoint against a misbehaving peer', () => {
+  it('answers a wrong token with HTTP 401', async () => {
+    const ws = connect({ authorization: 'Bearer wrong', 'x-mfp-gateway': 'gw1' });
+    const status = await new Promise<number>((resolve) =>
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    );
+    expect(status).toBe(401);
+    ws.terminate();
+  });
+
+  it('answers garbage instead of a hello with an error and closes', async () => {
+    const ws = connect(auth);
+    await new Promise((r) => ws.once('open', r));
+    const closing = closed(ws);
+    ws.send('{not json');
+    expect(await nextMessage(ws)).toMatchObject({ type: 'error', code: 'MFP_ERR_INVALID_JSON' });
+    expect(await closing).toBe(1008);
+  });
+
+  it('keeps an open line after unknown and malformed messages, and still serves', async () => {
+    const ws = connect(auth);
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify(hello));
+    expect(await nextMessage(ws)).toMatchObject({ type: 'welcome', connectionId: 'line-0' });
+    ws.send(JSON.stringify({ type: 'teleport' }));
+    const err = await nextMessage(ws);
+    expect(err).toMatchObject({ type: 'error', code: 'MFP_ERR_UNKNOWN_TYPE' });
+    ws.send(JSON.stringify({ type: 'keepalive', seq: -1 }));
+    expect(await nextMessage(ws)).toMatchObject({ type: 'error', code: 'MFP_ERR_INVALID_MESSAGE' });
+    ws.send(
+      JSON.stringify({
+        type: 'keepalive',
+        seq: 1,
+        powerMode: 'normal',
+        keepaliveMs: 1000,
+        policyLimited: false,
+      }),
+    );
+    expect(await nextMessage(ws)).toMatchObject({ type: 'keepalive-ack', seq: 1 });
+    ws.close();
+  });
+
+  it('closes a line that sends an oversized frame with 1009', async () => {
+    const ws = connect(auth);
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify(hello));
+    await nextMessage(ws);
+    const closing = closed(ws);
+    ws.send('x'.repeat(200_000));
+    expect(await closing).toBe(1009);
+    const res = await fetch(`http://127.0.0.1:${cloud.port}/health`);
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses a hello for another gateway than the token names', async () => {
+    const ws = connect(auth);
+    await new Promise((r) => ws.once('open', r));
+    const closing = closed(ws);
+    ws.send(JSON.stringify({ ...hello, gatewayId: 'someone-else' }));
+    expect(await nextMessage(ws)).toMatchObject({ type: 'error' });
+    expect(await closing).toBe(1008);
+  });
+
+  it('lets a reconnecting line take over its old session at once', async () => {
+    const first = connect(auth);
+    await new Promise((r) => first.once('open', r));
+    first.send(JSON.stringify(hello));
+    await nextMessage(first);
+    const firstClosed = closed(first);
+    const second = connect(auth);
+    await new Promise((r) => second.once('open', r));
+    second.send(JSON.stringify(hello));
+    expect(await nextMessage(second)).toMatchObject({ type: 'welcome', tookOver: true });
+    expect(await firstClosed).toBe(1006);
+    expect(cloud.push.directory.lines('gw1')).toHaveLength(1);
+    second.close();
+  });
+});

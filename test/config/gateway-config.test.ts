@@ -1,0 +1,95 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/config-error.ts';
+import { loadGatewayConfig, parseGatewayConfig } from '../../src/config/gateway-config.ts';
+
+const token = 'a'.repeat(32);
+const minimal = { gateway: { id: 'office-1' }, cloud: { url: 'wss://cloud.example.com/push', token } };
+
+function issuesOf(fn: () => unknown) {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('gateway config', () => {
+  it('fills sane defaults', () => {
+    const config = parseGatewayConfig(minimal);
+    expect(config.cloud.connections).toBe(2);
+    expect(config.keepalive.default).toBe(50_000);
+    expect(config.power.mode).toBe('normal');
+    expect(config.power.modes['power-saving']).toEqual({
+      minInterval: 3_600_000,
+      changeThreshold: 1_800_000,
+    });
+  });
+
+  it('names the key, the value and what was expected for a bad duration', () => {
+    const issues = issuesOf(() => parseGatewayConfig({ ...minimal, keepalive: { default: '45' } }));
+    expect(issues).toEqual([
+      { key: 'keepalive.default', value: '"45"', expected: expect.stringContaining('duration with a unit') },
+    ]);
+  });
+
+  it('refuses plain ws:// to a non-loopback cloud', () => {
+    const issues = issuesOf(() =>
+      parseGatewayConfig({ ...minimal, cloud: { url: 'ws://cloud.example.com/push', token } }),
+    );
+    expect(issues[0]?.key).toBe('cloud.url');
+  });
+
+  it('never prints a secret in an error', () => {
+    const err = (() => {
+      try {
+        parseGatewayConfig({ ...minimal, cloud: { url: 'wss://c.example/push', token: 'hunter2' } });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err?.message).toContain('cloud.token');
+    expect(err?.message).not.toContain('hunter2');
+  });
+
+  it('reports unknown keys (typos) instead of ignoring them', () => {
+    const issues = issuesOf(() =>
+      parseGatewayConfig({ ...minimal, cloud: { ...minimal.cloud, conections: 3 } }),
+    );
+    expect(issues[0]?.key).toBe('cloud.conections');
+  });
+
+  it('takes secrets from the environment', () => {
+    const config = parseGatewayConfig(
+      { gateway: { id: 'g' }, cloud: { url: 'wss://c.example/push', token: '${env:MY_TOKEN}' } },
+      { env: { MY_TOKEN: 'b'.repeat(20) } },
+    );
+    expect(config.cloud.token).toBe('b'.repeat(20));
+    const overridden = parseGatewayConfig(minimal, { env: { MFPGW_CLOUD_TOKEN: 'c'.repeat(20) } });
+    expect(overridden.cloud.token).toBe('c'.repeat(20));
+    const missing = issuesOf(() =>
+      parseGatewayConfig(
+        { gateway: { id: 'g' }, cloud: { url: 'wss://c.example/push', token: '${env:NOPE}' } },
+        { env: {} },
+      ),
+    );
+    expect(missing[0]).toMatchObject({ key: 'cloud.token', expected: 'environment variable NOPE to be set' });
+  });
+
+  it('rejects a power mode that is not defined', () => {
+    const issues = issuesOf(() => parseGatewayConfig({ ...minimal, power: { mode: 'turbo' } }));
+    expect(issues[0]?.key).toBe('power.mode');
+  });
+
+  it('reports YAML syntax errors and missing files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'gw.yaml');
+    writeFileSync(file, 'gateway:\n  id: [unclosed\n');
+    expect(() => loadGatewayConfig(file)).toThrow(ConfigError);
+    expect(() => loadGatewayConfig(join(dir, 'missing.yaml'))).toThrow(/file not found/);
+  });
+});

@@ -1,0 +1,156 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type CloudHandle,
+  scratchDir,
+  startCloud,
+  startFirewall,
+  startGatewayProcess,
+} from '../support/chain.ts';
+import type { CliProcess } from '../support/cli-process.ts';
+import { eventually } from '../support/cli-process.ts';
+import { makeTestCert } from '../support/tls.ts';
+
+interface GatewayState {
+  connected: boolean;
+  connections: { id: string; role: string }[];
+  keepalive: {
+    adviceMs: number;
+    source: string;
+    lowerBoundMs: number | null;
+    upperBoundMs: number | null;
+    converged: boolean;
+  };
+}
+
+const FIREWALL_IDLE_MS = 3000;
+
+let procs: CliProcess[] = [];
+let cleanups: Array<() => void> = [];
+afterEach(async () => {
+  await Promise.all(procs.map((p) => p.stop()));
+  for (const c of cleanups) c();
+  procs = [];
+  cleanups = [];
+});
+
+async function converge(cloud: CloudHandle): Promise<GatewayState> {
+  const state = await eventually(
+    async () => (await cloud.api<GatewayState>('/api/v1/gateways/gw1')).body,
+    (s) => s.keepalive.converged,
+    150_000,
+    'the keep-alive advice to converge',
+    500,
+  );
+  return state;
+}
+
+/** Pushes after a range of idle gaps (all below the learned bound) and expects every one delivered. */
+async function pushAfterIdleGaps(cloud: CloudHandle, gapsMs: number[]): Promise<void> {
+  for (const gap of gapsMs) {
+    await new Promise((r) => setTimeout(r, gap));
+    const res = await cloud.api<{ delivered: boolean; reason?: string }>('/api/v1/gateways/gw1/push', {
+      method: 'POST',
+      body: JSON.stringify({ type: 'print-ready', payload: { gap } }),
+    });
+    expect(res.body, `push after ${gap} ms`).toMatchObject({ delivered: true });
+    expect(res.status).toBe(200);
+  }
+}
+
+describe.each(['silent', 'rst'] as const)(
+  'push link through the sim firewall (%s expiry), TLS verified',
+  (onExpiry) => {
+    it('learns an interval below the idle timeout, then delivers every push', async () => {
+      const { dir, cleanup } = scratchDir(`link-${onExpiry}`);
+      cleanups.push(cleanup);
+      const cert = makeTestCert(dir);
+      const cloud = await startCloud(dir, { tls: cert });
+      procs.push(cloud.proc);
+      const firewall = await startFirewall(cloud.port, `${FIREWALL_IDLE_MS}ms`, onExpiry);
+      procs.push(firewall.proc);
+      const gateway = startGatewayProcess(dir, {
+        url: `wss://localhost:${firewall.port}/push`,
+        token: cloud.gatewayToken,
+        caFile: cert.caFile,
+      });
+      procs.push(gateway);
+
+      const state = await converge(cloud);
+      expect(state.keepalive.adviceMs).toBeLessThan(FIREWALL_IDLE_MS);
+      expect(state.keepalive.adviceMs).toBeGreaterThan(FIREWALL_IDLE_MS * 0.8);
+      expect(state.keepalive.upperBoundMs).toBeGreaterThanOrEqual(FIREWALL_IDLE_MS);
+      expect(state.keepalive.source).toBe('probe');
+      await gateway.waitFor(
+        (l) => l.msg === 'keep-alive interval changed' && l.toMs === state.keepalive.adviceMs,
+        10_000,
+        'the gateway to apply the learned interval',
+      );
+      await pushAfterIdleGaps(cloud, [0, 1000, 2500, 4000, 6000]);
+      const log = await cloud.api<{ records: { status: string; dataType: string }[] }>(
+        '/api/v1/gateways/gw1/log?limit=500',
+      );
+      expect(log.body.records.some((r) => r.dataType === 'probe' && r.status === 'NG')).toBe(true);
+      expect(log.body.records.filter((r) => r.dataType === 'push').every((r) => r.status === 'OK')).toBe(
+        true,
+      );
+    });
+  },
+);
+
+describe('push link security', () => {
+  it('refuses a wrong token with a clear error and waits long before retrying', async () => {
+    const { dir, cleanup } = scratchDir('badtoken');
+    cleanups.push(cleanup);
+    const cloud = await startCloud(dir);
+    procs.push(cloud.proc);
+    const gateway = startGatewayProcess(dir, {
+      url: `ws://127.0.0.1:${cloud.port}/push`,
+      token: 'x'.repeat(40),
+    });
+    procs.push(gateway);
+    const refused = await gateway.waitFor(
+      (l) => typeof l.msg === 'string' && l.msg.includes('HTTP 401'),
+      20_000,
+      'a 401 error',
+    );
+    expect(refused.msg).toContain('check gateway.id and cloud.token');
+    expect(refused.retryInMs).toBe(300_000);
+    await cloud.proc.waitFor(
+      (l) => l.msg === 'push line refused: bad gateway id or token',
+      5000,
+      'the cloud to log the refusal',
+    );
+    expect(JSON.stringify(gateway.lines)).not.toContain('x'.repeat(40));
+  });
+
+  it('refuses a cloud whose certificate it cannot verify', async () => {
+    const { dir, cleanup } = scratchDir('badtls');
+    cleanups.push(cleanup);
+    const cert = makeTestCert(dir);
+    const cloud = await startCloud(dir, { tls: cert });
+    procs.push(cloud.proc);
+    const gateway = startGatewayProcess(dir, {
+      url: `wss://localhost:${cloud.port}/push`,
+      token: cloud.gatewayToken,
+    });
+    procs.push(gateway);
+    const line = await gateway.waitFor(
+      (l) => typeof l.msg === 'string' && l.msg.includes('TLS verification'),
+      20_000,
+      'a TLS error',
+    );
+    expect(line.msg).toContain('cloud.caFile');
+  });
+
+  it('exits with a clear message on a config with a bad duration', async () => {
+    const { dir, cleanup } = scratchDir('badcfg');
+    cleanups.push(cleanup);
+    const gateway = startGatewayProcess(
+      dir,
+      { url: 'ws://127.0.0.1:1/push', token: 'y'.repeat(20) },
+      { keepalive: { default: '45' } },
+    );
+    expect(await gateway.exited()).toBe(78);
+    expect(gateway.stderr()).toContain('keepalive.default: got "45"; expected a duration with a unit');
+  });
+});

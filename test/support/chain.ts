@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { type CliProcess, startCli } from './cli-process.ts';
+import { freePort } from './free-port.ts';
+
+/** A scratch directory for one test, removed by cleanup(). */
+export function scratchDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `mfpgw-${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export const secret = (): string => randomBytes(20).toString('hex');
+
+/** Writes a YAML config file and returns its path. */
+export function writeYaml(dir: string, name: string, value: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, stringify(value));
+  return file;
+}
+
+/** A cloud process and the means to call its API. */
+export interface CloudHandle {
+  proc: CliProcess;
+  port: number;
+  apiToken: string;
+  gatewayToken: string;
+  api<T = Record<string, unknown>>(path: string, init?: RequestInit): Promise<{ status: number; body: T }>;
+}
+
+/** Starts `mfp-gateway cloud` on a free port with one gateway "gw1" and fast test timings. */
+export async function startCloud(
+  dir: string,
+  overrides: {
+    tls?: { certFile: string; keyFile: string; caFile: string };
+    keepalive?: Record<string, unknown>;
+    push?: Record<string, unknown>;
+    gateways?: { id: string; token: string }[];
+  } = {},
+): Promise<CloudHandle> {
+  const port = await freePort();
+  const apiToken = secret();
+  const gatewayToken = secret();
+  const file = writeYaml(dir, 'cloud.yaml', {
+    listen: { host: '127.0.0.1', port },
+    ...(overrides.tls ? { tls: { certFile: overrides.tls.certFile, keyFile: overrides.tls.keyFile } } : {}),
+    api: { token: apiToken },
+    gateways: overrides.gateways ?? [{ id: 'gw1', token: gatewayToken }],
+    store: { path: join(dir, 'cloud.db') },
+    keepalive: { default: '1s', min: '200ms', ...overrides.keepalive },
+    push: { ackTimeout: '1s', deadline: '10s', ...overrides.push },
+    log: { level: 'debug' },
+  });
+  const proc = startCli(['cloud', '--config', file]);
+  await proc.waitFor((l) => l.msg === 'cloud listening', 20_000, 'the cloud to listen');
+  const base = `${overrides.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  return {
+    proc,
+    port,
+    apiToken,
+    gatewayToken,
+    api: (path, init = {}) =>
+      request(
+        `${base}${path}`,
+        apiToken,
+        init,
+        overrides.tls ? readFileSync(overrides.tls.caFile) : undefined,
+      ),
+  };
+}
+
+/** A small JSON HTTP(S) client that trusts a test CA (fetch cannot take one). */
+function request<T>(
+  url: string,
+  token: string,
+  init: RequestInit,
+  ca?: Buffer,
+): Promise<{ status: number; body: T }> {
+  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      url,
+      {
+        method: init.method ?? 'GET',
+        ca,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : null) as T }),
+        );
+      },
+    );
+    req.on('error', reject);
+    if (init.body) req.write(init.body as string);
+    req.end();
+  });
+}
+
+/** Starts `mfp-gateway sim firewall` in front of a port. */
+export async function startFirewall(
+  targetPort: number,
+  idleTimeout: string,
+  onExpiry: 'silent' | 'rst',
+): Promise<{ proc: CliProcess; port: number }> {
+  const port = await freePort();
+  const proc = startCli([
+    'sim',
+    'firewall',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--target',
+    `127.0.0.1:${targetPort}`,
+    '--idle-timeout',
+    idleTimeout,
+    '--on-expiry',
+    onExpiry,
+  ]);
+  await proc.waitFor(
+    (l) => typeof l.msg === 'string' && /listening/i.test(l.msg),
+    20_000,
+    'the firewall to listen',
+  );
+  return { proc, port };
+}
+
+/** Writes a gateway config for gw1 and starts `mfp-gateway run`. */
+export function startGatewayProcess(
+  dir: string,
+  cloud: { url: string; token: string; caFile?: string; proxy?: string },
+  extra: Record<string, unknown> = {},
+  env: NodeJS.ProcessEnv = {},
+): CliProcess {
+  const file = writeYaml(dir, 'gateway.yaml', {
+    gateway: { id: 'gw1', domain: 'a.test.example.co.jp', stateDir: join(dir, 'gateway-state') },
+    cloud: {
+      url: cloud.url,
+      token: cloud.token,
+      stagger: '300ms',
+      ...(cloud.caFile ? { caFile: cloud.caFile } : {}),
+      ...(cloud.proxy ? { proxy: cloud.proxy } : {}),
+    },
+    keepalive: { answerTimeout: '1s' },
+    reconnect: { initialDelay: '200ms', maxDelay: '2s' },
+    log: { level: 'debug' },
+    ...extra,
+  });
+  return startCli(['run', '--config', file], env);
+}
