@@ -5,12 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NORMAL_MODE } from '../src/gateway/keepalive/keepalive-defaults.ts';
-import { MINUTE_MS, type WeekReport, WeekSimulation } from './sim/week.ts';
-
-/** The idle timeouts the product must cope with, from the design's 60 s … 2 h 4 min. */
-const TIMEOUTS_MS = [60_000, 4 * MINUTE_MS, 350_000, 15 * MINUTE_MS, 60 * MINUTE_MS, 124 * MINUTE_MS];
-const SEED = 20_260_105;
+import { BENCH_TIMEOUTS_MS, officeWeek } from './sim/scenarios.ts';
+import { type WeekReport, WeekSimulation } from './sim/week.ts';
 
 /** One row of bench/results/keepalive.json. */
 interface CaseResult extends Omit<WeekReport, 'finalAdviceMs'> {
@@ -20,20 +16,7 @@ interface CaseResult extends Omit<WeekReport, 'finalAdviceMs'> {
 }
 
 function runCase(timeoutMs: number): CaseResult {
-  const sim = new WeekSimulation({
-    seed: SEED + timeoutMs,
-    sites: [
-      {
-        egressAddress: '198.51.100.7',
-        idleTimeoutMs: timeoutMs,
-        gateways: [
-          { id: 'gw-1', host: 'gw1.office.example.co.jp', uptimeAtBootMs: 3_600_000, mode: NORMAL_MODE },
-          { id: 'gw-2', host: 'gw2.office.example.co.jp', mode: NORMAL_MODE },
-        ],
-      },
-    ],
-  });
-  const { finalAdviceMs, ...report } = sim.run();
+  const { finalAdviceMs, ...report } = new WeekSimulation(officeWeek(timeoutMs)).run();
   const finalAdvice = Math.min(...Object.values(finalAdviceMs));
   return {
     timeoutMs,
@@ -50,7 +33,7 @@ function duration(ms: number | null): string {
   return `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
-const results = TIMEOUTS_MS.map(runCase);
+const results = BENCH_TIMEOUTS_MS.map(runCase);
 console.table(
   results.map((r) => ({
     timeout: duration(r.timeoutMs),

@@ -310,7 +310,8 @@ export class SimCloud {
         : bounds.lifetimeCapMs * this.config.reconnectBeforeCapFraction;
     // A line already idle past the gap, or one that would outlive the cap first, cannot measure
     // it; a fresh one can (the planner never asks for more than the cap allows).
-    const unfit = probe !== undefined && probe.openedAt < now && (due < now || due - probe.openedAt > capLimit);
+    const unfit =
+      probe !== undefined && probe.openedAt < now && (due < now || due - probe.openedAt > capLimit);
     if (!probe?.open || unfit) {
       this.setProbeState(site, 'awaiting-line');
       this.sendDown(repId, 'probe-open', [], () => this.setProbeState(site, 'idle'));

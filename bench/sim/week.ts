@@ -92,9 +92,13 @@ export class WeekSimulation {
     const prng = new Prng(scenario.seed ?? 1);
     const pushMean = scenario.pushMeanGapMs === undefined ? PUSH_MEAN_GAP_MS : scenario.pushMeanGapMs;
     for (const site of scenario.sites) {
-      const firewall = new Firewall({ idleTimeoutMs: site.idleTimeoutMs, lifetimeCapMs: site.lifetimeCapMs ?? null });
+      const firewall = new Firewall({
+        idleTimeoutMs: site.idleTimeoutMs,
+        lifetimeCapMs: site.lifetimeCapMs ?? null,
+      });
       const { stricter } = site;
-      if (stricter) this.at(stricter.atMs, () => firewall.setIdleTimeout(stricter.idleTimeoutMs, this.clock.now()));
+      if (stricter)
+        this.at(stricter.atMs, () => firewall.setIdleTimeout(stricter.idleTimeoutMs, this.clock.now()));
       for (const spec of site.gateways) {
         const gateway = new SimGateway(
           {

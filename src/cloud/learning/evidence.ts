@@ -57,32 +57,31 @@ function isIdleFailure(r: StatusRecord, lifetimeCapMs: number | null, config: Le
 /**
  * Conflicts are settled by recency. A failure at gap g contradicts older successes at gaps ≥ g
  * (the middlebox got stricter); a success at gap g contradicts older failures at gaps ≤ g (it
- * got more lenient). A contradiction dates a change of the middlebox, so everything of that
- * status up to the newest contradicted record is stale, not only the contradicted records:
- * successes just below g from before a tightening are no safer than those above it.
+ * got more lenient). A contradiction dates a change of the middlebox, so every record of the
+ * other status older than the newest contradicting one is stale, not only those it contradicts:
+ * a success just below g from before a tightening is no safer than one above it.
  */
 function freshBounds(evidence: readonly StatusRecord[]): Omit<Bounds, 'lifetimeCapMs'> {
-  let shortestNewerFailure = Number.POSITIVE_INFINITY;
-  let longestNewerSuccess = Number.NEGATIVE_INFINITY;
-  let successCut = -1;
-  let failureCut = -1;
-  for (let i = evidence.length - 1; i >= 0; i--) {
-    const r = evidence[i] as StatusRecord;
+  let longestOlderSuccess = Number.NEGATIVE_INFINITY;
+  let shortestOlderFailure = Number.POSITIVE_INFINITY;
+  let successesFrom = 0;
+  let failuresFrom = 0;
+  evidence.forEach((r, i) => {
     if (r.status === 'OK') {
-      if (successCut < 0 && r.idleBeforeMs >= shortestNewerFailure) successCut = i;
-      longestNewerSuccess = Math.max(longestNewerSuccess, r.idleBeforeMs);
+      if (r.idleBeforeMs >= shortestOlderFailure) failuresFrom = i + 1;
+      longestOlderSuccess = Math.max(longestOlderSuccess, r.idleBeforeMs);
     } else {
-      if (failureCut < 0 && r.idleBeforeMs <= longestNewerSuccess) failureCut = i;
-      shortestNewerFailure = Math.min(shortestNewerFailure, r.idleBeforeMs);
+      if (r.idleBeforeMs <= longestOlderSuccess) successesFrom = i + 1;
+      shortestOlderFailure = Math.min(shortestOlderFailure, r.idleBeforeMs);
     }
-  }
+  });
   let lower: StatusRecord | null = null;
-  for (let i = successCut + 1; i < evidence.length; i++) {
+  for (let i = successesFrom; i < evidence.length; i++) {
     const r = evidence[i] as StatusRecord;
     if (r.status === 'OK' && (lower === null || r.idleBeforeMs > lower.idleBeforeMs)) lower = r;
   }
   let upperMs: number | null = null;
-  for (let i = failureCut + 1; i < evidence.length; i++) {
+  for (let i = failuresFrom; i < evidence.length; i++) {
     const r = evidence[i] as StatusRecord;
     if (r.status === 'NG' && (upperMs === null || r.idleBeforeMs < upperMs)) upperMs = r.idleBeforeMs;
   }

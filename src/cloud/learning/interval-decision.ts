@@ -33,7 +33,8 @@ export function adviceFromBounds(bounds: DecidedBounds, config: LearningConfig):
   const keep = 1 - config.marginFraction;
   // The default is believed safe until a failure below it says otherwise; a short success
   // (a push right after connecting) must not drag the advice under it.
-  const fallbackMs = upperMs === null ? config.defaultIntervalMs : Math.min(config.defaultIntervalMs, upperMs * keep);
+  const fallbackMs =
+    upperMs === null ? config.defaultIntervalMs : Math.min(config.defaultIntervalMs, upperMs * keep);
   let intervalMs = fallbackMs;
   let source: KeepaliveAdvice['source'] = 'default';
   if (lowerMs !== null && lowerMs * keep >= fallbackMs) {
@@ -66,7 +67,8 @@ export function decideBounds(input: AdviceInput): DecidedBounds {
   const alone = deriveBounds(input.own, now, config);
   const site = domainBounds(input.domainPeers, now, config, alone.lifetimeCapMs);
   const siteCap = site?.lifetimeCapMs ?? null;
-  const own = alone.lifetimeCapMs === null && siteCap !== null ? deriveBounds(input.own, now, config, siteCap) : alone;
+  const own =
+    alone.lifetimeCapMs === null && siteCap !== null ? deriveBounds(input.own, now, config, siteCap) : alone;
   const decided: DecidedBounds = { ...own, lowerFromDomain: false };
   if (site === null) return decided;
   if (site.upperMs !== null && (own.lowerMs === null || site.upperMs > own.lowerMs)) {
@@ -102,7 +104,9 @@ export function domainBounds(
   if (caps.length > 0 && derived.some((b) => b.lifetimeCapMs === null)) {
     const shortestCap = Math.min(...caps);
     derived = derived.map((b, i) =>
-      b.lifetimeCapMs === null ? deriveBounds(peers[i] as readonly StatusRecord[], now, config, shortestCap) : b,
+      b.lifetimeCapMs === null
+        ? deriveBounds(peers[i] as readonly StatusRecord[], now, config, shortestCap)
+        : b,
     );
   }
   const known = derived.filter((b) => b.lowerMs !== null || b.upperMs !== null || b.lifetimeCapMs !== null);

@@ -25,7 +25,7 @@ export function nextProbeGap(bounds: Bounds, config: LearningConfig): number | n
     const low = lowerMs ?? Math.max(config.minIntervalMs, Math.min(config.defaultIntervalMs, upperMs / 2));
     gap = Math.sqrt(low * upperMs);
   }
-  gap = Math.round(Math.min(gap, probeCeilingMs(bounds, config)));
+  gap = Math.min(Math.round(gap), Math.floor(probeCeilingMs(bounds, config)));
   if (lowerMs !== null && gap <= lowerMs) return null;
   return gap;
 }

@@ -214,7 +214,14 @@ export class PushServer {
               keepaliveMs: message.keepaliveMs,
               policyLimited: message.policyLimited,
             };
-            recordExchange(store, clock.now(), l, 'keepalive', { ok: true, idleBeforeMs, ageMs: l.ageMs() }, message.policyLimited);
+            recordExchange(
+              store,
+              clock.now(),
+              l,
+              'keepalive',
+              { ok: true, idleBeforeMs, ageMs: l.ageMs() },
+              message.policyLimited,
+            );
             const state = advisor.stateFor(l.gatewayId);
             const probe = state.probeGapMs !== null;
             this.lastAdviceSent.set(l, JSON.stringify([state.advice, probe]));

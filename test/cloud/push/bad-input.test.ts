@@ -57,6 +57,7 @@ const hello = {
 describe('cloud push endpoint against a misbehaving peer', () => {
   it('answers a wrong token with HTTP 401', async () => {
     const ws = connect({ authorization: 'Bearer wrong', 'x-mfp-gateway': 'gw1' });
+    ws.on('error', () => {});
     const status = await new Promise<number>((resolve) =>
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
     );

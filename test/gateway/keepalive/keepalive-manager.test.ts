@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/clock/manual-clock.ts';
+import { NORMAL_MODE, POWER_SAVING_MODE } from '../../../src/gateway/keepalive/keepalive-defaults.ts';
+import { type DeadLineInfo, KeepaliveManager } from '../../../src/gateway/keepalive/keepalive-manager.ts';
+
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+/** A manager on a manual clock that records what it asked for; answers when `answering`. */
+function setup(initialIntervalMs = MINUTE, mode = NORMAL_MODE) {
+  const clock = new ManualClock();
+  const start = clock.now();
+  const sent: number[] = [];
+  const dead: Array<DeadLineInfo & { at: number }> = [];
+  const replaced: number[] = [];
+  const state = { answering: true };
+  const manager: KeepaliveManager = new KeepaliveManager({
+    clock,
+    initialIntervalMs,
+    answerTimeoutMs: 10 * SECOND,
+    mode,
+    sendKeepalive: () => {
+      sent.push(clock.now() - start);
+      if (state.answering) manager.noteAnswer();
+    },
+    onDead: (info) => dead.push({ ...info, at: clock.now() - start }),
+    onReplaceDue: () => replaced.push(clock.now() - start),
+  });
+  return { clock, start, sent, dead, replaced, state, manager };
+}
+
+describe('KeepaliveManager', () => {
+  it('sends a keep-alive after each interval of idle', () => {
+    const { clock, sent, manager } = setup();
+    manager.start();
+    clock.advance(3 * MINUTE + SECOND);
+    expect(sent).toEqual([MINUTE, 2 * MINUTE, 3 * MINUTE]);
+  });
+
+  it('counts real traffic as keep-alive, without churning timers', () => {
+    const { clock, sent, manager } = setup();
+    manager.start();
+    for (let i = 0; i < 100; i++) {
+      clock.advance(500);
+      manager.noteTraffic();
+    }
+    // 50 s of traffic, then idle: the next keep-alive is one interval after the last byte.
+    expect(clock.pendingCount()).toBe(1);
+    clock.advance(MINUTE);
+    expect(sent).toEqual([50 * SECOND + MINUTE]);
+  });
+
+  it('declares the line dead once, when a keep-alive is not answered in time, and stops', () => {
+    const { clock, sent, dead, state, manager } = setup();
+    manager.start();
+    clock.advance(30 * SECOND);
+    manager.noteTraffic();
+    state.answering = false;
+    clock.advance(HOUR);
+    expect(sent).toEqual([90 * SECOND]);
+    expect(dead).toEqual([
+      {
+        at: 100 * SECOND,
+        idleBeforeMs: MINUTE,
+        connectionAgeMs: 90 * SECOND,
+        reason: 'keepalive-timeout',
+        limitedByPolicy: false,
+      },
+    ]);
+    expect(clock.pendingCount()).toBe(0);
+  });
+
+  it('takes any incoming traffic as the answer, but not outgoing traffic', () => {
+    const { clock, dead, state, manager } = setup();
+    state.answering = false;
+    manager.start();
+    clock.advance(MINUTE + 5 * SECOND);
+    manager.noteTraffic('out');
+    clock.advance(6 * SECOND);
+    expect(dead).toHaveLength(1);
+
+    const other = setup();
+    other.state.answering = false;
+    other.manager.start();
+    other.clock.advance(MINUTE + 5 * SECOND);
+    other.manager.noteTraffic('in');
+    other.clock.advance(6 * SECOND);
+    expect(other.dead).toHaveLength(0);
+    expect(other.manager.awaitingAnswer).toBe(false);
+  });
+
+  it('applies a shorter interval at once, even mid-wait', () => {
+    const { clock, sent, manager } = setup(HOUR);
+    manager.start();
+    clock.advance(10 * MINUTE);
+    expect(manager.applyAdvice(5 * MINUTE)).toEqual({
+      intervalMs: 5 * MINUTE,
+      limitedByPolicy: false,
+      ignored: false,
+    });
+    clock.advance(SECOND);
+    expect(sent).toEqual([10 * MINUTE]);
+  });
+
+  it('applies the power policy: never below the mode minimum, small lengthenings ignored', () => {
+    const { clock, sent, manager } = setup(50 * SECOND, POWER_SAVING_MODE);
+    expect(manager.intervalMs).toBe(HOUR);
+    expect(manager.limitedByPolicy).toBe(true);
+    manager.start();
+    expect(manager.applyAdvice(15 * MINUTE)).toMatchObject({ intervalMs: HOUR, limitedByPolicy: true });
+    expect(manager.applyAdvice(HOUR + 10 * MINUTE)).toMatchObject({ intervalMs: HOUR, ignored: true });
+    expect(manager.limitedByPolicy).toBe(false);
+    clock.advance(2 * HOUR);
+    expect(sent).toEqual([HOUR, 2 * HOUR]);
+  });
+
+  it('re-reads the last advice when the mode changes', () => {
+    const { manager } = setup(50 * SECOND);
+    manager.applyAdvice(10 * MINUTE);
+    manager.setMode(POWER_SAVING_MODE);
+    expect(manager.intervalMs).toBe(HOUR);
+    expect(manager.limitedByPolicy).toBe(true);
+    manager.setMode(NORMAL_MODE);
+    expect(manager.intervalMs).toBe(10 * MINUTE);
+    expect(manager.limitedByPolicy).toBe(false);
+  });
+
+  it('asks once for a replacement when the line reaches the replace-before age', () => {
+    const { clock, replaced, sent, manager } = setup(MINUTE);
+    manager.start();
+    manager.setReplaceBeforeAge(150 * SECOND);
+    clock.advance(10 * MINUTE);
+    expect(replaced).toEqual([150 * SECOND]);
+    expect(sent).toHaveLength(10);
+  });
+
+  it('does nothing once stopped', () => {
+    const { clock, sent, manager } = setup();
+    manager.start();
+    manager.stop();
+    clock.advance(HOUR);
+    expect(sent).toEqual([]);
+    expect(clock.pendingCount()).toBe(0);
+  });
+
+  it('reports the last traffic time', () => {
+    const { clock, start, manager } = setup();
+    manager.start();
+    clock.advance(42 * SECOND);
+    manager.noteTraffic();
+    expect(manager.lastTrafficAt).toBe(start + 42 * SECOND);
+  });
+});

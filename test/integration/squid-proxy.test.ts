@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { scratchDir, startCloud, startGatewayProcess } from '../support/chain.ts';
+import type { CliProcess } from '../support/cli-process.ts';
+import { eventually } from '../support/cli-process.ts';
+import { type SquidHandle, startSquid } from '../support/squid.ts';
+
+interface GatewayState {
+  connections: { id: string; role: string }[];
+  keepalive: { adviceMs: number; source: string; upperBoundMs: number | null; converged: boolean };
+}
+
+const SQUID_IDLE_SEC = 3;
+
+let procs: CliProcess[] = [];
+let squids: SquidHandle[] = [];
+let cleanups: Array<() => void> = [];
+afterEach(async () => {
+  await Promise.all(procs.map((p) => p.stop()));
+  await Promise.all(squids.map((s) => s.stop()));
+  for (const c of cleanups) c();
+  procs = [];
+  squids = [];
+  cleanups = [];
+});
+
+describe('push link through a real Squid (authenticating CONNECT proxy, read_timeout kills idle tunnels)', () => {
+  it('authenticates, learns the proxy’s idle timeout and delivers pushes', async () => {
+    const { dir, cleanup } = scratchDir('squid');
+    cleanups.push(cleanup);
+    const squid = await startSquid({ users: { office: 'proxy-pass-1' }, idleTimeoutSec: SQUID_IDLE_SEC });
+    squids.push(squid);
+    const cloud = await startCloud(dir);
+    procs.push(cloud.proc);
+    const gateway = startGatewayProcess(dir, {
+      url: `ws://127.0.0.1:${cloud.port}/push`,
+      token: cloud.gatewayToken,
+      proxy: squid.proxyUrl('office'),
+    });
+    procs.push(gateway);
+
+    const state = await eventually(
+      async () => (await cloud.api<GatewayState>('/api/v1/gateways/gw1')).body,
+      (s) => s.keepalive.converged,
+      150_000,
+      'the advice to converge through squid',
+      500,
+    );
+    // Squid checks read_timeout against a whole-second clock, so a tunnel idle for a little
+    // over T − 1 s can already be cut: the safe gap it teaches lies between T − 1 s and T.
+    expect(state.keepalive.adviceMs).toBeLessThan(SQUID_IDLE_SEC * 1000);
+    expect(state.keepalive.adviceMs).toBeGreaterThan((SQUID_IDLE_SEC - 1) * 1000 * 0.85);
+    expect(state.keepalive.upperBoundMs).toBeGreaterThan((SQUID_IDLE_SEC - 1) * 1000);
+    const access = await squid.logs();
+    expect(access).toMatch(/CONNECT 127\.0\.0\.1:\d+/);
+    expect(access).toContain('office');
+    for (const gap of [0, 1500, 4000, 6000]) {
+      await new Promise((r) => setTimeout(r, gap));
+      const res = await cloud.api('/api/v1/gateways/gw1/push', {
+        method: 'POST',
+        body: JSON.stringify({ type: 'scan-ready', payload: { gap } }),
+      });
+      expect(res.body, `push after ${gap} ms idle`).toMatchObject({ delivered: true });
+    }
+    expect(JSON.stringify(gateway.lines)).not.toContain('proxy-pass-1');
+  });
+
+  it('gives a clear error on a wrong proxy password and does not storm the proxy', async () => {
+    const { dir, cleanup } = scratchDir('squid-bad');
+    cleanups.push(cleanup);
+    const squid = await startSquid({ users: { office: 'proxy-pass-1' }, idleTimeoutSec: SQUID_IDLE_SEC });
+    squids.push(squid);
+    const cloud = await startCloud(dir);
+    procs.push(cloud.proc);
+    const gateway = startGatewayProcess(dir, {
+      url: `ws://127.0.0.1:${cloud.port}/push`,
+      token: cloud.gatewayToken,
+      proxy: squid.proxyUrl('office', 'wrong-password'),
+    });
+    procs.push(gateway);
+    const refused = await gateway.waitFor(
+      (l) => typeof l.msg === 'string' && l.msg.includes('HTTP 407'),
+      20_000,
+      'a 407 error',
+    );
+    expect(refused.msg).toContain('check the user and password');
+    expect(refused.level).toBe(50);
+    // The next try waits the auth-failure delay (5 min by default), not the outage backoff.
+    expect(refused.retryInMs).toBe(300_000);
+    expect(JSON.stringify(gateway.lines)).not.toContain('wrong-password');
+  });
+});
