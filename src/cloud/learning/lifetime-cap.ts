@@ -41,7 +41,7 @@ export function detectLifetimeCap(evidence: readonly StatusRecord[], config: Lea
     const capMs = capOfCluster(members, earliest.connectionAgeMs, evidence, config);
     if (capMs !== null) best = { capMs, deaths: members.length };
   }
-  return null;
+  return best?.capMs ?? null;
 }
 
 /** The cap a cluster of deaths points at, or null when the cluster is not a cap. */
