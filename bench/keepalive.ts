@@ -26,11 +26,14 @@ function runCase(timeoutMs: number): CaseResult {
   };
 }
 
+/** A duration for people: "56 s", "13.8 min", "2 h 4 min". */
 function duration(ms: number | null): string {
   if (ms === null) return 'never';
   if (ms < 60_000) return `${(ms / 1000).toFixed(0)} s`;
   if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.round((ms - hours * 3_600_000) / 60_000);
+  return minutes === 0 ? `${hours} h` : `${hours} h ${minutes} min`;
 }
 
 const results = BENCH_TIMEOUTS_MS.map(runCase);

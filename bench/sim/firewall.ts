@@ -31,11 +31,6 @@ export class Firewall {
     this.lifetimeCap = options.lifetimeCapMs ?? null;
   }
 
-  /** The idle timeout in force, ms. */
-  get idleTimeoutMs(): number {
-    return this.idleTimeout;
-  }
-
   /** A new connection through the middlebox; the handshake itself always passes. */
   open(now: number): number {
     const id = this.nextId++;

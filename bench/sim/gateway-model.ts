@@ -2,7 +2,7 @@ import type { Clock } from '../../src/clock/clock.ts';
 import type { KeepaliveAdvice } from '../../src/cloud/learning/advice.ts';
 import { domainOf, siteKey } from '../../src/cloud/learning/domain.ts';
 import type { Candidate } from '../../src/cloud/learning/representative.ts';
-import { KeepaliveManager } from '../../src/gateway/keepalive/keepalive-manager.ts';
+import { type DeadLineInfo, KeepaliveManager } from '../../src/gateway/keepalive/keepalive-manager.ts';
 import type { PowerMode } from '../../src/gateway/keepalive/power-policy.ts';
 import type { SimCloud } from './cloud-model.ts';
 import type { Firewall } from './firewall.ts';
@@ -61,7 +61,7 @@ export class SimGateway implements GatewayPort {
   private readonly spec: GatewaySpec;
   private readonly lines = new Map<PushLineName, ActiveLine>();
   private probeConn: number | null = null;
-  private mode: PowerMode;
+  private readonly mode: PowerMode;
   private bootedAt: number | null = null;
   private lastAdvice: KeepaliveAdvice | null = null;
 
@@ -83,11 +83,6 @@ export class SimGateway implements GatewayPort {
     return this.anyLine()?.manager.intervalMs ?? this.ctx.initialIntervalMs;
   }
 
-  /** True when a push line keeps alive less often than advised because of the power policy. */
-  get limitedByPolicy(): boolean {
-    return this.anyLine()?.manager.limitedByPolicy ?? false;
-  }
-
   /** Age of a push line's current connection, ms. */
   lineAge(line: PushLineName): number | null {
     const active = this.lines.get(line);
@@ -105,12 +100,6 @@ export class SimGateway implements GatewayPort {
     this.bootedAt = this.ctx.clock.now();
     this.ctx.cloud.register(this);
     for (const line of PUSH_LINES) this.openLine(line, null);
-  }
-
-  /** Switches operation condition on every line. */
-  setMode(mode: PowerMode): void {
-    this.mode = mode;
-    for (const active of this.lines.values()) active.manager.setMode(mode);
   }
 
   candidate(now: number): Candidate {
@@ -139,7 +128,7 @@ export class SimGateway implements GatewayPort {
   }
 
   private act(message: DownMessage): void {
-    for (const line of [] as PushLineName[]) {
+    for (const line of message.restore) {
       this.ctx.metrics.restoreTimes.push(this.ctx.clock.now());
       this.openLine(line, null);
     }
@@ -192,11 +181,7 @@ export class SimGateway implements GatewayPort {
     this.takeAdvice(advice);
   }
 
-  private lineDied(
-    line: PushLineName,
-    connId: number,
-    info: { idleBeforeMs: number; connectionAgeMs: number; limitedByPolicy: boolean },
-  ): void {
+  private lineDied(line: PushLineName, connId: number, info: DeadLineInfo): void {
     const active = this.lines.get(line);
     if (active?.connId !== connId) return;
     this.ctx.metrics.keepaliveDeathTimes.push(this.ctx.clock.now());

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type CloudHandle,
   scratchDir,
@@ -8,6 +8,7 @@ import {
 } from '../support/chain.ts';
 import type { CliProcess } from '../support/cli-process.ts';
 import { eventually } from '../support/cli-process.ts';
+import { deferredTeardown } from '../support/teardown.ts';
 import { makeTestCert } from '../support/tls.ts';
 
 interface GatewayState {
@@ -24,14 +25,16 @@ interface GatewayState {
 
 const FIREWALL_IDLE_MS = 3000;
 
-let procs: CliProcess[] = [];
-let cleanups: Array<() => void> = [];
-afterEach(async () => {
-  await Promise.all(procs.map((p) => p.stop()));
-  for (const c of cleanups) c();
-  procs = [];
-  cleanups = [];
-});
+const defer = deferredTeardown();
+const track = <T extends CliProcess>(proc: T): T => {
+  defer(() => proc.stop());
+  return proc;
+};
+const scratch = (name: string): string => {
+  const { dir, cleanup } = scratchDir(name);
+  defer(cleanup);
+  return dir;
+};
 
 async function converge(cloud: CloudHandle): Promise<GatewayState> {
   const state = await eventually(
@@ -61,19 +64,18 @@ describe.each(['silent', 'rst'] as const)(
   'push link through the sim firewall (%s expiry), TLS verified',
   (onExpiry) => {
     it('learns an interval below the idle timeout, then delivers every push', async () => {
-      const { dir, cleanup } = scratchDir(`link-${onExpiry}`);
-      cleanups.push(cleanup);
+      const dir = scratch(`link-${onExpiry}`);
       const cert = makeTestCert(dir);
       const cloud = await startCloud(dir, { tls: cert });
-      procs.push(cloud.proc);
+      track(cloud.proc);
       const firewall = await startFirewall(cloud.port, `${FIREWALL_IDLE_MS}ms`, onExpiry);
-      procs.push(firewall.proc);
+      track(firewall.proc);
       const gateway = startGatewayProcess(dir, {
         url: `wss://localhost:${firewall.port}/push`,
         token: cloud.gatewayToken,
         caFile: cert.caFile,
       });
-      procs.push(gateway);
+      track(gateway);
 
       const state = await converge(cloud);
       expect(state.keepalive.adviceMs).toBeLessThan(FIREWALL_IDLE_MS);
@@ -99,15 +101,14 @@ describe.each(['silent', 'rst'] as const)(
 
 describe('push link security', () => {
   it('refuses a wrong token with a clear error and waits long before retrying', async () => {
-    const { dir, cleanup } = scratchDir('badtoken');
-    cleanups.push(cleanup);
+    const dir = scratch('badtoken');
     const cloud = await startCloud(dir);
-    procs.push(cloud.proc);
+    track(cloud.proc);
     const gateway = startGatewayProcess(dir, {
       url: `ws://127.0.0.1:${cloud.port}/push`,
       token: 'x'.repeat(40),
     });
-    procs.push(gateway);
+    track(gateway);
     const refused = await gateway.waitFor(
       (l) => typeof l.msg === 'string' && l.msg.includes('HTTP 401'),
       20_000,
@@ -124,16 +125,15 @@ describe('push link security', () => {
   });
 
   it('refuses a cloud whose certificate it cannot verify', async () => {
-    const { dir, cleanup } = scratchDir('badtls');
-    cleanups.push(cleanup);
+    const dir = scratch('badtls');
     const cert = makeTestCert(dir);
     const cloud = await startCloud(dir, { tls: cert });
-    procs.push(cloud.proc);
+    track(cloud.proc);
     const gateway = startGatewayProcess(dir, {
       url: `wss://localhost:${cloud.port}/push`,
       token: cloud.gatewayToken,
     });
-    procs.push(gateway);
+    track(gateway);
     const line = await gateway.waitFor(
       (l) => typeof l.msg === 'string' && l.msg.includes('TLS verification'),
       20_000,
@@ -143,8 +143,7 @@ describe('push link security', () => {
   });
 
   it('exits with a clear message on a config with a bad duration', async () => {
-    const { dir, cleanup } = scratchDir('badcfg');
-    cleanups.push(cleanup);
+    const dir = scratch('badcfg');
     const gateway = startGatewayProcess(
       dir,
       { url: 'ws://127.0.0.1:1/push', token: 'y'.repeat(20) },

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { scratchDir, startCloud, startGatewayProcess } from '../support/chain.ts';
 import type { CliProcess } from '../support/cli-process.ts';
 import { eventually } from '../support/cli-process.ts';
-import { type SquidHandle, startSquid } from '../support/squid.ts';
+import { startSquid } from '../support/squid.ts';
+import { deferredTeardown } from '../support/teardown.ts';
 
 interface GatewayState {
   connections: { id: string; role: string }[];
@@ -11,32 +12,33 @@ interface GatewayState {
 
 const SQUID_IDLE_SEC = 3;
 
-let procs: CliProcess[] = [];
-let squids: SquidHandle[] = [];
-let cleanups: Array<() => void> = [];
-afterEach(async () => {
-  await Promise.all(procs.map((p) => p.stop()));
-  await Promise.all(squids.map((s) => s.stop()));
-  for (const c of cleanups) c();
-  procs = [];
-  squids = [];
-  cleanups = [];
-});
+const defer = deferredTeardown();
+const track = <T extends CliProcess>(proc: T): T => {
+  defer(() => proc.stop());
+  return proc;
+};
+
+/** Squid, a cloud and a gateway whose proxy URL carries the given password. */
+async function chainThroughSquid(name: string, password?: string) {
+  const { dir, cleanup } = scratchDir(name);
+  defer(cleanup);
+  const squid = await startSquid({ users: { office: 'proxy-pass-1' }, idleTimeoutSec: SQUID_IDLE_SEC });
+  defer(() => squid.stop());
+  const cloud = await startCloud(dir);
+  track(cloud.proc);
+  const gateway = track(
+    startGatewayProcess(dir, {
+      url: `ws://127.0.0.1:${cloud.port}/push`,
+      token: cloud.gatewayToken,
+      proxy: squid.proxyUrl('office', password),
+    }),
+  );
+  return { squid, cloud, gateway };
+}
 
 describe('push link through a real Squid (authenticating CONNECT proxy, read_timeout kills idle tunnels)', () => {
   it('authenticates, learns the proxy’s idle timeout and delivers pushes', async () => {
-    const { dir, cleanup } = scratchDir('squid');
-    cleanups.push(cleanup);
-    const squid = await startSquid({ users: { office: 'proxy-pass-1' }, idleTimeoutSec: SQUID_IDLE_SEC });
-    squids.push(squid);
-    const cloud = await startCloud(dir);
-    procs.push(cloud.proc);
-    const gateway = startGatewayProcess(dir, {
-      url: `ws://127.0.0.1:${cloud.port}/push`,
-      token: cloud.gatewayToken,
-      proxy: squid.proxyUrl('office'),
-    });
-    procs.push(gateway);
+    const { squid, cloud, gateway } = await chainThroughSquid('squid');
 
     const state = await eventually(
       async () => (await cloud.api<GatewayState>('/api/v1/gateways/gw1')).body,
@@ -65,18 +67,7 @@ describe('push link through a real Squid (authenticating CONNECT proxy, read_tim
   });
 
   it('gives a clear error on a wrong proxy password and does not storm the proxy', async () => {
-    const { dir, cleanup } = scratchDir('squid-bad');
-    cleanups.push(cleanup);
-    const squid = await startSquid({ users: { office: 'proxy-pass-1' }, idleTimeoutSec: SQUID_IDLE_SEC });
-    squids.push(squid);
-    const cloud = await startCloud(dir);
-    procs.push(cloud.proc);
-    const gateway = startGatewayProcess(dir, {
-      url: `ws://127.0.0.1:${cloud.port}/push`,
-      token: cloud.gatewayToken,
-      proxy: squid.proxyUrl('office', 'wrong-password'),
-    });
-    procs.push(gateway);
+    const { gateway } = await chainThroughSquid('squid-bad', 'wrong-password');
     const refused = await gateway.waitFor(
       (l) => typeof l.msg === 'string' && l.msg.includes('HTTP 407'),
       20_000,

@@ -108,11 +108,7 @@ describe('decideAdvice', () => {
     });
 
     it('applies a cap a peer proved to its own first deaths', () => {
-      const peer = new LogBuilder('gw-peer').ok(5 * MINUTE, { connectionAgeMs: 5 * MINUTE });
-      for (let i = 0; i < 3; i++) {
-        peer.wait(10 * MINUTE).ok(50 * SECOND, { connectionAgeMs: 9 * MINUTE });
-        peer.ng(50 * SECOND, { connectionAgeMs: 10 * MINUTE });
-      }
+      const peer = cappedPeer();
       const own = new LogBuilder().ok(4 * MINUTE, { connectionAgeMs: 4 * MINUTE }).ng(MINUTE, {
         connectionAgeMs: 10 * MINUTE,
       }).records;
@@ -124,9 +120,29 @@ describe('decideAdvice', () => {
   });
 });
 
+/** A peer whose lines die at age 10 min, three generations of it, after a 5 min success. */
+function cappedPeer(): LogBuilder {
+  const peer = new LogBuilder('gw-peer').ok(5 * MINUTE, { connectionAgeMs: 5 * MINUTE });
+  for (let i = 0; i < 3; i++) {
+    peer.wait(10 * MINUTE).ok(50 * SECOND, { connectionAgeMs: 9 * MINUTE });
+    peer.ng(50 * SECOND, { connectionAgeMs: 10 * MINUTE });
+  }
+  return peer;
+}
+
 describe('domainBounds and peersAgree', () => {
   it('ignores peers that know nothing', () => {
     expect(domainBounds([[]], NOW, CONFIG)).toBeNull();
+  });
+
+  it("explains one peer's early deaths by the cap another peer proved, so they still agree", () => {
+    const capped = cappedPeer();
+    const young = new LogBuilder('gw-young', capped.now - 20 * MINUTE)
+      .ok(4 * MINUTE, { connectionAgeMs: 4 * MINUTE })
+      .ng(MINUTE, { connectionAgeMs: 10 * MINUTE });
+    const site = domainBounds([capped.records, young.records], capped.now, CONFIG);
+    expect(site).toMatchObject({ lowerMs: 5 * MINUTE, upperMs: null });
+    expect(site?.lifetimeCapMs).not.toBeNull();
   });
 
   it('accepts a small inconsistency within the agreement fraction', () => {

@@ -43,6 +43,16 @@ describe('electRepresentative', () => {
     expect(new Set(elections)).toEqual(new Set(['a']));
   });
 
+  it('does not flap when the reported uptimes of boxes booted together jitter', () => {
+    const elections = [20, -20, 5, -40].map((skewSeconds) =>
+      electRepresentative([
+        { gatewayId: 'b', uptimeMs: 5 * HOUR, cpuLoad: 0.2 },
+        { gatewayId: 'a', uptimeMs: 5 * HOUR + skewSeconds * 1000, cpuLoad: 0.2 },
+      ]),
+    );
+    expect(new Set(elections)).toEqual(new Set(['a']));
+  });
+
   it('still lets a clearly longer uptime win', () => {
     const elected = electRepresentative([
       { gatewayId: 'a', uptimeMs: 5 * HOUR, cpuLoad: 0.1 },

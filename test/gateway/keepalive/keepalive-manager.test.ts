@@ -7,9 +7,19 @@ const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 
+/** A manual clock that counts the timers set on it. */
+class CountingClock extends ManualClock {
+  timersSet = 0;
+
+  override setTimeout(fn: () => void, delayMs: number) {
+    this.timersSet++;
+    return super.setTimeout(fn, delayMs);
+  }
+}
+
 /** A manager on a manual clock that records what it asked for; answers when `answering`. */
 function setup(initialIntervalMs = MINUTE, mode = NORMAL_MODE) {
-  const clock = new ManualClock();
+  const clock = new CountingClock();
   const start = clock.now();
   const sent: number[] = [];
   const dead: Array<DeadLineInfo & { at: number }> = [];
@@ -47,8 +57,11 @@ describe('KeepaliveManager', () => {
     }
     // 50 s of traffic, then idle: the next keep-alive is one interval after the last byte.
     expect(clock.pendingCount()).toBe(1);
+    expect(clock.timersSet).toBe(1);
     clock.advance(MINUTE);
     expect(sent).toEqual([50 * SECOND + MINUTE]);
+    // One timer per wake-up: the first woke at 60 s and slept until 110 s.
+    expect(clock.timersSet).toBe(3);
   });
 
   it('declares the line dead once, when a keep-alive is not answered in time, and stops', () => {
