@@ -99,6 +99,44 @@ describe.each(['silent', 'rst'] as const)(
   },
 );
 
+describe('push link through a middlebox that caps connection age', () => {
+  it('tells the cap from an idle timeout: keeps the keep-alive long and replaces lines before the cap', async () => {
+    const dir = scratch('lifetime');
+    const cloud = await startCloud(dir, { keepalive: { default: '1s' } });
+    track(cloud.proc);
+    const firewall = await startFirewall(cloud.port, '60s', 'silent', '6s');
+    track(firewall.proc);
+    const gateway = track(
+      startGatewayProcess(dir, { url: `ws://127.0.0.1:${firewall.port}/push`, token: cloud.gatewayToken }),
+    );
+    const state = await eventually(
+      async () =>
+        (
+          await cloud.api<
+            GatewayState & {
+              keepalive: { lifetimeCapMs: number | null; reconnectBeforeAgeMs: number | null };
+            }
+          >('/api/v1/gateways/gw1')
+        ).body,
+      (s) => s.keepalive.lifetimeCapMs !== null,
+      120_000,
+      'the cloud to recognise the lifetime cap',
+      500,
+    );
+    expect(state.keepalive.lifetimeCapMs).toBeGreaterThan(4000);
+    expect(state.keepalive.lifetimeCapMs).toBeLessThanOrEqual(6000);
+    expect(state.keepalive.reconnectBeforeAgeMs).toBeLessThan(state.keepalive.lifetimeCapMs ?? 0);
+    // Deaths at a fixed age are not idle evidence: the keep-alive is not shortened below the default.
+    expect(state.keepalive.adviceMs).toBeGreaterThanOrEqual(1000);
+    await gateway.waitFor(
+      (l) => l.msg === 'replacing line before its lifetime cap',
+      20_000,
+      'a make-before-break replacement',
+    );
+    await pushAfterIdleGaps(cloud, [0, 2000, 3000]);
+  });
+});
+
 describe('push link security', () => {
   it('refuses a wrong token with a clear error and waits long before retrying', async () => {
     const dir = scratch('badtoken');

@@ -110,6 +110,7 @@ export async function startFirewall(
   targetPort: number,
   idleTimeout: string,
   onExpiry: 'silent' | 'rst',
+  lifetime?: string,
 ): Promise<{ proc: CliProcess; port: number }> {
   const port = await freePort();
   const proc = startCli([
@@ -123,6 +124,7 @@ export async function startFirewall(
     idleTimeout,
     '--on-expiry',
     onExpiry,
+    ...(lifetime ? ['--lifetime', lifetime] : []),
   ]);
   await proc.waitFor(
     (l) => typeof l.msg === 'string' && /listening/i.test(l.msg),

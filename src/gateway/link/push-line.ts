@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Advice, CloudToGateway, Hello, LostLine, Push } from '../../protocol/messages.ts';
-import { KeepaliveManager } from '../keepalive/keepalive-manager.ts';
+import { type DeadLineInfo, KeepaliveManager } from '../keepalive/keepalive-manager.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
 import { Backoff } from './backoff.ts';
 import { LineSession, type SessionFailure } from './line-session.ts';
@@ -59,15 +59,12 @@ export class PushLine {
   private keepalive: KeepaliveManager | undefined;
   private timer: TimerHandle | undefined;
   private stableTimer: TimerHandle | undefined;
-  private replaceTimer: TimerHandle | undefined;
   private backoff: Backoff;
   private reconnects = 0;
   private lastError: string | null = null;
   private connectedSince: number | null = null;
-  private awaitingAnswer = false;
   private seq = 0;
   private intervalMs: number;
-  private reconnectBeforeAgeMs: number | null = null;
   private readonly ctx: LineContext;
   private readonly log: Logger;
 
@@ -142,7 +139,6 @@ export class PushLine {
     const { clock } = this.ctx;
     clock.clearTimeout(this.timer);
     clock.clearTimeout(this.stableTimer);
-    clock.clearTimeout(this.replaceTimer);
   }
 
   private newSession(): { session: LineSession; hello: Hello } {
@@ -204,7 +200,6 @@ export class PushLine {
     const { clock } = this.ctx;
     this.lastError = null;
     this.connectedSince = clock.now();
-    this.awaitingAnswer = false;
     session.onMessage = (m) => this.receive(session, m);
     session.onInvalid = (code, message) => this.log.warn({ code }, `invalid frame from cloud: ${message}`);
     session.onEnd = (end) => this.ended(session, end.code, end.reason);
@@ -216,7 +211,8 @@ export class PushLine {
         answerTimeoutMs: this.ctx.answerTimeoutMs,
         mode: this.ctx.mode(),
         sendKeepalive: () => this.sendKeepalive(session),
-        onDead: (info) => this.dead(session, info.idleBeforeMs),
+        onDead: (info) => this.dead(session, info),
+        onReplaceDue: () => this.replace(session),
       });
       this.keepalive.start();
     }
@@ -229,7 +225,6 @@ export class PushLine {
   private sendKeepalive(session: LineSession): void {
     const km = this.keepalive;
     if (!km) return;
-    this.awaitingAnswer = true;
     session.send({
       type: 'keepalive',
       seq: this.seq++,
@@ -244,7 +239,6 @@ export class PushLine {
     this.keepalive?.noteTraffic();
     switch (message.type) {
       case 'keepalive-ack':
-        this.awaitingAnswer = false;
         this.keepalive?.noteAnswer();
         this.applyAdvice(message.advice, message.probe);
         break;
@@ -276,8 +270,8 @@ export class PushLine {
   }
 
   private applyAdvice(advice: Advice, probe: boolean): void {
-    this.reconnectBeforeAgeMs = advice.reconnectBeforeAgeMs;
     if (this.keepalive) {
+      this.keepalive.setReplaceBeforeAge(advice.reconnectBeforeAgeMs);
       const before = this.keepalive.intervalMs;
       const decision = this.keepalive.applyAdvice(advice.intervalMs);
       this.intervalMs = decision.intervalMs;
@@ -296,21 +290,11 @@ export class PushLine {
         );
       }
     }
-    this.scheduleReplacement();
     this.ctx.onAdvice(advice, probe, this);
     this.ctx.onStateChange();
   }
 
   /** Make-before-break before a lifetime cap: open a new session, then drop the old one. */
-  private scheduleReplacement(): void {
-    const { clock } = this.ctx;
-    clock.clearTimeout(this.replaceTimer);
-    const session = this.session;
-    if (!session || this.reconnectBeforeAgeMs === null || this.state !== 'open') return;
-    const due = session.openedAt + this.reconnectBeforeAgeMs - clock.now();
-    this.replaceTimer = clock.setTimeout(() => this.replace(session), Math.max(0, due));
-  }
-
   private replace(old: LineSession): void {
     if (this.session !== old || this.state !== 'open') return;
     this.log.info({ ageMs: this.ctx.clock.now() - old.openedAt }, 'replacing line before its lifetime cap');
@@ -332,10 +316,11 @@ export class PushLine {
     );
   }
 
-  private dead(session: LineSession, idleBeforeMs: number): void {
+  private dead(session: LineSession, info: DeadLineInfo): void {
     if (session !== this.session) return;
-    this.log.warn({ idleBeforeMs }, 'keep-alive unanswered: line is dead, reconnecting');
-    this.lose(session, idleBeforeMs, 'keepalive-timeout');
+    this.log.warn({ idleBeforeMs: info.idleBeforeMs }, 'keep-alive unanswered: line is dead, reconnecting');
+    // Evidence is dated when the unanswered keep-alive left, not when we gave up on it.
+    this.lose(session, info.idleBeforeMs, 'keepalive-timeout', info.connectionAgeMs);
     session.terminate('keep-alive unanswered');
   }
 
@@ -343,19 +328,19 @@ export class PushLine {
     if (session !== this.session) return;
     const idle = this.ctx.clock.now() - session.lastTrafficAt;
     // A reset while our keep-alive was outstanding is the middlebox answering it: evidence.
-    if (this.awaitingAnswer) this.lose(session, idle, 'keepalive-timeout');
+    if (this.keepalive?.awaitingAnswer) this.lose(session, idle, 'keepalive-timeout');
     else this.lose(session, idle, code === 1000 || code === 1001 ? 'closed' : 'error');
     this.log.info({ code, reason }, 'line closed');
   }
 
-  private lose(session: LineSession, idleBeforeMs: number, reason: LostLine['reason']): void {
+  private lose(session: LineSession, idleBeforeMs: number, reason: LostLine['reason'], ageMs?: number): void {
     if (session !== this.session) return;
     const { clock } = this.ctx;
     this.ctx.reportLost({
       connectionId: this.id,
       role: this.role,
       idleBeforeMs: Math.max(0, idleBeforeMs),
-      ageMs: clock.now() - session.openedAt,
+      ageMs: ageMs ?? clock.now() - session.openedAt,
       reason,
       policyLimited: this.keepalive?.limitedByPolicy ?? false,
     });
