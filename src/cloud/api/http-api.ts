@@ -23,6 +23,9 @@ const pushBody = z.strictObject({
   payload: z.unknown(),
 });
 
+/** Pushes awaiting acknowledgement per gateway; more are refused so memory stays bounded. */
+export const MAX_PUSHES_IN_FLIGHT = 256;
+
 const logQuery = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) });
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -82,6 +85,7 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
     };
   };
 
+  const inFlight = new Map<string, number>();
   const unknownGateway = { error: 'not-found', message: 'no such gateway in the cloud config' };
 
   app.get('/api/v1/gateways', async () => ({ gateways: [...known].map(gatewayState) }));
@@ -114,8 +118,23 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
         message: `body: ${issue?.path.join('.') || '(body)'}: ${issue?.message}; expected {"type": "...", "payload": ...}`,
       });
     }
-    const result = await dispatcher.push(req.params.id, body.data.type, body.data.payload);
-    if (result.delivered) return result;
-    return reply.code(503).send(result);
+    const id = req.params.id;
+    const busy = inFlight.get(id) ?? 0;
+    if (busy >= MAX_PUSHES_IN_FLIGHT) {
+      return reply.code(429).send({
+        delivered: false,
+        reason: `${busy} pushes to this gateway are already in flight; retry later`,
+      });
+    }
+    inFlight.set(id, busy + 1);
+    try {
+      const result = await dispatcher.push(id, body.data.type, body.data.payload);
+      if (result.delivered) return result;
+      return reply.code(503).send(result);
+    } finally {
+      const left = (inFlight.get(id) ?? 1) - 1;
+      if (left > 0) inFlight.set(id, left);
+      else inFlight.delete(id);
+    }
   });
 }

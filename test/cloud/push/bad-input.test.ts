@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { MAX_PUSHES_IN_FLIGHT } from '../../../src/cloud/api/http-api.ts';
 import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
 import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
@@ -15,6 +16,7 @@ beforeEach(async () => {
       api: { token: 'a'.repeat(32) },
       gateways: [{ id: 'gw1', token }],
       store: { path: ':memory:' },
+      push: { ackTimeout: '5s', deadline: '5s' },
     }),
     { logger: silentLogger() },
   );
@@ -131,5 +133,42 @@ describe('cloud push endpoint against a misbehaving peer', () => {
     expect(await firstClosed).toBe(1006);
     expect(cloud.push.directory.lines('gw1')).toHaveLength(1);
     second.close();
+  });
+});
+
+describe('cloud push API bounds', () => {
+  it('refuses pushes beyond the in-flight limit with 429 instead of queueing without bound', async () => {
+    const api = (path: string, body?: unknown) =>
+      fetch(`http://127.0.0.1:${cloud.port}${path}`, {
+        method: body ? 'POST' : 'GET',
+        headers: { authorization: `Bearer ${'a'.repeat(32)}`, 'content-type': 'application/json' },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    const ws = connect(auth);
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify(hello));
+    await nextMessage(ws);
+    // The gateway never acknowledges: every push stays in flight until its deadline.
+    const pending = Array.from({ length: MAX_PUSHES_IN_FLIGHT }, () =>
+      api('/api/v1/gateways/gw1/push', { type: 't', payload: 1 }),
+    );
+    await new Promise<void>((resolve) => {
+      let seen = 0;
+      ws.on('message', () => {
+        if (++seen === MAX_PUSHES_IN_FLIGHT) resolve();
+      });
+    });
+    const refused = await api('/api/v1/gateways/gw1/push', { type: 't', payload: 2 });
+    expect(refused.status).toBe(429);
+    ws.terminate();
+    await Promise.all(pending);
+  });
+
+  it('answers an API call without the token with 401 and an unknown gateway with 404', async () => {
+    expect((await fetch(`http://127.0.0.1:${cloud.port}/api/v1/gateways/gw1`)).status).toBe(401);
+    const res = await fetch(`http://127.0.0.1:${cloud.port}/api/v1/gateways/nope`, {
+      headers: { authorization: `Bearer ${'a'.repeat(32)}` },
+    });
+    expect(res.status).toBe(404);
   });
 });
