@@ -7,6 +7,17 @@ set -euo pipefail
 peers=(
   "squid:/usr/sbin/squid"
   "openssl:/usr/bin/openssl"
+  "cups-ipp-utils:/usr/sbin/ippeveprinter"
+  "dbus:/usr/bin/dbus-daemon"
+  "avahi-daemon:/usr/sbin/avahi-daemon"
+  "socat:/usr/bin/socat"
+  "lprng:/usr/sbin/lpd"
+  "snmp:/usr/bin/snmpget"
+  "mosquitto:/usr/sbin/mosquitto"
+  "systemd:/usr/bin/systemd-analyze"
+  "shellcheck:/usr/bin/shellcheck"
+  "python3:/usr/bin/python3"
+  "passwd:/usr/sbin/useradd"
 )
 
 missing=()

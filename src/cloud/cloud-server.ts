@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.ts';
 import { KeepaliveAdvisor } from './advisor/keepalive-advisor.ts';
 import { registerHttpApi } from './api/http-api.ts';
 import { DEFAULT_LEARNING_CONFIG, type LearningConfig } from './learning/learning-config.ts';
+import { type CloudMqttParts, startCloudMqtt } from './mqtt/cloud-mqtt-setup.ts';
 import { GatewayDirectory } from './push/gateway-directory.ts';
 import { PushDispatcher } from './push/push-dispatcher.ts';
 import { PushServer } from './push/push-server.ts';
@@ -36,6 +37,8 @@ export interface CloudServer {
   readonly push: PushServer;
   readonly dispatcher: PushDispatcher;
   readonly store: StatusStore;
+  /** The MQTT client (and embedded broker), when `mqtt` is configured. */
+  readonly mqtt: CloudMqttParts | null;
   stop(): Promise<void>;
 }
 
@@ -68,12 +71,14 @@ export async function startCloudServer(
     logger: log,
     probeAckTimeoutMs: config.push.ackTimeout,
   });
+  const mqtt = config.mqtt ? await startCloudMqtt(config, config.mqtt, { clock, logger: log }) : null;
   const dispatcher = new PushDispatcher({
     server: push,
     clock,
     logger: log,
     ackTimeoutMs: config.push.ackTimeout,
     deadlineMs: config.push.deadline,
+    alternate: mqtt?.client,
   });
   registerHttpApi(app, {
     apiToken: config.api.token,
@@ -99,9 +104,11 @@ export async function startCloudServer(
     push,
     dispatcher,
     store,
+    mqtt,
     async stop() {
       push.closeAll();
       await app.close();
+      await mqtt?.stop();
       store.close();
     },
   };

@@ -2,6 +2,34 @@ import { z } from 'zod';
 import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
 import { duration, fraction, port, secret, slug } from './schema-types.ts';
 
+const mqttSection = z
+  .strictObject({
+    url: z
+      .string()
+      .refine((text) => {
+        try {
+          return ['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(new URL(text).protocol);
+        } catch {
+          return false;
+        }
+      }, 'an mqtt://, mqtts://, ws:// or wss:// URL of the broker')
+      .optional()
+      .describe('the broker the gateways use; omit with embedded: true'),
+    embedded: z.boolean().default(false).describe('run an in-process broker (aedes, MQTT 3.1.1) for demos'),
+    listen: z
+      .strictObject({ host: z.string().default('127.0.0.1'), port: port.default(1883) })
+      .prefault({})
+      .describe('where the embedded broker listens'),
+    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional().describe('broker password (env MFPGW_MQTT_PASSWORD overrides)'),
+    caFile: z.string().optional().describe('extra CA certificate (PEM) to trust for the broker'),
+  })
+  .refine((m) => Boolean(m.url) !== m.embedded, {
+    message: 'either mqtt.url (an external broker) or mqtt.embedded: true, not both',
+    path: ['url'],
+  });
+
 export const cloudConfigSchema = z.strictObject({
   listen: z
     .strictObject({
@@ -42,6 +70,7 @@ export const cloudConfigSchema = z.strictObject({
       deadline: duration('30s').describe('give up on a push after this long'),
     })
     .prefault({}),
+  mqtt: mqttSection.optional().describe('MQTT: alternate push line, commands and telemetry'),
   log: z
     .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
     .prefault({}),
@@ -49,7 +78,7 @@ export const cloudConfigSchema = z.strictObject({
 
 export type CloudConfig = z.output<typeof cloudConfigSchema>;
 
-export const CLOUD_ENV_OVERRIDES = { MFPGW_API_TOKEN: 'api.token' };
+export const CLOUD_ENV_OVERRIDES = { MFPGW_API_TOKEN: 'api.token', MFPGW_MQTT_PASSWORD: 'mqtt.password' };
 
 /** Loads and validates a cloud config file. */
 export function loadCloudConfig(file: string, options: ParseOptions = {}): CloudConfig {

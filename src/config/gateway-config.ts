@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { cronProblem } from '../gateway/power/cron-fires.ts';
+import { hostTimeZone, isTimeZone } from '../gateway/power/zoned-time.ts';
 import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
 import { duration, secret, slug } from './schema-types.ts';
 
@@ -22,6 +24,61 @@ const proxyUrl = z.string().refine((text) => {
     return false;
   }
 }, 'an http:// proxy URL, e.g. "http://user:password@proxy.lan:3128"');
+
+/** The MQTT broker URL: mqtts:// or wss:// (verified TLS); plain mqtt:// and ws:// on loopback only. */
+const mqttUrl = z.string({ error: 'an mqtts:// or wss:// URL of the MQTT broker' }).refine((text) => {
+  try {
+    const url = new URL(text);
+    if (url.protocol === 'mqtts:' || url.protocol === 'wss:') return true;
+    const loopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
+    return (url.protocol === 'mqtt:' || url.protocol === 'ws:') && loopback;
+  } catch {
+    return false;
+  }
+}, 'an mqtts:// or wss:// URL (mqtt:// and ws:// only on loopback), e.g. "mqtts://broker.example.com:8883"');
+
+const mqttSection = z
+  .strictObject({
+    url: mqttUrl.describe('the broker; wss:// crosses an HTTP proxy (MQTT over WebSocket)'),
+    protocolVersion: z
+      .union([z.literal(4), z.literal(5)])
+      .default(5)
+      .describe('5 (MQTT 5) or 4 (3.1.1, e.g. for the cloud’s embedded aedes broker)'),
+    username: z.string().min(1).optional().describe('broker user (default: none)'),
+    password: z.string().min(1).optional().describe('broker password (env MFPGW_MQTT_PASSWORD overrides)'),
+    caFile: z.string().optional().describe('extra CA certificate (PEM) to trust for the broker'),
+    certFile: z
+      .string()
+      .optional()
+      .describe('client certificate (PEM) for brokers that authenticate by certificate'),
+    keyFile: z.string().optional().describe('private key (PEM) of certFile'),
+    proxy: proxyUrl
+      .optional()
+      .describe('HTTP proxy for wss:// brokers; default: cloud.proxy, else HTTPS_PROXY'),
+    keepalive: duration('60s').describe('MQTT keep-alive until the cloud has learned an interval'),
+    telemetry: z
+      .strictObject({
+        every: duration('5m').describe('publish telemetry at least this often'),
+        minGap: duration('10s').describe('never publish telemetry more often than this, even on changes'),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({
+        batchSize: z.number().int().min(1).max(10_000).default(200).describe('most log records per batch'),
+        batchEvery: duration('30s').describe('ship a partial batch once its oldest record is this old'),
+        maxRecords: z
+          .number()
+          .int()
+          .min(1)
+          .default(100_000)
+          .describe('spool bound; past it the oldest records are dropped (and counted)'),
+      })
+      .prefault({}),
+  })
+  .refine((m) => Boolean(m.certFile) === Boolean(m.keyFile), {
+    message: 'certFile and keyFile go together',
+    path: ['certFile'],
+  });
 
 const powerMode = z.strictObject({
   minInterval: duration('0s').describe('never keep alive more often than this in this mode'),
@@ -65,9 +122,36 @@ export const gatewayConfigSchema = z.strictObject({
           'power-saving': { minInterval: 3_600_000, changeThreshold: 1_800_000 } as never,
         })
         .describe('named power modes'),
+      timezone: z
+        .string()
+        .refine(isTimeZone, 'an IANA time zone, e.g. "Europe/Berlin"')
+        .default(hostTimeZone)
+        .describe('time zone of power.schedules; default: the host’s'),
+      schedules: z
+        .array(
+          z.strictObject({
+            cron: z
+              .string()
+              .superRefine((text, ctx) => {
+                const problem = cronProblem(text);
+                if (problem) ctx.addIssue({ code: 'custom', message: `a cron expression (${problem})` });
+              })
+              .describe('when to switch, e.g. "0 22 * * 1-5" (node-cron syntax)'),
+            mode: slug.describe('the mode to switch to (a key of power.modes)'),
+          }),
+        )
+        .default([])
+        .describe('mode switches; the most recently fired wins, list order breaks ties (docs/mqtt.md)'),
     })
     .prefault({})
-    .refine((p) => p.mode in p.modes, { message: 'power.mode must name one of power.modes', path: ['mode'] }),
+    .refine((p) => p.mode in p.modes, { message: 'power.mode must name one of power.modes', path: ['mode'] })
+    .superRefine((p, ctx) => {
+      for (const [i, s] of p.schedules.entries()) {
+        if (!(s.mode in p.modes))
+          ctx.addIssue({ code: 'custom', message: 'one of power.modes', path: ['schedules', i, 'mode'] });
+      }
+    }),
+  mqtt: mqttSection.optional().describe('MQTT management channel, telemetry and alternate push line'),
   reconnect: z
     .strictObject({
       initialDelay: duration('1s'),
@@ -87,6 +171,7 @@ export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 export const GATEWAY_ENV_OVERRIDES = {
   MFPGW_CLOUD_TOKEN: 'cloud.token',
   MFPGW_PROXY: 'cloud.proxy',
+  MFPGW_MQTT_PASSWORD: 'mqtt.password',
 };
 
 /** Loads and validates a gateway config file. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Clock } from '../clock/clock.ts';
 import { systemClock } from '../clock/system-clock.ts';
 import type { GatewayConfig } from '../config/gateway-config.ts';
@@ -7,14 +8,20 @@ import type { Push } from '../protocol/messages.ts';
 import { VERSION } from '../version.ts';
 import { cpuLoad, hostDomain, systemUptimeMs } from './host/host-info.ts';
 import { loadOrCreateClientId } from './identity/client-id.ts';
-import type { PowerMode } from './keepalive/power-policy.ts';
 import { LineSupervisor, type LinkStatus } from './link/line-supervisor.ts';
 import { describeProxy, proxyAgent, proxyFor } from './link/proxy.ts';
+import { MqttChannel } from './mqtt/mqtt-channel.ts';
+import { powerModesFrom, schedulePolicyFrom } from './power/power-config.ts';
+import { PowerScheduler } from './power/power-scheduler.ts';
+import { RecentIds } from './push/recent-ids.ts';
 
 /** A running gateway daemon. */
 export interface GatewayDaemon {
   readonly clientId: string;
   readonly link: LineSupervisor;
+  readonly power: PowerScheduler;
+  /** The MQTT channel, when `mqtt` is configured. */
+  readonly mqtt: MqttChannel | null;
   status(): LinkStatus & { gatewayId: string; powerMode: string };
   stop(): Promise<void>;
 }
@@ -25,17 +32,6 @@ export interface GatewayDeps {
   env?: NodeJS.ProcessEnv;
   /** Receives every push once (after deduplication); resolve to acknowledge. */
   onPush?: (push: Push) => Promise<void> | void;
-}
-
-/** The power mode named in the config, as the keep-alive policy wants it. */
-export function configuredMode(config: GatewayConfig): PowerMode {
-  const mode = config.power.modes[config.power.mode];
-  if (!mode) throw new Error(`power.mode "${config.power.mode}" is not in power.modes`);
-  return {
-    name: config.power.mode,
-    minIntervalMs: mode.minInterval,
-    changeThresholdMs: mode.changeThreshold,
-  };
 }
 
 /**
@@ -51,7 +47,26 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
   const proxy = proxyFor(target, config.cloud.proxy, env);
   const ca = config.cloud.caFile ? readFileSync(config.cloud.caFile) : undefined;
   const domain = config.gateway.domain ?? hostDomain();
-  const mode = configuredMode(config);
+  const power = new PowerScheduler({
+    clock,
+    logger: log.child({ part: 'power' }),
+    policy: schedulePolicyFrom(config.power),
+    modes: powerModesFrom(config.power),
+    overrideFile: join(config.gateway.stateDir, 'power-override.json'),
+    onChange: (state) => {
+      link.setMode(state.mode);
+      mqtt?.append({ kind: 'power', mode: state.mode.name, source: state.decision.source });
+      mqtt?.noteChange();
+    },
+  });
+  const software = `mfp-gateway/${VERSION}`;
+  // A push may come over a WebSocket line and over MQTT (retried after a lost ack): hand it on once.
+  const pushesSeen = new RecentIds();
+  const handlePush = async (push: Push, line: 'websocket' | 'mqtt') => {
+    if (!pushesSeen.add(push.pushId)) return;
+    log.info({ pushId: push.pushId, dataType: push.dataType, line }, 'push received');
+    await deps.onPush?.(push);
+  };
   const link = new LineSupervisor({
     clock,
     logger: log,
@@ -72,32 +87,56 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
       stableAfterMs: config.reconnect.stableAfter,
       authFailureDelayMs: config.reconnect.authFailureDelay,
     },
-    software: `mfp-gateway/${VERSION}`,
+    software,
     host: () => ({ domain, uptimeMs: systemUptimeMs(), cpuLoad: cpuLoad() }),
-    mode: () => mode,
-    onPush: async (push) => {
-      log.info({ pushId: push.pushId, dataType: push.dataType }, 'push received');
-      await deps.onPush?.(push);
-    },
+    mode: () => power.mode(),
+    onPush: (push) => handlePush(push, 'websocket'),
   });
+  const mqtt = config.mqtt
+    ? new MqttChannel({
+        clock,
+        logger: log,
+        gatewayId: config.gateway.id,
+        software,
+        settings: config.mqtt,
+        env,
+        cloudProxy: config.cloud.proxy,
+        spoolFile: join(config.gateway.stateDir, 'log-spool.db'),
+        link: () => link.status(),
+        power: () => power.state(),
+        actions: {
+          setPowerOverride: (mode, untilMs) => power.setOverride(mode, untilMs),
+          clearPowerOverride: () => power.clearOverride(),
+        },
+        onPush: (push) => handlePush(push, 'mqtt'),
+      })
+    : null;
+  link.on('change', () => mqtt?.noteChange());
   log.info(
     {
       clientId,
       cloud: target.origin,
       proxy: proxy ? describeProxy(proxy) : null,
       domain,
-      mode: mode.name,
+      mode: power.mode().name,
+      timeZone: config.power.timezone,
       lines: config.cloud.connections,
     },
     'gateway starting',
   );
+  power.start();
   link.start();
+  mqtt?.start();
   return {
     clientId,
     link,
-    status: () => ({ ...link.status(), gatewayId: config.gateway.id, powerMode: mode.name }),
+    power,
+    mqtt,
+    status: () => ({ ...link.status(), gatewayId: config.gateway.id, powerMode: power.mode().name }),
     async stop() {
+      power.stop();
       link.stop();
+      await mqtt?.stop();
     },
   };
 }

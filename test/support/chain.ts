@@ -40,6 +40,8 @@ export async function startCloud(
     keepalive?: Record<string, unknown>;
     push?: Record<string, unknown>;
     gateways?: { id: string; token: string }[];
+    /** The cloud's `mqtt` section (alternate push line); none by default. */
+    mqtt?: Record<string, unknown>;
   } = {},
 ): Promise<CloudHandle> {
   const port = await freePort();
@@ -53,6 +55,7 @@ export async function startCloud(
     store: { path: join(dir, 'cloud.db') },
     keepalive: { default: '1s', min: '200ms', ...overrides.keepalive },
     push: { ackTimeout: '1s', deadline: '10s', ...overrides.push },
+    ...(overrides.mqtt ? { mqtt: overrides.mqtt } : {}),
     log: { level: 'debug' },
   });
   const proc = startCli(['cloud', '--config', file]);

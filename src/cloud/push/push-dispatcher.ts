@@ -4,9 +4,16 @@ import type { Logger } from '../../log/logger.ts';
 import type { CloudLine } from './cloud-line.ts';
 import type { PushServer } from './push-server.ts';
 
-/** The result of one push request, as the HTTP API reports it. */
+/** The result of one push request, as the HTTP API reports it; `line` says which kind carried it. */
 export type PushResult =
-  | { delivered: true; pushId: string; connection: string; idleBeforeMs: number; attempts: number }
+  | {
+      delivered: true;
+      pushId: string;
+      line: 'websocket' | 'mqtt';
+      connection: string;
+      idleBeforeMs: number;
+      attempts: number;
+    }
   | { delivered: false; pushId: string; reason: string; attempts: number };
 
 export interface PushDispatcherOptions {
@@ -15,6 +22,17 @@ export interface PushDispatcherOptions {
   logger: Logger;
   ackTimeoutMs: number;
   deadlineMs: number;
+  /** The alternate push line (MQTT), tried when the gateway has no live WebSocket line. */
+  alternate?: AlternatePushLine;
+}
+
+/** A second way to reach a gateway: resolves true once the gateway acknowledged the push. */
+export interface AlternatePushLine {
+  push(
+    gatewayId: string,
+    push: { pushId: string; dataType: string; payload: unknown },
+    timeoutMs: number,
+  ): Promise<boolean>;
 }
 
 /**
@@ -37,12 +55,24 @@ export class PushDispatcher {
     const tried = new Set<CloudLine>();
     let attempts = 0;
     let lastFailure = 'no push line of the gateway is connected';
+    let alternateTried = false;
     while (clock.now() < deadline) {
       const line = server.directory
         .lines(gatewayId, 'push')
         .filter((l) => !tried.has(l))
         .sort((a, b) => a.idleMs() - b.idleMs())[0];
       if (!line) {
+        const { alternate } = this.options;
+        if (alternate && !alternateTried) {
+          alternateTried = true;
+          attempts++;
+          const timeout = Math.min(this.options.ackTimeoutMs, Math.max(1, deadline - clock.now()));
+          if (await alternate.push(gatewayId, { pushId, dataType, payload }, timeout)) {
+            return { delivered: true, pushId, line: 'mqtt', connection: 'mqtt', idleBeforeMs: 0, attempts };
+          }
+          lastFailure = `${lastFailure}; no acknowledgement over MQTT within ${timeout} ms`;
+          continue;
+        }
         const arrived = await this.waitForLine(gatewayId, deadline - clock.now());
         if (!arrived) break;
         continue;
@@ -60,6 +90,7 @@ export class PushDispatcher {
         return {
           delivered: true,
           pushId,
+          line: 'websocket',
           connection: line.connectionId,
           idleBeforeMs: outcome.idleBeforeMs,
           attempts,

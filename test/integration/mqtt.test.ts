@@ -1,0 +1,208 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import {
+  type CloudHandle,
+  scratchDir,
+  secret,
+  startCloud,
+  startFirewall,
+  startGatewayProcess,
+} from '../support/chain.ts';
+import { type CliProcess, eventually } from '../support/cli-process.ts';
+import { type MosquittoHandle, startMosquitto } from '../support/mosquitto.ts';
+import { deferredTeardown } from '../support/teardown.ts';
+
+const defer = deferredTeardown();
+const track = <T extends CliProcess>(proc: T): T => {
+  defer(() => proc.stop('SIGKILL'));
+  return proc;
+};
+const scratch = (name: string): string => {
+  const { dir, cleanup } = scratchDir(name);
+  defer(cleanup);
+  return dir;
+};
+
+interface Chain {
+  broker: MosquittoHandle;
+  cloud: CloudHandle;
+  gatewayMqtt: Record<string, unknown>;
+  watcher: MqttClient;
+  /** Every retained/current availability payload seen, in order. */
+  availability: string[];
+}
+
+/** Mosquitto with a password file (gw1, the cloud, a test watcher) and a cloud using it. */
+async function chain(dir: string): Promise<Chain> {
+  const passwords = { gw1: secret(), cloud: secret(), watcher: secret() };
+  const broker = await startMosquitto({ users: passwords });
+  defer(() => broker.dispose());
+  const cloud = await startCloud(dir, {
+    mqtt: { url: broker.url, username: 'cloud', password: passwords.cloud },
+  });
+  track(cloud.proc);
+  await cloud.proc.waitFor((l) => l.msg === 'mqtt connected', 10_000, 'the cloud to reach the broker');
+  const watcher = mqtt.connect(broker.url, { username: 'watcher', password: passwords.watcher });
+  defer(() => watcher.endAsync(true));
+  await new Promise<void>((resolve) => watcher.once('connect', () => resolve()));
+  const availability: string[] = [];
+  watcher.on('message', (topic, payload) => {
+    if (topic === 'mfpgw/gw1/availability') availability.push(payload.toString());
+  });
+  await watcher.subscribeAsync('mfpgw/gw1/availability', { qos: 1 });
+  return {
+    broker,
+    cloud,
+    watcher,
+    availability,
+    gatewayMqtt: {
+      url: broker.url,
+      username: 'gw1',
+      password: passwords.gw1,
+      telemetry: { every: '1m', minGap: '1s' },
+    },
+  };
+}
+
+const availabilityBecomes = (c: Chain, value: string, what: string) =>
+  eventually(
+    async () => c.availability.at(-1),
+    (v) => v === value,
+    15_000,
+    what,
+    50,
+  );
+
+describe('MQTT channel against a real Mosquitto', () => {
+  it('refuses a gateway with a wrong broker password, and says so', async () => {
+    const dir = scratch('mqtt-auth');
+    const c = await chain(dir);
+    const gateway = track(
+      startGatewayProcess(
+        dir,
+        { url: `ws://127.0.0.1:${c.cloud.port}/push`, token: c.cloud.gatewayToken },
+        { mqtt: { ...c.gatewayMqtt, password: 'wrong-password' } },
+      ),
+    );
+    const refused = await gateway.waitFor(
+      (l) => l.msg === 'mqtt error' && typeof l.err === 'string' && /not authorized|bad user/i.test(l.err),
+      15_000,
+      'the broker to refuse the password',
+    );
+    expect(refused.err).toBeDefined();
+    expect(c.availability).not.toContain('online');
+  });
+
+  it('is online while the gateway runs, offline (last will) when it is killed, online when it returns', async () => {
+    const dir = scratch('mqtt-will');
+    const c = await chain(dir);
+    const cloudUrl = { url: `ws://127.0.0.1:${c.cloud.port}/push`, token: c.cloud.gatewayToken };
+    const first = track(startGatewayProcess(dir, cloudUrl, { mqtt: c.gatewayMqtt }));
+    await availabilityBecomes(c, 'online', 'the gateway to come online');
+
+    await first.stop('SIGKILL');
+    await availabilityBecomes(c, 'offline', 'the broker to publish the last will');
+
+    track(startGatewayProcess(dir, cloudUrl, { mqtt: c.gatewayMqtt }));
+    await availabilityBecomes(c, 'online', 'the restarted gateway to come online');
+    expect(c.availability).toEqual(['online', 'offline', 'online']);
+  });
+
+  it('delivers a push over MQTT when both WebSocket lines are blocked', async () => {
+    const dir = scratch('mqtt-push');
+    const c = await chain(dir);
+    const firewall = await startFirewall(c.cloud.port, '1h', 'silent');
+    track(firewall.proc);
+    const gateway = track(
+      startGatewayProcess(
+        dir,
+        { url: `ws://127.0.0.1:${firewall.port}/push`, token: c.cloud.gatewayToken },
+        { mqtt: c.gatewayMqtt },
+      ),
+    );
+    await availabilityBecomes(c, 'online', 'the gateway to come online');
+    const before = await c.cloud.api<{ line: string; delivered: boolean }>('/api/v1/gateways/gw1/push', {
+      method: 'POST',
+      body: JSON.stringify({ type: 'print-ready', payload: { n: 1 } }),
+    });
+    expect(before.body).toMatchObject({ delivered: true, line: 'websocket' });
+
+    // The middlebox goes away: both WebSocket lines die and cannot reconnect.
+    await firewall.proc.stop('SIGKILL');
+    await eventually(
+      async () => (await c.cloud.api<{ connections: unknown[] }>('/api/v1/gateways/gw1')).body.connections,
+      (lines) => lines.length === 0,
+      15_000,
+      'the cloud to see no live line',
+    );
+
+    const res = await c.cloud.api<{ delivered: boolean; line: string; pushId: string }>(
+      '/api/v1/gateways/gw1/push',
+      { method: 'POST', body: JSON.stringify({ type: 'print-ready', payload: { n: 2 } }) },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ delivered: true, line: 'mqtt', connection: 'mqtt' });
+    await gateway.waitFor(
+      (l) => l.msg === 'push received' && l.pushId === res.body.pushId && l.line === 'mqtt',
+      5000,
+      'the gateway to hand on the push that came over MQTT',
+    );
+  });
+
+  it('answers management commands: power override, status snapshot, duplicates and unknown commands', async () => {
+    const dir = scratch('mqtt-cmd');
+    const c = await chain(dir);
+    const gateway = track(
+      startGatewayProcess(
+        dir,
+        { url: `ws://127.0.0.1:${c.cloud.port}/push`, token: c.cloud.gatewayToken },
+        { mqtt: c.gatewayMqtt, power: { mode: 'normal', timezone: 'Europe/Berlin' } },
+      ),
+    );
+    await availabilityBecomes(c, 'online', 'the gateway to come online');
+    const replies: Record<string, unknown>[] = [];
+    c.watcher.on('message', (topic, payload) => {
+      if (topic.startsWith('mfpgw/gw1/reply/')) replies.push(JSON.parse(payload.toString()));
+    });
+    await c.watcher.subscribeAsync('mfpgw/gw1/reply/+', { qos: 1 });
+    const send = (name: string, body: unknown) =>
+      c.watcher.publishAsync(`mfpgw/gw1/cmd/${name}`, JSON.stringify(body), { qos: 1 });
+    const replyTo = (id: string | null) =>
+      eventually(
+        async () => replies.filter((r) => r.id === id),
+        (found) => found.length > 0,
+        10_000,
+        `a reply to ${id}`,
+        50,
+      );
+
+    await send('set-power-override', { id: 'ov-1', mode: 'power-saving', forMs: 3_600_000 });
+    expect((await replyTo('ov-1'))[0]).toMatchObject({
+      ok: true,
+      result: { mode: 'power-saving', source: 'override', timeZone: 'Europe/Berlin' },
+    });
+    await gateway.waitFor(
+      (l) => l.msg === 'power mode changed' && l.mode === 'power-saving',
+      5000,
+      'the switch',
+    );
+
+    await send('status-snapshot', { id: 'snap-1' });
+    const [snapshot] = await replyTo('snap-1');
+    expect(snapshot).toMatchObject({
+      ok: true,
+      result: { status: { gatewayId: 'gw1', powerMode: 'power-saving' } },
+    });
+
+    await send('set-power-override', { id: 'ov-1', mode: 'normal', forMs: 1000 });
+    await send('open-tunnel', { id: 'tun-1', tunnelId: 't1', deviceId: 'mfp-1' });
+    expect((await replyTo('tun-1'))[0]).toMatchObject({ ok: false, code: 'MFP_ERR_NOT_SUPPORTED' });
+    // The duplicate ov-1 was sent before tun-1 and got no reply (QoS 1 keeps the order).
+    expect(replies.filter((r) => r.id === 'ov-1')).toHaveLength(1);
+
+    await send('format-disk', { id: 'bad-1' });
+    expect((await replyTo('bad-1'))[0]).toMatchObject({ ok: false, code: 'MFP_ERR_UNKNOWN_COMMAND' });
+    await c.watcher.publishAsync('mfpgw/gw1/cmd/status-snapshot', 'not json', { qos: 1 });
+    expect((await replyTo(null))[0]).toMatchObject({ ok: false, code: 'MFP_ERR_INVALID_JSON' });
+  });
+});

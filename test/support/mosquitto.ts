@@ -1,0 +1,181 @@
+/**
+ * Test harness: runs a real Mosquitto (Debian package `mosquitto`) with its own config,
+ * password file and persistence in a temp dir, on a free loopback port. It never touches the
+ * system mosquitto service or /etc/mosquitto. The broker can be stopped and started again on
+ * the same port with its persisted state (a broker restart), or killed.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './free-port.ts';
+
+export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
+export const MOSQUITTO_PASSWD_BIN = '/usr/bin/mosquitto_passwd';
+
+const READY_DEADLINE_MS = 10_000;
+const STOP_GRACE_MS = 5_000;
+const PORT_ATTEMPTS = 3;
+
+export interface MosquittoOptions {
+  /** user name → password; anonymous clients are refused. */
+  users: Record<string, string>;
+}
+
+export interface MosquittoHandle {
+  readonly port: number;
+  /** `mqtt://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** Stops the broker gracefully (it saves its persistence file). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same state. */
+  start(): Promise<void>;
+  /** Stops it and removes its temp dir. Idempotent. */
+  dispose(): Promise<void>;
+  /** Mosquitto's own log, for diagnostics. */
+  log(): string;
+}
+
+/** Throws a clear error when mosquitto is missing (the CI install script installs it). */
+export function assertMosquittoInstalled(): void {
+  if (!existsSync(MOSQUITTO_BIN) || !existsSync(MOSQUITTO_PASSWD_BIN)) {
+    throw new Error(
+      `Mosquitto is not installed (${MOSQUITTO_BIN} missing). These tests need a real broker: ` +
+        'run `sudo bash .ci/install-peers.sh`, or apt-get install -y mosquitto',
+    );
+  }
+}
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+class PortInUseError extends Error {}
+
+/** Starts a password-protected Mosquitto on a free port. */
+export async function startMosquitto(options: MosquittoOptions): Promise<MosquittoHandle> {
+  assertMosquittoInstalled();
+  const dir = await mkdtemp(join(tmpdir(), 'mfpgw-mosquitto-'));
+  const passwd = join(dir, 'passwd');
+  await writeFile(passwd, '', { mode: 0o600 });
+  for (const [user, password] of Object.entries(options.users)) {
+    execFileSync(MOSQUITTO_PASSWD_BIN, ['-b', passwd, user, password]);
+  }
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+    const broker = new Broker(dir, passwd, await freePort());
+    try {
+      await broker.start();
+      return broker;
+    } catch (err) {
+      await broker.stop();
+      if (!(err instanceof PortInUseError)) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+      lastError = err;
+    }
+  }
+  await rm(dir, { recursive: true, force: true });
+  throw lastError ?? new Error('startMosquitto: could not start');
+}
+
+class Broker implements MosquittoHandle {
+  readonly port: number;
+  readonly url: string;
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private output = '';
+  private disposed = false;
+  private readonly dir: string;
+  private readonly passwd: string;
+
+  constructor(dir: string, passwd: string, port: number) {
+    this.dir = dir;
+    this.passwd = passwd;
+    this.port = port;
+    this.url = `mqtt://127.0.0.1:${port}`;
+  }
+
+  async start(): Promise<void> {
+    const conf = join(this.dir, 'mosquitto.conf');
+    await writeFile(
+      conf,
+      [
+        `listener ${this.port} 127.0.0.1`,
+        'allow_anonymous false',
+        `password_file ${this.passwd}`,
+        'persistence true',
+        `persistence_location ${this.dir}/`,
+        'log_dest stderr',
+        'log_type error',
+        'log_type warning',
+        'log_type notice',
+        'log_type information',
+        ...(process.getuid?.() === 0 ? ['user root'] : []),
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    live.add(child);
+    let exitInfo: string | undefined;
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        live.delete(child);
+        exitInfo = signal ?? `code ${code}`;
+        resolve();
+      });
+    });
+    const collect = (d: Buffer) => {
+      this.output += d.toString();
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    const deadline = Date.now() + READY_DEADLINE_MS;
+    for (;;) {
+      if (exitInfo !== undefined) {
+        if (/Address already in use/i.test(this.output)) throw new PortInUseError(this.output);
+        throw new Error(`mosquitto exited during startup (${exitInfo}):\n${this.output}`);
+      }
+      if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${this.port}:\n${this.output}`);
+      if (this.output.includes(`listen socket on port ${this.port}`) && (await canConnect(this.port))) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.stop();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  log(): string {
+    return this.output;
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
