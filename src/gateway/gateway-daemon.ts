@@ -107,6 +107,7 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
         actions: {
           setPowerOverride: (mode, untilMs) => power.setOverride(mode, untilMs),
           clearPowerOverride: () => power.clearOverride(),
+          restoreLines: (ids) => link.restore(ids, 'asked over MQTT'),
         },
         onPush: (push) => handlePush(push, 'mqtt'),
       })

@@ -194,6 +194,14 @@ describe('MQTT channel against a real Mosquitto', () => {
       result: { status: { gatewayId: 'gw1', powerMode: 'power-saving' } },
     });
 
+    await send('restore-line', { id: 'rl-1', connectionIds: ['line-1'] });
+    expect((await replyTo('rl-1'))[0]).toMatchObject({ ok: true, result: { restored: ['line-1'] } });
+    await gateway.waitFor(
+      (l) => l.msg === 'restoring line now' && l.line === 'line-1',
+      5000,
+      'line-1 to be reopened',
+    );
+
     await send('set-power-override', { id: 'ov-1', mode: 'normal', forMs: 1000 });
     await send('open-tunnel', { id: 'tun-1', tunnelId: 't1', deviceId: 'mfp-1' });
     expect((await replyTo('tun-1'))[0]).toMatchObject({ ok: false, code: 'MFP_ERR_NOT_SUPPORTED' });

@@ -10,7 +10,6 @@ import {
   type Push,
 } from '../../protocol/messages.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
-import { RecentIds } from '../push/recent-ids.ts';
 import { type LineContext, type LineStatus, PushLine } from './push-line.ts';
 
 /** Most lost-line reports kept for the next hello. */
@@ -36,7 +35,7 @@ export interface SupervisorOptions {
   software: string;
   host: () => { domain: string; uptimeMs: number; cpuLoad: number };
   mode: () => PowerMode;
-  /** Hands a (deduplicated) push to the gateway; resolve to acknowledge it. */
+  /** Hands a push to the gateway (which deduplicates it); resolve to acknowledge it. */
   onPush: (push: Push) => Promise<void>;
 }
 
@@ -51,7 +50,6 @@ export interface LinkStatus {
 
 interface SupervisorEvents {
   change: [];
-  push: [push: Push];
 }
 
 /**
@@ -63,7 +61,6 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly lines: PushLine[] = [];
   private probeLine: PushLine | undefined;
   private readonly lost: LostLine[] = [];
-  private readonly seen = new RecentIds();
   private readonly startTimers: TimerHandle[] = [];
   private advice: Advice | null = null;
   private probing = false;
@@ -99,7 +96,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
         this.lost.push(l);
         if (this.lost.length > MAX_LOST_REPORTS) this.lost.shift();
       },
-      onPush: (push) => this.deliver(push),
+      onPush: (push) => this.options.onPush(push),
       onAdvice: (advice, probe) => this.adviceArrived(advice, probe),
       onRestore: (ids, reason) => this.restore(ids, reason),
       onStateChange: () => this.emit('change'),
@@ -167,12 +164,6 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
     };
   }
 
-  private async deliver(push: Push): Promise<void> {
-    if (!this.seen.add(push.pushId)) return;
-    this.emit('push', push);
-    await this.options.onPush(push);
-  }
-
   private adviceArrived(advice: Advice, probe: boolean): void {
     this.advice = advice;
     const wantProbe = probe && this.options.probeAllowed && !this.stopped;
@@ -189,9 +180,15 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
     this.emit('change');
   }
 
-  private restore(ids: string[], reason: string): void {
+  /** Reopens the named lines now (all push lines when ids is undefined); returns the ids restored. */
+  restore(ids: string[] | undefined, reason: string): string[] {
+    const restored: string[] = [];
     for (const line of [...this.lines, ...(this.probeLine ? [this.probeLine] : [])]) {
-      if (ids.includes(line.id)) line.restore(reason);
+      if (ids ? ids.includes(line.id) : line.role === 'push') {
+        line.restore(reason);
+        restored.push(line.id);
+      }
     }
+    return restored;
   }
 }

@@ -95,7 +95,7 @@ export class PushLine {
   /** The cloud saw this line die: drop the session and reconnect at once. */
   restore(reason: string): void {
     if (this.state === 'stopped') return;
-    this.log.info({ reason }, 'cloud asked to restore this line');
+    this.log.info({ reason }, 'restoring line now');
     this.clearTimers();
     this.keepalive?.stop();
     const old = this.session;
