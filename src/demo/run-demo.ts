@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import type { Clock, TimerHandle } from '../clock/clock.ts';
 import { systemClock } from '../clock/system-clock.ts';
 import { startCloudServer } from '../cloud/cloud-server.ts';
+import { CLOUD_MQTT_USER } from '../cloud/mqtt/embedded-broker.ts';
 import { parseCloudConfig } from '../config/cloud-config.ts';
 import { formatDuration } from '../config/duration.ts';
 import { parseGatewayConfig } from '../config/gateway-config.ts';
@@ -50,6 +52,7 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
       store: { path: join(dir, 'cloud.db') },
       keepalive: { default: formatDuration(Math.max(1000, Math.round(idle / 4))), min: '1s' },
       push: { ackTimeout: '2s', deadline: '15s' },
+      mqtt: { embedded: true, listen: { host: '127.0.0.1', port: 0 } },
     }),
     { logger: options.logger.child({ side: 'cloud' }), clock },
   );
@@ -71,9 +74,45 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
       cloud: { url: `ws://${fw.host}:${fw.port}/push`, token: gatewayToken, stagger: '1s' },
       keepalive: { answerTimeout: '3s' },
       reconnect: { initialDelay: '500ms', maxDelay: '5s' },
+      mqtt: {
+        url: cloud.mqtt?.broker?.url,
+        protocolVersion: 4,
+        username: 'demo-office',
+        password: gatewayToken,
+        telemetry: { every: '30s', minGap: '5s' },
+      },
+      power: {
+        mode: 'normal',
+        timezone: 'UTC',
+        modes: {
+          normal: { minInterval: '0s', changeThreshold: '0s' },
+          // A lighter mode the schedule switches to every other minute, to show a mode switch.
+          quiet: { minInterval: formatDuration(Math.round(idle / 2)), changeThreshold: '0s' },
+        },
+        schedules: [
+          { cron: '*/2 * * * *', mode: 'normal' },
+          { cron: '1-59/2 * * * *', mode: 'quiet' },
+        ],
+      },
     }),
     { logger: options.logger.child({ side: 'gateway' }), clock },
   );
+
+  const watcher = await mqtt.connectAsync(cloud.mqtt?.broker?.url ?? '', {
+    protocolVersion: 4,
+    username: CLOUD_MQTT_USER,
+    password: apiToken,
+  });
+  watcher.on('message', (topic, payload) => {
+    const text = payload.toString();
+    if (topic.endsWith('/telemetry')) {
+      const t = JSON.parse(text) as { power?: { mode?: string }; linesUp?: number };
+      print(`demo: mqtt ${topic}: power mode ${t.power?.mode ?? '?'}, push lines up ${t.linesUp ?? '?'}`);
+    } else {
+      print(`demo: mqtt ${topic}: ${text.slice(0, 80)}`);
+    }
+  });
+  await watcher.subscribeAsync(['mfpgw/+/availability', 'mfpgw/+/telemetry']);
 
   let delivered = 0;
   let failed = 0;
@@ -85,10 +124,11 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
     const text = a
       ? `keep-alive ${formatDuration(a.intervalMs)} (source ${a.source}; learned ${a.lowerBoundMs === null ? '?' : formatDuration(a.lowerBoundMs)} < timeout ≤ ${a.upperBoundMs === null ? '?' : formatDuration(a.upperBoundMs)}${a.converged ? ', converged' : ''})`
       : 'keep-alive: waiting for the cloud';
-    if (text !== lastAdvice) {
-      lastAdvice = text;
+    const line = `${text}; power mode ${s.powerMode}`;
+    if (line !== lastAdvice) {
+      lastAdvice = line;
       print(
-        `demo: ${text}; lines up ${s.linesUp}${s.probing ? ' + probe line' : ''}; pushes delivered ${delivered}, failed ${failed}`,
+        `demo: ${line}; lines up ${s.linesUp}${s.probing ? ' + probe line' : ''}; pushes delivered ${delivered}, failed ${failed}`,
       );
     }
     timers.push(clock.setTimeout(narrate, 1000));
@@ -118,6 +158,7 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
     if (stopped) return done;
     stopped = true;
     for (const t of timers) clock.clearTimeout(t);
+    await watcher.endAsync();
     await gateway.stop();
     await firewall.stop();
     await cloud.stop();
