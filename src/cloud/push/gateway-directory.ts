@@ -31,6 +31,8 @@ export class GatewayDirectory extends EventEmitter<DirectoryEvents> {
 
   constructor(clock: Clock) {
     super();
+    // Every push waiting for a line listens for 'line-up'; the API bounds pushes in flight.
+    this.setMaxListeners(0);
     this.clock = clock;
   }
 
