@@ -1,0 +1,67 @@
+import { Duplex } from 'node:stream';
+import type { TunnelCodeName } from '../protocol/tunnel/frame-types.ts';
+import type { TunnelTarget } from '../protocol/tunnel/target.ts';
+import type { StreamOffsets } from './tunnel-error.ts';
+
+/** What a stream asks of the multiplexer that owns it. */
+export interface StreamHost {
+  write(stream: TunnelStream, chunk: Buffer, done: (error?: Error | null) => void): void;
+  final(stream: TunnelStream, done: (error?: Error | null) => void): void;
+  read(stream: TunnelStream): void;
+  destroy(stream: TunnelStream, error: Error | null): void;
+  reset(stream: TunnelStream, code: TunnelCodeName, reason: string): void;
+  offsets(stream: TunnelStream): StreamOffsets;
+}
+
+/**
+ * One tunnel stream as a Node Duplex, so `pipeline(stream, socket)` carries the peer's
+ * backpressure: write() returns false when the peer's window and our buffer are full,
+ * and 'drain' follows its WINDOW_UPDATE. end() sends FIN; 'finish' fires once the
+ * peer's reader has consumed every byte. destroy() without an error sends RESET CANCEL,
+ * with one RESET INTERNAL; a peer's RESET or a dead line destroys it with a TunnelError.
+ */
+export class TunnelStream extends Duplex {
+  readonly id: number;
+  readonly target: TunnelTarget;
+  private readonly host: StreamHost;
+
+  constructor(id: number, target: TunnelTarget, host: StreamHost, highWaterMark: number) {
+    super({
+      allowHalfOpen: true,
+      readableHighWaterMark: highWaterMark,
+      writableHighWaterMark: highWaterMark,
+    });
+    this.id = id;
+    this.target = target;
+    this.host = host;
+    // _read is not called again once the peer's FIN is queued; 'end' says the reader took the rest.
+    this.once('end', () => host.read(this));
+  }
+
+  /** Byte positions: sent, acknowledged by the peer's reader, received, delivered to ours. */
+  get offsets(): StreamOffsets {
+    return this.host.offsets(this);
+  }
+
+  /** Aborts the stream with a wire code the peer will see (e.g. 'TARGET_ERROR'). */
+  reset(code: TunnelCodeName = 'CANCEL', reason = ''): void {
+    this.host.reset(this, code, reason);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.host.write(this, chunk, done);
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    this.host.final(this, done);
+  }
+
+  override _read(): void {
+    this.host.read(this);
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.host.destroy(this, error);
+    done(error);
+  }
+}

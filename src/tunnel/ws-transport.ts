@@ -1,0 +1,64 @@
+import WebSocket from 'ws';
+import type { TunnelTransport } from './transport.ts';
+
+export interface WsTransportOptions {
+  /** Bytes handed to the socket and not yet written out above which canSend() is false (default 1 MiB). */
+  highWaterMark?: number;
+}
+
+/** A WebSocket close reason holds at most 123 bytes of UTF-8. */
+function closeReason(message: string): string {
+  let reason = message;
+  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
+  return reason;
+}
+
+/**
+ * A push-line WebSocket as a tunnel transport: binary messages only (text frames stay
+ * with the control channel's own listener). Backpressure is counted from ws's write
+ * callbacks, so 'drain' fires when the socket has taken the bytes.
+ */
+export function wsTunnelTransport(ws: WebSocket, options: WsTransportOptions = {}): TunnelTransport {
+  const highWaterMark = options.highWaterMark ?? 1024 * 1024;
+  let unwritten = 0;
+  let blocked = false;
+  const drainCbs: (() => void)[] = [];
+  const onWritten = (bytes: number) => () => {
+    unwritten -= bytes;
+    if (blocked && unwritten < highWaterMark) {
+      blocked = false;
+      for (const cb of drainCbs) cb();
+    }
+  };
+  const canSend = () => ws.readyState === WebSocket.OPEN && unwritten < highWaterMark;
+  return {
+    send(frames) {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      unwritten += frames.length;
+      if (unwritten >= highWaterMark) blocked = true;
+      ws.send(frames, { binary: true }, onWritten(frames.length));
+    },
+    canSend,
+    onDrain(cb) {
+      drainCbs.push(cb);
+    },
+    onFrames(cb) {
+      ws.on('message', (data, isBinary) => {
+        if (!isBinary) return;
+        if (Buffer.isBuffer(data)) cb(data);
+        else if (Array.isArray(data)) cb(Buffer.concat(data));
+        else cb(Buffer.from(data));
+      });
+    },
+    onClose(cb) {
+      ws.once('close', (code, reason) =>
+        cb(`WebSocket closed with ${code}${reason.length ? ` ${reason}` : ''}`),
+      );
+    },
+    close(error) {
+      if (ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) return;
+      if (error) ws.close(1002, closeReason(error.message));
+      else ws.close(1000, 'tunnel connection closed');
+    },
+  };
+}
