@@ -1,0 +1,77 @@
+import type { Readable } from 'node:stream';
+
+/** What the job layer hands a driver: the document is streamed, never buffered whole. */
+export interface PrintJob {
+  /** The job's id in the gateway; drivers use it as the device-side job name so replies can be matched. */
+  jobId: string;
+  document: Readable;
+  /** MIME type of the document, e.g. application/pdf; drivers map it to their protocol's notion. */
+  format?: string;
+  /** Human-readable job name shown on the device. */
+  name?: string;
+  /** Name of the user the job is printed for (LPD, IPP requesting-user-name). */
+  user?: string;
+  /** Document length in bytes when known; LPD needs it up front and spools to a temp file without it. */
+  size?: number;
+}
+
+/** The outcome of a print: returned only once the device itself reported the job completed. */
+export interface PrintResult {
+  /** The device's own job id or name, when it has one. */
+  deviceJobId?: string;
+  /** Document bytes handed to the device. */
+  bytesSent: number;
+  /** Pages the device reports for the job, when it reports them. */
+  pages?: number;
+  /** When the device reported completion (injected clock). */
+  completedAt: number;
+}
+
+export type DeviceState = 'idle' | 'printing' | 'stopped' | 'offline';
+
+/** One marker supply (toner, ink, drum) as a fraction of its capacity, when the device tells it. */
+export interface SupplyLevel {
+  name: string;
+  /** Current level in the device's unit; undefined when the device says "unknown". */
+  level?: number;
+  maxCapacity?: number;
+  /** level / maxCapacity in [0, 1], when both are known. */
+  fraction?: number;
+}
+
+/** A snapshot of a device as its driver last saw it. */
+export interface DeviceStatus {
+  state: DeviceState;
+  /**
+   * Why the device is not simply idle or printing, as IPP printer-state-reasons keywords
+   * (media-empty, media-jam, door-open, offline, toner-low, ...), whatever the protocol.
+   */
+  reasons: string[];
+  /** Lifetime page count (meter), when the protocol reports it. */
+  pageCount?: number;
+  supplies?: SupplyLevel[];
+  /** Formats the device accepts, when the protocol says. */
+  formats?: string[];
+  /** Free text from the device's panel or state message. */
+  message?: string;
+  /** Since when the device has been in `state` (injected clock, ms since epoch). */
+  since: number;
+}
+
+/**
+ * One way of talking to one device. A job and a status query do not care how the device
+ * is reached; they only see this. Errors are DeviceError values with stable codes.
+ */
+export interface DeviceDriver {
+  readonly id: string;
+  /** Sends the job's document and resolves once the device reports the job completed. */
+  print(job: PrintJob, signal?: AbortSignal): Promise<PrintResult>;
+  /**
+   * Asks the device for its current state. An unreachable or silent device resolves as
+   * `offline` (with `since` = when it was first found so); a reply that does not parse rejects
+   * with MFP_DEV_ERR_MALFORMED_REPLY.
+   */
+  status(): Promise<DeviceStatus>;
+  /** Releases sockets, ports and timers; later calls reject with MFP_DEV_ERR_CLOSED. */
+  close(): Promise<void>;
+}

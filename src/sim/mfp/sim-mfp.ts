@@ -1,0 +1,261 @@
+import { createWriteStream, realpathSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { SerialPort } from 'serialport';
+import type { JobSink, PjlDeviceHost } from './pjl-device-session.ts';
+import { PjlDeviceSession } from './pjl-device-session.ts';
+
+/** Faults a test or a demo can switch on: what a real MFP does to its drivers. */
+export type SimFault = 'paper-out' | 'offline';
+
+export interface SimMfpOptions {
+  /** Where received documents are stored, one file per job: `<seq>-<job name>.prn`. */
+  spoolDir: string;
+  /** Starting page counter (default 0). */
+  pageCount?: number;
+  /** Toner capacity in pages and starting level (defaults 1000 / 1000). */
+  tonerCapacity?: number;
+  tonerLevel?: number;
+}
+
+export interface StoredJob {
+  seq: number;
+  name: string;
+  path: string;
+  bytes: number;
+  pages: number;
+}
+
+const STATUS_READY = { code: 10001, display: 'READY', online: true };
+const STATUS_PAPER_OUT = { code: 41303, display: 'LOAD PAPER TRAY 3', online: true };
+const STATUS_OFFLINE = { code: 10002, display: 'OFFLINE', online: false };
+
+/**
+ * A simulated office MFP for tests and demos: speaks PJL on a raw TCP port (9100 style) and
+ * on any other byte stream (a serial line), stores each job's document byte-exact, counts
+ * pages and toner, and fails on demand (paper out, offline, slow consumer).
+ */
+export class SimMfp implements PjlDeviceHost {
+  readonly jobs: StoredJob[] = [];
+  private readonly options: SimMfpOptions;
+  private pages: number;
+  private toner: number;
+  private fault: SimFault | undefined;
+  private bytesPerSecond: number | undefined;
+  private printableWaiters: Array<() => void> = [];
+  private readonly sessions = new Set<PjlDeviceSession>();
+  private readonly sockets = new Set<Socket>();
+  private server: Server | undefined;
+  private seq = 0;
+  private received = 0;
+  private readonly listeners = new Set<() => void>();
+  private readonly serialPorts = new Set<SerialPort>();
+  private closed = false;
+  private serialOpenCount = 0;
+
+  constructor(options: SimMfpOptions) {
+    this.options = options;
+    this.pages = options.pageCount ?? 0;
+    this.toner = options.tonerLevel ?? options.tonerCapacity ?? 1000;
+  }
+
+  /** Listens for raw PJL connections; resolves with the bound port. */
+  async listenPjl(port = 0, host = '127.0.0.1'): Promise<number> {
+    await mkdir(this.options.spoolDir, { recursive: true });
+    const server = createServer((socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      this.attach(socket);
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    return (server.address() as { port: number }).port;
+  }
+
+  /** Serves PJL on an already open byte stream (a socket, a serial port) until it closes. */
+  attach(stream: Duplex): PjlDeviceSession {
+    const session = new PjlDeviceSession(stream, this);
+    this.sessions.add(session);
+    stream.once('close', () => this.sessions.delete(session));
+    return session;
+  }
+
+  /**
+   * Serves PJL on a serial port (the MFP end of an RS-232 cable). When the port goes away
+   * (cable pulled, pty closed) the sim keeps trying to reopen the same path every
+   * retryMs, like firmware waiting for its line to come back.
+   */
+  async serveSerial(path: string, baudRate = 115_200, retryMs = 100): Promise<void> {
+    await mkdir(this.options.spoolDir, { recursive: true });
+    const opened = new Promise<void>((resolveFirst) => {
+      const tryOpen = (): void => {
+        if (this.closed) return;
+        const port = new SerialPort({ path, baudRate, autoOpen: false });
+        port.open((err) => {
+          if (err || this.closed) {
+            if (!err) port.close();
+            setTimeout(tryOpen, retryMs);
+            return;
+          }
+          this.serialPorts.add(port);
+          // A pty whose far end died does not always wake a paused reader; a replug shows as
+          // the path now naming another device, so that also counts as the cable being pulled.
+          const device = resolvedPath(path);
+          const watch = setInterval(() => {
+            if (resolvedPath(path) !== device && port.isOpen) port.close();
+          }, retryMs);
+          watch.unref();
+          port.once('close', () => clearInterval(watch));
+          port.on('error', () => {});
+          // A hung-up line reads as end-of-file: close our end so the retry loop takes over.
+          port.once('end', () => {
+            if (port.isOpen) port.close();
+          });
+          port.once('close', () => {
+            this.serialPorts.delete(port);
+            this.notify();
+            setTimeout(tryOpen, retryMs);
+          });
+          this.attach(port);
+          this.serialOpenCount++;
+          this.notify();
+          resolveFirst();
+        });
+      };
+      tryOpen();
+    });
+    await opened;
+  }
+
+  /** How many times a serial port was opened (a replug shows as one more). */
+  get serialOpens(): number {
+    return this.serialOpenCount;
+  }
+
+  /** Switches a fault on (or all off with undefined) and tells every channel that asked for USTATUS DEVICE. */
+  setFault(fault: SimFault | undefined): void {
+    this.fault = fault;
+    for (const s of this.sessions) s.announceDevice();
+    this.notify();
+    if (!fault) {
+      const waiters = this.printableWaiters;
+      this.printableWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Reads at most this many bytes per second from every channel (undefined: full speed). */
+  setSlowConsumer(bytesPerSecond: number | undefined): void {
+    this.bytesPerSecond = bytesPerSecond;
+  }
+
+  get pageCounter(): number {
+    return this.pages;
+  }
+
+  /** Toner as pages left and capacity, for the SNMP supplies table. */
+  get tonerState(): { level: number; capacity: number } {
+    return { level: this.toner, capacity: this.options.tonerCapacity ?? 1000 };
+  }
+
+  /** Document bytes stored so far over all jobs, including the one being received. */
+  get documentBytesReceived(): number {
+    return this.received;
+  }
+
+  get currentFault(): SimFault | undefined {
+    return this.fault;
+  }
+
+  /** Calls fn whenever document bytes arrive or counters or faults change (the SNMP agent mirrors them). */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.sockets) s.destroy();
+    for (const p of this.serialPorts) if (p.isOpen) p.close();
+    const server = this.server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private notify(): void {
+    for (const l of this.listeners) l();
+  }
+
+  // ------------------------------------------------------------- PjlDeviceHost
+
+  statusFields(): { code: number; display: string; online: boolean } {
+    if (this.fault === 'paper-out') return STATUS_PAPER_OUT;
+    if (this.fault === 'offline') return STATUS_OFFLINE;
+    return STATUS_READY;
+  }
+
+  pageCount(): number {
+    return this.pages;
+  }
+
+  readDelayMs(bytes: number): number {
+    return this.bytesPerSecond ? Math.ceil((bytes / this.bytesPerSecond) * 1000) : 0;
+  }
+
+  whenPrintable(): Promise<void> {
+    if (!this.fault) return Promise.resolve();
+    return new Promise((resolve) => this.printableWaiters.push(resolve));
+  }
+
+  beginJob(name: string): JobSink {
+    const seq = ++this.seq;
+    const path = join(this.options.spoolDir, `${seq}-${name.replace(/[^\w.-]/g, '_') || 'untitled'}.prn`);
+    const file = createWriteStream(path);
+    // Errors reach the session through write/finish callbacks; the stream must not throw them.
+    file.on('error', () => {});
+    let bytes = 0;
+    let formFeeds = 0;
+    let last = -1;
+    return {
+      write: (chunk) => {
+        if (chunk.length === 0) return Promise.resolve();
+        bytes += chunk.length;
+        this.received += chunk.length;
+        for (const b of chunk) if (b === 0x0c) formFeeds++;
+        last = chunk[chunk.length - 1] ?? last;
+        return new Promise((resolve, reject) => {
+          file.write(chunk, (err) => {
+            if (err) return reject(err);
+            this.notify();
+            resolve();
+          });
+        });
+      },
+      finish: () =>
+        new Promise((resolve, reject) => {
+          file.end(() => {
+            // A page ends at each form feed; trailing bytes after the last one make one more page.
+            const pages = Math.max(1, formFeeds + (bytes > 0 && last !== 0x0c ? 1 : 0));
+            this.pages += pages;
+            this.toner = Math.max(0, this.toner - pages);
+            this.jobs.push({ seq, name, path, bytes, pages });
+            this.notify();
+            resolve(pages);
+          });
+          file.once('error', reject);
+        }),
+    };
+  }
+}
+
+function resolvedPath(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
