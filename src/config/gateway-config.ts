@@ -1,8 +1,17 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { cronProblem } from '../gateway/power/cron-fires.ts';
 import { hostTimeZone, isTimeZone } from '../gateway/power/zoned-time.ts';
 import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
-import { duration, secret, slug } from './schema-types.ts';
+import { duration, port, secret, slug } from './schema-types.ts';
+
+/** True for "address/prefix" with a valid IPv4 or IPv6 address and prefix length. */
+function isCidr(text: string): boolean {
+  const [address, prefix, extra] = text.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || extra !== undefined || prefix === undefined || !/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 6 ? 128 : 32);
+}
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -151,6 +160,23 @@ export const gatewayConfigSchema = z.strictObject({
           ctx.addIssue({ code: 'custom', message: 'one of power.modes', path: ['schedules', i, 'mode'] });
       }
     }),
+  tunnels: z
+    .strictObject({
+      allow: z
+        .array(
+          z.strictObject({
+            cidr: z
+              .string()
+              .refine((t) => isCidr(t), 'an address range such as "192.168.1.0/24" or "10.0.0.5/32"'),
+            ports: z.array(port.refine((p) => p > 0, 'a port from 1 to 65535')).min(1),
+          }),
+        )
+        .default([])
+        .describe('LAN targets the cloud may open tunnels to; nothing else (deny by default)'),
+      maxConcurrent: z.number().int().min(1).max(1000).default(32).describe('tunnels relayed at once'),
+      connectTimeout: duration('10s').describe('give up connecting to a LAN device after this long'),
+    })
+    .prefault({}),
   mqtt: mqttSection.optional().describe('MQTT management channel, telemetry and alternate push line'),
   reconnect: z
     .strictObject({

@@ -14,11 +14,14 @@ import { MqttChannel } from './mqtt/mqtt-channel.ts';
 import { powerModesFrom, schedulePolicyFrom } from './power/power-config.ts';
 import { PowerScheduler } from './power/power-scheduler.ts';
 import { RecentIds } from './push/recent-ids.ts';
+import { TunnelAllowList } from './tunnels/allow-list.ts';
+import { TunnelEndpoint } from './tunnels/tunnel-endpoint.ts';
 
 /** A running gateway daemon. */
 export interface GatewayDaemon {
   readonly clientId: string;
   readonly link: LineSupervisor;
+  readonly tunnels: TunnelEndpoint;
   readonly power: PowerScheduler;
   /** The MQTT channel, when `mqtt` is configured. */
   readonly mqtt: MqttChannel | null;
@@ -67,6 +70,13 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     log.info({ pushId: push.pushId, dataType: push.dataType, line }, 'push received');
     await deps.onPush?.(push);
   };
+  const tunnels = new TunnelEndpoint({
+    allowList: new TunnelAllowList(config.tunnels.allow),
+    maxConcurrent: config.tunnels.maxConcurrent,
+    connectTimeoutMs: config.tunnels.connectTimeout,
+    clock,
+    logger: log,
+  });
   const link = new LineSupervisor({
     clock,
     logger: log,
@@ -91,6 +101,7 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     host: () => ({ domain, uptimeMs: systemUptimeMs(), cpuLoad: cpuLoad() }),
     mode: () => power.mode(),
     onPush: (push) => handlePush(push, 'websocket'),
+    onTunnel: (request) => tunnels.handle(request),
   });
   const mqtt = config.mqtt
     ? new MqttChannel({
@@ -131,6 +142,7 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
   return {
     clientId,
     link,
+    tunnels,
     power,
     mqtt,
     status: () => ({ ...link.status(), gatewayId: config.gateway.id, powerMode: power.mode().name }),

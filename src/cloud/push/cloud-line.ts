@@ -3,6 +3,8 @@ import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeFromGateway, encodeMessage } from '../../protocol/codec.ts';
 import type { CloudToGateway, GatewayToCloud, Hello } from '../../protocol/messages.ts';
+import { TunnelMux } from '../../tunnel/tunnel-mux.ts';
+import { wsTunnelTransport } from '../../tunnel/ws-transport.ts';
 import type { FailureKind, LineRole } from '../learning/status-record.ts';
 
 /** How one exchange on a line ended. */
@@ -38,6 +40,8 @@ export class CloudLine {
   readonly egressAddress: string | null;
   hello: Hello;
   lastTrafficAt: number;
+  /** Tunnels multiplexed on this line (binary frames); created by attach(). */
+  tunnels: TunnelMux | undefined;
   private open = true;
   private protocolErrors = 0;
   private readonly pending = new Map<string, PendingExchange>();
@@ -70,6 +74,11 @@ export class CloudLine {
 
   /** Starts reading frames; call once after the hello was accepted. */
   attach(): void {
+    this.tunnels = new TunnelMux({
+      transport: wsTunnelTransport(this.ws),
+      clock: this.clock,
+      side: 'server',
+    });
     this.ws.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
     this.ws.on('close', (code, reason) => this.closed(code, reason.toString()));
     this.ws.on('error', (err) => this.log.debug({ err: err.message }, 'line socket error'));
@@ -144,6 +153,7 @@ export class CloudLine {
   private receive(data: Buffer, isBinary: boolean): void {
     const idleBeforeMs = this.idleMs();
     this.lastTrafficAt = this.clock.now();
+    if (isBinary) return; // tunnel frames: the mux reads them
     const decoded = decodeFromGateway(data, isBinary);
     if (!decoded.ok) {
       this.protocolErrors++;

@@ -5,12 +5,8 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeFromGateway, encodeMessage } from '../../protocol/codec.ts';
-import {
-  type Advice,
-  type Hello,
-  MAX_CONTROL_FRAME_BYTES,
-  PROTOCOL_VERSION,
-} from '../../protocol/messages.ts';
+import { type Advice, type Hello, PROTOCOL_VERSION } from '../../protocol/messages.ts';
+import { TUNNEL_MUX_DEFAULTS } from '../../tunnel/tunnel-mux.ts';
 import type { KeepaliveAdvisor } from '../advisor/keepalive-advisor.ts';
 import { domainOf, siteKey } from '../learning/domain.ts';
 import type { StatusStore } from '../status/status-store.ts';
@@ -51,7 +47,11 @@ function rejectUpgrade(socket: Duplex, status: number, text: string): void {
  * every keep-alive and probe in the status log, and answers with learned advice.
  */
 export class PushServer {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CONTROL_FRAME_BYTES });
+  // Binary tunnel messages are larger than control frames; the codec enforces the control limit.
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: TUNNEL_MUX_DEFAULTS.maxMessageBytes,
+  });
   private readonly options: PushServerOptions;
   private readonly log: Logger;
   private readonly probes: ProbeRunner;

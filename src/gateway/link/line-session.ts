@@ -2,13 +2,9 @@ import type { Agent } from 'node:http';
 import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import { decodeFromCloud, encodeMessage } from '../../protocol/codec.ts';
-import {
-  type CloudToGateway,
-  type GatewayToCloud,
-  type Hello,
-  MAX_CONTROL_FRAME_BYTES,
-  type Welcome,
-} from '../../protocol/messages.ts';
+import type { CloudToGateway, GatewayToCloud, Hello, Welcome } from '../../protocol/messages.ts';
+import { type StreamRequest, TUNNEL_MUX_DEFAULTS, TunnelMux } from '../../tunnel/tunnel-mux.ts';
+import { wsTunnelTransport } from '../../tunnel/ws-transport.ts';
 
 /** Why a session could not be opened; `kind` decides how long to wait before retrying. */
 export interface SessionFailure {
@@ -65,6 +61,8 @@ export interface LineSessionOptions {
   clock: Clock;
   hello: Hello;
   openTimeoutMs: number;
+  /** Decides on each tunnel the cloud opens on this session (none: every OPEN is refused). */
+  onTunnel?: (request: StreamRequest) => void;
 }
 
 /** How an open session ended. */
@@ -83,6 +81,8 @@ export class LineSession {
   onMessage: (message: CloudToGateway) => void = () => {};
   onEnd: (end: SessionEnd) => void = () => {};
   onInvalid: (code: string, message: string) => void = () => {};
+  /** Tunnels multiplexed on this session, from welcome on. */
+  tunnels: TunnelMux | undefined;
   private ws: WebSocket | undefined;
   private ended = false;
   private readonly options: LineSessionOptions;
@@ -110,7 +110,8 @@ export class LineSession {
         headers: this.options.headers,
         agent: this.options.agent,
         ca: this.options.ca,
-        maxPayload: MAX_CONTROL_FRAME_BYTES,
+        // Binary tunnel messages are larger than control frames; the codec enforces the control limit.
+        maxPayload: TUNNEL_MUX_DEFAULTS.maxMessageBytes,
         perMessageDeflate: false,
         followRedirects: false,
       });
@@ -146,6 +147,7 @@ export class LineSession {
       });
       ws.on('message', (data, isBinary) => {
         this.lastTrafficAt = clock.now();
+        if (isBinary) return; // tunnel frames: the mux reads them
         const decoded = decodeFromCloud(data as Buffer, isBinary);
         if (!decoded.ok) {
           if (!settled) fail({ kind: 'protocol', message: decoded.error.message });
@@ -157,6 +159,8 @@ export class LineSession {
           if (message.type === 'welcome') {
             settled = true;
             clock.clearTimeout(timer);
+            this.tunnels = new TunnelMux({ transport: wsTunnelTransport(ws), clock, side: 'client' });
+            if (this.options.onTunnel) this.tunnels.onStream(this.options.onTunnel);
             resolve(message);
           } else if (message.type === 'error') {
             fail({

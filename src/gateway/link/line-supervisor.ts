@@ -37,6 +37,8 @@ export interface SupervisorOptions {
   mode: () => PowerMode;
   /** Hands a push to the gateway (which deduplicates it); resolve to acknowledge it. */
   onPush: (push: Push) => Promise<void>;
+  /** Decides on each tunnel the cloud opens on any line. */
+  onTunnel?: LineContext['onTunnel'];
 }
 
 /** The link's state for status pages, readiness and the API. */
@@ -99,6 +101,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
       onPush: (push) => this.options.onPush(push),
       onAdvice: (advice, probe) => this.adviceArrived(advice, probe),
       onRestore: (ids, reason) => this.restore(ids, reason),
+      onTunnel: options.onTunnel,
       onStateChange: () => this.emit('change'),
     };
     for (let i = 0; i < options.connections; i++)

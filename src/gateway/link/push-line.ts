@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Advice, CloudToGateway, Hello, LostLine, Push } from '../../protocol/messages.ts';
+import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
 import { type DeadLineInfo, KeepaliveManager } from '../keepalive/keepalive-manager.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
 import { Backoff } from './backoff.ts';
@@ -30,6 +31,8 @@ export interface LineContext {
   onPush: (push: Push) => Promise<void>;
   onAdvice: (advice: Advice, probe: boolean, from: PushLine) => void;
   onRestore: (connectionIds: string[], reason: string) => void;
+  /** Decides on each tunnel the cloud opens on a line. */
+  onTunnel?: (request: StreamRequest) => void;
   onStateChange: () => void;
 }
 
@@ -153,6 +156,7 @@ export class PushLine {
       clock: this.ctx.clock,
       openTimeoutMs: this.ctx.openTimeoutMs,
       hello,
+      onTunnel: this.ctx.onTunnel,
     });
     return { session, hello };
   }

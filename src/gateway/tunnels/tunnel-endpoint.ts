@@ -1,0 +1,126 @@
+import { connect, type Socket } from 'node:net';
+import { pipeline } from 'node:stream';
+import type { Clock } from '../../clock/clock.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
+import type { TunnelAllowList } from './allow-list.ts';
+
+export interface TunnelEndpointOptions {
+  allowList: TunnelAllowList;
+  maxConcurrent: number;
+  connectTimeoutMs: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** What one tunnel did, for the log. */
+export interface TunnelRecord {
+  jobId: string;
+  target: string;
+  openedAt: number;
+  closedAt: number;
+  bytesToDevice: number;
+  bytesFromDevice: number;
+  outcome: string;
+}
+
+/**
+ * The gateway's end of the tunnels: checks each OPEN against the allow-list, connects to
+ * the LAN device, and relays both ways with backpressure (pipeline). Refuses, never
+ * crashes, on anything a peer or a device does wrong.
+ */
+export class TunnelEndpoint {
+  private active = 0;
+  private readonly options: TunnelEndpointOptions;
+  private readonly log: Logger;
+  /** Called with every finished tunnel (the journal stores them). */
+  onRecord: (record: TunnelRecord) => void = () => {};
+
+  constructor(options: TunnelEndpointOptions) {
+    this.options = options;
+    this.log = options.logger.child({ part: 'tunnels' });
+  }
+
+  /** Tunnels currently relaying. */
+  get activeCount(): number {
+    return this.active;
+  }
+
+  /** Decides on one OPEN from the cloud. */
+  handle(request: StreamRequest): void {
+    const { target } = request;
+    if (target.host === undefined || target.port === undefined) {
+      this.refuse(request, 'NOT_ALLOWED', `no device "${target.deviceId}" is configured on this gateway`);
+      return;
+    }
+    const verdict = this.options.allowList.check(target.host, target.port);
+    if (!verdict.allowed) {
+      this.refuse(request, verdict.code, verdict.reason);
+      return;
+    }
+    if (this.active >= this.options.maxConcurrent) {
+      this.refuse(request, 'LIMIT', `already relaying ${this.active} tunnels`);
+      return;
+    }
+    this.active++;
+    this.relay(request, target.host, target.port);
+  }
+
+  private refuse(
+    request: StreamRequest,
+    code: 'NOT_ALLOWED' | 'BAD_TARGET' | 'LIMIT' | 'UNREACHABLE',
+    reason: string,
+  ): void {
+    this.log.warn({ jobId: request.target.jobId, code }, `tunnel refused: ${reason}`);
+    request.refuse(code, reason);
+  }
+
+  private relay(request: StreamRequest, host: string, port: number): void {
+    const { clock } = this.options;
+    const openedAt = clock.now();
+    const socket: Socket = connect({ host, port });
+    const timer = clock.setTimeout(
+      () => socket.destroy(new Error(`no connection within ${this.options.connectTimeoutMs} ms`)),
+      this.options.connectTimeoutMs,
+    );
+    const abort = () => socket.destroy(new Error('the cloud cancelled the tunnel'));
+    request.signal.addEventListener('abort', abort, { once: true });
+    let connected = false;
+    socket.once('error', (err) => {
+      // After connect, errors belong to the relay's pipelines.
+      if (!connected) {
+        clock.clearTimeout(timer);
+        request.signal.removeEventListener('abort', abort);
+        this.active--;
+        this.refuse(request, 'UNREACHABLE', `${host}:${port}: ${err.message}`);
+      }
+    });
+    socket.once('connect', () => {
+      connected = true;
+      clock.clearTimeout(timer);
+      request.signal.removeEventListener('abort', abort);
+      const stream = request.accept();
+      let finished = 0;
+      let outcome = 'done';
+      const done = (err?: Error | null) => {
+        if (err && outcome === 'done') outcome = err.message;
+        if (++finished < 2) return;
+        this.active--;
+        const record: TunnelRecord = {
+          jobId: request.target.jobId,
+          target: `${host}:${port}`,
+          openedAt,
+          closedAt: clock.now(),
+          bytesToDevice: stream.offsets.delivered,
+          bytesFromDevice: stream.offsets.sent,
+          outcome,
+        };
+        this.log.info(record, 'tunnel closed');
+        this.onRecord(record);
+      };
+      this.log.info({ jobId: request.target.jobId, target: `${host}:${port}` }, 'tunnel open');
+      pipeline(stream, socket, (err) => done(err));
+      pipeline(socket, stream, (err) => done(err));
+    });
+  }
+}

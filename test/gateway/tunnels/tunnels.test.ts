@@ -1,0 +1,134 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { startCloudServer } from '../../../src/cloud/cloud-server.ts';
+import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
+import { parseGatewayConfig } from '../../../src/config/gateway-config.ts';
+import { startGateway } from '../../../src/gateway/gateway-daemon.ts';
+import { TunnelAllowList } from '../../../src/gateway/tunnels/allow-list.ts';
+import { silentLogger } from '../../../src/log/logger.ts';
+import { TunnelError } from '../../../src/tunnel/tunnel-error.ts';
+import type { TunnelStream } from '../../../src/tunnel/tunnel-stream.ts';
+import { scratchDir } from '../../support/chain.ts';
+import { freePort } from '../../support/free-port.ts';
+import { deferredTeardown } from '../../support/teardown.ts';
+
+const defer = deferredTeardown();
+
+describe('tunnel allow-list', () => {
+  const list = new TunnelAllowList([
+    { cidr: '192.168.1.0/24', ports: [9100, 631] },
+    { cidr: 'fd00::/8', ports: [515] },
+  ]);
+
+  it('allows listed ranges and ports only', () => {
+    expect(list.check('192.168.1.20', 9100)).toEqual({ allowed: true });
+    expect(list.check('192.168.1.20', 22)).toMatchObject({ allowed: false, code: 'NOT_ALLOWED' });
+    expect(list.check('192.168.2.20', 9100)).toMatchObject({ allowed: false, code: 'NOT_ALLOWED' });
+    expect(list.check('fd00::1', 515)).toEqual({ allowed: true });
+  });
+
+  it('refuses names, so DNS cannot steer a tunnel', () => {
+    expect(list.check('printer.lan', 9100)).toMatchObject({ allowed: false, code: 'BAD_TARGET' });
+  });
+
+  it('denies everything when nothing is configured', () => {
+    expect(new TunnelAllowList([]).check('127.0.0.1', 9100)).toMatchObject({ allowed: false });
+  });
+});
+
+/** A TCP echo server standing in for a LAN device. */
+async function echoServer(): Promise<Server> {
+  const server = createServer((socket) => socket.pipe(socket));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  defer(() => new Promise((r) => server.close(r)));
+  return server;
+}
+
+async function chain(allowPort: number) {
+  const { dir, cleanup } = scratchDir('tunnels');
+  defer(cleanup);
+  const token = randomBytes(20).toString('hex');
+  const cloud = await startCloudServer(
+    parseCloudConfig({
+      listen: { host: '127.0.0.1', port: 0 },
+      api: { token: randomBytes(20).toString('hex') },
+      gateways: [{ id: 'gw1', token }],
+      store: { path: ':memory:' },
+    }),
+    { logger: silentLogger() },
+  );
+  defer(() => cloud.stop());
+  const gateway = startGateway(
+    parseGatewayConfig({
+      gateway: { id: 'gw1', domain: 'example.com', stateDir: dir },
+      cloud: { url: `ws://127.0.0.1:${cloud.port}/push`, token, connections: 1 },
+      tunnels: { allow: [{ cidr: '127.0.0.1/32', ports: [allowPort] }] },
+    }),
+    { logger: silentLogger() },
+  );
+  defer(() => gateway.stop());
+  if (cloud.push.directory.lines('gw1', 'push').length === 0) await once(cloud.push.directory, 'line-up');
+  const line = cloud.push.directory.lines('gw1', 'push')[0];
+  if (!line?.tunnels) throw new Error('no line with tunnels');
+  return { cloud, gateway, tunnels: line.tunnels };
+}
+
+async function roundTrip(stream: TunnelStream, bytes: Buffer): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => {
+      chunks.push(c);
+      received += c.length;
+      if (received >= bytes.length) resolve();
+    });
+    stream.on('error', reject);
+  });
+  for (let i = 0; i < bytes.length; i += 64 * 1024) {
+    if (!stream.write(bytes.subarray(i, i + 64 * 1024))) await once(stream, 'drain');
+  }
+  await done;
+  stream.end();
+  return Buffer.concat(chunks);
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('tunnels over a push line', () => {
+  it('relays several MB byte-exact to an allowed LAN target and back', async () => {
+    const device = await echoServer();
+    const port = (device.address() as { port: number }).port;
+    const { tunnels, gateway } = await chain(port);
+    const stream = await tunnels.openStream({ jobId: 'job-1', host: '127.0.0.1', port });
+    const payload = randomBytes(5 * 1024 * 1024);
+    const echoed = await roundTrip(stream, payload);
+    expect(sha(echoed)).toBe(sha(payload));
+    expect(gateway.tunnels.activeCount).toBeLessThanOrEqual(1);
+  });
+
+  it('refuses targets outside the allow-list, names, and unreachable devices, with the reason', async () => {
+    const device = await echoServer();
+    const port = (device.address() as { port: number }).port;
+    const { tunnels } = await chain(port);
+    const closedPort = await freePort();
+    const refusal = async (target: Parameters<typeof tunnels.openStream>[0]) => {
+      const err = await tunnels.openStream(target).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(TunnelError);
+      return err as TunnelError;
+    };
+    expect((await refusal({ jobId: 'j', host: '127.0.0.1', port: closedPort })).remoteCode).toBe(
+      'NOT_ALLOWED',
+    );
+    expect((await refusal({ jobId: 'j', host: 'localhost', port })).remoteCode).toBe('BAD_TARGET');
+    expect((await refusal({ jobId: 'j', deviceId: 'mfp-9' })).remoteCode).toBe('NOT_ALLOWED');
+    device.close();
+    await once(device, 'close');
+    expect((await refusal({ jobId: 'j', host: '127.0.0.1', port })).remoteCode).toBe('UNREACHABLE');
+  });
+});
