@@ -119,6 +119,18 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
           setPowerOverride: (mode, untilMs) => power.setOverride(mode, untilMs),
           clearPowerOverride: () => power.clearOverride(),
           restoreLines: (ids) => link.restore(ids, 'asked over MQTT'),
+          openTunnel: async (command) => {
+            // Seed 001's tunnel-establishment command: check the target and name the line
+            // the cloud should open the tunnel on; the data then rides that line.
+            const verdict = tunnels.check(command);
+            if (!verdict.allowed) throw new Error(`${verdict.code}: ${verdict.reason}`);
+            const line = link.status().lines.find((l) => l.role === 'push' && l.state === 'open');
+            if (!line) {
+              link.restore(undefined, 'a tunnel was requested while no push line was up');
+              throw new Error('no push line is up; restoring the lines, try again');
+            }
+            return { tunnelId: command.tunnelId, line: line.id };
+          },
         },
         onPush: (push) => handlePush(push, 'mqtt'),
       })

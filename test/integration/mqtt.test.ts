@@ -204,7 +204,12 @@ describe('MQTT channel against a real Mosquitto', () => {
 
     await send('set-power-override', { id: 'ov-1', mode: 'normal', forMs: 1000 });
     await send('open-tunnel', { id: 'tun-1', tunnelId: 't1', deviceId: 'mfp-1' });
-    expect((await replyTo('tun-1'))[0]).toMatchObject({ ok: false, code: 'MFP_ERR_NOT_SUPPORTED' });
+    // No device mfp-1 is configured on this gateway: the tunnel-establishment command is refused.
+    expect((await replyTo('tun-1'))[0]).toMatchObject({
+      ok: false,
+      code: 'MFP_ERR_COMMAND_FAILED',
+      message: expect.stringContaining('NOT_ALLOWED'),
+    });
     // The duplicate ov-1 was sent before tun-1 and got no reply (QoS 1 keeps the order).
     expect(replies.filter((r) => r.id === 'ov-1')).toHaveLength(1);
 

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream';
 import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
-import type { TunnelAllowList } from './allow-list.ts';
+import type { AllowVerdict, TunnelAllowList } from './allow-list.ts';
 
 export interface TunnelEndpointOptions {
   allowList: TunnelAllowList;
@@ -46,18 +46,27 @@ export class TunnelEndpoint {
     return this.active;
   }
 
+  /** Whether a tunnel to this target would be accepted (the tunnel-establishment command asks first). */
+  check(target: { deviceId?: string; host?: string; port?: number }): AllowVerdict {
+    if (target.host === undefined || target.port === undefined) {
+      return {
+        allowed: false,
+        code: 'NOT_ALLOWED',
+        reason: `no device "${target.deviceId}" is configured on this gateway`,
+      };
+    }
+    return this.options.allowList.check(target.host, target.port);
+  }
+
   /** Decides on one OPEN from the cloud. */
   handle(request: StreamRequest): void {
     const { target } = request;
-    if (target.host === undefined || target.port === undefined) {
-      this.refuse(request, 'NOT_ALLOWED', `no device "${target.deviceId}" is configured on this gateway`);
-      return;
-    }
-    const verdict = this.options.allowList.check(target.host, target.port);
+    const verdict = this.check(target);
     if (!verdict.allowed) {
       this.refuse(request, verdict.code, verdict.reason);
       return;
     }
+    if (target.host === undefined || target.port === undefined) return;
     if (this.active >= this.options.maxConcurrent) {
       this.refuse(request, 'LIMIT', `already relaying ${this.active} tunnels`);
       return;

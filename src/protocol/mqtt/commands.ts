@@ -33,13 +33,19 @@ export const commandSchemas = {
     z.strictObject({ ...base, mode: z.null() }),
   ]),
   /** Seed 001's tunnel establishment (command 7D): open a tunnel for a job toward a LAN device. */
-  'open-tunnel': z.strictObject({
-    ...base,
-    tunnelId: z.string().min(1).max(128),
-    jobId: z.string().min(1).max(128).optional(),
-    deviceId: z.string().min(1).max(128),
-    priority: z.number().int().optional(),
-  }),
+  'open-tunnel': z
+    .strictObject({
+      ...base,
+      tunnelId: z.string().min(1).max(128),
+      jobId: z.string().min(1).max(128).optional(),
+      deviceId: z.string().min(1).max(128).optional(),
+      host: z.string().min(1).max(253).optional(),
+      port: z.number().int().min(1).max(65_535).optional(),
+      priority: z.number().int().optional(),
+    })
+    .refine((c) => c.deviceId !== undefined || (c.host !== undefined && c.port !== undefined), {
+      message: 'a target needs a deviceId, or a host and a port',
+    }),
 } as const;
 
 export type CommandName = keyof typeof commandSchemas;
