@@ -128,7 +128,7 @@ describe('push link through a middlebox that caps connection age', () => {
             >('/api/v1/gateways/gw1')
           ).body,
         (s) => s.keepalive.lifetimeCapMs !== null,
-        120_000,
+        200_000,
         'the cloud to recognise the lifetime cap',
         500,
       );

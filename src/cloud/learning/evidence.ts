@@ -1,4 +1,4 @@
-import type { LearningConfig } from './learning-config.ts';
+import { LENIENCY_CONFIRMATIONS, type LearningConfig } from './learning-config.ts';
 import { detectLifetimeCap } from './lifetime-cap.ts';
 import type { StatusRecord } from './status-record.ts';
 
@@ -55,35 +55,47 @@ function isIdleFailure(r: StatusRecord, lifetimeCapMs: number | null, config: Le
 }
 
 /**
- * Conflicts are settled by recency. A failure at gap g contradicts older successes at gaps ≥ g
- * (the middlebox got stricter); a success at gap g contradicts older failures at gaps ≤ g (it
- * got more lenient). A contradiction dates a change of the middlebox, so every record of the
- * other status older than the newest contradicting one is stale, not only those it contradicts:
- * a success just below g from before a tightening is no safer than one above it.
+ * Conflicts are settled by recency, asymmetrically. A failure at gap g contradicts older
+ * successes at gaps ≥ g: the middlebox got stricter, and safety comes first, so every older
+ * success is stale at once (a success just below g from before a tightening is no safer than
+ * one above it). A success past the shortest failing gap is believed only when
+ * LENIENCY_CONFIRMATIONS of them arrive with no failure in between: then the middlebox got
+ * more lenient and every older failure is stale. Fewer are noise of a coarse timer. L is the
+ * longest fresh success below U, so L < U holds.
  */
 function freshBounds(evidence: readonly StatusRecord[]): Omit<Bounds, 'lifetimeCapMs'> {
   let longestOlderSuccess = Number.NEGATIVE_INFINITY;
-  let shortestOlderFailure = Number.POSITIVE_INFINITY;
+  let shortestFreshFailure = Number.POSITIVE_INFINITY;
   let successesFrom = 0;
   let failuresFrom = 0;
+  let confirmations = 0;
   evidence.forEach((r, i) => {
     if (r.status === 'OK') {
-      if (r.idleBeforeMs >= shortestOlderFailure) failuresFrom = i + 1;
+      if (r.idleBeforeMs >= shortestFreshFailure && ++confirmations >= LENIENCY_CONFIRMATIONS) {
+        failuresFrom = i + 1;
+        shortestFreshFailure = Number.POSITIVE_INFINITY;
+        confirmations = 0;
+      }
       longestOlderSuccess = Math.max(longestOlderSuccess, r.idleBeforeMs);
     } else {
-      if (r.idleBeforeMs <= longestOlderSuccess) successesFrom = i + 1;
-      shortestOlderFailure = Math.min(shortestOlderFailure, r.idleBeforeMs);
+      if (r.idleBeforeMs <= longestOlderSuccess) {
+        successesFrom = i + 1;
+        longestOlderSuccess = Number.NEGATIVE_INFINITY;
+      }
+      shortestFreshFailure = Math.min(shortestFreshFailure, r.idleBeforeMs);
+      confirmations = 0;
     }
   });
-  let lower: StatusRecord | null = null;
-  for (let i = successesFrom; i < evidence.length; i++) {
-    const r = evidence[i] as StatusRecord;
-    if (r.status === 'OK' && (lower === null || r.idleBeforeMs > lower.idleBeforeMs)) lower = r;
-  }
   let upperMs: number | null = null;
   for (let i = failuresFrom; i < evidence.length; i++) {
     const r = evidence[i] as StatusRecord;
     if (r.status === 'NG' && (upperMs === null || r.idleBeforeMs < upperMs)) upperMs = r.idleBeforeMs;
+  }
+  let lower: StatusRecord | null = null;
+  for (let i = successesFrom; i < evidence.length; i++) {
+    const r = evidence[i] as StatusRecord;
+    if (r.status !== 'OK' || (upperMs !== null && r.idleBeforeMs >= upperMs)) continue;
+    if (lower === null || r.idleBeforeMs > lower.idleBeforeMs) lower = r;
   }
   return { lowerMs: lower?.idleBeforeMs ?? null, upperMs, lowerFrom: lower?.role ?? null };
 }

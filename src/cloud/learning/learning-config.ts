@@ -28,6 +28,13 @@ export const MAX_RECORDS = 10_000;
 export const PROBE_TOLERANCE_FRACTION = 0.05;
 /** Without an upper bound the probe gap grows ×2 per success: 50 s reaches 2 h 4 min in 8 steps. */
 export const PROBE_GROWTH_FACTOR = 2;
+/**
+ * Successes past a failing gap needed before the failure is believed outdated (the middlebox
+ * got more lenient). One is not enough: middleboxes with coarse timers (Squid checks its
+ * read_timeout once a second) cut a gap one time and let it pass the next, and a single lucky
+ * success must not erase the failures that keep the advice safe.
+ */
+export const LENIENCY_CONFIRMATIONS = 3;
 /** Deaths at one age needed before blaming a lifetime cap rather than idleness. */
 export const LIFETIME_MIN_DEATHS = 3;
 /** Connection ages at death "agree" when the oldest is within 10 % of the youngest. */

@@ -80,12 +80,25 @@ describe('deriveBounds', () => {
     });
   });
 
-  it('lets a newer success retire older failures: the middlebox got more lenient', () => {
+  it('lets repeated newer successes retire older failures: the middlebox got more lenient', () => {
     const log = new LogBuilder()
       .ng(2 * HOUR)
       .ng(20 * MINUTE)
-      .ok(30 * MINUTE);
-    expect(deriveBounds(log.records, log.now, CONFIG)).toMatchObject({ lowerMs: 30 * MINUTE, upperMs: null });
+      .ok(30 * MINUTE)
+      .ok(31 * MINUTE)
+      .ok(32 * MINUTE);
+    expect(deriveBounds(log.records, log.now, CONFIG)).toMatchObject({ lowerMs: 32 * MINUTE, upperMs: null });
+  });
+
+  it('keeps a failure against a single lucky success past it (a coarse middlebox timer)', () => {
+    // A timer that fires on whole periods cuts a gap one time and lets a longer one pass the next.
+    const log = new LogBuilder().ok(18_000).ng(22_000).ok(19_000).ok(24_000).ok(19_500);
+    expect(deriveBounds(log.records, log.now, CONFIG)).toMatchObject({ lowerMs: 19_500, upperMs: 22_000 });
+  });
+
+  it('forgets a lucky success streak as soon as a failure breaks it', () => {
+    const log = new LogBuilder().ng(22_000).ok(24_000).ok(25_000).ng(23_000).ok(24_500);
+    expect(deriveBounds(log.records, log.now, CONFIG)).toMatchObject({ upperMs: 22_000 });
   });
 
   it('always has L below U, whatever the log', () => {
