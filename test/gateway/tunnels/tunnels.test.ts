@@ -13,6 +13,7 @@ import type { TunnelStream } from '../../../src/tunnel/tunnel-stream.ts';
 import { scratchDir } from '../../support/chain.ts';
 import { eventually } from '../../support/cli-process.ts';
 import { freePort } from '../../support/free-port.ts';
+import { startMosquitto } from '../../support/mosquitto.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
 
 const defer = deferredTeardown();
@@ -48,24 +49,38 @@ async function echoServer(): Promise<Server> {
   return server;
 }
 
-async function chain(allowPort: number, withMqtt = false) {
+/** Which MQTT broker carries the management channel in a test. */
+type Broker = 'none' | 'embedded' | 'mosquitto';
+
+async function chain(allowPort: number, broker: Broker = 'none') {
   const { dir, cleanup } = scratchDir('tunnels');
   defer(cleanup);
   const token = randomBytes(20).toString('hex');
+  const apiToken = randomBytes(20).toString('hex');
+  const mosquitto =
+    broker === 'mosquitto' ? await startMosquitto({ users: { gw1: token, cloud: apiToken } }) : null;
+  if (mosquitto) defer(() => mosquitto.dispose());
+  const cloudMqtt =
+    broker === 'embedded'
+      ? { embedded: true, listen: { host: '127.0.0.1', port: 0 } }
+      : mosquitto
+        ? { url: mosquitto.url, username: 'cloud', password: apiToken }
+        : null;
   const cloud = await startCloudServer(
     parseCloudConfig({
       listen: { host: '127.0.0.1', port: 0 },
-      api: { token: randomBytes(20).toString('hex') },
+      api: { token: apiToken },
       gateways: [{ id: 'gw1', token }],
       store: { path: ':memory:' },
-      ...(withMqtt ? { mqtt: { embedded: true, listen: { host: '127.0.0.1', port: 0 } } } : {}),
+      ...(cloudMqtt ? { mqtt: cloudMqtt } : {}),
     }),
     { logger: silentLogger() },
   );
   defer(() => cloud.stop());
-  const mqtt = withMqtt
-    ? { mqtt: { url: cloud.mqtt?.broker?.url, protocolVersion: 4, username: 'gw1', password: token } }
-    : {};
+  const brokerUrl = mosquitto?.url ?? cloud.mqtt?.broker?.url;
+  const protocolVersion = mosquitto ? 5 : 4;
+  const mqtt =
+    broker === 'none' ? {} : { mqtt: { url: brokerUrl, protocolVersion, username: 'gw1', password: token } };
   const gateway = startGateway(
     parseGatewayConfig({
       gateway: { id: 'gw1', domain: 'example.com', stateDir: dir },
@@ -139,42 +154,45 @@ describe('tunnels over a push line', () => {
   });
 });
 
-describe('tunnel establishment over MQTT (seed 001 command 7D), on the embedded broker', () => {
-  it('checks the target, names a live line, and the tunnel opened on it carries the job byte-exact', async () => {
-    const device = await echoServer();
-    const port = (device.address() as { port: number }).port;
-    const { cloud } = await chain(port, true);
-    const client = cloud.mqtt?.client;
-    if (!client) throw new Error('cloud has no MQTT client');
-    await eventually(
-      async () => client.availability('gw1'),
-      (a) => a === true,
-      20_000,
-      'the gateway online on MQTT',
-      50,
-    );
-    const refused = await client.command(
-      'gw1',
-      'open-tunnel',
-      { id: 'cmd-1', tunnelId: 't-1', jobId: 'job-7', host: '127.0.0.1', port: port + 1 },
-      10_000,
-    );
-    expect(refused).toMatchObject({ ok: false, message: expect.stringContaining('NOT_ALLOWED') });
-    const reply = await client.command(
-      'gw1',
-      'open-tunnel',
-      { id: 'cmd-2', tunnelId: 't-2', jobId: 'job-7', host: '127.0.0.1', port },
-      10_000,
-    );
-    expect(reply).toMatchObject({
-      ok: true,
-      result: { tunnelId: 't-2', line: expect.stringMatching(/^line-/) },
+describe.each(['mosquitto', 'embedded'] as const)(
+  'tunnel establishment over MQTT (seed 001 command 7D), %s broker',
+  (broker) => {
+    it('checks the target, names a live line, and the tunnel opened on it carries the job byte-exact', async () => {
+      const device = await echoServer();
+      const port = (device.address() as { port: number }).port;
+      const { cloud } = await chain(port, broker);
+      const client = cloud.mqtt?.client;
+      if (!client) throw new Error('cloud has no MQTT client');
+      await eventually(
+        async () => client.availability('gw1'),
+        (a) => a === true,
+        20_000,
+        'the gateway online on MQTT',
+        50,
+      );
+      const refused = await client.command(
+        'gw1',
+        'open-tunnel',
+        { id: 'cmd-1', tunnelId: 't-1', jobId: 'job-7', host: '127.0.0.1', port: port + 1 },
+        10_000,
+      );
+      expect(refused).toMatchObject({ ok: false, message: expect.stringContaining('NOT_ALLOWED') });
+      const reply = await client.command(
+        'gw1',
+        'open-tunnel',
+        { id: 'cmd-2', tunnelId: 't-2', jobId: 'job-7', host: '127.0.0.1', port },
+        10_000,
+      );
+      expect(reply).toMatchObject({
+        ok: true,
+        result: { tunnelId: 't-2', line: expect.stringMatching(/^line-/) },
+      });
+      const lineId = (reply as { result: { line: string } }).result.line;
+      const line = cloud.push.directory.lines('gw1', 'push').find((l) => l.connectionId === lineId);
+      const stream = await line?.tunnels?.openStream({ jobId: 'job-7', host: '127.0.0.1', port });
+      if (!stream) throw new Error(`no line ${lineId}`);
+      const payload = randomBytes(1024 * 1024);
+      expect(sha(await roundTrip(stream, payload))).toBe(sha(payload));
     });
-    const lineId = (reply as { result: { line: string } }).result.line;
-    const line = cloud.push.directory.lines('gw1', 'push').find((l) => l.connectionId === lineId);
-    const stream = await line?.tunnels?.openStream({ jobId: 'job-7', host: '127.0.0.1', port });
-    if (!stream) throw new Error(`no line ${lineId}`);
-    const payload = randomBytes(1024 * 1024);
-    expect(sha(await roundTrip(stream, payload))).toBe(sha(payload));
-  });
-});
+  },
+);
