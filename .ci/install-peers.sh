@@ -18,6 +18,7 @@ peers=(
   "shellcheck:/usr/bin/shellcheck"
   "python3:/usr/bin/python3"
   "passwd:/usr/sbin/useradd"
+  "chromium:/usr/bin/chromium"
 )
 
 missing=()

@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { copyStaticAssets } from './copy-assets.ts';
 
 export const ARCHES = ['x64', 'arm64'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -128,6 +129,7 @@ export async function buildBundle(options: BundleOptions): Promise<Bundle> {
       ['-p', 'tsconfig.json', '--outDir', join(root, 'dist'), '--sourceMap', 'false'],
       repo,
     );
+    copyStaticAssets(repo, join(root, 'dist'));
 
     // Production dependencies exactly as locked. No install scripts: the only one
     // (serialport's) would look for a binding for the build host; the target's prebuilt

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { cronProblem } from '../gateway/power/cron-fires.ts';
 import { hostTimeZone, isTimeZone } from '../gateway/power/zoned-time.ts';
+import { isPasswordHash, PASSWORD_HASH_EXPECTED } from '../gateway/status/password-hash.ts';
 import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
 import { duration, port, secret, slug } from './schema-types.ts';
 
@@ -88,6 +89,91 @@ const mqttSection = z
     message: 'certFile and keyFile go together',
     path: ['certFile'],
   });
+
+/** A LAN-side listener; port 5514 because the service has no capability to bind 514. */
+const syslogListener = z.union([
+  z.literal(false),
+  z.strictObject({
+    host: z
+      .string()
+      .refine((t) => isIP(t) !== 0, 'an IP address to listen on, e.g. "0.0.0.0" or the LAN address')
+      .default('0.0.0.0'),
+    port: port.default(5514),
+  }),
+]);
+
+const journalSection = z.strictObject({
+  retention: z
+    .strictObject({
+      maxAge: duration('30d').describe('delete tunnel records and device logs older than this'),
+      maxTunnelRecords: z.number().int().min(100).default(100_000).describe('keep at most this many tunnels'),
+      maxDeviceLogs: z
+        .number()
+        .int()
+        .min(100)
+        .default(200_000)
+        .describe('keep at most this many device log lines'),
+      every: duration('1h').describe('apply retention this often (and at start)'),
+    })
+    .prefault({}),
+  syslog: z
+    .strictObject({
+      udp: syslogListener.prefault({}).describe('RFC 5426 listener, or false'),
+      tcp: syslogListener.prefault({}).describe('RFC 6587 listener (octet counting or LF framing), or false'),
+      allowFrom: z
+        .array(z.string().refine((t) => isCidr(t), 'an address range such as "192.168.1.0/24"'))
+        .default([])
+        .describe('senders accepted; empty: any'),
+      maxMessageSize: z.number().int().min(480).max(65_507).default(8192).describe('longest message, bytes'),
+      maxConnections: z.number().int().min(1).max(1024).default(64).describe('TCP senders at once'),
+      rateLimit: z
+        .strictObject({
+          perSecond: z.number().positive().max(10_000).default(20).describe('messages per second per sender'),
+          burst: z.number().int().min(1).max(100_000).default(100).describe('messages at once per sender'),
+        })
+        .prefault({}),
+    })
+    .optional()
+    .describe('device connection logs over syslog (RFC 5424); off when absent'),
+});
+
+/** The local web status page (docs/status-page.md). */
+const statusSection = z.strictObject({
+  enabled: z.boolean().default(true).describe('serve the status page and /health, /ready, /metrics'),
+  listen: z
+    .strictObject({
+      host: z
+        .string()
+        .refine((t) => isIP(t) !== 0, 'an IP address to listen on, e.g. "0.0.0.0" or the LAN address')
+        .default('0.0.0.0')
+        .describe('the LAN side; on a box with a second (cloud-side) interface, its LAN address'),
+      port: port.default(8080),
+    })
+    .prefault({}),
+  auth: z
+    .enum(['password', 'none'])
+    .default('password')
+    .describe('"none" serves the page without login: labs only (warned about in the log)'),
+  passwordHash: z
+    .string()
+    .refine(isPasswordHash, PASSWORD_HASH_EXPECTED)
+    .optional()
+    .describe('the login password, hashed; without it the first visitor sets one (stored in stateDir)'),
+  sessionTtl: duration('12h').describe('a login lasts this long'),
+  login: z
+    .strictObject({
+      freeAttempts: z.number().int().min(1).max(100).default(3).describe('wrong passwords before waiting'),
+      delay: duration('2s').describe('the first wait; each further wrong password doubles it'),
+      maxDelay: duration('15m').describe('the longest wait'),
+    })
+    .prefault({}),
+  live: z
+    .strictObject({
+      minGap: duration('1s').describe('live updates at most this often'),
+      refresh: duration('5s').describe('and at least this often while the page is open'),
+    })
+    .prefault({}),
+});
 
 const powerMode = z.strictObject({
   minInterval: duration('0s').describe('never keep alive more often than this in this mode'),
@@ -177,7 +263,9 @@ export const gatewayConfigSchema = z.strictObject({
       connectTimeout: duration('10s').describe('give up connecting to a LAN device after this long'),
     })
     .prefault({}),
+  journal: journalSection.prefault({}).describe('tunnel records and device logs (docs/journal.md)'),
   mqtt: mqttSection.optional().describe('MQTT management channel, telemetry and alternate push line'),
+  status: statusSection.prefault({}).describe('local web status page and health/metrics endpoints'),
   reconnect: z
     .strictObject({
       initialDelay: duration('1s'),

@@ -11,6 +11,7 @@ import { parseCloudConfig } from '../config/cloud-config.ts';
 import { formatDuration } from '../config/duration.ts';
 import { parseGatewayConfig } from '../config/gateway-config.ts';
 import { startGateway } from '../gateway/gateway-daemon.ts';
+import { hashPassword } from '../gateway/status/password-hash.ts';
 import type { Logger } from '../log/logger.ts';
 import { IdleFirewall } from '../sim/firewall/idle-firewall.ts';
 
@@ -24,10 +25,14 @@ export interface DemoOptions {
   clock?: Clock;
   /** Where narration lines go. */
   print?: (line: string) => void;
+  /** Port of the gateway's status page on loopback (default: any free port; the URL is printed). */
+  statusPort?: number;
 }
 
 /** A running demo chain: cloud ← firewall ← gateway, all on loopback. */
 export interface Demo {
+  /** The gateway's status page and its generated password (null if it could not listen). */
+  readonly statusPage: { url: string; password: string } | null;
   stop(): Promise<void>;
   readonly done: Promise<void>;
 }
@@ -68,6 +73,9 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
   print(
     `demo: cloud on ${cloud.url}, firewall on ${fw.host}:${fw.port} forgets connections idle > ${formatDuration(idle)} (${options.onExpiry})`,
   );
+  // The status page with a real login (a fresh password, printed), not `auth: none`: the
+  // demo shows what an installer sees, and the page listens on loopback only.
+  const statusPassword = randomBytes(9).toString('base64url');
   const gateway = startGateway(
     parseGatewayConfig({
       gateway: { id: 'demo-office', domain: 'a.demo.example.co.jp', stateDir: join(dir, 'gateway') },
@@ -94,9 +102,16 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
           { cron: '1-59/2 * * * *', mode: 'quiet' },
         ],
       },
+      status: {
+        listen: { host: '127.0.0.1', port: options.statusPort ?? 0 },
+        passwordHash: await hashPassword(statusPassword),
+      },
     }),
     { logger: options.logger.child({ side: 'gateway' }), clock },
   );
+
+  const statusUrl = (await gateway.statusPage?.ready) ?? null;
+  if (statusUrl) print(`demo: status page on ${statusUrl} (log in with password ${statusPassword})`);
 
   const watcher = await mqtt.connectAsync(cloud.mqtt?.broker?.url ?? '', {
     protocolVersion: 4,
@@ -167,5 +182,5 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
     resolveDone();
   };
   if (options.durationMs > 0) timers.push(clock.setTimeout(() => void stop(), options.durationMs));
-  return { stop, done };
+  return { stop, done, statusPage: statusUrl ? { url: statusUrl, password: statusPassword } : null };
 }

@@ -8,12 +8,15 @@ import type { Push } from '../protocol/messages.ts';
 import { VERSION } from '../version.ts';
 import { cpuLoad, hostDomain, systemUptimeMs } from './host/host-info.ts';
 import { loadOrCreateClientId } from './identity/client-id.ts';
+import { GatewayJournal } from './journal/gateway-journal.ts';
 import { LineSupervisor, type LinkStatus } from './link/line-supervisor.ts';
 import { describeProxy, proxyAgent, proxyFor } from './link/proxy.ts';
 import { MqttChannel } from './mqtt/mqtt-channel.ts';
 import { powerModesFrom, schedulePolicyFrom } from './power/power-config.ts';
 import { PowerScheduler } from './power/power-scheduler.ts';
 import { RecentIds } from './push/recent-ids.ts';
+import type { StatusPage } from './status/status-page.ts';
+import { startDaemonStatusPage } from './status/status-page-wiring.ts';
 import { TunnelAllowList } from './tunnels/allow-list.ts';
 import { TunnelEndpoint } from './tunnels/tunnel-endpoint.ts';
 
@@ -22,9 +25,13 @@ export interface GatewayDaemon {
   readonly clientId: string;
   readonly link: LineSupervisor;
   readonly tunnels: TunnelEndpoint;
+  /** Tunnel records and devices' connection logs (docs/journal.md). */
+  readonly journal: GatewayJournal;
   readonly power: PowerScheduler;
   /** The MQTT channel, when `mqtt` is configured. */
   readonly mqtt: MqttChannel | null;
+  /** The local web status page, unless `status.enabled` is false. */
+  readonly statusPage: StatusPage | null;
   status(): LinkStatus & { gatewayId: string; powerMode: string };
   stop(): Promise<void>;
 }
@@ -65,8 +72,10 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
   const software = `mfp-gateway/${VERSION}`;
   // A push may come over a WebSocket line and over MQTT (retried after a lost ack): hand it on once.
   const pushesSeen = new RecentIds();
+  const pushesReceived = { websocket: 0, mqtt: 0 };
   const handlePush = async (push: Push, line: 'websocket' | 'mqtt') => {
     if (!pushesSeen.add(push.pushId)) return;
+    pushesReceived[line]++;
     log.info({ pushId: push.pushId, dataType: push.dataType, line }, 'push received');
     await deps.onPush?.(push);
   };
@@ -77,6 +86,14 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     clock,
     logger: log,
   });
+  const journal = new GatewayJournal({
+    clock,
+    logger: log,
+    file: join(config.gateway.stateDir, 'journal.db'),
+    settings: config.journal,
+    forward: (record) => mqtt?.append(record),
+  });
+  tunnels.onRecord = (record) => journal.recordTunnel(record);
   const link = new LineSupervisor({
     clock,
     logger: log,
@@ -136,6 +153,15 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
       })
     : null;
   link.on('change', () => mqtt?.noteChange());
+  const statusPage = startDaemonStatusPage(config, {
+    clock,
+    logger: log,
+    clientId,
+    link,
+    power,
+    mqtt,
+    pushesReceived: () => ({ ...pushesReceived }),
+  });
   log.info(
     {
       clientId,
@@ -151,17 +177,22 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
   power.start();
   link.start();
   mqtt?.start();
+  journal.start();
   return {
     clientId,
     link,
     tunnels,
+    journal,
     power,
     mqtt,
+    statusPage,
     status: () => ({ ...link.status(), gatewayId: config.gateway.id, powerMode: power.mode().name }),
     async stop() {
       power.stop();
       link.stop();
+      await journal.stop();
       await mqtt?.stop();
+      await statusPage?.stop();
     },
   };
 }

@@ -48,6 +48,8 @@ describe('npm run bundle', () => {
     expect(runBare(join(app, 'node/bin/node'), ['--version'], unpacked)).toBe(`v${nodeVersion}`);
     expect(readdirSync(join(app, 'node_modules/@serialport/bindings-cpp/prebuilds'))).toEqual(['linux-x64']);
     expect(readdirSync(join(app, 'node_modules'))).not.toContain('vitest');
+    // The status page's static files are not emitted by tsc: the bundle must copy them.
+    expect(readdirSync(join(app, 'dist/gateway/status/public'))).toContain('index.html');
 
     expect(runBare(join(app, 'bin/mfp-gateway'), ['--version'], unpacked)).toBe(version);
 

@@ -1,7 +1,14 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { ConfigError } from '../../config/config-error.ts';
 import { loadGatewayConfig } from '../../config/gateway-config.ts';
 import { importBootConfig, reportBootConfig } from '../../gateway/first-boot/boot-config.ts';
 import { startGateway } from '../../gateway/gateway-daemon.ts';
+import {
+  runSetupMode,
+  type SetupOutcome,
+  type SetupPageWhen,
+  wantsSetupPage,
+} from '../../gateway/status/setup-mode.ts';
 import { notifySystemd } from '../../gateway/systemd/service-notifier.ts';
 import { createLogger } from '../../log/logger.ts';
 import { exitOnConfigError, stopOnSignal } from '../lifecycle.ts';
@@ -16,6 +23,15 @@ export function runCommand(): Command {
       'only import a valid mfp-gateway.yaml from the boot partition into --config, then exit ' +
         '(the service runs this as root before the daemon)',
     )
+    .addOption(
+      new Option(
+        '--setup-page <when>',
+        'on a missing or invalid config, serve a setup page (the errors, or an onboarding form) instead of ' +
+          'exiting with status 78: auto = under systemd only',
+      )
+        .choices(['auto', 'on', 'off'])
+        .default('auto'),
+    )
     .addHelpText(
       'after',
       `
@@ -29,18 +45,22 @@ Environment:
 Example:
   mfp-gateway run --config /etc/mfp-gateway/gateway.yaml`,
     )
-    .action((opts: { config: string; firstBootOnly?: boolean }) => {
+    .action(async (opts: { config: string; firstBootOnly?: boolean; setupPage: SetupPageWhen }) => {
       reportBootConfig(importBootConfig({ configFile: opts.config }), createLogger());
       if (opts.firstBootOnly) return;
       let config: ReturnType<typeof loadGatewayConfig>;
+      let setup: SetupOutcome | null = null;
       try {
         config = loadGatewayConfig(opts.config);
       } catch (err) {
-        exitOnConfigError(err);
+        if (!(err instanceof ConfigError) || !wantsSetupPage(opts.setupPage)) exitOnConfigError(err);
+        process.stderr.write(`${err.message}\n`);
+        setup = await runSetupMode({ configFile: opts.config, error: err, logger: createLogger() });
+        config = setup.config;
       }
       const logger = createLogger({ level: config.log.level });
       const daemon = startGateway(config, { logger });
-      const systemd = notifySystemd(daemon.link, { logger });
+      const systemd = setup ? setup.handOver(daemon.link) : notifySystemd(daemon.link, { logger });
       stopOnSignal(async () => {
         await systemd.stopping();
         await daemon.stop();

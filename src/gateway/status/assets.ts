@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * The page's own files sit beside this module (src/…/public, copied to dist/…/public by
+ * `npm run build`); uPlot is served from its npm package, so the page needs no CDN.
+ */
+const own = (name: string) => fileURLToPath(new URL(`./public/${name}`, import.meta.url));
+const fromPackage = (specifier: string) => createRequire(import.meta.url).resolve(specifier);
+
+const FILES: Record<string, { path: string; type: string }> = {
+  'app.js': { path: own('app.js'), type: 'text/javascript; charset=utf-8' },
+  'app.css': { path: own('app.css'), type: 'text/css; charset=utf-8' },
+  'uplot.js': { path: fromPackage('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
+  'uplot.css': { path: fromPackage('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
+};
+
+interface Asset {
+  type: string;
+  body: Buffer;
+  gzip: Buffer;
+  etag: string;
+}
+
+function load(path: string, type: string): Asset {
+  const body = readFileSync(path);
+  return {
+    type,
+    body,
+    gzip: gzipSync(body, { level: 9 }),
+    etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"`,
+  };
+}
+
+/** The page shell; `{{csrf}}` is replaced by the session's token on each request. */
+export function pageShell(): string {
+  return readFileSync(own('index.html'), 'utf8');
+}
+
+/**
+ * Serves the static assets from memory (read once at start, a few tens of KB), gzipped
+ * when the browser accepts it, revalidated by ETag so a reload costs a 304. Returns the
+ * paths of files that are missing (a bundle built without them): those answer 404.
+ */
+export function registerAssets(app: FastifyInstance): string[] {
+  const assets = new Map<string, Asset>();
+  const missing: string[] = [];
+  for (const [name, f] of Object.entries(FILES)) {
+    if (existsSync(f.path)) assets.set(name, load(f.path, f.type));
+    else missing.push(f.path);
+  }
+  app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
+    const asset = assets.get(req.params.name);
+    if (!asset) return reply.code(404).send({ error: 'not found' });
+    void reply
+      .header('etag', asset.etag)
+      .header('cache-control', 'no-cache')
+      .header('vary', 'accept-encoding');
+    if (req.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+    void reply.type(asset.type);
+    if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+      return reply.header('content-encoding', 'gzip').send(asset.gzip);
+    }
+    return reply.send(asset.body);
+  });
+  return missing;
+}

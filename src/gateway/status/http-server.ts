@@ -1,0 +1,54 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { registerAssets } from './assets.ts';
+
+/** Largest request body: the forms are a few short fields. */
+const BODY_LIMIT = 16 * 1024;
+
+/**
+ * Content Security Policy of every response: scripts, styles and connections (the live
+ * WebSocket included) from this gateway only, no framing (clickjacking), no plugins.
+ */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "object-src 'none'",
+].join('; ');
+
+/**
+ * A Fastify app with what every status-page server needs: forms, security headers, assets;
+ * and the asset files that are missing.
+ */
+export function createStatusApp(): { app: FastifyInstance; missingAssets: string[] } {
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT }) as unknown as FastifyInstance;
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: BODY_LIMIT },
+    (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+  );
+  app.addHook('onSend', async (_req, reply, payload) => {
+    void reply
+      .header('content-security-policy', CSP)
+      .header('x-content-type-options', 'nosniff')
+      .header('x-frame-options', 'DENY')
+      .header('referrer-policy', 'no-referrer');
+    return payload;
+  });
+  const missingAssets = registerAssets(app);
+  // Browsers ask for it on every first visit; without one it would bounce to the login form.
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
+  return { app, missingAssets };
+}
+
+/** "http://HOST:PORT/" for a listening app, with IPv6 in brackets and 0.0.0.0 shown as is. */
+export function appUrl(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (!address || typeof address === 'string') return String(address);
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}/`;
+}

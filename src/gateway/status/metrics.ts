@@ -1,0 +1,217 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { KeepaliveHistory } from './keepalive-history.ts';
+import type { StatusSources } from './status-model.ts';
+
+/** Where advice can come from; every one gets a series, 1 for the one in force. */
+const ADVICE_SOURCES = ['default', 'history', 'domain', 'probe'] as const;
+
+/**
+ * The gateway's Prometheus metrics (GET /metrics), read from the daemon's parts at scrape
+ * time: nothing is updated on the hot path. Counters the daemon keeps as plain totals
+ * (reconnects, pushes) are advanced by their growth since the last scrape. Device,
+ * tunnel and job series come from the page's providers and fill in as those are wired.
+ */
+export function createMetrics(
+  sources: StatusSources,
+  history: KeepaliveHistory,
+  modes: readonly string[],
+): Registry {
+  const register = new Registry();
+  collectDefaultMetrics({ register });
+  const seen = new Map<string, number>();
+  /** Advances a counter to a total the daemon keeps. */
+  const advance = (counter: Counter<string>, name: string, labels: Record<string, string>, total: number) => {
+    const key = `${name}${JSON.stringify(labels)}`;
+    const before = seen.get(key) ?? 0;
+    if (total > before) counter.inc(labels, total - before);
+    seen.set(key, Math.max(before, total));
+  };
+
+  new Gauge({
+    name: 'mfpgw_info',
+    help: 'The gateway: id, client id and software version (always 1).',
+    labelNames: ['gateway', 'client_id', 'version'],
+    registers: [register],
+    collect() {
+      this.set({ gateway: sources.gatewayId, client_id: sources.clientId, version: sources.version }, 1);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_link_up',
+    help: 'Whether a push or probe line is open (1) or not (0).',
+    labelNames: ['line', 'role'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const l of sources.link().lines)
+        this.set({ line: l.id, role: l.role }, l.state === 'open' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_link_lines_up',
+    help: 'Push lines open now (ready when at least 1).',
+    registers: [register],
+    collect() {
+      this.set(sources.link().linesUp);
+    },
+  });
+  new Counter({
+    name: 'mfpgw_link_reconnects_total',
+    help: 'Times a line was reopened after it went down or was restored.',
+    labelNames: ['line', 'role'],
+    registers: [register],
+    collect() {
+      for (const l of sources.link().lines)
+        advance(this, 'reconnects', { line: l.id, role: l.role }, l.reconnects);
+    },
+  });
+  new Counter({
+    name: 'mfpgw_link_drops_total',
+    help: 'Times a line that was up went down (middlebox timeout, reset, unanswered keep-alive).',
+    registers: [register],
+    collect() {
+      advance(this, 'drops', {}, history.totalDrops);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_keepalive_interval_seconds',
+    help: 'The keep-alive interval each push line uses (the advice, raised by the power policy).',
+    labelNames: ['line'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const l of sources.link().lines) {
+        if (l.role === 'push' && l.keepaliveMs !== null) this.set({ line: l.id }, l.keepaliveMs / 1000);
+      }
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_keepalive_policy_limited',
+    help: 'Whether the power policy keeps a line alive less often than the cloud advises (1).',
+    labelNames: ['line'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const l of sources.link().lines)
+        if (l.role === 'push') this.set({ line: l.id }, l.limitedByPolicy ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_keepalive_advice_seconds',
+    help: 'The keep-alive interval the cloud advises (absent until the first advice).',
+    registers: [register],
+    collect() {
+      this.reset();
+      const advice = sources.link().advice;
+      if (advice) this.set(advice.intervalMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_keepalive_advice_source',
+    help: 'Where the advice comes from: 1 for the source in force (default, history, domain, probe).',
+    labelNames: ['source'],
+    registers: [register],
+    collect() {
+      const current = sources.link().advice?.source;
+      for (const source of ADVICE_SOURCES) this.set({ source }, current === source ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_keepalive_bound_seconds',
+    help: 'What the cloud learned of the middlebox: lower (L), upper (U) bound, lifetime cap.',
+    labelNames: ['bound'],
+    registers: [register],
+    collect() {
+      this.reset();
+      const a = sources.link().advice;
+      const bounds = { lower: a?.lowerBoundMs, upper: a?.upperBoundMs, lifetime_cap: a?.lifetimeCapMs };
+      for (const [bound, ms] of Object.entries(bounds))
+        if (typeof ms === 'number') this.set({ bound }, ms / 1000);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_power_mode',
+    help: 'The power mode in force: 1 for it, 0 for the other configured modes.',
+    labelNames: ['mode'],
+    registers: [register],
+    collect() {
+      const current = sources.power().mode.name;
+      for (const mode of modes) this.set({ mode }, mode === current ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'mfpgw_pushes_received_total',
+    help: 'Pushes received and handed on (once each, whichever line carried them).',
+    labelNames: ['line'],
+    registers: [register],
+    collect() {
+      const p = sources.pushesReceived();
+      advance(this, 'pushes', { line: 'websocket' }, p.websocket);
+      advance(this, 'pushes', { line: 'mqtt' }, p.mqtt);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_mqtt_connected',
+    help: 'Whether the MQTT session is up (absent when MQTT is not configured).',
+    registers: [register],
+    collect() {
+      this.reset();
+      const m = sources.mqtt();
+      if (m) this.set(m.connected ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_tunnels_active',
+    help: 'Tunnels open now.',
+    registers: [register],
+    collect() {
+      this.set(sources.providers.tunnels().length);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_tunnel_bytes',
+    help: 'Bytes relayed by the tunnels open now, per direction.',
+    labelNames: ['direction'],
+    registers: [register],
+    collect() {
+      const tunnels = sources.providers.tunnels();
+      this.set(
+        { direction: 'in' },
+        tunnels.reduce((n, t) => n + t.bytesIn, 0),
+      );
+      this.set(
+        { direction: 'out' },
+        tunnels.reduce((n, t) => n + t.bytesOut, 0),
+      );
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_jobs',
+    help: 'Recent jobs by outcome.',
+    labelNames: ['outcome'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [outcome, n] of countBy(sources.providers.jobs().map((j) => j.outcome)))
+        this.set({ outcome }, n);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_devices',
+    help: 'LAN devices by state.',
+    labelNames: ['state'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [state, n] of countBy(sources.providers.devices().map((d) => d.state)))
+        this.set({ state }, n);
+    },
+  });
+  return register;
+}
+
+function countBy(values: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return counts;
+}

@@ -1,0 +1,425 @@
+// The status page: one WebSocket brings a snapshot, then patches; everything is drawn from
+// `state`. No framework, no polling.
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+  const MAX_LOG_LINES = 500;
+
+  let state = null;
+  /** Server time minus browser time, so "5 s ago" is right even when the clocks differ. */
+  let clockOffset = 0;
+  let chart = null;
+  let retryMs = 1000;
+
+  // ---- formatting ---------------------------------------------------------------------
+
+  function duration(ms) {
+    if (ms === null || ms === undefined) return '—';
+    const s = Math.round(ms / 1000);
+    if (s < 120) return ms < 10_000 && ms % 1000 ? `${(ms / 1000).toFixed(1)} s` : `${s} s`;
+    const m = Math.floor(s / 60);
+    if (m < 120) return `${m} min ${s % 60 ? `${s % 60} s` : ''}`.trim();
+    const h = Math.floor(m / 60);
+    if (h < 48) return `${h} h ${m % 60 ? `${m % 60} min` : ''}`.trim();
+    return `${Math.floor(h / 24)} d ${h % 24} h`;
+  }
+  const now = () => Date.now() + clockOffset;
+  const ago = (t) => (t ? `${duration(Math.max(0, now() - t))} ago` : '—');
+  const time = (t) => (t ? new Date(t).toLocaleString() : '—');
+  function bytes(n) {
+    if (n === null || n === undefined) return '—';
+    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) {
+      n /= 1024;
+      i++;
+    }
+    return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
+  }
+  const ADVICE_SOURCES = {
+    default: 'default (nothing learned yet)',
+    history: 'this gateway’s own history',
+    domain: 'the domain’s shared history',
+    probe: 'probing',
+  };
+
+  // ---- DOM helpers --------------------------------------------------------------------
+
+  /** el('td', {class: 'x'}, 'text', child) — text is always set as text, never as HTML. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children.flat()) {
+      if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
+    }
+    return node;
+  }
+  function facts(target, pairs) {
+    target.replaceChildren(...pairs.flatMap(([k, v]) => [el('dt', null, k), el('dd', null, v)]));
+  }
+  const badge = (text, kind) => el('span', { class: `badge ${kind}` }, text);
+  const empty = (text) => el('p', { class: 'empty' }, text);
+
+  // ---- sections -----------------------------------------------------------------------
+
+  function renderOverview() {
+    const { gateway, cloud, power, mqtt, lines, pushes } = state;
+    $('gateway-id').textContent = gateway.id;
+    document.title = `${gateway.id} · mfp-gateway`;
+    facts($('overview-facts'), [
+      ['Gateway', `${gateway.id} (software ${gateway.version})`],
+      ['Up', duration(now() - gateway.startedAt)],
+      [
+        'Cloud',
+        el(
+          'span',
+          null,
+          cloud.reachable ? badge('reachable', 'ok') : badge('not reachable', 'bad'),
+          ` ${cloud.url} · ${cloud.linesUp} push line${cloud.linesUp === 1 ? '' : 's'} up${cloud.probing ? ' · probing' : ''}`,
+        ),
+      ],
+      [
+        'MQTT',
+        mqtt
+          ? el(
+              'span',
+              null,
+              mqtt.connected ? badge('connected', 'ok') : badge('down', 'bad'),
+              ` ${mqtt.broker}`,
+            )
+          : 'not configured',
+      ],
+      [
+        'Power mode',
+        `${power.mode} (${power.source === 'override' ? `override until ${time(power.overrideUntil)}` : power.source})` +
+          (power.next ? ` · next: ${power.next.mode} at ${time(power.next.at)}` : ' · no change scheduled'),
+      ],
+      ['Pushes received', `${pushes.websocket} over WebSocket, ${pushes.mqtt} over MQTT`],
+    ]);
+    $('lines')
+      .querySelector('tbody')
+      .replaceChildren(
+        ...lines.map((l) =>
+          el(
+            'tr',
+            { 'data-line': l.id, 'data-state': l.state },
+            el('td', null, l.role === 'probe' ? `${l.id} (probe)` : l.id),
+            el(
+              'td',
+              null,
+              badge(l.state, l.state === 'open' ? 'ok' : l.state === 'connecting' ? 'warn' : 'bad'),
+            ),
+            el('td', null, l.state === 'open' ? ago(l.connectedSince) : '—'),
+            el('td', null, ago(l.lastTrafficAt)),
+            el('td', null, l.reconnects),
+            el(
+              'td',
+              null,
+              l.keepaliveMs === null
+                ? '—'
+                : duration(l.keepaliveMs) + (l.limitedByPolicy ? ' (power policy)' : ''),
+            ),
+            el('td', { class: 'error-text' }, l.lastError || ''),
+          ),
+        ),
+      );
+    const h = state.host;
+    facts($('host-facts'), [
+      ['CPU load', `${(h.cpuLoad * 100).toFixed(0)} % per core (1 min)`],
+      [
+        'Memory',
+        `${bytes(h.memory.rssBytes)} used by the gateway · ${bytes(h.memory.freeBytes)} free of ${bytes(h.memory.totalBytes)}`,
+      ],
+      ['Temperature', h.temperatureC === null ? 'not reported by this board' : `${h.temperatureC} °C`],
+      [
+        'Disk',
+        h.disk ? `${bytes(h.disk.freeBytes)} free of ${bytes(h.disk.totalBytes)} (${h.disk.path})` : '—',
+      ],
+    ]);
+  }
+
+  function renderKeepalive() {
+    const { advice, effectiveMs, limitedByPolicy, drops } = state.keepalive;
+    const power = state.power;
+    const source = advice ? ADVICE_SOURCES[advice.source] || advice.source : 'waiting for the cloud';
+    facts($('keepalive-facts'), [
+      ['In use', duration(effectiveMs)],
+      [
+        'Comes from',
+        limitedByPolicy
+          ? `power policy: mode ${power.mode} keeps alive at most every ${duration(power.minIntervalMs)} (cloud advises ${duration(advice?.intervalMs)} from ${source})`
+          : `the cloud's advice, learned from ${source}`,
+      ],
+      [
+        'Learned bounds',
+        advice
+          ? `${duration(advice.lowerBoundMs)} (L, worked) < timeout ≤ ${duration(advice.upperBoundMs)} (U, failed)`
+          : '—',
+      ],
+      ['Lifetime cap', advice?.lifetimeCapMs ? duration(advice.lifetimeCapMs) : 'none seen'],
+      ['Converged', advice ? (advice.converged ? 'yes' : 'not yet') : '—'],
+      ['Drops', String(drops)],
+    ]);
+    renderChart();
+  }
+
+  /** The interval advised and in use, stepped, and the drops as a running count. */
+  function chartData() {
+    const events = [
+      ...state.history.points.map((p) => ({ at: p.at, point: p })),
+      ...state.history.drops.map((d) => ({ at: d.at, drop: d })),
+    ].sort((a, b) => a.at - b.at);
+    const x = [];
+    const advised = [];
+    const inUse = [];
+    const dropped = [];
+    let last = null;
+    let count = 0;
+    for (const e of events) {
+      if (e.point) last = e.point;
+      if (e.drop) count++;
+      x.push(e.at / 1000);
+      advised.push(last && last.adviceMs !== null ? last.adviceMs / 1000 : null);
+      inUse.push(last && last.effectiveMs !== null ? last.effectiveMs / 1000 : null);
+      dropped.push(count);
+    }
+    return [x, advised, inUse, dropped];
+  }
+
+  function renderChart() {
+    const box = $('chart');
+    const data = chartData();
+    box.dataset.points = String(data[0].length);
+    if (!window.uPlot) return;
+    const width = Math.max(280, box.clientWidth);
+    if (!chart) {
+      const stepped = window.uPlot.paths.stepped({ align: 1 });
+      chart = new window.uPlot(
+        {
+          width,
+          height: 240,
+          // Log scale: intervals run from seconds (a strict NAT) to a week (the probe ladder's top).
+          scales: {
+            x: { time: true },
+            s: { distr: 3 },
+            drops: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+          },
+          series: [
+            {},
+            { label: 'advised (s)', stroke: '#2563eb', width: 2, paths: stepped, scale: 's' },
+            { label: 'in use (s)', stroke: '#16a34a', width: 2, dash: [6, 4], paths: stepped, scale: 's' },
+            {
+              label: 'drops',
+              stroke: '#dc2626',
+              width: 1,
+              paths: stepped,
+              scale: 'drops',
+              points: { show: true },
+            },
+          ],
+          axes: [
+            {},
+            { scale: 's', label: 'interval (s)' },
+            { scale: 'drops', side: 1, label: 'drops', grid: { show: false } },
+          ],
+        },
+        data,
+        box,
+      );
+    } else {
+      chart.setData(data);
+    }
+  }
+
+  function renderDevices() {
+    const list = state.devices;
+    $('device-list').replaceChildren(
+      list.length === 0
+        ? empty('No devices configured yet.')
+        : el(
+            'div',
+            { class: 'scroll' },
+            el(
+              'table',
+              null,
+              el(
+                'thead',
+                null,
+                el(
+                  'tr',
+                  null,
+                  ['device', 'state', 'reasons', 'pages', 'toner', 'last seen'].map((h) => el('th', null, h)),
+                ),
+              ),
+              el(
+                'tbody',
+                null,
+                list.map((d) =>
+                  el(
+                    'tr',
+                    { 'data-device': d.id },
+                    el('td', null, `${d.name} (${d.driver})`),
+                    el(
+                      'td',
+                      null,
+                      badge(d.state, d.state === 'idle' || d.state === 'printing' ? 'ok' : 'bad'),
+                    ),
+                    el('td', null, d.reasons.join(', ')),
+                    el('td', null, d.pageCount === null ? '—' : d.pageCount),
+                    el(
+                      'td',
+                      null,
+                      d.toner
+                        .map((t) => `${t.color} ${t.percent === null ? '?' : `${t.percent} %`}`)
+                        .join(', '),
+                    ),
+                    el('td', null, ago(d.lastSeenAt)),
+                  ),
+                ),
+              ),
+            ),
+          ),
+    );
+  }
+
+  function renderTunnelsAndJobs() {
+    const { tunnels, jobs } = state;
+    $('tunnel-list').replaceChildren(
+      tunnels.length === 0
+        ? empty('No tunnels open.')
+        : el(
+            'ul',
+            { class: 'rows' },
+            tunnels.map((t) =>
+              el(
+                'li',
+                { 'data-tunnel': t.id },
+                `${t.id}: job ${t.jobId || '—'} → ${t.deviceId || '—'} · ${bytes(t.bytesIn)} in, ${bytes(t.bytesOut)} out · ${bytes(t.rateBps)}/s · open ${ago(t.openedAt)}`,
+              ),
+            ),
+          ),
+    );
+    $('job-list').replaceChildren(
+      jobs.length === 0
+        ? empty('No jobs yet.')
+        : el(
+            'ul',
+            { class: 'rows' },
+            jobs.map((j) =>
+              el(
+                'li',
+                { 'data-job': j.id, 'data-outcome': j.outcome },
+                `${j.id} → ${j.deviceId || '—'} (${j.route.replace(/-/g, ' ')}): ${j.outcome} `,
+                el('progress', { max: 1, value: j.progress === null ? null : j.progress }),
+              ),
+            ),
+          ),
+    );
+  }
+
+  function renderLogs() {
+    const filter = $('log-filter').value.trim().toLowerCase();
+    const min = LEVELS[$('log-level').value] || 0;
+    const shown = state.logs
+      .filter((l) => (LEVELS[l.level] || 0) >= min)
+      .map((l) => ({ l, text: `${l.msg} ${Object.keys(l.fields).length ? JSON.stringify(l.fields) : ''}` }))
+      .filter(({ text }) => !filter || text.toLowerCase().includes(filter))
+      .slice(-200)
+      .reverse();
+    $('log-lines').replaceChildren(
+      ...shown.map(({ l, text }) =>
+        el(
+          'li',
+          { class: `level-${l.level}` },
+          el('time', null, new Date(l.time).toLocaleTimeString()),
+          ` ${l.level} `,
+          text,
+        ),
+      ),
+    );
+  }
+
+  function renderSettings() {
+    $('settings-json').textContent = JSON.stringify(state.settings, null, 2);
+  }
+
+  function renderAll() {
+    renderOverview();
+    renderKeepalive();
+    renderDevices();
+    renderTunnelsAndJobs();
+    renderLogs();
+    renderSettings();
+  }
+
+  // ---- live updates -------------------------------------------------------------------
+
+  /** Appends the items of a stream the browser has not seen (by sequence number). */
+  function append(list, items, max) {
+    const seen = list.length ? list[list.length - 1].seq : 0;
+    for (const item of items) if (item.seq > seen) list.push(item);
+    if (max && list.length > max) list.splice(0, list.length - max);
+  }
+
+  function apply(message) {
+    if (message.type === 'snapshot') {
+      state = message.status;
+      clockOffset = state.gateway.now - Date.now();
+      renderAll();
+      return;
+    }
+    if (message.type !== 'patch' || !state) return;
+    Object.assign(state, message.sections);
+    if (message.sections.gateway) clockOffset = message.sections.gateway.now - Date.now();
+    append(state.history.points, message.history.points);
+    append(state.history.drops, message.history.drops);
+    append(state.logs, message.logs, MAX_LOG_LINES);
+    renderOverview();
+    renderKeepalive();
+    if (message.sections.devices) renderDevices();
+    if (message.sections.tunnels || message.sections.jobs) renderTunnelsAndJobs();
+    if (message.logs.length) renderLogs();
+  }
+
+  function setLive(text, kind) {
+    const pill = $('live');
+    pill.textContent = text;
+    pill.className = `pill ${kind}`;
+  }
+
+  function connect() {
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/live`);
+    ws.onopen = () => {
+      retryMs = 1000;
+      setLive('live', 'ok');
+    };
+    ws.onmessage = (event) => apply(JSON.parse(event.data));
+    ws.onclose = async () => {
+      setLive('reconnecting…', 'warn');
+      // A closed socket may mean the session expired: then the login page, else retry with backoff.
+      try {
+        const res = await fetch('/api/status', { cache: 'no-store', method: 'HEAD' });
+        if (res.status === 401) {
+          location.href = '/login';
+          return;
+        }
+      } catch {
+        // The gateway is restarting or unreachable: keep trying.
+      }
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 30_000);
+    };
+  }
+
+  document.body.dataset.auth = document.querySelector('meta[name="auth"]').content;
+  $('log-filter').addEventListener('input', () => state && renderLogs());
+  $('log-level').addEventListener('change', () => state && renderLogs());
+  // The chart follows its box (window resized, phone turned): uPlot draws at a fixed width.
+  new ResizeObserver(() => {
+    if (chart) chart.setSize({ width: Math.max(280, $('chart').clientWidth), height: 240 });
+  }).observe($('chart'));
+  connect();
+})();

@@ -1,0 +1,206 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parse, stringify } from 'yaml';
+import type { Clock } from '../../clock/clock.ts';
+import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
+import { type GatewayConfig, loadGatewayConfig, parseGatewayConfig } from '../../config/gateway-config.ts';
+import type { Logger } from '../../log/logger.ts';
+import { writeFileAtomic } from '../../storage/atomic-file.ts';
+import { IMPORTED_CONFIG_MODE } from '../first-boot/boot-config.ts';
+import { registerAuth } from './auth.ts';
+import { appUrl, createStatusApp } from './http-server.ts';
+import { LoginThrottle } from './login-throttle.ts';
+import { configErrorsPage, messagePage, onboardingPage } from './pages.ts';
+import { isPasswordHash } from './password-hash.ts';
+import { MIN_PASSWORD_LENGTH, PasswordStore } from './password-store.ts';
+import { SessionStore } from './session-store.ts';
+
+/** Where the setup page listens and keeps the password when the config cannot say. */
+export const SETUP_DEFAULTS = { host: '0.0.0.0', port: 8080, stateDir: '/var/lib/mfp-gateway' };
+
+/** What setup mode could read from a config that does not validate as a whole. */
+export interface SetupSettings {
+  listen: { host: string; port: number };
+  stateDir: string;
+  passwordHash: string | undefined;
+  auth: 'password' | 'none';
+}
+
+/**
+ * Reads, key by key, the settings the setup page needs from a config file that may not
+ * parse or validate: each one that is usable is taken, the others default.
+ */
+export function peekSetupSettings(configFile: string): SetupSettings {
+  let raw: Record<string, Record<string, unknown>> = {};
+  try {
+    const parsed = parse(readFileSync(configFile, 'utf8')) as unknown;
+    if (parsed && typeof parsed === 'object') raw = parsed as typeof raw;
+  } catch {
+    // Missing or unparseable: the defaults below.
+  }
+  const status = (raw.status ?? {}) as Record<string, unknown>;
+  const listen = (status.listen ?? {}) as Record<string, unknown>;
+  const host = typeof listen.host === 'string' && isIP(listen.host) ? listen.host : SETUP_DEFAULTS.host;
+  const port =
+    Number.isInteger(listen.port) && (listen.port as number) >= 0 && (listen.port as number) <= 65535
+      ? (listen.port as number)
+      : SETUP_DEFAULTS.port;
+  const stateDir = typeof raw.gateway?.stateDir === 'string' ? raw.gateway.stateDir : SETUP_DEFAULTS.stateDir;
+  const hash =
+    typeof status.passwordHash === 'string' && isPasswordHash(status.passwordHash)
+      ? status.passwordHash
+      : undefined;
+  return {
+    listen: { host, port },
+    stateDir,
+    passwordHash: hash,
+    auth: status.auth === 'none' ? 'none' : 'password',
+  };
+}
+
+export interface SetupPageOptions {
+  clock: Clock;
+  logger: Logger;
+  configFile: string;
+  /** What is wrong with the config file now (ignored when the file is missing). */
+  issues: ConfigIssue[];
+  settings: SetupSettings;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The setup page, running until a valid config is in place. */
+export interface SetupPage {
+  /** The page's URL once it listens, or null when it could not (logged). */
+  readonly ready: Promise<string | null>;
+  /** Resolves with the config once it validates (fixed by hand, or written by the onboarding form). */
+  readonly configured: Promise<GatewayConfig>;
+  stop(): Promise<void>;
+}
+
+function field(body: unknown, name: string): string {
+  const value = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof value === 'string' ? value.trim() : '';
+}
+
+/**
+ * Setup mode of `mfp-gateway run`: instead of exiting (and crash-looping) on a missing or
+ * invalid config, serve a page that shows each problem (key, value, expected) or, with no
+ * config at all, an onboarding form (gateway id, cloud URL and token, page password) that
+ * writes one. Behind the login when a password is known, open on a first boot.
+ */
+export function startSetupPage(options: SetupPageOptions): SetupPage {
+  const { clock, settings, configFile } = options;
+  const log = options.logger.child({ part: 'setup' });
+  const passwords = new PasswordStore({ configuredHash: settings.passwordHash, stateDir: settings.stateDir });
+  let issues = options.issues;
+  let resolveConfigured: (config: GatewayConfig) => void = () => {};
+  const configured = new Promise<GatewayConfig>((resolve) => {
+    resolveConfigured = resolve;
+  });
+  // Without the style sheet the forms still work, unstyled: setup must never fail for it.
+  const { app, missingAssets } = createStatusApp();
+  if (missingAssets.length > 0)
+    log.warn({ missing: missingAssets }, 'setup page: some of its files are missing');
+  const gate = registerAuth(app, {
+    mode: settings.auth === 'password' && passwords.hash() !== null ? 'password' : 'none',
+    gatewayId: 'setup',
+    passwords,
+    sessions: new SessionStore(clock, 60 * 60_000),
+    throttle: new LoginThrottle({ clock, freeAttempts: 3, baseDelayMs: 2000, maxDelayMs: 15 * 60_000 }),
+    logger: log,
+  });
+  const loaded = () => loadGatewayConfig(configFile, { env: options.env });
+  const starting = (config: GatewayConfig) => {
+    const { host, port } = config.status.listen;
+    const at = config.status.enabled ? ` Its status page will be at port ${port} (${host}).` : '';
+    log.info({ configFile }, 'setup: the config is valid; starting the gateway');
+    setImmediate(() => resolveConfigured(config));
+    return messagePage('Starting', `The config is valid and the gateway is starting.${at}`, 'info');
+  };
+
+  app.get('/health', async () => ({ ok: true, setup: true }));
+  app.get('/ready', async (_req, reply) => reply.code(503).send({ ready: false, setup: true }));
+  app.get('/', async (req, reply) => {
+    void reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
+    const token = gate.formToken(req, reply);
+    if (!existsSync(configFile)) return onboardingPage(configFile, token, {});
+    return configErrorsPage(configFile, issues, token);
+  });
+
+  app.post('/setup/recheck', async (req, reply) => {
+    if (!gate.checkCsrf(req, reply, 'form')) return reply;
+    void reply.type('text/html; charset=utf-8');
+    try {
+      return starting(loaded());
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      issues = err.issues;
+      return reply
+        .code(422)
+        .send(configErrorsPage(configFile, issues, gate.formToken(req, reply), 'Still not valid.'));
+    }
+  });
+
+  app.post('/setup/onboard', async (req, reply) => {
+    if (!gate.checkCsrf(req, reply, 'form')) return reply;
+    void reply.type('text/html; charset=utf-8');
+    const values = { id: field(req.body, 'id'), url: field(req.body, 'url') };
+    const refuse = (message: string | undefined, problems: ConfigIssue[] = []) =>
+      reply.code(400).send(onboardingPage(configFile, gate.formToken(req, reply), values, message, problems));
+    if (existsSync(configFile)) return refuse(`${configFile} exists now; reload the page.`);
+    const raw = {
+      gateway: { id: values.id, stateDir: settings.stateDir },
+      cloud: { url: values.url, token: field(req.body, 'token') },
+    };
+    try {
+      parseGatewayConfig(raw, { env: {} });
+    } catch (err) {
+      if (err instanceof ConfigError) return refuse(undefined, err.issues);
+      throw err;
+    }
+    const password = field(req.body, 'password');
+    if (password !== field(req.body, 'confirm')) return refuse('The two passwords differ.');
+    if (password.length < MIN_PASSWORD_LENGTH && passwords.needsPassword()) {
+      return refuse(`The password needs at least ${MIN_PASSWORD_LENGTH} characters.`);
+    }
+    try {
+      if (passwords.needsPassword()) {
+        const set = await passwords.setFirst(password);
+        if (!set.ok) return refuse(`Password not set: ${set.reason}.`);
+      }
+      writeFileAtomic(configFile, stringify(raw), IMPORTED_CONFIG_MODE);
+    } catch (err) {
+      log.error({ err: (err as Error).message, configFile }, 'setup: cannot write the config');
+      return reply
+        .code(500)
+        .send(messagePage('Not saved', `Cannot write ${configFile}: ${(err as Error).message}.`));
+    }
+    log.info({ configFile, gateway: values.id }, 'setup: config written by the onboarding form');
+    return starting(loaded());
+  });
+
+  const ready = app
+    .listen(settings.listen)
+    .then(() => {
+      const url = appUrl(app);
+      log.warn(
+        { url, configFile, problems: issues.length },
+        existsSync(configFile)
+          ? `setup mode: the config has errors; see them at ${url}`
+          : `setup mode: no config yet; set the gateway up at ${url}`,
+      );
+      return url;
+    })
+    .catch((err: Error) => {
+      log.error({ err: err.message, listen: settings.listen }, 'setup mode: the setup page cannot listen');
+      return null;
+    });
+  return {
+    ready,
+    configured,
+    async stop() {
+      await ready;
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Demo, runDemo } from '../../src/demo/run-demo.ts';
+import { artifact, launchChromium } from './chromium.ts';
+
+let demo: Demo;
+let browser: Browser;
+
+beforeAll(async () => {
+  // The page's log view shows what the daemon logs: info level, written nowhere else.
+  const logger = pino({ level: 'info' }, new Writable({ write: (_c, _e, done) => done() }));
+  demo = await runDemo({
+    firewallIdleMs: 3000,
+    onExpiry: 'silent',
+    pushEveryMs: 2000,
+    durationMs: 0,
+    logger,
+    print: () => {},
+  });
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+describe('the status page in Chromium, against the demo chain', () => {
+  it('needs a login, shows the lines up and draws the keep-alive learning live', async () => {
+    const status = demo.statusPage;
+    if (!status) throw new Error('the demo has no status page');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+
+    // Unauthenticated: the page sends the browser to the login form; a wrong password is refused.
+    await page.goto(status.url);
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await page.fill('input[name=password]', 'not-the-password');
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/login') && r.request().method() === 'POST'),
+      page.click('button[type=submit]'),
+    ]);
+    expect(refused.status()).toBe(401);
+    await page.getByText('Wrong password').waitFor();
+    await page.screenshot({ path: artifact('status-page-login-refused.png') });
+
+    await page.fill('input[name=password]', status.password);
+    await Promise.all([page.waitForURL(status.url), page.click('button[type=submit]')]);
+
+    // Both push lines up, pushed over the live WebSocket (the page never polls).
+    await page.locator('#live.ok').waitFor();
+    await page.locator('#lines tr[data-line="line-0"][data-state="open"]').waitFor();
+    await page.locator('#lines tr[data-line="line-1"][data-state="open"]').waitFor();
+    await expect.poll(() => page.locator('#overview-facts').innerText()).toContain('reachable');
+    await page.screenshot({ path: artifact('status-page-overview.png'), fullPage: true });
+
+    // The chart gains points as the firewall teaches the cloud its timeout, until probing found it.
+    await page.locator('#chart canvas').first().waitFor();
+    const points = async () => Number(await page.locator('#chart').getAttribute('data-points'));
+    const before = await points();
+    await expect.poll(points, { timeout: 60_000 }).toBeGreaterThan(before);
+    await page.getByText('learned from probing').waitFor({ timeout: 60_000 });
+    expect(await points()).toBeGreaterThan(before);
+    await page.locator('#keepalive').screenshot({ path: artifact('status-page-keepalive.png') });
+
+    // The daemon's own log lines, filterable; the sections still to be wired say so; secrets masked.
+    await page.locator('#log-lines li', { hasText: 'push received' }).first().waitFor();
+    await page.fill('#log-filter', 'push received');
+    const shown = await page.locator('#log-lines li').allInnerTexts();
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.every((t) => t.includes('push received'))).toBe(true);
+    expect(await page.locator('#device-list').innerText()).toContain('No devices configured yet.');
+    expect(await page.locator('#tunnel-list').innerText()).toContain('No tunnels open.');
+    const settings = JSON.parse(await page.locator('#settings-json').innerText()) as {
+      cloud: { token: string };
+      status: { passwordHash: string };
+    };
+    expect(settings.cloud.token).toBe('***');
+    expect(settings.status.passwordHash).toBe('***');
+
+    // A phone: one column, nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const chartWidth = async () => (await page.locator('#chart .uplot').boundingBox())?.width ?? Infinity;
+    await expect.poll(chartWidth).toBeLessThanOrEqual(390);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: artifact('status-page-phone.png'), fullPage: true });
+    await page.close();
+  }, 120_000);
+});

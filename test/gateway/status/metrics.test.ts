@@ -1,0 +1,84 @@
+import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/clock/manual-clock.ts';
+import { deferredTeardown } from '../../support/teardown.ts';
+import { line, startTestPage } from './page-harness.ts';
+
+const defer = deferredTeardown();
+
+async function scrape(url: string): Promise<Map<string, PromFamily>> {
+  const res = await fetch(`${url}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  return new Map(parsePrometheusTextFormat(await res.text()).map((f) => [f.name, f]));
+}
+
+/** The value of the sample whose labels include `labels`. */
+function value(families: Map<string, PromFamily>, name: string, labels: Record<string, string> = {}): number {
+  const family = families.get(name);
+  if (!family) throw new Error(`no metric ${name}; have ${[...families.keys()].join(', ')}`);
+  const sample = family.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
+  if (!sample)
+    throw new Error(`no ${name} with ${JSON.stringify(labels)}: ${JSON.stringify(family.metrics)}`);
+  return Number(sample.value);
+}
+
+describe('GET /metrics', () => {
+  it('exposes the link, keep-alive, power and push state in Prometheus text format', async () => {
+    const clock = new ManualClock();
+    const { url, link, pushes } = await startTestPage(clock, { auth: 'none' }, defer);
+    link.set({
+      lines: [
+        line('line-0', 'open', { reconnects: 2, keepaliveMs: 3_600_000, limitedByPolicy: true }),
+        line('line-1', 'connecting', { reconnects: 5 }),
+        line('probe', 'open'),
+      ],
+      advice: {
+        intervalMs: 19_000,
+        source: 'probe',
+        mcvtMs: 20_000,
+        lowerBoundMs: 20_000,
+        upperBoundMs: 21_000,
+        lifetimeCapMs: null,
+        reconnectBeforeAgeMs: null,
+        converged: true,
+      },
+      probing: true,
+    });
+    pushes.websocket = 3;
+    pushes.mqtt = 1;
+
+    let m = await scrape(url);
+    expect(m.get('mfpgw_link_up')?.type).toBe('GAUGE');
+    expect(value(m, 'mfpgw_link_up', { line: 'line-0', role: 'push' })).toBe(1);
+    expect(value(m, 'mfpgw_link_up', { line: 'line-1', role: 'push' })).toBe(0);
+    expect(value(m, 'mfpgw_link_up', { line: 'probe', role: 'probe' })).toBe(1);
+    expect(value(m, 'mfpgw_link_lines_up')).toBe(1);
+    expect(m.get('mfpgw_link_reconnects_total')?.type).toBe('COUNTER');
+    expect(value(m, 'mfpgw_link_reconnects_total', { line: 'line-1' })).toBe(5);
+    expect(value(m, 'mfpgw_keepalive_interval_seconds', { line: 'line-0' })).toBe(3600);
+    expect(value(m, 'mfpgw_keepalive_policy_limited', { line: 'line-0' })).toBe(1);
+    expect(value(m, 'mfpgw_keepalive_advice_seconds')).toBe(19);
+    expect(value(m, 'mfpgw_keepalive_advice_source', { source: 'probe' })).toBe(1);
+    expect(value(m, 'mfpgw_keepalive_advice_source', { source: 'default' })).toBe(0);
+    expect(value(m, 'mfpgw_keepalive_bound_seconds', { bound: 'lower' })).toBe(20);
+    expect(value(m, 'mfpgw_keepalive_bound_seconds', { bound: 'upper' })).toBe(21);
+    expect(value(m, 'mfpgw_power_mode', { mode: 'normal' })).toBe(1);
+    expect(value(m, 'mfpgw_power_mode', { mode: 'power-saving' })).toBe(0);
+    expect(value(m, 'mfpgw_pushes_received_total', { line: 'websocket' })).toBe(3);
+    expect(value(m, 'mfpgw_pushes_received_total', { line: 'mqtt' })).toBe(1);
+    expect(value(m, 'mfpgw_tunnels_active')).toBe(0);
+    expect(value(m, 'mfpgw_info', { gateway: 'gw1', version: '0.0.0-test' })).toBe(1);
+    expect(m.has('nodejs_eventloop_lag_seconds')).toBe(true);
+
+    // Counters follow the daemon's totals across scrapes; a line going down is a drop.
+    link.set({
+      lines: [line('line-0', 'waiting', { reconnects: 3 }), line('line-1', 'open', { reconnects: 5 })],
+    });
+    m = await scrape(url);
+    expect(value(m, 'mfpgw_link_reconnects_total', { line: 'line-0' })).toBe(3);
+    expect(value(m, 'mfpgw_link_drops_total')).toBe(1);
+    expect(value(m, 'mfpgw_link_up', { line: 'line-0' })).toBe(0);
+    expect(m.get('mfpgw_link_up')?.metrics.some((s) => s.labels?.line === 'probe')).toBe(false);
+  });
+});
