@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { reapOnExit } from './reap-on-exit.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -19,18 +20,13 @@ export interface CliProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 /** Starts `node src/cli/main.ts ARGS` (Node 24 runs the TypeScript directly). */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, MFPGW_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(child);
+  reapOnExit(child);
   const lines: LogLine[] = [];
   const waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
   let stderr = '';
@@ -54,7 +50,6 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
   });
   const exit = new Promise<number | null>((resolve) => {
     child.on('exit', (code) => {
-      running.delete(child);
       resolve(code);
     });
   });

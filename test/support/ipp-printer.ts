@@ -20,6 +20,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.ts';
+import { reapOnExit } from './reap-on-exit.ts';
 
 export const IPPEVEPRINTER_BIN = '/usr/sbin/ippeveprinter';
 export const IPPTOOL_BIN = '/usr/bin/ipptool';
@@ -63,19 +64,6 @@ export function assertIppPeersInstalled(): void {
   }
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-}
-
 let counter = 0;
 
 /** Starts dbus + avahi + ippeveprinter; resolves once the printer answers TCP on its port. */
@@ -93,7 +81,7 @@ export async function startIppPrinter(options: IppPrinterOptions = {}): Promise<
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    track(child);
+    reapOnExit(child);
     children.push(child);
     const collect = (b: Buffer) => {
       if (log.length < 256 * 1024) log += `[${cmd.split('/').pop()}] ${b.toString()}`;

@@ -15,6 +15,7 @@ import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.ts';
+import { reapOnExit } from './reap-on-exit.ts';
 
 export const LPD_BIN = '/usr/sbin/lpd';
 const READY_DEADLINE_MS = 15_000;
@@ -88,7 +89,7 @@ export async function startLpdServer(): Promise<LpdServerHandle> {
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  process.once('exit', () => child.kill('SIGKILL'));
+  reapOnExit(child);
 
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {

@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.ts';
+import { reapOnExit } from './reap-on-exit.ts';
 
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 export const MOSQUITTO_PASSWD_BIN = '/usr/bin/mosquitto_passwd';
@@ -47,11 +48,6 @@ export function assertMosquittoInstalled(): void {
     );
   }
 }
-
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
 
 class PortInUseError extends Error {}
 
@@ -121,11 +117,10 @@ class Broker implements MosquittoHandle {
     );
     const child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    live.add(child);
+    reapOnExit(child);
     let exitInfo: string | undefined;
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        live.delete(child);
         exitInfo = signal ?? `code ${code}`;
         resolve();
       });

@@ -8,6 +8,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reapOnExit } from './reap-on-exit.ts';
 
 export const SOCAT_BIN = '/usr/bin/socat';
 const READY_DEADLINE_MS = 10_000;
@@ -41,6 +42,7 @@ export async function startSocatPty(): Promise<SocatPty> {
       if (log.length < 64 * 1024) log += d.toString();
     });
     child = c;
+    reapOnExit(c);
     const deadline = Date.now() + READY_DEADLINE_MS;
     // socat replaces the links on start; wait until both point at live ptys.
     while (!(linkReady(a) && linkReady(b) && log.includes('starting data transfer loop'))) {
@@ -56,7 +58,6 @@ export async function startSocatPty(): Promise<SocatPty> {
     c.kill('SIGKILL');
     await exited;
   };
-  process.once('exit', () => child?.kill('SIGKILL'));
   await plug();
   return {
     a,

@@ -12,7 +12,7 @@
  * both legs of the tunnel whenever bytes move in either direction, and closes both legs when
  * it fires. `client_lifetime` (default 1 day) caps a tunnel's total life and is left alone.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -20,6 +20,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.ts';
+import { reapOnExit } from './reap-on-exit.ts';
 
 export const SQUID_BIN = '/usr/sbin/squid';
 export const SQUID_NCSA_AUTH = '/usr/lib/squid/basic_ncsa_auth';
@@ -65,20 +66,6 @@ export function assertSquidInstalled(): void {
         'or install the Debian package yourself: apt-get update && apt-get install -y squid',
     );
   }
-}
-
-// Squids still running when the test process exits are killed, so no orphan keeps a port.
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
-  live.add(child);
-  child.once('exit', () => live.delete(child));
 }
 
 let instanceCounter = 0;
@@ -197,7 +184,7 @@ async function startOnce(opts: SquidOptions, port: number): Promise<SquidHandle>
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  track(child);
+  reapOnExit(child);
   const onOutput = (chunk: Buffer) => {
     if (stderr.length < STDERR_LIMIT) stderr += chunk.toString('utf8');
   };
