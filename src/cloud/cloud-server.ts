@@ -88,7 +88,6 @@ export async function startCloudServer(
     advisor,
     dispatcher,
     clock,
-    windowMs: config.keepalive.window,
   });
   app.server.on('upgrade', (req, socket, head) => push.handleUpgrade(req, socket, head));
   await app.listen({ host: config.listen.host, port: config.listen.port });

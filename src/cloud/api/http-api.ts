@@ -15,7 +15,6 @@ export interface HttpApiOptions {
   advisor: KeepaliveAdvisor;
   dispatcher: PushDispatcher;
   clock: Clock;
-  windowMs: number;
 }
 
 const pushBody = z.strictObject({

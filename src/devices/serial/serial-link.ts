@@ -1,7 +1,7 @@
 import { SerialPort } from 'serialport';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
-import { Backoff } from '../../gateway/link/backoff.ts';
 import type { Logger } from '../../log/logger.ts';
+import { Backoff } from '../../retry/backoff.ts';
 import { DeviceError } from '../device-error.ts';
 import type { PjlChannel, PjlLink } from '../pjl/pjl-channel.ts';
 

@@ -1,10 +1,10 @@
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Advice, CloudToGateway, Hello, LostLine, Push } from '../../protocol/messages.ts';
+import { Backoff } from '../../retry/backoff.ts';
 import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
 import { type DeadLineInfo, KeepaliveManager } from '../keepalive/keepalive-manager.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
-import { Backoff } from './backoff.ts';
 import { LineSession, type SessionFailure } from './line-session.ts';
 
 /** What a line is doing now, for status and readiness. */

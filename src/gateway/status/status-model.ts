@@ -1,9 +1,9 @@
 import { statfsSync } from 'node:fs';
 import type { Clock } from '../../clock/clock.ts';
 import type { Advice } from '../../protocol/messages.ts';
+import { type HostMetrics, hostMetrics } from '../host/host-metrics.ts';
 import type { LinkStatus } from '../link/line-supervisor.ts';
 import type { LineStatus } from '../link/push-line.ts';
-import { type HostMetrics, hostMetrics } from '../mqtt/host-metrics.ts';
 import type { PowerState } from '../power/power-scheduler.ts';
 import type { Drop, IntervalPoint, KeepaliveHistory } from './keepalive-history.ts';
 import type { LogEntry, LogRing } from './log-ring.ts';

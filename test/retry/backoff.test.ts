@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../../../src/gateway/link/backoff.ts';
+import { Backoff } from '../../src/retry/backoff.ts';
 
 describe('reconnect backoff', () => {
   it('doubles its ceiling up to the cap and jitters below it', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
-import { cpuLoad } from '../host/host-info.ts';
+import { cpuLoad } from './host-info.ts';
 
 /** The host's vital signs for telemetry. */
 export interface HostMetrics {
