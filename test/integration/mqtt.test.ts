@@ -121,6 +121,13 @@ describe('MQTT channel against a real Mosquitto', () => {
       ),
     );
     await availabilityBecomes(c, 'online', 'the gateway to come online');
+    // MQTT being online says nothing about the WebSocket lines: wait for one of them.
+    await eventually(
+      async () => (await c.cloud.api<{ connections: unknown[] }>('/api/v1/gateways/gw1')).body.connections,
+      (lines) => lines.length > 0,
+      15_000,
+      'the cloud to see a live WebSocket line',
+    );
     const before = await c.cloud.api<{ line: string; delivered: boolean }>('/api/v1/gateways/gw1/push', {
       method: 'POST',
       body: JSON.stringify({ type: 'print-ready', payload: { n: 1 } }),
