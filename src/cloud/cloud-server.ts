@@ -1,12 +1,19 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Clock } from '../clock/clock.ts';
 import { systemClock } from '../clock/system-clock.ts';
 import type { CloudConfig } from '../config/cloud-config.ts';
 import type { Logger } from '../log/logger.ts';
 import { KeepaliveAdvisor } from './advisor/keepalive-advisor.ts';
+import { registerDirectApi } from './api/direct-api.ts';
 import { registerHttpApi } from './api/http-api.ts';
+import { registerJobsApi } from './api/jobs-api.ts';
+import { DeviceRegistry } from './devices/device-registry.ts';
+import { DocumentSpool } from './jobs/document-spool.ts';
+import { JobRunner } from './jobs/job-runner.ts';
+import { JobStore } from './jobs/job-store.ts';
 import { DEFAULT_LEARNING_CONFIG, type LearningConfig } from './learning/learning-config.ts';
 import { type CloudMqttParts, startCloudMqtt } from './mqtt/cloud-mqtt-setup.ts';
 import { GatewayDirectory } from './push/gateway-directory.ts';
@@ -37,6 +44,9 @@ export interface CloudServer {
   readonly push: PushServer;
   readonly dispatcher: PushDispatcher;
   readonly store: StatusStore;
+  readonly jobs: JobRunner;
+  readonly jobStore: JobStore;
+  readonly devices: DeviceRegistry;
   /** The MQTT client (and embedded broker), when `mqtt` is configured. */
   readonly mqtt: CloudMqttParts | null;
   stop(): Promise<void>;
@@ -89,12 +99,43 @@ export async function startCloudServer(
     dispatcher,
     clock,
   });
+  const jobStore = new JobStore(config.store.path);
+  const devices = new DeviceRegistry(config.store.path);
+  const spool = new DocumentSpool(
+    config.jobs.spoolDir ??
+      (config.store.path === ':memory:'
+        ? join(process.cwd(), 'jobs')
+        : join(dirname(config.store.path), 'jobs')),
+  );
+  let url = '';
+  const jobs = new JobRunner({
+    store: jobStore,
+    spool,
+    devices,
+    directory,
+    gateways: new Map(
+      config.gateways.map((g) => [g.id, { maxTunnels: g.maxTunnels, cpuThreshold: g.cpuThreshold }]),
+    ),
+    clock,
+    logger: log,
+    maxBytes: config.jobs.maxBytes,
+    publicUrl: () => config.jobs.publicUrl ?? url,
+    directTimeoutMs: config.jobs.directTimeout,
+    resumeWithinMs: config.jobs.resumeWithin,
+  });
+  // The device registry learns each gateway's devices from its hellos (before jobs are scheduled).
+  directory.prependListener('line-up', (line) => {
+    if (line.hello.devices) devices.report(line.gatewayId, line.hello.devices, clock.now());
+  });
+  registerJobsApi(app, { runner: jobs, store: jobStore, devices });
+  registerDirectApi(app, { runner: jobs, spool });
   app.server.on('upgrade', (req, socket, head) => push.handleUpgrade(req, socket, head));
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address() as AddressInfo;
   const scheme = https ? 'https' : 'http';
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `${scheme}://${host}:${address.port}`;
+  url = `${scheme}://${host}:${address.port}`;
+  jobs.start();
   log.info({ url, gateways: config.gateways.length, store: config.store.path }, 'cloud listening');
   return {
     url,
@@ -103,12 +144,18 @@ export async function startCloudServer(
     push,
     dispatcher,
     store,
+    jobs,
+    jobStore,
+    devices,
     mqtt,
     async stop() {
+      jobs.stop();
       push.closeAll();
       await app.close();
       await mqtt?.stop();
       store.close();
+      jobStore.close();
+      devices.close();
     },
   };
 }

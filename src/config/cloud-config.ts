@@ -48,7 +48,24 @@ export const cloudConfigSchema = z.strictObject({
     token: secret.describe('bearer token for the HTTP API (env MFPGW_API_TOKEN overrides)'),
   }),
   gateways: z
-    .array(z.strictObject({ id: slug, token: secret }))
+    .array(
+      z.strictObject({
+        id: slug,
+        token: secret,
+        maxTunnels: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .default(8)
+          .describe('job tunnels open at once through this gateway (seed 001’s limit)'),
+        cpuThreshold: z
+          .number()
+          .positive()
+          .optional()
+          .describe('also count the gateway as saturated at this 1-minute load per core'),
+      }),
+    )
     .min(1, 'at least one gateway with an id and a token')
     .refine((list) => new Set(list.map((g) => g.id)).size === list.length, 'gateway ids to be unique'),
   store: z.strictObject({ path: z.string().default('mfp-cloud.db') }).prefault({}),
@@ -70,6 +87,28 @@ export const cloudConfigSchema = z.strictObject({
       deadline: duration('30s').describe('give up on a push after this long'),
     })
     .prefault({}),
+  jobs: z
+    .strictObject({
+      spoolDir: z
+        .string()
+        .optional()
+        .describe('where job documents are kept until done; default: "jobs" beside store.path'),
+      maxBytes: z
+        .number()
+        .int()
+        .min(1)
+        .default(2 * 1024 ** 3)
+        .describe('largest document accepted, bytes'),
+      publicUrl: z
+        .url({ protocol: /^https?$/ })
+        .optional()
+        .describe('base URL devices use for direct connections; default: this server’s own URL'),
+      directTimeout: duration('10m').describe('a device told to connect directly must finish within this'),
+      resumeWithin: duration('10m').describe('keep resuming a job whose tunnel broke for this long'),
+      keepDone: duration('7d').describe('forget finished jobs (and their documents) after this'),
+    })
+    .prefault({})
+    .describe('print and secure-storage jobs (docs/jobs.md)'),
   mqtt: mqttSection.optional().describe('MQTT: alternate push line, commands and telemetry'),
   log: z
     .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })

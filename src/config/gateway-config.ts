@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { cronProblem } from '../gateway/power/cron-fires.ts';
 import { hostTimeZone, isTimeZone } from '../gateway/power/zoned-time.ts';
 import { isPasswordHash, PASSWORD_HASH_EXPECTED } from '../gateway/status/password-hash.ts';
+import { devicesSection } from './device-config.ts';
 import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
 import { duration, port, secret, slug } from './schema-types.ts';
 
@@ -180,104 +181,136 @@ const powerMode = z.strictObject({
   changeThreshold: duration('0s').describe('ignore advice to lengthen the interval by less than this'),
 });
 
-export const gatewayConfigSchema = z.strictObject({
-  gateway: z
-    .strictObject({
-      id: slug.describe('this gateway’s id, as registered in the cloud'),
-      domain: z
-        .string()
-        .max(253)
-        .optional()
-        .describe('DNS domain of the site; default: the host’s DNS domain'),
-      stateDir: z.string().default('/var/lib/mfp-gateway').describe('where the gateway keeps its state'),
-    })
-    .describe('identity of this gateway'),
-  cloud: z.strictObject({
-    url: cloudUrl.describe('the cloud push endpoint'),
-    token: secret.describe('per-gateway token (env MFPGW_CLOUD_TOKEN overrides)'),
-    caFile: z.string().optional().describe('extra CA certificate (PEM) to trust for the cloud'),
-    connections: z.number().int().min(1).max(8).default(2).describe('number of push lines'),
-    probe: z.boolean().default(true).describe('allow this gateway to keep a probe line for its domain'),
-    proxy: proxyUrl.optional().describe('HTTP CONNECT proxy; default: HTTPS_PROXY (NO_PROXY honoured)'),
-    stagger: duration('2s').describe('delay between opening successive lines'),
-  }),
-  keepalive: z
-    .strictObject({
-      default: duration('50s').describe('interval used until the cloud advises one'),
-      answerTimeout: duration('10s').describe('a keep-alive unanswered this long marks its line dead'),
-    })
-    .prefault({}),
-  power: z
-    .strictObject({
-      mode: z.string().default('normal').describe('current power mode (a key of power.modes)'),
-      modes: z
-        .record(slug, powerMode)
-        .default({
-          normal: { minInterval: 0, changeThreshold: 0 } as never,
-          'power-saving': { minInterval: 3_600_000, changeThreshold: 1_800_000 } as never,
-        })
-        .describe('named power modes'),
-      timezone: z
-        .string()
-        .refine(isTimeZone, 'an IANA time zone, e.g. "Europe/Berlin"')
-        .default(hostTimeZone)
-        .describe('time zone of power.schedules; default: the host’s'),
-      schedules: z
-        .array(
-          z.strictObject({
-            cron: z
-              .string()
-              .superRefine((text, ctx) => {
-                const problem = cronProblem(text);
-                if (problem) ctx.addIssue({ code: 'custom', message: `a cron expression (${problem})` });
-              })
-              .describe('when to switch, e.g. "0 22 * * 1-5" (node-cron syntax)'),
-            mode: slug.describe('the mode to switch to (a key of power.modes)'),
-          }),
-        )
-        .default([])
-        .describe('mode switches; the most recently fired wins, list order breaks ties (docs/mqtt.md)'),
-    })
-    .prefault({})
-    .refine((p) => p.mode in p.modes, { message: 'power.mode must name one of power.modes', path: ['mode'] })
-    .superRefine((p, ctx) => {
-      for (const [i, s] of p.schedules.entries()) {
-        if (!(s.mode in p.modes))
-          ctx.addIssue({ code: 'custom', message: 'one of power.modes', path: ['schedules', i, 'mode'] });
-      }
+export const gatewayConfigSchema = z
+  .strictObject({
+    gateway: z
+      .strictObject({
+        id: slug.describe('this gateway’s id, as registered in the cloud'),
+        domain: z
+          .string()
+          .max(253)
+          .optional()
+          .describe('DNS domain of the site; default: the host’s DNS domain'),
+        stateDir: z.string().default('/var/lib/mfp-gateway').describe('where the gateway keeps its state'),
+      })
+      .describe('identity of this gateway'),
+    cloud: z.strictObject({
+      url: cloudUrl.describe('the cloud push endpoint'),
+      token: secret.describe('per-gateway token (env MFPGW_CLOUD_TOKEN overrides)'),
+      caFile: z.string().optional().describe('extra CA certificate (PEM) to trust for the cloud'),
+      connections: z.number().int().min(1).max(8).default(2).describe('number of push lines'),
+      probe: z.boolean().default(true).describe('allow this gateway to keep a probe line for its domain'),
+      proxy: proxyUrl.optional().describe('HTTP CONNECT proxy; default: HTTPS_PROXY (NO_PROXY honoured)'),
+      stagger: duration('2s').describe('delay between opening successive lines'),
     }),
-  tunnels: z
-    .strictObject({
-      allow: z
-        .array(
-          z.strictObject({
-            cidr: z
-              .string()
-              .refine((t) => isCidr(t), 'an address range such as "192.168.1.0/24" or "10.0.0.5/32"'),
-            ports: z.array(port.refine((p) => p > 0, 'a port from 1 to 65535')).min(1),
-          }),
-        )
-        .default([])
-        .describe('LAN targets the cloud may open tunnels to; nothing else (deny by default)'),
-      maxConcurrent: z.number().int().min(1).max(1000).default(32).describe('tunnels relayed at once'),
-      connectTimeout: duration('10s').describe('give up connecting to a LAN device after this long'),
-    })
-    .prefault({}),
-  journal: journalSection.prefault({}).describe('tunnel records and device logs (docs/journal.md)'),
-  mqtt: mqttSection.optional().describe('MQTT management channel, telemetry and alternate push line'),
-  status: statusSection.prefault({}).describe('local web status page and health/metrics endpoints'),
-  reconnect: z
-    .strictObject({
-      initialDelay: duration('1s'),
-      maxDelay: duration('2m'),
-      stableAfter: duration('1m').describe('a line up this long resets its backoff'),
-      authFailureDelay: duration('5m').describe('wait after the cloud or proxy refused our credentials'),
-    })
-    .prefault({}),
-  log: z
-    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
-    .prefault({}),
-});
+    keepalive: z
+      .strictObject({
+        default: duration('50s').describe('interval used until the cloud advises one'),
+        answerTimeout: duration('10s').describe('a keep-alive unanswered this long marks its line dead'),
+      })
+      .prefault({}),
+    power: z
+      .strictObject({
+        mode: z.string().default('normal').describe('current power mode (a key of power.modes)'),
+        modes: z
+          .record(slug, powerMode)
+          .default({
+            normal: { minInterval: 0, changeThreshold: 0 } as never,
+            'power-saving': { minInterval: 3_600_000, changeThreshold: 1_800_000 } as never,
+          })
+          .describe('named power modes'),
+        timezone: z
+          .string()
+          .refine(isTimeZone, 'an IANA time zone, e.g. "Europe/Berlin"')
+          .default(hostTimeZone)
+          .describe('time zone of power.schedules; default: the host’s'),
+        schedules: z
+          .array(
+            z.strictObject({
+              cron: z
+                .string()
+                .superRefine((text, ctx) => {
+                  const problem = cronProblem(text);
+                  if (problem) ctx.addIssue({ code: 'custom', message: `a cron expression (${problem})` });
+                })
+                .describe('when to switch, e.g. "0 22 * * 1-5" (node-cron syntax)'),
+              mode: slug.describe('the mode to switch to (a key of power.modes)'),
+            }),
+          )
+          .default([])
+          .describe('mode switches; the most recently fired wins, list order breaks ties (docs/mqtt.md)'),
+      })
+      .prefault({})
+      .refine((p) => p.mode in p.modes, {
+        message: 'power.mode must name one of power.modes',
+        path: ['mode'],
+      })
+      .superRefine((p, ctx) => {
+        for (const [i, s] of p.schedules.entries()) {
+          if (!(s.mode in p.modes))
+            ctx.addIssue({ code: 'custom', message: 'one of power.modes', path: ['schedules', i, 'mode'] });
+        }
+      }),
+    tunnels: z
+      .strictObject({
+        allow: z
+          .array(
+            z.strictObject({
+              cidr: z
+                .string()
+                .refine((t) => isCidr(t), 'an address range such as "192.168.1.0/24" or "10.0.0.5/32"'),
+              ports: z.array(port.refine((p) => p > 0, 'a port from 1 to 65535')).min(1),
+            }),
+          )
+          .default([])
+          .describe('LAN targets the cloud may open tunnels to; nothing else (deny by default)'),
+        maxConcurrent: z.number().int().min(1).max(1000).default(32).describe('tunnels relayed at once'),
+        connectTimeout: duration('10s').describe('give up connecting to a LAN device after this long'),
+      })
+      .prefault({}),
+    devices: devicesSection,
+    storage: z
+      .strictObject({
+        key: z
+          .string()
+          .min(1)
+          .describe('AES-256 key for secure-storage jobs: 32 bytes as base64 or hex (env MFPGW_STORAGE_KEY)'),
+      })
+      .optional()
+      .describe('secure storage (needed when a device has driver "storage")'),
+    jobs: z
+      .strictObject({
+        resumeGrace: duration('2m').describe(
+          'keep a device’s half-sent job open this long for the cloud to resume it on another line',
+        ),
+        maxConcurrent: z.number().int().min(1).max(1000).default(16).describe('jobs run on devices at once'),
+      })
+      .prefault({}),
+    journal: journalSection.prefault({}).describe('tunnel records and device logs (docs/journal.md)'),
+    mqtt: mqttSection.optional().describe('MQTT management channel, telemetry and alternate push line'),
+    status: statusSection.prefault({}).describe('local web status page and health/metrics endpoints'),
+    reconnect: z
+      .strictObject({
+        initialDelay: duration('1s'),
+        maxDelay: duration('2m'),
+        stableAfter: duration('1m').describe('a line up this long resets its backoff'),
+        authFailureDelay: duration('5m').describe('wait after the cloud or proxy refused our credentials'),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const stores = config.devices.findIndex((d) => d.driver === 'storage');
+    if (stores !== -1 && !config.storage) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a storage.key (32 bytes, base64 or hex) because a device has driver "storage"',
+        path: ['storage'],
+      });
+    }
+  });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 
@@ -286,6 +319,7 @@ export const GATEWAY_ENV_OVERRIDES = {
   MFPGW_CLOUD_TOKEN: 'cloud.token',
   MFPGW_PROXY: 'cloud.proxy',
   MFPGW_MQTT_PASSWORD: 'mqtt.password',
+  MFPGW_STORAGE_KEY: 'storage.key',
 };
 
 /** Loads and validates a gateway config file. */

@@ -13,6 +13,22 @@ export interface PrintJob {
   user?: string;
   /** Document length in bytes when known; LPD needs it up front and spools to a temp file without it. */
   size?: number;
+  /**
+   * Asked once the document stream ends: a command means "do not end the job; tell the
+   * device to fetch the rest from the cloud itself" (seed 001's connection establishment).
+   * Only drivers with `canHandOver` ask.
+   */
+  handover?: () => Handover | undefined;
+}
+
+/** Where a direct-capable device continues a job on its own connection to the cloud. */
+export interface Handover {
+  /** Base URL of the cloud (http or https). */
+  url: string;
+  /** One-time token for the device's direct connection. */
+  token: string;
+  /** Document bytes the device holds when it takes over. */
+  offset: number;
 }
 
 /** The outcome of a print: returned only once the device itself reported the job completed. */
@@ -25,6 +41,8 @@ export interface PrintResult {
   pages?: number;
   /** When the device reported completion (injected clock). */
   completedAt: number;
+  /** Set when the device took the rest of the job over its own connection (no completion yet). */
+  handedOver?: { offset: number };
 }
 
 export type DeviceState = 'idle' | 'printing' | 'stopped' | 'offline';
@@ -64,6 +82,8 @@ export interface DeviceStatus {
  */
 export interface DeviceDriver {
   readonly id: string;
+  /** The driver can hand a running job to the device's own connection (PrintJob.handover). */
+  readonly canHandOver?: boolean;
   /** Sends the job's document and resolves once the device reports the job completed. */
   print(job: PrintJob, signal?: AbortSignal): Promise<PrintResult>;
   /**

@@ -5,9 +5,12 @@ import { systemClock } from '../clock/system-clock.ts';
 import type { GatewayConfig } from '../config/gateway-config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Push } from '../protocol/messages.ts';
+import { parseStorageKey } from '../storage/secure-file.ts';
 import { VERSION } from '../version.ts';
+import { DeviceRegistry } from './devices/device-registry.ts';
 import { cpuLoad, hostDomain, systemUptimeMs } from './host/host-info.ts';
 import { loadOrCreateClientId } from './identity/client-id.ts';
+import { JobTunnels } from './jobs/job-tunnels.ts';
 import { GatewayJournal } from './journal/gateway-journal.ts';
 import { LineSupervisor, type LinkStatus } from './link/line-supervisor.ts';
 import { describeProxy, proxyAgent, proxyFor } from './link/proxy.ts';
@@ -25,6 +28,10 @@ export interface GatewayDaemon {
   readonly clientId: string;
   readonly link: LineSupervisor;
   readonly tunnels: TunnelEndpoint;
+  /** Configured devices and their drivers. */
+  readonly devices: DeviceRegistry;
+  /** Jobs the cloud sends to devices through tunnels. */
+  readonly jobs: JobTunnels;
   /** Tunnel records and devices' connection logs (docs/journal.md). */
   readonly journal: GatewayJournal;
   readonly power: PowerScheduler;
@@ -79,8 +86,22 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     log.info({ pushId: push.pushId, dataType: push.dataType, line }, 'push received');
     await deps.onPush?.(push);
   };
+  const devices = DeviceRegistry.create(config.devices, {
+    clock,
+    logger: log,
+    storageKey: config.storage ? parseStorageKey(config.storage.key) : undefined,
+  });
+  const jobs = new JobTunnels({
+    devices,
+    clock,
+    logger: log,
+    resumeGraceMs: config.jobs.resumeGrace,
+    maxJobs: config.jobs.maxConcurrent,
+  });
   const tunnels = new TunnelEndpoint({
     allowList: new TunnelAllowList(config.tunnels.allow),
+    devices,
+    jobs,
     maxConcurrent: config.tunnels.maxConcurrent,
     connectTimeoutMs: config.tunnels.connectTimeout,
     clock,
@@ -119,6 +140,8 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     mode: () => power.mode(),
     onPush: (push) => handlePush(push, 'websocket'),
     onTunnel: (request) => tunnels.handle(request),
+    devices: () => devices.reports(),
+    maxTunnels: config.tunnels.maxConcurrent,
   });
   const mqtt = config.mqtt
     ? new MqttChannel({
@@ -182,6 +205,8 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     clientId,
     link,
     tunnels,
+    devices,
+    jobs,
     journal,
     power,
     mqtt,
@@ -189,7 +214,9 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     status: () => ({ ...link.status(), gatewayId: config.gateway.id, powerMode: power.mode().name }),
     async stop() {
       power.stop();
+      jobs.close();
       link.stop();
+      await devices.close();
       await journal.stop();
       await mqtt?.stop();
       await statusPage?.stop();

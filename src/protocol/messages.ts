@@ -35,6 +35,17 @@ export const lostLineSchema = z.object({
   policyLimited: z.boolean(),
 });
 
+/** A device behind the gateway, as reported in its hello (the cloud's device registry). */
+export const deviceReportSchema = z.object({
+  id,
+  driver: z.string().max(32),
+  address: z.string().max(512),
+  directCapable: z.boolean(),
+  jobTypes: z.array(z.enum(['print', 'storage'])).max(4),
+  spec: z.record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()])),
+});
+export type DeviceReport = z.output<typeof deviceReportSchema>;
+
 export const helloSchema = z.object({
   type: z.literal('hello'),
   v: z.number().int(),
@@ -50,6 +61,10 @@ export const helloSchema = z.object({
   policyLimited: z.boolean(),
   software: z.string().max(64),
   lost: z.array(lostLineSchema).max(64),
+  /** Configured devices (absent from gateways that predate jobs). */
+  devices: z.array(deviceReportSchema).max(256).optional(),
+  /** Most tunnels this gateway relays at once. */
+  maxTunnels: z.number().int().min(1).max(10_000).optional(),
 });
 
 export const welcomeSchema = z.object({

@@ -39,7 +39,11 @@ export async function startCloud(
     tls?: { certFile: string; keyFile: string; caFile: string };
     keepalive?: Record<string, unknown>;
     push?: Record<string, unknown>;
-    gateways?: { id: string; token: string }[];
+    gateways?: ({ id: string; token: string } & Record<string, unknown>)[];
+    /** Extra settings of the default gateway gw1 (e.g. maxTunnels). */
+    gw1?: Record<string, unknown>;
+    /** The cloud's `jobs` section. */
+    jobs?: Record<string, unknown>;
     /** The cloud's `mqtt` section (alternate push line); none by default. */
     mqtt?: Record<string, unknown>;
   } = {},
@@ -51,11 +55,12 @@ export async function startCloud(
     listen: { host: '127.0.0.1', port },
     ...(overrides.tls ? { tls: { certFile: overrides.tls.certFile, keyFile: overrides.tls.keyFile } } : {}),
     api: { token: apiToken },
-    gateways: overrides.gateways ?? [{ id: 'gw1', token: gatewayToken }],
+    gateways: overrides.gateways ?? [{ id: 'gw1', token: gatewayToken, ...overrides.gw1 }],
     store: { path: join(dir, 'cloud.db') },
     keepalive: { default: '1s', min: '200ms', ...overrides.keepalive },
     push: { ackTimeout: '1s', deadline: '10s', ...overrides.push },
     ...(overrides.mqtt ? { mqtt: overrides.mqtt } : {}),
+    ...(overrides.jobs ? { jobs: overrides.jobs } : {}),
     log: { level: 'debug' },
   });
   const proc = startCli(['cloud', '--config', file]);

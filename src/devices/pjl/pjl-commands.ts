@@ -56,3 +56,20 @@ export function jobTrailer(name: string): Buffer {
 export function infoQuery(category: string): Buffer {
   return Buffer.concat([UEL, Buffer.from(`@PJL INFO ${category}\r\n`, 'latin1'), UEL]);
 }
+
+/**
+ * Ends the data part without ending the job, and tells a direct-capable device to fetch the
+ * rest itself (mfp-gateway's PJL extension, docs/jobs.md). Quotes cannot appear in the
+ * values: the URL and token are checked by the job layer, the name by pjlJobName.
+ */
+export function handoverTrailer(name: string, url: string, token: string, offset: number): Buffer {
+  const safe = (text: string) => text.replace(/[^\x21-\x7e]|"/g, '');
+  return Buffer.concat([
+    UEL,
+    Buffer.from(
+      `@PJL MFPGW CONNECT NAME="${pjlJobName(name)}" URL="${safe(url)}" TOKEN="${safe(token)}" OFFSET=${offset}\r\n`,
+      'latin1',
+    ),
+    UEL,
+  ]);
+}

@@ -1,10 +1,25 @@
 import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
-import type { DeviceDriver, DeviceState, DeviceStatus, PrintJob, PrintResult } from '../device-driver.ts';
+import type {
+  DeviceDriver,
+  DeviceState,
+  DeviceStatus,
+  Handover,
+  PrintJob,
+  PrintResult,
+} from '../device-driver.ts';
 import { DeviceError } from '../device-error.ts';
 import { StatusTracker } from '../status-tracker.ts';
 import type { PjlChannel, PjlLink } from './pjl-channel.ts';
-import { infoQuery, jobHeader, jobTrailer, pjlJobName, pjlLanguage, UEL } from './pjl-commands.ts';
+import {
+  handoverTrailer,
+  infoQuery,
+  jobHeader,
+  jobTrailer,
+  pjlJobName,
+  pjlLanguage,
+  UEL,
+} from './pjl-commands.ts';
 import { PjlConversation } from './pjl-conversation.ts';
 import type { PjlMessage } from './pjl-reader.ts';
 import { interpretStatusCode } from './pjl-status-codes.ts';
@@ -44,6 +59,8 @@ interface Observed {
  */
 export class PjlDriver implements DeviceDriver {
   readonly id: string;
+  /** Direct-capable devices take a job over with `@PJL MFPGW CONNECT` (docs/jobs.md). */
+  readonly canHandOver = true;
   private readonly options: Required<Omit<PjlDriverOptions, 'logger'>> & { logger?: Logger };
   private readonly tracker: StatusTracker;
   private queue: Promise<unknown> = Promise.resolve();
@@ -115,6 +132,8 @@ export class PjlDriver implements DeviceDriver {
         await this.send(channel, conversation, buf);
         bytesSent += buf.length;
       }
+      const handover = job.handover?.();
+      if (handover) return await this.handOver(channel, conversation, name, handover, bytesSent);
       await this.send(channel, conversation, jobTrailer(name));
       idle(stopped ? undefined : this.options.jobIdleTimeoutMs);
       const done = await end.reply;
@@ -137,6 +156,47 @@ export class PjlDriver implements DeviceDriver {
       conversation.end();
       await channel.release({ abort: aborted });
     }
+  }
+
+  /** Sends the handover and waits for the device to say it took the job (USTATUS JOB DIRECT). */
+  private async handOver(
+    channel: PjlChannel,
+    conversation: PjlConversation,
+    name: string,
+    handover: Handover,
+    bytesSent: number,
+  ): Promise<PrintResult> {
+    const answer = conversation.waitFor(
+      (m) =>
+        m.header[0] === 'USTATUS' &&
+        m.header[1] === 'JOB' &&
+        (m.words.includes('DIRECT') || m.words.includes('REFUSED')) &&
+        m.fields.NAME === name,
+      this.options.replyTimeoutMs,
+      `the device to take job ${name} over`,
+    );
+    answer.reply.catch(() => {});
+    await this.send(
+      channel,
+      conversation,
+      handoverTrailer(name, handover.url, handover.token, handover.offset),
+    );
+    const reply = await answer.reply;
+    if (!reply.words.includes('DIRECT')) {
+      throw new DeviceError(
+        'MFP_DEV_ERR_REJECTED',
+        this.id,
+        `the device refused to continue job ${name} on its own connection`,
+      );
+    }
+    const offset = Number(reply.fields.OFFSET);
+    this.options.logger?.info({ device: this.id, job: name, offset }, 'job handed over to the device');
+    return {
+      deviceJobId: name,
+      bytesSent,
+      completedAt: this.options.clock.now(),
+      handedOver: { offset: Number.isSafeInteger(offset) ? offset : bytesSent },
+    };
   }
 
   /** Writes unless the conversation already failed; a write error becomes the conversation's failure. */

@@ -4,6 +4,7 @@ import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import {
   type Advice,
+  type DeviceReport,
   type Hello,
   type LostLine,
   PROTOCOL_VERSION,
@@ -39,6 +40,10 @@ export interface SupervisorOptions {
   onPush: (push: Push) => Promise<void>;
   /** Decides on each tunnel the cloud opens on any line. */
   onTunnel?: LineContext['onTunnel'];
+  /** Devices reported to the cloud's registry in every hello. */
+  devices?: () => DeviceReport[];
+  /** Most tunnels this gateway relays at once (the cloud's scheduler keeps under it). */
+  maxTunnels?: number;
 }
 
 /** The link's state for status pages, readiness and the API. */
@@ -164,6 +169,8 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
       policyLimited,
       software: this.options.software,
       lost: [...this.lost],
+      ...(this.options.devices ? { devices: this.options.devices() } : {}),
+      ...(this.options.maxTunnels ? { maxTunnels: this.options.maxTunnels } : {}),
     };
   }
 

@@ -3,10 +3,16 @@ import { pipeline } from 'node:stream';
 import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
+import type { DeviceRegistry } from '../devices/device-registry.ts';
+import type { JobTunnels } from '../jobs/job-tunnels.ts';
 import type { AllowVerdict, TunnelAllowList } from './allow-list.ts';
 
 export interface TunnelEndpointOptions {
   allowList: TunnelAllowList;
+  /** Configured devices: job tunnels go to them, and raw tunnels may reach their addresses. */
+  devices?: DeviceRegistry;
+  /** Carries job tunnels (OPENs naming a device); without it they are refused. */
+  jobs?: JobTunnels;
   maxConcurrent: number;
   connectTimeoutMs: number;
   clock: Clock;
@@ -48,13 +54,23 @@ export class TunnelEndpoint {
 
   /** Whether a tunnel to this target would be accepted (the tunnel-establishment command asks first). */
   check(target: { deviceId?: string; host?: string; port?: number }): AllowVerdict {
+    if (target.deviceId !== undefined) {
+      const verdict = this.options.jobs?.check(target.deviceId) ?? {
+        allowed: false,
+        reason: 'this gateway runs no jobs',
+      };
+      return verdict.allowed
+        ? { allowed: true }
+        : { allowed: false, code: 'NOT_ALLOWED', reason: verdict.reason };
+    }
     if (target.host === undefined || target.port === undefined) {
       return {
         allowed: false,
-        code: 'NOT_ALLOWED',
-        reason: `no device "${target.deviceId}" is configured on this gateway`,
+        code: 'BAD_TARGET',
+        reason: 'a target needs a deviceId, or a host and a port',
       };
     }
+    if (this.options.devices?.isDeviceAddress(target.host, target.port)) return { allowed: true };
     return this.options.allowList.check(target.host, target.port);
   }
 
@@ -66,11 +82,21 @@ export class TunnelEndpoint {
       this.refuse(request, verdict.code, verdict.reason);
       return;
     }
-    if (target.host === undefined || target.port === undefined) return;
     if (this.active >= this.options.maxConcurrent) {
       this.refuse(request, 'LIMIT', `already relaying ${this.active} tunnels`);
       return;
     }
+    const { jobs } = this.options;
+    if (target.deviceId !== undefined && jobs) {
+      this.active++;
+      const taken = jobs.handle(request, (record) => {
+        this.active--;
+        this.onRecord(record);
+      });
+      if (!taken) this.active--;
+      return;
+    }
+    if (target.host === undefined || target.port === undefined) return;
     this.active++;
     this.relay(request, target.host, target.port);
   }

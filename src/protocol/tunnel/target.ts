@@ -15,6 +15,11 @@ export const tunnelTargetSchema = z
     host: z.string().min(1).max(253).optional(),
     port: z.number().int().min(1).max(65_535).optional(),
     resumeOffset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+    /** For device targets: what the job is (a print, or a file for secure storage). */
+    jobType: z.enum(['print', 'storage']).optional(),
+    /** For device targets: the document's name (a stored file's name) and MIME type. */
+    name: z.string().min(1).max(255).optional(),
+    format: z.string().min(1).max(127).optional(),
   })
   .refine((t) => t.deviceId !== undefined || (t.host !== undefined && t.port !== undefined), {
     message: 'a target needs a deviceId, or a host and a port',

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { UEL } from '../../devices/pjl/pjl-commands.ts';
+import { type DirectConnectError, type DirectRequest, parseDirectConnect } from './direct-handover.ts';
 
 /** What a session needs from the simulated printer it belongs to. */
 export interface PjlDeviceHost {
@@ -12,12 +13,31 @@ export interface PjlDeviceHost {
   readDelayMs(bytes: number): number;
   /** Resolves when the printer can finish jobs (no paper-out / offline fault). */
   whenPrintable(): Promise<void>;
+  /**
+   * Answers an MFPGW CONNECT for the job in progress: either takes the sink over to fetch the
+   * rest from the cloud (resolving with the document bytes it holds) or refuses and discards it.
+   */
+  handOver(sink: JobSink, request: DirectRequest | DirectConnectError): Promise<HandoverAnswer>;
+}
+
+export type HandoverAnswer = { accepted: true; offset: number } | { accepted: false };
+
+/** A job's document as stored. */
+export interface StoredDocument {
+  bytes: number;
+  pages: number;
+  /** SHA-256 of the document bytes, hex. */
+  sha256: string;
 }
 
 export interface JobSink {
+  /** Document bytes written so far. */
+  readonly bytes: number;
   write(chunk: Buffer): Promise<void>;
-  /** Closes the document; resolves with the pages printed once it is safely stored. */
-  finish(): Promise<number>;
+  /** Closes the document; resolves once it is safely stored. A job is stored at most once. */
+  finish(): Promise<StoredDocument>;
+  /** Closes and deletes the document: the job is not stored. */
+  discard(): Promise<void>;
 }
 
 type Mode = 'pjl' | 'data';
@@ -129,10 +149,12 @@ export class PjlDeviceSession {
       if (m?.[1] === 'DEVICE') this.ustatusDevice = m[2] !== 'OFF';
     } else if (upper.startsWith('JOB')) {
       this.job = { name, sink: this.host.beginJob(name) };
-      if (this.ustatusJob) this.send(`@PJL USTATUS JOB\r\nSTART\r\nNAME="${name}"\r\n`);
+      this.reportJob('START', name);
       this.announceDevice();
     } else if (upper.startsWith('EOJ')) {
       await this.endJob();
+    } else if (upper.startsWith('MFPGW CONNECT')) {
+      await this.handOver(name, words.slice('MFPGW CONNECT'.length));
     } else if (upper === 'INFO STATUS') {
       const s = this.host.statusFields();
       this.send(
@@ -150,10 +172,31 @@ export class PjlDeviceSession {
     const job = this.job;
     if (!job) return;
     this.job = undefined;
-    const pages = await job.sink.finish();
+    const { pages } = await job.sink.finish();
     // Like a real printer, the job ends only when its pages are out: not while paper is out.
     await this.host.whenPrintable();
-    if (this.ustatusJob) this.send(`@PJL USTATUS JOB\r\nEND\r\nNAME="${job.name}"\r\nPAGES=${pages}\r\n`);
+    this.reportJob('END', job.name, `PAGES=${pages}`);
+  }
+
+  /** MFPGW CONNECT: the rest of the job in progress is to come from the cloud, not this channel. */
+  private async handOver(name: string, params: string): Promise<void> {
+    const job = this.job;
+    // Only the job in progress can be handed over; a CONNECT for another is refused and changes nothing.
+    if (!job || job.name !== name) {
+      this.reportJob('REFUSED', name);
+      return;
+    }
+    // The channel is done with this job either way: a later EOJ for it must not store it again.
+    this.job = undefined;
+    const answer = await this.host.handOver(job.sink, parseDirectConnect(params));
+    if (answer.accepted) this.reportJob('DIRECT', name, `OFFSET=${answer.offset}`);
+    else this.reportJob('REFUSED', name);
+  }
+
+  /** Sends a USTATUS JOB report (START, END, DIRECT, REFUSED) if the host asked for them on this channel. */
+  private reportJob(state: string, name: string, ...fields: string[]): void {
+    if (!this.ustatusJob) return;
+    this.send(['@PJL USTATUS JOB', state, `NAME="${name}"`, ...fields].map((line) => `${line}\r\n`).join(''));
   }
 
   private send(text: string): void {

@@ -1,11 +1,17 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream, realpathSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { SerialPort } from 'serialport';
-import type { JobSink, PjlDeviceHost } from './pjl-device-session.ts';
+import { DirectConnectError, type DirectRequest } from './direct-handover.ts';
+import { type DirectTransfer, describeTransfer, runDirectTransfer } from './direct-transfer.ts';
+import type { HandoverAnswer, JobSink, PjlDeviceHost } from './pjl-device-session.ts';
 import { PjlDeviceSession } from './pjl-device-session.ts';
+import { SyslogSender } from './syslog-sender.ts';
+
+export type { DirectTransfer } from './direct-transfer.ts';
 
 /** Faults a test or a demo can switch on: what a real MFP does to its drivers. */
 export type SimFault = 'paper-out' | 'offline';
@@ -18,6 +24,13 @@ export interface SimMfpOptions {
   /** Toner capacity in pages and starting level (defaults 1000 / 1000). */
   tonerCapacity?: number;
   tonerLevel?: number;
+  /**
+   * Takes jobs over when the gateway hands them on (`@PJL MFPGW CONNECT`) and fetches the rest
+   * from the cloud itself (default false: such jobs are refused and discarded).
+   */
+  directCapable?: boolean;
+  /** Where to send the connection log of direct transfers, RFC 5424 over UDP (default: nowhere). */
+  syslog?: { host: string; port: number };
 }
 
 export interface StoredJob {
@@ -26,6 +39,8 @@ export interface StoredJob {
   path: string;
   bytes: number;
   pages: number;
+  /** SHA-256 of the stored document, hex. */
+  sha256: string;
 }
 
 const STATUS_READY = { code: 10001, display: 'READY', online: true };
@@ -39,6 +54,8 @@ const STATUS_OFFLINE = { code: 10002, display: 'OFFLINE', online: false };
  */
 export class SimMfp implements PjlDeviceHost {
   readonly jobs: StoredJob[] = [];
+  /** Direct transfers that have settled (complete or failed), in the order they did. */
+  readonly directTransfers: DirectTransfer[] = [];
   private readonly options: SimMfpOptions;
   private pages: number;
   private toner: number;
@@ -52,6 +69,11 @@ export class SimMfp implements PjlDeviceHost {
   private received = 0;
   private readonly listeners = new Set<() => void>();
   private readonly serialPorts = new Set<SerialPort>();
+  private readonly storedListeners = new Set<(job: StoredJob) => void>();
+  private readonly directListeners = new Set<(transfer: DirectTransfer) => void>();
+  /** Direct transfers under way, each with the switch that stops it. */
+  private readonly running = new Map<Promise<DirectTransfer>, AbortController>();
+  private readonly syslog: SyslogSender | undefined;
   private closed = false;
   private serialOpenCount = 0;
 
@@ -59,6 +81,7 @@ export class SimMfp implements PjlDeviceHost {
     this.options = options;
     this.pages = options.pageCount ?? 0;
     this.toner = options.tonerLevel ?? options.tonerCapacity ?? 1000;
+    this.syslog = options.syslog ? new SyslogSender(options.syslog, 'sim-mfp') : undefined;
   }
 
   /** Listens for raw PJL connections; resolves with the bound port. */
@@ -178,10 +201,26 @@ export class SimMfp implements PjlDeviceHost {
     return () => this.listeners.delete(fn);
   }
 
+  /** Calls fn with every job once its document is safely stored. */
+  onJobStored(fn: (job: StoredJob) => void): () => void {
+    this.storedListeners.add(fn);
+    return () => this.storedListeners.delete(fn);
+  }
+
+  /** Calls fn when a direct transfer starts (outcome "connecting") and when it settles. */
+  onDirectTransfer(fn: (transfer: DirectTransfer) => void): () => void {
+    this.directListeners.add(fn);
+    return () => this.directListeners.delete(fn);
+  }
+
+  /** Stops listening and serving; direct transfers under way are stopped and their jobs discarded. */
   async close(): Promise<void> {
     this.closed = true;
     for (const s of this.sockets) s.destroy();
     for (const p of this.serialPorts) if (p.isOpen) p.close();
+    for (const controller of this.running.values()) controller.abort();
+    await Promise.all(this.running.keys());
+    await this.syslog?.close();
     const server = this.server;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -217,14 +256,27 @@ export class SimMfp implements PjlDeviceHost {
     const file = createWriteStream(path);
     // Errors reach the session through write/finish callbacks; the stream must not throw them.
     file.on('error', () => {});
+    const hash = createHash('sha256');
     let bytes = 0;
     let formFeeds = 0;
     let last = -1;
+    // Whichever of finish and discard comes first decides; the job is stored at most once.
+    let closing: Promise<StoredJob> | undefined;
+    const close = (): Promise<void> =>
+      new Promise((resolve, reject) => {
+        file.once('error', reject);
+        file.end(() => resolve());
+      });
     return {
+      get bytes() {
+        return bytes;
+      },
       write: (chunk) => {
+        if (closing) return Promise.reject(new Error(`job ${name} is already closed`));
         if (chunk.length === 0) return Promise.resolve();
         bytes += chunk.length;
         this.received += chunk.length;
+        hash.update(chunk);
         for (const b of chunk) if (b === 0x0c) formFeeds++;
         last = chunk[chunk.length - 1] ?? last;
         return new Promise((resolve, reject) => {
@@ -235,20 +287,54 @@ export class SimMfp implements PjlDeviceHost {
           });
         });
       },
-      finish: () =>
-        new Promise((resolve, reject) => {
-          file.end(() => {
-            // A page ends at each form feed; trailing bytes after the last one make one more page.
-            const pages = Math.max(1, formFeeds + (bytes > 0 && last !== 0x0c ? 1 : 0));
-            this.pages += pages;
-            this.toner = Math.max(0, this.toner - pages);
-            this.jobs.push({ seq, name, path, bytes, pages });
-            this.notify();
-            resolve(pages);
-          });
-          file.once('error', reject);
-        }),
+      finish: () => {
+        closing ??= close().then(() => {
+          // A page ends at each form feed; trailing bytes after the last one make one more page.
+          const pages = Math.max(1, formFeeds + (bytes > 0 && last !== 0x0c ? 1 : 0));
+          this.pages += pages;
+          this.toner = Math.max(0, this.toner - pages);
+          const job = { seq, name, path, bytes, pages, sha256: hash.digest('hex') };
+          this.jobs.push(job);
+          this.notify();
+          for (const l of this.storedListeners) l(job);
+          return job;
+        });
+        return closing;
+      },
+      discard: async () => {
+        if (closing) return;
+        closing = Promise.reject(new Error(`job ${name} was discarded`));
+        closing.catch(() => {});
+        await close().catch(() => {});
+        await unlink(path).catch(() => {});
+      },
     };
+  }
+
+  async handOver(sink: JobSink, request: DirectRequest | DirectConnectError): Promise<HandoverAnswer> {
+    if (!this.options.directCapable || request instanceof DirectConnectError || this.closed) {
+      // Refused jobs are dropped whole: the gateway fails the job and the cloud sends it again.
+      await sink.discard();
+      return { accepted: false };
+    }
+    const controller = new AbortController();
+    const run = runDirectTransfer({
+      request,
+      sink,
+      signal: controller.signal,
+      whenPrintable: () => this.whenPrintable(),
+      onProgress: (transfer) => this.reportDirect(transfer),
+    });
+    this.running.set(run, controller);
+    void run.then(() => this.running.delete(run));
+    return { accepted: true, offset: sink.bytes };
+  }
+
+  private reportDirect(transfer: DirectTransfer): void {
+    if (transfer.outcome !== 'connecting') this.directTransfers.push(transfer);
+    this.syslog?.send('direct', describeTransfer(transfer), transfer.name);
+    for (const l of this.directListeners) l(transfer);
+    this.notify();
   }
 }
 

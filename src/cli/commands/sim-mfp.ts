@@ -1,0 +1,152 @@
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createLogger, type Logger } from '../../log/logger.ts';
+import { formatHostPort, type HostPort } from '../../sim/firewall/address.ts';
+import { type DirectTransfer, SimMfp } from '../../sim/mfp/sim-mfp.ts';
+import { SimSnmpAgent } from '../../sim/mfp/snmp-agent.ts';
+import { hostPortArg } from '../arguments.ts';
+import { stopOnSignal } from '../lifecycle.ts';
+
+interface SimMfpFlags {
+  spool: string;
+  listen: HostPort;
+  directCapable?: boolean;
+  syslog?: HostPort;
+  snmp?: HostPort;
+  pages?: number;
+  readRate?: number;
+}
+
+function readRateArg(text: string): number {
+  const match = /^(\d{1,9})\s*(k|m)?$/i.exec(text.trim());
+  const n = match ? Number(match[1]) * ({ k: 1024, m: 1024 ** 2 }[match[2]?.toLowerCase() ?? ''] ?? 1) : 0;
+  if (n <= 0) {
+    throw new InvalidArgumentError(`"${text}" is not a rate; give bytes per second, e.g. 500k or 2m`);
+  }
+  return n;
+}
+
+const DEFAULT_LISTEN = '127.0.0.1:9100';
+
+function pageCountArg(text: string): number {
+  if (!/^\d{1,12}$/.test(text.trim())) {
+    throw new InvalidArgumentError(`"${text}" is not a page count; give a whole number, e.g. 1200`);
+  }
+  return Number(text.trim());
+}
+
+/** `mfp-gateway sim mfp`: a simulated office MFP that prints PJL jobs into a spool directory. */
+export function simMfpCommand(): Command {
+  return new Command('mfp')
+    .description('run a simulated office MFP: PJL on raw TCP (9100 style), jobs stored in a spool directory')
+    .requiredOption('--spool <dir>', 'where received documents are stored, one file per job')
+    .addOption(
+      new Option('--listen <host:port>', 'where PJL clients connect (port 0 picks a free port)')
+        .argParser(hostPortArg)
+        .default(hostPortArg(DEFAULT_LISTEN), DEFAULT_LISTEN),
+    )
+    .option(
+      '--direct-capable',
+      'take jobs over when the gateway hands them on (@PJL MFPGW CONNECT) and fetch the rest from the cloud',
+    )
+    .option(
+      '--syslog <host:port>',
+      'send the connection log of direct transfers here (RFC 5424, UDP)',
+      hostPortArg,
+    )
+    .option(
+      '--snmp <host:port>',
+      'also answer SNMP v2c, community "public", here (port 0 picks one)',
+      hostPortArg,
+    )
+    .option('--pages <n>', 'starting page counter', pageCountArg)
+    .option(
+      '--read-rate <bytes/s>',
+      'read jobs at most this fast, like a slow printer (e.g. 500k, 2m)',
+      readRateArg,
+    )
+    .addHelpText(
+      'after',
+      `
+Prints one JSON line "sim mfp listening" when ready, one "job stored" line per stored job
+(job, bytes, pages, sha256, path) and one line per direct transfer as it starts and settles.
+
+Example:
+  # a direct-capable MFP on 9100 that logs to the gateway's syslog intake on 5514
+  mfp-gateway sim mfp --spool /tmp/spool --direct-capable --syslog 127.0.0.1:5514 --snmp 127.0.0.1:0`,
+    )
+    .action(async (flags: SimMfpFlags) => {
+      const logger = createLogger();
+      const { listen } = flags;
+      const spool = resolve(flags.spool);
+      const sim = new SimMfp({
+        spoolDir: spool,
+        pageCount: flags.pages,
+        directCapable: flags.directCapable ?? false,
+        syslog: flags.syslog,
+      });
+      if (flags.readRate) sim.setSlowConsumer(flags.readRate);
+      sim.onJobStored((job) =>
+        logger.info(
+          { job: job.name, bytes: job.bytes, pages: job.pages, sha256: job.sha256, path: job.path },
+          'job stored',
+        ),
+      );
+      sim.onDirectTransfer((transfer) => logDirect(logger, transfer));
+      let pjlPort: number;
+      try {
+        pjlPort = await sim.listenPjl(listen.port, listen.host);
+      } catch (err) {
+        process.stderr.write(
+          `cannot listen on ${formatHostPort(listen)}: ${(err as Error).message}; choose another --listen address\n`,
+        );
+        process.exit(1);
+      }
+      const snmp = flags.snmp && (await startSnmp(sim, flags.snmp));
+      logger.info(
+        {
+          pjl: formatHostPort({ host: listen.host, port: pjlPort }),
+          pjlPort,
+          snmpPort: snmp ? snmp.port : null,
+          spool,
+          directCapable: flags.directCapable ?? false,
+          syslog: flags.syslog ? formatHostPort(flags.syslog) : null,
+        },
+        'sim mfp listening',
+      );
+      stopOnSignal(async () => {
+        await snmp?.close();
+        await sim.close();
+        logger.info({ jobs: sim.jobs.length, pages: sim.pageCounter }, 'sim mfp stopped');
+      }, logger);
+    });
+}
+
+/** Answers SNMP for the sim at address, or exits with a message saying what to change. */
+async function startSnmp(sim: SimMfp, address: HostPort): Promise<SimSnmpAgent> {
+  // Port 0 means "any": the agent then finds a free one itself and reports it.
+  const agent = new SimSnmpAgent(sim, { host: address.host, port: address.port || undefined });
+  try {
+    await agent.listen();
+  } catch (err) {
+    process.stderr.write(
+      `cannot answer SNMP on ${formatHostPort(address)}: ${(err as Error).message}; choose another --snmp address\n`,
+    );
+    process.exit(1);
+  }
+  return agent;
+}
+
+function logDirect(logger: Logger, t: DirectTransfer): void {
+  const fields = { job: t.name, offset: t.offset, bytes: t.bytes, url: t.url, attempts: t.attempts };
+  if (t.outcome === 'connecting') {
+    logger.info({ ...fields, gatewayOffset: t.announcedOffset }, 'direct transfer started');
+  } else if (t.outcome === 'complete') {
+    logger.info(
+      { ...fields, sha256: t.sha256, pages: t.pages, reported: t.reported },
+      'direct transfer complete',
+    );
+  } else {
+    logger.warn({ ...fields, error: t.error, reported: t.reported }, 'direct transfer failed');
+  }
+}

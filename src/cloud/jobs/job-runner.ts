@@ -1,0 +1,352 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Clock, TimerHandle } from '../../clock/clock.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { DeviceRegistry } from '../devices/device-registry.ts';
+import type { GatewayDirectory } from '../push/gateway-directory.ts';
+import { decide, type GatewayLoad, type RunningJob } from '../scheduler/tunnel-scheduler.ts';
+import type { DocumentSpool } from './document-spool.ts';
+import type { Job, JobStore, JobType } from './job-store.ts';
+import { JobTransfer } from './job-transfer.ts';
+
+/** A request the API turns into a 4xx: the message says what to change. */
+export class JobRequestError extends Error {
+  readonly status: 404 | 409 | 422;
+  constructor(status: JobRequestError['status'], message: string) {
+    super(message);
+    this.name = 'JobRequestError';
+    this.status = status;
+  }
+}
+
+export interface JobRunnerOptions {
+  store: JobStore;
+  spool: DocumentSpool;
+  devices: DeviceRegistry;
+  directory: GatewayDirectory;
+  /** Per gateway: the tunnel limit and optional CPU threshold from the cloud config. */
+  gateways: ReadonlyMap<string, { maxTunnels: number; cpuThreshold?: number | undefined }>;
+  clock: Clock;
+  logger: Logger;
+  maxBytes: number;
+  /** Base URL devices use for their direct connection. */
+  publicUrl: () => string;
+  directTimeoutMs: number;
+  resumeWithinMs: number;
+}
+
+export interface NewJobRequest {
+  type: JobType;
+  gatewayId: string;
+  deviceId: string;
+  priority: number;
+  idempotencyKey: string | null;
+  name: string | null;
+  format: string | null;
+}
+
+/** What a device reports at the end of its direct connection. */
+export type DirectReport = { bytes: number; sha256: string; pages?: number } | { error: string };
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/**
+ * The cloud's job layer: accepts documents, schedules them onto their gateway's tunnels
+ * under its tunnel limit, and when the gateway is saturated moves the lowest-priority
+ * job of a direct-capable device onto the device's own connection (seed 001).
+ * Every accepted job ends done or failed with a reason.
+ */
+export class JobRunner {
+  private readonly running = new Map<string, JobTransfer>();
+  private readonly directTimers = new Map<string, TimerHandle>();
+  private readonly options: JobRunnerOptions;
+  private readonly log: Logger;
+  /** Highest number of tunnels in use per gateway since start (tests and metrics). */
+  readonly peakTunnels = new Map<string, number>();
+  private stopped = false;
+
+  constructor(options: JobRunnerOptions) {
+    this.options = options;
+    this.log = options.logger.child({ part: 'jobs' });
+    options.directory.on('line-up', (line) => {
+      if (line.role === 'push') this.schedule(line.gatewayId);
+    });
+  }
+
+  /** Picks up jobs a previous run left unfinished. */
+  start(): void {
+    const { store, clock } = this.options;
+    for (const job of store.unfinished()) {
+      if (job.state === 'via-tunnel') store.update(job.id, { state: 'queued' }, clock.now());
+      if (job.state === 'switching' || job.state === 'via-direct') this.armDirectTimer(job.id);
+    }
+    for (const gatewayId of this.options.gateways.keys()) this.schedule(gatewayId);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.running.values()) t.cancel('the cloud is stopping');
+    for (const timer of this.directTimers.values()) this.options.clock.clearTimeout(timer);
+  }
+
+  /** Checks a request before its document is read; throws JobRequestError. */
+  validate(request: NewJobRequest): void {
+    if (!this.options.gateways.has(request.gatewayId)) {
+      throw new JobRequestError(404, `no gateway "${request.gatewayId}" in the cloud config`);
+    }
+    const known = this.options.devices.list(request.gatewayId);
+    const device = known.find((d) => d.id === request.deviceId);
+    if (known.length > 0 && !device) {
+      throw new JobRequestError(
+        422,
+        `gateway "${request.gatewayId}" has no device "${request.deviceId}" (it has: ${known.map((d) => d.id).join(', ')})`,
+      );
+    }
+    if (device && !device.jobTypes.includes(request.type)) {
+      throw new JobRequestError(422, `device "${request.deviceId}" takes ${device.jobTypes.join(', ')} jobs`);
+    }
+  }
+
+  /** The job with this idempotency key, if one was accepted. */
+  existing(idempotencyKey: string): Job | undefined {
+    return this.options.store.byIdempotencyKey(idempotencyKey);
+  }
+
+  /** Spools the document and queues the job; a repeated idempotency key returns the first job. */
+  async submit(request: NewJobRequest, body: Readable): Promise<{ job: Job; created: boolean }> {
+    this.validate(request);
+    const { store, spool, clock } = this.options;
+    const id = randomUUID();
+    const { size, sha256 } = await spool.receive(body, id, this.options.maxBytes);
+    if (request.idempotencyKey) {
+      const first = store.byIdempotencyKey(request.idempotencyKey);
+      if (first) {
+        await spool.remove(id);
+        return { job: first, created: false };
+      }
+    }
+    const job = store.insert({ ...request, id, size, sha256, createdAt: clock.now() });
+    this.log.info(
+      { jobId: id, gateway: job.gatewayId, device: job.deviceId, size, priority: job.priority },
+      'job accepted',
+    );
+    this.schedule(job.gatewayId);
+    return { job, created: true };
+  }
+
+  /** Tunnels in use per gateway now. */
+  tunnelsInUse(gatewayId: string): number {
+    return [...this.running.values()].filter((t) => t.job.gatewayId === gatewayId && t.route !== 'direct')
+      .length;
+  }
+
+  /** Starts, switches or leaves waiting the gateway's queued jobs, highest priority first. */
+  schedule(gatewayId: string): void {
+    if (this.stopped) return;
+    const { store, devices, directory } = this.options;
+    const queued = store
+      .unfinished()
+      .filter((j) => j.gatewayId === gatewayId && j.state === 'queued')
+      .sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
+    if (queued.length === 0 || directory.lines(gatewayId, 'push').length === 0) return;
+    for (const job of queued) {
+      const device = devices.get(gatewayId, job.deviceId);
+      if (!device) {
+        this.finish(job.id, {
+          state: 'failed',
+          error: `gateway "${gatewayId}" reports no device "${job.deviceId}"`,
+        });
+        continue;
+      }
+      const running = this.runningJobs(gatewayId);
+      const decision = decide(
+        { jobId: job.id, priority: job.priority, directCapable: device.directCapable },
+        running,
+        this.load(gatewayId),
+      );
+      if (decision.kind === 'tunnel') {
+        this.startTransfer(job);
+        continue;
+      }
+      if (decision.kind === 'switch') this.switchJob(decision.victimJobId, decision.reason);
+      this.log.debug({ jobId: job.id, decision }, 'job waits for a tunnel');
+      return;
+    }
+  }
+
+  private runningJobs(gatewayId: string): RunningJob[] {
+    const { devices } = this.options;
+    return [...this.running.values()]
+      .filter((t) => t.job.gatewayId === gatewayId)
+      .map((t) => ({
+        jobId: t.job.id,
+        priority: t.job.priority,
+        directCapable: devices.get(gatewayId, t.job.deviceId)?.directCapable ?? false,
+        route: t.route,
+        startedAt: t.startedAt,
+      }));
+  }
+
+  private load(gatewayId: string): GatewayLoad {
+    const limits = this.options.gateways.get(gatewayId);
+    const presence = this.options.directory.get(gatewayId);
+    const reported = this.options.directory.lines(gatewayId)[0]?.hello.maxTunnels;
+    return {
+      maxTunnels: Math.min(limits?.maxTunnels ?? 8, reported ?? Number.POSITIVE_INFINITY),
+      cpuLoad: presence?.cpuLoad ?? null,
+      cpuThreshold: limits?.cpuThreshold ?? null,
+      lineBytesPerSec: null,
+      lineThresholdBytesPerSec: null,
+    };
+  }
+
+  private startTransfer(job: Job): void {
+    const { store, clock, directory, spool } = this.options;
+    store.update(job.id, { state: 'via-tunnel' }, clock.now());
+    const transfer = new JobTransfer(job, {
+      clock,
+      logger: this.options.logger,
+      read: (offset) => spool.read(job.id, offset),
+      pickLine: () => {
+        const lines = directory.lines(job.gatewayId, 'push').filter((l) => l.tunnels && !l.tunnels.closed);
+        return lines.sort((a, b) => (a.tunnels?.stats().streams ?? 0) - (b.tunnels?.stats().streams ?? 0))[0];
+      },
+      waitForLine: (ms) =>
+        new Promise((resolve) => {
+          const timer = clock.setTimeout(done, ms);
+          function done() {
+            clock.clearTimeout(timer);
+            directory.off('line-up', done);
+            resolve();
+          }
+          directory.on('line-up', done);
+        }),
+      resumeWithinMs: this.options.resumeWithinMs,
+      onLeg: (line, offset) => {
+        const current = store.get(job.id);
+        if (!current) return;
+        store.update(
+          job.id,
+          { route: [...current.route, { route: 'tunnel', at: clock.now(), offset, line }] },
+          clock.now(),
+        );
+      },
+    });
+    this.running.set(job.id, transfer);
+    const inUse = this.tunnelsInUse(job.gatewayId);
+    this.peakTunnels.set(job.gatewayId, Math.max(this.peakTunnels.get(job.gatewayId) ?? 0, inUse));
+    this.log.info({ jobId: job.id, gateway: job.gatewayId, tunnels: inUse }, 'job goes through a tunnel');
+    transfer.run().then((outcome) => {
+      this.running.delete(job.id);
+      if (outcome.kind === 'done') {
+        this.finish(job.id, {
+          state: 'done',
+          bytesTunnel: job.size - (store.get(job.id)?.bytesDirect ?? 0),
+          pages: outcome.pages ?? null,
+        });
+      } else if (outcome.kind === 'switched') {
+        store.update(job.id, { bytesTunnel: outcome.offset }, clock.now());
+        this.log.info(
+          { jobId: job.id, offset: outcome.offset },
+          'job continues on the device’s own connection',
+        );
+        this.armDirectTimer(job.id);
+      } else {
+        this.finish(job.id, { state: 'failed', error: outcome.reason });
+      }
+      this.schedule(job.gatewayId);
+    });
+  }
+
+  private switchJob(victimId: string, reason: string): void {
+    const transfer = this.running.get(victimId);
+    if (transfer?.route !== 'tunnel') return;
+    const token = randomBytes(24).toString('base64url');
+    this.options.store.update(
+      victimId,
+      { state: 'switching', directTokenHash: hashToken(token) },
+      this.options.clock.now(),
+    );
+    this.log.info({ jobId: victimId, reason }, 'gateway saturated: switching a job to a direct connection');
+    transfer.requestSwitch({ url: this.options.publicUrl(), token });
+  }
+
+  private armDirectTimer(jobId: string): void {
+    const { clock } = this.options;
+    const old = this.directTimers.get(jobId);
+    if (old) clock.clearTimeout(old);
+    this.directTimers.set(
+      jobId,
+      clock.setTimeout(() => {
+        this.directTimers.delete(jobId);
+        const job = this.options.store.get(jobId);
+        if (job && (job.state === 'switching' || job.state === 'via-direct')) {
+          this.finish(jobId, {
+            state: 'failed',
+            error: `the device did not finish the job on its direct connection within ${this.options.directTimeoutMs} ms`,
+          });
+        }
+      }, this.options.directTimeoutMs),
+    );
+  }
+
+  // ------------------------------------------------------------ direct connections
+
+  /** The job a device's direct connection is for, if its token is right. */
+  authorizeDirect(jobId: string, token: string | undefined): Job {
+    const job = this.options.store.get(jobId);
+    const expected = job?.directTokenHash;
+    const given = token ? hashToken(token) : '';
+    if (!job || !expected || !timingSafeEqual(Buffer.from(given.padEnd(64)), Buffer.from(expected))) {
+      throw new JobRequestError(404, 'no job waits for a direct connection with this token');
+    }
+    if (job.state !== 'switching' && job.state !== 'via-direct') {
+      throw new JobRequestError(409, `job ${jobId} is ${job.state}`);
+    }
+    return job;
+  }
+
+  /** A device started fetching the rest of its job at offset. */
+  directFetch(job: Job, offset: number): void {
+    if (offset > job.size)
+      throw new JobRequestError(422, `offset ${offset} is beyond the document (${job.size} bytes)`);
+    const { store, clock } = this.options;
+    const last = job.route.at(-1);
+    const route =
+      last?.route === 'direct'
+        ? job.route
+        : [...job.route, { route: 'direct' as const, at: clock.now(), offset }];
+    store.update(job.id, { state: 'via-direct', route }, clock.now());
+  }
+
+  /** The device's report at the end of its direct connection. */
+  directReport(job: Job, report: DirectReport): Job {
+    const { clock } = this.options;
+    const timer = this.directTimers.get(job.id);
+    if (timer) clock.clearTimeout(timer);
+    this.directTimers.delete(job.id);
+    if ('error' in report) return this.finish(job.id, { state: 'failed', error: `device: ${report.error}` });
+    if (report.bytes !== job.size || report.sha256 !== job.sha256) {
+      return this.finish(job.id, {
+        state: 'failed',
+        error: `the device holds ${report.bytes} bytes (sha256 ${report.sha256}), not the document’s ${job.size} (${job.sha256})`,
+      });
+    }
+    const direct = job.route.find((r) => r.route === 'direct');
+    return this.finish(job.id, {
+      state: 'done',
+      bytesDirect: job.size - (direct?.offset ?? job.bytesTunnel),
+      pages: report.pages ?? null,
+    });
+  }
+
+  private finish(jobId: string, changes: Partial<Job> & { state: 'done' | 'failed' }): Job {
+    const { store, clock, spool } = this.options;
+    const job = store.update(jobId, { ...changes, directTokenHash: null }, clock.now());
+    if (changes.state === 'done')
+      this.log.info({ jobId, bytesTunnel: job.bytesTunnel, bytesDirect: job.bytesDirect }, 'job done');
+    else this.log.warn({ jobId, error: job.error }, 'job failed');
+    spool.remove(jobId).catch(() => {});
+    return job;
+  }
+}

@@ -1,0 +1,298 @@
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import type { Clock } from '../../clock/clock.ts';
+import type { Logger } from '../../log/logger.ts';
+import {
+  dataHeader,
+  encodeEnd,
+  encodeSwitch,
+  type JobEvent,
+  JobEventDecoder,
+  JobStreamError,
+} from '../../protocol/job/job-records.ts';
+import { TunnelError } from '../../tunnel/tunnel-error.ts';
+import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
+import type { CloudLine } from '../push/cloud-line.ts';
+import type { Job } from './job-store.ts';
+
+/** How a job's time on tunnels ended. */
+export type TransferOutcome =
+  | { kind: 'done'; pages: number | undefined }
+  | { kind: 'switched'; offset: number }
+  | { kind: 'failed'; reason: string };
+
+export interface TransferDeps {
+  clock: Clock;
+  logger: Logger;
+  /** The document from an offset. */
+  read: (offset: number) => Readable;
+  /** A live push line of the job's gateway to open the tunnel on, if any. */
+  pickLine: () => CloudLine | undefined;
+  /** Resolves when a line of the gateway comes up, or after ms. */
+  waitForLine: (ms: number) => Promise<void>;
+  /** Keep retrying a broken tunnel for this long without progress. */
+  resumeWithinMs: number;
+  /** A new tunnel leg began on a line at an offset. */
+  onLeg: (line: string, offset: number) => void;
+}
+
+/** Pause between tunnel attempts; the line supervisor does the real backoff of lines. */
+const RETRY_DELAY_MS = 250;
+/** How long to wait for the tunnel to close after the job's last event. */
+const CLOSE_WAIT_MS = 10_000;
+
+/** The gateway's answers on one tunnel, awaited one at a time. */
+class EventInbox {
+  private readonly queue: JobEvent[] = [];
+  private waiter: { resolve: (e: JobEvent) => void; reject: (e: Error) => void } | undefined;
+  private failure: Error | undefined;
+  private readonly decoder = new JobEventDecoder();
+
+  constructor(stream: TunnelStream) {
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        for (const event of this.decoder.push(chunk)) this.put(event);
+      } catch (err) {
+        this.fail(err as Error);
+        stream.reset('PROTOCOL', (err as Error).message);
+      }
+    });
+    stream.on('error', (err) => this.fail(err));
+    stream.on('end', () =>
+      this.fail(new TunnelError('MFP_TUN_ERR_STREAM_RESET', 'the gateway ended the tunnel')),
+    );
+  }
+
+  /** The next event; rejects when the tunnel fails or ends first. */
+  next(): Promise<JobEvent> {
+    const event = this.queue.shift();
+    if (event) return Promise.resolve(event);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  /** An event that arrived without being awaited (a failure while we pump). */
+  peek(): JobEvent | undefined {
+    return this.queue[0];
+  }
+
+  private put(event: JobEvent): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    if (w) w.resolve(event);
+    else this.queue.push(event);
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(err);
+  }
+}
+
+/**
+ * Carries one job's document through tunnels of its gateway (docs/jobs.md): opens the
+ * tunnel, starts where the gateway says it holds the job, pumps with backpressure, and
+ * resumes on another line when one breaks. On request it hands the rest of the job to the
+ * device's own connection (seed 001's switch).
+ */
+export class JobTransfer {
+  readonly job: Job;
+  /** Where the job's data travels now, for the tunnel scheduler. */
+  route: 'tunnel' | 'switching' | 'direct' = 'tunnel';
+  readonly startedAt: number;
+  /** Document bytes the gateway holds (the last offset it told us). */
+  offset = 0;
+  private switchTo: { url: string; token: string } | undefined;
+  private wake: (() => void) | undefined;
+  private readonly deps: TransferDeps;
+  private readonly log: Logger;
+  private cancelled: string | undefined;
+  private current: TunnelStream | undefined;
+
+  constructor(job: Job, deps: TransferDeps) {
+    this.job = job;
+    this.deps = deps;
+    this.startedAt = deps.clock.now();
+    this.log = deps.logger.child({ jobId: job.id, gateway: job.gatewayId, device: job.deviceId });
+  }
+
+  /** Asks the transfer to hand the rest of the job to the device (returns at once). */
+  requestSwitch(command: { url: string; token: string }): void {
+    if (this.route !== 'tunnel') return;
+    this.route = 'switching';
+    this.switchTo = command;
+    this.wake?.();
+  }
+
+  /** Stops the transfer; run() resolves failed with the reason. */
+  cancel(reason: string): void {
+    this.cancelled = reason;
+    this.current?.destroy();
+    this.wake?.();
+  }
+
+  /** Runs until the job is done, switched or failed; never rejects. */
+  async run(): Promise<TransferOutcome> {
+    const { clock } = this.deps;
+    let giveUpAt = clock.now() + this.deps.resumeWithinMs;
+    for (;;) {
+      if (this.cancelled) return { kind: 'failed', reason: this.cancelled };
+      const line = this.deps.pickLine();
+      if (!line?.tunnels) {
+        const left = giveUpAt - clock.now();
+        if (left <= 0) {
+          return { kind: 'failed', reason: `no push line of gateway ${this.job.gatewayId} came up in time` };
+        }
+        await this.deps.waitForLine(left);
+        continue;
+      }
+      const before = this.offset;
+      try {
+        return await this.attempt(line);
+      } catch (err) {
+        if (this.cancelled) return { kind: 'failed', reason: this.cancelled };
+        const final = finalFailure(err);
+        if (final) return { kind: 'failed', reason: final };
+        if (this.offset > before) giveUpAt = clock.now() + this.deps.resumeWithinMs;
+        if (clock.now() >= giveUpAt) {
+          return { kind: 'failed', reason: `the tunnel kept breaking: ${(err as Error).message}` };
+        }
+        this.log.info({ err: (err as Error).message, offset: this.offset }, 'job tunnel broke; resuming');
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, RETRY_DELAY_MS));
+      }
+    }
+  }
+
+  private async attempt(line: CloudLine): Promise<TransferOutcome> {
+    const { job } = this;
+    const mux = line.tunnels;
+    if (!mux) throw new TunnelError('MFP_TUN_ERR_TRANSPORT_CLOSED', 'the line has no tunnels');
+    const stream = await mux.openStream({
+      jobId: job.id,
+      deviceId: job.deviceId,
+      resumeOffset: this.offset,
+      jobType: job.type,
+      ...(job.name ? { name: job.name } : {}),
+      ...(job.format ? { format: job.format } : {}),
+    });
+    this.current = stream;
+    stream.on('error', () => {}); // failures reach us through the inbox
+    try {
+      const inbox = new EventInbox(stream);
+      const first = await inbox.next();
+      if (first.event !== 'ready') return this.settled(stream, first);
+      if (first.offset > job.size) {
+        stream.reset('PROTOCOL', 'offset beyond the document');
+        return { kind: 'failed', reason: `the gateway claims ${first.offset} of ${job.size} bytes` };
+      }
+      this.offset = first.offset;
+      this.deps.onLeg(line.connectionId, this.offset);
+      for (;;) {
+        const outcome = await this.pump(stream, inbox);
+        if (outcome) return outcome;
+      }
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  /**
+   * Sends the document from this.offset until it is all sent (then END) or a switch is
+   * wanted (then SWITCH); returns the outcome, or undefined to pump again (switch refused).
+   */
+  private async pump(stream: TunnelStream, inbox: EventInbox): Promise<TransferOutcome | undefined> {
+    const source = this.deps.read(this.offset);
+    let sent = this.offset;
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        const early = inbox.peek();
+        if (early) return this.settled(stream, await inbox.next());
+        if (this.switchTo) break;
+        if (stream.destroyed) await this.drained(stream); // throws why
+        stream.write(dataHeader(chunk.length));
+        const more = stream.write(chunk);
+        sent += chunk.length;
+        if (!more) await this.drained(stream);
+        if (this.cancelled) throw new Error(this.cancelled);
+      }
+    } finally {
+      source.destroy();
+    }
+    if (this.switchTo) {
+      const command = { ...this.switchTo, offset: sent };
+      stream.write(encodeSwitch(command));
+      this.log.info({ offset: sent }, 'asked the device to continue on its own connection');
+      const answer = await inbox.next();
+      if (answer.event === 'switch-refused') {
+        this.log.warn({ reason: answer.reason }, 'the device cannot switch; staying on the tunnel');
+        this.switchTo = undefined;
+        this.route = 'tunnel';
+        this.offset = sent;
+        return undefined;
+      }
+      return this.settled(stream, answer);
+    }
+    stream.write(encodeEnd({ size: this.job.size, sha256: this.job.sha256 }));
+    return this.settled(stream, await inbox.next());
+  }
+
+  /** Waits for the tunnel's window, or for a switch request, whichever first. */
+  private async drained(stream: TunnelStream): Promise<void> {
+    // A destroyed stream emits neither 'drain' nor (again) 'error'.
+    if (stream.destroyed)
+      throw stream.errored ?? new TunnelError('MFP_TUN_ERR_STREAM_RESET', 'the tunnel closed');
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        stream.off('drain', done);
+        stream.off('error', fail);
+        this.wake = undefined;
+        resolve();
+      };
+      const fail = (err: Error) => {
+        stream.off('drain', done);
+        this.wake = undefined;
+        reject(err);
+      };
+      stream.once('drain', done);
+      stream.once('error', fail);
+      this.wake = done;
+    });
+  }
+
+  /** Turns the gateway's last word into an outcome, once the tunnel has closed. */
+  private async settled(stream: TunnelStream, event: JobEvent): Promise<TransferOutcome> {
+    stream.end();
+    const closed = once(stream, 'close').catch(() => {});
+    const timeout = new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, CLOSE_WAIT_MS));
+    await Promise.race([closed, timeout]);
+    switch (event.event) {
+      case 'done':
+        this.offset = this.job.size;
+        return { kind: 'done', pages: event.pages };
+      case 'switched':
+        this.offset = event.offset;
+        this.route = 'direct';
+        return { kind: 'switched', offset: event.offset };
+      case 'failed':
+        return { kind: 'failed', reason: `${event.code}: ${event.reason}` };
+      default:
+        return { kind: 'failed', reason: `unexpected "${event.event}" from the gateway` };
+    }
+  }
+}
+
+/** A reason when the failure is the job's (retrying cannot help), undefined for a broken line. */
+function finalFailure(err: unknown): string | undefined {
+  if (err instanceof JobStreamError) return err.message;
+  if (!(err instanceof TunnelError)) return undefined;
+  if (err.code === 'MFP_TUN_ERR_OPEN_REFUSED' && err.remoteCode !== 'LIMIT') {
+    return `the gateway refused the tunnel (${err.remoteCode}): ${err.message}`;
+  }
+  if (err.code === 'MFP_TUN_ERR_BAD_TARGET') return err.message;
+  return undefined;
+}

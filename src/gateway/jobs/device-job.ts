@@ -1,0 +1,162 @@
+import { PassThrough } from 'node:stream';
+import type { Clock, TimerHandle } from '../../clock/clock.ts';
+import type { Handover, PrintResult } from '../../devices/device-driver.ts';
+import { DeviceError } from '../../devices/device-error.ts';
+import type { JobEvent } from '../../protocol/job/job-records.ts';
+import type { GatewayDevice } from '../devices/device-registry.ts';
+
+/** Document bytes buffered between the tunnel and the driver; the tunnel's window does the rest. */
+const DOCUMENT_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * One job on one device, as the gateway runs it. It outlives the tunnel that carries it:
+ * when a push line dies mid-job, the device keeps its half of the job for `graceMs` and a
+ * tunnel on another line continues at `received`, so no byte reaches the device twice.
+ */
+export class DeviceJob {
+  readonly jobId: string;
+  readonly device: GatewayDevice;
+  /** Document bytes taken from tunnels so far (the offset a resume continues at). */
+  received = 0;
+  /** The job's last word (done, switched, failed) once the device settled it. */
+  final: JobEvent | undefined;
+  private readonly document = new PassThrough({ highWaterMark: DOCUMENT_BUFFER_BYTES });
+  private readonly abort = new AbortController();
+  private handover: Handover | undefined;
+  private ended = false;
+  private grace: TimerHandle | undefined;
+  private readonly clock: Clock;
+  private readonly graceMs: number;
+  private readonly listeners = new Set<(event: JobEvent) => void>();
+
+  constructor(options: {
+    jobId: string;
+    device: GatewayDevice;
+    name: string | undefined;
+    format: string | undefined;
+    clock: Clock;
+    graceMs: number;
+  }) {
+    this.jobId = options.jobId;
+    this.device = options.device;
+    this.clock = options.clock;
+    this.graceMs = options.graceMs;
+    const { driver } = options.device;
+    driver
+      .print(
+        {
+          jobId: options.jobId,
+          document: this.document,
+          ...(options.name ? { name: options.name } : {}),
+          ...(options.format ? { format: options.format } : {}),
+          handover: () => this.handover,
+        },
+        this.abort.signal,
+      )
+      .then(
+        (result) => this.settle(eventOf(result)),
+        (err: unknown) => this.settle(failureOf(err)),
+      );
+  }
+
+  /** The driver can hand this job to the device's own connection. */
+  get canHandOver(): boolean {
+    return this.device.driver.canHandOver === true;
+  }
+
+  /** True while more document bytes are welcome. */
+  get open(): boolean {
+    return !this.ended && this.final === undefined;
+  }
+
+  /** Calls fn with the job's final event (at once if it is already known). */
+  onFinal(fn: (event: JobEvent) => void): () => void {
+    if (this.final) {
+      fn(this.final);
+      return () => {};
+    }
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Feeds document bytes; false when the driver is behind (wait for drain()). */
+  write(chunk: Buffer): boolean {
+    this.received += chunk.length;
+    return this.document.write(chunk);
+  }
+
+  /** Resolves when the driver has taken the buffered bytes. */
+  drain(): Promise<void> {
+    if (!this.document.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.document.off('drain', done);
+        this.document.off('close', done);
+        resolve();
+      };
+      this.document.once('drain', done);
+      this.document.once('close', done);
+    });
+  }
+
+  /** The whole document arrived. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.document.end();
+  }
+
+  /** Ends the document with a handover: the device fetches the rest itself. */
+  switchTo(handover: Omit<Handover, 'offset'>): void {
+    this.handover = { ...handover, offset: this.received };
+    this.end();
+  }
+
+  /** A tunnel carries the job (again): no grace timer runs. */
+  attach(): void {
+    if (this.grace !== undefined) this.clock.clearTimeout(this.grace);
+    this.grace = undefined;
+  }
+
+  /** The tunnel went away mid-job: give the cloud graceMs to resume it, then abort on the device. */
+  detach(): void {
+    if (this.final || this.grace !== undefined) return;
+    this.grace = this.clock.setTimeout(() => {
+      this.grace = undefined;
+      this.fail('no tunnel resumed the job in time');
+    }, this.graceMs);
+  }
+
+  /** Aborts the job at the device. */
+  fail(reason: string): void {
+    if (this.final) return;
+    this.abort.abort(new Error(reason));
+    this.document.destroy();
+  }
+
+  private settle(event: JobEvent): void {
+    if (this.final) return;
+    this.final = event;
+    if (this.grace !== undefined) this.clock.clearTimeout(this.grace);
+    this.grace = undefined;
+    for (const fn of this.listeners) fn(event);
+    this.listeners.clear();
+  }
+}
+
+function eventOf(result: PrintResult): JobEvent {
+  if (result.handedOver) return { event: 'switched', offset: result.handedOver.offset };
+  return {
+    event: 'done',
+    bytes: result.bytesSent,
+    ...(result.pages !== undefined ? { pages: result.pages } : {}),
+    ...(result.deviceJobId ? { deviceJobId: result.deviceJobId.slice(0, 256) } : {}),
+  };
+}
+
+function failureOf(err: unknown): JobEvent {
+  if (err instanceof DeviceError)
+    return { event: 'failed', code: err.code, reason: err.message.slice(0, 2048) };
+  const message = err instanceof Error ? err.message : String(err);
+  return { event: 'failed', code: 'MFP_JOB_ERR_INTERNAL', reason: message.slice(0, 2048) };
+}

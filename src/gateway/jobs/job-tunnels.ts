@@ -1,0 +1,208 @@
+import type { Clock } from '../../clock/clock.ts';
+import type { Logger } from '../../log/logger.ts';
+import {
+  encodeEvent,
+  type JobEvent,
+  JobRecordDecoder,
+  JobStreamError,
+} from '../../protocol/job/job-records.ts';
+import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
+import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
+import type { DeviceRegistry } from '../devices/device-registry.ts';
+import type { TunnelRecord } from '../tunnels/tunnel-endpoint.ts';
+import { DeviceJob } from './device-job.ts';
+
+export interface JobTunnelsOptions {
+  devices: DeviceRegistry;
+  clock: Clock;
+  logger: Logger;
+  /** How long a device's half-sent job waits for the cloud to resume it. */
+  resumeGraceMs: number;
+  /** Jobs held at once (running or waiting for a resume); more are refused. */
+  maxJobs: number;
+  /** How long a settled job's outcome is kept for a cloud that asks again. */
+  keepSettledMs?: number;
+}
+
+/**
+ * Tunnels whose OPEN names a device: the job stream (docs/jobs.md). Each carries one job's
+ * document to the device's driver and the job's outcome back. A job outlives its tunnel, so
+ * a cut line resumes where the gateway stopped taking bytes, and a settled job answers a
+ * repeated OPEN with its outcome instead of printing again.
+ */
+export class JobTunnels {
+  private readonly jobs = new Map<string, DeviceJob>();
+  private readonly options: JobTunnelsOptions;
+  private readonly log: Logger;
+  /** Streams currently carrying a job to a device. */
+  private carrying = new Map<string, TunnelStream>();
+
+  constructor(options: JobTunnelsOptions) {
+    this.options = options;
+    this.log = options.logger.child({ part: 'jobs' });
+  }
+
+  /** Jobs on devices right now (including those waiting for a resume). */
+  get activeJobs(): number {
+    return [...this.jobs.values()].filter((j) => !j.final).length;
+  }
+
+  /** Whether an OPEN for this device would be taken (the tunnel-establishment command asks first). */
+  check(deviceId: string): { allowed: true } | { allowed: false; reason: string } {
+    return this.options.devices.get(deviceId)
+      ? { allowed: true }
+      : { allowed: false, reason: `no device "${deviceId}" is configured on this gateway` };
+  }
+
+  /**
+   * Takes one OPEN naming a device; `onRecord` receives the tunnel's record when it closes.
+   * Returns false when it refused the OPEN.
+   */
+  handle(request: StreamRequest, onRecord: (record: TunnelRecord) => void): boolean {
+    const { target } = request;
+    const deviceId = target.deviceId ?? '';
+    const device = this.options.devices.get(deviceId);
+    if (!device) {
+      this.refuse(request, 'NOT_ALLOWED', `no device "${deviceId}" is configured on this gateway`);
+      return false;
+    }
+    const wants = target.jobType ?? 'print';
+    const takes = device.config.driver === 'storage' ? 'storage' : 'print';
+    if (wants !== takes) {
+      this.refuse(request, 'BAD_TARGET', `device "${deviceId}" takes ${takes} jobs, not ${wants} jobs`);
+      return false;
+    }
+    let job = this.jobs.get(target.jobId);
+    if (job && job.device !== device) {
+      this.refuse(request, 'BAD_TARGET', `job ${target.jobId} runs on device "${job.device.config.id}"`);
+      return false;
+    }
+    if (!job) {
+      if (this.activeJobs >= this.options.maxJobs) {
+        this.refuse(request, 'LIMIT', `already running ${this.activeJobs} jobs`);
+        return false;
+      }
+      job = new DeviceJob({
+        jobId: target.jobId,
+        device,
+        name: target.name,
+        format: target.format,
+        clock: this.options.clock,
+        graceMs: this.options.resumeGraceMs,
+      });
+      this.jobs.set(target.jobId, job);
+      const created = job;
+      job.onFinal((event) => this.settled(created, event));
+      this.log.info({ jobId: target.jobId, device: deviceId }, 'job started');
+    } else {
+      this.log.info({ jobId: target.jobId, device: deviceId, offset: job.received }, 'job resumed');
+    }
+    // A newer tunnel for the same job wins: the old one's line is dead or dying.
+    this.carrying.get(target.jobId)?.destroy();
+    this.carry(request, job, onRecord);
+    return true;
+  }
+
+  /** Aborts every job (shutdown). */
+  close(): void {
+    for (const job of this.jobs.values()) job.fail('the gateway is stopping');
+    for (const stream of this.carrying.values()) stream.destroy();
+  }
+
+  private carry(request: StreamRequest, job: DeviceJob, onRecord: (record: TunnelRecord) => void): void {
+    const { clock } = this.options;
+    const stream = request.accept();
+    const openedAt = clock.now();
+    const startOffset = job.received;
+    this.carrying.set(job.jobId, stream);
+    job.attach();
+    let outcome = 'closed';
+    let closed = false;
+    const send = (event: JobEvent) => {
+      if (!stream.destroyed && stream.writable) stream.write(encodeEvent(event));
+    };
+    const finish = (why: string) => {
+      if (closed) return;
+      closed = true;
+      stopFinal();
+      const carrier = this.carrying.get(job.jobId) === stream;
+      if (carrier) this.carrying.delete(job.jobId);
+      if (!job.final) {
+        outcome = why;
+        // A newer tunnel already carries the job: only the last one leaving starts the grace period.
+        if (carrier) job.detach();
+      }
+      const record: TunnelRecord = {
+        jobId: job.jobId,
+        target: `device:${job.device.config.id}`,
+        openedAt,
+        closedAt: clock.now(),
+        bytesToDevice: job.received - startOffset,
+        bytesFromDevice: stream.offsets.sent,
+        outcome,
+      };
+      this.log.info(record, 'job tunnel closed');
+      onRecord(record);
+    };
+    const stopFinal = job.onFinal((event) => {
+      outcome = event.event === 'failed' ? `failed: ${event.reason}` : event.event;
+      send(event);
+      stream.end();
+    });
+    send({ event: 'ready', offset: job.received });
+
+    const decoder = new JobRecordDecoder();
+    stream.on('data', (chunk: Buffer) => {
+      let records: ReturnType<JobRecordDecoder['push']>;
+      try {
+        records = decoder.push(chunk);
+      } catch (err) {
+        const reason = err instanceof JobStreamError ? err.message : String(err);
+        this.log.warn({ jobId: job.jobId, err: reason }, 'malformed job stream');
+        job.fail(`malformed job stream: ${reason}`);
+        return;
+      }
+      let full = false;
+      for (const record of records) {
+        if (record.type === 'data') {
+          if (!job.open) continue; // bytes after END / SWITCH: ignored, the job is already decided
+          full = !job.write(record.payload) || full;
+        } else if (record.type === 'end') {
+          if (record.end.size !== job.received) {
+            job.fail(`the cloud ended the document at ${record.end.size} bytes but ${job.received} arrived`);
+          } else {
+            job.end();
+          }
+        } else if (!job.canHandOver) {
+          send({
+            event: 'switch-refused',
+            reason: `the ${job.device.config.driver} driver cannot hand a job over`,
+          });
+        } else if (job.open) {
+          this.log.info({ jobId: job.jobId, offset: job.received }, 'handing the job over to the device');
+          job.switchTo({ url: record.command.url, token: record.command.token });
+        }
+      }
+      if (full) {
+        stream.pause();
+        job.drain().then(() => stream.resume());
+      }
+    });
+    stream.on('error', (err) => finish(err.message));
+    stream.on('close', () => finish('closed'));
+  }
+
+  private settled(job: DeviceJob, event: JobEvent): void {
+    this.log.info({ jobId: job.jobId, device: job.device.config.id, ...event }, 'job settled');
+    // Keep the outcome for a cloud that missed it (its line died just then), then forget the job.
+    const keep = this.options.keepSettledMs ?? 10 * 60_000;
+    this.options.clock.setTimeout(() => {
+      if (this.jobs.get(job.jobId) === job) this.jobs.delete(job.jobId);
+    }, keep);
+  }
+
+  private refuse(request: StreamRequest, code: 'NOT_ALLOWED' | 'BAD_TARGET' | 'LIMIT', reason: string): void {
+    this.log.warn({ jobId: request.target.jobId, code }, `job tunnel refused: ${reason}`);
+    request.refuse(code, reason);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The device's side of tunnel reduction (Konica Minolta's scheme): when the cloud's tunnels
+ * through the gateway are saturated, the gateway ends a job's data part early and sends
+ * `@PJL MFPGW CONNECT NAME=".." URL=".." TOKEN=".." OFFSET=n`; a direct-capable device then
+ * fetches the rest of the document from the cloud itself. This module only decides; the HTTP
+ * work is in direct-transfer.ts.
+ */
+
+/** A parsed MFPGW CONNECT: where to fetch the rest of job `name`, and how much the gateway sent. */
+export interface DirectRequest {
+  name: string;
+  /** The cloud's base URL, http(s)://host:port, without a trailing slash. */
+  url: string;
+  /** One-time bearer token for this job's direct endpoints. */
+  token: string;
+  /** Document bytes the gateway says it delivered through the tunnel. */
+  offset: number;
+}
+
+/** A CONNECT the device cannot act on; the job is refused. */
+export class DirectConnectError extends Error {
+  readonly code = 'MFP_DIRECT_ERR_BAD_CONNECT';
+}
+
+/** GET attempts for the rest of a document (and POSTs of its outcome) before giving up. */
+export const DIRECT_ATTEMPTS = 5;
+/** Backoff between attempts: full jitter under a ceiling that doubles from the first to the cap. */
+export const DIRECT_BACKOFF_INITIAL_MS = 100;
+export const DIRECT_BACKOFF_MAX_MS = 2_000;
+/** A response that brings no byte for this long is abandoned and resumed, like a dropped one. */
+export const DIRECT_STALL_MS = 30_000;
+
+/** Parses the parameters of an MFPGW CONNECT line (everything after `@PJL MFPGW CONNECT`). */
+export function parseDirectConnect(params: string): DirectRequest | DirectConnectError {
+  const fields = new Map<string, string>();
+  for (const m of params.matchAll(/(\w+)\s*=\s*(?:"([^"]*)"|(\S+))/g)) {
+    fields.set((m[1] as string).toUpperCase(), m[2] ?? m[3] ?? '');
+  }
+  const name = fields.get('NAME');
+  const url = fields.get('URL');
+  const token = fields.get('TOKEN');
+  const offset = fields.get('OFFSET');
+  if (!name || !url || !token || offset === undefined) {
+    return new DirectConnectError('MFPGW CONNECT needs NAME, URL, TOKEN and OFFSET');
+  }
+  if (!/^\d{1,15}$/.test(offset)) {
+    return new DirectConnectError(`MFPGW CONNECT OFFSET must be a whole number of bytes, got "${offset}"`);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return new DirectConnectError(`MFPGW CONNECT URL "${url}" is not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    return new DirectConnectError(`MFPGW CONNECT URL must be http or https, got "${parsed.protocol}"`);
+  }
+  return { name, url: url.replace(/\/+$/, ''), token, offset: Number(offset) };
+}
+
+/** Where the rest of the document is, from byte `from` on. */
+export function documentUrl(request: DirectRequest, from: number): string {
+  return `${request.url}/direct/v1/jobs/${encodeURIComponent(request.name)}/document?offset=${from}`;
+}
+
+/** Where the device reports the job's outcome. */
+export function completeUrl(request: DirectRequest): string {
+  return `${request.url}/direct/v1/jobs/${encodeURIComponent(request.name)}/complete`;
+}
+
+/** Whether an HTTP status other than success is worth another attempt (timeouts, throttling, server errors). */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** The whole document's size from `x-job-size`; undefined when absent or not a byte count. */
+export function parseJobSize(header: string | null): number | undefined {
+  return header !== null && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : undefined;
+}

@@ -1,0 +1,265 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Backoff } from '../../retry/backoff.ts';
+import {
+  completeUrl,
+  DIRECT_ATTEMPTS,
+  DIRECT_BACKOFF_INITIAL_MS,
+  DIRECT_BACKOFF_MAX_MS,
+  DIRECT_STALL_MS,
+  type DirectRequest,
+  documentUrl,
+  isRetryableStatus,
+  parseJobSize,
+} from './direct-handover.ts';
+import type { JobSink, StoredDocument } from './pjl-device-session.ts';
+
+/** A job the device fetches from the cloud itself, as its listeners and log see it. */
+export interface DirectTransfer {
+  name: string;
+  /** The cloud's base URL from the CONNECT. */
+  url: string;
+  /** Document bytes the device held when it took the job over: its own count, which it trusts. */
+  offset: number;
+  /** OFFSET the gateway named in the CONNECT; differs from offset when the two disagree. */
+  announcedOffset: number;
+  /** Document bytes held now: the whole document once complete. */
+  bytes: number;
+  outcome: 'connecting' | 'complete' | 'failed';
+  /** GET requests made for the rest of the document. */
+  attempts: number;
+  /** Set when complete: the stored document's pages and SHA-256 (hex). */
+  pages?: number;
+  sha256?: string;
+  /** Set when failed: why, as also reported to the cloud. */
+  error?: string;
+  /** Whether the cloud accepted the outcome report (POST …/complete). */
+  reported: boolean;
+}
+
+export interface DirectTransferContext {
+  request: DirectRequest;
+  /** The job's open document, holding what came through the tunnel; the rest is appended. */
+  sink: JobSink;
+  /** Aborts every request and wait (the device is shutting down). */
+  signal: AbortSignal;
+  /** Resolves when the printer can finish jobs: the cloud hears "complete" once the pages are out. */
+  whenPrintable(): Promise<void>;
+  /** Told when the transfer starts (outcome "connecting") and when it settles. */
+  onProgress(transfer: DirectTransfer): void;
+}
+
+/** One attempt's verdict: done, worth another try, or final. */
+type Step<T> =
+  | { kind: 'done'; value: T }
+  | { kind: 'retry'; reason: string }
+  | { kind: 'final'; reason: string };
+
+type Settled<T> = { ok: true; value: T; attempts: number } | { ok: false; reason: string; attempts: number };
+
+/**
+ * Fetches the rest of a handed-over job from the cloud into its sink, resuming a response that
+ * ends early from the bytes actually held, then stores the job and reports the outcome. Never
+ * throws: a failure discards the partial document (the cloud may send the job again; a
+ * half-printed document is worse than none) and is reported to the cloud.
+ */
+export async function runDirectTransfer(ctx: DirectTransferContext): Promise<DirectTransfer> {
+  const { request, sink } = ctx;
+  const transfer: DirectTransfer = {
+    name: request.name,
+    url: request.url,
+    offset: sink.bytes,
+    announcedOffset: request.offset,
+    bytes: sink.bytes,
+    outcome: 'connecting',
+    attempts: 0,
+    reported: false,
+  };
+  ctx.onProgress({ ...transfer });
+  // Every response must name the same document size: a resumed document that changed would be a patchwork.
+  const size = { expected: undefined as number | undefined };
+  const fetched = await withRetries(ctx, () => fetchFrom(ctx, size));
+  transfer.attempts = fetched.attempts;
+  const stored = fetched.ok ? await store(sink) : new Error(fetched.reason);
+  let report: Record<string, unknown>;
+  if (stored instanceof Error) {
+    transfer.outcome = 'failed';
+    transfer.bytes = sink.bytes;
+    transfer.error = stored.message;
+    await sink.discard().catch(() => {});
+    report = { error: stored.message };
+  } else {
+    transfer.outcome = 'complete';
+    transfer.bytes = stored.bytes;
+    transfer.pages = stored.pages;
+    transfer.sha256 = stored.sha256;
+    await abortable(ctx.whenPrintable(), ctx.signal);
+    report = { bytes: stored.bytes, sha256: stored.sha256, pages: stored.pages };
+  }
+  if (!ctx.signal.aborted) transfer.reported = (await withRetries(ctx, () => postOutcome(ctx, report))).ok;
+  ctx.onProgress({ ...transfer });
+  return transfer;
+}
+
+async function store(sink: JobSink): Promise<StoredDocument | Error> {
+  try {
+    return await sink.finish();
+  } catch (err) {
+    return new Error(`cannot store the document: ${(err as Error).message}`);
+  }
+}
+
+/** One GET of the document from the bytes held on, appended to the sink as it arrives. */
+async function fetchFrom(
+  ctx: DirectTransferContext,
+  known: { expected: number | undefined },
+): Promise<Step<void>> {
+  const { request, sink } = ctx;
+  const from = sink.bytes;
+  const stall = new StallGuard(ctx.signal);
+  try {
+    const res = await fetch(documentUrl(request, from), {
+      headers: { authorization: `Bearer ${request.token}` },
+      signal: stall.signal,
+    });
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return statusStep(res.status, 'GET document');
+    }
+    const size = parseJobSize(res.headers.get('x-job-size'));
+    if (size === undefined || size < from || (known.expected !== undefined && size !== known.expected)) {
+      await res.body?.cancel();
+      const was = known.expected === undefined ? '' : ` (it said ${known.expected} before)`;
+      return {
+        kind: 'final',
+        reason: `cloud sent x-job-size "${res.headers.get('x-job-size')}" for offset ${from}${was}`,
+      };
+    }
+    known.expected = size;
+    for await (const chunk of res.body ?? []) {
+      stall.touch();
+      if (sink.bytes + chunk.length > size) {
+        return { kind: 'final', reason: `cloud sent more than the x-job-size of ${size} bytes` };
+      }
+      try {
+        await sink.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      } catch (err) {
+        return { kind: 'final', reason: `cannot store the document: ${(err as Error).message}` };
+      }
+    }
+    if (sink.bytes === size) return { kind: 'done', value: undefined };
+    return { kind: 'retry', reason: `response ended at ${sink.bytes} of ${size} bytes` };
+  } catch (err) {
+    return { kind: 'retry', reason: stall.stalled ? `no data for ${DIRECT_STALL_MS} ms` : describe(err) };
+  } finally {
+    stall.clear();
+  }
+}
+
+/** One POST of the job's outcome to the cloud. */
+async function postOutcome(ctx: DirectTransferContext, body: Record<string, unknown>): Promise<Step<void>> {
+  const stall = new StallGuard(ctx.signal);
+  try {
+    const res = await fetch(completeUrl(ctx.request), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ctx.request.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: stall.signal,
+    });
+    await res.body?.cancel();
+    return res.ok ? { kind: 'done', value: undefined } : statusStep(res.status, 'POST complete');
+  } catch (err) {
+    return { kind: 'retry', reason: describe(err) };
+  } finally {
+    stall.clear();
+  }
+}
+
+/** Runs attempt until it is done or final, at most DIRECT_ATTEMPTS times with a capped backoff between. */
+async function withRetries<T>(
+  ctx: DirectTransferContext,
+  attempt: () => Promise<Step<T>>,
+): Promise<Settled<T>> {
+  const backoff = new Backoff({ initialMs: DIRECT_BACKOFF_INITIAL_MS, maxMs: DIRECT_BACKOFF_MAX_MS });
+  let reason = '';
+  for (let n = 1; n <= DIRECT_ATTEMPTS; n++) {
+    if (ctx.signal.aborted) return { ok: false, reason: 'the device stopped', attempts: n - 1 };
+    const step = await attempt();
+    if (step.kind === 'done') return { ok: true, value: step.value, attempts: n };
+    if (step.kind === 'final') return { ok: false, reason: step.reason, attempts: n };
+    reason = step.reason;
+    if (n < DIRECT_ATTEMPTS) await sleep(backoff.next(), undefined, { signal: ctx.signal }).catch(() => {});
+  }
+  return {
+    ok: false,
+    reason: `gave up after ${DIRECT_ATTEMPTS} attempts: ${reason}`,
+    attempts: DIRECT_ATTEMPTS,
+  };
+}
+
+function statusStep(status: number, what: string): Step<never> {
+  const reason = `${what} answered HTTP ${status}`;
+  return isRetryableStatus(status) ? { kind: 'retry', reason } : { kind: 'final', reason };
+}
+
+/** Aborts a request that brings no byte for DIRECT_STALL_MS, or when the device stops. */
+class StallGuard {
+  readonly signal: AbortSignal;
+  private readonly stall = new AbortController();
+  private timer: NodeJS.Timeout;
+
+  constructor(outer: AbortSignal) {
+    this.signal = AbortSignal.any([outer, this.stall.signal]);
+    this.timer = this.arm();
+  }
+
+  get stalled(): boolean {
+    return this.stall.signal.aborted;
+  }
+
+  /** Data arrived: the stall clock starts again. */
+  touch(): void {
+    clearTimeout(this.timer);
+    this.timer = this.arm();
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+
+  private arm(): NodeJS.Timeout {
+    return setTimeout(() => this.stall.abort(), DIRECT_STALL_MS);
+  }
+}
+
+/** fetch's errors say "fetch failed" or "terminated"; the reason is in their cause. */
+function describe(err: unknown): string {
+  const e = err as Error & { cause?: { message?: string } };
+  return e.cause?.message ? `${e.message}: ${e.cause.message}` : e.message;
+}
+
+function abortable(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done);
+    void promise.then(done);
+  });
+}
+
+/** One line for a device log (syslog): what happened, naming job, offset and bytes. */
+export function describeTransfer(t: DirectTransfer): string {
+  const job = `job="${t.name}" offset=${t.offset} bytes=${t.bytes}`;
+  switch (t.outcome) {
+    case 'connecting': {
+      const disagree = t.announcedOffset === t.offset ? '' : ` gatewayOffset=${t.announcedOffset}`;
+      return `connecting to the cloud directly: ${job}${disagree} url=${t.url}`;
+    }
+    case 'complete':
+      return `direct transfer complete: ${job} pages=${t.pages} sha256=${t.sha256} attempts=${t.attempts}`;
+    case 'failed':
+      return `direct transfer failed: ${job} attempts=${t.attempts} error="${t.error}"`;
+  }
+}

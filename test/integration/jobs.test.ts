@@ -1,0 +1,265 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  type CloudHandle,
+  scratchDir,
+  startCloud,
+  startFirewall,
+  startGatewayProcess,
+} from '../support/chain.ts';
+import { type CliProcess, eventually, startCli } from '../support/cli-process.ts';
+import { freePort } from '../support/free-port.ts';
+import {
+  deviceLogs,
+  fileSha256,
+  getJob,
+  type JobView,
+  jobReaches,
+  peakOverlap,
+  postJob,
+  sha256,
+  startSimMfp,
+  tunnelRecords,
+  withJobLogs,
+} from '../support/jobs.ts';
+import { deferredTeardown } from '../support/teardown.ts';
+
+const defer = deferredTeardown();
+const track = <T extends CliProcess>(proc: T): T => {
+  defer(() => proc.stop('SIGKILL'));
+  return proc;
+};
+const scratch = (name: string): string => {
+  const { dir, cleanup } = scratchDir(name);
+  defer(cleanup);
+  return dir;
+};
+
+const MB = 1024 * 1024;
+
+/** Spool files of a sim MFP, by job name (the cloud's job id). */
+function stored(spool: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const f of readdirSync(spool)) {
+    const name = f.replace(/^\d+-/, '').replace(/\.prn$/, '');
+    if (files.has(name)) throw new Error(`job ${name} stored twice`);
+    files.set(name, join(spool, f));
+  }
+  return files;
+}
+
+async function gatewayUp(cloud: CloudHandle): Promise<void> {
+  await eventually(
+    async () => (await cloud.api<{ connections: unknown[] }>('/api/v1/gateways/gw1')).body.connections,
+    (lines) => lines.length > 0,
+    20_000,
+    'the gateway to connect',
+  );
+}
+
+describe('jobs through tunnels, with real cloud, gateway and sim MFP processes', () => {
+  it('delivers a print job of several MB byte-exact, logs its tunnel, and refuses a device the gateway lacks', async () => {
+    const dir = scratch('jobs-basic');
+    const spool = join(dir, 'spool');
+    const mfp = await startSimMfp(spool);
+    track(mfp.proc);
+    const cloud = await startCloud(dir);
+    track(cloud.proc);
+    track(
+      startGatewayProcess(
+        dir,
+        { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
+        { devices: [{ id: 'mfp1', driver: 'pjl', host: '127.0.0.1', port: mfp.port }] },
+      ),
+    );
+    await gatewayUp(cloud);
+
+    const document = randomBytes(6 * MB);
+    const posted = await postJob(cloud, { gateway: 'gw1', device: 'mfp1', priority: 1 }, document, {
+      'idempotency-key': 'order-42',
+    });
+    expect(posted.status).toBe(202);
+    expect(posted.body).toMatchObject({
+      state: expect.any(String),
+      size: document.length,
+      sha256: sha256(document),
+    });
+    const again = await postJob(cloud, { gateway: 'gw1', device: 'mfp1' }, document, {
+      'idempotency-key': 'order-42',
+    });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(posted.body.id);
+
+    const done = await jobReaches(cloud, posted.body.id, ['done', 'failed'], 30_000);
+    expect(done).toMatchObject({ state: 'done', bytes: { tunnel: document.length, direct: 0 }, error: null });
+    expect(done.route.map((r) => r.route)).toEqual(['tunnel']);
+    const file = stored(spool).get(posted.body.id);
+    expect(file).toBeDefined();
+    expect(fileSha256(file as string)).toBe(sha256(document));
+
+    const records = tunnelRecords(join(dir, 'gateway-state', 'journal.db'));
+    expect(records).toEqual([
+      expect.objectContaining({
+        jobId: posted.body.id,
+        target: 'device:mfp1',
+        bytesToDevice: document.length,
+        outcome: 'done',
+      }),
+    ]);
+
+    const unknown = await postJob(cloud, { gateway: 'gw1', device: 'printer-9' }, Buffer.from('x'));
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.message).toMatch(/no device "printer-9".*mfp1/);
+    const list = await cloud.api<{ jobs: { id: string }[] }>('/api/v1/jobs');
+    expect(list.body.jobs.map((j) => j.id)).toEqual([posted.body.id]);
+  });
+
+  it('switches the lowest-priority direct-capable job when the tunnel limit is reached, and stores the NAS file encrypted', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = scratch('jobs-switch');
+    const key = randomBytes(32).toString('base64');
+    const syslogPort = await freePort();
+    const spoolA = join(dir, 'spool-a');
+    const spoolB = join(dir, 'spool-b');
+    const nasDir = join(dir, 'nas');
+    mkdirSync(nasDir);
+    // Slow printers keep both print jobs mid-transfer while the NAS job arrives.
+    const flags = ['--direct-capable', '--read-rate', '3m', '--syslog', `127.0.0.1:${syslogPort}`];
+    const a = await startSimMfp(spoolA, flags);
+    track(a.proc);
+    const b = await startSimMfp(spoolB, flags);
+    track(b.proc);
+    const cloud = await startCloud(dir, { gw1: { maxTunnels: 2 } });
+    track(cloud.proc);
+    const gw = track(
+      startGatewayProcess(
+        dir,
+        { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
+        {
+          devices: [
+            { id: 'mfp-a', driver: 'pjl', host: '127.0.0.1', port: a.port, directCapable: true },
+            { id: 'mfp-b', driver: 'pjl', host: '127.0.0.1', port: b.port, directCapable: true },
+            { id: 'nas', driver: 'storage', directory: nasDir },
+          ],
+          storage: { key },
+          journal: { syslog: { udp: { host: '127.0.0.1', port: syslogPort }, tcp: false } },
+        },
+      ),
+    );
+    await gatewayUp(cloud);
+
+    // Larger than what the tunnel may hold in flight, so the switch leaves real work for the direct leg.
+    const docA = randomBytes(12 * MB);
+    const docB = randomBytes(12 * MB);
+    const docNas = randomBytes(3 * MB);
+    const low = await postJob(cloud, { gateway: 'gw1', device: 'mfp-a', priority: 1 }, docA);
+    const high = await postJob(cloud, { gateway: 'gw1', device: 'mfp-b', priority: 5 }, docB);
+    for (const job of [low, high]) {
+      await eventually(
+        () => getJob(cloud, job.body.id),
+        (j) => j.state === 'via-tunnel' && j.route.length === 1,
+        10_000,
+        'both print jobs to be on tunnels',
+        50,
+      );
+    }
+    const nas = await postJob(
+      cloud,
+      { gateway: 'gw1', device: 'nas', type: 'storage', priority: 3, name: 'contract.pdf' },
+      docNas,
+    );
+    expect(nas.status).toBe(202);
+
+    const [lowDone, highDone, nasDone] = (await withJobLogs(
+      { cloud: cloud.proc, gateway: gw, a: a.proc, b: b.proc },
+      () =>
+        Promise.all([low, high, nas].map((j) => jobReaches(cloud, j.body.id, ['done', 'failed'], 40_000))),
+    )) as [JobView, JobView, JobView];
+    // The lowest-priority direct-capable job moved to the device's own connection mid-transfer.
+    expect(lowDone).toMatchObject({ state: 'done', error: null });
+    expect(lowDone.route.map((r) => r.route)).toEqual(['tunnel', 'direct']);
+    expect(lowDone.bytes.tunnel).toBeGreaterThan(0);
+    expect(lowDone.bytes.direct).toBeGreaterThan(0);
+    expect(lowDone.bytes.tunnel + lowDone.bytes.direct).toBe(docA.length);
+    expect(highDone).toMatchObject({ state: 'done', bytes: { tunnel: docB.length, direct: 0 } });
+    expect(nasDone).toMatchObject({ state: 'done', bytes: { tunnel: docNas.length, direct: 0 } });
+
+    // Byte-exact, each job stored once.
+    expect(fileSha256(stored(spoolA).get(low.body.id) as string)).toBe(sha256(docA));
+    expect(fileSha256(stored(spoolB).get(high.body.id) as string)).toBe(sha256(docB));
+    expect([...stored(spoolA).keys()]).toEqual([low.body.id]);
+
+    // Never more than two tunnels at once, as the gateway itself recorded them.
+    const records = tunnelRecords(join(dir, 'gateway-state', 'journal.db'));
+    expect(records.map((r) => r.jobId).sort()).toEqual([low.body.id, high.body.id, nas.body.id].sort());
+    expect(peakOverlap(records)).toBeLessThanOrEqual(2);
+    expect(records.find((r) => r.jobId === low.body.id)?.outcome).toBe('switched');
+
+    // The NAS file is encrypted at rest and decrypts to the original.
+    const files = readdirSync(nasDir);
+    expect(files).toEqual(['contract.pdf.enc']);
+    const encrypted = readFileSync(join(nasDir, 'contract.pdf.enc'));
+    expect(encrypted.includes(docNas.subarray(0, 64))).toBe(false);
+    const keyFile = join(dir, 'storage.key');
+    writeFileSync(keyFile, key);
+    const decrypt = startCli([
+      'decrypt',
+      '--key-file',
+      keyFile,
+      join(nasDir, 'contract.pdf.enc'),
+      '-o',
+      join(dir, 'out.pdf'),
+    ]);
+    expect(await decrypt.exited()).toBe(0);
+    expect(fileSha256(join(dir, 'out.pdf'))).toBe(sha256(docNas));
+
+    // The device's connection log reached the gateway's journal, linked to the job.
+    await eventually(
+      async () => deviceLogs(join(dir, 'gateway-state', 'journal.db')),
+      (logs) => logs.filter((l) => l.jobId === low.body.id).length >= 2,
+      10_000,
+      'the direct transfer’s syslog lines in the journal',
+    );
+  });
+
+  it('resumes a job on another line when the push line carrying its tunnel is cut, and prints it once', async () => {
+    const dir = scratch('jobs-cut');
+    const spool = join(dir, 'spool');
+    const mfp = await startSimMfp(spool, ['--read-rate', '2m']);
+    track(mfp.proc);
+    const cloud = await startCloud(dir);
+    track(cloud.proc);
+    // The middlebox resets every connection 2 s after it opened: the job's line dies under it.
+    const firewall = await startFirewall(cloud.port, '1h', 'rst', '2s');
+    track(firewall.proc);
+    const gw = track(
+      startGatewayProcess(
+        dir,
+        { url: `ws://127.0.0.1:${firewall.port}/push`, token: cloud.gatewayToken },
+        { devices: [{ id: 'mfp1', driver: 'pjl', host: '127.0.0.1', port: mfp.port }] },
+      ),
+    );
+    await gatewayUp(cloud);
+
+    const document = randomBytes(8 * MB);
+    const posted = await postJob(cloud, { gateway: 'gw1', device: 'mfp1' }, document);
+    const done = await withJobLogs({ cloud: cloud.proc, gateway: gw, mfp: mfp.proc }, () =>
+      jobReaches(cloud, posted.body.id, ['done', 'failed'], 40_000),
+    );
+    expect(done).toMatchObject({ state: 'done', error: null, bytes: { tunnel: document.length } });
+    expect(done.route.length).toBeGreaterThan(1);
+    expect(done.route.every((r) => r.route === 'tunnel')).toBe(true);
+    const files = stored(spool);
+    expect([...files.keys()]).toEqual([posted.body.id]);
+    expect(fileSha256(files.get(posted.body.id) as string)).toBe(sha256(document));
+    // Each tunnel took up where the last one stopped: together they moved the document exactly once.
+    const legs = tunnelRecords(join(dir, 'gateway-state', 'journal.db')).filter(
+      (r) => r.jobId === posted.body.id,
+    );
+    expect(legs.length).toBe(done.route.length);
+    expect(legs.reduce((sum, r) => sum + r.bytesToDevice, 0)).toBe(document.length);
+  });
+});

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { DatabaseSync } from 'node:sqlite';
+import type { CloudHandle } from './chain.ts';
+import { type CliProcess, eventually, startCli } from './cli-process.ts';
+
+/** A job as GET /api/v1/jobs/{id} shows it (the fields tests look at). */
+export interface JobView {
+  id: string;
+  state: string;
+  size: number;
+  sha256: string;
+  bytes: { tunnel: number; direct: number };
+  route: { route: 'tunnel' | 'direct'; offset: number; line?: string }[];
+  error: string | null;
+}
+
+export const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+export const fileSha256 = (path: string): string => sha256(readFileSync(path));
+
+/** POSTs a document as a job (streamed body, as a client would). */
+export function postJob(
+  cloud: CloudHandle,
+  query: Record<string, string | number>,
+  document: Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: JobView & { message?: string } }> {
+  const qs = new URLSearchParams(
+    Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]),
+  ).toString();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `http://127.0.0.1:${cloud.port}/api/v1/jobs?${qs}`,
+      {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${cloud.apiToken}`,
+          'content-type': 'application/octet-stream',
+          'content-length': String(document.length),
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      },
+    );
+    req.on('error', reject);
+    req.end(document);
+  });
+}
+
+export const getJob = async (cloud: CloudHandle, id: string): Promise<JobView> =>
+  (await cloud.api<JobView>(`/api/v1/jobs/${id}`)).body;
+
+/** Waits for a job to reach one of the states. */
+export function jobReaches(
+  cloud: CloudHandle,
+  id: string,
+  states: string[],
+  timeoutMs: number,
+): Promise<JobView> {
+  return eventually(
+    () => getJob(cloud, id),
+    (job) => states.includes(job.state),
+    timeoutMs,
+    `job ${id} to be ${states.join(' or ')}`,
+    50,
+  );
+}
+
+/** The gateway journal's tunnel records (read beside the running gateway: SQLite WAL). */
+export function tunnelRecords(journalFile: string): {
+  jobId: string;
+  target: string;
+  openedAt: number;
+  closedAt: number;
+  bytesToDevice: number;
+  outcome: string;
+}[] {
+  const db = new DatabaseSync(journalFile, { readOnly: true });
+  try {
+    return (
+      db
+        .prepare(
+          'SELECT job_id, target, opened_at, closed_at, bytes_to_device, outcome FROM tunnels ORDER BY id',
+        )
+        .all() as {
+        job_id: string;
+        target: string;
+        opened_at: number;
+        closed_at: number;
+        bytes_to_device: number;
+        outcome: string;
+      }[]
+    ).map((r) => ({
+      jobId: r.job_id,
+      target: r.target,
+      openedAt: r.opened_at,
+      closedAt: r.closed_at,
+      bytesToDevice: r.bytes_to_device,
+      outcome: r.outcome,
+    }));
+  } finally {
+    db.close();
+  }
+}
+
+/** Most tunnels open at the same time, from open/close times. */
+export function peakOverlap(records: { openedAt: number; closedAt: number }[]): number {
+  const edges = records.flatMap((r) => [
+    { at: r.openedAt, d: 1 },
+    { at: r.closedAt, d: -1 },
+  ]);
+  // A close and an open at the same millisecond: the close came first (the next waited for it).
+  edges.sort((a, b) => a.at - b.at || a.d - b.d);
+  let open = 0;
+  let peak = 0;
+  for (const e of edges) {
+    open += e.d;
+    peak = Math.max(peak, open);
+  }
+  return peak;
+}
+
+/** Starts `mfp-gateway sim mfp` on a free loopback port. */
+export async function startSimMfp(
+  spool: string,
+  flags: string[] = [],
+): Promise<{ proc: CliProcess; port: number }> {
+  const proc = startCli(['sim', 'mfp', '--spool', spool, '--listen', '127.0.0.1:0', ...flags]);
+  const ready = await proc.waitFor((l) => l.msg === 'sim mfp listening', 20_000, 'the sim MFP to listen');
+  return { proc, port: ready.pjlPort as number };
+}
+
+/** The gateway journal's device log lines (job id and message). */
+export function deviceLogs(journalFile: string): { jobId: string | null; message: string }[] {
+  const db = new DatabaseSync(journalFile, { readOnly: true });
+  try {
+    return (
+      db.prepare('SELECT job_id, message FROM device_logs ORDER BY id').all() as {
+        job_id: string | null;
+        message: string;
+      }[]
+    ).map((r) => ({ jobId: r.job_id, message: r.message }));
+  } finally {
+    db.close();
+  }
+}
+
+/** Runs fn; when it fails, prints the processes' job and line log lines (what a reader needs to see why). */
+export async function withJobLogs<T>(procs: Record<string, CliProcess>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    for (const [name, proc] of Object.entries(procs)) {
+      const lines = proc.lines.filter((l) =>
+        /job|tunnel|switch|direct|hand|line|transfer/i.test(String(l.msg)),
+      );
+      console.error(`--- ${name}\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
+    }
+    throw err;
+  }
+}
