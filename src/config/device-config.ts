@@ -19,6 +19,15 @@ const common = {
     .default({})
     .describe('free-form attributes for the cloud (model, colour, duplex, ...)'),
   statusEvery: duration('1m').describe('how often the device’s status is polled'),
+  snmp: z
+    .strictObject({
+      host: z.string().min(1).max(253).describe('the device’s SNMP agent'),
+      port: port.default(161),
+      community: z.string().min(1).max(64).default('public').describe('SNMP v2c community'),
+      every: duration('5m').describe('how often page meters and toner are read'),
+    })
+    .optional()
+    .describe('read page meters and supplies over SNMP (Printer MIB)'),
 };
 
 const pjl = z.strictObject({

@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Push } from '../protocol/messages.ts';
 import { parseStorageKey } from '../storage/secure-file.ts';
 import { VERSION } from '../version.ts';
+import { DeviceMonitor } from './devices/device-monitor.ts';
 import { DeviceRegistry } from './devices/device-registry.ts';
 import { cpuLoad, hostDomain, systemUptimeMs } from './host/host-info.ts';
 import { loadOrCreateClientId } from './identity/client-id.ts';
@@ -32,6 +33,8 @@ export interface GatewayDaemon {
   readonly devices: DeviceRegistry;
   /** Jobs the cloud sends to devices through tunnels. */
   readonly jobs: JobTunnels;
+  /** Each device's state, reasons, meters and supplies, polled on its schedule. */
+  readonly deviceMonitor: DeviceMonitor;
   /** Tunnel records and devices' connection logs (docs/journal.md). */
   readonly journal: GatewayJournal;
   readonly power: PowerScheduler;
@@ -91,6 +94,7 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     logger: log,
     storageKey: config.storage ? parseStorageKey(config.storage.key) : undefined,
   });
+  const deviceMonitor = new DeviceMonitor(devices, { clock, logger: log });
   const jobs = new JobTunnels({
     devices,
     clock,
@@ -201,12 +205,14 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
   link.start();
   mqtt?.start();
   journal.start();
+  deviceMonitor.start();
   return {
     clientId,
     link,
     tunnels,
     devices,
     jobs,
+    deviceMonitor,
     journal,
     power,
     mqtt,
@@ -215,6 +221,7 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     async stop() {
       power.stop();
       jobs.close();
+      deviceMonitor.stop();
       link.stop();
       await devices.close();
       await journal.stop();
