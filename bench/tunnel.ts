@@ -1,0 +1,454 @@
+/**
+ * Tunnel benchmark, end to end: the cloud (in this process) opens tunnels over the push
+ * lines of a real `mfp-gateway run` process to a TCP sink on loopback standing in for the
+ * device, and moves bytes cloud → device, the print direction. In the same run and with
+ * the same bytes: direct loopback TCP to the sink, and `ssh -R` through a private OpenSSH
+ * server (its default cipher, and aes128-gcm). Also the gateway's RSS with the lines up
+ * and with 100 tunnels open and moving data, and the fairness spread across those 100.
+ * TLS is off on the cloud line (ws:// on loopback); ssh always encrypts.
+ * Prints PASS/FAIL against the targets and writes bench/results/tunnel.json.
+ *
+ *   node bench/tunnel.ts [--one-stream-mb 1024] [--per-stream-mb 20] [--streams 100] [--runs 3]
+ */
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { type Duplex, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startCloudServer } from '../src/cloud/cloud-server.ts';
+import { parseCloudConfig } from '../src/config/cloud-config.ts';
+import { silentLogger } from '../src/log/logger.ts';
+import type { TunnelMux } from '../src/tunnel/tunnel-mux.ts';
+import { scratchDir, secret, startGatewayProcess } from '../test/support/chain.ts';
+import { freePort } from '../test/support/free-port.ts';
+import { receipt, startByteSink } from './support/byte-sink.ts';
+import {
+  type SshRemoteForward,
+  sshUnavailable,
+  startSshRemoteForward,
+} from './support/ssh-remote-forward.ts';
+
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
+const WRITE_CHUNK = 64 * 1024;
+const FAST_SSH_CIPHER = 'aes128-gcm@openssh.com';
+/** Time for the gateway's start-up garbage to be collected before its idle RSS is read. */
+const SETTLE_MS = 3000;
+const RSS_SAMPLE_MS = 100;
+const TARGETS = { oneStreamMbps: 940, fairnessSpread: 0.2, rssIdleMB: 60, rss100TunnelsMB: 120 };
+
+const here = fileURLToPath(import.meta.url);
+const { values: args } = parseArgs({
+  options: {
+    'one-stream-mb': { type: 'string', default: '1024' },
+    'per-stream-mb': { type: 'string', default: '20' },
+    streams: { type: 'string', default: '100' },
+    runs: { type: 'string', default: '3' },
+  },
+});
+const oneStreamBytes = Number(args['one-stream-mb']) * MIB;
+const perStreamBytes = Number(args['per-stream-mb']) * MIB;
+const streamCount = Number(args.streams);
+const runs = Number(args.runs);
+/**
+ * The gateway frees a tunnel's slot a round trip after the cloud has the sink's receipt,
+ * so a round's OPENs may arrive before all of the last round's slots are free.
+ */
+const maxConcurrent = Math.min(1000, 2 * streamCount);
+
+/** What every stream sends: a patterned buffer, sliced over and over. */
+const SOURCE = Buffer.alloc(4 * MIB);
+for (let i = 0; i < SOURCE.length; i += 4) SOURCE.writeUInt32LE((i * 2_654_435_761) >>> 0, i);
+
+const mbps = (bytes: number, ms: number) => (bytes * 8) / 1e6 / (ms / 1000);
+const round = (n: number, digits = 0) => Number(n.toFixed(digits));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---- moving bytes ----
+
+/** Opens connection or stream number i toward the sink. */
+type Opener = (i: number) => Promise<Duplex>;
+
+interface Transfer {
+  totalMbps: number;
+  perStreamMbps: number[];
+  fairnessSpread: number;
+}
+
+/** Runs of one case, and the one of median total rate. */
+interface Repeated {
+  median: Transfer;
+  all: Transfer[];
+}
+
+function* slices(bytes: number): Generator<Buffer> {
+  for (let sent = 0; sent < bytes; ) {
+    const at = sent % SOURCE.length;
+    const n = Math.min(WRITE_CHUNK, bytes - sent, SOURCE.length - at);
+    yield SOURCE.subarray(at, at + n);
+    sent += n;
+  }
+}
+
+/**
+ * Opens `streams` streams, then moves `bytesEach` through all of them at once. A stream's
+ * rate runs from the common start to the sink's receipt of its last byte.
+ */
+async function transfer(
+  open: Opener,
+  streams: number,
+  bytesEach: number,
+  onOpened?: () => void,
+): Promise<Transfer> {
+  const opening = await Promise.allSettled(Array.from({ length: streams }, (_, i) => open(i)));
+  const opened = opening.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  const refused = opening.find((o) => o.status === 'rejected');
+  if (refused) {
+    for (const stream of opened) stream.destroy();
+    throw refused.reason;
+  }
+  onOpened?.();
+  const start = performance.now();
+  const elapsedMs = await Promise.all(
+    opened.map(async (stream, i) => {
+      const [, counted] = await Promise.all([
+        pipeline(Readable.from(slices(bytesEach)), stream),
+        receipt(stream),
+      ]);
+      if (counted !== bytesEach)
+        throw new Error(`stream ${i}: the sink counted ${counted} of ${bytesEach} bytes`);
+      return performance.now() - start;
+    }),
+  );
+  const perStreamMbps = elapsedMs.map((ms) => mbps(bytesEach, ms));
+  return {
+    totalMbps: mbps(bytesEach * streams, Math.max(...elapsedMs)),
+    perStreamMbps,
+    fairnessSpread: Math.max(...perStreamMbps) / Math.min(...perStreamMbps) - 1,
+  };
+}
+
+type Run = () => Promise<Transfer>;
+
+/**
+ * Runs each case once per round, `runs` rounds, so that other load on the machine falls
+ * on every case alike. A case left undefined (a baseline that could not start) is skipped.
+ */
+async function rounds<T extends Partial<Record<string, Run>>>(
+  cases: T,
+): Promise<{ [K in keyof T]: T[K] extends Run ? Repeated : Repeated | undefined }> {
+  const runners = Object.entries(cases).filter((entry): entry is [string, Run] => entry[1] !== undefined);
+  const all = new Map(runners.map(([name]) => [name, [] as Transfer[]]));
+  for (let i = 0; i < runs; i++) {
+    for (const [name, run] of runners) all.get(name)?.push(await run());
+  }
+  const median = (transfers: Transfer[]) =>
+    [...transfers].sort((a, b) => a.totalMbps - b.totalMbps)[Math.floor(transfers.length / 2)] as Transfer;
+  const results = [...all].map(([name, transfers]) => [name, { median: median(transfers), all: transfers }]);
+  return Object.fromEntries(results) as {
+    [K in keyof T]: T[K] extends Run ? Repeated : Repeated | undefined;
+  };
+}
+
+const tcpTo =
+  (port: number): Opener =>
+  async () => {
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    return socket;
+  };
+
+const tunnelTo =
+  (tunnels: TunnelMux, port: number): Opener =>
+  (i) =>
+    tunnels.openStream({ jobId: `bench-${i}`, host: '127.0.0.1', port });
+
+/** An `ssh -R` forward to the sink, or why there is none. */
+async function sshForward(sinkPort: number, cipher?: string) {
+  const missing = sshUnavailable();
+  if (missing) return { cipher: cipher ?? null, error: missing, forward: null };
+  try {
+    const forward = await startSshRemoteForward(sinkPort, cipher);
+    return { cipher: forward.cipher, error: null, forward };
+  } catch (error) {
+    return { cipher: cipher ?? null, error: (error as Error).message, forward: null };
+  }
+}
+
+// ---- the gateway's cost ----
+
+/** A process's resident set now and at its peak so far (Linux /proc), MB. */
+function memory(pid: number): { rssMB: number; peakMB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kB = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]);
+  return { rssMB: kB('VmRSS') / 1024, peakMB: kB('VmHWM') / 1024 };
+}
+
+/** Samples a process's RSS until the returned function is called; that returns the highest, MB. */
+function watchRss(pid: number): () => number {
+  let max = memory(pid).rssMB;
+  const timer = setInterval(() => {
+    // A gateway that died fails the transfer with its own error; the sampler just stops.
+    if (existsSync(`/proc/${pid}`)) max = Math.max(max, memory(pid).rssMB);
+  }, RSS_SAMPLE_MS);
+  return () => {
+    clearInterval(timer);
+    return Math.max(max, memory(pid).rssMB);
+  };
+}
+
+/** CPU time a process has used, user and system, in seconds (Linux /proc, 100 ticks a second). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Where the gateway's memory is, from its own /metrics: the V8 heap and Buffers outside it, MB. */
+async function heapOf(statusPort: number) {
+  const text = await (await fetch(`http://127.0.0.1:${statusPort}/metrics`)).text();
+  const metric = (name: string) => round(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1]) / MIB, 1);
+  return {
+    heapTotalMB: metric('nodejs_heap_size_total_bytes'),
+    heapUsedMB: metric('nodejs_heap_size_used_bytes'),
+    externalMB: metric('nodejs_external_memory_bytes'),
+  };
+}
+
+/** The gateway's memory now: RSS from the kernel, the rest from the gateway itself. */
+async function gatewayMemory(pid: number, statusPort: number) {
+  const { rssMB, peakMB } = memory(pid);
+  return { rssMB: round(rssMB, 1), peakMB: round(peakMB, 1), ...(await heapOf(statusPort)) };
+}
+
+// ---- the run ----
+
+/** The sink, the cloud in this process and a gateway process with its push lines up. */
+async function startChain() {
+  const { dir, cleanup } = scratchDir('bench-tunnel');
+  process.once('exit', cleanup);
+  const sink = await startByteSink();
+  const gatewayToken = secret();
+  const statusPort = await freePort();
+  const cloud = await startCloudServer(
+    parseCloudConfig({
+      listen: { host: '127.0.0.1', port: 0 },
+      api: { token: secret() },
+      gateways: [{ id: 'gw1', token: gatewayToken }],
+      store: { path: ':memory:' },
+    }),
+    { logger: silentLogger() },
+  );
+  const gateway = startGatewayProcess(
+    dir,
+    { url: `ws://127.0.0.1:${cloud.port}/push`, token: gatewayToken },
+    {
+      log: { level: 'info' },
+      status: { listen: { host: '127.0.0.1', port: statusPort } },
+      tunnels: { allow: [{ cidr: '127.0.0.1/32', ports: [sink.port] }], maxConcurrent },
+    },
+    { MFPGW_LOG_LEVEL: 'info' },
+  );
+  const stop = async () => {
+    await gateway.stop();
+    await cloud.stop();
+    await sink.stop();
+    process.off('exit', cleanup);
+    cleanup();
+  };
+  try {
+    await gateway.waitFor((l) => l.msg === 'line open' && l.line === 'line-1', 20_000, 'both push lines up');
+    const line = cloud.push.directory.lines('gw1', 'push').find((l) => l.tunnels);
+    if (!line?.tunnels) throw new Error('the gateway is connected but no push line carries tunnels');
+    return { sink, gateway, pid: gateway.child.pid as number, statusPort, tunnels: line.tunnels, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+type Chain = Awaited<ReturnType<typeof startChain>>;
+
+/** Every case of the benchmark, in an order that keeps the many-stream RSS clear of 1 GiB streams. */
+async function measure({ sink, pid, statusPort, tunnels }: Chain) {
+  await sleep(SETTLE_MS);
+  const idle = await gatewayMemory(pid, statusPort);
+  const viaTunnel = tunnelTo(tunnels, sink.port);
+  const direct = tcpTo(sink.port);
+  // One short unmeasured pass so the first case does not pay for JIT warm-up on either side.
+  await transfer(viaTunnel, 4, 4 * MIB);
+
+  console.log(`${streamCount} streams, ${perStreamBytes / MIB} MiB each, ${runs} rounds`);
+  const rssOpenedMB: number[] = [];
+  const stopWatching = watchRss(pid);
+  const many = await rounds({
+    tunnel: () =>
+      transfer(viaTunnel, streamCount, perStreamBytes, () => rssOpenedMB.push(round(memory(pid).rssMB, 1))),
+    direct: () => transfer(direct, streamCount, perStreamBytes),
+  });
+  const rssManyMB = round(stopWatching(), 1);
+
+  console.log(`1 stream, ${oneStreamBytes / MIB} MiB, ${runs} rounds`);
+  const ssh = await sshForward(sink.port);
+  const sshFast = await sshForward(sink.port, FAST_SSH_CIPHER);
+  const viaSsh = (forward: SshRemoteForward) => () => transfer(tcpTo(forward.port), 1, oneStreamBytes);
+  let gatewayCpuSeconds = 0;
+  try {
+    const one = await rounds({
+      tunnel: async () => {
+        const before = cpuSeconds(pid);
+        const result = await transfer(viaTunnel, 1, oneStreamBytes);
+        gatewayCpuSeconds += cpuSeconds(pid) - before;
+        return result;
+      },
+      direct: () => transfer(direct, 1, oneStreamBytes),
+      ssh: ssh.forward ? viaSsh(ssh.forward) : undefined,
+      sshFast: sshFast.forward ? viaSsh(sshFast.forward) : undefined,
+    });
+    await sleep(SETTLE_MS);
+    return {
+      idle,
+      after: await gatewayMemory(pid, statusPort),
+      rssOpenedMB,
+      rssManyMB,
+      cpuPerGiB: gatewayCpuSeconds / ((oneStreamBytes * runs) / GIB),
+      one,
+      many,
+      ssh,
+      sshFast,
+    };
+  } finally {
+    await ssh.forward?.stop();
+    await sshFast.forward?.stop();
+  }
+}
+
+/** bench/results/tunnel.json: the headline figures first, then every run. */
+function toReport(m: Awaited<ReturnType<typeof measure>>, loadBefore: number) {
+  const rate = (r: Repeated | undefined) => (r ? round(r.median.totalMbps) : null);
+  const rates = (r: Repeated | undefined) => r?.all.map((t) => round(t.totalMbps)) ?? [];
+  const oneStreamMbps = round(m.one.tunnel.median.totalMbps);
+  const sshMbps = rate(m.one.ssh);
+  const fairnessSpread = round(m.many.tunnel.median.fairnessSpread, 4);
+  return {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryMB: Math.round(totalmem() / MIB),
+      kernel: release(),
+      node: process.version,
+      // Other work on the machine skews the rates: the load before and after the run tells.
+      loadAverage1min: { before: round(loadBefore, 2), after: round(loadavg()[0] ?? 0, 2) },
+    },
+    config: {
+      oneStreamBytes,
+      perStreamBytes,
+      streams: streamCount,
+      runs,
+      writeChunk: WRITE_CHUNK,
+      direction: 'cloud → device (print): the sink counts, then answers its count',
+      gateway: 'node src/cli/main.ts run: default config (2 push lines, status page on, log level info)',
+      gatewayMaxConcurrentTunnels: maxConcurrent,
+      cloud: 'startCloudServer in the bench process; the sink is a separate process',
+      tls: 'off on the tunnel (ws:// on loopback) and direct paths; ssh always encrypts',
+      sshCipher: m.ssh.cipher,
+      sshFastCipher: m.sshFast.cipher,
+    },
+    oneStreamMbps,
+    sshMbps,
+    sshError: m.ssh.error,
+    sshAesGcmMbps: rate(m.one.sshFast),
+    sshAesGcmError: m.sshFast.error,
+    directMbps: round(m.one.direct.median.totalMbps),
+    gatewayCpuSecondsPerGiB: round(m.cpuPerGiB, 2),
+    hundredStreamsMbps: round(m.many.tunnel.median.totalMbps),
+    directHundredMbps: round(m.many.direct.median.totalMbps),
+    fairnessSpread,
+    directFairnessSpread: round(m.many.direct.median.fairnessSpread, 4),
+    perStreamMbps: {
+      min: round(Math.min(...m.many.tunnel.median.perStreamMbps)),
+      max: round(Math.max(...m.many.tunnel.median.perStreamMbps)),
+    },
+    rssIdleMB: m.idle.rssMB,
+    rss100TunnelsMB: m.rssManyMB,
+    rss100TunnelsOpenedMB: m.rssOpenedMB[0] ?? null,
+    rssAfterMB: m.after.rssMB,
+    rssPeakMB: m.after.peakMB,
+    gatewayMemory: { idle: m.idle, after: m.after },
+    runs: {
+      oneStreamMbps: rates(m.one.tunnel),
+      directMbps: rates(m.one.direct),
+      sshMbps: rates(m.one.ssh),
+      sshAesGcmMbps: rates(m.one.sshFast),
+      hundredStreamsMbps: rates(m.many.tunnel),
+      fairnessSpread: m.many.tunnel.all.map((t) => round(t.fairnessSpread, 4)),
+      rss100TunnelsOpenedMB: m.rssOpenedMB,
+    },
+    targets: { ...TARGETS, oneStreamMbpsAtLeast: 'sshMbps' },
+    met: {
+      oneStreamMbps: oneStreamMbps >= TARGETS.oneStreamMbps,
+      oneStreamAtLeastSsh: sshMbps === null ? null : oneStreamMbps >= sshMbps,
+      fairnessSpread: fairnessSpread <= TARGETS.fairnessSpread,
+      rssIdleMB: m.idle.rssMB <= TARGETS.rssIdleMB,
+      rss100TunnelsMB: m.rssManyMB <= TARGETS.rss100TunnelsMB,
+    },
+  };
+}
+
+function print(report: ReturnType<typeof toReport>): void {
+  const { config: c } = report;
+  console.table({
+    'tunnel, 1 stream': { 'Mbit/s': report.oneStreamMbps },
+    [`ssh -R (${c.sshCipher})`]: { 'Mbit/s': report.sshMbps ?? report.sshError },
+    [`ssh -R (${c.sshFastCipher})`]: { 'Mbit/s': report.sshAesGcmMbps ?? report.sshAesGcmError },
+    'direct TCP, 1 connection': { 'Mbit/s': report.directMbps },
+    [`tunnel, ${streamCount} streams`]: { 'Mbit/s': report.hundredStreamsMbps },
+    [`direct TCP, ${streamCount} connections`]: { 'Mbit/s': report.directHundredMbps },
+  });
+  console.log(`gateway CPU, 1 stream: ${report.gatewayCpuSecondsPerGiB} s per GiB`);
+  console.log(
+    `gateway RSS MB: idle ${report.rssIdleMB}, ${streamCount} tunnels opened ${report.rss100TunnelsOpenedMB}, ` +
+      `moving data ${report.rss100TunnelsMB}, after ${report.rssAfterMB}, peak ${report.rssPeakMB}`,
+  );
+  const verdict = (ok: boolean | null) => (ok === null ? 'n/a ' : ok ? 'PASS' : 'FAIL');
+  const { met } = report;
+  const checks: [boolean | null, string][] = [
+    [met.oneStreamMbps, `one stream ${report.oneStreamMbps} Mbit/s ≥ ${TARGETS.oneStreamMbps}`],
+    [met.oneStreamAtLeastSsh, `one stream ${report.oneStreamMbps} Mbit/s ≥ ssh -R ${report.sshMbps ?? '–'}`],
+    [met.fairnessSpread, `spread ${report.fairnessSpread} ≤ ${TARGETS.fairnessSpread}`],
+    [met.rssIdleMB, `gateway RSS idle ${report.rssIdleMB} MB ≤ ${TARGETS.rssIdleMB}`],
+    [
+      met.rss100TunnelsMB,
+      `gateway RSS with ${streamCount} tunnels ${report.rss100TunnelsMB} MB ≤ ${TARGETS.rss100TunnelsMB}`,
+    ],
+  ];
+  for (const [ok, what] of checks) console.log(`${verdict(ok)}  ${what}`);
+}
+
+async function main(): Promise<void> {
+  const loadBefore = loadavg()[0] ?? 0;
+  const chain = await startChain();
+  try {
+    const report = toReport(await measure(chain), loadBefore);
+    print(report);
+    const out = join(dirname(here), 'results', 'tunnel.json');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`wrote ${out}`);
+  } catch (error) {
+    const { child, stderr } = chain.gateway;
+    const exit = child.exitCode ?? child.signalCode;
+    if (exit !== null) console.error(`the gateway exited (${exit}); its stderr:\n${stderr().slice(-2000)}`);
+    throw error;
+  } finally {
+    await chain.stop();
+  }
+}
+
+// Ctrl-C or a kill still runs the exit hooks that reap the gateway, sink and ssh processes.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+await main();
