@@ -1,12 +1,23 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
-import { cloudCommand } from './commands/cloud.ts';
-import { decryptCommand } from './commands/decrypt.ts';
-import { demoCommand } from './commands/demo.ts';
-import { runCommand } from './commands/run.ts';
-import { simFirewallCommand } from './commands/sim-firewall.ts';
-import { simMfpCommand } from './commands/sim-mfp.ts';
+
+/**
+ * Each command's module is imported only when that command runs (all of them for the
+ * top-level help): the gateway daemon then never loads the cloud's HTTP framework and
+ * embedded broker, which matters on a 512 MB box.
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.ts')).runCommand(),
+  cloud: async () => (await import('./commands/cloud.ts')).cloudCommand(),
+  demo: async () => (await import('./commands/demo.ts')).demoCommand(),
+  decrypt: async () => (await import('./commands/decrypt.ts')).decryptCommand(),
+  sim: async () =>
+    new Command('sim')
+      .description('simulated parts of the world for demos and tests')
+      .addCommand((await import('./commands/sim-firewall.ts')).simFirewallCommand())
+      .addCommand((await import('./commands/sim-mfp.ts')).simMfpCommand()),
+};
 
 const program = new Command('mfp-gateway')
   .description(
@@ -16,15 +27,8 @@ const program = new Command('mfp-gateway')
   .version(VERSION, '-V, --version')
   .showHelpAfterError('(run with --help for usage)');
 
-program.addCommand(runCommand());
-program.addCommand(cloudCommand());
-program.addCommand(demoCommand());
-program.addCommand(decryptCommand());
-program.addCommand(
-  new Command('sim')
-    .description('simulated parts of the world for demos and tests')
-    .addCommand(simFirewallCommand())
-    .addCommand(simMfpCommand()),
-);
+const asked = process.argv[2];
+const load = asked !== undefined ? commands[asked] : undefined;
+for (const make of load ? [load] : Object.values(commands)) program.addCommand(await make());
 
 await program.parseAsync(process.argv);

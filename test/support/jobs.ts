@@ -159,7 +159,7 @@ export async function withJobLogs<T>(procs: Record<string, CliProcess>, fn: () =
   } catch (err) {
     for (const [name, proc] of Object.entries(procs)) {
       const lines = proc.lines.filter((l) =>
-        /job|tunnel|switch|direct|hand|line|transfer/i.test(String(l.msg)),
+        /job|tunnel|switch|direct|hand|line|transfer|device|fault/i.test(String(l.msg)),
       );
       console.error(`--- ${name}\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
     }

@@ -15,6 +15,7 @@ interface SimMfpFlags {
   snmp?: HostPort;
   pages?: number;
   readRate?: number;
+  serial?: string;
 }
 
 function readRateArg(text: string): number {
@@ -60,6 +61,7 @@ export function simMfpCommand(): Command {
       hostPortArg,
     )
     .option('--pages <n>', 'starting page counter', pageCountArg)
+    .option('--serial <path>', 'also speak PJL on this serial port (e.g. one end of a socat pty pair)')
     .option(
       '--read-rate <bytes/s>',
       'read jobs at most this fast, like a slow printer (e.g. 500k, 2m)',
@@ -68,6 +70,9 @@ export function simMfpCommand(): Command {
     .addHelpText(
       'after',
       `
+Faults on demand: SIGUSR1 takes the paper out (the printer stops with media-empty and
+holds jobs), SIGUSR2 clears every fault.
+
 Prints one JSON line "sim mfp listening" when ready, one "job stored" line per stored job
 (job, bytes, pages, sha256, path) and one line per direct transfer as it starts and settles.
 
@@ -86,6 +91,19 @@ Example:
         syslog: flags.syslog,
       });
       if (flags.readRate) sim.setSlowConsumer(flags.readRate);
+      // One line when a job's first document bytes arrive (tests wait for "mid-job" on it).
+      let storedBytes = 0;
+      let receiving = false;
+      sim.onChange(() => {
+        if (!receiving && sim.documentBytesReceived > storedBytes) {
+          receiving = true;
+          logger.info({ bytes: sim.documentBytesReceived - storedBytes }, 'job receiving');
+        }
+      });
+      sim.onJobStored((job) => {
+        storedBytes += job.bytes;
+        receiving = false;
+      });
       sim.onJobStored((job) =>
         logger.info(
           { job: job.name, bytes: job.bytes, pages: job.pages, sha256: job.sha256, path: job.path },
@@ -103,6 +121,15 @@ Example:
         process.exit(1);
       }
       const snmp = flags.snmp && (await startSnmp(sim, flags.snmp));
+      if (flags.serial) await sim.serveSerial(flags.serial);
+      process.on('SIGUSR1', () => {
+        sim.setFault('paper-out');
+        logger.info({ fault: 'paper-out' }, 'fault on');
+      });
+      process.on('SIGUSR2', () => {
+        sim.setFault(undefined);
+        logger.info('faults cleared');
+      });
       logger.info(
         {
           pjl: formatHostPort({ host: listen.host, port: pjlPort }),
@@ -110,6 +137,7 @@ Example:
           snmpPort: snmp ? snmp.port : null,
           spool,
           directCapable: flags.directCapable ?? false,
+          serial: flags.serial ?? null,
           syslog: flags.syslog ? formatHostPort(flags.syslog) : null,
         },
         'sim mfp listening',

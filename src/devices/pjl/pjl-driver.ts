@@ -95,6 +95,9 @@ export class PjlDriver implements DeviceDriver {
     const name = pjlJobName(job.jobId);
     const channel = await this.options.link.open(signal);
     let bytesSent = 0;
+    // Bytes handed to the line, written or not yet: once any may have left, a lost line means
+    // the job may have started printing, so it is INTERRUPTED (not to be resent), never UNREACHABLE.
+    let bytesOffered = 0;
     let stopped = false;
     let aborted = false;
     let idle: ((ms: number | undefined) => void) | undefined;
@@ -110,7 +113,7 @@ export class PjlDriver implements DeviceDriver {
         }
         idle?.(stopped ? undefined : this.options.jobIdleTimeoutMs);
       },
-      onLost: (err) => this.lostError(err, bytesSent),
+      onLost: (err) => this.lostError(err, bytesOffered),
     });
     const onAbort = () =>
       conversation.fail(
@@ -129,6 +132,7 @@ export class PjlDriver implements DeviceDriver {
       );
       for await (const chunk of job.document) {
         const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+        bytesOffered += buf.length;
         await this.send(channel, conversation, buf);
         bytesSent += buf.length;
       }
@@ -254,12 +258,12 @@ export class PjlDriver implements DeviceDriver {
     });
   }
 
-  private lostError(err: Error, bytesSent: number): DeviceError {
-    return bytesSent > 0
+  private lostError(err: Error, bytesOffered: number): DeviceError {
+    return bytesOffered > 0
       ? new DeviceError(
           'MFP_DEV_ERR_INTERRUPTED',
           this.id,
-          `line to ${this.options.link.description} lost after ${bytesSent} document bytes (${err.message}); ` +
+          `line to ${this.options.link.description} lost after up to ${bytesOffered} document bytes (${err.message}); ` +
             'the job was not resent, so it cannot print twice — check the device and resubmit if nothing printed',
           { cause: err },
         )
