@@ -7,6 +7,7 @@ import { systemClock } from '../clock/system-clock.ts';
 import type { CloudConfig } from '../config/cloud-config.ts';
 import type { Logger } from '../log/logger.ts';
 import { KeepaliveAdvisor } from './advisor/keepalive-advisor.ts';
+import { registerDevicePushApi } from './api/device-push-api.ts';
 import { registerDirectApi } from './api/direct-api.ts';
 import { registerHttpApi } from './api/http-api.ts';
 import { registerJobsApi } from './api/jobs-api.ts';
@@ -19,6 +20,8 @@ import { type CloudMqttParts, startCloudMqtt } from './mqtt/cloud-mqtt-setup.ts'
 import { GatewayDirectory } from './push/gateway-directory.ts';
 import { PushDispatcher } from './push/push-dispatcher.ts';
 import { PushServer } from './push/push-server.ts';
+import { DevicePushDispatcher } from './push-proxy/device-push.ts';
+import { ProxiedDevices } from './push-proxy/proxied-devices.ts';
 import { StatusStore } from './status/status-store.ts';
 
 /** Maps the cloud config's keep-alive section onto the learner's tunables. */
@@ -47,6 +50,8 @@ export interface CloudServer {
   readonly jobs: JobRunner;
   readonly jobStore: JobStore;
   readonly devices: DeviceRegistry;
+  /** LAN devices behind gateways' push proxies (docs/push-proxy.md). */
+  readonly proxiedDevices: ProxiedDevices;
   /** The MQTT client (and embedded broker), when `mqtt` is configured. */
   readonly mqtt: CloudMqttParts | null;
   stop(): Promise<void>;
@@ -72,6 +77,7 @@ export async function startCloudServer(
     clock,
     probeEnabled: config.keepalive.probe,
   });
+  const proxiedDevices = new ProxiedDevices({ clock, logger: log, directory });
   const push = new PushServer({
     gatewayTokens: new Map(config.gateways.map((g) => [g.id, g.token])),
     store,
@@ -80,6 +86,7 @@ export async function startCloudServer(
     clock,
     logger: log,
     probeAckTimeoutMs: config.push.ackTimeout,
+    onStream: (line, request) => proxiedDevices.accept(line, request),
   });
   const mqtt = config.mqtt ? await startCloudMqtt(config, config.mqtt, { clock, logger: log }) : null;
   const dispatcher = new PushDispatcher({
@@ -98,6 +105,20 @@ export async function startCloudServer(
     advisor,
     dispatcher,
     clock,
+    proxiedDevices: (id) => proxiedDevices.view(id),
+  });
+  registerDevicePushApi(app, {
+    gatewayIds: config.gateways.map((g) => g.id),
+    devices: proxiedDevices,
+    dispatcher: new DevicePushDispatcher({
+      devices: proxiedDevices,
+      server: push,
+      store,
+      clock,
+      logger: log,
+      ackTimeoutMs: config.push.ackTimeout,
+      deadlineMs: config.push.deadline,
+    }),
   });
   const jobStore = new JobStore(config.store.path);
   const devices = new DeviceRegistry(config.store.path);
@@ -147,6 +168,7 @@ export async function startCloudServer(
     jobs,
     jobStore,
     devices,
+    proxiedDevices,
     mqtt,
     async stop() {
       jobs.stop();

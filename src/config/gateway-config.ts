@@ -138,19 +138,24 @@ const journalSection = z.strictObject({
     .describe('device connection logs over syslog (RFC 5424); off when absent'),
 });
 
-/** The local web status page (docs/status-page.md). */
-const statusSection = z.strictObject({
-  enabled: z.boolean().default(true).describe('serve the status page and /health, /ready, /metrics'),
-  listen: z
+/** Where a LAN-side service listens: all addresses by default, the port given. */
+function lanListener(defaultPort: number) {
+  return z
     .strictObject({
       host: z
         .string()
         .refine((t) => isIP(t) !== 0, 'an IP address to listen on, e.g. "0.0.0.0" or the LAN address')
         .default('0.0.0.0')
         .describe('the LAN side; on a box with a second (cloud-side) interface, its LAN address'),
-      port: port.default(8080),
+      port: port.default(defaultPort),
     })
-    .prefault({}),
+    .prefault({});
+}
+
+/** The local web status page (docs/status-page.md). */
+const statusSection = z.strictObject({
+  enabled: z.boolean().default(true).describe('serve the status page and /health, /ready, /metrics'),
+  listen: lanListener(8080),
   auth: z
     .enum(['password', 'none'])
     .default('password')
@@ -172,6 +177,42 @@ const statusSection = z.strictObject({
     .strictObject({
       minGap: duration('1s').describe('live updates at most this often'),
       refresh: duration('5s').describe('and at least this often while the page is open'),
+    })
+    .prefault({}),
+});
+
+/** The push proxy for LAN devices (docs/push-proxy.md). */
+const pushProxySection = z.strictObject({
+  listen: lanListener(8081),
+  devices: z
+    .array(
+      z.strictObject({
+        id: slug.describe('the device id the cloud pushes to (POST /api/v1/gateways/{gw}/devices/{id}/push)'),
+        token: secret.describe('the device proves its id with this token in its hello'),
+      }),
+    )
+    .min(1)
+    .max(64)
+    .refine((list) => new Set(list.map((d) => d.id)).size === list.length, 'device ids must be unique')
+    .describe('devices allowed to connect; each gets one stream on the push lines'),
+  lanKeepalive: duration('5m')
+    .refine((ms) => ms >= 1000 && ms <= 86_400_000, 'between 1s and 1d')
+    .describe(
+      'keep-alive interval given to devices: long (the LAN kills no idle connection), short enough to notice a dead device',
+    ),
+  ackTimeout: duration('5s').describe(
+    'a connected device that does not acknowledge a push this long is dropped; the push is held',
+  ),
+  hold: z
+    .strictObject({
+      max: z.number().int().min(1).max(10_000).default(100).describe('most pushes held per device'),
+      maxBytes: z
+        .number()
+        .int()
+        .min(65_536)
+        .default(8 * 1024 * 1024)
+        .describe('most payload bytes held for all devices together'),
+      ttl: duration('1d').describe('a held push the device does not take within this long expires'),
     })
     .prefault({}),
 });
@@ -289,6 +330,9 @@ export const gatewayConfigSchema = z
     journal: journalSection.prefault({}).describe('tunnel records and device logs (docs/journal.md)'),
     mqtt: mqttSection.optional().describe('MQTT management channel, telemetry and alternate push line'),
     status: statusSection.prefault({}).describe('local web status page and health/metrics endpoints'),
+    pushProxy: pushProxySection
+      .optional()
+      .describe('WebSocket push proxy for LAN devices, so they can sleep; off when absent'),
     reconnect: z
       .strictObject({
         initialDelay: duration('1s'),

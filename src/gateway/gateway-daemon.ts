@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock/clock.ts';
 import { systemClock } from '../clock/system-clock.ts';
-import type { GatewayConfig } from '../config/gateway-config.ts';
+import { type GatewayConfig, loadGatewayConfig } from '../config/gateway-config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Push } from '../protocol/messages.ts';
 import { parseStorageKey } from '../storage/secure-file.ts';
@@ -19,6 +19,8 @@ import { MqttChannel } from './mqtt/mqtt-channel.ts';
 import { powerModesFrom, schedulePolicyFrom } from './power/power-config.ts';
 import { PowerScheduler } from './power/power-scheduler.ts';
 import { RecentIds } from './push/recent-ids.ts';
+import { PushProxy } from './push-proxy/push-proxy.ts';
+import { ConfigReloader } from './reload/config-reload.ts';
 import type { StatusPage } from './status/status-page.ts';
 import { startDaemonStatusPage } from './status/status-page-wiring.ts';
 import { TunnelAllowList } from './tunnels/allow-list.ts';
@@ -42,6 +44,8 @@ export interface GatewayDaemon {
   readonly mqtt: MqttChannel | null;
   /** The local web status page, unless `status.enabled` is false. */
   readonly statusPage: StatusPage | null;
+  /** The push proxy for LAN devices, when `pushProxy` is configured (docs/push-proxy.md). */
+  readonly pushProxy: PushProxy | null;
   status(): LinkStatus & { gatewayId: string; powerMode: string };
   stop(): Promise<void>;
 }
@@ -52,6 +56,8 @@ export interface GatewayDeps {
   env?: NodeJS.ProcessEnv;
   /** Receives every push once (after deduplication); resolve to acknowledge. */
   onPush?: (push: Push) => Promise<void> | void;
+  /** The file `config` came from: the `reload-config` command re-reads it (none: not supported). */
+  configFile?: string;
 }
 
 /**
@@ -119,6 +125,7 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     forward: (record) => mqtt?.append(record),
   });
   tunnels.onRecord = (record) => journal.recordTunnel(record);
+  const pushProxySettings = config.pushProxy;
   const link = new LineSupervisor({
     clock,
     logger: log,
@@ -146,7 +153,33 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     onTunnel: (request) => tunnels.handle(request),
     devices: () => devices.reports(),
     maxTunnels: config.tunnels.maxConcurrent,
+    proxiedDevices: pushProxySettings ? () => pushProxySettings.devices.map((d) => d.id) : undefined,
   });
+  const pushProxy = pushProxySettings
+    ? new PushProxy({
+        settings: pushProxySettings,
+        stateDir: config.gateway.stateDir,
+        open: (streamTarget) => link.openStream(streamTarget),
+        clock,
+        logger: log,
+        backoff: { initialMs: config.reconnect.initialDelay, maxMs: config.reconnect.maxDelay },
+      })
+    : null;
+  link.on('change', () => pushProxy?.linesChanged());
+  const { configFile } = deps;
+  const reloader = configFile
+    ? new ConfigReloader({
+        file: configFile,
+        inForce: config,
+        logger: log,
+        load: (file) => loadGatewayConfig(file, { env }),
+        apply: (next) => {
+          deps.logger.level = next.log.level;
+          power.reconfigure(schedulePolicyFrom(next.power), powerModesFrom(next.power));
+          if (next.mqtt) mqtt?.setTelemetryPace(next.mqtt.telemetry);
+        },
+      })
+    : null;
   const mqtt = config.mqtt
     ? new MqttChannel({
         clock,
@@ -157,9 +190,17 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
         env,
         cloudProxy: config.cloud.proxy,
         spoolFile: join(config.gateway.stateDir, 'log-spool.db'),
+        backoff: {
+          initialMs: config.reconnect.initialDelay,
+          maxMs: config.reconnect.maxDelay,
+          stableAfterMs: config.reconnect.stableAfter,
+        },
         link: () => link.status(),
         power: () => power.state(),
+        tunnels: () => ({ active: tunnels.activeCount, jobs: jobs.activeJobs }),
+        devices: () => deviceMonitor.snapshots(),
         actions: {
+          ...(reloader ? { reloadConfig: () => reloader.reload() } : {}),
           setPowerOverride: (mode, untilMs) => power.setOverride(mode, untilMs),
           clearPowerOverride: () => power.clearOverride(),
           restoreLines: (ids) => link.restore(ids, 'asked over MQTT'),
@@ -180,6 +221,7 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
       })
     : null;
   link.on('change', () => mqtt?.noteChange());
+  deviceMonitor.on('change', () => mqtt?.noteDevice());
   const statusPage = startDaemonStatusPage(config, {
     clock,
     logger: log,
@@ -188,6 +230,7 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     power,
     mqtt,
     pushesReceived: () => ({ ...pushesReceived }),
+    activity: { deviceMonitor, tunnels, jobs, journal: journal.store },
   });
   log.info(
     {
@@ -206,6 +249,10 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
   mqtt?.start();
   journal.start();
   deviceMonitor.start();
+  pushProxy?.start().catch((err: Error) =>
+    // Like the status page: without the proxy the gateway's own lines run on.
+    log.error({ err: err.message }, 'push proxy cannot start; check pushProxy.listen'),
+  );
   return {
     clientId,
     link,
@@ -217,16 +264,19 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     power,
     mqtt,
     statusPage,
+    pushProxy,
     status: () => ({ ...link.status(), gatewayId: config.gateway.id, powerMode: power.mode().name }),
     async stop() {
+      // First: the page reads the parts stopped below (the journal's file among them).
+      await statusPage?.stop();
       power.stop();
       jobs.close();
       deviceMonitor.stop();
+      await pushProxy?.stop();
       link.stop();
       await devices.close();
       await journal.stop();
       await mqtt?.stop();
-      await statusPage?.stop();
     },
   };
 }

@@ -16,7 +16,12 @@ const KNOWN_TYPES = {
   cloud: new Set(cloudToGatewaySchema.options.map((o) => o.shape.type.value)),
 };
 
-function decode<T>(
+/**
+ * Decodes one JSON control message against a discriminated union: size, text, JSON, a
+ * known `type`, then the schema, each refusal a typed ProtocolError. Other protocols that
+ * keep this framing (the push proxy, docs/push-proxy.md) decode with it too.
+ */
+export function decodeControl<T>(
   data: string | Buffer,
   isBinary: boolean,
   schema: z.ZodType<T>,
@@ -73,7 +78,7 @@ export function decodeFromGateway(
   isBinary = false,
   maxBytes = MAX_CONTROL_FRAME_BYTES,
 ): Decoded<GatewayToCloud> {
-  return decode(data, isBinary, gatewayToCloudSchema, KNOWN_TYPES.gateway, maxBytes);
+  return decodeControl(data, isBinary, gatewayToCloudSchema, KNOWN_TYPES.gateway, maxBytes);
 }
 
 /** Decodes a frame the gateway received from the cloud. */
@@ -82,7 +87,7 @@ export function decodeFromCloud(
   isBinary = false,
   maxBytes = MAX_CONTROL_FRAME_BYTES,
 ): Decoded<CloudToGateway> {
-  return decode(data, isBinary, cloudToGatewaySchema, KNOWN_TYPES.cloud, maxBytes);
+  return decodeControl(data, isBinary, cloudToGatewaySchema, KNOWN_TYPES.cloud, maxBytes);
 }
 
 /** Encodes a control message as a text frame. */

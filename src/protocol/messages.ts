@@ -65,6 +65,8 @@ export const helloSchema = z.object({
   devices: z.array(deviceReportSchema).max(256).optional(),
   /** Most tunnels this gateway relays at once. */
   maxTunnels: z.number().int().min(1).max(10_000).optional(),
+  /** LAN devices whose push connections this gateway proxies (docs/push-proxy.md). */
+  proxiedDevices: z.array(id).max(256).optional(),
 });
 
 export const welcomeSchema = z.object({

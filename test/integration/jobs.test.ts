@@ -259,7 +259,8 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
     const legs = tunnelRecords(join(dir, 'gateway-state', 'journal.db')).filter(
       (r) => r.jobId === posted.body.id,
     );
-    expect(legs.length).toBe(done.route.length);
+    // A tunnel whose line died before its "ready" reached the cloud is a gateway record with no cloud leg.
+    expect(legs.length).toBeGreaterThanOrEqual(done.route.length);
     expect(legs.reduce((sum, r) => sum + r.bytesToDevice, 0)).toBe(document.length);
   });
 });

@@ -1,5 +1,8 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import {
   type CloudHandle,
   scratchDir,
@@ -9,6 +12,7 @@ import {
   startGatewayProcess,
 } from '../support/chain.ts';
 import { type CliProcess, eventually } from '../support/cli-process.ts';
+import { freePort } from '../support/free-port.ts';
 import { type MosquittoHandle, startMosquitto } from '../support/mosquitto.ts';
 import { deferredTeardown } from '../support/teardown.ts';
 
@@ -224,5 +228,103 @@ describe('MQTT channel against a real Mosquitto', () => {
     expect((await replyTo('bad-1'))[0]).toMatchObject({ ok: false, code: 'MFP_ERR_UNKNOWN_COMMAND' });
     await c.watcher.publishAsync('mfpgw/gw1/cmd/status-snapshot', 'not json', { qos: 1 });
     expect((await replyTo(null))[0]).toMatchObject({ ok: false, code: 'MFP_ERR_INVALID_JSON' });
+  });
+
+  it('reports tunnels and devices, keeps device states retained, and reloads its config on command', async () => {
+    const dir = scratch('mqtt-reload');
+    const c = await chain(dir);
+    // A configured printer nobody answers for: its state is "offline".
+    const printer = {
+      id: 'printer-a',
+      driver: 'pjl',
+      host: '127.0.0.1',
+      port: await freePort(),
+      statusEvery: '1h',
+    };
+    const gateway = track(
+      startGatewayProcess(
+        dir,
+        { url: `ws://127.0.0.1:${c.cloud.port}/push`, token: c.cloud.gatewayToken },
+        { mqtt: c.gatewayMqtt, power: { mode: 'normal', timezone: 'Europe/Berlin' }, devices: [printer] },
+      ),
+    );
+    const messages: [string, Record<string, unknown>][] = [];
+    c.watcher.on('message', (topic, payload) => {
+      if (!topic.endsWith('/availability')) messages.push([topic, JSON.parse(payload.toString())]);
+    });
+    await c.watcher.subscribeAsync(
+      ['mfpgw/gw1/reply/+', 'mfpgw/gw1/telemetry', 'mfpgw/gw1/devices/+/state'],
+      {
+        qos: 1,
+      },
+    );
+    const message = (what: string, match: (topic: string, body: Record<string, unknown>) => boolean) =>
+      eventually(
+        async () => messages.find(([t, b]) => match(t, b))?.[1],
+        (found) => found !== undefined,
+        15_000,
+        what,
+        50,
+      ) as Promise<Record<string, unknown>>;
+
+    const state = await message(
+      'the printer’s retained state',
+      (t) => t === 'mfpgw/gw1/devices/printer-a/state',
+    );
+    expect(state).toMatchObject({ deviceId: 'printer-a', driver: 'pjl', state: 'offline' });
+    const telemetry = await message(
+      'telemetry with the printer',
+      (t, b) => t === 'mfpgw/gw1/telemetry' && (b.devices as { state: string }[])[0]?.state === 'offline',
+    );
+    expect(telemetry).toMatchObject({
+      tunnels: { active: 0, jobs: 0 },
+      devices: [{ id: 'printer-a', driver: 'pjl', state: 'offline', meters: null }],
+      mqtt: { keepaliveS: 60, keepaliveSource: 'config' },
+    });
+
+    const file = join(dir, 'gateway.yaml');
+    const original = parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
+    const send = (name: string, body: unknown) =>
+      c.watcher.publishAsync(`mfpgw/gw1/cmd/${name}`, JSON.stringify(body), { qos: 1 });
+    const replyTo = (id: string) => message(`a reply to ${id}`, (t) => t === `mfpgw/gw1/reply/${id}`);
+
+    writeFileSync(
+      file,
+      stringify({
+        ...original,
+        power: { ...original.power, mode: 'power-saving' },
+        mqtt: { ...original.mqtt, telemetry: { every: '2m', minGap: '1s' } },
+        cloud: { ...original.cloud, connections: 3 },
+      }),
+    );
+    // Power saving lengthens the MQTT keep-alive past the mode's threshold, so applying it renews
+    // the session at once: the reply must still get out (it waits for the new session).
+    await send('reload-config', { id: 'reload-1' });
+    expect(await replyTo('reload-1')).toEqual({
+      id: 'reload-1',
+      ok: true,
+      result: { file, applied: ['power.mode', 'mqtt.telemetry.every'], needsRestart: ['cloud.connections'] },
+    });
+    await gateway.waitFor(
+      (l) => l.msg === 'power mode changed' && l.mode === 'power-saving',
+      5000,
+      'the base mode to change live',
+    );
+
+    // A broken file changes nothing and says what is wrong.
+    writeFileSync(file, stringify({ ...original, power: { mode: 'normal', timezone: 'Mars/Olympus' } }));
+    await send('reload-config', { id: 'reload-2' });
+    expect(await replyTo('reload-2')).toMatchObject({
+      id: 'reload-2',
+      ok: false,
+      code: 'MFP_ERR_CONFIG',
+      message: expect.stringContaining('power.timezone: got "Mars/Olympus"; expected an IANA time zone'),
+      issues: [{ key: 'power.timezone', value: '"Mars/Olympus"', expected: expect.stringContaining('IANA') }],
+    });
+    await send('status-snapshot', { id: 'snap-after' });
+    expect(await replyTo('snap-after')).toMatchObject({
+      ok: true,
+      result: { status: { powerMode: 'power-saving' }, telemetry: { power: { timeZone: 'Europe/Berlin' } } },
+    });
   });
 });

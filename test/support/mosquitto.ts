@@ -23,6 +23,13 @@ const PORT_ATTEMPTS = 3;
 export interface MosquittoOptions {
   /** user name → password; anonymous clients are refused. */
   users: Record<string, string>;
+  /**
+   * `max_keepalive`: MQTT 5 clients asking for more get this as Server Keep Alive in CONNACK
+   * (default: none, so the client's keep-alive stands).
+   */
+  maxKeepalive?: number;
+  /** Log every packet (PINGREQ, CONNECT with its keep-alive, …) to `log()`. */
+  debugLog?: boolean;
 }
 
 export interface MosquittoHandle {
@@ -62,7 +69,7 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
   }
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-    const broker = new Broker(dir, passwd, await freePort());
+    const broker = new Broker(dir, passwd, await freePort(), options);
     try {
       await broker.start();
       return broker;
@@ -88,10 +95,15 @@ class Broker implements MosquittoHandle {
   private disposed = false;
   private readonly dir: string;
   private readonly passwd: string;
+  private readonly extra: string[];
 
-  constructor(dir: string, passwd: string, port: number) {
+  constructor(dir: string, passwd: string, port: number, options: MosquittoOptions) {
     this.dir = dir;
     this.passwd = passwd;
+    this.extra = [
+      ...(options.maxKeepalive === undefined ? [] : [`max_keepalive ${options.maxKeepalive}`]),
+      ...(options.debugLog ? ['log_type debug'] : []),
+    ];
     this.port = port;
     this.url = `mqtt://127.0.0.1:${port}`;
   }
@@ -111,6 +123,7 @@ class Broker implements MosquittoHandle {
         'log_type warning',
         'log_type notice',
         'log_type information',
+        ...this.extra,
         ...(process.getuid?.() === 0 ? ['user root'] : []),
         '',
       ].join('\n'),

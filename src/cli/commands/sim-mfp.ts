@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, type Logger } from '../../log/logger.ts';
 import { formatHostPort, type HostPort } from '../../sim/firewall/address.ts';
+import { startPushMode } from '../../sim/mfp/push-mode.ts';
 import { type DirectTransfer, SimMfp } from '../../sim/mfp/sim-mfp.ts';
 import { SimSnmpAgent } from '../../sim/mfp/snmp-agent.ts';
 import { hostPortArg } from '../arguments.ts';
@@ -16,6 +17,10 @@ interface SimMfpFlags {
   pages?: number;
   readRate?: number;
   serial?: string;
+  pushViaGateway?: string;
+  deviceId?: string;
+  deviceToken?: string;
+  sleepFile?: string;
 }
 
 function readRateArg(text: string): number {
@@ -67,9 +72,20 @@ export function simMfpCommand(): Command {
       'read jobs at most this fast, like a slow printer (e.g. 500k, 2m)',
       readRateArg,
     )
+    .option(
+      '--push-via-gateway <url>',
+      "keep a push connection through the gateway's push proxy (ws://HOST:PORT)",
+    )
+    .option('--device-id <id>', 'with --push-via-gateway: the device id the gateway knows')
+    .option('--device-token <token>', 'with --push-via-gateway: the device token (env MFPGW_DEVICE_TOKEN)')
+    .option('--sleep-file <path>', 'with --push-via-gateway: sleep (disconnect) while this file exists')
     .addHelpText(
       'after',
       `
+Push via gateway: one "push received" line per push (pushId, dataType, payload,
+heldSince), "keep-alive acknowledged" per LAN keep-alive, "push client asleep" / "push
+client waking" when the sleep file appears / goes.
+
 Faults on demand: SIGUSR1 takes the paper out (the printer stops with media-empty and
 holds jobs), SIGUSR2 clears every fault.
 
@@ -121,6 +137,7 @@ Example:
         process.exit(1);
       }
       const snmp = flags.snmp && (await startSnmp(sim, flags.snmp));
+      const stopPush = flags.pushViaGateway ? startPushModeOrExit(flags, logger) : undefined;
       if (flags.serial) await sim.serveSerial(flags.serial);
       process.on('SIGUSR1', () => {
         sim.setFault('paper-out');
@@ -143,11 +160,29 @@ Example:
         'sim mfp listening',
       );
       stopOnSignal(async () => {
+        stopPush?.();
         await snmp?.close();
         await sim.close();
         logger.info({ jobs: sim.jobs.length, pages: sim.pageCounter }, 'sim mfp stopped');
       }, logger);
     });
+}
+
+/** Starts --push-via-gateway, or exits with what is missing. */
+function startPushModeOrExit(flags: SimMfpFlags, logger: Logger): () => void {
+  const token = flags.deviceToken ?? process.env.MFPGW_DEVICE_TOKEN;
+  if (!flags.pushViaGateway || !flags.deviceId || !token) {
+    process.stderr.write('--push-via-gateway needs --device-id and --device-token (or MFPGW_DEVICE_TOKEN)\n');
+    process.exit(1);
+  }
+  return startPushMode({
+    url: flags.pushViaGateway,
+    deviceId: flags.deviceId,
+    token,
+    sleepFile: flags.sleepFile ? resolve(flags.sleepFile) : undefined,
+    logger,
+    software: 'mfp-gateway-sim-mfp',
+  });
 }
 
 /** Answers SNMP for the sim at address, or exits with a message saying what to change. */

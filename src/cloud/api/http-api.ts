@@ -15,12 +15,27 @@ export interface HttpApiOptions {
   advisor: KeepaliveAdvisor;
   dispatcher: PushDispatcher;
   clock: Clock;
+  /** LAN devices behind the gateway's push proxy, for the gateway's state (docs/push-proxy.md). */
+  proxiedDevices?: (gatewayId: string) => unknown[];
 }
 
 const pushBody = z.strictObject({
   type: z.string().min(1).max(64),
   payload: z.unknown(),
 });
+
+/** Parses a push request's body: the push, or the 400 answer saying what is wrong. */
+export function parsePushBody(
+  raw: unknown,
+): { type: string; payload: unknown } | { error: 'bad-request'; message: string } {
+  const body = pushBody.safeParse(raw);
+  if (body.success) return body.data;
+  const issue = body.error.issues[0];
+  return {
+    error: 'bad-request',
+    message: `body: ${issue?.path.join('.') || '(body)'}: ${issue?.message}; expected {"type": "...", "payload": ...}`,
+  };
+}
 
 /** Pushes awaiting acknowledgement per gateway; more are refused so memory stays bounded. */
 export const MAX_PUSHES_IN_FLIGHT = 256;
@@ -81,6 +96,7 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
         converged: state.advice.converged,
         probeGapMs: state.probeGapMs,
       },
+      proxiedDevices: options.proxiedDevices?.(id) ?? [],
     };
   };
 
@@ -109,14 +125,8 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
 
   app.post<{ Params: { id: string } }>('/api/v1/gateways/:id/push', async (req, reply) => {
     if (!known.has(req.params.id)) return reply.code(404).send(unknownGateway);
-    const body = pushBody.safeParse(req.body);
-    if (!body.success) {
-      const issue = body.error.issues[0];
-      return reply.code(400).send({
-        error: 'bad-request',
-        message: `body: ${issue?.path.join('.') || '(body)'}: ${issue?.message}; expected {"type": "...", "payload": ...}`,
-      });
-    }
+    const body = parsePushBody(req.body);
+    if ('error' in body) return reply.code(400).send(body);
     const id = req.params.id;
     const busy = inFlight.get(id) ?? 0;
     if (busy >= MAX_PUSHES_IN_FLIGHT) {
@@ -127,7 +137,7 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
     }
     inFlight.set(id, busy + 1);
     try {
-      const result = await dispatcher.push(id, body.data.type, body.data.payload);
+      const result = await dispatcher.push(id, body.type, body.payload);
       if (result.delivered) return result;
       return reply.code(503).send(result);
     } finally {

@@ -177,6 +177,7 @@ export class JobTransfer {
       deviceId: job.deviceId,
       resumeOffset: this.offset,
       jobType: job.type,
+      size: job.size,
       ...(job.name ? { name: job.name } : {}),
       ...(job.format ? { format: job.format } : {}),
     });

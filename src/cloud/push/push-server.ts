@@ -6,7 +6,7 @@ import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeFromGateway, encodeMessage } from '../../protocol/codec.ts';
 import { type Advice, type Hello, PROTOCOL_VERSION } from '../../protocol/messages.ts';
-import { TUNNEL_MUX_DEFAULTS } from '../../tunnel/tunnel-mux.ts';
+import { type StreamRequest, TUNNEL_MUX_DEFAULTS } from '../../tunnel/tunnel-mux.ts';
 import type { KeepaliveAdvisor } from '../advisor/keepalive-advisor.ts';
 import { domainOf, siteKey } from '../learning/domain.ts';
 import type { StatusStore } from '../status/status-store.ts';
@@ -30,6 +30,8 @@ export interface PushServerOptions {
   clock: Clock;
   logger: Logger;
   probeAckTimeoutMs: number;
+  /** Decides on the streams a gateway opens on a line (none: every one is refused). */
+  onStream?: (line: CloudLine, request: StreamRequest) => void;
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -288,6 +290,8 @@ export class PushServer {
     });
     if (previous) previous.terminate('taken over by a new connection of the same line');
     line.attach();
+    const { onStream } = this.options;
+    if (onStream) line.tunnels?.onStream((request) => onStream(line, request));
     const state = advisor.stateFor(hello.gatewayId);
     const probe = state.probeGapMs !== null;
     this.lastAdviceSent.set(line, JSON.stringify([state.advice, probe]));

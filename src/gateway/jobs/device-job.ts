@@ -16,10 +16,18 @@ const DOCUMENT_BUFFER_BYTES = 256 * 1024;
 export class DeviceJob {
   readonly jobId: string;
   readonly device: GatewayDevice;
+  /** The whole document's size, when the cloud said it in the OPEN (for progress). */
+  readonly size: number | undefined;
+  /** When the gateway took the job's first tunnel. */
+  readonly startedAt: number;
   /** Document bytes taken from tunnels so far (the offset a resume continues at). */
   received = 0;
+  /** Tunnels that have carried the job so far (more than one: it was resumed). */
+  tunnels = 0;
   /** The job's last word (done, switched, failed) once the device settled it. */
   final: JobEvent | undefined;
+  /** When the device settled the job. */
+  settledAt: number | undefined;
   private readonly document = new PassThrough({ highWaterMark: DOCUMENT_BUFFER_BYTES });
   private readonly abort = new AbortController();
   private handover: Handover | undefined;
@@ -34,12 +42,15 @@ export class DeviceJob {
     device: GatewayDevice;
     name: string | undefined;
     format: string | undefined;
+    size?: number | undefined;
     clock: Clock;
     graceMs: number;
   }) {
     this.jobId = options.jobId;
     this.device = options.device;
+    this.size = options.size;
     this.clock = options.clock;
+    this.startedAt = options.clock.now();
     this.graceMs = options.graceMs;
     const { driver } = options.device;
     driver
@@ -114,6 +125,7 @@ export class DeviceJob {
 
   /** A tunnel carries the job (again): no grace timer runs. */
   attach(): void {
+    this.tunnels++;
     if (this.grace !== undefined) this.clock.clearTimeout(this.grace);
     this.grace = undefined;
   }
@@ -137,6 +149,7 @@ export class DeviceJob {
   private settle(event: JobEvent): void {
     if (this.final) return;
     this.final = event;
+    this.settledAt = this.clock.now();
     if (this.grace !== undefined) this.clock.clearTimeout(this.grace);
     this.grace = undefined;
     for (const fn of this.listeners) fn(event);

@@ -9,7 +9,7 @@ import {
 import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
 import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
 import type { DeviceRegistry } from '../devices/device-registry.ts';
-import type { TunnelRecord } from '../tunnels/tunnel-endpoint.ts';
+import type { ActiveTunnel, TunnelRecord } from '../tunnels/tunnel-endpoint.ts';
 import { DeviceJob } from './device-job.ts';
 
 export interface JobTunnelsOptions {
@@ -24,6 +24,33 @@ export interface JobTunnelsOptions {
   keepSettledMs?: number;
 }
 
+/** A job as the status page sees it: how far it got, and its last word once settled. */
+export interface JobSummary {
+  jobId: string;
+  deviceId: string;
+  /** The whole document's size, when the cloud said it. */
+  size: number | undefined;
+  /** Document bytes the gateway took from tunnels so far. */
+  received: number;
+  /** Tunnels that carried it so far (more than one: resumed after a cut line). */
+  tunnels: number;
+  /** A tunnel carries it right now. */
+  carried: boolean;
+  final: JobEvent | undefined;
+  startedAt: number;
+  settledAt: number | undefined;
+}
+
+/** Settled jobs since start, by their last word. */
+export type JobTotals = Record<'done' | 'switched' | 'failed', number>;
+
+/** A stream carrying a job now, and where it started. */
+interface Carrier {
+  stream: TunnelStream;
+  openedAt: number;
+  startOffset: number;
+}
+
 /**
  * Tunnels whose OPEN names a device: the job stream (docs/jobs.md). Each carries one job's
  * document to the device's driver and the job's outcome back. A job outlives its tunnel, so
@@ -35,7 +62,9 @@ export class JobTunnels {
   private readonly options: JobTunnelsOptions;
   private readonly log: Logger;
   /** Streams currently carrying a job to a device. */
-  private carrying = new Map<string, TunnelStream>();
+  private carrying = new Map<string, Carrier>();
+  /** Settled jobs since start, by outcome (metrics). */
+  readonly totals: JobTotals = { done: 0, switched: 0, failed: 0 };
 
   constructor(options: JobTunnelsOptions) {
     this.options = options;
@@ -45,6 +74,36 @@ export class JobTunnels {
   /** Jobs on devices right now (including those waiting for a resume). */
   get activeJobs(): number {
     return [...this.jobs.values()].filter((j) => !j.final).length;
+  }
+
+  /** The jobs held now (running, waiting for a resume, or settled within keepSettledMs), oldest first. */
+  list(): JobSummary[] {
+    return [...this.jobs.values()].map((job) => ({
+      jobId: job.jobId,
+      deviceId: job.device.config.id,
+      size: job.size,
+      received: job.received,
+      tunnels: job.tunnels,
+      carried: this.carrying.has(job.jobId),
+      final: job.final,
+      startedAt: job.startedAt,
+      settledAt: job.settledAt,
+    }));
+  }
+
+  /** The streams carrying jobs now, with their byte counts so far. */
+  activeTunnels(): ActiveTunnel[] {
+    return [...this.carrying].map(([jobId, c]) => {
+      const job = this.jobs.get(jobId);
+      return {
+        id: `job/${jobId}`,
+        jobId,
+        target: `device:${job?.device.config.id ?? '?'}`,
+        openedAt: c.openedAt,
+        bytesToDevice: (job?.received ?? c.startOffset) - c.startOffset,
+        bytesFromDevice: c.stream.offsets.sent,
+      };
+    });
   }
 
   /** Whether an OPEN for this device would be taken (the tunnel-establishment command asks first). */
@@ -87,6 +146,7 @@ export class JobTunnels {
         device,
         name: target.name,
         format: target.format,
+        size: target.size,
         clock: this.options.clock,
         graceMs: this.options.resumeGraceMs,
       });
@@ -98,7 +158,7 @@ export class JobTunnels {
       this.log.info({ jobId: target.jobId, device: deviceId, offset: job.received }, 'job resumed');
     }
     // A newer tunnel for the same job wins: the old one's line is dead or dying.
-    this.carrying.get(target.jobId)?.destroy();
+    this.carrying.get(target.jobId)?.stream.destroy();
     this.carry(request, job, onRecord);
     return true;
   }
@@ -106,7 +166,7 @@ export class JobTunnels {
   /** Aborts every job (shutdown). */
   close(): void {
     for (const job of this.jobs.values()) job.fail('the gateway is stopping');
-    for (const stream of this.carrying.values()) stream.destroy();
+    for (const { stream } of this.carrying.values()) stream.destroy();
   }
 
   private carry(request: StreamRequest, job: DeviceJob, onRecord: (record: TunnelRecord) => void): void {
@@ -114,7 +174,7 @@ export class JobTunnels {
     const stream = request.accept();
     const openedAt = clock.now();
     const startOffset = job.received;
-    this.carrying.set(job.jobId, stream);
+    this.carrying.set(job.jobId, { stream, openedAt, startOffset });
     job.attach();
     let outcome = 'closed';
     let closed = false;
@@ -125,7 +185,7 @@ export class JobTunnels {
       if (closed) return;
       closed = true;
       stopFinal();
-      const carrier = this.carrying.get(job.jobId) === stream;
+      const carrier = this.carrying.get(job.jobId)?.stream === stream;
       if (carrier) this.carrying.delete(job.jobId);
       if (!job.final) {
         outcome = why;
@@ -193,6 +253,7 @@ export class JobTunnels {
   }
 
   private settled(job: DeviceJob, event: JobEvent): void {
+    if (event.event !== 'ready' && event.event !== 'switch-refused') this.totals[event.event]++;
     this.log.info({ jobId: job.jobId, device: job.device.config.id, ...event }, 'job settled');
     // Keep the outcome for a cloud that missed it (its line died just then), then forget the job.
     const keep = this.options.keepSettledMs ?? 10 * 60_000;

@@ -10,6 +10,8 @@ import {
   PROTOCOL_VERSION,
   type Push,
 } from '../../protocol/messages.ts';
+import type { TunnelTargetInput } from '../../protocol/tunnel/target.ts';
+import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
 import { type LineContext, type LineStatus, PushLine } from './push-line.ts';
 
@@ -44,6 +46,8 @@ export interface SupervisorOptions {
   devices?: () => DeviceReport[];
   /** Most tunnels this gateway relays at once (the cloud's scheduler keeps under it). */
   maxTunnels?: number;
+  /** LAN devices whose push connections this gateway proxies, reported in every hello. */
+  proxiedDevices?: () => string[];
 }
 
 /** The link's state for status pages, readiness and the API. */
@@ -171,6 +175,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
       lost: [...this.lost],
       ...(this.options.devices ? { devices: this.options.devices() } : {}),
       ...(this.options.maxTunnels ? { maxTunnels: this.options.maxTunnels } : {}),
+      ...(this.options.proxiedDevices ? { proxiedDevices: this.options.proxiedDevices() } : {}),
     };
   }
 
@@ -188,6 +193,20 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
       this.probeLine.stop();
     }
     this.emit('change');
+  }
+
+  /**
+   * Opens a tunnel stream to the cloud on the open push line carrying the fewest streams
+   * (the gateway's side of a stream it starts, e.g. a proxied device's); undefined when no
+   * push line is open: wait for a 'change'.
+   */
+  openStream(target: TunnelTargetInput): { line: string; stream: Promise<TunnelStream> } | undefined {
+    const open = this.lines.filter((l) => l.isOpen).sort((a, b) => a.streamCount - b.streamCount);
+    for (const line of open) {
+      const stream = line.openStream(target);
+      if (stream) return { line: line.id, stream };
+    }
+    return undefined;
   }
 
   /** Reopens the named lines now (all push lines when ids is undefined); returns the ids restored. */

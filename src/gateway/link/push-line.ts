@@ -1,8 +1,10 @@
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Advice, CloudToGateway, Hello, LostLine, Push } from '../../protocol/messages.ts';
+import type { TunnelTargetInput } from '../../protocol/tunnel/target.ts';
 import { Backoff } from '../../retry/backoff.ts';
 import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
+import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
 import { type DeadLineInfo, KeepaliveManager } from '../keepalive/keepalive-manager.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
 import { LineSession, type SessionFailure } from './line-session.ts';
@@ -116,6 +118,18 @@ export class PushLine {
 
   get isOpen(): boolean {
     return this.state === 'open';
+  }
+
+  /** Opens a tunnel stream to the cloud on this line; undefined when the line is not open. */
+  openStream(target: TunnelTargetInput): Promise<TunnelStream> | undefined {
+    const mux = this.state === 'open' ? this.session?.tunnels : undefined;
+    if (!mux || mux.closed) return undefined;
+    return mux.openStream(target);
+  }
+
+  /** Tunnel streams on this line now (new streams go where there are fewest). */
+  get streamCount(): number {
+    return this.session?.tunnels?.stats().streams ?? 0;
   }
 
   status(): LineStatus {

@@ -3,23 +3,15 @@ import type { IClientOptions } from 'mqtt';
 import type { GatewayConfig } from '../../config/gateway-config.ts';
 import { AVAILABILITY, gatewayTopics } from '../../protocol/mqtt/topics.ts';
 import { proxyAgent, proxyFor } from '../link/proxy.ts';
+import { keepaliveSeconds } from './mqtt-keepalive.ts';
 
 export type MqttSettings = NonNullable<GatewayConfig['mqtt']>;
-
-/** Longest MQTT keep-alive the protocol can express, ms (a 16-bit count of seconds). */
-export const MAX_MQTT_KEEPALIVE_MS = 65_535_000;
-/** Shortest keep-alive we let the learned interval set, ms. */
-export const MIN_MQTT_KEEPALIVE_MS = 10_000;
-
-/** The MQTT keep-alive in seconds for an interval, within what MQTT can say. */
-export function keepaliveSeconds(intervalMs: number): number {
-  return Math.round(Math.min(MAX_MQTT_KEEPALIVE_MS, Math.max(MIN_MQTT_KEEPALIVE_MS, intervalMs)) / 1000);
-}
 
 /**
  * mqtt.js options for the gateway's broker connection: verified TLS with an optional private
  * CA, user/password or client certificate, the retained "offline" last will, and for a
- * wss:// broker the same HTTP CONNECT proxy the push lines use.
+ * wss:// broker the same HTTP CONNECT proxy the push lines use. The client connects only when
+ * told to (BrokerConnection).
  */
 export function brokerOptions(
   settings: MqttSettings,
@@ -35,7 +27,8 @@ export function brokerOptions(
     clientId: `mfpgw-${gatewayId}`,
     clean: true,
     keepalive: keepaliveSeconds(settings.keepalive),
-    reconnectPeriod: 2000,
+    // BrokerConnection reconnects (backoff on the gateway's clock, at once on wake), not mqtt.js.
+    reconnectPeriod: 0,
     connectTimeout: 15_000,
     username: settings.username,
     password: settings.password,

@@ -6,12 +6,14 @@ import {
   decodeCommand,
 } from '../../protocol/mqtt/commands.ts';
 import type { PowerState } from '../power/power-scheduler.ts';
+import type { ReloadOutcome } from '../reload/config-reload.ts';
 
 /** What the management commands act on; an absent action replies "not supported yet". */
 export interface CommandActions {
   /** Reopens push lines now; returns the ids restored. */
   restoreLines?: (connectionIds: string[] | undefined) => string[];
-  reloadConfig?: () => Promise<unknown>;
+  /** Re-reads the config file (absent when the daemon was started without one). */
+  reloadConfig?: () => ReloadOutcome;
   statusSnapshot: () => unknown;
   setPowerOverride: (
     mode: string,
@@ -77,10 +79,17 @@ export class CommandHandler {
       case 'restore-line':
         if (!a.restoreLines) return notSupported(id, 'restore-line');
         return { id, ok: true, result: { restored: a.restoreLines(command.body.connectionIds) } };
-      case 'reload-config':
+      case 'reload-config': {
         if (!a.reloadConfig)
-          return notSupported(id, 'reload-config (restart the service to re-read the config)');
-        return { id, ok: true, result: await a.reloadConfig() };
+          return notSupported(id, 'reload-config without a config file (restart the service instead)');
+        const outcome = a.reloadConfig();
+        if (!outcome.ok) {
+          const { code, message, issues } = outcome;
+          return { id, ok: false, code, message, issues };
+        }
+        const { file, applied, needsRestart } = outcome;
+        return { id, ok: true, result: { file, applied, needsRestart } };
+      }
       case 'status-snapshot':
         return { id, ok: true, result: a.statusSnapshot() };
       case 'set-power-override': {

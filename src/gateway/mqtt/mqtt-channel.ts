@@ -1,17 +1,28 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Clock } from '../../clock/clock.ts';
+import type { DeviceState } from '../../devices/device-driver.ts';
+import type { SnmpSupplyLevel } from '../../devices/snmp/printer-mib.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Push } from '../../protocol/messages.ts';
 import { decodeJson, mqttPushSchema } from '../../protocol/mqtt/push.ts';
 import { AVAILABILITY, gatewayTopics, parseTopic, UNADDRESSED_REPLY } from '../../protocol/mqtt/topics.ts';
+import type { DeviceSnapshot } from '../devices/device-monitor.ts';
 import { type HostMetrics, hostMetrics } from '../host/host-metrics.ts';
+import type { PowerMode } from '../keepalive/power-policy.ts';
 import type { LinkStatus } from '../link/line-supervisor.ts';
 import { describeProxy } from '../link/proxy.ts';
 import type { PowerState } from '../power/power-scheduler.ts';
-import { brokerOptions, keepaliveSeconds, type MqttSettings } from './broker-options.ts';
+import {
+  BrokerConnection,
+  type BrokerConnectionOptions,
+  type ConnectionStatus,
+} from './broker-connection.ts';
+import { brokerOptions, type MqttSettings } from './broker-options.ts';
 import { type CommandActions, CommandHandler, powerResult } from './command-handler.ts';
+import { DeviceStatePacer } from './device-states.ts';
 import { LogShipper } from './log-shipper.ts';
 import { LogSpool } from './log-spool.ts';
+import { type KeepaliveSource, wantedKeepalive } from './mqtt-keepalive.ts';
 import { TelemetryPacer } from './telemetry-pacer.ts';
 
 /** What the channel reads from the rest of the gateway; it owns none of it. */
@@ -24,11 +35,29 @@ export interface MqttChannelContext {
   env: NodeJS.ProcessEnv;
   cloudProxy?: string;
   spoolFile: string;
+  /** Reconnect backoff (the gateway's `reconnect` settings). */
+  backoff: BrokerConnectionOptions['backoff'];
   link: () => LinkStatus;
   power: () => PowerState;
+  /** Tunnels relayed now, and device jobs running through them. */
+  tunnels: () => { active: number; jobs: number };
+  /** Every configured device as last polled. */
+  devices: () => DeviceSnapshot[];
   actions: Omit<CommandActions, 'statusSnapshot'>;
   /** Hands a push that came over MQTT to the gateway (deduplicated there); resolve to acknowledge. */
   onPush: (push: Push) => Promise<void>;
+}
+
+/** One device in telemetry: its state, and the meters read over SNMP when it has `snmp`. */
+export interface DeviceTelemetry {
+  id: string;
+  driver: string;
+  state: DeviceState | 'unknown';
+  reasons: string[];
+  since: string | null;
+  lastSeen: string | null;
+  pageCount: number | null;
+  meters: { state: DeviceState; pageCount: number | null; supplies: SnmpSupplyLevel[] } | null;
 }
 
 /** One telemetry publication on `mfpgw/{gateway}/telemetry`. */
@@ -39,35 +68,68 @@ export interface Telemetry {
   linesUp: number;
   advice: { intervalMs: number; source: string; converged: boolean } | null;
   power: Record<string, unknown>;
+  tunnels: { active: number; jobs: number };
+  devices: DeviceTelemetry[];
+  mqtt: { keepaliveS: number | null; keepaliveSource: KeepaliveSource | null; reconnects: number };
   host: HostMetrics;
   log: { spooled: number; dropped: number };
 }
 
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** A device snapshot as telemetry reports it. */
+export function deviceTelemetry(d: DeviceSnapshot): DeviceTelemetry {
+  return {
+    id: d.id,
+    driver: d.driver,
+    state: d.status?.state ?? 'unknown',
+    reasons: d.status?.reasons ?? [],
+    since: iso(d.status?.since),
+    lastSeen: iso(d.lastSeen),
+    pageCount: d.status?.pageCount ?? null,
+    meters: d.meters
+      ? { state: d.meters.state, pageCount: d.meters.pageCount ?? null, supplies: d.meters.supplies ?? [] }
+      : null,
+  };
+}
+
 /**
- * The gateway's MQTT side: availability (last will), retained status, management commands
- * and replies, telemetry, log batches and the alternate push line. Never exits on a broker
- * outage: mqtt.js reconnects, and logs wait in the durable spool.
+ * The gateway's MQTT side: availability (last will), retained status and device states,
+ * management commands and replies, telemetry, log batches and the alternate push line. Never
+ * exits on a broker outage: BrokerConnection reconnects, and logs wait in the durable spool.
  */
 export class MqttChannel {
   private readonly ctx: MqttChannelContext;
   private readonly topics;
   private readonly client: MqttClient;
+  private readonly connection: BrokerConnection;
   private readonly spool: LogSpool;
   private readonly shipper: LogShipper;
   private readonly pacer: TelemetryPacer;
+  private readonly deviceStates: DeviceStatePacer;
   private readonly commands: CommandHandler;
   private readonly log: Logger;
   private lineStates = new Map<string, string>();
+  private mode: PowerMode;
 
   constructor(ctx: MqttChannelContext) {
     this.ctx = ctx;
     this.log = ctx.logger.child({ part: 'mqtt' });
     this.topics = gatewayTopics(ctx.gatewayId);
+    this.mode = ctx.power().mode;
     const { url, options, proxied } = brokerOptions(ctx.settings, ctx.gatewayId, {
       cloudProxy: ctx.cloudProxy,
       env: ctx.env,
     });
     this.client = mqtt.connect(url, { ...options, manualConnect: true });
+    this.connection = new BrokerConnection({
+      clock: ctx.clock,
+      logger: this.log,
+      client: this.client,
+      backoff: ctx.backoff,
+      wanted: () => this.wantedKeepalive(),
+      onConnect: () => this.onConnect(),
+    });
     this.spool = new LogSpool(ctx.spoolFile, ctx.settings.log.maxRecords);
     this.shipper = new LogShipper({
       clock: ctx.clock,
@@ -85,6 +147,18 @@ export class MqttChannel {
       minGapMs: ctx.settings.telemetry.minGap,
       publish: () => this.publishTelemetry(),
     });
+    this.deviceStates = new DeviceStatePacer({
+      clock: ctx.clock,
+      minGapMs: ctx.settings.telemetry.minGap,
+      snapshots: () => ctx.devices(),
+      publish: (message) => {
+        if (!this.client.connected) return false;
+        this.publish(this.topics.deviceState(message.deviceId), JSON.stringify(message), true).catch(
+          () => {},
+        );
+        return true;
+      },
+    });
     this.commands = new CommandHandler(ctx.clock, { ...ctx.actions, statusSnapshot: () => this.snapshot() });
     this.log.info(
       { broker: new URL(url).origin, proxy: proxied ? describeProxy(proxied) : null },
@@ -94,12 +168,9 @@ export class MqttChannel {
 
   /** Connects (and keeps reconnecting) to the broker. */
   start(): void {
-    const { client } = this;
-    client.on('connect', (connack) => this.onConnect(connack.sessionPresent));
-    client.on('close', () => this.log.debug('mqtt connection closed; reconnecting'));
-    client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
-    client.on('message', (topic, payload) => this.received(topic, payload));
-    client.connect();
+    this.client.on('message', (topic, payload) => this.received(topic, payload));
+    this.deviceStates.start();
+    this.connection.start();
     this.shipper.start();
     this.pacer.start();
   }
@@ -107,11 +178,11 @@ export class MqttChannel {
   /** Marks the gateway offline (retained) and disconnects. */
   async stop(): Promise<void> {
     this.pacer.stop();
+    this.deviceStates.stop();
     this.shipper.stop();
-    if (this.client.connected) {
-      await this.publish(this.topics.availability, AVAILABILITY.offline, true).catch(() => {});
-    }
-    await this.client.endAsync();
+    await this.connection.stop(async () => {
+      await this.publish(this.topics.availability, AVAILABILITY.offline, true);
+    });
     this.spool.close();
   }
 
@@ -120,7 +191,7 @@ export class MqttChannel {
     this.shipper.append(record);
   }
 
-  /** Something telemetry reports may have changed. */
+  /** Something telemetry reports may have changed (lines, advice, power mode, devices). */
   noteChange(): void {
     const link = this.ctx.link();
     for (const line of link.lines) {
@@ -128,16 +199,32 @@ export class MqttChannel {
       this.lineStates.set(line.id, line.state);
       this.append({ kind: 'line', line: line.id, role: line.role, state: line.state, error: line.lastError });
     }
+    const mode = this.ctx.power().mode;
     const signature = JSON.stringify([
       link.lines.map((l) => [l.id, l.state]),
       link.advice?.intervalMs,
       link.advice?.source,
-      this.ctx.power().mode.name,
+      mode.name,
+      this.ctx.devices().map((d) => [d.id, d.status?.state, d.status?.reasons]),
     ]);
     this.pacer.noteState(signature);
-    // The MQTT keep-alive follows the learned interval from the next (re)connect on; a
-    // Server Keep Alive in the broker's CONNACK still wins (mqtt.js applies it).
-    if (link.advice) this.client.options.keepalive = keepaliveSeconds(link.advice.intervalMs);
+    // Waking from a mode that keeps alive less often: do not wait out a backoff grown overnight.
+    if (mode.minIntervalMs < this.mode.minIntervalMs)
+      this.connection.wake(`power mode ${this.mode.name} -> ${mode.name}`);
+    this.mode = mode;
+    this.connection.reconsider();
+  }
+
+  /** A device's state changed: its retained state goes out (paced), and telemetry with it. */
+  noteDevice(): void {
+    this.deviceStates.noteChange();
+    this.noteChange();
+  }
+
+  /** Applies new telemetry pacing (config reload). */
+  setTelemetryPace(telemetry: MqttSettings['telemetry']): void {
+    this.pacer.setPace(telemetry.every, telemetry.minGap);
+    this.deviceStates.setMinGap(telemetry.minGap);
   }
 
   /** Whether the broker session is up. */
@@ -145,8 +232,22 @@ export class MqttChannel {
     return this.client.connected;
   }
 
-  private onConnect(sessionPresent: boolean): void {
-    this.log.info({ sessionPresent }, 'mqtt connected');
+  /** The broker session: state, keep-alive in force, next attempt. */
+  get session(): ConnectionStatus {
+    return this.connection.status();
+  }
+
+  private wantedKeepalive() {
+    const { mode } = this.ctx.power();
+    const keepalive = wantedKeepalive({
+      configuredMs: this.ctx.settings.keepalive,
+      advice: this.ctx.link().advice,
+      mode,
+    });
+    return { keepalive, mode };
+  }
+
+  private onConnect(): void {
     const t = this.topics;
     this.client.subscribe([t.commands, t.push], { qos: 1 }, (err) => {
       if (err) this.log.error({ err: err.message }, 'cannot subscribe to commands and pushes');
@@ -154,6 +255,7 @@ export class MqttChannel {
     this.publish(t.availability, AVAILABILITY.online, true).catch(() => {});
     this.publish(t.status, JSON.stringify(this.status()), true).catch(() => {});
     this.pacer.requestNow();
+    this.deviceStates.reconnected();
   }
 
   private received(topic: string, payload: Buffer): void {
@@ -192,7 +294,8 @@ export class MqttChannel {
     }
   }
 
-  private publish(topic: string, body: string, retain: boolean): Promise<unknown> {
+  private async publish(topic: string, body: string, retain: boolean): Promise<unknown> {
+    await this.connection.ready();
     return this.client.publishAsync(topic, body, { qos: 1, retain });
   }
 
@@ -209,6 +312,7 @@ export class MqttChannel {
 
   private telemetry(): Telemetry {
     const link = this.ctx.link();
+    const session = this.connection.status();
     return {
       gatewayId: this.ctx.gatewayId,
       at: new Date(this.ctx.clock.now()).toISOString(),
@@ -224,6 +328,13 @@ export class MqttChannel {
         ? { intervalMs: link.advice.intervalMs, source: link.advice.source, converged: link.advice.converged }
         : null,
       power: powerResult(this.ctx.power()),
+      tunnels: this.ctx.tunnels(),
+      devices: this.ctx.devices().map(deviceTelemetry),
+      mqtt: {
+        keepaliveS: session.keepalive?.seconds ?? null,
+        keepaliveSource: session.keepalive?.source ?? null,
+        reconnects: session.reconnects,
+      },
       host: hostMetrics(),
       log: { spooled: this.spool.size(), dropped: this.spool.dropped },
     };
@@ -234,13 +345,14 @@ export class MqttChannel {
       status: this.status(),
       telemetry: this.telemetry(),
       link: this.ctx.link(),
-      mqtt: { connected: true },
+      mqtt: this.connection.status(),
     };
   }
 
-  private publishTelemetry(): void {
-    if (!this.client.connected) return;
+  private publishTelemetry(): boolean {
+    if (!this.client.connected) return false;
     this.publish(this.topics.telemetry, JSON.stringify(this.telemetry()), false).catch(() => {});
     this.publish(this.topics.status, JSON.stringify(this.status()), true).catch(() => {});
+    return true;
   }
 }

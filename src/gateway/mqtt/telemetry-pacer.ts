@@ -6,7 +6,8 @@ export interface TelemetryPacerOptions {
   everyMs: number;
   /** Never publish more often than this, even on changes, ms. */
   minGapMs: number;
-  publish: () => void;
+  /** Publishes; false when it could not (broker down): that does not count as a publication. */
+  publish: () => boolean;
 }
 
 /**
@@ -21,6 +22,8 @@ export class TelemetryPacer {
   private timer: TimerHandle | undefined;
   private dueAt: number | null = null;
   private running = false;
+  /** A change (or a request) is waiting for its publication. */
+  private changePending = false;
 
   constructor(options: TelemetryPacerOptions) {
     this.options = options;
@@ -44,13 +47,27 @@ export class TelemetryPacer {
     if (signature === this.signature) return;
     this.signature = signature;
     if (!this.running) return;
+    this.changePending = true;
     const earliest = this.lastAt === null ? this.options.clock.now() : this.lastAt + this.options.minGapMs;
     this.arm(Math.max(earliest, this.options.clock.now()));
+  }
+
+  /** Changes the schedule and the gap (config reload); the next publication follows the new period. */
+  setPace(everyMs: number, minGapMs: number): void {
+    this.options.everyMs = everyMs;
+    this.options.minGapMs = minGapMs;
+    if (!this.running || this.lastAt === null) return;
+    const { clock } = this.options;
+    clock.clearTimeout(this.timer);
+    this.dueAt = null;
+    const next = this.lastAt + (this.changePending ? Math.min(minGapMs, everyMs) : everyMs);
+    this.arm(Math.max(clock.now(), next));
   }
 
   /** Publishes at once (e.g. on reconnect), still within the minimum gap. */
   requestNow(): void {
     if (!this.running) return;
+    this.changePending = true;
     const earliest = this.lastAt === null ? 0 : this.lastAt + this.options.minGapMs;
     this.arm(Math.max(earliest, this.options.clock.now()));
   }
@@ -67,8 +84,11 @@ export class TelemetryPacer {
     this.timer = undefined;
     this.dueAt = null;
     if (!this.running) return;
-    this.lastAt = this.options.clock.now();
-    this.options.publish();
-    this.arm(this.lastAt + this.options.everyMs);
+    const now = this.options.clock.now();
+    if (this.options.publish()) {
+      this.changePending = false;
+      this.lastAt = now;
+    }
+    this.arm(now + this.options.everyMs);
   }
 }

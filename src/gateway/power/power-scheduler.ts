@@ -47,6 +47,9 @@ export type OverrideResult = { ok: true; state: PowerState } | { ok: false; code
  */
 export class PowerScheduler {
   private readonly options: PowerSchedulerOptions;
+  /** The schedules and modes in force (replaced by a config reload). */
+  private policy: SchedulePolicy;
+  private modes: Readonly<Record<string, PowerMode>>;
   private override: ModeOverride | null = null;
   private current: ModeDecision;
   private timer: TimerHandle | undefined;
@@ -54,8 +57,10 @@ export class PowerScheduler {
 
   constructor(options: PowerSchedulerOptions) {
     this.options = options;
+    this.policy = options.policy;
+    this.modes = options.modes;
     this.override = this.loadOverride();
-    this.current = modeAt(options.policy, this.override, options.clock.now());
+    this.current = modeAt(this.policy, this.override, options.clock.now());
   }
 
   /** Starts following the schedules. */
@@ -81,18 +86,18 @@ export class PowerScheduler {
     return {
       mode: this.mode(),
       decision: this.current,
-      next: nextChange(this.options.policy, this.override, now),
-      timeZone: this.options.policy.timeZone,
+      next: nextChange(this.policy, this.override, now),
+      timeZone: this.policy.timeZone,
     };
   }
 
   /** Forces a mode until untilMs, whatever the schedules say. */
   setOverride(mode: string, untilMs: number): OverrideResult {
-    if (!(mode in this.options.modes)) {
+    if (!(mode in this.modes)) {
       return {
         ok: false,
         code: 'MFP_ERR_UNKNOWN_MODE',
-        message: `no power mode "${mode}"; configured: ${Object.keys(this.options.modes).join(', ')}`,
+        message: `no power mode "${mode}"; configured: ${Object.keys(this.modes).join(', ')}`,
       };
     }
     if (!Number.isFinite(untilMs) || untilMs <= this.options.clock.now()) {
@@ -113,9 +118,28 @@ export class PowerScheduler {
     return this.state();
   }
 
-  private evaluate(): void {
-    const { clock, policy } = this.options;
-    this.options.clock.clearTimeout(this.timer);
+  /**
+   * Replaces the schedules and modes (config reload) and re-decides at once. An override of a
+   * mode that no longer exists ends; a changed definition of the mode in force counts as a
+   * change (the push lines take its new floor).
+   */
+  reconfigure(policy: SchedulePolicy, modes: Readonly<Record<string, PowerMode>>): PowerState {
+    const before = this.mode();
+    this.policy = policy;
+    this.modes = modes;
+    if (this.override && !(this.override.mode in modes)) {
+      this.options.logger.warn({ mode: this.override.mode }, 'power override ended: its mode is gone');
+      this.override = null;
+      this.saveOverride();
+    }
+    this.evaluate(before);
+    return this.state();
+  }
+
+  private evaluate(before: PowerMode = this.mode()): void {
+    const { clock } = this.options;
+    const { policy } = this;
+    clock.clearTimeout(this.timer);
     this.timer = undefined;
     const now = clock.now();
     if (this.override && now >= this.override.untilMs) {
@@ -123,8 +147,12 @@ export class PowerScheduler {
       this.saveOverride();
     }
     const decision = modeAt(policy, this.override, now);
-    const changed = decision.mode !== this.current.mode;
     this.current = decision;
+    const after = this.mode();
+    const changed =
+      after.name !== before.name ||
+      after.minIntervalMs !== before.minIntervalMs ||
+      after.changeThresholdMs !== before.changeThresholdMs;
     if (changed) {
       this.options.logger.info(
         { mode: decision.mode, source: decision.source, schedule: decision.schedule },
@@ -139,7 +167,7 @@ export class PowerScheduler {
   }
 
   private powerMode(name: string): PowerMode {
-    const mode = this.options.modes[name];
+    const mode = this.modes[name];
     if (!mode)
       throw new Error(`power mode "${name}" is not configured (the config schema should have refused it)`);
     return mode;
@@ -150,12 +178,7 @@ export class PowerScheduler {
     if (!file) return null;
     try {
       const raw = JSON.parse(readFileSync(file, 'utf8')) as Partial<ModeOverride> | null;
-      if (
-        raw &&
-        typeof raw.mode === 'string' &&
-        raw.mode in this.options.modes &&
-        typeof raw.untilMs === 'number'
-      )
+      if (raw && typeof raw.mode === 'string' && raw.mode in this.modes && typeof raw.untilMs === 'number')
         return { mode: raw.mode, untilMs: raw.untilMs };
     } catch {
       // No override saved (or an unreadable one): the schedules decide.

@@ -10,6 +10,11 @@ export class RecentIds {
     this.capacity = capacity;
   }
 
+  /** Whether the id was seen (and not yet forgotten for newer ones). */
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
   /** Remembers an id; returns false when it had been seen already. */
   add(id: string): boolean {
     if (this.ids.has(id)) return false;

@@ -4,12 +4,14 @@ import type { StatusSources } from './status-model.ts';
 
 /** Where advice can come from; every one gets a series, 1 for the one in force. */
 const ADVICE_SOURCES = ['default', 'history', 'domain', 'probe'] as const;
+/** A device's states; every one gets a series per device, 1 for the one it is in. */
+const DEVICE_STATES = ['idle', 'printing', 'stopped', 'offline', 'unknown'] as const;
 
 /**
  * The gateway's Prometheus metrics (GET /metrics), read from the daemon's parts at scrape
  * time: nothing is updated on the hot path. Counters the daemon keeps as plain totals
- * (reconnects, pushes) are advanced by their growth since the last scrape. Device,
- * tunnel and job series come from the page's providers and fill in as those are wired.
+ * (reconnects, pushes, tunnels, bytes, jobs) are advanced by their growth since the last
+ * scrape. Device, tunnel and job series come from the page's providers.
  */
 export function createMetrics(
   sources: StatusSources,
@@ -23,7 +25,8 @@ export function createMetrics(
   const advance = (counter: Counter<string>, name: string, labels: Record<string, string>, total: number) => {
     const key = `${name}${JSON.stringify(labels)}`;
     const before = seen.get(key) ?? 0;
-    if (total > before) counter.inc(labels, total - before);
+    // A series shows from its first scrape, at 0 if nothing happened yet.
+    if (total > before || !seen.has(key)) counter.inc(labels, Math.max(0, total - before));
     seen.set(key, Math.max(before, total));
   };
 
@@ -168,32 +171,44 @@ export function createMetrics(
       this.set(sources.providers.tunnels().length);
     },
   });
-  new Gauge({
-    name: 'mfpgw_tunnel_bytes',
-    help: 'Bytes relayed by the tunnels open now, per direction.',
+  new Counter({
+    name: 'mfpgw_tunnels_opened_total',
+    help: 'Tunnels accepted (job and raw).',
+    registers: [register],
+    collect() {
+      advance(this, 'opened', {}, sources.providers.totals().tunnels.opened);
+    },
+  });
+  new Counter({
+    name: 'mfpgw_tunnel_bytes_total',
+    help: 'Bytes relayed through tunnels (open ones included), per direction.',
     labelNames: ['direction'],
     registers: [register],
     collect() {
-      const tunnels = sources.providers.tunnels();
-      this.set(
-        { direction: 'in' },
-        tunnels.reduce((n, t) => n + t.bytesIn, 0),
-      );
-      this.set(
-        { direction: 'out' },
-        tunnels.reduce((n, t) => n + t.bytesOut, 0),
-      );
+      const t = sources.providers.totals().tunnels;
+      advance(this, 'bytes', { direction: 'to_device' }, t.bytesToDevice);
+      advance(this, 'bytes', { direction: 'from_device' }, t.bytesFromDevice);
     },
   });
-  new Gauge({
-    name: 'mfpgw_jobs',
-    help: 'Recent jobs by outcome.',
+  new Counter({
+    name: 'mfpgw_jobs_total',
+    help: 'Jobs settled at this gateway, by outcome (done, switched to a direct connection, failed).',
     labelNames: ['outcome'],
     registers: [register],
     collect() {
-      this.reset();
-      for (const [outcome, n] of countBy(sources.providers.jobs().map((j) => j.outcome)))
-        this.set({ outcome }, n);
+      for (const [outcome, n] of Object.entries(sources.providers.totals().jobs))
+        advance(this, 'jobs', { outcome }, n);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_jobs_active',
+    help: 'Jobs on devices now: running (a tunnel carries it) or waiting (for the cloud to resume it).',
+    labelNames: ['state'],
+    registers: [register],
+    collect() {
+      const jobs = sources.providers.jobs();
+      for (const state of ['running', 'waiting'])
+        this.set({ state }, jobs.filter((j) => j.outcome === state).length);
     },
   });
   new Gauge({
@@ -205,6 +220,17 @@ export function createMetrics(
       this.reset();
       for (const [state, n] of countBy(sources.providers.devices().map((d) => d.state)))
         this.set({ state }, n);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_device_state',
+    help: 'Each device’s state: 1 for the one it is in (idle, printing, stopped, offline, unknown), 0 for the others.',
+    labelNames: ['device', 'state'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const d of sources.providers.devices())
+        for (const state of DEVICE_STATES) this.set({ device: d.id, state }, d.state === state ? 1 : 0);
     },
   });
   return register;

@@ -2,55 +2,125 @@ import { statfsSync } from 'node:fs';
 import type { Clock } from '../../clock/clock.ts';
 import type { Advice } from '../../protocol/messages.ts';
 import { type HostMetrics, hostMetrics } from '../host/host-metrics.ts';
+import type { JobTotals } from '../jobs/job-tunnels.ts';
+import type { StoredTunnelRecord } from '../journal/tunnel-journal.ts';
 import type { LinkStatus } from '../link/line-supervisor.ts';
 import type { LineStatus } from '../link/push-line.ts';
 import type { PowerState } from '../power/power-scheduler.ts';
+import type { TunnelTotals } from '../tunnels/tunnel-endpoint.ts';
 import type { Drop, IntervalPoint, KeepaliveHistory } from './keepalive-history.ts';
 import type { LogEntry, LogRing } from './log-ring.ts';
 
-/** A LAN device as the page lists it (filled once the drivers are wired into the daemon). */
+/** A LAN device as the page lists it. */
 export interface DeviceView {
   id: string;
-  name: string;
   driver: string;
+  directCapable: boolean;
+  /** idle, printing, stopped, offline; 'unknown' until the first poll answered. */
   state: string;
+  /** IPP printer-state-reasons keywords (the driver's and SNMP's). */
   reasons: string[];
+  /** The device's panel or state message, when it has one. */
+  message: string | null;
+  /** Since when the device is in `state`. */
+  since: number | null;
   lastSeenAt: number | null;
+  /** Lifetime page meter (SNMP, else the driver's). */
   pageCount: number | null;
-  toner: { color: string; percent: number | null }[];
+  /** Toner, drums…: percent left, null when the device does not say. */
+  supplies: { name: string; percent: number | null }[];
 }
 
-/** An open tunnel (filled once the tunnel endpoint reports its streams). */
+/** A tunnel relaying now. */
 export interface TunnelView {
   id: string;
-  jobId: string | null;
+  jobId: string;
+  /** `device:<id>` or `host:port`. */
+  target: string;
+  /** The device a job tunnel goes to; null for a raw host:port tunnel. */
   deviceId: string | null;
-  bytesIn: number;
-  bytesOut: number;
+  bytesToDevice: number;
+  bytesFromDevice: number;
+  /** Both directions, bytes per second over the last few seconds. */
   rateBps: number;
   openedAt: number;
 }
 
-/** A recent job (filled once the job API lands). */
+/**
+ * Where a job stands at the gateway: running (a tunnel carries it), waiting (its tunnel
+ * broke; the cloud may resume it), done, switched (the device fetches the rest directly),
+ * failed, or interrupted (its last tunnel ended before it settled; known from the journal).
+ */
+export type JobOutcome = 'running' | 'waiting' | 'done' | 'switched' | 'failed' | 'interrupted';
+
+/** A recent job on this gateway. */
 export interface JobView {
   id: string;
-  deviceId: string | null;
-  route: 'tunnel' | 'direct' | 'tunnel-then-direct';
-  /** 0…1 while in flight, null when unknown. */
+  deviceId: string;
+  /** Its legs so far, in order: one 'tunnel' per tunnel that carried it, 'direct' once switched. */
+  route: ('tunnel' | 'direct')[];
+  /** Document bytes the gateway took from tunnels. */
+  bytes: number;
+  /** The whole document (null when the cloud did not say). */
+  size: number | null;
+  /** bytes / size, 0…1; null when unknown. */
   progress: number | null;
-  outcome: 'running' | 'done' | 'failed' | 'interrupted';
-  updatedAt: number;
+  outcome: JobOutcome;
+  /** Why it failed or was interrupted. */
+  reason: string | null;
+  pages: number | null;
+  startedAt: number;
+  settledAt: number | null;
 }
 
-/** Where the devices, tunnels and jobs sections get their rows; empty lists until wired. */
+/** A finished tunnel from the journal. */
+export type JournalTunnel = StoredTunnelRecord;
+
+/** A device's connection log line from the journal. */
+export interface JournalDeviceLog {
+  id: number;
+  receivedAt: number;
+  source: string;
+  hostname: string | null;
+  appName: string | null;
+  /** Syslog severity, 0 emergency … 7 debug. */
+  severity: number;
+  jobId: string | null;
+  message: string;
+}
+
+/** The newest records of the journal, for the log view. */
+export interface JournalView {
+  tunnels: JournalTunnel[];
+  deviceLogs: JournalDeviceLog[];
+}
+
+/** Counts since the daemon started, for /metrics. */
+export interface ActivityTotals {
+  tunnels: TunnelTotals;
+  jobs: JobTotals;
+}
+
+/** Where the devices, tunnels, jobs and journal sections get their rows. */
 export interface StatusProviders {
   devices(): DeviceView[];
   tunnels(): TunnelView[];
   jobs(): JobView[];
+  journal(): JournalView;
+  totals(): ActivityTotals;
 }
 
-/** Providers for a daemon that has no devices, tunnels or jobs to report yet. */
-export const NO_PROVIDERS: StatusProviders = { devices: () => [], tunnels: () => [], jobs: () => [] };
+/** Providers for a daemon that has no devices, tunnels or jobs (tests of the page alone). */
+export const NO_PROVIDERS: StatusProviders = {
+  devices: () => [],
+  tunnels: () => [],
+  jobs: () => [],
+  journal: () => ({ tunnels: [], deviceLogs: [] }),
+  totals: () => ({
+    tunnels: { opened: 0, bytesToDevice: 0, bytesFromDevice: 0 },
+    jobs: { done: 0, switched: 0, failed: 0 },
+  }),
+};
 
 /** What the page reads from the rest of the daemon; it owns none of it. */
 export interface StatusSources {
@@ -63,6 +133,10 @@ export interface StatusSources {
   stateDir: string;
   link(): LinkStatus;
   power(): PowerState;
+  /** The configured power modes. */
+  powerModes: readonly string[];
+  /** Whether the page may override the power mode (POST /api/power-override). */
+  powerOverride: boolean;
   /** The MQTT line, when `mqtt` is configured. */
   mqtt(): { broker: string; connected: boolean } | null;
   pushesReceived(): { websocket: number; mqtt: number };
@@ -92,6 +166,8 @@ export interface StatusSnapshot {
     overrideUntil: number | null;
     next: { at: number; mode: string } | null;
     timeZone: string;
+    modes: readonly string[];
+    canOverride: boolean;
   };
   keepalive: {
     advice: Advice | null;
@@ -104,6 +180,7 @@ export interface StatusSnapshot {
   devices: DeviceView[];
   tunnels: TunnelView[];
   jobs: JobView[];
+  journal: JournalView;
   history: { points: IntervalPoint[]; drops: Drop[] };
   logs: LogEntry[];
   settings: unknown;
@@ -122,6 +199,7 @@ export const PATCH_SECTIONS = [
   'devices',
   'tunnels',
   'jobs',
+  'journal',
 ] as const;
 
 function disk(path: string): { path: string; totalBytes: number; freeBytes: number } | null {
@@ -187,6 +265,8 @@ export function buildSections(
       overrideUntil: power.decision.overrideUntilMs,
       next: power.next,
       timeZone: power.timeZone,
+      modes: sources.powerModes,
+      canOverride: sources.powerOverride,
     },
     keepalive: {
       advice: link.advice,
@@ -200,5 +280,6 @@ export function buildSections(
     devices: sources.providers.devices(),
     tunnels: sources.providers.tunnels(),
     jobs: sources.providers.jobs(),
+    journal: sources.providers.journal(),
   };
 }

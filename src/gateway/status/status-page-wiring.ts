@@ -2,11 +2,25 @@ import type { Clock } from '../../clock/clock.ts';
 import type { GatewayConfig } from '../../config/gateway-config.ts';
 import type { Logger } from '../../log/logger.ts';
 import { VERSION } from '../../version.ts';
+import type { DeviceMonitor } from '../devices/device-monitor.ts';
+import type { JobTunnels } from '../jobs/job-tunnels.ts';
+import type { TunnelJournal } from '../journal/tunnel-journal.ts';
 import type { MqttChannel } from '../mqtt/mqtt-channel.ts';
 import type { PowerScheduler } from '../power/power-scheduler.ts';
+import type { TunnelEndpoint } from '../tunnels/tunnel-endpoint.ts';
+import { watchActivity } from './activity-watch.ts';
+import { gatewayProviders } from './gateway-providers.ts';
 import { maskSecrets } from './mask-config.ts';
-import { NO_PROVIDERS, type StatusProviders } from './status-model.ts';
+import { NO_PROVIDERS } from './status-model.ts';
 import { type LinkEvents, type StatusPage, type StatusPageContext, startStatusPage } from './status-page.ts';
+
+/** The daemon's devices, tunnels, jobs and journal, which the page lists. */
+export interface ActivityParts {
+  deviceMonitor: DeviceMonitor;
+  tunnels: TunnelEndpoint;
+  jobs: JobTunnels;
+  journal: TunnelJournal;
+}
 
 /** The daemon's parts the page reads (it owns none of them). */
 export interface DaemonParts {
@@ -18,15 +32,25 @@ export interface DaemonParts {
   mqtt: MqttChannel | null;
   /** Pushes handed on so far, per line kind. */
   pushesReceived: () => { websocket: number; mqtt: number };
-  /** Devices, tunnels and jobs; none until those features are wired into the daemon. */
-  providers?: StatusProviders;
+  /** Devices, tunnels, jobs and the journal; without them those sections stay empty. */
+  activity?: ActivityParts;
 }
 
 /** Starts the status page of a daemon from its config (null when `status.enabled` is false). */
 export function startDaemonStatusPage(config: GatewayConfig, parts: DaemonParts): StatusPage | null {
   if (!config.status.enabled) return null;
   try {
-    return startStatusPage(pageContext(config, parts));
+    const page = startStatusPage(pageContext(config, parts));
+    const { activity } = parts;
+    if (!activity) return page;
+    const stopWatching = watchActivity({ clock: parts.clock, ...activity }, () => page.noteChange());
+    return {
+      ...page,
+      async stop() {
+        stopWatching();
+        await page.stop();
+      },
+    };
   } catch (err) {
     // The page is a window on the gateway, not part of its job: without it the lines run on.
     parts.logger.error(
@@ -48,6 +72,7 @@ function pageContext(config: GatewayConfig, parts: DaemonParts): StatusPageConte
     settings: config.status,
     link: parts.link,
     powerModes: Object.keys(config.power.modes),
+    power: parts.power,
     sources: {
       gatewayId: config.gateway.id,
       clientId: parts.clientId,
@@ -59,7 +84,9 @@ function pageContext(config: GatewayConfig, parts: DaemonParts): StatusPageConte
       mqtt: () => (mqtt && broker ? { broker, connected: mqtt.connected } : null),
       pushesReceived: parts.pushesReceived,
       settings: maskSecrets(config),
-      providers: parts.providers ?? NO_PROVIDERS,
+      providers: parts.activity
+        ? gatewayProviders({ clock: parts.clock, logger: parts.logger, ...parts.activity })
+        : NO_PROVIDERS,
     },
   };
 }

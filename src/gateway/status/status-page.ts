@@ -15,6 +15,7 @@ import { LoginThrottle } from './login-throttle.ts';
 import { createMetrics } from './metrics.ts';
 import { escapeHtml } from './pages.ts';
 import { PasswordStore } from './password-store.ts';
+import { type PowerControl, registerPowerOverride } from './power-override-routes.ts';
 import { SessionStore } from './session-store.ts';
 import { buildSections, buildSnapshot, type StatusSources } from './status-model.ts';
 
@@ -36,10 +37,12 @@ export interface StatusPageContext {
   /** The daemon's logger: its lines (and its children's) also feed the page's log view. */
   logger: Logger;
   settings: StatusSettings;
-  sources: Omit<StatusSources, 'link'>;
+  sources: Omit<StatusSources, 'link' | 'powerModes' | 'powerOverride'>;
   link: LinkEvents;
-  /** Names of the configured power modes (for the power-mode metric). */
+  /** Names of the configured power modes (the power-mode metric, the override's choices). */
   powerModes: readonly string[];
+  /** Where the page's power override goes; without it the page only shows the mode. */
+  power?: PowerControl;
 }
 
 /** The running status page. */
@@ -65,7 +68,12 @@ export function startStatusPage(ctx: StatusPageContext): StatusPage {
   const log = ctx.logger.child({ part: 'status' });
   const logs = new LogRing(LOG_LINES);
   teeLogger(ctx.logger, logs);
-  const sources: StatusSources = { ...ctx.sources, link: () => ctx.link.status() };
+  const sources: StatusSources = {
+    ...ctx.sources,
+    link: () => ctx.link.status(),
+    powerModes: ctx.powerModes,
+    powerOverride: ctx.power !== undefined,
+  };
   const history = new KeepaliveHistory(clock);
   history.observe(sources.link());
   const metrics = createMetrics(sources, history, ctx.powerModes);
@@ -109,6 +117,16 @@ export function startStatusPage(ctx: StatusPageContext): StatusPage {
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   app.get('/api/status', async () => buildSnapshot(sources, history, logs, clock));
+  if (ctx.power) {
+    registerPowerOverride(app, {
+      clock,
+      logger: log,
+      gate,
+      auth: settings.auth,
+      power: ctx.power,
+      onChange: () => live.noteChange(),
+    });
+  }
   app.get('/', async (req, reply) => {
     const csrf = gate.session(req)?.csrfToken ?? '';
     return reply

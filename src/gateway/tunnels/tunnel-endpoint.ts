@@ -1,8 +1,10 @@
+import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
+import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
 import type { DeviceRegistry } from '../devices/device-registry.ts';
 import type { JobTunnels } from '../jobs/job-tunnels.ts';
 import type { AllowVerdict, TunnelAllowList } from './allow-list.ts';
@@ -30,19 +32,59 @@ export interface TunnelRecord {
   outcome: string;
 }
 
+/** A tunnel relaying now, with its byte counts so far. */
+export interface ActiveTunnel {
+  /** Unique among the tunnels open at once: `job/<jobId>` or `raw/<n>`. */
+  id: string;
+  jobId: string;
+  /** `device:<id>` for a job tunnel, `host:port` for a raw one. */
+  target: string;
+  openedAt: number;
+  bytesToDevice: number;
+  bytesFromDevice: number;
+}
+
+/** Tunnels since start, and the bytes they relayed (open ones included). */
+export interface TunnelTotals {
+  opened: number;
+  bytesToDevice: number;
+  bytesFromDevice: number;
+}
+
+interface TunnelEvents {
+  /** A tunnel was accepted and relays now. */
+  open: [tunnel: { jobId: string; target: string }];
+  /** A tunnel finished (the same record onRecord gets). */
+  close: [record: TunnelRecord];
+}
+
+/** A raw host:port relay in progress. */
+interface Relay {
+  jobId: string;
+  target: string;
+  openedAt: number;
+  stream: TunnelStream;
+}
+
 /**
  * The gateway's end of the tunnels: checks each OPEN against the allow-list, connects to
  * the LAN device, and relays both ways with backpressure (pipeline). Refuses, never
- * crashes, on anything a peer or a device does wrong.
+ * crashes, on anything a peer or a device does wrong. Lists its open tunnels with their
+ * byte counts and emits 'open' and 'close' for the status page.
  */
-export class TunnelEndpoint {
+export class TunnelEndpoint extends EventEmitter<TunnelEvents> {
   private active = 0;
   private readonly options: TunnelEndpointOptions;
   private readonly log: Logger;
+  private readonly relays = new Map<string, Relay>();
+  private relaySeq = 0;
+  /** Tunnels accepted, and bytes of the finished ones. */
+  private readonly finished: TunnelTotals = { opened: 0, bytesToDevice: 0, bytesFromDevice: 0 };
   /** Called with every finished tunnel (the journal stores them). */
   onRecord: (record: TunnelRecord) => void = () => {};
 
   constructor(options: TunnelEndpointOptions) {
+    super();
     this.options = options;
     this.log = options.logger.child({ part: 'tunnels' });
   }
@@ -50,6 +92,29 @@ export class TunnelEndpoint {
   /** Tunnels currently relaying. */
   get activeCount(): number {
     return this.active;
+  }
+
+  /** The tunnels relaying now (job and raw), with live byte counts. */
+  activeTunnels(): ActiveTunnel[] {
+    const raw = [...this.relays].map(([id, r]) => ({
+      id,
+      jobId: r.jobId,
+      target: r.target,
+      openedAt: r.openedAt,
+      bytesToDevice: r.stream.offsets.delivered,
+      bytesFromDevice: r.stream.offsets.sent,
+    }));
+    return [...(this.options.jobs?.activeTunnels() ?? []), ...raw];
+  }
+
+  /** Tunnels accepted since start and the bytes relayed so far, open tunnels included (metrics). */
+  totals(): TunnelTotals {
+    const totals = { ...this.finished };
+    for (const t of this.activeTunnels()) {
+      totals.bytesToDevice += t.bytesToDevice;
+      totals.bytesFromDevice += t.bytesFromDevice;
+    }
+    return totals;
   }
 
   /** Whether a tunnel to this target would be accepted (the tunnel-establishment command asks first). */
@@ -91,14 +156,27 @@ export class TunnelEndpoint {
       this.active++;
       const taken = jobs.handle(request, (record) => {
         this.active--;
-        this.onRecord(record);
+        this.closed(record);
       });
       if (!taken) this.active--;
+      else this.opened(target.jobId, `device:${target.deviceId}`);
       return;
     }
     if (target.host === undefined || target.port === undefined) return;
     this.active++;
     this.relay(request, target.host, target.port);
+  }
+
+  private opened(jobId: string, target: string): void {
+    this.finished.opened++;
+    this.emit('open', { jobId, target });
+  }
+
+  private closed(record: TunnelRecord): void {
+    this.finished.bytesToDevice += record.bytesToDevice;
+    this.finished.bytesFromDevice += record.bytesFromDevice;
+    this.onRecord(record);
+    this.emit('close', record);
   }
 
   private refuse(
@@ -135,12 +213,15 @@ export class TunnelEndpoint {
       clock.clearTimeout(timer);
       request.signal.removeEventListener('abort', abort);
       const stream = request.accept();
+      const relayId = `raw/${++this.relaySeq}`;
+      this.relays.set(relayId, { jobId: request.target.jobId, target: `${host}:${port}`, openedAt, stream });
       let finished = 0;
       let outcome = 'done';
       const done = (err?: Error | null) => {
         if (err && outcome === 'done') outcome = err.message;
         if (++finished < 2) return;
         this.active--;
+        this.relays.delete(relayId);
         const record: TunnelRecord = {
           jobId: request.target.jobId,
           target: `${host}:${port}`,
@@ -151,9 +232,10 @@ export class TunnelEndpoint {
           outcome,
         };
         this.log.info(record, 'tunnel closed');
-        this.onRecord(record);
+        this.closed(record);
       };
       this.log.info({ jobId: request.target.jobId, target: `${host}:${port}` }, 'tunnel open');
+      this.opened(request.target.jobId, `${host}:${port}`);
       pipeline(stream, socket, (err) => done(err));
       pipeline(socket, stream, (err) => done(err));
     });

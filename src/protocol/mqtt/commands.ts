@@ -22,7 +22,7 @@ export const commandSchemas = {
     ...base,
     connectionIds: z.array(z.string().min(1).max(64)).max(16).optional(),
   }),
-  /** Re-read the config file. */
+  /** Re-read the config file: apply what can change live, name what needs a restart. */
   'reload-config': z.strictObject(base),
   /** Reply with the full status (link, power, telemetry). */
   'status-snapshot': z.strictObject(base),
@@ -62,11 +62,22 @@ export type CommandErrorCode =
   | 'MFP_ERR_NOT_SUPPORTED'
   | 'MFP_ERR_COMMAND_FAILED'
   | 'MFP_ERR_UNKNOWN_MODE'
-  | 'MFP_ERR_OVERRIDE_EXPIRED';
+  | 'MFP_ERR_OVERRIDE_EXPIRED'
+  | 'MFP_ERR_CONFIG';
+
+/** One problem of a config file a `reload-config` refused. */
+export const configIssueSchema = z.strictObject({ key: z.string(), value: z.string(), expected: z.string() });
 
 export const commandReplySchema = z.union([
   z.strictObject({ id: commandId, ok: z.literal(true), result: z.unknown().optional() }),
-  z.strictObject({ id: commandId.nullable(), ok: z.literal(false), code: z.string(), message: z.string() }),
+  z.strictObject({
+    id: commandId.nullable(),
+    ok: z.literal(false),
+    code: z.string(),
+    message: z.string(),
+    /** With MFP_ERR_CONFIG: every problem of the file. */
+    issues: z.array(configIssueSchema).optional(),
+  }),
 ]);
 export type CommandReply = z.output<typeof commandReplySchema>;
 

@@ -20,6 +20,10 @@ export const tunnelTargetSchema = z
     /** For device targets: the document's name (a stored file's name) and MIME type. */
     name: z.string().min(1).max(255).optional(),
     format: z.string().min(1).max(127).optional(),
+    /** For device targets: the whole document's size in bytes, so the gateway can show progress. */
+    size: z.number().int().min(0).optional(),
+    /** A stream the gateway opens for a LAN device's push connection (docs/push-proxy.md), not a job. */
+    proxy: z.enum(['push']).optional(),
   })
   .refine((t) => t.deviceId !== undefined || (t.host !== undefined && t.port !== undefined), {
     message: 'a target needs a deviceId, or a host and a port',

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import { CommandHandler, DUPLICATE_WINDOW_MS } from '../../../src/gateway/mqtt/command-handler.ts';
 import type { PowerState } from '../../../src/gateway/power/power-scheduler.ts';
+import type { ReloadOutcome } from '../../../src/gateway/reload/config-reload.ts';
+import { commandReplySchema } from '../../../src/protocol/mqtt/commands.ts';
 
 const body = (v: unknown) => Buffer.from(JSON.stringify(v));
 const state = (mode: string): PowerState => ({
@@ -66,6 +68,40 @@ describe('CommandHandler', () => {
       id: 'x5',
       ok: true,
       result: { up: true },
+    });
+    expect(await h.handle('reload-config', body({ id: 'x6' }))).toMatchObject({
+      code: 'MFP_ERR_NOT_SUPPORTED',
+    });
+  });
+
+  it('replies to reload-config with what was applied, or with every problem of the file', async () => {
+    const outcomes: ReloadOutcome[] = [
+      { ok: true, file: '/etc/gw.yaml', applied: ['power.mode'], needsRestart: ['cloud.connections'] },
+      {
+        ok: false,
+        code: 'MFP_ERR_CONFIG',
+        message: 'invalid config /etc/gw.yaml:\n  - power.mode: got "siesta"; expected one of power.modes',
+        issues: [{ key: 'power.mode', value: '"siesta"', expected: 'one of power.modes' }],
+      },
+    ];
+    const h = new CommandHandler(new ManualClock(0), {
+      statusSnapshot: () => ({}),
+      setPowerOverride: () => ({ ok: true, state: state('normal') }),
+      clearPowerOverride: () => state('normal'),
+      reloadConfig: () => outcomes.shift() as ReloadOutcome,
+    });
+    expect(await h.handle('reload-config', body({ id: 'r1' }))).toEqual({
+      id: 'r1',
+      ok: true,
+      result: { file: '/etc/gw.yaml', applied: ['power.mode'], needsRestart: ['cloud.connections'] },
+    });
+    const refused = await h.handle('reload-config', body({ id: 'r2' }));
+    expect(commandReplySchema.parse(refused)).toEqual({
+      id: 'r2',
+      ok: false,
+      code: 'MFP_ERR_CONFIG',
+      message: expect.stringContaining('power.mode: got "siesta"'),
+      issues: [{ key: 'power.mode', value: '"siesta"', expected: 'one of power.modes' }],
     });
   });
 });

@@ -9,7 +9,10 @@ function pacer() {
     clock,
     everyMs: 60_000,
     minGapMs: 10_000,
-    publish: () => at.push(clock.now()),
+    publish: () => {
+      at.push(clock.now());
+      return true;
+    },
   });
   return { clock, at, p };
 }
@@ -37,6 +40,42 @@ describe('TelemetryPacer', () => {
     expect(at).toEqual([0, 10_000]);
     clock.advanceTo(70_000);
     expect(at).toEqual([0, 10_000, 70_000]);
+  });
+
+  it('does not count a publication the broker could not take, so the reconnect one goes at once', () => {
+    const clock = new ManualClock(0);
+    const at: number[] = [];
+    let connected = false;
+    const p = new TelemetryPacer({
+      clock,
+      everyMs: 60_000,
+      minGapMs: 10_000,
+      publish: () => {
+        if (connected) at.push(clock.now());
+        return connected;
+      },
+    });
+    p.start();
+    clock.advanceTo(2000);
+    connected = true;
+    p.requestNow();
+    clock.advance(0);
+    expect(at).toEqual([2000]);
+  });
+
+  it('follows a new pace from the last publication (config reload)', () => {
+    const { clock, at, p } = pacer();
+    p.start();
+    clock.advanceTo(20_000);
+    p.setPace(30_000, 5000);
+    clock.advanceTo(61_000);
+    expect(at).toEqual([0, 30_000, 60_000]);
+    p.noteState('x');
+    clock.advanceTo(64_999);
+    p.setPace(30_000, 2000);
+    clock.advanceTo(70_000);
+    // The pending change goes out at the new, shorter gap after the last publication.
+    expect(at).toEqual([0, 30_000, 60_000, 64_999]);
   });
 
   it('does nothing after stop', () => {

@@ -74,6 +74,49 @@ describe('PowerScheduler on the injected clock', () => {
     });
   });
 
+  it('takes new schedules, modes and zone at once (config reload)', () => {
+    const clock = new ManualClock(utc('2026-01-05T12:00:00Z'));
+    const { s, changes } = scheduler(clock);
+    s.start();
+    const eco: PowerMode = { name: 'eco', minIntervalMs: 1_800_000, changeThresholdMs: 0 };
+    const state = s.reconfigure(
+      {
+        baseMode: 'normal',
+        timeZone: 'Asia/Tokyo',
+        schedules: [
+          { cron: parseCron('0 20 * * *'), mode: 'eco' },
+          { cron: parseCron('0 7 * * *'), mode: 'normal' },
+        ],
+      },
+      { normal: MODES.normal as PowerMode, eco },
+    );
+    // 12:00 UTC is 21:00 in Tokyo: the 20:00 (Tokyo) schedule has fired, so eco holds at once.
+    expect(state).toMatchObject({ mode: eco, timeZone: 'Asia/Tokyo' });
+    expect(state.next).toEqual({ at: utc('2026-01-05T22:00:00Z'), mode: 'normal' });
+    expect(changes.map((c) => c.mode.name)).toEqual(['eco']);
+    clock.advanceTo(utc('2026-01-05T22:00:00Z'));
+    expect(s.mode().name).toBe('normal');
+    s.stop();
+  });
+
+  it('reports a changed definition of the mode in force, and ends an override of a mode that is gone', () => {
+    const clock = new ManualClock(utc('2026-01-05T12:00:00Z'));
+    const { s, changes } = scheduler(clock);
+    s.start();
+    s.setOverride('night', utc('2026-01-05T18:00:00Z'));
+    const policy = { baseMode: 'normal', timeZone: 'Europe/Berlin', schedules: [] };
+    const stricterNight = { ...MODES.night, minIntervalMs: 7_200_000 } as PowerMode;
+    s.reconfigure(policy, { ...MODES, night: stricterNight });
+    expect(changes.map((c) => [c.mode.name, c.mode.minIntervalMs])).toEqual([
+      ['night', 3_600_000],
+      ['night', 7_200_000],
+    ]);
+    s.reconfigure(policy, { normal: MODES.normal as PowerMode });
+    expect(s.state().decision).toMatchObject({ mode: 'normal', source: 'base', overrideUntilMs: null });
+    expect(changes.map((c) => c.mode.name)).toEqual(['night', 'night', 'normal']);
+    s.stop();
+  });
+
   it('keeps an override across a restart, until its expiry', () => {
     const { dir, cleanup } = scratchDir('power');
     try {

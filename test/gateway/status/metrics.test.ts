@@ -1,6 +1,14 @@
 import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
+import {
+  type ActivityTotals,
+  type DeviceView,
+  type JobView,
+  NO_PROVIDERS,
+  type StatusProviders,
+  type TunnelView,
+} from '../../../src/gateway/status/status-model.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
 import { line, startTestPage } from './page-harness.ts';
 
@@ -80,5 +88,52 @@ describe('GET /metrics', () => {
     expect(value(m, 'mfpgw_link_drops_total')).toBe(1);
     expect(value(m, 'mfpgw_link_up', { line: 'line-0' })).toBe(0);
     expect(m.get('mfpgw_link_up')?.metrics.some((s) => s.labels?.line === 'probe')).toBe(false);
+  });
+
+  it('exposes tunnels, bytes relayed, jobs by outcome and each device’s state', async () => {
+    const clock = new ManualClock();
+    const device = (id: string, state: string) => ({ id, state }) as DeviceView;
+    const job = (id: string, outcome: JobView['outcome']) => ({ id, outcome }) as JobView;
+    let totals: ActivityTotals = {
+      tunnels: { opened: 3, bytesToDevice: 5000, bytesFromDevice: 70 },
+      jobs: { done: 2, switched: 0, failed: 1 },
+    };
+    let devices = [device('mfp1', 'idle'), device('mfp2', 'offline'), device('nas', 'idle')];
+    const providers: StatusProviders = {
+      ...NO_PROVIDERS,
+      devices: () => devices,
+      tunnels: () => [{ id: 'job/j4' } as TunnelView],
+      jobs: () => [job('j4', 'running'), job('j3', 'waiting'), job('j2', 'done'), job('j1', 'failed')],
+      totals: () => totals,
+    };
+    const { url } = await startTestPage(clock, { auth: 'none' }, defer, { providers });
+
+    let m = await scrape(url);
+    expect(value(m, 'mfpgw_tunnels_active')).toBe(1);
+    expect(m.get('mfpgw_tunnels_opened_total')?.type).toBe('COUNTER');
+    expect(value(m, 'mfpgw_tunnels_opened_total')).toBe(3);
+    expect(value(m, 'mfpgw_tunnel_bytes_total', { direction: 'to_device' })).toBe(5000);
+    expect(value(m, 'mfpgw_tunnel_bytes_total', { direction: 'from_device' })).toBe(70);
+    expect(value(m, 'mfpgw_jobs_total', { outcome: 'done' })).toBe(2);
+    expect(value(m, 'mfpgw_jobs_total', { outcome: 'switched' })).toBe(0);
+    expect(value(m, 'mfpgw_jobs_total', { outcome: 'failed' })).toBe(1);
+    expect(value(m, 'mfpgw_jobs_active', { state: 'running' })).toBe(1);
+    expect(value(m, 'mfpgw_jobs_active', { state: 'waiting' })).toBe(1);
+    expect(value(m, 'mfpgw_devices', { state: 'idle' })).toBe(2);
+    expect(value(m, 'mfpgw_device_state', { device: 'mfp2', state: 'offline' })).toBe(1);
+    expect(value(m, 'mfpgw_device_state', { device: 'mfp2', state: 'idle' })).toBe(0);
+    expect(value(m, 'mfpgw_device_state', { device: 'mfp1', state: 'idle' })).toBe(1);
+
+    totals = {
+      tunnels: { opened: 4, bytesToDevice: 9000, bytesFromDevice: 90 },
+      jobs: { done: 3, switched: 1, failed: 1 },
+    };
+    devices = [device('mfp1', 'printing')];
+    m = await scrape(url);
+    expect(value(m, 'mfpgw_tunnels_opened_total')).toBe(4);
+    expect(value(m, 'mfpgw_tunnel_bytes_total', { direction: 'to_device' })).toBe(9000);
+    expect(value(m, 'mfpgw_jobs_total', { outcome: 'switched' })).toBe(1);
+    expect(value(m, 'mfpgw_device_state', { device: 'mfp1', state: 'printing' })).toBe(1);
+    expect(m.get('mfpgw_device_state')?.metrics.some((s) => s.labels?.device === 'mfp2')).toBe(false);
   });
 });

@@ -5,8 +5,9 @@ import type { Clock } from '../../../src/clock/clock.ts';
 import { parseGatewayConfig } from '../../../src/config/gateway-config.ts';
 import type { LinkStatus } from '../../../src/gateway/link/line-supervisor.ts';
 import type { LineStatus } from '../../../src/gateway/link/push-line.ts';
-import type { PowerState } from '../../../src/gateway/power/power-scheduler.ts';
-import { NO_PROVIDERS } from '../../../src/gateway/status/status-model.ts';
+import { powerModesFrom, schedulePolicyFrom } from '../../../src/gateway/power/power-config.ts';
+import { PowerScheduler, type PowerState } from '../../../src/gateway/power/power-scheduler.ts';
+import { NO_PROVIDERS, type StatusProviders } from '../../../src/gateway/status/status-model.ts';
 import { type StatusPage, startStatusPage } from '../../../src/gateway/status/status-page.ts';
 import type { Logger } from '../../../src/log/logger.ts';
 import { scratchDir } from '../../support/chain.ts';
@@ -69,13 +70,20 @@ export interface TestPage {
   stateDir: string;
   logs: Array<Record<string, unknown>>;
   pushes: { websocket: number; mqtt: number };
+  /** The power scheduler behind the page's override (with `powerOverride`). */
+  power: PowerScheduler | null;
 }
 
-/** Starts the status page on loopback with a fake link and the given `status` settings. */
+/**
+ * Starts the status page on loopback with a fake link and the given `status` settings; the
+ * devices, tunnels and jobs from `parts.providers`; with `parts.powerOverride` a real
+ * power scheduler (modes normal and power-saving, no schedules) the page may override.
+ */
 export async function startTestPage(
   clock: Clock,
   status: Record<string, unknown>,
   defer: (fn: () => unknown) => void,
+  parts: { providers?: StatusProviders; powerOverride?: boolean } = {},
 ): Promise<TestPage> {
   const { dir, cleanup } = scratchDir('status-page');
   defer(cleanup);
@@ -87,12 +95,21 @@ export async function startTestPage(
   const link = new FakeLink();
   const { logger, lines } = capturingLogger();
   const pushes = { websocket: 0, mqtt: 0 };
+  const power = parts.powerOverride
+    ? new PowerScheduler({
+        clock,
+        logger,
+        policy: schedulePolicyFrom(config.power),
+        modes: powerModesFrom(config.power),
+      })
+    : null;
   const page = startStatusPage({
     clock,
     logger,
     settings: config.status,
     link,
     powerModes: ['normal', 'power-saving'],
+    ...(power ? { power } : {}),
     sources: {
       gatewayId: 'gw1',
       clientId: '00000000-0000-4000-8000-000000000001',
@@ -100,17 +117,17 @@ export async function startTestPage(
       startedAt: clock.now(),
       cloud: 'ws://127.0.0.1:1',
       stateDir: dir,
-      power: () => POWER,
+      power: () => power?.state() ?? POWER,
       mqtt: () => null,
       pushesReceived: () => ({ ...pushes }),
       settings: {},
-      providers: NO_PROVIDERS,
+      providers: parts.providers ?? NO_PROVIDERS,
     },
   });
   defer(() => page.stop());
   const url = await page.ready;
   if (!url) throw new Error('the status page did not listen');
-  return { url: url.replace(/\/$/, ''), page, link, stateDir: dir, logs: lines, pushes };
+  return { url: url.replace(/\/$/, ''), page, link, stateDir: dir, logs: lines, pushes, power };
 }
 
 /** A browser-like HTTP client: keeps cookies, does not follow redirects. */
@@ -124,15 +141,25 @@ export class Browser {
 
   async request(
     path: string,
-    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+    init: {
+      method?: string;
+      form?: Record<string, string>;
+      json?: unknown;
+      headers?: Record<string, string>;
+    } = {},
   ) {
     const headers: Record<string, string> = { ...init.headers };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
+    if (init.json !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(`${this.base}${path}`, {
-      method: init.method ?? (init.form ? 'POST' : 'GET'),
+      method: init.method ?? (init.form || init.json !== undefined ? 'POST' : 'GET'),
       headers,
-      body: init.form ? new URLSearchParams(init.form).toString() : undefined,
+      body: init.form
+        ? new URLSearchParams(init.form).toString()
+        : init.json !== undefined
+          ? JSON.stringify(init.json)
+          : undefined,
       redirect: 'manual',
     });
     for (const set of res.headers.getSetCookie()) {

@@ -37,6 +37,11 @@
     }
     return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
   }
+  const pct = (x) => `${Math.floor(x * 100)} %`;
+  /** A job id short enough for a phone's table; the whole one is its tooltip and in the logs. */
+  const jobCell = (id, ...more) =>
+    el('td', { title: id }, id.length > 12 ? `${id.slice(0, 8)}…` : id, ...more);
+  const nowrap = (text) => el('td', { class: 'nowrap' }, text);
   const ADVICE_SOURCES = {
     default: 'default (nothing learned yet)',
     history: 'this gateway’s own history',
@@ -66,7 +71,7 @@
   // ---- sections -----------------------------------------------------------------------
 
   function renderOverview() {
-    const { gateway, cloud, power, mqtt, lines, pushes } = state;
+    const { gateway, cloud, mqtt, lines, pushes } = state;
     $('gateway-id').textContent = gateway.id;
     document.title = `${gateway.id} · mfp-gateway`;
     facts($('overview-facts'), [
@@ -91,11 +96,6 @@
               ` ${mqtt.broker}`,
             )
           : 'not configured',
-      ],
-      [
-        'Power mode',
-        `${power.mode} (${power.source === 'override' ? `override until ${time(power.overrideUntil)}` : power.source})` +
-          (power.next ? ` · next: ${power.next.mode} at ${time(power.next.at)}` : ' · no change scheduled'),
       ],
       ['Pushes received', `${pushes.websocket} over WebSocket, ${pushes.mqtt} over MQTT`],
     ]);
@@ -126,6 +126,7 @@
           ),
         ),
       );
+    renderPower();
     const h = state.host;
     facts($('host-facts'), [
       ['CPU load', `${(h.cpuLoad * 100).toFixed(0)} % per core (1 min)`],
@@ -139,6 +140,56 @@
         h.disk ? `${bytes(h.disk.freeBytes)} free of ${bytes(h.disk.totalBytes)} (${h.disk.path})` : '—',
       ],
     ]);
+  }
+
+  const POWER_SOURCES = { base: 'the base mode', schedule: 'the schedule' };
+
+  /** The mode in force, why, the next change, and the override form (its choices kept while unchanged). */
+  function renderPower() {
+    const p = state.power;
+    const shown = $('power-now');
+    shown.dataset.mode = p.mode;
+    shown.dataset.source = p.source;
+    shown.replaceChildren(
+      el('strong', null, p.mode),
+      p.source === 'override'
+        ? ` — overridden until ${time(p.overrideUntil)}`
+        : ` — from ${POWER_SOURCES[p.source] || p.source}`,
+      p.next ? ` · next: ${p.next.mode} at ${time(p.next.at)}` : ' · no change scheduled',
+    );
+    $('power-override').hidden = !p.canOverride;
+    $('power-clear').hidden = p.source !== 'override';
+    const select = $('power-mode');
+    if ([...select.options].map((o) => o.value).join() !== p.modes.join()) {
+      select.replaceChildren(...p.modes.map((m) => el('option', { value: m }, m)));
+      select.value = p.modes.find((m) => m !== p.mode) || p.mode;
+    }
+  }
+
+  const csrfToken = () => document.querySelector('#logout input[name="_csrf"]').value;
+
+  /** Sets or ends the override; the new mode arrives with the next live patch. */
+  async function powerOverride(method, body) {
+    const message = $('power-message');
+    message.textContent = '';
+    try {
+      const res = await fetch('/api/power-override', {
+        method,
+        cache: 'no-store',
+        headers: { 'x-csrf-token': csrfToken(), ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      if (res.ok) return;
+      if (res.status === 401) {
+        location.href = '/login';
+        return;
+      }
+      let reason = 'refused: reload the page and try again';
+      if (res.status !== 403) reason = (await res.json().catch(() => ({}))).message || `HTTP ${res.status}`;
+      message.textContent = `Not changed: ${reason}`;
+    } catch {
+      message.textContent = 'The gateway did not answer; try again.';
+    }
   }
 
   function renderKeepalive() {
@@ -234,55 +285,106 @@
     }
   }
 
+  /** A table with a header row, scrolling sideways on a phone. */
+  function table(headers, rows) {
+    return el(
+      'div',
+      { class: 'scroll' },
+      el(
+        'table',
+        null,
+        el(
+          'thead',
+          null,
+          el(
+            'tr',
+            null,
+            headers.map((h) => el('th', null, h)),
+          ),
+        ),
+        el('tbody', null, rows),
+      ),
+    );
+  }
+
+  const DEVICE_KINDS = { idle: 'ok', printing: 'ok', stopped: 'warn', unknown: 'warn', offline: 'bad' };
+
+  function supplies(list) {
+    if (!list.length) return '—';
+    return list.map((x) =>
+      el(
+        'span',
+        { class: 'supply' },
+        `${x.name} `,
+        x.percent === null
+          ? '?'
+          : [
+              el('meter', { min: 0, max: 100, low: 16, high: 40, optimum: 100, value: x.percent }),
+              ` ${x.percent} %`,
+            ],
+      ),
+    );
+  }
+
   function renderDevices() {
     const list = state.devices;
     $('device-list').replaceChildren(
       list.length === 0
         ? empty('No devices configured yet.')
-        : el(
-            'div',
-            { class: 'scroll' },
-            el(
-              'table',
-              null,
+        : table(
+            ['device', 'state', 'reasons', 'pages', 'toner', 'last seen'],
+            list.map((d) =>
               el(
-                'thead',
-                null,
+                'tr',
+                { 'data-device': d.id, 'data-state': d.state },
                 el(
-                  'tr',
+                  'td',
                   null,
-                  ['device', 'state', 'reasons', 'pages', 'toner', 'last seen'].map((h) => el('th', null, h)),
+                  d.id,
+                  el('small', null, ` ${d.driver}${d.directCapable ? ', direct-capable' : ''}`),
                 ),
-              ),
-              el(
-                'tbody',
-                null,
-                list.map((d) =>
-                  el(
-                    'tr',
-                    { 'data-device': d.id },
-                    el('td', null, `${d.name} (${d.driver})`),
-                    el(
-                      'td',
-                      null,
-                      badge(d.state, d.state === 'idle' || d.state === 'printing' ? 'ok' : 'bad'),
-                    ),
-                    el('td', null, d.reasons.join(', ')),
-                    el('td', null, d.pageCount === null ? '—' : d.pageCount),
-                    el(
-                      'td',
-                      null,
-                      d.toner
-                        .map((t) => `${t.color} ${t.percent === null ? '?' : `${t.percent} %`}`)
-                        .join(', '),
-                    ),
-                    el('td', null, ago(d.lastSeenAt)),
-                  ),
+                el(
+                  'td',
+                  null,
+                  badge(d.state, DEVICE_KINDS[d.state] || 'warn'),
+                  d.since && d.state !== 'unknown' ? el('small', null, ` ${ago(d.since)}`) : null,
                 ),
+                el(
+                  'td',
+                  null,
+                  d.reasons.join(', ') || '—',
+                  d.message ? el('small', { class: 'message' }, d.message) : null,
+                ),
+                nowrap(d.pageCount === null ? '—' : d.pageCount.toLocaleString()),
+                el('td', null, supplies(d.supplies)),
+                nowrap(ago(d.lastSeenAt)),
               ),
             ),
           ),
     );
+  }
+
+  const OUTCOME_KINDS = {
+    running: 'warn',
+    waiting: 'warn',
+    done: 'ok',
+    switched: 'ok',
+    failed: 'bad',
+    interrupted: 'bad',
+  };
+
+  function jobProgress(j) {
+    const amount = `${bytes(j.bytes)}${j.size === null ? '' : ` of ${bytes(j.size)}`}`;
+    if (j.outcome !== 'running' && j.outcome !== 'waiting') {
+      return `${amount}${j.pages ? ` · ${j.pages} page${j.pages === 1 ? '' : 's'}` : ''}`;
+    }
+    // The bar counts what the gateway took from the cloud; the device may still be reading it.
+    const note = j.progress === 1 ? ' · all here, the device is still taking it' : '';
+    return [
+      // Without a size (an older cloud) the bar is indeterminate.
+      el('progress', { max: 1, value: j.progress === null ? null : j.progress }),
+      ` ${j.progress === null ? '' : `${pct(j.progress)} · `}${amount}${note}`,
+    ];
   }
 
   function renderTunnelsAndJobs() {
@@ -290,14 +392,18 @@
     $('tunnel-list').replaceChildren(
       tunnels.length === 0
         ? empty('No tunnels open.')
-        : el(
-            'ul',
-            { class: 'rows' },
+        : table(
+            ['job', 'to', 'to device', 'back', 'rate', 'open'],
             tunnels.map((t) =>
               el(
-                'li',
-                { 'data-tunnel': t.id },
-                `${t.id}: job ${t.jobId || '—'} → ${t.deviceId || '—'} · ${bytes(t.bytesIn)} in, ${bytes(t.bytesOut)} out · ${bytes(t.rateBps)}/s · open ${ago(t.openedAt)}`,
+                'tr',
+                { 'data-tunnel': t.id, 'data-job': t.jobId },
+                jobCell(t.jobId),
+                el('td', null, t.deviceId || t.target),
+                nowrap(bytes(t.bytesToDevice)),
+                nowrap(bytes(t.bytesFromDevice)),
+                nowrap(`${bytes(t.rateBps)}/s`),
+                nowrap(ago(t.openedAt)),
               ),
             ),
           ),
@@ -305,38 +411,81 @@
     $('job-list').replaceChildren(
       jobs.length === 0
         ? empty('No jobs yet.')
-        : el(
-            'ul',
-            { class: 'rows' },
+        : table(
+            ['job', 'device', 'route', 'progress', 'outcome'],
             jobs.map((j) =>
               el(
-                'li',
-                { 'data-job': j.id, 'data-outcome': j.outcome },
-                `${j.id} → ${j.deviceId || '—'} (${j.route.replace(/-/g, ' ')}): ${j.outcome} `,
-                el('progress', { max: 1, value: j.progress === null ? null : j.progress }),
+                'tr',
+                {
+                  'data-job': j.id,
+                  'data-outcome': j.outcome,
+                  'data-route': j.route.join('>'),
+                  'data-progress': j.progress === null ? null : j.progress,
+                },
+                jobCell(j.id, el('small', { class: 'message' }, ago(j.startedAt))),
+                el('td', null, j.deviceId),
+                el('td', { class: 'route' }, j.route.join(' → ')),
+                el('td', null, jobProgress(j)),
+                el(
+                  'td',
+                  null,
+                  badge(j.outcome, OUTCOME_KINDS[j.outcome] || 'warn'),
+                  j.reason ? ` ${j.reason}` : '',
+                ),
               ),
             ),
           ),
     );
   }
 
+  /** Syslog severities (0 emergency … 7 debug) as the page's levels. */
+  const SEVERITY_LEVELS = ['fatal', 'fatal', 'fatal', 'error', 'warn', 'info', 'info', 'debug'];
+
+  /** The daemon's lines and the journal's tunnel records and device logs, as one list. */
+  function logRows() {
+    const rows = state.logs.map((l) => ({
+      source: 'gateway',
+      time: l.time,
+      level: l.level,
+      text: `${l.msg} ${Object.keys(l.fields).length ? JSON.stringify(l.fields) : ''}`,
+    }));
+    for (const t of state.journal.tunnels) {
+      rows.push({
+        source: 'tunnel',
+        time: t.closedAt,
+        level: t.outcome === 'done' || t.outcome === 'switched' ? 'info' : 'warn',
+        text: `job ${t.jobId} → ${t.target}: ${t.outcome} · ${bytes(t.bytesToDevice)} to the device, ${bytes(t.bytesFromDevice)} back · open ${duration(t.closedAt - t.openedAt)}`,
+      });
+    }
+    for (const d of state.journal.deviceLogs) {
+      rows.push({
+        source: 'device',
+        time: d.receivedAt,
+        level: SEVERITY_LEVELS[d.severity] || 'info',
+        text: `${d.hostname || d.source}${d.appName ? ` ${d.appName}` : ''}: ${d.message}${d.jobId ? ` (job ${d.jobId})` : ''}`,
+      });
+    }
+    return rows;
+  }
+
   function renderLogs() {
     const filter = $('log-filter').value.trim().toLowerCase();
     const min = LEVELS[$('log-level').value] || 0;
-    const shown = state.logs
-      .filter((l) => (LEVELS[l.level] || 0) >= min)
-      .map((l) => ({ l, text: `${l.msg} ${Object.keys(l.fields).length ? JSON.stringify(l.fields) : ''}` }))
-      .filter(({ text }) => !filter || text.toLowerCase().includes(filter))
-      .slice(-200)
-      .reverse();
+    const source = $('log-source').value;
+    const shown = logRows()
+      .filter((r) => (source === 'all' || r.source === source) && (LEVELS[r.level] || 0) >= min)
+      .filter((r) => !filter || r.text.toLowerCase().includes(filter))
+      .sort((a, b) => b.time - a.time)
+      .slice(0, 200);
     $('log-lines').replaceChildren(
-      ...shown.map(({ l, text }) =>
+      ...shown.map((r) =>
         el(
           'li',
-          { class: `level-${l.level}` },
-          el('time', null, new Date(l.time).toLocaleTimeString()),
-          ` ${l.level} `,
-          text,
+          { class: `level-${r.level}`, 'data-source': r.source },
+          el('time', null, new Date(r.time).toLocaleTimeString()),
+          ` ${r.level} `,
+          el('span', { class: 'source' }, r.source),
+          ` ${r.text}`,
         ),
       ),
     );
@@ -381,7 +530,7 @@
     renderKeepalive();
     if (message.sections.devices) renderDevices();
     if (message.sections.tunnels || message.sections.jobs) renderTunnelsAndJobs();
-    if (message.logs.length) renderLogs();
+    if (message.logs.length || message.sections.journal) renderLogs();
   }
 
   function setLive(text, kind) {
@@ -417,6 +566,12 @@
   document.body.dataset.auth = document.querySelector('meta[name="auth"]').content;
   $('log-filter').addEventListener('input', () => state && renderLogs());
   $('log-level').addEventListener('change', () => state && renderLogs());
+  $('log-source').addEventListener('change', () => state && renderLogs());
+  $('power-override').addEventListener('submit', (event) => {
+    event.preventDefault();
+    powerOverride('POST', { mode: $('power-mode').value, forMs: Number($('power-for').value) });
+  });
+  $('power-clear').addEventListener('click', () => powerOverride('DELETE'));
   // The chart follows its box (window resized, phone turned): uPlot draws at a fixed width.
   new ResizeObserver(() => {
     if (chart) chart.setSize({ width: Math.max(280, $('chart').clientWidth), height: 240 });

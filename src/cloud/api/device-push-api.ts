@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import type { DevicePushDispatcher } from '../push-proxy/device-push.ts';
+import type { ProxiedDevices } from '../push-proxy/proxied-devices.ts';
+import { parsePushBody } from './http-api.ts';
+
+export interface DevicePushApiOptions {
+  gatewayIds: readonly string[];
+  devices: ProxiedDevices;
+  dispatcher: DevicePushDispatcher;
+}
+
+/** Pushes awaiting an answer per device; more are refused so memory stays bounded. */
+export const MAX_DEVICE_PUSHES_IN_FLIGHT = 64;
+
+/**
+ * Pushes to LAN devices behind a gateway's push proxy (docs/push-proxy.md):
+ * `POST /api/v1/gateways/{id}/devices/{device}/push` answers 200 delivered, 202 held for
+ * the sleeping device, 404 for a device the gateway does not proxy, 503 otherwise.
+ * Authentication is the API's (the onRequest hook of registerHttpApi).
+ */
+export function registerDevicePushApi(app: FastifyInstance, options: DevicePushApiOptions): void {
+  const known = new Set(options.gatewayIds);
+  const inFlight = new Map<string, number>();
+  app.post<{ Params: { id: string; device: string } }>(
+    '/api/v1/gateways/:id/devices/:device/push',
+    async (req, reply) => {
+      const { id, device } = req.params;
+      if (!known.has(id)) {
+        return reply.code(404).send({ error: 'not-found', message: 'no such gateway in the cloud config' });
+      }
+      if (options.devices.knows(id, device) === false) {
+        return reply.code(404).send({
+          error: 'not-found',
+          message: `gateway ${id} does not proxy device ${device}: add it to the gateway's pushProxy.devices`,
+        });
+      }
+      const body = parsePushBody(req.body);
+      if ('error' in body) return reply.code(400).send(body);
+      const key = `${id}/${device}`;
+      const busy = inFlight.get(key) ?? 0;
+      if (busy >= MAX_DEVICE_PUSHES_IN_FLIGHT) {
+        return reply.code(429).send({
+          delivered: false,
+          held: false,
+          reason: `${busy} pushes to this device are already in flight; retry later`,
+        });
+      }
+      inFlight.set(key, busy + 1);
+      try {
+        const result = await options.dispatcher.push(id, device, body.type, body.payload);
+        if (result.delivered) return result;
+        return reply.code(result.held ? 202 : 503).send(result);
+      } finally {
+        const left = (inFlight.get(key) ?? 1) - 1;
+        if (left > 0) inFlight.set(key, left);
+        else inFlight.delete(key);
+      }
+    },
+  );
+}

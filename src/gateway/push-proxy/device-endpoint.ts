@@ -1,0 +1,165 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { Clock } from '../../clock/clock.ts';
+import type { Logger } from '../../log/logger.ts';
+import { decodeFromDevice } from '../../protocol/push-proxy/codec.ts';
+import {
+  type DeviceToGateway,
+  MAX_PROXY_MESSAGE_BYTES,
+  PUSH_PROXY_PATH,
+  PUSH_PROXY_VERSION,
+} from '../../protocol/push-proxy/messages.ts';
+import { DeviceSession } from './device-session.ts';
+
+/** A connection that does not say a valid hello within this time is closed. */
+const HELLO_TIMEOUT_MS = 10_000;
+/** Connections still to say hello at once; more are turned away (a LAN scanner costs little). */
+const MAX_UNAUTHENTICATED = 32;
+
+export type DeviceHello = Extract<DeviceToGateway, { type: 'hello' }>;
+
+export interface DeviceEndpointOptions {
+  host: string;
+  port: number;
+  /** Each proxied device's token, by device id. */
+  tokens: ReadonlyMap<string, string>;
+  keepaliveMs: number;
+  clock: Clock;
+  logger: Logger;
+  /** Receives each authenticated device session, not yet started. */
+  onSession: (session: DeviceSession, hello: DeviceHello) => void;
+}
+
+/** Compares secrets in constant time, whatever their lengths. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected)) && given.length === expected.length;
+}
+
+/**
+ * The LAN side of the push proxy: a WebSocket endpoint where devices say who they are,
+ * prove it with their per-device token, and get a session. Anything else is refused
+ * with a reason and logged.
+ */
+export class DeviceEndpoint {
+  private readonly options: DeviceEndpointOptions;
+  private readonly log: Logger;
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PROXY_MESSAGE_BYTES });
+  private readonly server: Server;
+  private unauthenticated = 0;
+  private refusals = 0;
+
+  constructor(options: DeviceEndpointOptions) {
+    this.options = options;
+    this.log = options.logger;
+    this.server = createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+      res.end(`the push proxy speaks WebSocket at ${PUSH_PROXY_PATH} (docs/push-proxy.md)\n`);
+    });
+    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /** Connections refused since start (bad token, unknown device, bad hello). */
+  get refused(): number {
+    return this.refusals;
+  }
+
+  /** Stops listening and drops every connection. */
+  close(): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    return closed;
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== PUSH_PROXY_PATH || this.unauthenticated >= MAX_UNAUTHENTICATED) {
+      const status = path !== PUSH_PROXY_PATH ? '404 Not Found' : '503 Service Unavailable';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.awaitHello(ws, req.socket.remoteAddress ?? null));
+  }
+
+  private awaitHello(ws: WebSocket, remote: string | null): void {
+    const { clock } = this.options;
+    this.unauthenticated++;
+    let waiting = true;
+    const done = () => {
+      if (!waiting) return;
+      waiting = false;
+      this.unauthenticated--;
+      clock.clearTimeout(timer);
+    };
+    const timer = clock.setTimeout(() => {
+      done();
+      this.refuse(ws, remote, 'MFP_ERR_UNEXPECTED_MESSAGE', 'no hello within 10 s', null);
+    }, HELLO_TIMEOUT_MS);
+    ws.on('error', () => {});
+    ws.once('close', done);
+    ws.once('message', (data, isBinary) => {
+      done();
+      const decoded = decodeFromDevice(data as Buffer, isBinary);
+      if (!decoded.ok || decoded.message.type !== 'hello') {
+        const code = decoded.ok ? 'MFP_ERR_UNEXPECTED_MESSAGE' : decoded.error.code;
+        const reason = decoded.ok ? `expected hello, got ${decoded.message.type}` : decoded.error.message;
+        this.refuse(ws, remote, code, reason, null);
+        return;
+      }
+      const hello = decoded.message;
+      if (hello.v !== PUSH_PROXY_VERSION) {
+        const reason = `push proxy version ${hello.v} not supported; this gateway speaks ${PUSH_PROXY_VERSION}`;
+        this.refuse(ws, remote, 'MFP_ERR_UNSUPPORTED_VERSION', reason, hello.deviceId);
+        return;
+      }
+      const expected = this.options.tokens.get(hello.deviceId);
+      if (expected === undefined || !sameSecret(hello.token, expected)) {
+        // One message for both: a prober learns nothing about which device ids exist.
+        const reason = 'unknown device or wrong token: check the device id and token in pushProxy.devices';
+        this.refuse(ws, remote, 'MFP_PXY_ERR_AUTH', reason, hello.deviceId);
+        return;
+      }
+      const session = new DeviceSession({
+        ws,
+        deviceId: hello.deviceId,
+        remoteAddress: remote,
+        keepaliveMs: this.options.keepaliveMs,
+        clock,
+        logger: this.log,
+      });
+      this.options.onSession(session, hello);
+    });
+  }
+
+  private refuse(
+    ws: WebSocket,
+    remote: string | null,
+    code: string,
+    reason: string,
+    deviceId: string | null,
+  ) {
+    this.refusals++;
+    this.log.warn(
+      { device: deviceId?.slice(0, 128) ?? null, from: remote, code },
+      `device refused: ${reason}`,
+    );
+    ws.send(JSON.stringify({ type: 'error', code, message: reason }));
+    ws.close(1008, code);
+  }
+}
