@@ -220,6 +220,12 @@ const pushProxySection = z.strictObject({
 const powerMode = z.strictObject({
   minInterval: duration('0s').describe('never keep alive more often than this in this mode'),
   changeThreshold: duration('0s').describe('ignore advice to lengthen the interval by less than this'),
+  telemetryEvery: duration('0s').describe(
+    'in this mode publish scheduled telemetry at most this often (0s: as mqtt.telemetry.every says)',
+  ),
+  snmpEvery: duration('0s').describe(
+    'in this mode read SNMP meters at most this often (0s: as each device says)',
+  ),
 });
 
 export const gatewayConfigSchema = z

@@ -13,6 +13,7 @@ import { cpuLoad, hostDomain, systemUptimeMs } from './host/host-info.ts';
 import { loadOrCreateClientId } from './identity/client-id.ts';
 import { JobTunnels } from './jobs/job-tunnels.ts';
 import { GatewayJournal } from './journal/gateway-journal.ts';
+import type { PowerMode } from './keepalive/power-policy.ts';
 import { LineSupervisor, type LinkStatus } from './link/line-supervisor.ts';
 import { describeProxy, proxyAgent, proxyFor } from './link/proxy.ts';
 import { MqttChannel } from './mqtt/mqtt-channel.ts';
@@ -81,10 +82,19 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     overrideFile: join(config.gateway.stateDir, 'power-override.json'),
     onChange: (state) => {
       link.setMode(state.mode);
+      applyModeLimits(state.mode);
       mqtt?.append({ kind: 'power', mode: state.mode.name, source: state.decision.source });
       mqtt?.noteChange();
     },
   });
+  // A mode's limits stretch telemetry and SNMP polling (never shorten them).
+  let telemetry = config.mqtt?.telemetry;
+  const applyModeLimits = (mode: PowerMode) => {
+    if (telemetry) {
+      mqtt?.setTelemetryPace({ ...telemetry, every: Math.max(telemetry.every, mode.telemetryEveryMs ?? 0) });
+    }
+    deviceMonitor?.setSnmpFloor(mode.snmpEveryMs ?? 0);
+  };
   const software = `mfp-gateway/${VERSION}`;
   // A push may come over a WebSocket line and over MQTT (retried after a lost ack): hand it on once.
   const pushesSeen = new RecentIds();
@@ -176,7 +186,8 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
         apply: (next) => {
           deps.logger.level = next.log.level;
           power.reconfigure(schedulePolicyFrom(next.power), powerModesFrom(next.power));
-          if (next.mqtt) mqtt?.setTelemetryPace(next.mqtt.telemetry);
+          telemetry = next.mqtt?.telemetry ?? telemetry;
+          applyModeLimits(power.mode());
         },
       })
     : null;

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { MAX_PROXY_MESSAGE_BYTES } from '../../protocol/push-proxy/messages.ts';
 import type { DevicePushDispatcher } from '../push-proxy/device-push.ts';
 import type { ProxiedDevices } from '../push-proxy/proxied-devices.ts';
 import { parsePushBody } from './http-api.ts';
@@ -9,13 +10,17 @@ export interface DevicePushApiOptions {
   dispatcher: DevicePushDispatcher;
 }
 
+/** Largest payload (as JSON) a device push may carry: the message around it must fit one proxy message. */
+export const MAX_DEVICE_PAYLOAD_BYTES = MAX_PROXY_MESSAGE_BYTES - 1024;
+
 /** Pushes awaiting an answer per device; more are refused so memory stays bounded. */
 export const MAX_DEVICE_PUSHES_IN_FLIGHT = 64;
 
 /**
  * Pushes to LAN devices behind a gateway's push proxy (docs/push-proxy.md):
  * `POST /api/v1/gateways/{id}/devices/{device}/push` answers 200 delivered, 202 held for
- * the sleeping device, 404 for a device the gateway does not proxy, 503 otherwise.
+ * the sleeping device, 404 for a device the gateway does not proxy, 413 for a payload over
+ * what one proxy message carries, 503 otherwise.
  * Authentication is the API's (the onRequest hook of registerHttpApi).
  */
 export function registerDevicePushApi(app: FastifyInstance, options: DevicePushApiOptions): void {
@@ -36,6 +41,13 @@ export function registerDevicePushApi(app: FastifyInstance, options: DevicePushA
       }
       const body = parsePushBody(req.body);
       if ('error' in body) return reply.code(400).send(body);
+      const bytes = Buffer.byteLength(JSON.stringify(body.payload ?? null));
+      if (bytes > MAX_DEVICE_PAYLOAD_BYTES) {
+        return reply.code(413).send({
+          error: 'payload-too-large',
+          message: `a push to a proxied device carries at most ${MAX_DEVICE_PAYLOAD_BYTES} bytes of payload JSON, got ${bytes}`,
+        });
+      }
       const key = `${id}/${device}`;
       const busy = inFlight.get(key) ?? 0;
       if (busy >= MAX_DEVICE_PUSHES_IN_FLIGHT) {

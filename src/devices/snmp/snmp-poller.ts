@@ -81,6 +81,11 @@ export class SnmpPoller {
     this.tracker = new StatusTracker(options.clock);
   }
 
+  /** Changes the time between polls from the next one on (a power mode stretches it). */
+  setIntervalMs(ms: number): void {
+    this.settings.intervalMs = ms;
+  }
+
   /** Polls at once and then every intervalMs after the previous poll ended, until stop(). */
   start(): void {
     if (this.running) return;

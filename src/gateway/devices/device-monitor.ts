@@ -75,6 +75,14 @@ export class DeviceMonitor extends EventEmitter<MonitorEvents> {
     }
   }
 
+  /** Reads SNMP meters no more often than every ms (a power mode's limit; 0: each device's own). */
+  setSnmpFloor(ms: number): void {
+    for (const entry of this.watched.values()) {
+      const every = entry.device.config.snmp?.every;
+      if (every !== undefined) entry.snmp?.setIntervalMs(Math.max(every, ms));
+    }
+  }
+
   start(): void {
     for (const entry of this.watched.values()) {
       entry.snmp?.start();

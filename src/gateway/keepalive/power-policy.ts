@@ -5,6 +5,10 @@ export interface PowerMode {
   minIntervalMs: number;
   /** A lengthening smaller than this is not worth a change, ms. */
   changeThresholdMs: number;
+  /** Scheduled telemetry at most this often in this mode, ms (0 or absent: no limit). */
+  telemetryEveryMs?: number;
+  /** SNMP meters read at most this often in this mode, ms (0 or absent: no limit). */
+  snmpEveryMs?: number;
 }
 
 /** What the power policy made of one piece of advice. */

@@ -8,7 +8,13 @@ export function powerModesFrom(power: GatewayConfig['power']): Record<string, Po
   return Object.fromEntries(
     Object.entries(power.modes).map(([name, m]) => [
       name,
-      { name, minIntervalMs: m.minInterval, changeThresholdMs: m.changeThreshold },
+      {
+        name,
+        minIntervalMs: m.minInterval,
+        changeThresholdMs: m.changeThreshold,
+        telemetryEveryMs: m.telemetryEvery,
+        snmpEveryMs: m.snmpEvery,
+      },
     ]),
   );
 }
