@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseGatewayConfig } from '../../../src/config/gateway-config.ts';
 import { ConfigError } from '../../../src/config/config-error.ts';
+import { parseGatewayConfig } from '../../../src/config/gateway-config.ts';
 import { powerModesFrom } from '../../../src/gateway/power/power-config.ts';
 
 const base = {
