@@ -6,7 +6,7 @@ import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeFromGateway, encodeMessage } from '../../protocol/codec.ts';
 import { type Advice, type Hello, PROTOCOL_VERSION } from '../../protocol/messages.ts';
-import { type StreamRequest, TUNNEL_MUX_DEFAULTS } from '../../tunnel/tunnel-mux.ts';
+import { type StreamRequest, TUNNEL_LINE_MAX_MESSAGE } from '../../tunnel/tunnel-mux.ts';
 import type { KeepaliveAdvisor } from '../advisor/keepalive-advisor.ts';
 import { domainOf, siteKey } from '../learning/domain.ts';
 import type { StatusStore } from '../status/status-store.ts';
@@ -52,7 +52,7 @@ export class PushServer {
   // Binary tunnel messages are larger than control frames; the codec enforces the control limit.
   private readonly wss = new WebSocketServer({
     noServer: true,
-    maxPayload: TUNNEL_MUX_DEFAULTS.maxMessageBytes,
+    maxPayload: TUNNEL_LINE_MAX_MESSAGE,
   });
   private readonly options: PushServerOptions;
   private readonly log: Logger;

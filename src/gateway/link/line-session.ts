@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import { decodeFromCloud, encodeMessage } from '../../protocol/codec.ts';
 import type { CloudToGateway, GatewayToCloud, Hello, Welcome } from '../../protocol/messages.ts';
-import { type StreamRequest, TUNNEL_MUX_DEFAULTS, TunnelMux } from '../../tunnel/tunnel-mux.ts';
+import { type StreamRequest, TUNNEL_LINE_MAX_MESSAGE, TunnelMux } from '../../tunnel/tunnel-mux.ts';
 import { wsTunnelTransport } from '../../tunnel/ws-transport.ts';
 
 /** Why a session could not be opened; `kind` decides how long to wait before retrying. */
@@ -111,7 +111,7 @@ export class LineSession {
         agent: this.options.agent,
         ca: this.options.ca,
         // Binary tunnel messages are larger than control frames; the codec enforces the control limit.
-        maxPayload: TUNNEL_MUX_DEFAULTS.maxMessageBytes,
+        maxPayload: TUNNEL_LINE_MAX_MESSAGE,
         perMessageDeflate: false,
         followRedirects: false,
       });
