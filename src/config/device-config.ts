@@ -14,6 +14,12 @@ const common = {
     .boolean()
     .default(false)
     .describe('the device can connect to the cloud by itself (tunnels may be handed over to it)'),
+  directVia: z
+    .enum(['own', 'gateway'])
+    .default('own')
+    .describe(
+      'how a direct-capable device reaches the cloud: "own" (the site lets it out) or "gateway" (only the gateway may go out; its push proxy listener relays the direct connection)',
+    ),
   spec: z
     .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
     .default({})

@@ -191,10 +191,18 @@ const pushProxySection = z.strictObject({
         token: secret.describe('the device proves its id with this token in its hello'),
       }),
     )
-    .min(1)
     .max(64)
+    .default([])
     .refine((list) => new Set(list.map((d) => d.id)).size === list.length, 'device ids must be unique')
-    .describe('devices allowed to connect; each gets one stream on the push lines'),
+    .describe(
+      'devices allowed to connect; each gets one stream on the push lines (none: the listener only relays direct connections)',
+    ),
+  relayUrl: z
+    .url({ protocol: /^http$/, error: 'an http:// URL, e.g. "http://192.168.1.2:8081"' })
+    .optional()
+    .describe(
+      'how LAN devices reach this listener for a relayed direct connection (docs/push-proxy.md); default: listen.host if it is one address, else the box’s only LAN address',
+    ),
   lanKeepalive: duration('5m')
     .refine((ms) => ms >= 1000 && ms <= 86_400_000, 'between 1s and 1d')
     .describe(

@@ -23,7 +23,7 @@ export interface PrintJob {
 
 /** Where a direct-capable device continues a job on its own connection to the cloud. */
 export interface Handover {
-  /** Base URL of the cloud (http or https). */
+  /** Base URL the device connects to: the cloud, or its gateway's LAN relay to it (http or https). */
   url: string;
   /** One-time token for the device's direct connection. */
   token: string;

@@ -117,6 +117,7 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     logger: log,
     resumeGraceMs: config.jobs.resumeGrace,
     maxJobs: config.jobs.maxConcurrent,
+    relayDirect: (jobId, cloudUrl) => pushProxy?.relay.route(jobId, cloudUrl),
   });
   const tunnels = new TunnelEndpoint({
     allowList: new TunnelAllowList(config.tunnels.allow),
@@ -173,6 +174,14 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
         clock,
         logger: log,
         backoff: { initialMs: config.reconnect.initialDelay, maxMs: config.reconnect.maxDelay },
+        cloud: {
+          ca,
+          // A relayed direct connection leaves the site like the lines do: through the same proxy.
+          agentFor: (url) => {
+            const via = proxyFor(url, config.cloud.proxy, env);
+            return via ? proxyAgent(via) : undefined;
+          },
+        },
       })
     : null;
   link.on('change', () => pushProxy?.linesChanged());
@@ -241,7 +250,7 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     power,
     mqtt,
     pushesReceived: () => ({ ...pushesReceived }),
-    activity: { deviceMonitor, tunnels, jobs, journal: journal.store },
+    activity: { deviceMonitor, tunnels, jobs, journal: journal.store, pushProxy },
   });
   log.info(
     {

@@ -41,6 +41,8 @@ export const deviceReportSchema = z.object({
   driver: z.string().max(32),
   address: z.string().max(512),
   directCapable: z.boolean(),
+  /** How the device's direct connection reaches the cloud: itself, or relayed by the gateway (absent: own). */
+  directVia: z.enum(['own', 'gateway']).optional(),
   jobTypes: z.array(z.enum(['print', 'storage'])).max(4),
   spec: z.record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()])),
 });

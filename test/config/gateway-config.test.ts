@@ -85,6 +85,27 @@ describe('gateway config', () => {
     expect(issues[0]?.key).toBe('power.mode');
   });
 
+  it('routes a device’s direct connection itself unless told "via gateway"; a push proxy listener may only relay', () => {
+    const config = parseGatewayConfig({
+      ...minimal,
+      devices: [
+        { id: 'mfp-a', driver: 'pjl', host: '192.0.2.10', directCapable: true },
+        { id: 'mfp-b', driver: 'pjl', host: '192.0.2.11', directCapable: true, directVia: 'gateway' },
+      ],
+      pushProxy: { listen: { host: '192.0.2.2' } },
+    });
+    expect(config.devices.map((d) => d.directVia)).toEqual(['own', 'gateway']);
+    expect(config.pushProxy).toMatchObject({ devices: [], listen: { host: '192.0.2.2', port: 8081 } });
+    const bad = issuesOf(() =>
+      parseGatewayConfig({
+        ...minimal,
+        devices: [{ id: 'm', driver: 'pjl', host: 'h', directVia: 'cloud' }],
+        pushProxy: { relayUrl: 'https://192.0.2.2:8081' },
+      }),
+    );
+    expect(bad.map((i) => i.key).sort()).toEqual(['devices.0.directVia', 'pushProxy.relayUrl']);
+  });
+
   it('reports YAML syntax errors and missing files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'gw.yaml');

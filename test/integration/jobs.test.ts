@@ -59,6 +59,101 @@ async function gatewayUp(cloud: CloudHandle): Promise<void> {
   );
 }
 
+/** Two slow direct-capable MFPs and a NAS behind a gateway the cloud allows two tunnels (seed 001's switch). */
+async function saturatedSite(
+  name: string,
+  options: {
+    mfpFlags?: string[];
+    /** Extra settings of device mfp-a, the one that gets switched. */
+    mfpA?: Record<string, unknown>;
+    /** Extra gateway config. */
+    gateway?: Record<string, unknown>;
+  },
+) {
+  const dir = scratch(name);
+  const key = randomBytes(32).toString('base64');
+  const spoolA = join(dir, 'spool-a');
+  const spoolB = join(dir, 'spool-b');
+  const nasDir = join(dir, 'nas');
+  mkdirSync(nasDir);
+  // Slow printers keep both print jobs mid-transfer while the NAS job arrives.
+  const flags = ['--direct-capable', '--read-rate', '3m', ...(options.mfpFlags ?? [])];
+  const a = await startSimMfp(spoolA, flags);
+  track(a.proc);
+  const b = await startSimMfp(spoolB, flags);
+  track(b.proc);
+  const cloud = await startCloud(dir, { gw1: { maxTunnels: 2 } });
+  track(cloud.proc);
+  const gw = track(
+    startGatewayProcess(
+      dir,
+      { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
+      {
+        devices: [
+          {
+            id: 'mfp-a',
+            driver: 'pjl',
+            host: '127.0.0.1',
+            port: a.port,
+            directCapable: true,
+            ...options.mfpA,
+          },
+          { id: 'mfp-b', driver: 'pjl', host: '127.0.0.1', port: b.port, directCapable: true },
+          { id: 'nas', driver: 'storage', directory: nasDir },
+        ],
+        storage: { key },
+        ...options.gateway,
+      },
+    ),
+  );
+  await gatewayUp(cloud);
+  // Larger than what the tunnel may hold in flight, so the switch leaves real work for the direct leg.
+  const docs = { docA: randomBytes(12 * MB), docB: randomBytes(12 * MB), docNas: randomBytes(3 * MB) };
+  return { dir, key, spoolA, spoolB, nasDir, a: a.proc, b: b.proc, cloud, gw, ...docs };
+}
+
+/**
+ * Sends mfp-a a low-priority and mfp-b a high-priority print job, then the NAS job that needs a
+ * third tunnel; checks that the low one moved to mfp-a's own connection and all arrived byte-exact.
+ */
+async function runSwitchScenario(site: Awaited<ReturnType<typeof saturatedSite>>) {
+  const { cloud, gw, a, b, docA, docB, docNas } = site;
+  const low = await postJob(cloud, { gateway: 'gw1', device: 'mfp-a', priority: 1 }, docA);
+  const high = await postJob(cloud, { gateway: 'gw1', device: 'mfp-b', priority: 5 }, docB);
+  for (const job of [low, high]) {
+    await eventually(
+      () => getJob(cloud, job.body.id),
+      (j) => j.state === 'via-tunnel' && j.route.length === 1,
+      10_000,
+      'both print jobs to be on tunnels',
+      50,
+    );
+  }
+  const nas = await postJob(
+    cloud,
+    { gateway: 'gw1', device: 'nas', type: 'storage', priority: 3, name: 'contract.pdf' },
+    docNas,
+  );
+  expect(nas.status).toBe(202);
+
+  const [lowDone, highDone, nasDone] = (await withJobLogs({ cloud: cloud.proc, gateway: gw, a, b }, () =>
+    Promise.all([low, high, nas].map((j) => jobReaches(cloud, j.body.id, ['done', 'failed'], 40_000))),
+  )) as [JobView, JobView, JobView];
+  // The lowest-priority direct-capable job moved to the device's own connection mid-transfer.
+  expect(lowDone).toMatchObject({ state: 'done', error: null });
+  expect(lowDone.bytes.tunnel).toBeGreaterThan(0);
+  expect(lowDone.bytes.direct).toBeGreaterThan(0);
+  expect(lowDone.bytes.tunnel + lowDone.bytes.direct).toBe(docA.length);
+  expect(highDone).toMatchObject({ state: 'done', bytes: { tunnel: docB.length, direct: 0 } });
+  expect(nasDone).toMatchObject({ state: 'done', bytes: { tunnel: docNas.length, direct: 0 } });
+
+  // Byte-exact, each job stored once.
+  expect(fileSha256(stored(site.spoolA).get(low.body.id) as string)).toBe(sha256(docA));
+  expect(fileSha256(stored(site.spoolB).get(high.body.id) as string)).toBe(sha256(docB));
+  expect([...stored(site.spoolA).keys()]).toEqual([low.body.id]);
+  return { low, high, nas, lowDone };
+}
+
 describe('jobs through tunnels, with real cloud, gateway and sim MFP processes', () => {
   it('delivers a print job of several MB byte-exact, logs its tunnel, and refuses a device the gateway lacks', async () => {
     const dir = scratch('jobs-basic');
@@ -119,78 +214,14 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
   it('switches the lowest-priority direct-capable job when the tunnel limit is reached, and stores the NAS file encrypted', {
     timeout: 120_000,
   }, async () => {
-    const dir = scratch('jobs-switch');
-    const key = randomBytes(32).toString('base64');
     const syslogPort = await freePort();
-    const spoolA = join(dir, 'spool-a');
-    const spoolB = join(dir, 'spool-b');
-    const nasDir = join(dir, 'nas');
-    mkdirSync(nasDir);
-    // Slow printers keep both print jobs mid-transfer while the NAS job arrives.
-    const flags = ['--direct-capable', '--read-rate', '3m', '--syslog', `127.0.0.1:${syslogPort}`];
-    const a = await startSimMfp(spoolA, flags);
-    track(a.proc);
-    const b = await startSimMfp(spoolB, flags);
-    track(b.proc);
-    const cloud = await startCloud(dir, { gw1: { maxTunnels: 2 } });
-    track(cloud.proc);
-    const gw = track(
-      startGatewayProcess(
-        dir,
-        { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
-        {
-          devices: [
-            { id: 'mfp-a', driver: 'pjl', host: '127.0.0.1', port: a.port, directCapable: true },
-            { id: 'mfp-b', driver: 'pjl', host: '127.0.0.1', port: b.port, directCapable: true },
-            { id: 'nas', driver: 'storage', directory: nasDir },
-          ],
-          storage: { key },
-          journal: { syslog: { udp: { host: '127.0.0.1', port: syslogPort }, tcp: false } },
-        },
-      ),
-    );
-    await gatewayUp(cloud);
-
-    // Larger than what the tunnel may hold in flight, so the switch leaves real work for the direct leg.
-    const docA = randomBytes(12 * MB);
-    const docB = randomBytes(12 * MB);
-    const docNas = randomBytes(3 * MB);
-    const low = await postJob(cloud, { gateway: 'gw1', device: 'mfp-a', priority: 1 }, docA);
-    const high = await postJob(cloud, { gateway: 'gw1', device: 'mfp-b', priority: 5 }, docB);
-    for (const job of [low, high]) {
-      await eventually(
-        () => getJob(cloud, job.body.id),
-        (j) => j.state === 'via-tunnel' && j.route.length === 1,
-        10_000,
-        'both print jobs to be on tunnels',
-        50,
-      );
-    }
-    const nas = await postJob(
-      cloud,
-      { gateway: 'gw1', device: 'nas', type: 'storage', priority: 3, name: 'contract.pdf' },
-      docNas,
-    );
-    expect(nas.status).toBe(202);
-
-    const [lowDone, highDone, nasDone] = (await withJobLogs(
-      { cloud: cloud.proc, gateway: gw, a: a.proc, b: b.proc },
-      () =>
-        Promise.all([low, high, nas].map((j) => jobReaches(cloud, j.body.id, ['done', 'failed'], 40_000))),
-    )) as [JobView, JobView, JobView];
-    // The lowest-priority direct-capable job moved to the device's own connection mid-transfer.
-    expect(lowDone).toMatchObject({ state: 'done', error: null });
+    const site = await saturatedSite('jobs-switch', {
+      mfpFlags: ['--syslog', `127.0.0.1:${syslogPort}`],
+      gateway: { journal: { syslog: { udp: { host: '127.0.0.1', port: syslogPort }, tcp: false } } },
+    });
+    const { dir, nasDir } = site;
+    const { low, high, nas, lowDone } = await runSwitchScenario(site);
     expect(lowDone.route.map((r) => r.route)).toEqual(['tunnel', 'direct']);
-    expect(lowDone.bytes.tunnel).toBeGreaterThan(0);
-    expect(lowDone.bytes.direct).toBeGreaterThan(0);
-    expect(lowDone.bytes.tunnel + lowDone.bytes.direct).toBe(docA.length);
-    expect(highDone).toMatchObject({ state: 'done', bytes: { tunnel: docB.length, direct: 0 } });
-    expect(nasDone).toMatchObject({ state: 'done', bytes: { tunnel: docNas.length, direct: 0 } });
-
-    // Byte-exact, each job stored once.
-    expect(fileSha256(stored(spoolA).get(low.body.id) as string)).toBe(sha256(docA));
-    expect(fileSha256(stored(spoolB).get(high.body.id) as string)).toBe(sha256(docB));
-    expect([...stored(spoolA).keys()]).toEqual([low.body.id]);
 
     // Never more than two tunnels at once, as the gateway itself recorded them.
     const records = tunnelRecords(join(dir, 'gateway-state', 'journal.db'));
@@ -202,9 +233,9 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
     const files = readdirSync(nasDir);
     expect(files).toEqual(['contract.pdf.enc']);
     const encrypted = readFileSync(join(nasDir, 'contract.pdf.enc'));
-    expect(encrypted.includes(docNas.subarray(0, 64))).toBe(false);
+    expect(encrypted.includes(site.docNas.subarray(0, 64))).toBe(false);
     const keyFile = join(dir, 'storage.key');
-    writeFileSync(keyFile, key);
+    writeFileSync(keyFile, site.key);
     const decrypt = startCli([
       'decrypt',
       '--key-file',
@@ -214,7 +245,7 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
       join(dir, 'out.pdf'),
     ]);
     expect(await decrypt.exited()).toBe(0);
-    expect(fileSha256(join(dir, 'out.pdf'))).toBe(sha256(docNas));
+    expect(fileSha256(join(dir, 'out.pdf'))).toBe(sha256(site.docNas));
 
     // The device's connection log reached the gateway's journal, linked to the job.
     await eventually(
@@ -223,6 +254,52 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
       10_000,
       'the direct transfer’s syslog lines in the journal',
     );
+  });
+
+  it('relays the switched job’s direct connection through the gateway when the site lets only the gateway out', {
+    timeout: 60_000,
+  }, async () => {
+    const relayPort = await freePort();
+    const site = await saturatedSite('jobs-relay', {
+      mfpA: { directVia: 'gateway' },
+      // A push proxy listener with no push devices: it only relays.
+      gateway: { pushProxy: { listen: { host: '127.0.0.1', port: relayPort } } },
+    });
+    const { cloud, gw, a } = site;
+    const registered = await cloud.api<{ devices: { id: string; directVia: string }[] }>(
+      '/api/v1/gateways/gw1/devices',
+    );
+    expect(registered.body.devices.map((d) => [d.id, d.directVia])).toEqual([
+      ['mfp-a', 'gateway'],
+      ['mfp-b', 'own'],
+      ['nas', 'own'],
+    ]);
+
+    const { low, lowDone } = await runSwitchScenario(site);
+    expect(lowDone.route.map((r) => r.route)).toEqual(['tunnel', 'direct']);
+
+    // The cloud asked for a relayed switch; the gateway gave the device its LAN relay, not the cloud.
+    const relay = `http://127.0.0.1:${relayPort}`;
+    expect(cloud.proc.lines.some((l) => l.jobId === low.body.id && l.via === 'gateway')).toBe(true);
+    expect(gw.lines.find((l) => l.msg === 'handing the job over to the device')).toMatchObject({
+      jobId: low.body.id,
+      via: 'gateway',
+      url: relay,
+    });
+    const started = a.lines.find((l) => l.msg === 'direct transfer started');
+    expect(started).toMatchObject({ job: low.body.id, url: relay });
+
+    // The gateway relayed the device's fetch of the rest (exactly the direct part) and its report.
+    const relayed = gw.lines.filter((l) => l.msg === 'direct request relayed' && l.jobId === low.body.id);
+    const fetches = relayed.filter((l) => l.request === 'document');
+    expect(fetches.length).toBeGreaterThanOrEqual(1);
+    expect(fetches.every((l) => l.status === 200)).toBe(true);
+    expect(fetches.reduce((sum, l) => sum + (l.bytesToDevice as number), 0)).toBe(lowDone.bytes.direct);
+    expect(fetches[0]?.offset).toBe(lowDone.bytes.tunnel);
+    expect(relayed.filter((l) => l.request === 'complete')).toEqual([
+      expect.objectContaining({ status: 200, bytesToCloud: expect.any(Number) }),
+    ]);
+    expect(gw.lines.filter((l) => l.msg === 'direct request relay failed')).toEqual([]);
   });
 
   it('resumes a job on another line when the push line carrying its tunnel is cut, and prints it once', async () => {

@@ -29,6 +29,7 @@ const idempotencyKey = z.string().min(1).max(255);
 
 const deviceOverride = z.strictObject({
   directCapable: z.boolean().optional(),
+  directVia: z.enum(['own', 'gateway']).optional(),
   spec: z.record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()])).optional(),
 });
 
@@ -166,6 +167,7 @@ export function registerJobsApi(
       if (!body.success) return badRequest(reply, 'body', body.error);
       const override = {
         ...(body.data.directCapable !== undefined ? { directCapable: body.data.directCapable } : {}),
+        ...(body.data.directVia ? { directVia: body.data.directVia } : {}),
         ...(body.data.spec ? { spec: body.data.spec } : {}),
       };
       const device = devices.setOverride(req.params.id, req.params.device, override);

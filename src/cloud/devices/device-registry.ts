@@ -3,9 +3,13 @@ import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { DeviceReport } from '../../protocol/messages.ts';
 
+/** How a device's direct connection reaches the cloud: by itself, or relayed by its gateway. */
+export type DirectVia = 'own' | 'gateway';
+
 /** What an administrator may override of a reported device. */
 export interface DeviceOverride {
   directCapable?: boolean;
+  directVia?: DirectVia;
   spec?: Record<string, string | number | boolean>;
 }
 
@@ -17,6 +21,8 @@ export interface RegisteredDevice {
   address: string;
   jobTypes: ('print' | 'storage')[];
   directCapable: boolean;
+  /** The route of its direct connection; a switch command names it (docs/jobs.md). */
+  directVia: DirectVia;
   spec: Record<string, string | number | boolean>;
   /** What the administrator changed, if anything. */
   override: DeviceOverride | null;
@@ -42,6 +48,7 @@ function toDevice(row: Row): RegisteredDevice {
     address: report.address,
     jobTypes: report.jobTypes,
     directCapable: override?.directCapable ?? report.directCapable,
+    directVia: override?.directVia ?? report.directVia ?? 'own',
     spec: { ...report.spec, ...override?.spec },
     override,
     reportedAt: row.reported_at,

@@ -267,8 +267,13 @@ export class JobRunner {
       { state: 'switching', directTokenHash: hashToken(token) },
       this.options.clock.now(),
     );
-    this.log.info({ jobId: victimId, reason }, 'gateway saturated: switching a job to a direct connection');
-    transfer.requestSwitch({ url: this.options.publicUrl(), token });
+    // The registry says whether the site lets the device out or only its gateway (which then relays).
+    const via = this.options.devices.get(transfer.job.gatewayId, transfer.job.deviceId)?.directVia ?? 'own';
+    this.log.info(
+      { jobId: victimId, reason, via },
+      'gateway saturated: switching a job to a direct connection',
+    );
+    transfer.requestSwitch({ url: this.options.publicUrl(), token, via });
   }
 
   private armDirectTimer(jobId: string): void {

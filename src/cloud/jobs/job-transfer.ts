@@ -12,6 +12,7 @@ import {
 } from '../../protocol/job/job-records.ts';
 import { TunnelError } from '../../tunnel/tunnel-error.ts';
 import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
+import type { DirectVia } from '../devices/device-registry.ts';
 import type { CloudLine } from '../push/cloud-line.ts';
 import type { Job } from './job-store.ts';
 
@@ -107,7 +108,7 @@ export class JobTransfer {
   readonly startedAt: number;
   /** Document bytes the gateway holds (the last offset it told us). */
   offset = 0;
-  private switchTo: { url: string; token: string } | undefined;
+  private switchTo: { url: string; token: string; via: DirectVia } | undefined;
   private wake: (() => void) | undefined;
   private readonly deps: TransferDeps;
   private readonly log: Logger;
@@ -122,7 +123,7 @@ export class JobTransfer {
   }
 
   /** Asks the transfer to hand the rest of the job to the device (returns at once). */
-  requestSwitch(command: { url: string; token: string }): void {
+  requestSwitch(command: { url: string; token: string; via: DirectVia }): void {
     if (this.route !== 'tunnel') return;
     this.route = 'switching';
     this.switchTo = command;
@@ -227,7 +228,7 @@ export class JobTransfer {
     if (this.switchTo) {
       const command = { ...this.switchTo, offset: sent };
       stream.write(encodeSwitch(command));
-      this.log.info({ offset: sent }, 'asked the device to continue on its own connection');
+      this.log.info({ offset: sent, via: command.via }, 'asked the device to continue on its own connection');
       const answer = await inbox.next();
       if (answer.event === 'switch-refused') {
         this.log.warn({ reason: answer.reason }, 'the device cannot switch; staying on the tunnel');

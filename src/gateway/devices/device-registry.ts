@@ -53,6 +53,7 @@ export class DeviceRegistry {
       driver: config.driver,
       address: deviceAddress(config),
       directCapable: config.directCapable,
+      directVia: config.directVia,
       jobTypes: config.driver === 'storage' ? ['storage'] : ['print'],
       spec: config.spec,
     }));

@@ -5,6 +5,7 @@ import {
   type JobEvent,
   JobRecordDecoder,
   JobStreamError,
+  type SwitchCommand,
 } from '../../protocol/job/job-records.ts';
 import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
 import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
@@ -22,7 +23,15 @@ export interface JobTunnelsOptions {
   maxJobs: number;
   /** How long a settled job's outcome is kept for a cloud that asks again. */
   keepSettledMs?: number;
+  /**
+   * For a switch "via gateway": remembers the job and gives the base URL of this gateway's
+   * LAN relay to the cloud at cloudUrl (undefined: no relay is configured).
+   */
+  relayDirect?: (jobId: string, cloudUrl: string) => { url: string } | { refused: string } | undefined;
 }
+
+const NO_RELAY =
+  'the device reaches the cloud only through this gateway (via gateway), but the gateway has no pushProxy listener to relay its direct connection: configure pushProxy';
 
 /** A job as the status page sees it: how far it got, and its last word once settled. */
 export interface JobSummary {
@@ -239,8 +248,17 @@ export class JobTunnels {
             reason: `the ${job.device.config.driver} driver cannot hand a job over`,
           });
         } else if (job.open) {
-          this.log.info({ jobId: job.jobId, offset: job.received }, 'handing the job over to the device');
-          job.switchTo({ url: record.command.url, token: record.command.token });
+          const handover = this.handoverOf(job, record.command);
+          if ('refused' in handover) {
+            this.log.warn({ jobId: job.jobId, reason: handover.refused }, 'cannot hand the job over');
+            send({ event: 'switch-refused', reason: handover.refused.slice(0, 1024) });
+            continue;
+          }
+          this.log.info(
+            { jobId: job.jobId, offset: job.received, via: record.command.via, url: handover.url },
+            'handing the job over to the device',
+          );
+          job.switchTo(handover);
         }
       }
       if (full) {
@@ -250,6 +268,16 @@ export class JobTunnels {
     });
     stream.on('error', (err) => finish(err.message));
     stream.on('close', () => finish('closed'));
+  }
+
+  /** Where the device is to connect: the cloud itself, or this gateway's LAN relay to it. */
+  private handoverOf(
+    job: DeviceJob,
+    command: SwitchCommand,
+  ): { url: string; token: string } | { refused: string } {
+    if (command.via === 'own') return { url: command.url, token: command.token };
+    const route = this.options.relayDirect?.(job.jobId, command.url) ?? { refused: NO_RELAY };
+    return 'refused' in route ? route : { url: route.url, token: command.token };
   }
 
   private settled(job: DeviceJob, event: JobEvent): void {

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -31,6 +31,8 @@ export interface DeviceEndpointOptions {
   logger: Logger;
   /** Receives each authenticated device session, not yet started. */
   onSession: (session: DeviceSession, hello: DeviceHello) => void;
+  /** Plain HTTP requests (the direct relay); false leaves the request to the endpoint (404). */
+  onRequest?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 /** Compares secrets in constant time, whatever their lengths. */
@@ -55,9 +57,14 @@ export class DeviceEndpoint {
   constructor(options: DeviceEndpointOptions) {
     this.options = options;
     this.log = options.logger;
-    this.server = createServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
-      res.end(`the push proxy speaks WebSocket at ${PUSH_PROXY_PATH} (docs/push-proxy.md)\n`);
+    this.server = createServer((req, res) => {
+      if (options.onRequest?.(req, res)) return;
+      if ((req.url ?? '').split('?')[0] === PUSH_PROXY_PATH) {
+        res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+        res.end(`the push proxy speaks WebSocket at ${PUSH_PROXY_PATH} (docs/push-proxy.md)\n`);
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     });
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
   }

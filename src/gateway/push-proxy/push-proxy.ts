@@ -1,9 +1,11 @@
+import type { Agent } from 'node:http';
 import { join } from 'node:path';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { GatewayConfig } from '../../config/gateway-config.ts';
 import type { Logger } from '../../log/logger.ts';
 import { DeviceEndpoint } from './device-endpoint.ts';
 import type { StreamOpener } from './device-upstream.ts';
+import { DirectRelay, type DirectRelayLimits, type DirectRelayStatus } from './direct-relay.ts';
 import { HoldQueue } from './hold-queue.ts';
 import { SqliteHoldStore } from './hold-store.ts';
 import { ProxiedDevice, type ProxiedDeviceStatus } from './proxied-device.ts';
@@ -22,6 +24,10 @@ export interface PushProxyOptions {
   clock: Clock;
   logger: Logger;
   backoff: { initialMs: number; maxMs: number };
+  /** How the direct relay reaches the cloud: the gateway's proxy agent for a URL, and its CA (none: direct, system roots). */
+  cloud?: { agentFor: (target: URL) => Agent | undefined; ca: Buffer | undefined };
+  /** Bounds of the direct relay (tests). */
+  relayLimits?: Partial<DirectRelayLimits>;
 }
 
 /** The push proxy for the status page: where it listens, and each device. */
@@ -32,12 +38,15 @@ export interface PushProxyStatus {
   refused: number;
   held: { pushes: number; bytes: number };
   devices: ProxiedDeviceStatus[];
+  /** Switched jobs' direct connections relayed to the cloud. */
+  relay: DirectRelayStatus;
 }
 
 /**
  * The gateway's push proxy (docs/push-proxy.md): LAN devices keep their push connection to
  * the gateway, which answers their keep-alives itself and carries each device's pushes over
- * its own learned-keep-alive lines, holding them while the device sleeps.
+ * its own learned-keep-alive lines, holding them while the device sleeps. The same listener
+ * relays switched jobs' direct connections for devices the site does not let out.
  */
 export class PushProxy {
   private readonly options: PushProxyOptions;
@@ -48,10 +57,21 @@ export class PushProxy {
   private queue: HoldQueue | undefined;
   private expiryTimer: TimerHandle | undefined;
   private port: number | null = null;
+  /** Relays the direct connections of switched jobs for devices the site does not let out. */
+  readonly relay: DirectRelay;
 
   constructor(options: PushProxyOptions) {
     this.options = options;
     this.log = options.logger.child({ part: 'push-proxy' });
+    this.relay = new DirectRelay({
+      listenHost: options.settings.listen.host,
+      relayUrl: options.settings.relayUrl,
+      agentFor: options.cloud?.agentFor ?? (() => undefined),
+      ca: options.cloud?.ca,
+      clock: options.clock,
+      logger: this.log,
+      ...(options.relayLimits ? { limits: options.relayLimits } : {}),
+    });
   }
 
   /** The devices this gateway proxies (reported to the cloud in every hello). */
@@ -92,12 +112,20 @@ export class PushProxy {
       clock,
       logger: this.log,
       onSession: (session, hello) => this.devices.get(hello.deviceId)?.attachSession(session, hello),
+      onRequest: (req, res) => this.relay.handle(req, res),
     });
     this.port = await this.endpoint.listen();
+    this.relay.listening(this.port);
     for (const device of this.devices.values()) device.connectUpstream();
     const { pushes } = queue.totals();
     this.log.info(
-      { host: settings.listen.host, port: this.port, devices: this.devices.size, held: pushes },
+      {
+        host: settings.listen.host,
+        port: this.port,
+        devices: this.devices.size,
+        held: pushes,
+        relay: this.relay.status().url,
+      },
       'push proxy listening',
     );
     return this.port;
@@ -116,12 +144,14 @@ export class PushProxy {
       refused: this.endpoint?.refused ?? 0,
       held: this.queue?.totals() ?? { pushes: 0, bytes: 0 },
       devices: [...this.devices.values()].map((d) => d.status()),
+      relay: this.relay.status(),
     };
   }
 
   async stop(): Promise<void> {
     this.options.clock.clearTimeout(this.expiryTimer);
     for (const device of this.devices.values()) device.stop();
+    this.relay.listening(null);
     await this.endpoint?.close();
     this.store?.close();
   }

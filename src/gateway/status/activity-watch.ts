@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { DeviceMonitor } from '../devices/device-monitor.ts';
 import type { JobTunnels } from '../jobs/job-tunnels.ts';
 import type { TunnelEndpoint } from '../tunnels/tunnel-endpoint.ts';
+import type { ShownProxyStatus } from './gateway-providers.ts';
 
 /** How often the page hears of jobs and tunnels while any run: their byte counts move on their own. */
 export const ACTIVITY_TICK_MS = 1_000;
@@ -11,21 +12,27 @@ export interface ActivitySources {
   deviceMonitor: Pick<DeviceMonitor, 'on' | 'off'>;
   tunnels: Pick<TunnelEndpoint, 'on' | 'off' | 'activeCount'>;
   jobs: Pick<JobTunnels, 'activeJobs'>;
+  /** The LAN push proxy, when `pushProxy` is configured. */
+  pushProxy?: { status(): ShownProxyStatus } | null;
 }
 
 /**
- * Tells the page when its devices, tunnels and jobs sections change: at once when a device
- * changes state and when a tunnel opens or closes, and once per tick while tunnels or jobs
- * are active (progress, rates), stopping when the last one ends. The page coalesces these
- * into at most one message per `status.live.minGap`. Returns the means to stop watching.
+ * Tells the page when its devices, tunnels, jobs and push proxy sections change: at once
+ * when a device changes state and when a tunnel opens or closes, and once per tick while
+ * tunnels or jobs are active (progress, rates), stopping when the last one ends. The push
+ * proxy has no events: its state is read once per tick (memory only) and the page told only
+ * when a proxied device's state, held pushes, push counts or keep-alives moved. The page
+ * coalesces all this into at most one message per `status.live.minGap`. Returns the means
+ * to stop watching.
  */
 export function watchActivity(
   sources: ActivitySources,
   noteChange: () => void,
   tickMs = ACTIVITY_TICK_MS,
 ): () => void {
-  const { clock } = sources;
+  const { clock, pushProxy } = sources;
   let ticker: TimerHandle | undefined;
+  let proxyTicker: TimerHandle | undefined;
   const busy = () => sources.tunnels.activeCount > 0 || sources.jobs.activeJobs > 0;
   const tick = () => {
     ticker = undefined;
@@ -36,14 +43,35 @@ export function watchActivity(
     noteChange();
     ticker ??= clock.setTimeout(tick, tickMs);
   };
+  if (pushProxy) {
+    let seen = proxySignature(pushProxy.status());
+    const checkProxy = () => {
+      const current = proxySignature(pushProxy.status());
+      if (current !== seen) noteChange();
+      seen = current;
+      proxyTicker = clock.setTimeout(checkProxy, tickMs);
+    };
+    proxyTicker = clock.setTimeout(checkProxy, tickMs);
+  }
   sources.deviceMonitor.on('change', noteChange);
   sources.tunnels.on('open', onTunnelOpen);
   sources.tunnels.on('close', noteChange);
   return () => {
     clock.clearTimeout(ticker);
+    clock.clearTimeout(proxyTicker);
     ticker = undefined;
+    proxyTicker = undefined;
     sources.deviceMonitor.off('change', noteChange);
     sources.tunnels.off('open', onTunnelOpen);
     sources.tunnels.off('close', noteChange);
   };
+}
+
+/** What of the proxy's state is worth a message of its own (bytes follow with the next one). */
+function proxySignature(status: ShownProxyStatus): string {
+  const devices = status.devices.map(
+    (d) =>
+      `${d.id}:${d.state}@${d.since}:${d.held}:${d.pushes.delivered}/${d.pushes.held}/${d.pushes.expired}/${d.pushes.refused}:${d.keepalives.count}:${d.upstream.state}`,
+  );
+  return `${status.listening?.port ?? '-'} ${status.refused} ${status.held.pushes} ${devices.join(' ')}`;
 }

@@ -3,12 +3,16 @@ import type { Logger } from '../../log/logger.ts';
 import type { DeviceMonitor, DeviceSnapshot } from '../devices/device-monitor.ts';
 import type { JobSummary, JobTunnels } from '../jobs/job-tunnels.ts';
 import type { StoredTunnelRecord, TunnelJournal } from '../journal/tunnel-journal.ts';
+import type { ProxiedDeviceStatus } from '../push-proxy/proxied-device.ts';
+import type { PushProxyStatus } from '../push-proxy/push-proxy.ts';
 import type { ActiveTunnel, TunnelEndpoint } from '../tunnels/tunnel-endpoint.ts';
 import type {
   DeviceView,
   JobOutcome,
   JobView,
   JournalView,
+  ProxiedDeviceView,
+  PushProxyView,
   StatusProviders,
   TunnelView,
 } from './status-model.ts';
@@ -31,12 +35,14 @@ export interface ProviderParts {
   tunnels: Pick<TunnelEndpoint, 'activeTunnels' | 'totals'>;
   jobs: Pick<JobTunnels, 'list' | 'totals'>;
   journal: Pick<TunnelJournal, 'tunnels' | 'deviceLogs'>;
+  /** The LAN push proxy, when `pushProxy` is configured. */
+  pushProxy?: { status(): ShownProxyStatus } | null;
 }
 
 /**
- * The devices, tunnels, jobs and journal sections of the page, read from the daemon's
- * parts whenever the page builds its state. A journal that cannot be read (a failing SD
- * card, or closed at shutdown) leaves those rows empty instead of breaking the page.
+ * The devices, tunnels, jobs, journal and push proxy sections of the page, read from the
+ * daemon's parts whenever the page builds its state. A journal that cannot be read (a
+ * failing SD card, or closed at shutdown) leaves those rows empty instead of breaking the page.
  */
 export function gatewayProviders(parts: ProviderParts): StatusProviders {
   const rates = new TransferRates();
@@ -67,6 +73,50 @@ export function gatewayProviders(parts: ProviderParts): StatusProviders {
         readJournal(() => parts.journal.deviceLogs({ limit: JOURNAL_ROWS })),
       ),
     totals: () => ({ tunnels: parts.tunnels.totals(), jobs: { ...parts.jobs.totals } }),
+    pushProxy: () => (parts.pushProxy ? pushProxyView(parts.pushProxy.status()) : null),
+  };
+}
+
+/** What of the push proxy's status the page shows. */
+export type ShownProxyStatus = Pick<
+  PushProxyStatus,
+  'listening' | 'keepaliveMs' | 'refused' | 'held' | 'devices'
+>;
+
+/** The push proxy as the page shows it: its totals, and each device with LAN and cloud bytes summed. */
+export function pushProxyView(s: ShownProxyStatus): PushProxyView {
+  const devices = s.devices.map(proxiedDeviceView);
+  return {
+    listening: s.listening,
+    keepaliveMs: s.keepaliveMs,
+    refused: s.refused,
+    held: s.held,
+    bytes: {
+      lan: devices.reduce((n, d) => n + d.bytes.lan, 0),
+      cloud: devices.reduce((n, d) => n + d.bytes.cloud, 0),
+    },
+    devices,
+  };
+}
+
+function proxiedDeviceView(d: ProxiedDeviceStatus): ProxiedDeviceView {
+  const { bytes } = d;
+  // Asleep or gone, it was last seen when it left; without LAN bytes (not even a welcome) it never came since start.
+  const left = bytes.fromDevice + bytes.toDevice > 0 ? d.since : null;
+  return {
+    id: d.id,
+    state: d.state,
+    since: d.since,
+    remoteAddress: d.remoteAddress,
+    software: d.software,
+    keepaliveMs: d.keepaliveMs,
+    keepalives: d.keepalives.count,
+    shortestGapMs: d.keepalives.shortestGapMs,
+    lastSeenAt: d.state === 'awake' ? Math.max(d.since, d.keepalives.lastAt ?? 0) : left,
+    held: d.held,
+    pushes: { ...d.pushes },
+    bytes: { lan: bytes.fromDevice + bytes.toDevice, cloud: bytes.upstreamIn + bytes.upstreamOut },
+    upstream: d.upstream.state,
   };
 }
 

@@ -6,12 +6,14 @@ import type { StatusSources } from './status-model.ts';
 const ADVICE_SOURCES = ['default', 'history', 'domain', 'probe'] as const;
 /** A device's states; every one gets a series per device, 1 for the one it is in. */
 const DEVICE_STATES = ['idle', 'printing', 'stopped', 'offline', 'unknown'] as const;
+/** A proxied device's states; each gets a series (0 when no device is in it) while the proxy is configured. */
+const PROXIED_DEVICE_STATES = ['awake', 'sleeping', 'gone'] as const;
 
 /**
  * The gateway's Prometheus metrics (GET /metrics), read from the daemon's parts at scrape
  * time: nothing is updated on the hot path. Counters the daemon keeps as plain totals
  * (reconnects, pushes, tunnels, bytes, jobs) are advanced by their growth since the last
- * scrape. Device, tunnel and job series come from the page's providers.
+ * scrape. Device, tunnel, job and push proxy series come from the page's providers.
  */
 export function createMetrics(
   sources: StatusSources,
@@ -231,6 +233,27 @@ export function createMetrics(
       this.reset();
       for (const d of sources.providers.devices())
         for (const state of DEVICE_STATES) this.set({ device: d.id, state }, d.state === state ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_proxied_devices',
+    help: 'Devices whose push connection the gateway proxies, by state (absent when pushProxy is not configured).',
+    labelNames: ['state'],
+    registers: [register],
+    collect() {
+      this.reset();
+      const proxy = sources.providers.pushProxy();
+      if (!proxy) return;
+      for (const state of PROXIED_DEVICE_STATES)
+        this.set({ state }, proxy.devices.filter((d) => d.state === state).length);
+    },
+  });
+  new Gauge({
+    name: 'mfpgw_proxy_held_pushes',
+    help: 'Pushes the push proxy holds for sleeping or gone devices (0 when pushProxy is not configured).',
+    registers: [register],
+    collect() {
+      this.set(sources.providers.pushProxy()?.held.pushes ?? 0);
     },
   });
   return register;

@@ -1,6 +1,7 @@
 import { statfsSync } from 'node:fs';
 import type { Clock } from '../../clock/clock.ts';
 import type { Advice } from '../../protocol/messages.ts';
+import type { DeviceState as ProxiedDeviceState } from '../../protocol/push-proxy/messages.ts';
 import { type HostMetrics, hostMetrics } from '../host/host-metrics.ts';
 import type { JobTotals } from '../jobs/job-tunnels.ts';
 import type { StoredTunnelRecord } from '../journal/tunnel-journal.ts';
@@ -95,22 +96,63 @@ export interface JournalView {
   deviceLogs: JournalDeviceLog[];
 }
 
+/** A LAN device whose push connection the gateway proxies, as the page lists it. */
+export interface ProxiedDeviceView {
+  id: string;
+  /** awake (connected), sleeping (it said so before leaving) or gone (vanished, or not seen since start). */
+  state: ProxiedDeviceState;
+  /** Since when the device is in `state`. */
+  since: number;
+  remoteAddress: string | null;
+  software: string | null;
+  /** The LAN keep-alive interval the gateway gives it. */
+  keepaliveMs: number;
+  /** Keep-alives it sent since start (answered by the gateway) and the shortest gap between two. */
+  keepalives: number;
+  shortestGapMs: number | null;
+  /** Its last keep-alive while awake; else when it went to sleep or was found gone; null: not seen since start. */
+  lastSeenAt: number | null;
+  /** Pushes held for it now. */
+  held: number;
+  /** Pushes since start: delivered, answered "held", expired unread, refused (hold queue full). */
+  pushes: { delivered: number; held: number; expired: number; refused: number };
+  /** Bytes on the LAN both ways, and on its stream to the cloud both ways. */
+  bytes: { lan: number; cloud: number };
+  /** Its virtual connection to the cloud. */
+  upstream: 'up' | 'opening' | 'down';
+}
+
+/** The LAN push proxy: where it listens, its totals, and each device. */
+export interface PushProxyView {
+  /** Null: not listening (starting, or the port could not be had). */
+  listening: { host: string; port: number } | null;
+  keepaliveMs: number;
+  /** Connections refused since start (wrong token, unknown device, bad hello). */
+  refused: number;
+  held: { pushes: number; bytes: number };
+  /** All devices' bytes, on the LAN and on their streams to the cloud. */
+  bytes: { lan: number; cloud: number };
+  devices: ProxiedDeviceView[];
+}
+
 /** Counts since the daemon started, for /metrics. */
 export interface ActivityTotals {
   tunnels: TunnelTotals;
   jobs: JobTotals;
 }
 
-/** Where the devices, tunnels, jobs and journal sections get their rows. */
+/** Where the devices, tunnels, jobs, journal and push proxy sections get their rows. */
 export interface StatusProviders {
   devices(): DeviceView[];
   tunnels(): TunnelView[];
   jobs(): JobView[];
   journal(): JournalView;
   totals(): ActivityTotals;
+  /** The LAN push proxy; null when `pushProxy` is not configured. */
+  pushProxy(): PushProxyView | null;
 }
 
-/** Providers for a daemon that has no devices, tunnels or jobs (tests of the page alone). */
+/** Providers for a daemon that has no devices, tunnels, jobs or push proxy (tests of the page alone). */
 export const NO_PROVIDERS: StatusProviders = {
   devices: () => [],
   tunnels: () => [],
@@ -120,6 +162,7 @@ export const NO_PROVIDERS: StatusProviders = {
     tunnels: { opened: 0, bytesToDevice: 0, bytesFromDevice: 0 },
     jobs: { done: 0, switched: 0, failed: 0 },
   }),
+  pushProxy: () => null,
 };
 
 /** What the page reads from the rest of the daemon; it owns none of it. */
@@ -181,6 +224,7 @@ export interface StatusSnapshot {
   tunnels: TunnelView[];
   jobs: JobView[];
   journal: JournalView;
+  pushProxy: PushProxyView | null;
   history: { points: IntervalPoint[]; drops: Drop[] };
   logs: LogEntry[];
   settings: unknown;
@@ -200,6 +244,7 @@ export const PATCH_SECTIONS = [
   'tunnels',
   'jobs',
   'journal',
+  'pushProxy',
 ] as const;
 
 function disk(path: string): { path: string; totalBytes: number; freeBytes: number } | null {
@@ -281,5 +326,6 @@ export function buildSections(
     tunnels: sources.providers.tunnels(),
     jobs: sources.providers.jobs(),
     journal: sources.providers.journal(),
+    pushProxy: sources.providers.pushProxy(),
   };
 }

@@ -7,6 +7,7 @@ import type { JobTunnels } from '../jobs/job-tunnels.ts';
 import type { TunnelJournal } from '../journal/tunnel-journal.ts';
 import type { MqttChannel } from '../mqtt/mqtt-channel.ts';
 import type { PowerScheduler } from '../power/power-scheduler.ts';
+import type { PushProxy } from '../push-proxy/push-proxy.ts';
 import type { TunnelEndpoint } from '../tunnels/tunnel-endpoint.ts';
 import { watchActivity } from './activity-watch.ts';
 import { gatewayProviders } from './gateway-providers.ts';
@@ -14,12 +15,14 @@ import { maskSecrets } from './mask-config.ts';
 import { NO_PROVIDERS } from './status-model.ts';
 import { type LinkEvents, type StatusPage, type StatusPageContext, startStatusPage } from './status-page.ts';
 
-/** The daemon's devices, tunnels, jobs and journal, which the page lists. */
+/** The daemon's devices, tunnels, jobs, journal and push proxy, which the page lists. */
 export interface ActivityParts {
   deviceMonitor: DeviceMonitor;
   tunnels: TunnelEndpoint;
   jobs: JobTunnels;
   journal: TunnelJournal;
+  /** The LAN push proxy; null (or absent) when `pushProxy` is not configured: its section stays hidden. */
+  pushProxy?: PushProxy | null;
 }
 
 /** The daemon's parts the page reads (it owns none of them). */
@@ -32,7 +35,7 @@ export interface DaemonParts {
   mqtt: MqttChannel | null;
   /** Pushes handed on so far, per line kind. */
   pushesReceived: () => { websocket: number; mqtt: number };
-  /** Devices, tunnels, jobs and the journal; without them those sections stay empty. */
+  /** Devices, tunnels, jobs, the journal and the push proxy; without them those sections stay empty. */
   activity?: ActivityParts;
 }
 

@@ -5,7 +5,8 @@ import { z } from 'zod';
  *
  * Cloud → gateway: records `type (u8) | length (u32 BE) | payload`:
  * - DATA   document bytes, in order, from the offset the gateway asked for;
- * - SWITCH JSON {url, token, offset}: hand the rest of the job to the device's own connection;
+ * - SWITCH JSON {url, token, offset, via}: hand the rest of the job to the device's own connection
+ *          (via "gateway": relayed by the gateway, for a site that lets only the gateway out);
  * - END    JSON {size, sha256}: the document is complete.
  * Gateway → cloud: one JSON object per line (JobEvent), ending with done, switched or failed.
  *
@@ -31,6 +32,11 @@ export const switchCommandSchema = z.object({
   token: z.string().min(16).max(256),
   /** Document bytes the cloud sent through the tunnel before this record. */
   offset,
+  /**
+   * How the device reaches `url`: by itself ("own"), or through the gateway's LAN relay
+   * ("gateway") when the site lets only the gateway out. Absent (an older cloud): own.
+   */
+  via: z.enum(['own', 'gateway']).default('own'),
 });
 export type SwitchCommand = z.output<typeof switchCommandSchema>;
 
@@ -84,7 +90,7 @@ export function dataHeader(length: number): Buffer {
   return header(JobRecordType.DATA, length);
 }
 
-export function encodeSwitch(command: SwitchCommand): Buffer {
+export function encodeSwitch(command: z.input<typeof switchCommandSchema>): Buffer {
   const body = Buffer.from(JSON.stringify(command));
   return Buffer.concat([header(JobRecordType.SWITCH, body.length), body]);
 }

@@ -1,8 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { PushProxy, type PushProxySettings } from '../../../src/gateway/push-proxy/push-proxy.ts';
@@ -13,6 +11,7 @@ import type {
   GatewayToStream,
 } from '../../../src/protocol/push-proxy/messages.ts';
 import { JsonLineChannel } from '../../../src/tunnel/json-line-channel.ts';
+import { capturedLogs } from '../../support/captured-logs.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
 import { muxPair, settle } from '../../tunnel/mux-pair.ts';
 
@@ -27,16 +26,7 @@ async function harness(hold: Partial<PushProxySettings['hold']> = {}) {
   const pair = muxPair();
   const dir = mkdtempSync(join(tmpdir(), 'mfpgw-push-proxy-'));
   defer(() => rmSync(dir, { recursive: true, force: true }));
-  const logs: Record<string, unknown>[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    new Writable({
-      write: (chunk, _e, done) => {
-        logs.push(JSON.parse(String(chunk)));
-        done();
-      },
-    }),
-  );
+  const { logger, logs } = capturedLogs();
   const cloud = new Map<string, Cloud>();
   pair.cloud.onStream((request) => {
     const channel = new JsonLineChannel<GatewayToStream, CloudToStream>({

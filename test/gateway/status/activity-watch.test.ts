@@ -3,20 +3,23 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import type { DeviceSnapshot } from '../../../src/gateway/devices/device-monitor.ts';
 import { type ActivitySources, watchActivity } from '../../../src/gateway/status/activity-watch.ts';
+import type { ShownProxyStatus } from '../../../src/gateway/status/gateway-providers.ts';
 import type { TunnelRecord } from '../../../src/gateway/tunnels/tunnel-endpoint.ts';
+import { proxied, proxyStatus } from './proxy-harness.ts';
 
 class FakeTunnels extends EventEmitter<{ open: [{ jobId: string; target: string }]; close: [TunnelRecord] }> {
   activeCount = 0;
 }
 
-function setUp() {
+function setUp(proxy: { current: ShownProxyStatus } | null = null) {
   const clock = new ManualClock();
   const deviceMonitor = new EventEmitter<{ change: [DeviceSnapshot] }>();
   const tunnels = new FakeTunnels();
   const jobs = { activeJobs: 0 };
+  const pushProxy = proxy && { status: () => proxy.current };
   let notes = 0;
   const stop = watchActivity(
-    { clock, deviceMonitor, tunnels, jobs } as unknown as ActivitySources,
+    { clock, deviceMonitor, tunnels, jobs, pushProxy } as unknown as ActivitySources,
     () => {
       notes++;
     },
@@ -77,5 +80,35 @@ describe('watchActivity', () => {
     expect(clock.pendingCount()).toBe(0);
     expect(deviceMonitor.listenerCount('change')).toBe(0);
     expect(tunnels.listenerCount('open') + tunnels.listenerCount('close')).toBe(0);
+  });
+
+  it('checks the push proxy once a tick and notes only a change of a device’s state, held or pushes', () => {
+    const proxy = { current: proxyStatus([proxied('mfp1'), proxied('mfp2')]) };
+    const { clock, notes, stop } = setUp(proxy);
+    clock.advance(5000);
+    expect(notes()).toBe(0);
+    proxy.current = proxyStatus([proxied('mfp1', { state: 'awake' }), proxied('mfp2')]);
+    clock.advance(999);
+    expect(notes()).toBe(0);
+    clock.advance(1);
+    expect(notes()).toBe(1);
+    // Bytes alone wait for the next message; a held push does not.
+    proxy.current = proxyStatus([
+      proxied('mfp1', {
+        state: 'awake',
+        bytes: { fromDevice: 9, toDevice: 9, upstreamIn: 0, upstreamOut: 0 },
+      }),
+      proxied('mfp2'),
+    ]);
+    clock.advance(3000);
+    expect(notes()).toBe(1);
+    proxy.current = proxyStatus([
+      proxied('mfp1', { state: 'awake' }),
+      proxied('mfp2', { held: 1, pushes: { delivered: 0, held: 1, expired: 0, refused: 0 } }),
+    ]);
+    clock.advance(1000);
+    expect(notes()).toBe(2);
+    stop();
+    expect(clock.pendingCount()).toBe(0);
   });
 });

@@ -343,6 +343,7 @@ describe('gatewayProviders on the real tunnel endpoint, job tunnels and journal'
       jobs,
       journal,
     });
+    expect(providers.pushProxy()).toBeNull(); // no pushProxy configured
 
     const stream = await cloud.openStream({ jobId: 'job-1', deviceId: 'mfp1', size: 1000 });
     const received: JobEvent[] = [];

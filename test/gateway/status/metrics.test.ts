@@ -1,16 +1,19 @@
 import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
+import { pushProxyView } from '../../../src/gateway/status/gateway-providers.ts';
 import {
   type ActivityTotals,
   type DeviceView,
   type JobView,
   NO_PROVIDERS,
+  type PushProxyView,
   type StatusProviders,
   type TunnelView,
 } from '../../../src/gateway/status/status-model.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
 import { line, startTestPage } from './page-harness.ts';
+import { proxied, proxyStatus } from './proxy-harness.ts';
 
 const defer = deferredTeardown();
 
@@ -135,5 +138,34 @@ describe('GET /metrics', () => {
     expect(value(m, 'mfpgw_jobs_total', { outcome: 'switched' })).toBe(1);
     expect(value(m, 'mfpgw_device_state', { device: 'mfp1', state: 'printing' })).toBe(1);
     expect(m.get('mfpgw_device_state')?.metrics.some((s) => s.labels?.device === 'mfp2')).toBe(false);
+  });
+
+  it('counts proxied devices by state and the pushes the proxy holds; without a proxy, no device series', async () => {
+    const clock = new ManualClock();
+    let proxy: PushProxyView | null = pushProxyView(
+      proxyStatus(
+        [
+          proxied('mfp1', { state: 'awake' }),
+          proxied('mfp2', { state: 'sleeping' }),
+          proxied('mfp3', { state: 'sleeping' }),
+        ],
+        { held: { pushes: 4, bytes: 900 } },
+      ),
+    );
+    const { url } = await startTestPage(clock, { auth: 'none' }, defer, {
+      providers: { ...NO_PROVIDERS, pushProxy: () => proxy },
+    });
+
+    let m = await scrape(url);
+    expect(m.get('mfpgw_proxied_devices')?.type).toBe('GAUGE');
+    expect(value(m, 'mfpgw_proxied_devices', { state: 'awake' })).toBe(1);
+    expect(value(m, 'mfpgw_proxied_devices', { state: 'sleeping' })).toBe(2);
+    expect(value(m, 'mfpgw_proxied_devices', { state: 'gone' })).toBe(0);
+    expect(value(m, 'mfpgw_proxy_held_pushes')).toBe(4);
+
+    proxy = null;
+    m = await scrape(url);
+    expect(m.get('mfpgw_proxied_devices')?.metrics ?? []).toEqual([]);
+    expect(value(m, 'mfpgw_proxy_held_pushes')).toBe(0);
   });
 });

@@ -9,6 +9,7 @@ import {
   type JobRecord,
   JobRecordDecoder,
   JobStreamError,
+  switchCommandSchema,
 } from '../../../src/protocol/job/job-records.ts';
 
 const sha = 'a'.repeat(64);
@@ -53,11 +54,35 @@ describe('job records', () => {
       expect(control).toEqual([
         {
           type: 'switch',
-          command: { url: 'https://cloud.example.com', token: 't'.repeat(32), offset: document.length },
+          command: {
+            url: 'https://cloud.example.com',
+            token: 't'.repeat(32),
+            offset: document.length,
+            via: 'own',
+          },
         },
         { type: 'end', end: { size: document.length, sha256: sha } },
       ]);
     }
+  });
+
+  it('SWITCH says how the device connects: "own" when the cloud does not say, "gateway" when it must be relayed', () => {
+    const base = { url: 'http://cloud.example.com:8443/mfp', token: 't'.repeat(32), offset: 7 };
+    const decode = (command: Record<string, unknown>) => {
+      const body = Buffer.from(JSON.stringify(command));
+      const header = Buffer.from([2, 0, 0, 0, 0]);
+      header.writeUInt32BE(body.length, 1);
+      return new JobRecordDecoder().push(Buffer.concat([header, body]));
+    };
+    expect(switchCommandSchema.parse(base).via).toBe('own');
+    expect(decode(base)).toEqual([{ type: 'switch', command: { ...base, via: 'own' } }]);
+    expect(new JobRecordDecoder().push(encodeSwitch({ ...base, via: 'gateway' }))).toEqual([
+      { type: 'switch', command: { ...base, via: 'gateway' } },
+    ]);
+    expect(() => decode({ ...base, via: 'carrier-pigeon' })).toThrow(/SWITCH record: via/);
+    expect(() => decode({ ...base, via: 'gateway', url: 'ftp://cloud.example.com' })).toThrow(
+      /SWITCH record: url/,
+    );
   });
 
   it('rejects unknown types, oversized and empty records and bad control payloads with a typed error', () => {
