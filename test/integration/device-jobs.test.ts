@@ -2,25 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CloudHandle, scratchDir, startCloud, startGatewayProcess } from '../support/chain.ts';
-import { type CliProcess, eventually } from '../support/cli-process.ts';
+import { type CloudHandle, startCloud, startGatewayProcess } from '../support/chain.ts';
+import { eventually } from '../support/cli-process.ts';
 import { freePort } from '../support/free-port.ts';
 import { startIppPrinter } from '../support/ipp-printer.ts';
 import { fileSha256, jobReaches, postJob, sha256, startSimMfp, withJobLogs } from '../support/jobs.ts';
 import { startLpdServer } from '../support/lpd-server.ts';
 import { startSocatPty } from '../support/socat-pty.ts';
-import { deferredTeardown } from '../support/teardown.ts';
+import { processTeardown } from '../support/teardown.ts';
 
-const defer = deferredTeardown();
-const track = <T extends CliProcess>(proc: T): T => {
-  defer(() => proc.stop('SIGKILL'));
-  return proc;
-};
-const scratch = (name: string): string => {
-  const { dir, cleanup } = scratchDir(name);
-  defer(cleanup);
-  return dir;
-};
+const { defer, track, scratch } = processTeardown('SIGKILL');
 
 async function gatewayUp(cloud: CloudHandle): Promise<void> {
   await eventually(

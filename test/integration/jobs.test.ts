@@ -2,14 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  type CloudHandle,
-  scratchDir,
-  startCloud,
-  startFirewall,
-  startGatewayProcess,
-} from '../support/chain.ts';
-import { type CliProcess, eventually, startCli } from '../support/cli-process.ts';
+import { type CloudHandle, startCloud, startFirewall, startGatewayProcess } from '../support/chain.ts';
+import { eventually, startCli } from '../support/cli-process.ts';
 import { freePort } from '../support/free-port.ts';
 import {
   deviceLogs,
@@ -24,18 +18,9 @@ import {
   tunnelRecords,
   withJobLogs,
 } from '../support/jobs.ts';
-import { deferredTeardown } from '../support/teardown.ts';
+import { processTeardown } from '../support/teardown.ts';
 
-const defer = deferredTeardown();
-const track = <T extends CliProcess>(proc: T): T => {
-  defer(() => proc.stop('SIGKILL'));
-  return proc;
-};
-const scratch = (name: string): string => {
-  const { dir, cleanup } = scratchDir(name);
-  defer(cleanup);
-  return dir;
-};
+const { track, scratch } = processTeardown('SIGKILL');
 
 const MB = 1024 * 1024;
 

@@ -5,27 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import {
   type CloudHandle,
-  scratchDir,
   secret,
   startCloud,
   startFirewall,
   startGatewayProcess,
 } from '../support/chain.ts';
-import { type CliProcess, eventually } from '../support/cli-process.ts';
+import { eventually } from '../support/cli-process.ts';
 import { freePort } from '../support/free-port.ts';
 import { type MosquittoHandle, startMosquitto } from '../support/mosquitto.ts';
-import { deferredTeardown } from '../support/teardown.ts';
+import { processTeardown } from '../support/teardown.ts';
 
-const defer = deferredTeardown();
-const track = <T extends CliProcess>(proc: T): T => {
-  defer(() => proc.stop('SIGKILL'));
-  return proc;
-};
-const scratch = (name: string): string => {
-  const { dir, cleanup } = scratchDir(name);
-  defer(cleanup);
-  return dir;
-};
+const { defer, track, scratch } = processTeardown('SIGKILL');
 
 interface Chain {
   broker: MosquittoHandle;

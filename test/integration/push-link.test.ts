@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type CloudHandle,
-  scratchDir,
-  startCloud,
-  startFirewall,
-  startGatewayProcess,
-} from '../support/chain.ts';
-import type { CliProcess } from '../support/cli-process.ts';
+import { type CloudHandle, startCloud, startFirewall, startGatewayProcess } from '../support/chain.ts';
 import { eventually } from '../support/cli-process.ts';
-import { deferredTeardown } from '../support/teardown.ts';
+import { processTeardown } from '../support/teardown.ts';
 import { makeTestCert } from '../support/tls.ts';
 
 interface GatewayState {
@@ -28,16 +21,7 @@ const FIREWALL_IDLE_MS = 3000;
 /** Learning runs in real time through real middleboxes: allow for a loaded machine. */
 const LEARNING_TEST_MS = 240_000;
 
-const defer = deferredTeardown();
-const track = <T extends CliProcess>(proc: T): T => {
-  defer(() => proc.stop());
-  return proc;
-};
-const scratch = (name: string): string => {
-  const { dir, cleanup } = scratchDir(name);
-  defer(cleanup);
-  return dir;
-};
+const { track, scratch } = processTeardown();
 
 async function converge(cloud: CloudHandle): Promise<GatewayState> {
   const state = await eventually(

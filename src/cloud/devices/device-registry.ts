@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import type { DeviceReport } from '../../protocol/messages.ts';
+import { openSharedDatabase } from '../../storage/sqlite-file.ts';
 
 /** How a device's direct connection reaches the cloud: by itself, or relayed by its gateway. */
 export type DirectVia = 'own' | 'gateway';
@@ -64,11 +63,8 @@ export class DeviceRegistry {
   private readonly db: DatabaseSync;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new DatabaseSync(path);
+    this.db = openSharedDatabase(path);
     this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA busy_timeout = 5000;
       CREATE TABLE IF NOT EXISTS devices (
         gateway_id TEXT NOT NULL,
         device_id TEXT NOT NULL,
