@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.ts';
 import { KeepaliveAdvisor } from './advisor/keepalive-advisor.ts';
 import { registerDevicePushApi } from './api/device-push-api.ts';
 import { registerDirectApi } from './api/direct-api.ts';
+import { DirectStreamServer, isDirectStreamPath } from './api/direct-stream.ts';
 import { registerHttpApi } from './api/http-api.ts';
 import { registerJobsApi } from './api/jobs-api.ts';
 import { DeviceRegistry } from './devices/device-registry.ts';
@@ -140,6 +141,7 @@ export async function startCloudServer(
     clock,
     logger: log,
     maxBytes: config.jobs.maxBytes,
+    directMode: config.jobs.directMode,
     publicUrl: () => config.jobs.publicUrl ?? url,
     directTimeoutMs: config.jobs.directTimeout,
     resumeWithinMs: config.jobs.resumeWithin,
@@ -150,7 +152,11 @@ export async function startCloudServer(
   });
   registerJobsApi(app, { runner: jobs, store: jobStore, devices });
   registerDirectApi(app, { runner: jobs, spool });
-  app.server.on('upgrade', (req, socket, head) => push.handleUpgrade(req, socket, head));
+  const directStream = new DirectStreamServer({ runner: jobs, spool, logger: log });
+  app.server.on('upgrade', (req, socket, head) => {
+    if (isDirectStreamPath(req.url)) directStream.handleUpgrade(req, socket, head);
+    else push.handleUpgrade(req, socket, head);
+  });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address() as AddressInfo;
   const scheme = https ? 'https' : 'http';
@@ -173,6 +179,7 @@ export async function startCloudServer(
     async stop() {
       jobs.stop();
       push.closeAll();
+      directStream.closeAll();
       await app.close();
       await mqtt?.stop();
       store.close();

@@ -103,6 +103,12 @@ export const cloudConfigSchema = z.strictObject({
         .url({ protocol: /^https?$/ })
         .optional()
         .describe('base URL devices use for direct connections; default: this server’s own URL'),
+      directMode: z
+        .enum(['push', 'pull'])
+        .default('push')
+        .describe(
+          'how a switched job’s rest reaches a device on its own connection: the cloud streams it over a WebSocket (push) or the device fetches it (pull); a device relayed by its gateway always pulls',
+        ),
       directTimeout: duration('10m').describe('a device told to connect directly must finish within this'),
       resumeWithin: duration('10m').describe('keep resuming a job whose tunnel broke for this long'),
       keepDone: duration('7d').describe('forget finished jobs (and their documents) after this'),

@@ -29,6 +29,8 @@ export interface Handover {
   token: string;
   /** Document bytes the device holds when it takes over. */
   offset: number;
+  /** The cloud streams the rest over the device's WebSocket (push), or the device fetches it (pull). */
+  mode: 'push' | 'pull';
 }
 
 /** The outcome of a print: returned only once the device itself reported the job completed. */

@@ -204,9 +204,24 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
       mfpFlags: ['--syslog', `127.0.0.1:${syslogPort}`],
       gateway: { journal: { syslog: { udp: { host: '127.0.0.1', port: syslogPort }, tcp: false } } },
     });
-    const { dir, nasDir } = site;
+    const { dir, nasDir, cloud, gw, a } = site;
     const { low, high, nas, lowDone } = await runSwitchScenario(site);
     expect(lowDone.route.map((r) => r.route)).toEqual(['tunnel', 'direct']);
+
+    // A device that reaches the cloud by itself gets the rest pushed over its WebSocket (the default mode).
+    expect(cloud.proc.lines.some((l) => l.jobId === low.body.id && l.mode === 'push')).toBe(true);
+    expect(gw.lines.find((l) => l.msg === 'handing the job over to the device')).toMatchObject({
+      jobId: low.body.id,
+      via: 'own',
+      mode: 'push',
+    });
+    expect(a.lines.find((l) => l.msg === 'direct transfer started')).toMatchObject({
+      job: low.body.id,
+      mode: 'push',
+    });
+    expect(
+      cloud.proc.lines.find((l) => l.msg === 'device streams the rest of its job' && l.jobId === low.body.id),
+    ).toMatchObject({ offset: lowDone.bytes.tunnel, mode: 'push' });
 
     // Never more than two tunnels at once, as the gateway itself recorded them.
     const records = tunnelRecords(join(dir, 'gateway-state', 'journal.db'));
@@ -265,14 +280,18 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
 
     // The cloud asked for a relayed switch; the gateway gave the device its LAN relay, not the cloud.
     const relay = `http://127.0.0.1:${relayPort}`;
-    expect(cloud.proc.lines.some((l) => l.jobId === low.body.id && l.via === 'gateway')).toBe(true);
+    // The relay speaks only the pull variant's two requests, so the cloud asked for pull.
+    expect(
+      cloud.proc.lines.some((l) => l.jobId === low.body.id && l.via === 'gateway' && l.mode === 'pull'),
+    ).toBe(true);
     expect(gw.lines.find((l) => l.msg === 'handing the job over to the device')).toMatchObject({
       jobId: low.body.id,
       via: 'gateway',
+      mode: 'pull',
       url: relay,
     });
     const started = a.lines.find((l) => l.msg === 'direct transfer started');
-    expect(started).toMatchObject({ job: low.body.id, url: relay });
+    expect(started).toMatchObject({ job: low.body.id, url: relay, mode: 'pull' });
 
     // The gateway relayed the device's fetch of the rest (exactly the direct part) and its report.
     const relayed = gw.lines.filter((l) => l.msg === 'direct request relayed' && l.jobId === low.body.id);

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 export interface CloudRequest {
   method: string;
@@ -68,5 +70,86 @@ export class FakeCloud {
     const from = Number(new URL(req.url ?? '', 'http://x').searchParams.get('offset'));
     if (this.onGet) this.onGet(res, from, this.gets.length);
     else this.serve(res, from).end(this.document.subarray(from));
+  }
+}
+
+/** Messages a StreamCloud saw from the device on one WebSocket connection. */
+export interface StreamConnection {
+  url: string;
+  authorization: string | undefined;
+  from: number;
+  messages: string[];
+}
+
+/**
+ * Plays the cloud's push endpoint (`GET …/stream` upgraded to a WebSocket) for one document.
+ * `onConnect` may take over a connection (to drop it); by default each connection gets the
+ * document from its offset in 64 KiB binary messages and `end`, and every report a `result`.
+ * `refuse` answers the upgrade with that HTTP status instead.
+ */
+export class StreamCloud {
+  readonly connections: StreamConnection[] = [];
+  onConnect: ((ws: WebSocket, from: number, attempt: number) => void) | undefined;
+  refuse: number | undefined;
+  readonly document: Buffer;
+  private readonly server: Server;
+  private readonly wss = new WebSocketServer({ noServer: true });
+
+  constructor(document: Buffer) {
+    this.document = document;
+    this.server = createServer((_req, res) => res.writeHead(404).end());
+    this.server.on('upgrade', (req, socket, head) => {
+      const from = Number(new URL(req.url ?? '', 'http://x').searchParams.get('offset'));
+      const connection: StreamConnection = {
+        url: req.url ?? '',
+        authorization: req.headers.authorization,
+        from,
+        messages: [],
+      };
+      this.connections.push(connection);
+      if (this.refuse !== undefined) {
+        socket.end(`HTTP/1.1 ${this.refuse} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('message', (data) => {
+          const text = String(data);
+          connection.messages.push(text);
+          const type = JSON.parse(text).type;
+          ws.send(JSON.stringify({ type: 'result', state: type === 'complete' ? 'done' : 'failed' }));
+          ws.close(1000);
+        });
+        if (this.onConnect) this.onConnect(ws, from, this.connections.length);
+        else this.stream(ws, from);
+      });
+    });
+  }
+
+  async listen(): Promise<string> {
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    return `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+  }
+
+  /** Sends the document from `from` to `to` in 64 KiB messages, then `end` when `to` is the end. */
+  stream(ws: WebSocket, from: number, to = this.document.length): void {
+    for (let at = from; at < to; at += 64 * 1024) {
+      ws.send(this.document.subarray(at, Math.min(to, at + 64 * 1024)), { binary: true });
+    }
+    if (to === this.document.length) {
+      const sha256 = createHash('sha256').update(this.document).digest('hex');
+      ws.send(JSON.stringify({ type: 'end', size: this.document.length, sha256 }));
+    }
+  }
+
+  /** The device's reports, parsed, across all connections. */
+  get reports(): Array<Record<string, unknown>> {
+    return this.connections.flatMap((c) => c.messages.map((m) => JSON.parse(m)));
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -203,7 +203,7 @@ async function startSnmp(sim: SimMfp, address: HostPort): Promise<SimSnmpAgent> 
 function logDirect(logger: Logger, t: DirectTransfer): void {
   const fields = { job: t.name, offset: t.offset, bytes: t.bytes, url: t.url, attempts: t.attempts };
   if (t.outcome === 'connecting') {
-    logger.info({ ...fields, gatewayOffset: t.announcedOffset }, 'direct transfer started');
+    logger.info({ ...fields, gatewayOffset: t.announcedOffset, mode: t.mode }, 'direct transfer started');
   } else if (t.outcome === 'complete') {
     logger.info(
       { ...fields, sha256: t.sha256, pages: t.pages, reported: t.reported },

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { Readable } from 'node:stream';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
+import type { DirectMode } from '../../protocol/job/job-records.ts';
 import type { DeviceRegistry } from '../devices/device-registry.ts';
 import type { GatewayDirectory } from '../push/gateway-directory.ts';
 import { decide, type GatewayLoad, type RunningJob } from '../scheduler/tunnel-scheduler.ts';
@@ -29,6 +30,8 @@ export interface JobRunnerOptions {
   clock: Clock;
   logger: Logger;
   maxBytes: number;
+  /** How a switched job's rest reaches a device that connects by itself; a relayed device always pulls. */
+  directMode: DirectMode;
   /** Base URL devices use for their direct connection. */
   publicUrl: () => string;
   directTimeoutMs: number;
@@ -269,11 +272,13 @@ export class JobRunner {
     );
     // The registry says whether the site lets the device out or only its gateway (which then relays).
     const via = this.options.devices.get(transfer.job.gatewayId, transfer.job.deviceId)?.directVia ?? 'own';
+    // The gateway's relay passes only the pull variant's two HTTP requests.
+    const mode = via === 'gateway' ? 'pull' : this.options.directMode;
     this.log.info(
-      { jobId: victimId, reason, via },
+      { jobId: victimId, reason, via, mode },
       'gateway saturated: switching a job to a direct connection',
     );
-    transfer.requestSwitch({ url: this.options.publicUrl(), token, via });
+    transfer.requestSwitch({ url: this.options.publicUrl(), token, via, mode });
   }
 
   private armDirectTimer(jobId: string): void {

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import {
+  type DirectMode,
   dataHeader,
   encodeEnd,
   encodeSwitch,
@@ -108,7 +109,7 @@ export class JobTransfer {
   readonly startedAt: number;
   /** Document bytes the gateway holds (the last offset it told us). */
   offset = 0;
-  private switchTo: { url: string; token: string; via: DirectVia } | undefined;
+  private switchTo: { url: string; token: string; via: DirectVia; mode: DirectMode } | undefined;
   private wake: (() => void) | undefined;
   private readonly deps: TransferDeps;
   private readonly log: Logger;
@@ -123,7 +124,7 @@ export class JobTransfer {
   }
 
   /** Asks the transfer to hand the rest of the job to the device (returns at once). */
-  requestSwitch(command: { url: string; token: string; via: DirectVia }): void {
+  requestSwitch(command: { url: string; token: string; via: DirectVia; mode: DirectMode }): void {
     if (this.route !== 'tunnel') return;
     this.route = 'switching';
     this.switchTo = command;
@@ -228,7 +229,10 @@ export class JobTransfer {
     if (this.switchTo) {
       const command = { ...this.switchTo, offset: sent };
       stream.write(encodeSwitch(command));
-      this.log.info({ offset: sent, via: command.via }, 'asked the device to continue on its own connection');
+      this.log.info(
+        { offset: sent, via: command.via, mode: command.mode },
+        'asked the device to continue on its own connection',
+      );
       const answer = await inbox.next();
       if (answer.event === 'switch-refused') {
         this.log.warn({ reason: answer.reason }, 'the device cannot switch; staying on the tunnel');

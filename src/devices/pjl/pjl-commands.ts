@@ -59,15 +59,22 @@ export function infoQuery(category: string): Buffer {
 
 /**
  * Ends the data part without ending the job, and tells a direct-capable device to fetch the
- * rest itself (mfp-gateway's PJL extension, docs/jobs.md). Quotes cannot appear in the
+ * rest itself (mfp-gateway's PJL extension, docs/jobs.md): MODE=PUSH has the cloud stream it over
+ * a WebSocket the device opens, MODE=PULL (or none) has the device fetch it. Quotes cannot appear in the
  * values: the URL and token are checked by the job layer, the name by pjlJobName.
  */
-export function handoverTrailer(name: string, url: string, token: string, offset: number): Buffer {
+export function handoverTrailer(
+  name: string,
+  url: string,
+  token: string,
+  offset: number,
+  mode: 'push' | 'pull' = 'pull',
+): Buffer {
   const safe = (text: string) => text.replace(/[^\x21-\x7e]|"/g, '');
   return Buffer.concat([
     UEL,
     Buffer.from(
-      `@PJL MFPGW CONNECT NAME="${pjlJobName(name)}" URL="${safe(url)}" TOKEN="${safe(token)}" OFFSET=${offset}\r\n`,
+      `@PJL MFPGW CONNECT NAME="${pjlJobName(name)}" URL="${safe(url)}" TOKEN="${safe(token)}" OFFSET=${offset} MODE=${mode.toUpperCase()}\r\n`,
       'latin1',
     ),
     UEL,

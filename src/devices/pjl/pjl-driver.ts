@@ -183,7 +183,7 @@ export class PjlDriver implements DeviceDriver {
     await this.send(
       channel,
       conversation,
-      handoverTrailer(name, handover.url, handover.token, handover.offset),
+      handoverTrailer(name, handover.url, handover.token, handover.offset, handover.mode),
     );
     const reply = await answer.reply;
     if (!reply.words.includes('DIRECT')) {
@@ -194,7 +194,10 @@ export class PjlDriver implements DeviceDriver {
       );
     }
     const offset = Number(reply.fields.OFFSET);
-    this.options.logger?.info({ device: this.id, job: name, offset }, 'job handed over to the device');
+    this.options.logger?.info(
+      { device: this.id, job: name, offset, mode: handover.mode },
+      'job handed over to the device',
+    );
     return {
       deviceJobId: name,
       bytesSent,

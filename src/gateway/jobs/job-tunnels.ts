@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock/clock.ts';
+import type { Handover } from '../../devices/device-driver.ts';
 import type { Logger } from '../../log/logger.ts';
 import {
   encodeEvent,
@@ -255,7 +256,13 @@ export class JobTunnels {
             continue;
           }
           this.log.info(
-            { jobId: job.jobId, offset: job.received, via: record.command.via, url: handover.url },
+            {
+              jobId: job.jobId,
+              offset: job.received,
+              via: record.command.via,
+              mode: handover.mode,
+              url: handover.url,
+            },
             'handing the job over to the device',
           );
           job.switchTo(handover);
@@ -271,13 +278,11 @@ export class JobTunnels {
   }
 
   /** Where the device is to connect: the cloud itself, or this gateway's LAN relay to it. */
-  private handoverOf(
-    job: DeviceJob,
-    command: SwitchCommand,
-  ): { url: string; token: string } | { refused: string } {
-    if (command.via === 'own') return { url: command.url, token: command.token };
+  private handoverOf(job: DeviceJob, command: SwitchCommand): Omit<Handover, 'offset'> | { refused: string } {
+    if (command.via === 'own') return { url: command.url, token: command.token, mode: command.mode };
     const route = this.options.relayDirect?.(job.jobId, command.url) ?? { refused: NO_RELAY };
-    return 'refused' in route ? route : { url: route.url, token: command.token };
+    // The relay passes only the pull variant's two HTTP requests, whatever the cloud asked for.
+    return 'refused' in route ? route : { url: route.url, token: command.token, mode: 'pull' };
   }
 
   private settled(job: DeviceJob, event: JobEvent): void {

@@ -5,8 +5,9 @@ import { z } from 'zod';
  *
  * Cloud → gateway: records `type (u8) | length (u32 BE) | payload`:
  * - DATA   document bytes, in order, from the offset the gateway asked for;
- * - SWITCH JSON {url, token, offset, via}: hand the rest of the job to the device's own connection
- *          (via "gateway": relayed by the gateway, for a site that lets only the gateway out);
+ * - SWITCH JSON {url, token, offset, via, mode}: hand the rest of the job to the device's own connection
+ *          (via "gateway": relayed by the gateway, for a site that lets only the gateway out; mode
+ *          "push": the cloud streams the rest over a WebSocket, "pull": the device fetches it);
  * - END    JSON {size, sha256}: the document is complete.
  * Gateway → cloud: one JSON object per line (JobEvent), ending with done, switched or failed.
  *
@@ -37,8 +38,15 @@ export const switchCommandSchema = z.object({
    * ("gateway") when the site lets only the gateway out. Absent (an older cloud): own.
    */
   via: z.enum(['own', 'gateway']).default('own'),
+  /**
+   * Who moves the rest: the cloud streams it over the device's WebSocket ("push") or the device
+   * fetches it over HTTP ("pull"). Absent (an older cloud): pull.
+   */
+  mode: z.enum(['push', 'pull']).default('pull'),
 });
 export type SwitchCommand = z.output<typeof switchCommandSchema>;
+/** How a switched job's rest reaches the device (docs/jobs.md). */
+export type DirectMode = SwitchCommand['mode'];
 
 export const endRecordSchema = z.object({ size: offset, sha256: z.string().regex(/^[0-9a-f]{64}$/) });
 export type EndRecord = z.output<typeof endRecordSchema>;

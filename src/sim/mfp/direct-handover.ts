@@ -1,9 +1,10 @@
 /**
  * The device's side of tunnel reduction (Konica Minolta's scheme): when the cloud's tunnels
  * through the gateway are saturated, the gateway ends a job's data part early and sends
- * `@PJL MFPGW CONNECT NAME=".." URL=".." TOKEN=".." OFFSET=n`; a direct-capable device then
- * fetches the rest of the document from the cloud itself. This module only decides; the HTTP
- * work is in direct-transfer.ts.
+ * `@PJL MFPGW CONNECT NAME=".." URL=".." TOKEN=".." OFFSET=n [MODE=PUSH|PULL]`; a direct-capable
+ * device then connects to the cloud itself and either fetches the rest of the document (PULL, the
+ * default) or opens a WebSocket the cloud streams it over (PUSH). This module only decides; the
+ * network work is in direct-transfer.ts.
  */
 
 /** A parsed MFPGW CONNECT: where to fetch the rest of job `name`, and how much the gateway sent. */
@@ -15,6 +16,8 @@ export interface DirectRequest {
   token: string;
   /** Document bytes the gateway says it delivered through the tunnel. */
   offset: number;
+  /** The cloud streams the rest over a WebSocket (push), or the device fetches it (pull). */
+  mode: 'push' | 'pull';
 }
 
 /** A CONNECT the device cannot act on; the job is refused. */
@@ -29,6 +32,8 @@ export const DIRECT_BACKOFF_INITIAL_MS = 100;
 export const DIRECT_BACKOFF_MAX_MS = 2_000;
 /** A response that brings no byte for this long is abandoned and resumed, like a dropped one. */
 export const DIRECT_STALL_MS = 30_000;
+/** Largest WebSocket message the device accepts from the cloud's stream (it sends 64 KiB pieces). */
+export const DIRECT_STREAM_MAX_MESSAGE = 1024 * 1024;
 
 /** Parses the parameters of an MFPGW CONNECT line (everything after `@PJL MFPGW CONNECT`). */
 export function parseDirectConnect(params: string): DirectRequest | DirectConnectError {
@@ -40,11 +45,15 @@ export function parseDirectConnect(params: string): DirectRequest | DirectConnec
   const url = fields.get('URL');
   const token = fields.get('TOKEN');
   const offset = fields.get('OFFSET');
+  const mode = (fields.get('MODE') ?? 'PULL').toUpperCase();
   if (!name || !url || !token || offset === undefined) {
     return new DirectConnectError('MFPGW CONNECT needs NAME, URL, TOKEN and OFFSET');
   }
   if (!/^\d{1,15}$/.test(offset)) {
     return new DirectConnectError(`MFPGW CONNECT OFFSET must be a whole number of bytes, got "${offset}"`);
+  }
+  if (mode !== 'PUSH' && mode !== 'PULL') {
+    return new DirectConnectError(`MFPGW CONNECT MODE must be PUSH or PULL, got "${mode}"`);
   }
   let parsed: URL;
   try {
@@ -55,12 +64,24 @@ export function parseDirectConnect(params: string): DirectRequest | DirectConnec
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     return new DirectConnectError(`MFPGW CONNECT URL must be http or https, got "${parsed.protocol}"`);
   }
-  return { name, url: url.replace(/\/+$/, ''), token, offset: Number(offset) };
+  return {
+    name,
+    url: url.replace(/\/+$/, ''),
+    token,
+    offset: Number(offset),
+    mode: mode === 'PUSH' ? 'push' : 'pull',
+  };
 }
 
 /** Where the rest of the document is, from byte `from` on. */
 export function documentUrl(request: DirectRequest, from: number): string {
   return `${request.url}/direct/v1/jobs/${encodeURIComponent(request.name)}/document?offset=${from}`;
+}
+
+/** The WebSocket the cloud streams the rest over, from byte `from` on (http → ws, https → wss). */
+export function streamUrl(request: DirectRequest, from: number): string {
+  const base = request.url.replace(/^http/, 'ws');
+  return `${base}/direct/v1/jobs/${encodeURIComponent(request.name)}/stream?offset=${from}`;
 }
 
 /** Where the device reports the job's outcome. */

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type RawData, WebSocket } from 'ws';
 import { Backoff } from '../../retry/backoff.ts';
 import {
   completeUrl,
@@ -6,10 +7,12 @@ import {
   DIRECT_BACKOFF_INITIAL_MS,
   DIRECT_BACKOFF_MAX_MS,
   DIRECT_STALL_MS,
+  DIRECT_STREAM_MAX_MESSAGE,
   type DirectRequest,
   documentUrl,
   isRetryableStatus,
   parseJobSize,
+  streamUrl,
 } from './direct-handover.ts';
 import type { JobSink, StoredDocument } from './pjl-device-session.ts';
 
@@ -18,6 +21,8 @@ export interface DirectTransfer {
   name: string;
   /** The cloud's base URL from the CONNECT. */
   url: string;
+  /** Whether the cloud streamed the rest over a WebSocket (push) or the device fetched it (pull). */
+  mode: 'push' | 'pull';
   /** Document bytes the device held when it took the job over: its own count, which it trusts. */
   offset: number;
   /** OFFSET the gateway named in the CONNECT; differs from offset when the two disagree. */
@@ -25,7 +30,7 @@ export interface DirectTransfer {
   /** Document bytes held now: the whole document once complete. */
   bytes: number;
   outcome: 'connecting' | 'complete' | 'failed';
-  /** GET requests made for the rest of the document. */
+  /** GET requests (pull) or WebSocket connections (push) made for the rest of the document. */
   attempts: number;
   /** Set when complete: the stored document's pages and SHA-256 (hex). */
   pages?: number;
@@ -56,9 +61,15 @@ type Step<T> =
 
 type Settled<T> = { ok: true; value: T; attempts: number } | { ok: false; reason: string; attempts: number };
 
+/** The push variant's socket, kept open after the cloud's `end` so the report goes over it. */
+interface StreamLine {
+  socket: WebSocket | undefined;
+}
+
 /**
- * Fetches the rest of a handed-over job from the cloud into its sink, resuming a response that
- * ends early from the bytes actually held, then stores the job and reports the outcome. Never
+ * Fetches (pull) or receives (push) the rest of a handed-over job from the cloud into its sink,
+ * resuming a transfer that ends early from the bytes actually held, then stores the job and
+ * reports the outcome. Never
  * throws: a failure discards the partial document (the cloud may send the job again; a
  * half-printed document is worse than none) and is reported to the cloud.
  */
@@ -67,6 +78,7 @@ export async function runDirectTransfer(ctx: DirectTransferContext): Promise<Dir
   const transfer: DirectTransfer = {
     name: request.name,
     url: request.url,
+    mode: request.mode,
     offset: sink.bytes,
     announcedOffset: request.offset,
     bytes: sink.bytes,
@@ -77,7 +89,10 @@ export async function runDirectTransfer(ctx: DirectTransferContext): Promise<Dir
   ctx.onProgress({ ...transfer });
   // Every response must name the same document size: a resumed document that changed would be a patchwork.
   const size = { expected: undefined as number | undefined };
-  const fetched = await withRetries(ctx, () => fetchFrom(ctx, size));
+  const line: StreamLine = { socket: undefined };
+  const fetched = await withRetries(ctx, () =>
+    request.mode === 'push' ? streamFrom(ctx, line) : fetchFrom(ctx, size),
+  );
   transfer.attempts = fetched.attempts;
   const stored = fetched.ok ? await store(sink) : new Error(fetched.reason);
   let report: Record<string, unknown>;
@@ -95,7 +110,15 @@ export async function runDirectTransfer(ctx: DirectTransferContext): Promise<Dir
     await abortable(ctx.whenPrintable(), ctx.signal);
     report = { bytes: stored.bytes, sha256: stored.sha256, pages: stored.pages };
   }
-  if (!ctx.signal.aborted) transfer.reported = (await withRetries(ctx, () => postOutcome(ctx, report))).ok;
+  if (!ctx.signal.aborted) {
+    const message = JSON.stringify({ type: 'error' in report ? 'error' : 'complete', ...report });
+    transfer.reported = (
+      await withRetries(ctx, () =>
+        request.mode === 'push' ? reportOverStream(ctx, line, message) : postOutcome(ctx, report),
+      )
+    ).ok;
+  }
+  line.socket?.terminate();
   ctx.onProgress({ ...transfer });
   return transfer;
 }
@@ -172,6 +195,142 @@ async function postOutcome(ctx: DirectTransferContext, body: Record<string, unkn
   } finally {
     stall.clear();
   }
+}
+
+/**
+ * One WebSocket connection of the push variant from the bytes held on: binary messages go into
+ * the sink in order (the socket pauses while the sink is behind) until the cloud's `end`, whose
+ * size the device checks (the cloud checks the hash the device reports). The socket stays open
+ * for the report.
+ */
+function streamFrom(ctx: DirectTransferContext, line: StreamLine): Promise<Step<void>> {
+  const { sink } = ctx;
+  const stall = new StallGuard(ctx.signal);
+  const ws = openStream(ctx);
+  let writing = Promise.resolve();
+  let pending = 0;
+  let failed: string | undefined;
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (step: Step<void>, keep = false) => {
+      if (settled) return;
+      settled = true;
+      stall.clear();
+      if (keep) line.socket = ws;
+      else ws.terminate();
+      resolve(step);
+    };
+    stall.signal.addEventListener('abort', () =>
+      settle({
+        kind: 'retry',
+        reason: stall.stalled ? `no data for ${DIRECT_STALL_MS} ms` : 'the device stopped',
+      }),
+    );
+    ws.on('unexpected-response', (_req, res) => {
+      res.resume();
+      settle(statusStep(res.statusCode ?? 0, 'stream upgrade'));
+    });
+    ws.on('error', (err) => settle({ kind: 'retry', reason: err.message }));
+    ws.on('close', (code) =>
+      settle({ kind: 'retry', reason: `stream closed (${code}) at ${sink.bytes} bytes` }),
+    );
+    ws.on('message', (data, isBinary) => {
+      stall.touch();
+      if (settled) return;
+      if (isBinary) {
+        const chunk = toBuffer(data);
+        if (++pending === 1) ws.pause();
+        writing = writing.then(async () => {
+          try {
+            if (failed === undefined) await sink.write(chunk);
+          } catch (err) {
+            failed = `cannot store the document: ${(err as Error).message}`;
+          }
+          if (--pending === 0 && !settled) ws.resume();
+        });
+        return;
+      }
+      const end = parseEnd(data);
+      void writing.then(() => {
+        if (failed !== undefined) settle({ kind: 'final', reason: failed });
+        else if (end instanceof Error) settle({ kind: 'final', reason: end.message });
+        else if (sink.bytes !== end.size) {
+          settle({ kind: 'final', reason: `cloud ended the stream at ${sink.bytes} bytes of ${end.size}` });
+        } else settle({ kind: 'done', value: undefined }, true);
+      });
+    });
+  });
+}
+
+/**
+ * Sends the job's outcome over the stream still open after `end`, or over a new connection (the
+ * cloud then streams nothing or the rest, which the report cuts short), and waits for `result`.
+ */
+function reportOverStream(
+  ctx: DirectTransferContext,
+  line: StreamLine,
+  message: string,
+): Promise<Step<void>> {
+  const kept = line.socket;
+  line.socket = undefined;
+  const ws = kept?.readyState === WebSocket.OPEN ? kept : openStream(ctx);
+  const stall = new StallGuard(ctx.signal);
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (step: Step<void>) => {
+      if (settled) return;
+      settled = true;
+      stall.clear();
+      ws.terminate();
+      resolve(step);
+    };
+    stall.signal.addEventListener('abort', () =>
+      settle({ kind: 'retry', reason: 'no result from the cloud' }),
+    );
+    ws.on('unexpected-response', (_req, res) => {
+      res.resume();
+      settle(statusStep(res.statusCode ?? 0, 'stream upgrade'));
+    });
+    ws.on('error', (err) => settle({ kind: 'retry', reason: err.message }));
+    ws.on('close', (code, reason) => {
+      // 1008: the cloud refused the report itself; sending it again changes nothing.
+      const why = `stream closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''}) before the result`;
+      settle({ kind: code === 1008 ? 'final' : 'retry', reason: why });
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const text = toBuffer(data).toString('utf8');
+      if (text.includes('"result"')) settle({ kind: 'done', value: undefined });
+    });
+    if (ws.readyState === WebSocket.OPEN) ws.send(message);
+    else ws.once('open', () => ws.send(message));
+  });
+}
+
+function openStream(ctx: DirectTransferContext): WebSocket {
+  return new WebSocket(streamUrl(ctx.request, ctx.sink.bytes), {
+    headers: { authorization: `Bearer ${ctx.request.token}` },
+    maxPayload: DIRECT_STREAM_MAX_MESSAGE,
+  });
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
+/** The cloud's `end` message, checked: the only text message before the report. */
+function parseEnd(data: RawData): { size: number; sha256: string } | Error {
+  let value: { type?: unknown; size?: unknown; sha256?: unknown };
+  try {
+    value = JSON.parse(toBuffer(data).toString('utf8'));
+  } catch {
+    return new Error('cloud sent a stream message that is not JSON');
+  }
+  if (value?.type !== 'end' || !Number.isSafeInteger(value.size) || typeof value.sha256 !== 'string') {
+    return new Error('cloud sent a stream message other than {"type":"end","size":n,"sha256":"..."}');
+  }
+  return { size: value.size as number, sha256: value.sha256 };
 }
 
 /** Runs attempt until it is done or final, at most DIRECT_ATTEMPTS times with a capped backoff between. */
@@ -255,7 +414,7 @@ export function describeTransfer(t: DirectTransfer): string {
   switch (t.outcome) {
     case 'connecting': {
       const disagree = t.announcedOffset === t.offset ? '' : ` gatewayOffset=${t.announcedOffset}`;
-      return `connecting to the cloud directly: ${job}${disagree} url=${t.url}`;
+      return `connecting to the cloud directly: ${job}${disagree} url=${t.url} mode=${t.mode}`;
     }
     case 'complete':
       return `direct transfer complete: ${job} pages=${t.pages} sha256=${t.sha256} attempts=${t.attempts}`;

@@ -67,12 +67,20 @@ function sendData(stream: TunnelStream, bytes: number): void {
 }
 
 describe('job tunnels: the SWITCH command says how the device reaches the cloud', () => {
+  it('passes the cloud’s push mode on to a device that connects by itself', async () => {
+    const { stream, handovers } = await harness(() => ({ url: 'http://192.0.2.2:8081' }));
+    sendData(stream, 700);
+    stream.write(encodeSwitch({ url: CLOUD, token: TOKEN, offset: 700, mode: 'push' }));
+    await settle();
+    expect(handovers).toEqual([{ url: CLOUD, token: TOKEN, offset: 700, mode: 'push' }]);
+  });
+
   it('gives the device the cloud itself when the switch is "own" (and when the cloud says nothing)', async () => {
     const { stream, events, handovers } = await harness(() => ({ url: 'http://192.0.2.2:8081' }));
     sendData(stream, 1000);
     stream.write(encodeSwitch({ url: CLOUD, token: TOKEN, offset: 1000 }));
     await settle();
-    expect(handovers).toEqual([{ url: CLOUD, token: TOKEN, offset: 1000 }]);
+    expect(handovers).toEqual([{ url: CLOUD, token: TOKEN, offset: 1000, mode: 'pull' }]);
     expect(events).toEqual([
       { event: 'ready', offset: 0 },
       { event: 'switched', offset: 1000 },
@@ -86,10 +94,11 @@ describe('job tunnels: the SWITCH command says how the device reaches the cloud'
       return { url: 'http://192.0.2.2:8081' };
     });
     sendData(stream, 500);
-    stream.write(encodeSwitch({ url: CLOUD, token: TOKEN, offset: 500, via: 'gateway' }));
+    // The relay speaks only the pull variant: a push asked for anyway is handed over as pull.
+    stream.write(encodeSwitch({ url: CLOUD, token: TOKEN, offset: 500, via: 'gateway', mode: 'push' }));
     await settle();
     expect(asked).toEqual([['job-1', CLOUD]]);
-    expect(handovers).toEqual([{ url: 'http://192.0.2.2:8081', token: TOKEN, offset: 500 }]);
+    expect(handovers).toEqual([{ url: 'http://192.0.2.2:8081', token: TOKEN, offset: 500, mode: 'pull' }]);
     expect(events.at(-1)).toEqual({ event: 'switched', offset: 500 });
   });
 

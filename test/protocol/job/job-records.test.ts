@@ -59,6 +59,7 @@ describe('job records', () => {
             token: 't'.repeat(32),
             offset: document.length,
             via: 'own',
+            mode: 'pull',
           },
         },
         { type: 'end', end: { size: document.length, sha256: sha } },
@@ -75,11 +76,15 @@ describe('job records', () => {
       return new JobRecordDecoder().push(Buffer.concat([header, body]));
     };
     expect(switchCommandSchema.parse(base).via).toBe('own');
-    expect(decode(base)).toEqual([{ type: 'switch', command: { ...base, via: 'own' } }]);
+    expect(decode(base)).toEqual([{ type: 'switch', command: { ...base, via: 'own', mode: 'pull' } }]);
     expect(new JobRecordDecoder().push(encodeSwitch({ ...base, via: 'gateway' }))).toEqual([
-      { type: 'switch', command: { ...base, via: 'gateway' } },
+      { type: 'switch', command: { ...base, via: 'gateway', mode: 'pull' } },
+    ]);
+    expect(decode({ ...base, mode: 'push' })).toEqual([
+      { type: 'switch', command: { ...base, via: 'own', mode: 'push' } },
     ]);
     expect(() => decode({ ...base, via: 'carrier-pigeon' })).toThrow(/SWITCH record: via/);
+    expect(() => decode({ ...base, mode: 'carrier-pigeon' })).toThrow(/SWITCH record: mode/);
     expect(() => decode({ ...base, via: 'gateway', url: 'ftp://cloud.example.com' })).toThrow(
       /SWITCH record: url/,
     );

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handoverTrailer, UEL } from '../../../src/devices/pjl/pjl-commands.ts';
 import { parseSyslog, type SyslogMessage } from '../../../src/gateway/journal/syslog-parser.ts';
 import { type DirectTransfer, SimMfp, type SimMfpOptions } from '../../../src/sim/mfp/sim-mfp.ts';
-import { FakeCloud } from '../../support/direct-cloud.ts';
+import { FakeCloud, StreamCloud } from '../../support/direct-cloud.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -109,6 +109,15 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
   let cloudUrl: string;
   const doc = threePages();
   const first = 150_000;
+  /** A direct transfer that took the whole rest in one go and was reported. */
+  const wholeAtOnce = {
+    offset: first,
+    bytes: doc.length,
+    outcome: 'complete',
+    attempts: 1,
+    pages: 3,
+    reported: true,
+  };
 
   async function start(options: Omit<SimMfpOptions, 'spoolDir'>): Promise<void> {
     sim = new SimMfp({ spoolDir: dir, ...options });
@@ -168,16 +177,7 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
       sha256: sha256(doc),
       pages: 3,
     });
-    expect(transfer).toMatchObject({
-      name: 'job-1',
-      offset: first,
-      announcedOffset: first,
-      bytes: doc.length,
-      outcome: 'complete',
-      attempts: 1,
-      pages: 3,
-      reported: true,
-    });
+    expect(transfer).toMatchObject({ ...wholeAtOnce, name: 'job-1', announcedOffset: first });
     expect(sim.directTransfers).toEqual([transfer]);
     expect(sim.pageCounter).toBe(3);
 
@@ -288,6 +288,21 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
     expect(sim.jobs).toHaveLength(0);
   });
 
+  it('refuses a CONNECT with a MODE it does not know', async () => {
+    await start({ directCapable: true });
+    await client.write(Buffer.concat([header('job-7m'), doc.subarray(0, first)]));
+    await client.write(
+      Buffer.from(
+        handoverTrailer('job-7m', cloudUrl, 'tok-7m', first, 'push')
+          .toString('latin1')
+          .replace('MODE=PUSH', 'MODE=CARRIER'),
+        'latin1',
+      ),
+    );
+    expect(await client.reply('REFUSED')).toContain('NAME="job-7m"');
+    expect(cloud.requests).toEqual([]);
+  });
+
   describe('connection log', () => {
     let syslog: UdpSocket;
     const messages: SyslogMessage[] = [];
@@ -327,7 +342,7 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
         [16, 6, 'sim-mfp', null, 'direct'],
       ]);
       expect(messages[0]?.message).toBe(
-        `connecting to the cloud directly: job="job-8" offset=${first} bytes=${first} gatewayOffset=${first + 5} url=${cloudUrl}`,
+        `connecting to the cloud directly: job="job-8" offset=${first} bytes=${first} gatewayOffset=${first + 5} url=${cloudUrl} mode=pull`,
       );
       expect(messages[1]?.message).toBe(
         `direct transfer complete: job="job-8" offset=${first} bytes=${doc.length} pages=3 sha256=${sha256(doc)} attempts=1`,
@@ -344,6 +359,108 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
       expect(messages[1]?.message).toBe(
         `direct transfer failed: job="job-9" offset=${first} bytes=${first} attempts=1 error="GET document answered HTTP 404"`,
       );
+    });
+  });
+
+  describe('push variant (MODE=PUSH)', () => {
+    let streamCloud: StreamCloud;
+    let streamUrl: string;
+
+    /** Hands a job over in push mode and resolves with its direct transfer once that has settled. */
+    async function pushed(name: string, token: string): Promise<DirectTransfer> {
+      await start({ directCapable: true });
+      const done = settled(sim);
+      await client.write(Buffer.concat([header(name), doc.subarray(0, first)]));
+      await client.write(handoverTrailer(name, streamUrl, token, first, 'push'));
+      return done;
+    }
+
+    beforeEach(async () => {
+      streamCloud = new StreamCloud(doc);
+      streamUrl = await streamCloud.listen();
+    });
+
+    afterEach(() => streamCloud.close());
+
+    it('opens the stream from its own count, stores what the cloud pushes and reports over the same socket', async () => {
+      const transfer = await pushed('job-p1', 'tok-p1');
+
+      expect(await client.reply('DIRECT')).toContain(`OFFSET=${first}\r\n`);
+      expect(streamCloud.connections).toEqual([
+        {
+          url: `/direct/v1/jobs/job-p1/stream?offset=${first}`,
+          authorization: 'Bearer tok-p1',
+          from: first,
+          messages: [JSON.stringify({ type: 'complete', bytes: doc.length, sha256: sha256(doc), pages: 3 })],
+        },
+      ]);
+      expect(sim.jobs).toHaveLength(1);
+      expect(sha256(await readFile(sim.jobs[0]?.path as string))).toBe(sha256(doc));
+      expect(transfer).toMatchObject({ ...wholeAtOnce, name: 'job-p1', mode: 'push' });
+      expect(sim.directTransfers).toEqual([transfer]);
+    });
+
+    it('reconnects from the bytes it holds when the socket drops before end', async () => {
+      const part = 64 * 1024 * 2;
+      streamCloud.onConnect = (ws, from, attempt) => {
+        if (attempt > 1) {
+          streamCloud.stream(ws, from);
+          return;
+        }
+        streamCloud.stream(ws, from, from + part);
+        const off = sim.onChange(() => {
+          if (sim.documentBytesReceived < from + part) return;
+          off();
+          ws.terminate();
+        });
+      };
+      const transfer = await pushed('job-p2', 'tok-p2');
+
+      expect(streamCloud.connections.map((c) => c.from)).toEqual([first, first + part]);
+      expect(transfer).toMatchObject({ mode: 'push', outcome: 'complete', attempts: 2, bytes: doc.length });
+      expect(sim.jobs).toHaveLength(1);
+      expect(sha256(await readFile(sim.jobs[0]?.path as string))).toBe(sha256(doc));
+      expect(streamCloud.reports).toEqual([
+        { type: 'complete', bytes: doc.length, sha256: sha256(doc), pages: 3 },
+      ]);
+    });
+
+    it('gives up after five connections that drop before end, discards the job and tries to report', async () => {
+      streamCloud.onConnect = (ws) => ws.terminate();
+      const transfer = await pushed('job-p3', 'tok-p3');
+
+      expect(transfer).toMatchObject({ mode: 'push', outcome: 'failed', attempts: 5, bytes: first });
+      expect(transfer.error).toMatch(/^gave up after 5 attempts: stream closed/);
+      expect(sim.jobs).toHaveLength(0);
+      expect(await readdir(dir)).toEqual([]);
+    });
+
+    it('takes a refused upgrade (404) as final', async () => {
+      streamCloud.refuse = 404;
+      const transfer = await pushed('job-p4', 'tok-p4');
+
+      expect(transfer).toMatchObject({
+        mode: 'push',
+        outcome: 'failed',
+        attempts: 1,
+        error: 'stream upgrade answered HTTP 404',
+        reported: false,
+      });
+      expect(streamCloud.connections).toHaveLength(2); // the stream, then one attempt at reporting
+      expect(sim.jobs).toHaveLength(0);
+    });
+
+    it('fails a stream whose end names another size than it received', async () => {
+      streamCloud.onConnect = (ws, from) => {
+        streamCloud.stream(ws, from, doc.length - 10);
+        ws.send(JSON.stringify({ type: 'end', size: doc.length, sha256: sha256(doc) }));
+      };
+      const transfer = await pushed('job-p5', 'tok-p5');
+
+      expect(transfer).toMatchObject({ outcome: 'failed', attempts: 1 });
+      expect(transfer.error).toBe(`cloud ended the stream at ${doc.length - 10} bytes of ${doc.length}`);
+      expect(streamCloud.reports).toEqual([{ type: 'error', error: transfer.error }]);
+      expect(sim.jobs).toHaveLength(0);
     });
   });
 });

@@ -1,0 +1,163 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
+import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
+import { silentLogger } from '../../../src/log/logger.ts';
+
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const token = 'direct-token-0123456789';
+const doc = randomBytes(3 * 1024 * 1024 + 123);
+const tunnelled = 1000;
+
+let dir: string;
+let cloud: CloudServer;
+let jobId: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mfpgw-direct-stream-'));
+  cloud = await startCloudServer(
+    parseCloudConfig({
+      listen: { host: '127.0.0.1', port: 0 },
+      api: { token: 'a'.repeat(32) },
+      gateways: [{ id: 'gw1', token: 't'.repeat(32) }],
+      store: { path: ':memory:' },
+      jobs: { spoolDir: join(dir, 'jobs') },
+    }),
+    { logger: silentLogger() },
+  );
+  const { job } = await cloud.jobs.submit(
+    {
+      type: 'print',
+      gatewayId: 'gw1',
+      deviceId: 'mfp',
+      priority: 0,
+      idempotencyKey: null,
+      name: null,
+      format: null,
+    },
+    Readable.from([doc]),
+  );
+  jobId = job.id;
+  // As if the job had gone through a tunnel up to `tunnelled` and then been switched.
+  cloud.jobStore.update(
+    jobId,
+    { state: 'switching', bytesTunnel: tunnelled, directTokenHash: sha256(token) },
+    Date.now(),
+  );
+});
+
+afterEach(async () => {
+  await cloud.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function connect(offset: number, bearer: string | null = token): WebSocket {
+  const headers: Record<string, string> = bearer ? { authorization: `Bearer ${bearer}` } : {};
+  return new WebSocket(`ws://127.0.0.1:${cloud.port}/direct/v1/jobs/${jobId}/stream?offset=${offset}`, {
+    headers,
+  });
+}
+
+function refusedWith(ws: WebSocket): Promise<number> {
+  ws.on('error', () => {});
+  return new Promise((resolve) =>
+    ws.on('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }),
+  );
+}
+
+/** Everything the cloud sends up to `end`: the binary bytes and the end message. */
+function receive(ws: WebSocket): Promise<{ bytes: Buffer; end: Record<string, unknown> }> {
+  const parts: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    ws.on('error', reject);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) parts.push(data as Buffer);
+      else resolve({ bytes: Buffer.concat(parts), end: JSON.parse(String(data)) });
+    });
+  });
+}
+
+function next(ws: WebSocket): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))));
+}
+
+function closed(ws: WebSocket): Promise<number> {
+  return new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+}
+
+describe('cloud direct stream (push variant of a switched job)', () => {
+  it('refuses an upgrade with no token (401) or a wrong one (404), and changes nothing', async () => {
+    expect(await refusedWith(connect(tunnelled, null))).toBe(401);
+    expect(await refusedWith(connect(tunnelled, 'wrong-token-0123456789'))).toBe(404);
+    expect(await refusedWith(connect(doc.length + 1))).toBe(422);
+    expect(cloud.jobStore.get(jobId)).toMatchObject({ state: 'switching', route: [] });
+  });
+
+  it('streams the rest from the offset, then end; a matching report makes the job done', async () => {
+    const ws = connect(tunnelled);
+    const { bytes, end } = await receive(ws);
+    expect(bytes.equals(doc.subarray(tunnelled))).toBe(true);
+    expect(end).toEqual({ type: 'end', size: doc.length, sha256: sha256(doc) });
+    expect(cloud.jobStore.get(jobId)).toMatchObject({
+      state: 'via-direct',
+      route: [expect.objectContaining({ route: 'direct', offset: tunnelled })],
+    });
+
+    const closing = closed(ws);
+    ws.send(JSON.stringify({ type: 'complete', bytes: doc.length, sha256: sha256(doc), pages: 4 }));
+    expect(await next(ws)).toEqual({ type: 'result', state: 'done', error: null });
+    expect(await closing).toBe(1000);
+    expect(cloud.jobStore.get(jobId)).toMatchObject({
+      state: 'done',
+      bytesTunnel: tunnelled,
+      bytesDirect: doc.length - tunnelled,
+      pages: 4,
+      directTokenHash: null,
+    });
+    // The token was one-time.
+    expect(await refusedWith(connect(tunnelled))).toBe(404);
+  });
+
+  it('fails the job when the device reports another hash', async () => {
+    const ws = connect(doc.length);
+    const { bytes } = await receive(ws);
+    expect(bytes.length).toBe(0);
+    ws.send(JSON.stringify({ type: 'complete', bytes: doc.length, sha256: sha256('other') }));
+    const result = await next(ws);
+    expect(result).toMatchObject({ type: 'result', state: 'failed' });
+    expect(String(result.error)).toMatch(/the device holds/);
+    expect(cloud.jobStore.get(jobId)?.state).toBe('failed');
+  });
+
+  it('fails the job with the device’s error', async () => {
+    const ws = connect(tunnelled);
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'error', error: 'paper jam' }));
+    expect(await next(ws)).toEqual({ type: 'result', state: 'failed', error: 'device: paper jam' });
+    expect(cloud.jobStore.get(jobId)?.error).toBe('device: paper jam');
+  });
+
+  it('closes with 1008 on a malformed message and leaves the job waiting for its device', async () => {
+    for (const bad of ['{not json', JSON.stringify({ type: 'complete', bytes: -1 }), Buffer.from('bin')]) {
+      const ws = connect(tunnelled);
+      await new Promise((r) => ws.once('open', r));
+      const closing = closed(ws);
+      ws.send(bad);
+      expect(await closing).toBe(1008);
+      expect(cloud.jobStore.get(jobId)).toMatchObject({ state: 'via-direct', error: null });
+    }
+    // The token still works: the device may try again.
+    const ws = connect(doc.length);
+    await receive(ws);
+    ws.send(JSON.stringify({ type: 'complete', bytes: doc.length, sha256: sha256(doc) }));
+    expect(await next(ws)).toMatchObject({ type: 'result', state: 'done' });
+  });
+});
