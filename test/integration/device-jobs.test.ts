@@ -2,25 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CloudHandle, startCloud, startGatewayProcess } from '../support/chain.ts';
-import { eventually } from '../support/cli-process.ts';
 import { freePort } from '../support/free-port.ts';
 import { startIppPrinter } from '../support/ipp-printer.ts';
-import { fileSha256, jobReaches, postJob, sha256, startSimMfp, withJobLogs } from '../support/jobs.ts';
+import {
+  fileSha256,
+  jobReaches,
+  postJob,
+  sha256,
+  startDeviceSite,
+  startSimMfp,
+  withJobLogs,
+} from '../support/jobs.ts';
 import { startLpdServer } from '../support/lpd-server.ts';
 import { startSocatPty } from '../support/socat-pty.ts';
 import { processTeardown } from '../support/teardown.ts';
 
 const { defer, track, scratch } = processTeardown('SIGKILL');
-
-async function gatewayUp(cloud: CloudHandle): Promise<void> {
-  await eventually(
-    async () => (await cloud.api<{ connections: unknown[] }>('/api/v1/gateways/gw1')).body.connections,
-    (lines) => lines.length > 0,
-    20_000,
-    'the gateway to connect',
-  );
-}
 
 /** The only file a sim MFP stored for a job. */
 function simFile(spool: string, jobId: string): string {
@@ -44,23 +41,14 @@ describe('cloud jobs reach real printers through the tunnel and each driver', ()
     const serialSpool = join(dir, 'serial-spool');
     const serial = await startSimMfp(serialSpool, ['--serial', pty.b]);
     track(serial.proc);
-    const cloud = await startCloud(dir);
-    track(cloud.proc);
-    const gw = track(
-      startGatewayProcess(
-        dir,
-        { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
-        {
-          devices: [
-            { id: 'ipp', driver: 'ipp', uri: ipp.uri },
-            { id: 'pjl', driver: 'pjl', host: '127.0.0.1', port: pjl.port },
-            { id: 'lpd', driver: 'lpd', host: '127.0.0.1', port: lpd.port, queue: lpd.queue },
-            { id: 'serial', driver: 'serial', path: pty.a, baudRate: 115_200 },
-          ],
-        },
-      ),
-    );
-    await gatewayUp(cloud);
+    const { cloud, gw } = await startDeviceSite(dir, track, {
+      devices: [
+        { id: 'ipp', driver: 'ipp', uri: ipp.uri },
+        { id: 'pjl', driver: 'pjl', host: '127.0.0.1', port: pjl.port },
+        { id: 'lpd', driver: 'lpd', host: '127.0.0.1', port: lpd.port, queue: lpd.queue },
+        { id: 'serial', driver: 'serial', path: pty.a, baudRate: 115_200 },
+      ],
+    });
 
     const docs = {
       ipp: randomBytes(1024 * 1024),
@@ -96,21 +84,12 @@ describe('cloud jobs reach real printers through the tunnel and each driver', ()
     const mfp = await startSimMfp(spool);
     track(mfp.proc);
     const deadPort = await freePort();
-    const cloud = await startCloud(dir);
-    track(cloud.proc);
-    const gw = track(
-      startGatewayProcess(
-        dir,
-        { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
-        {
-          devices: [
-            { id: 'mfp', driver: 'pjl', host: '127.0.0.1', port: mfp.port, statusEvery: '1s' },
-            { id: 'gone', driver: 'pjl', host: '127.0.0.1', port: deadPort },
-          ],
-        },
-      ),
-    );
-    await gatewayUp(cloud);
+    const { cloud, gw } = await startDeviceSite(dir, track, {
+      devices: [
+        { id: 'mfp', driver: 'pjl', host: '127.0.0.1', port: mfp.port, statusEvery: '1s' },
+        { id: 'gone', driver: 'pjl', host: '127.0.0.1', port: deadPort },
+      ],
+    });
 
     mfp.proc.child.kill('SIGUSR1');
     await mfp.proc.waitFor((l) => l.msg === 'fault on', 5000, 'the paper to run out');
@@ -156,16 +135,9 @@ describe('cloud jobs reach real printers through the tunnel and each driver', ()
     const spool = join(dir, 'spool');
     const mfp = await startSimMfp(spool, ['--serial', pty.b, '--read-rate', '100k']);
     track(mfp.proc);
-    const cloud = await startCloud(dir);
-    track(cloud.proc);
-    const gw = track(
-      startGatewayProcess(
-        dir,
-        { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
-        { devices: [{ id: 'serial', driver: 'serial', path: pty.a, baudRate: 115_200, statusEvery: '1s' }] },
-      ),
-    );
-    await gatewayUp(cloud);
+    const { cloud, gw } = await startDeviceSite(dir, track, {
+      devices: [{ id: 'serial', driver: 'serial', path: pty.a, baudRate: 115_200, statusEvery: '1s' }],
+    });
 
     await gw.waitFor(
       (l) => /^device state/.test(String(l.msg)) && l.device === 'serial' && l.state === 'idle',

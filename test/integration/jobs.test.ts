@@ -2,18 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CloudHandle, startCloud, startFirewall, startGatewayProcess } from '../support/chain.ts';
+import { startCloud, startFirewall, startGatewayProcess } from '../support/chain.ts';
 import { eventually, startCli } from '../support/cli-process.ts';
 import { freePort } from '../support/free-port.ts';
 import {
   deviceLogs,
   fileSha256,
+  gatewayUp,
   getJob,
   type JobView,
   jobReaches,
   peakOverlap,
   postJob,
   sha256,
+  startDeviceSite,
   startSimMfp,
   tunnelRecords,
   withJobLogs,
@@ -33,15 +35,6 @@ function stored(spool: string): Map<string, string> {
     files.set(name, join(spool, f));
   }
   return files;
-}
-
-async function gatewayUp(cloud: CloudHandle): Promise<void> {
-  await eventually(
-    async () => (await cloud.api<{ connections: unknown[] }>('/api/v1/gateways/gw1')).body.connections,
-    (lines) => lines.length > 0,
-    20_000,
-    'the gateway to connect',
-  );
 }
 
 /** Two slow direct-capable MFPs and a NAS behind a gateway the cloud allows two tunnels (seed 001's switch). */
@@ -67,31 +60,15 @@ async function saturatedSite(
   track(a.proc);
   const b = await startSimMfp(spoolB, flags);
   track(b.proc);
-  const cloud = await startCloud(dir, { gw1: { maxTunnels: 2 } });
-  track(cloud.proc);
-  const gw = track(
-    startGatewayProcess(
-      dir,
-      { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
-      {
-        devices: [
-          {
-            id: 'mfp-a',
-            driver: 'pjl',
-            host: '127.0.0.1',
-            port: a.port,
-            directCapable: true,
-            ...options.mfpA,
-          },
-          { id: 'mfp-b', driver: 'pjl', host: '127.0.0.1', port: b.port, directCapable: true },
-          { id: 'nas', driver: 'storage', directory: nasDir },
-        ],
-        storage: { key },
-        ...options.gateway,
-      },
-    ),
-  );
-  await gatewayUp(cloud);
+  const { cloud, gw } = await startDeviceSite(dir, track, {
+    cloud: { gw1: { maxTunnels: 2 } },
+    devices: [
+      { id: 'mfp-a', driver: 'pjl', host: '127.0.0.1', port: a.port, directCapable: true, ...options.mfpA },
+      { id: 'mfp-b', driver: 'pjl', host: '127.0.0.1', port: b.port, directCapable: true },
+      { id: 'nas', driver: 'storage', directory: nasDir },
+    ],
+    gateway: { storage: { key }, ...options.gateway },
+  });
   // Larger than what the tunnel may hold in flight, so the switch leaves real work for the direct leg.
   const docs = { docA: randomBytes(12 * MB), docB: randomBytes(12 * MB), docNas: randomBytes(3 * MB) };
   return { dir, key, spoolA, spoolB, nasDir, a: a.proc, b: b.proc, cloud, gw, ...docs };
@@ -145,16 +122,9 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
     const spool = join(dir, 'spool');
     const mfp = await startSimMfp(spool);
     track(mfp.proc);
-    const cloud = await startCloud(dir);
-    track(cloud.proc);
-    track(
-      startGatewayProcess(
-        dir,
-        { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
-        { devices: [{ id: 'mfp1', driver: 'pjl', host: '127.0.0.1', port: mfp.port }] },
-      ),
-    );
-    await gatewayUp(cloud);
+    const { cloud } = await startDeviceSite(dir, track, {
+      devices: [{ id: 'mfp1', driver: 'pjl', host: '127.0.0.1', port: mfp.port }],
+    });
 
     const document = randomBytes(6 * MB);
     const posted = await postJob(cloud, { gateway: 'gw1', device: 'mfp1', priority: 1 }, document, {

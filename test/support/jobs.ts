@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { DatabaseSync } from 'node:sqlite';
-import type { CloudHandle } from './chain.ts';
+import { type CloudHandle, startCloud, startGatewayProcess } from './chain.ts';
 import { type CliProcess, eventually, startCli } from './cli-process.ts';
 
 /** A job as GET /api/v1/jobs/{id} shows it (the fields tests look at). */
@@ -165,4 +165,41 @@ export async function withJobLogs<T>(procs: Record<string, CliProcess>, fn: () =
     }
     throw err;
   }
+}
+
+/** Resolves once the cloud sees a live push line of gateway gw1. */
+export async function gatewayUp(cloud: CloudHandle): Promise<void> {
+  await eventually(
+    async () => (await cloud.api<{ connections: unknown[] }>('/api/v1/gateways/gw1')).body.connections,
+    (lines) => lines.length > 0,
+    20_000,
+    'the gateway to connect',
+  );
+}
+
+/**
+ * A cloud and a gateway gw1 with these devices, connected directly (loopback): where every
+ * job test starts. `track` stops both processes after the test.
+ */
+export async function startDeviceSite(
+  dir: string,
+  track: <T extends CliProcess>(proc: T) => T,
+  site: {
+    devices: unknown[];
+    /** More gateway config beside `devices`. */
+    gateway?: Record<string, unknown>;
+    cloud?: Parameters<typeof startCloud>[1];
+  },
+): Promise<{ cloud: CloudHandle; gw: CliProcess }> {
+  const cloud = await startCloud(dir, site.cloud);
+  track(cloud.proc);
+  const gw = track(
+    startGatewayProcess(
+      dir,
+      { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
+      { devices: site.devices, ...site.gateway },
+    ),
+  );
+  await gatewayUp(cloud);
+  return { cloud, gw };
 }

@@ -7,7 +7,7 @@ import type { DeviceRegistry } from '../devices/device-registry.ts';
 import type { GatewayDirectory } from '../push/gateway-directory.ts';
 import { decide, type GatewayLoad, type RunningJob } from '../scheduler/tunnel-scheduler.ts';
 import type { DocumentSpool } from './document-spool.ts';
-import type { Job, JobStore, JobType } from './job-store.ts';
+import type { Job, JobStore, NewJob } from './job-store.ts';
 import { JobTransfer } from './job-transfer.ts';
 
 /** A request the API turns into a 4xx: the message says what to change. */
@@ -38,15 +38,8 @@ export interface JobRunnerOptions {
   resumeWithinMs: number;
 }
 
-export interface NewJobRequest {
-  type: JobType;
-  gatewayId: string;
-  deviceId: string;
-  priority: number;
-  idempotencyKey: string | null;
-  name: string | null;
-  format: string | null;
-}
+/** What a client asks for; the runner adds the id, and the spool the size and hash. */
+export type NewJobRequest = Omit<NewJob, 'id' | 'size' | 'sha256' | 'createdAt'>;
 
 /** What a device reports at the end of its direct connection. */
 export type DirectReport = { bytes: number; sha256: string; pages?: number } | { error: string };
@@ -147,10 +140,7 @@ export class JobRunner {
   schedule(gatewayId: string): void {
     if (this.stopped) return;
     const { store, devices, directory } = this.options;
-    const queued = store
-      .unfinished()
-      .filter((j) => j.gatewayId === gatewayId && j.state === 'queued')
-      .sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
+    const queued = store.queued(gatewayId);
     if (queued.length === 0 || directory.lines(gatewayId, 'push').length === 0) return;
     for (const job of queued) {
       const device = devices.get(gatewayId, job.deviceId);

@@ -171,6 +171,17 @@ export class JobStore {
     return rows.map(toJob);
   }
 
+  /** A gateway's queued jobs in the order they should start: highest priority, then oldest. */
+  queued(gatewayId: string): Job[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM jobs WHERE state = 'queued' AND gateway_id = ?
+         ORDER BY priority DESC, created_at, id`,
+      )
+      .all(gatewayId) as unknown as JobRow[];
+    return rows.map(toJob);
+  }
+
   /** Jobs not yet done or failed, oldest first. */
   unfinished(): Job[] {
     const rows = this.db
