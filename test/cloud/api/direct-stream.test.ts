@@ -85,8 +85,16 @@ function receive(ws: WebSocket): Promise<{ bytes: Buffer; end: Record<string, un
   });
 }
 
+/** The next text (control) message; document bytes the cloud is still streaming are skipped. */
 function next(ws: WebSocket): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))));
+  return new Promise((resolve) => {
+    const onMessage = (data: Buffer, isBinary: boolean) => {
+      if (isBinary) return;
+      ws.off('message', onMessage);
+      resolve(JSON.parse(String(data)));
+    };
+    ws.on('message', onMessage);
+  });
 }
 
 function closed(ws: WebSocket): Promise<number> {
