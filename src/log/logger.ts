@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { onDemand } from '../runtime/on-demand.ts';
 
 export type { Logger } from 'pino';
 
@@ -36,7 +36,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (usePretty) {
     return pino(
       base,
-      pretty({
+      onDemand('pino-pretty')({
         colorize: Boolean(process.stdout.isTTY),
         translateTime: 'HH:MM:ss.l',
         ignore: 'pid,hostname',

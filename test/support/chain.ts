@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { type CliProcess, startCli } from './cli-process.ts';
+import { type CliLaunch, type CliProcess, startCli } from './cli-process.ts';
 import { freePort } from './free-port.ts';
 
 /** A scratch directory for one test, removed by cleanup(). */
@@ -148,6 +148,7 @@ export function startGatewayProcess(
   cloud: { url: string; token: string; caFile?: string; proxy?: string },
   extra: Record<string, unknown> = {},
   env: NodeJS.ProcessEnv = {},
+  launch: CliLaunch = {},
 ): CliProcess {
   const file = writeYaml(dir, 'gateway.yaml', {
     gateway: { id: 'gw1', domain: 'a.test.example.co.jp', stateDir: join(dir, 'gateway-state') },
@@ -163,5 +164,5 @@ export function startGatewayProcess(
     log: { level: 'debug' },
     ...extra,
   });
-  return startCli(['run', '--config', file], env);
+  return startCli(['run', '--config', file], env, launch);
 }

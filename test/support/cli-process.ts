@@ -20,9 +20,15 @@ export interface CliProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** How to start the CLI: Node's own options, and another entry (the compiled dist/cli/main.js). */
+export interface CliLaunch {
+  nodeArgs?: string[];
+  entry?: string;
+}
+
 /** Starts `node src/cli/main.ts ARGS` (Node 24 runs the TypeScript directly). */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, launch: CliLaunch = {}): CliProcess {
+  const child = spawn(process.execPath, [...(launch.nodeArgs ?? []), launch.entry ?? CLI, ...args], {
     env: { ...process.env, MFPGW_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,7 +1,7 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { http as httpModule, https as httpsModule } from '../../runtime/node-http.ts';
 import { DeviceError } from '../device-error.ts';
 import { decodeMessage, IppDecodeError, type IppMessage } from './ipp-codec.ts';
 
@@ -34,7 +34,7 @@ export async function ippExchange(
 ): Promise<IppExchange> {
   const { deviceId } = options;
   const url = httpUrl(options.printerUri);
-  const client = url.protocol === 'https:' ? https : http;
+  const client = url.protocol === 'https:' ? httpsModule : httpModule;
   let bytesSent = 0;
   let documentError: unknown;
 

@@ -1,7 +1,8 @@
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import { Backoff } from '../../retry/backoff.ts';
+import { onDemand } from '../../runtime/on-demand.ts';
 import { DeviceError } from '../device-error.ts';
 import type { PjlChannel, PjlLink } from '../pjl/pjl-channel.ts';
 
@@ -41,6 +42,7 @@ export interface SerialLinkOptions extends SerialLineSettings {
 export type LineState = { up: true; since: number } | { up: false; since: number; reason: string };
 
 function realPort(s: SerialLineSettings, highWaterMark: number): SerialPortLike {
+  const { SerialPort } = onDemand('serialport');
   return new SerialPort({
     highWaterMark,
     path: s.path,

@@ -1,4 +1,5 @@
-import { isVarbindError, ObjectType, type Varbind } from 'net-snmp';
+import type { Varbind } from 'net-snmp';
+import { onDemand } from '../../runtime/on-demand.ts';
 import { DeviceError } from '../device-error.ts';
 import {
   isValidSupplyValue,
@@ -56,7 +57,7 @@ export function readScalars(
     if (!v || v.oid !== oids[i]) {
       throw malformed(deviceId, `the reply has no value for ${name} (${oids[i]}) where it should`);
     }
-    if (isVarbindError(v)) {
+    if (onDemand('net-snmp').isVarbindError(v)) {
       throw malformed(
         deviceId,
         `the agent has no ${name} (${v.oid}); the device may not implement the Host Resources and Printer MIBs, or the printer is not hrDeviceIndex ${at.hrDeviceIndex}`,
@@ -113,26 +114,26 @@ export function readSupplies(
 }
 
 function integer(deviceId: string, name: string, v: Varbind): number {
-  if (v.type !== ObjectType.Integer || typeof v.value !== 'number')
+  if (v.type !== onDemand('net-snmp').ObjectType.Integer || typeof v.value !== 'number')
     throw wrongType(deviceId, name, v, 'INTEGER');
   return v.value;
 }
 
 function counter(deviceId: string, name: string, v: Varbind): number {
-  if (v.type !== ObjectType.Counter32 || typeof v.value !== 'number')
+  if (v.type !== onDemand('net-snmp').ObjectType.Counter32 || typeof v.value !== 'number')
     throw wrongType(deviceId, name, v, 'Counter32');
   return v.value;
 }
 
 function octets(deviceId: string, name: string, v: Varbind): Buffer {
-  if (v.type !== ObjectType.OctetString || !Buffer.isBuffer(v.value)) {
+  if (v.type !== onDemand('net-snmp').ObjectType.OctetString || !Buffer.isBuffer(v.value)) {
     throw wrongType(deviceId, name, v, 'OCTET STRING');
   }
   return v.value;
 }
 
 /** SMI names of the tags a reply may carry, for messages. */
-const TYPE_NAMES: Record<number, string> = {
+const typeNames = (ObjectType: typeof import('net-snmp').ObjectType): Record<number, string> => ({
   [ObjectType.Boolean]: 'BOOLEAN',
   [ObjectType.Integer]: 'INTEGER',
   [ObjectType.BitString]: 'BIT STRING',
@@ -145,10 +146,10 @@ const TYPE_NAMES: Record<number, string> = {
   [ObjectType.TimeTicks]: 'TimeTicks',
   [ObjectType.Opaque]: 'Opaque',
   [ObjectType.Counter64]: 'Counter64',
-};
+});
 
 function wrongType(deviceId: string, name: string, v: Varbind, expected: string): DeviceError {
-  const got = TYPE_NAMES[v.type] ?? `type 0x${v.type.toString(16)}`;
+  const got = typeNames(onDemand('net-snmp').ObjectType)[v.type] ?? `type 0x${v.type.toString(16)}`;
   return malformed(deviceId, `${name} (${v.oid}) came as ${got}, not ${expected}`);
 }
 

@@ -1,16 +1,6 @@
-import {
-  createSession,
-  isVarbindError,
-  ObjectType,
-  RequestFailedError,
-  RequestTimedOutError,
-  type ResponseCallback,
-  ResponseInvalidError,
-  type Session,
-  type Varbind,
-  Version2c,
-} from 'net-snmp';
+import type { ResponseCallback, Session, Varbind } from 'net-snmp';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
+import { onDemand } from '../../runtime/on-demand.ts';
 import { asDeviceError, DeviceError } from '../device-error.ts';
 
 export interface SnmpClientOptions {
@@ -51,6 +41,7 @@ const WALK_REPETITIONS = 16;
  */
 export class SnmpClient {
   private readonly options: SnmpClientOptions;
+  private readonly snmp: typeof import('net-snmp');
   private readonly session: Session;
   private closed = false;
   /** Fails the outstanding request, if any; set while one runs. */
@@ -59,9 +50,10 @@ export class SnmpClient {
 
   constructor(options: SnmpClientOptions) {
     this.options = options;
-    this.session = createSession(options.host, options.community, {
+    this.snmp = onDemand('net-snmp');
+    this.session = this.snmp.createSession(options.host, options.community, {
       port: options.port,
-      version: Version2c,
+      version: this.snmp.Version2c,
       retries: 0,
       timeout: libraryTimeoutMs(options.timeoutMs, options.retries),
     });
@@ -94,8 +86,8 @@ export class SnmpClient {
       const varbinds = step === undefined ? [] : Array.isArray(step) ? step : [step];
       if (varbinds.length === 0) return rows;
       for (const v of varbinds) {
-        if (v.type === ObjectType.EndOfMibView || !oidInSubtree(base, v.oid)) return rows;
-        if (isVarbindError(v))
+        if (v.type === this.snmp.ObjectType.EndOfMibView || !oidInSubtree(base, v.oid)) return rows;
+        if (this.snmp.isVarbindError(v))
           throw this.malformed(`answered the walk of ${base} with an exception at ${v.oid}`);
         if (compareOids(v.oid, cursor) <= 0) {
           throw this.malformed(`walked backwards from ${cursor} to ${v.oid} under ${base}`);
@@ -139,7 +131,7 @@ export class SnmpClient {
           else settle(this.timeoutError(what, attempts));
         }, timeoutMs);
         send((error, value) => {
-          if (error instanceof RequestTimedOutError) return;
+          if (error instanceof this.snmp.RequestTimedOutError) return;
           if (error) settle(this.classify(error, what));
           else settle(undefined, value);
         });
@@ -150,10 +142,10 @@ export class SnmpClient {
 
   private classify(error: Error, what: string): DeviceError {
     if (this.closed) return this.closedError();
-    if (error instanceof ResponseInvalidError) {
+    if (error instanceof this.snmp.ResponseInvalidError) {
       return this.malformed(`answered ${what} with a reply that does not match it (${error.message})`, error);
     }
-    if (error instanceof RequestFailedError) {
+    if (error instanceof this.snmp.RequestFailedError) {
       return new DeviceError(
         'MFP_DEV_ERR_REJECTED',
         this.options.deviceId,

@@ -1,5 +1,5 @@
 import type { Agent } from 'node:http';
-import { HttpsProxyAgent } from 'https-proxy-agent';
+import { onDemand } from '../../runtime/on-demand.ts';
 
 /** True when NO_PROXY (comma-separated hosts, ".suffix", "*", optional ":port") matches the target. */
 export function bypassesProxy(target: URL, noProxy: string | undefined): boolean {
@@ -31,6 +31,7 @@ export function proxyFor(target: URL, configured: string | undefined, env: NodeJ
 
 /** An agent that tunnels through an HTTP CONNECT proxy, with Basic auth from the URL's credentials. */
 export function proxyAgent(proxy: URL): Agent {
+  const { HttpsProxyAgent } = onDemand('https-proxy-agent');
   return new HttpsProxyAgent(proxy, { keepAlive: false });
 }
 

@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { Clock } from '../../clock/clock.ts';
 import type { DeviceState } from '../../devices/device-driver.ts';
 import type { SnmpSupplyLevel } from '../../devices/snmp/printer-mib.ts';
@@ -6,6 +6,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { Push } from '../../protocol/messages.ts';
 import { decodeJson, mqttPushSchema } from '../../protocol/mqtt/push.ts';
 import { AVAILABILITY, gatewayTopics, parseTopic, UNADDRESSED_REPLY } from '../../protocol/mqtt/topics.ts';
+import { onDemand } from '../../runtime/on-demand.ts';
 import type { DeviceSnapshot } from '../devices/device-monitor.ts';
 import { type HostMetrics, hostMetrics } from '../host/host-metrics.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
@@ -121,7 +122,7 @@ export class MqttChannel {
       cloudProxy: ctx.cloudProxy,
       env: ctx.env,
     });
-    this.client = mqtt.connect(url, { ...options, manualConnect: true });
+    this.client = onDemand('mqtt').connect(url, { ...options, manualConnect: true });
     this.connection = new BrokerConnection({
       clock: ctx.clock,
       logger: this.log,

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -12,6 +12,7 @@ import {
   PUSH_PROXY_PATH,
   PUSH_PROXY_VERSION,
 } from '../../protocol/push-proxy/messages.ts';
+import { http } from '../../runtime/node-http.ts';
 import { DeviceSession } from './device-session.ts';
 
 /** A connection that does not say a valid hello within this time is closed. */
@@ -57,7 +58,7 @@ export class DeviceEndpoint {
   constructor(options: DeviceEndpointOptions) {
     this.options = options;
     this.log = options.logger;
-    this.server = createServer((req, res) => {
+    this.server = http.createServer((req, res) => {
       if (options.onRequest?.(req, res)) return;
       if ((req.url ?? '').split('?')[0] === PUSH_PROXY_PATH) {
         res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });

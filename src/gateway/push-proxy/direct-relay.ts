@@ -1,11 +1,10 @@
 import type { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
+import { http, https } from '../../runtime/node-http.ts';
 
 /** The two requests of a device's direct connection (docs/jobs.md), as the relay takes them. */
 const DIRECT_PATH = /^\/direct\/v1\/jobs\/([^/]+)\/(document|complete)$/;
@@ -219,7 +218,7 @@ export class DirectRelay {
       headers['content-type'] = req.headers['content-type'] ?? 'application/json';
       if (req.headers['content-length']) headers['content-length'] = req.headers['content-length'];
     }
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = target.protocol === 'https:' ? https.request : http.request;
     const agent = this.options.agentFor(target);
     const upstream: ClientRequest = send(target, {
       method: what.request === 'document' ? 'GET' : 'POST',
