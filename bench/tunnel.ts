@@ -10,11 +10,12 @@
  *
  *   node bench/tunnel.ts [--one-stream-mb 1024] [--per-stream-mb 20] [--streams 100] [--runs 3]
  */
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { type Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -22,10 +23,12 @@ import { parseArgs } from 'node:util';
 import { startCloudServer } from '../src/cloud/cloud-server.ts';
 import { parseCloudConfig } from '../src/config/cloud-config.ts';
 import { silentLogger } from '../src/log/logger.ts';
+import { INITIAL_WINDOW } from '../src/protocol/tunnel/frame-types.ts';
 import type { TunnelMux } from '../src/tunnel/tunnel-mux.ts';
 import { scratchDir, secret, startGatewayProcess } from '../test/support/chain.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { receipt, startByteSink } from './support/byte-sink.ts';
+import { shippedGateway } from './support/shipped-gateway.ts';
 import {
   type SshRemoteForward,
   sshUnavailable,
@@ -42,6 +45,7 @@ const RSS_SAMPLE_MS = 100;
 const TARGETS = { oneStreamMbps: 940, fairnessSpread: 0.2, rssIdleMB: 60, rss100TunnelsMB: 120 };
 
 const here = fileURLToPath(import.meta.url);
+const REPO = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
   options: {
     'one-stream-mb': { type: 'string', default: '1024' },
@@ -181,11 +185,30 @@ async function sshForward(sinkPort: number, cipher?: string) {
 
 // ---- the gateway's cost ----
 
-/** A process's resident set now and at its peak so far (Linux /proc), MB. */
-function memory(pid: number): { rssMB: number; peakMB: number } {
+/**
+ * A process's resident set now and at its peak so far (Linux /proc), MB; also its split into
+ * private anonymous memory and pages of files (mostly the node binary, shared and reclaimable).
+ */
+function memory(pid: number): { rssMB: number; peakMB: number; anonMB: number; fileMB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kB = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]);
-  return { rssMB: kB('VmRSS') / 1024, peakMB: kB('VmHWM') / 1024 };
+  return {
+    rssMB: kB('VmRSS') / 1024,
+    peakMB: kB('VmHWM') / 1024,
+    anonMB: kB('RssAnon') / 1024,
+    fileMB: kB('RssFile') / 1024,
+  };
+}
+
+/** The RSS of Node 24 alone (in this environment) after a second of doing nothing, MB. */
+function nodeAloneRssMB(env: Record<string, string>): number {
+  const program =
+    "setTimeout(() => console.log(/VmRSS:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]), 1000)";
+  const run = spawnSync(process.execPath, ['-e', program], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  return round(Number(run.stdout.trim()) / 1024, 1);
 }
 
 /** Samples a process's RSS until the returned function is called; that returns the highest, MB. */
@@ -220,14 +243,20 @@ async function heapOf(statusPort: number) {
 
 /** The gateway's memory now: RSS from the kernel, the rest from the gateway itself. */
 async function gatewayMemory(pid: number, statusPort: number) {
-  const { rssMB, peakMB } = memory(pid);
-  return { rssMB: round(rssMB, 1), peakMB: round(peakMB, 1), ...(await heapOf(statusPort)) };
+  const { rssMB, peakMB, anonMB, fileMB } = memory(pid);
+  return {
+    rssMB: round(rssMB, 1),
+    peakMB: round(peakMB, 1),
+    anonMB: round(anonMB, 1),
+    fileMB: round(fileMB, 1),
+    ...(await heapOf(statusPort)),
+  };
 }
 
 // ---- the run ----
 
 /** The sink, the cloud in this process and a gateway process with its push lines up. */
-async function startChain() {
+async function startChain({ launch, env }: ReturnType<typeof shippedGateway>) {
   const { dir, cleanup } = scratchDir('bench-tunnel');
   process.once('exit', cleanup);
   const sink = await startByteSink();
@@ -248,9 +277,15 @@ async function startChain() {
     {
       log: { level: 'info' },
       status: { listen: { host: '127.0.0.1', port: statusPort } },
-      tunnels: { allow: [{ cidr: '127.0.0.1/32', ports: [sink.port] }], maxConcurrent },
+      tunnels: {
+        allow: [{ cidr: '127.0.0.1/32', ports: [sink.port] }],
+        maxConcurrent,
+        // The least the gateway accepts for that many tunnels: one initial window each.
+        memoryCap: maxConcurrent * INITIAL_WINDOW,
+      },
     },
-    { MFPGW_LOG_LEVEL: 'info' },
+    { ...env, MFPGW_LOG_LEVEL: 'info' },
+    launch,
   );
   const stop = async () => {
     await gateway.stop();
@@ -327,7 +362,12 @@ async function measure({ sink, pid, statusPort, tunnels }: Chain) {
 }
 
 /** bench/results/tunnel.json: the headline figures first, then every run. */
-function toReport(m: Awaited<ReturnType<typeof measure>>, loadBefore: number) {
+function toReport(
+  m: Awaited<ReturnType<typeof measure>>,
+  loadBefore: number,
+  shipped: ReturnType<typeof shippedGateway>,
+  nodeAloneMB: number,
+) {
   const rate = (r: Repeated | undefined) => (r ? round(r.median.totalMbps) : null);
   const rates = (r: Repeated | undefined) => r?.all.map((t) => round(t.totalMbps)) ?? [];
   const oneStreamMbps = round(m.one.tunnel.median.totalMbps);
@@ -351,7 +391,8 @@ function toReport(m: Awaited<ReturnType<typeof measure>>, loadBefore: number) {
       runs,
       writeChunk: WRITE_CHUNK,
       direction: 'cloud → device (print): the sink counts, then answers its count',
-      gateway: 'node src/cli/main.ts run: default config (2 push lines, status page on, log level info)',
+      gateway: 'mfp-gateway run as shipped: default config (2 push lines, status page on, log level info)',
+      gatewayLaunch: { entry: relative(REPO, shipped.launch.entry ?? ''), env: shipped.env },
       gatewayMaxConcurrentTunnels: maxConcurrent,
       cloud: 'startCloudServer in the bench process; the sink is a separate process',
       tls: 'off on the tunnel (ws:// on loopback) and direct paths; ssh always encrypts',
@@ -374,6 +415,8 @@ function toReport(m: Awaited<ReturnType<typeof measure>>, loadBefore: number) {
       max: round(Math.max(...m.many.tunnel.median.perStreamMbps)),
     },
     rssIdleMB: m.idle.rssMB,
+    // Node 24 itself with the same options, doing nothing: the part of every figure that is not ours.
+    rssNodeAloneMB: nodeAloneMB,
     rss100TunnelsMB: m.rssManyMB,
     rss100TunnelsOpenedMB: m.rssOpenedMB[0] ?? null,
     rssAfterMB: m.after.rssMB,
@@ -412,7 +455,8 @@ function print(report: ReturnType<typeof toReport>): void {
   console.log(`gateway CPU, 1 stream: ${report.gatewayCpuSecondsPerGiB} s per GiB`);
   console.log(
     `gateway RSS MB: idle ${report.rssIdleMB}, ${streamCount} tunnels opened ${report.rss100TunnelsOpenedMB}, ` +
-      `moving data ${report.rss100TunnelsMB}, after ${report.rssAfterMB}, peak ${report.rssPeakMB}`,
+      `moving data ${report.rss100TunnelsMB}, after ${report.rssAfterMB}, peak ${report.rssPeakMB}; ` +
+      `Node alone ${report.rssNodeAloneMB} (private at idle ${report.gatewayMemory.idle.anonMB})`,
   );
   const verdict = (ok: boolean | null) => (ok === null ? 'n/a ' : ok ? 'PASS' : 'FAIL');
   const { met } = report;
@@ -431,9 +475,11 @@ function print(report: ReturnType<typeof toReport>): void {
 
 async function main(): Promise<void> {
   const loadBefore = loadavg()[0] ?? 0;
-  const chain = await startChain();
+  const shipped = shippedGateway();
+  const nodeAloneMB = nodeAloneRssMB(shipped.env);
+  const chain = await startChain(shipped);
   try {
-    const report = toReport(await measure(chain), loadBefore);
+    const report = toReport(await measure(chain), loadBefore, shipped, nodeAloneMB);
     print(report);
     const out = join(dirname(here), 'results', 'tunnel.json');
     mkdirSync(dirname(out), { recursive: true });

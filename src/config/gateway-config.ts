@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { cronProblem } from '../gateway/power/cron-fires.ts';
 import { hostTimeZone, isTimeZone } from '../gateway/power/zoned-time.ts';
 import { isPasswordHash, PASSWORD_HASH_EXPECTED } from '../gateway/status/password-hash.ts';
+import { INITIAL_WINDOW } from '../protocol/tunnel/frame-types.ts';
 import { devicesSection } from './device-config.ts';
 import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
 import { duration, port, secret, slug } from './schema-types.ts';
@@ -321,6 +322,14 @@ export const gatewayConfigSchema = z
           .describe('LAN targets the cloud may open tunnels to; nothing else (deny by default)'),
         maxConcurrent: z.number().int().min(1).max(1000).default(32).describe('tunnels relayed at once'),
         connectTimeout: duration('10s').describe('give up connecting to a LAN device after this long'),
+        memoryCap: z
+          .number()
+          .int()
+          .min(INITIAL_WINDOW)
+          .default(32 * 1024 * 1024)
+          .describe(
+            'most bytes the cloud may make the gateway buffer in all tunnels together (the sum of their receive windows)',
+          ),
       })
       .prefault({}),
     devices: devicesSection,
@@ -360,6 +369,16 @@ export const gatewayConfigSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    // Every open tunnel and proxied device's stream holds at least its initial window: a
+    // smaller cap would refuse opens that the limits allow.
+    const streams = config.tunnels.maxConcurrent + (config.pushProxy?.devices.length ?? 0);
+    if (streams * INITIAL_WINDOW > config.tunnels.memoryCap) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tunnels', 'memoryCap'],
+        message: `at least ${streams * INITIAL_WINDOW} bytes: ${INITIAL_WINDOW} for each of tunnels.maxConcurrent (${config.tunnels.maxConcurrent}) and each pushProxy device; or lower tunnels.maxConcurrent`,
+      });
+    }
     const stores = config.devices.findIndex((d) => d.driver === 'storage');
     if (stores !== -1 && !config.storage) {
       ctx.addIssue({

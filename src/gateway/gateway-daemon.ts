@@ -164,6 +164,7 @@ export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayD
     onTunnel: (request) => tunnels.handle(request),
     devices: () => devices.reports(),
     maxTunnels: config.tunnels.maxConcurrent,
+    tunnelMemoryCap: config.tunnels.memoryCap,
     proxiedDevices: pushProxySettings ? () => pushProxySettings.devices.map((d) => d.id) : undefined,
   });
   const pushProxy = pushProxySettings

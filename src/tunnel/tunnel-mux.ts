@@ -45,6 +45,11 @@ export interface TunnelMuxOptions {
   maxWindow?: number;
   /** Sum of all receive windows (default 32 MiB): the most a peer can make us buffer. */
   memoryCap?: number;
+  /**
+   * A budget shared with other connections (instead of memoryCap): the gateway caps what
+   * all its lines together may make it buffer, not each line.
+   */
+  budget?: MemoryBudget;
   /** Buffer of each stream's Duplex, each way (default 64 KiB). */
   streamHighWaterMark?: number;
   /** How long openStream waits for OPEN_OK before it gives up (default 30 s). */
@@ -201,12 +206,12 @@ export class TunnelMux {
       INITIAL_WINDOW,
       MAX_WINDOW,
     );
-    const memoryCap = intIn(
-      'memoryCap',
-      options.memoryCap ?? TUNNEL_MUX_DEFAULTS.memoryCap,
-      INITIAL_WINDOW,
-      2 ** 40,
-    );
+    this.budget =
+      options.budget ??
+      new MemoryBudget(
+        intIn('memoryCap', options.memoryCap ?? TUNNEL_MUX_DEFAULTS.memoryCap, INITIAL_WINDOW, 2 ** 40),
+      );
+    const memoryCap = this.budget.cap;
     this.streamHighWaterMark = options.streamHighWaterMark ?? TUNNEL_MUX_DEFAULTS.streamHighWaterMark;
     this.openTimeoutMs = options.openTimeoutMs ?? TUNNEL_MUX_DEFAULTS.openTimeoutMs;
     // Each stream queues at most a few control frames (OPEN or OPEN_OK, FIN, RESET, its refusal).
@@ -216,7 +221,6 @@ export class TunnelMux {
     this.decoder = new TunnelFrameDecoder({
       maxFramePayload: options.maxFramePayload ?? DEFAULT_MAX_FRAME_PAYLOAD,
     });
-    this.budget = new MemoryBudget(memoryCap);
     this.nextLocalId = this.side === 'client' ? 1 : 2;
     this.transport.onFrames((frames) => this.receive(frames));
     this.transport.onDrain(() => this.scheduleFlush());

@@ -60,6 +60,18 @@ export class TunnelStream extends Duplex {
     this.host.read(this);
   }
 
+  /**
+   * Every chunk a reader takes leaves through read() (flowing mode, pipe and async
+   * iteration included), so the mux hears of each one after it has left the buffer. _read
+   * alone is not enough: it runs before the chunk is taken, and not again until the next
+   * push — a reader draining a full window would never earn the WINDOW_UPDATE that brings it.
+   */
+  override read(size?: number): Buffer | null {
+    const chunk = super.read(size) as Buffer | null;
+    if (chunk !== null) this.host.read(this);
+    return chunk;
+  }
+
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
     this.host.destroy(this, error);
     done(error);

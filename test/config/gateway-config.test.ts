@@ -80,6 +80,20 @@ describe('gateway config', () => {
     expect(missing[0]).toMatchObject({ key: 'cloud.token', expected: 'environment variable NOPE to be set' });
   });
 
+  it('refuses a tunnel memory cap too small for the tunnels it allows, naming both keys', () => {
+    expect(parseGatewayConfig(minimal).tunnels.memoryCap).toBe(32 * 1024 * 1024);
+    const issues = issuesOf(() =>
+      parseGatewayConfig({ ...minimal, tunnels: { maxConcurrent: 100, memoryCap: 16 * 1024 * 1024 } }),
+    );
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.key).toBe('tunnels.memoryCap');
+    expect(issues[0]?.expected).toMatch(/at least 26214400 bytes.*tunnels\.maxConcurrent \(100\)/);
+    expect(
+      parseGatewayConfig({ ...minimal, tunnels: { maxConcurrent: 100, memoryCap: 25 * 1024 * 1024 } }).tunnels
+        .memoryCap,
+    ).toBe(25 * 1024 * 1024);
+  });
+
   it('rejects a power mode that is not defined', () => {
     const issues = issuesOf(() => parseGatewayConfig({ ...minimal, power: { mode: 'turbo' } }));
     expect(issues[0]?.key).toBe('power.mode');

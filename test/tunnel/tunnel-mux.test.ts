@@ -78,14 +78,35 @@ describe('TunnelMux over an in-memory line', () => {
       .filter((f) => f.type === 'data')
       .map((f) => (f as { streamId: number }).streamId);
     const counts = new Map<number, number>();
-    // Three streams, each with a window of 16 frames: 48 frames before any credit returns.
-    for (const id of order.slice(0, 48)) {
+    // Three streams, each with a window of a few frames: that many rounds before any credit returns.
+    const framesPerWindow = INITIAL_WINDOW / (16 * 1024);
+    expect(framesPerWindow).toBeGreaterThanOrEqual(2);
+    for (const id of order.slice(0, 3 * framesPerWindow)) {
       counts.set(id, (counts.get(id) ?? 0) + 1);
       const values = [...counts.values()];
       expect(Math.max(...values) - Math.min(...values)).toBeLessThanOrEqual(1);
     }
     expect(counts.size).toBe(3);
     expect(cloudEnd.sendsWhileBlocked).toBe(0);
+  });
+
+  it('earns the next window when a stopped reader drains a full window from a one-window buffer', async () => {
+    // The stream buffer holds exactly one window: only read() hears the reader drain it
+    // (_read runs once, before the first chunk is taken), so without it no WINDOW_UPDATE.
+    const { cloud, gateway } = muxPair({}, undefined, { streamHighWaterMark: INITIAL_WINDOW });
+    const accepted = nextAccepted(gateway);
+    const stream = await cloud.openStream(target());
+    const remote = await accepted;
+    remote.pause();
+    const job = payload(4 * INITIAL_WINDOW);
+    const writing = writeAll(stream, job.data);
+    await settle(50);
+    expect(remote.readableLength).toBe(INITIAL_WINDOW);
+
+    const reading = readAll(remote);
+    remote.resume();
+    const [got] = await Promise.all([reading, writing]);
+    expect(got.sha256).toBe(job.sha256);
   });
 
   it('lets a slow reader hold the sender to one window: bounded buffers, write() false, then byte-exact', async () => {

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import { decodeFromCloud, encodeMessage } from '../../protocol/codec.ts';
 import type { CloudToGateway, GatewayToCloud, Hello, Welcome } from '../../protocol/messages.ts';
+import type { MemoryBudget } from '../../tunnel/memory-budget.ts';
 import { type StreamRequest, TUNNEL_LINE_MAX_MESSAGE, TunnelMux } from '../../tunnel/tunnel-mux.ts';
 import { wsTunnelTransport } from '../../tunnel/ws-transport.ts';
 
@@ -63,6 +64,8 @@ export interface LineSessionOptions {
   openTimeoutMs: number;
   /** Decides on each tunnel the cloud opens on this session (none: every OPEN is refused). */
   onTunnel?: (request: StreamRequest) => void;
+  /** What the cloud may make the gateway buffer, shared by all its lines. */
+  tunnelBudget?: MemoryBudget;
 }
 
 /** How an open session ended. */
@@ -159,7 +162,12 @@ export class LineSession {
           if (message.type === 'welcome') {
             settled = true;
             clock.clearTimeout(timer);
-            this.tunnels = new TunnelMux({ transport: wsTunnelTransport(ws), clock, side: 'client' });
+            this.tunnels = new TunnelMux({
+              transport: wsTunnelTransport(ws),
+              clock,
+              side: 'client',
+              budget: this.options.tunnelBudget,
+            });
             if (this.options.onTunnel) this.tunnels.onStream(this.options.onTunnel);
             resolve(message);
           } else if (message.type === 'error') {

@@ -11,6 +11,7 @@ import {
   type Push,
 } from '../../protocol/messages.ts';
 import type { TunnelTargetInput } from '../../protocol/tunnel/target.ts';
+import { MemoryBudget } from '../../tunnel/memory-budget.ts';
 import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
 import { type LineContext, type LineStatus, PushLine } from './push-line.ts';
@@ -46,6 +47,8 @@ export interface SupervisorOptions {
   devices?: () => DeviceReport[];
   /** Most tunnels this gateway relays at once (the cloud's scheduler keeps under it). */
   maxTunnels?: number;
+  /** Bytes all lines' tunnels together may buffer (the sum of their receive windows). */
+  tunnelMemoryCap?: number;
   /** LAN devices whose push connections this gateway proxies, reported in every hello. */
   proxiedDevices?: () => string[];
 }
@@ -111,6 +114,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
       onAdvice: (advice, probe) => this.adviceArrived(advice, probe),
       onRestore: (ids, reason) => this.restore(ids, reason),
       onTunnel: options.onTunnel,
+      tunnelBudget: options.tunnelMemoryCap ? new MemoryBudget(options.tunnelMemoryCap) : undefined,
       onStateChange: () => this.emit('change'),
     };
     for (let i = 0; i < options.connections; i++)

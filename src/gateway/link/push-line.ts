@@ -3,6 +3,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { Advice, CloudToGateway, Hello, LostLine, Push } from '../../protocol/messages.ts';
 import type { TunnelTargetInput } from '../../protocol/tunnel/target.ts';
 import { Backoff } from '../../retry/backoff.ts';
+import type { MemoryBudget } from '../../tunnel/memory-budget.ts';
 import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
 import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
 import { type DeadLineInfo, KeepaliveManager } from '../keepalive/keepalive-manager.ts';
@@ -35,6 +36,8 @@ export interface LineContext {
   onRestore: (connectionIds: string[], reason: string) => void;
   /** Decides on each tunnel the cloud opens on a line. */
   onTunnel?: (request: StreamRequest) => void;
+  /** What the cloud may make the gateway buffer in tunnels, shared by all lines. */
+  tunnelBudget?: MemoryBudget;
   onStateChange: () => void;
 }
 
@@ -171,6 +174,7 @@ export class PushLine {
       openTimeoutMs: this.ctx.openTimeoutMs,
       hello,
       onTunnel: this.ctx.onTunnel,
+      tunnelBudget: this.ctx.tunnelBudget,
     });
     return { session, hello };
   }

@@ -1,0 +1,30 @@
+/**
+ * How a benchmark starts the gateway as it ships: the compiled app (dist/, what the release
+ * bundle's launcher runs, not the TypeScript) with the environment the systemd unit gives
+ * it (NODE_OPTIONS with its V8 limits, MALLOC_ARENA_MAX, NODE_ENV).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { CliLaunch } from '../../test/support/cli-process.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The `Environment=NAME=value` settings of systemd/mfp-gateway.service. */
+export function unitEnvironment(unitFile = `${REPO}systemd/mfp-gateway.service`): Record<string, string> {
+  const env: Record<string, string> = {};
+  // One assignment per line here, optionally quoted whole: Environment="NAME=a b".
+  for (const [, name, value] of readFileSync(unitFile, 'utf8').matchAll(
+    /^Environment="?([A-Z_]+)=(.*?)"?$/gm,
+  )) {
+    if (name && value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/** Compiles the app (npm run build) and says how to launch the result as the unit does. */
+export function shippedGateway(): { launch: CliLaunch; env: Record<string, string> } {
+  const build = spawnSync('npm', ['run', 'build'], { cwd: REPO, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+  return { launch: { entry: `${REPO}dist/cli/main.js` }, env: unitEnvironment() };
+}
