@@ -73,7 +73,7 @@ export interface StreamRequest {
 /** A snapshot for status pages, logs and tests. */
 export interface TunnelMuxStats {
   streams: number;
-  /** Receive window bytes promised to the peer (≤ memoryCap). */
+  /** Receive window bytes promised (≤ memoryCap); with a shared budget, by every connection sharing it. */
   memoryReserved: number;
   memoryCap: number;
   /** Bytes received and not yet consumed by readers. */
