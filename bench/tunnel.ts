@@ -9,6 +9,9 @@
  * Prints PASS/FAIL against the targets and writes bench/results/tunnel.json.
  *
  *   node bench/tunnel.ts [--one-stream-mb 1024] [--per-stream-mb 20] [--streams 100] [--runs 3]
+ *
+ * BENCH_GATEWAY_NODE_ARGS adds options to the gateway's node command line, e.g.
+ * '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it; the JSON records them.
  */
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -392,7 +395,11 @@ function toReport(
       writeChunk: WRITE_CHUNK,
       direction: 'cloud → device (print): the sink counts, then answers its count',
       gateway: 'mfp-gateway run as shipped: default config (2 push lines, status page on, log level info)',
-      gatewayLaunch: { entry: relative(REPO, shipped.launch.entry ?? ''), env: shipped.env },
+      gatewayLaunch: {
+        entry: relative(REPO, shipped.launch.entry ?? ''),
+        nodeArgs: shipped.launch.nodeArgs ?? [],
+        env: shipped.env,
+      },
       gatewayMaxConcurrentTunnels: maxConcurrent,
       cloud: 'startCloudServer in the bench process; the sink is a separate process',
       tls: 'off on the tunnel (ws:// on loopback) and direct paths; ssh always encrypts',
@@ -476,6 +483,8 @@ function print(report: ReturnType<typeof toReport>): void {
 async function main(): Promise<void> {
   const loadBefore = loadavg()[0] ?? 0;
   const shipped = shippedGateway();
+  const extraNodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean);
+  if (extraNodeArgs?.length) shipped.launch.nodeArgs = extraNodeArgs;
   const nodeAloneMB = nodeAloneRssMB(shipped.env);
   const chain = await startChain(shipped);
   try {

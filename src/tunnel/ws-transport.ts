@@ -1,9 +1,12 @@
 import WebSocket from 'ws';
+import { type BufferReclaimer, processBufferReclaimer } from '../runtime/buffer-reclaimer.ts';
 import type { TunnelTransport } from './transport.ts';
 
 export interface WsTransportOptions {
   /** Bytes handed to the socket and not yet written out above which canSend() is false (default 1 MiB). */
   highWaterMark?: number;
+  /** Told of every binary message each way (default: the process's, see buffer-reclaimer.ts). */
+  reclaimer?: BufferReclaimer;
 }
 
 /** A WebSocket close reason holds at most 123 bytes of UTF-8. */
@@ -20,6 +23,7 @@ function closeReason(message: string): string {
  */
 export function wsTunnelTransport(ws: WebSocket, options: WsTransportOptions = {}): TunnelTransport {
   const highWaterMark = options.highWaterMark ?? 1024 * 1024;
+  const reclaimer = options.reclaimer ?? processBufferReclaimer();
   let unwritten = 0;
   let blocked = false;
   const drainCbs: (() => void)[] = [];
@@ -37,6 +41,7 @@ export function wsTunnelTransport(ws: WebSocket, options: WsTransportOptions = {
       unwritten += frames.length;
       if (unwritten >= highWaterMark) blocked = true;
       ws.send(frames, { binary: true }, onWritten(frames.length));
+      reclaimer.relayed(frames.length);
     },
     canSend,
     onDrain(cb) {
@@ -45,9 +50,13 @@ export function wsTunnelTransport(ws: WebSocket, options: WsTransportOptions = {
     onFrames(cb) {
       ws.on('message', (data, isBinary) => {
         if (!isBinary) return;
-        if (Buffer.isBuffer(data)) cb(data);
-        else if (Array.isArray(data)) cb(Buffer.concat(data));
-        else cb(Buffer.from(data));
+        const message = Buffer.isBuffer(data)
+          ? data
+          : Array.isArray(data)
+            ? Buffer.concat(data)
+            : Buffer.from(data);
+        cb(message);
+        reclaimer.relayed(message.length);
       });
     },
     onClose(cb) {

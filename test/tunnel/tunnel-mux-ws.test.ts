@@ -152,4 +152,29 @@ describe('TunnelMux over a real WebSocket on loopback', () => {
     expect(code).toBe(1002);
     expect(fromCloud.find((f) => f.type === 'goaway')).toMatchObject({ code: TunnelCode.FLOW_CONTROL });
   });
+  it('tells each end’s buffer reclaimer of every tunnel byte it sends and receives', async () => {
+    const { server, client, close } = await wsPair();
+    cleanups.push(close);
+    const counted = { cloud: 0, gateway: 0 };
+    const clock = new SystemClock();
+    const cloud = new TunnelMux({
+      transport: wsTunnelTransport(server, { reclaimer: { relayed: (n) => (counted.cloud += n) } }),
+      clock,
+      side: 'server',
+    });
+    const gateway = new TunnelMux({
+      transport: wsTunnelTransport(client, { reclaimer: { relayed: (n) => (counted.gateway += n) } }),
+      clock,
+      side: 'client',
+    });
+    const job = payload(3 * 1024 * 1024);
+    const accepted = nextAccepted(gateway);
+    const stream = await cloud.openStream(target('job-reclaim'));
+    const remote = await accepted;
+    const [got] = await Promise.all([readAll(remote), writeAll(stream, job.data)]);
+    expect(got.sha256).toBe(job.sha256);
+    // Frame headers and window updates come on top of the document.
+    expect(counted.cloud).toBeGreaterThan(job.data.length);
+    expect(counted.gateway).toBeGreaterThan(job.data.length);
+  });
 });

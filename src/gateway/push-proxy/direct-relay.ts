@@ -4,6 +4,7 @@ import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
+import { processBufferReclaimer } from '../../runtime/buffer-reclaimer.ts';
 import { http, https } from '../../runtime/node-http.ts';
 
 /** The two requests of a device's direct connection (docs/jobs.md), as the relay takes them. */
@@ -254,8 +255,10 @@ export class DirectRelay {
         if (value !== undefined) passed[name] = value;
       }
       res.writeHead(code, passed);
+      const reclaimer = processBufferReclaimer();
       answer.on('data', (chunk: Buffer) => {
         counted.toDevice += chunk.length;
+        reclaimer.relayed(chunk.length);
       });
       // pipeline: the device's pace pauses the cloud's response; an error on either side ends both.
       pipeline(answer, res).then(
