@@ -178,8 +178,8 @@ describe('push proxy: a LAN device keeps its push connection to the gateway, not
       await deviceReaches(
         cloud,
         'mfp-a',
-        (d) => d.attached && d.held === 1,
-        'the device to attach again, one held',
+        (d) => d.attached && d.held === 1 && d.state === 'sleeping',
+        'the device to attach again, asleep still, one held',
       );
 
       // Awake again: the held push arrives, once.

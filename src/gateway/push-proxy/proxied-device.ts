@@ -10,6 +10,7 @@ import {
 import { RecentIds } from '../push/recent-ids.ts';
 import type { DeviceHello } from './device-endpoint.ts';
 import type { DeviceSession, SessionEnd } from './device-session.ts';
+import type { DeviceStateStore, RecordedDeviceState } from './device-state-store.ts';
 import { DeviceUpstream, type StreamOpener, type UpstreamStatus } from './device-upstream.ts';
 import type { HeldPush, HoldQueue } from './hold-queue.ts';
 
@@ -47,6 +48,10 @@ export interface ProxiedDeviceOptions {
   backoff: { initialMs: number; maxMs: number };
   /** The hold queue changed (its next expiry may have moved). */
   onHeldChange: () => void;
+  /** Records every change of state, so a restart still knows the device is asleep. */
+  states?: DeviceStateStore;
+  /** The state recorded before the gateway (re)started. */
+  recorded?: RecordedDeviceState;
 }
 
 interface Inflight {
@@ -85,6 +90,11 @@ export class ProxiedDevice {
     this.id = options.deviceId;
     this.log = options.logger.child({ device: options.deviceId });
     this.since = options.clock.now();
+    // Asleep before the restart is asleep still; a device that was connected reconnects, "gone" till then.
+    if (options.recorded?.state === 'sleeping') {
+      this.state = 'sleeping';
+      this.since = options.recorded.since;
+    }
     this.upstream = new DeviceUpstream({
       deviceId: options.deviceId,
       open: options.open,
@@ -277,6 +287,7 @@ export class ProxiedDevice {
     if (state === this.state && state !== 'awake') return;
     this.state = state;
     this.since = this.options.clock.now();
+    this.options.states?.save(this.id, { state, since: this.since });
     this.log.info({ state, reason }, `proxied device is ${state}`);
     this.upstream.send({
       type: 'state',

@@ -4,6 +4,7 @@ import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { GatewayConfig } from '../../config/gateway-config.ts';
 import type { Logger } from '../../log/logger.ts';
 import { DeviceEndpoint } from './device-endpoint.ts';
+import { SqliteDeviceStateStore } from './device-state-store.ts';
 import type { StreamOpener } from './device-upstream.ts';
 import { DirectRelay, type DirectRelayLimits, type DirectRelayStatus } from './direct-relay.ts';
 import { HoldQueue } from './hold-queue.ts';
@@ -54,6 +55,7 @@ export class PushProxy {
   private readonly devices = new Map<string, ProxiedDevice>();
   private endpoint: DeviceEndpoint | undefined;
   private store: SqliteHoldStore | undefined;
+  private states: SqliteDeviceStateStore | undefined;
   private queue: HoldQueue | undefined;
   private expiryTimer: TimerHandle | undefined;
   private port: number | null = null;
@@ -82,7 +84,11 @@ export class PushProxy {
   /** Loads held pushes, opens the devices' streams and listens on the LAN; resolves with the port. */
   async start(): Promise<number> {
     const { settings, clock } = this.options;
-    this.store = new SqliteHoldStore(join(this.options.stateDir, 'push-proxy.db'));
+    const file = join(this.options.stateDir, 'push-proxy.db');
+    this.store = new SqliteHoldStore(file);
+    const states = new SqliteDeviceStateStore(file);
+    this.states = states;
+    const recorded = states.load();
     const queue = new HoldQueue({
       clock,
       store: this.store,
@@ -100,6 +106,8 @@ export class PushProxy {
         ackTimeoutMs: settings.ackTimeout,
         backoff: this.options.backoff,
         onHeldChange: () => this.scheduleExpiry(),
+        states,
+        recorded: recorded.get(id),
       });
       this.devices.set(id, device);
     }
@@ -154,6 +162,7 @@ export class PushProxy {
     this.relay.listening(null);
     await this.endpoint?.close();
     this.store?.close();
+    this.states?.close();
   }
 
   /** Expires what is due and sets the timer for the next expiry. */

@@ -22,10 +22,8 @@ const KEEPALIVE_MS = 60_000;
 type Cloud = JsonLineChannel<GatewayToStream, CloudToStream> & { heard: GatewayToStream[] };
 
 /** A push proxy on a real LAN socket, its streams opened on an in-memory line to a scripted cloud. */
-async function harness(hold: Partial<PushProxySettings['hold']> = {}) {
+async function harness(hold: Partial<PushProxySettings['hold']> = {}, dir = scratchDir()) {
   const pair = muxPair();
-  const dir = mkdtempSync(join(tmpdir(), 'mfpgw-push-proxy-'));
-  defer(() => rmSync(dir, { recursive: true, force: true }));
   const { logger, logs } = capturedLogs();
   const cloud = new Map<string, Cloud>();
   pair.cloud.onStream((request) => {
@@ -64,6 +62,12 @@ async function harness(hold: Partial<PushProxySettings['hold']> = {}) {
     return channel;
   };
   return { proxy, port, clock: pair.clock, logs, stream };
+}
+
+function scratchDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mfpgw-push-proxy-'));
+  defer(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** A LAN device speaking the proxy protocol by hand. */
@@ -237,6 +241,34 @@ describe('push proxy on the gateway', () => {
       expired: 1,
       refused: 1,
     });
+  });
+});
+
+describe('push proxy across a gateway restart', () => {
+  it('still shows a device that went to sleep as asleep since then; one that was connected comes back gone', async () => {
+    const dir = scratchDir();
+    const before = await harness({}, dir);
+    const a = await device(before.port, 'a', TOKENS.a);
+    const b = await device(before.port, 'b', TOKENS.b);
+    await Promise.all([a.next('welcome'), b.next('welcome')]);
+    before.clock.advance(90_000);
+    a.send({ type: 'sleep' });
+    a.ws.close(1000, 'sleep');
+    await statusOrState(before.stream('a'), 'sleeping');
+    const asleep = before.proxy.status().devices.find((d) => d.id === 'a');
+    await before.proxy.stop();
+
+    const after = await harness({}, dir);
+    expect(after.stream('a').heard[0]).toMatchObject({
+      type: 'attach',
+      state: 'sleeping',
+      since: asleep?.since,
+    });
+    expect(after.stream('b').heard[0]).toMatchObject({ type: 'attach', state: 'gone' });
+    expect(after.proxy.status().devices.map((d) => [d.id, d.state])).toEqual([
+      ['a', 'sleeping'],
+      ['b', 'gone'],
+    ]);
   });
 });
 
