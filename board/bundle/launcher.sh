@@ -3,4 +3,4 @@
 # whatever Node (if any) the machine has. Installed as bin/mfp-gateway.
 set -e
 here=$(dirname "$(readlink -f "$0")")
-exec "$here/../node/bin/node" "$here/../dist/cli/main.js" "$@"
+exec "$here/../node/bin/node" "$here/../dist/mfp-gateway.js" "$@"

@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   cloud: async () => (await import('./commands/cloud.ts')).cloudCommand(),
   demo: async () => (await import('./commands/demo.ts')).demoCommand(),
   decrypt: async () => (await import('./commands/decrypt.ts')).decryptCommand(),
+  'hash-password': async () => (await import('./commands/hash-password.ts')).hashPasswordCommand(),
   sim: async () =>
     new Command('sim')
       .description('simulated parts of the world for demos and tests')

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildBundle, bundleVersions, parseBundleArgs } from '../../board/bundle/build-bundle.ts';
 import { type CloudHandle, scratchDir, startCloud, writeYaml } from '../support/chain.ts';
 import { eventually } from '../support/cli-process.ts';
+import { freePort } from '../support/free-port.ts';
 import { makeRootfs, runScript } from './rootfs.ts';
 
 /** What a bare board offers: no Node, no repo, no npm on the PATH. */
@@ -48,16 +49,18 @@ describe('npm run bundle', () => {
     expect(runBare(join(app, 'node/bin/node'), ['--version'], unpacked)).toBe(`v${nodeVersion}`);
     expect(readdirSync(join(app, 'node_modules/@serialport/bindings-cpp/prebuilds'))).toEqual(['linux-x64']);
     expect(readdirSync(join(app, 'node_modules'))).not.toContain('vitest');
-    // The status page's static files are not emitted by tsc: the bundle must copy them.
-    expect(readdirSync(join(app, 'dist/gateway/status/public'))).toContain('index.html');
+    // The status page's static files are no modules: the build must copy them beside the chunks.
+    expect(readdirSync(join(app, 'dist/public'))).toContain('index.html');
 
     expect(runBare(join(app, 'bin/mfp-gateway'), ['--version'], unpacked)).toBe(version);
 
     // The daemon from the bundle, against the test cloud, until its push lines are up.
     cloud = await startCloud(scratch.dir);
+    const statusPort = await freePort();
     const config = writeYaml(scratch.dir, 'gateway.yaml', {
       gateway: { id: 'gw1', domain: 'a.test.example.co.jp', stateDir: join(scratch.dir, 'state') },
       cloud: { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken, stagger: '300ms' },
+      status: { listen: { host: '127.0.0.1', port: statusPort }, auth: 'none' },
     });
     let stderr = '';
     const daemon = spawn(join(app, 'bin/mfp-gateway'), ['run', '--config', config], {
@@ -78,6 +81,15 @@ describe('npm run bundle', () => {
     );
     expect(daemon.exitCode, stderr).toBeNull();
     expect(state.connections.filter((c) => c.role === 'push')).toHaveLength(2);
+    // The status page from the bundled app: its page, its own and uPlot's files, its metrics.
+    const page = (path: string) => fetch(`http://127.0.0.1:${statusPort}${path}`);
+    const index = await page('/');
+    expect(index.status).toBe(200);
+    expect(await index.text()).toContain('<html');
+    for (const asset of ['/assets/app.js', '/assets/app.css', '/assets/uplot.js']) {
+      expect((await page(asset)).status, asset).toBe(200);
+    }
+    expect(await (await page('/metrics')).text()).toMatch(/^mfpgw_/m);
     const exited = new Promise((resolve) => daemon.once('exit', resolve));
     daemon.kill('SIGTERM');
     expect(await exited).toBe(0);

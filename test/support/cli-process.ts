@@ -20,18 +20,21 @@ export interface CliProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** How to start the CLI: Node's own options, and another entry (the compiled dist/cli/main.js). */
+/** How to start the CLI: Node's own options, another entry (the built dist/mfp-gateway.js), its stdin. */
 export interface CliLaunch {
   nodeArgs?: string[];
   entry?: string;
+  /** Written to the command's stdin, which then ends (default: no stdin). */
+  input?: string;
 }
 
 /** Starts `node src/cli/main.ts ARGS` (Node 24 runs the TypeScript directly). */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, launch: CliLaunch = {}): CliProcess {
   const child = spawn(process.execPath, [...(launch.nodeArgs ?? []), launch.entry ?? CLI, ...args], {
     env: { ...process.env, MFPGW_LOG_LEVEL: 'debug', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [launch.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  child.stdin?.end(launch.input);
   reapOnExit(child);
   const lines: LogLine[] = [];
   const waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];

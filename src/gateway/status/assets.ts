@@ -6,8 +6,9 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 
 /**
- * The page's own files sit beside this module (src/…/public, copied to dist/…/public by
- * `npm run build`); uPlot is served from its npm package, so the page needs no CDN.
+ * The page's own files sit beside this module (src/gateway/status/public; in the built app
+ * beside its chunks, dist/public, board/bundle/build-app.ts); uPlot is served from its npm
+ * package, so the page needs no CDN.
  */
 const own = (name: string) => fileURLToPath(new URL(`./public/${name}`, import.meta.url));
 const fromPackage = (specifier: string) => createRequire(import.meta.url).resolve(specifier);

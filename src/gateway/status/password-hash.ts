@@ -14,7 +14,7 @@ const FORMAT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]{
 
 /** What a valid password hash looks like, for the config schema's error message. */
 export const PASSWORD_HASH_EXPECTED =
-  'a scrypt hash "$scrypt$ln=14,r=8,p=1$…$…" (make one: node dist/gateway/status/password-hash.js)';
+  'a scrypt hash "$scrypt$ln=14,r=8,p=1$…$…" (make one: mfp-gateway hash-password)';
 
 function derive(password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
   const options: ScryptOptions = { N: 2 ** logN, r, p, maxmem: 256 * 2 ** logN * r + 1024 * 1024 };
@@ -53,18 +53,3 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
   );
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
-
-/** Reads a password from stdin and prints its hash, for `status.passwordHash` in the config. */
-async function main(): Promise<void> {
-  let input = '';
-  for await (const chunk of process.stdin) input += String(chunk);
-  const password = input.replace(/\r?\n$/, '');
-  if (password.length < 8) {
-    process.stderr.write('give a password of at least 8 characters on stdin\n');
-    process.exitCode = 1;
-    return;
-  }
-  process.stdout.write(`${await hashPassword(password)}\n`);
-}
-
-if (import.meta.main) await main();

@@ -58,7 +58,7 @@ export function startDaemonStatusPage(config: GatewayConfig, parts: DaemonParts)
     // The page is a window on the gateway, not part of its job: without it the lines run on.
     parts.logger.error(
       { err: (err as Error).message },
-      'status page cannot start (are its files installed beside dist/gateway/status?); the gateway runs on without it',
+      'status page cannot start (are its files installed in dist/public?); the gateway runs on without it',
     );
     return null;
   }
