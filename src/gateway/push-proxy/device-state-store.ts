@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { type DeviceState, deviceStateSchema } from '../../protocol/push-proxy/messages.ts';
+import { openSharedDatabase } from '../../storage/sqlite-file.ts';
 
 /** A proxied device's state and since when, as last recorded. */
 export interface RecordedDeviceState {
@@ -31,10 +30,8 @@ export class SqliteDeviceStateStore implements DeviceStateStore {
   private readonly saveStmt;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new DatabaseSync(file);
+    this.db = openSharedDatabase(file);
     this.db.exec(`
-      PRAGMA journal_mode = WAL;
       CREATE TABLE IF NOT EXISTS device_states (
         device_id TEXT PRIMARY KEY,
         state TEXT NOT NULL,

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
+import { openSharedDatabase } from '../../storage/sqlite-file.ts';
 import type { HeldPush, HoldStore } from './hold-queue.ts';
 
 interface Row {
@@ -24,10 +23,9 @@ export class SqliteHoldStore implements HoldStore {
   private readonly deleteStmt;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new DatabaseSync(file);
+    // Shared with the device states (device-state-store.ts): push-proxy.db.
+    this.db = openSharedDatabase(file);
     this.db.exec(`
-      PRAGMA journal_mode = WAL;
       PRAGMA synchronous = FULL;
       CREATE TABLE IF NOT EXISTS held_pushes (
         push_id TEXT PRIMARY KEY,

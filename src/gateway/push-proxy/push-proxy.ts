@@ -18,7 +18,7 @@ export type PushProxySettings = NonNullable<GatewayConfig['pushProxy']>;
 
 export interface PushProxyOptions {
   settings: PushProxySettings;
-  /** Where held pushes are kept (push-proxy.db). */
+  /** Where held pushes and the devices' states are kept (push-proxy.db). */
   stateDir: string;
   /** Opens a stream on one of the gateway's live push lines. */
   open: StreamOpener;
