@@ -18,11 +18,9 @@ import { cpSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
+import { ON_DEMAND_PACKAGES } from '../../src/runtime/on-demand.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Loaded from node_modules on first use (src/runtime/on-demand.ts), never bundled. */
-const ON_DEMAND = ['mqtt', 'net-snmp', 'serialport', 'https-proxy-agent', 'pino-pretty'];
 
 /** The file `bin/mfp-gateway` and package.json's bin run, relative to the output directory. */
 export const APP_ENTRY = 'mfp-gateway.js';
@@ -33,7 +31,8 @@ export async function buildApp(outDir: string, repo = REPO): Promise<void> {
   await build({
     input: { 'mfp-gateway': join(repo, 'src/cli/main.ts') },
     platform: 'node',
-    external: (id) => ON_DEMAND.some((name) => id === name || id.startsWith(`${name}/`)),
+    // Loaded from node_modules on first use, never bundled.
+    external: (id) => ON_DEMAND_PACKAGES.some((name) => id === name || id.startsWith(`${name}/`)),
     logLevel: 'warn',
     output: {
       dir: outDir,

