@@ -2,8 +2,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { systemClock } from '../../clock/system-clock.ts';
 import { DurationError, parseDuration } from '../../config/duration.ts';
 import { createLogger } from '../../log/logger.ts';
-import { AddressError, formatHostPort, type HostPort, parseHostPort } from '../../sim/firewall/address.ts';
+import { formatHostPort, type HostPort } from '../../sim/firewall/address.ts';
 import { type ExpiryMode, IdleFirewall } from '../../sim/firewall/idle-firewall.ts';
+import { hostPortArg } from '../arguments.ts';
 import { stopOnSignal } from '../lifecycle.ts';
 
 interface SimFirewallFlags {
@@ -12,15 +13,6 @@ interface SimFirewallFlags {
   idleTimeout: number;
   onExpiry: ExpiryMode;
   lifetime?: number;
-}
-
-function hostPortArg(text: string): HostPort {
-  try {
-    return parseHostPort(text);
-  } catch (err) {
-    if (err instanceof AddressError) throw new InvalidArgumentError(err.message);
-    throw err;
-  }
 }
 
 function positiveDurationArg(text: string): number {

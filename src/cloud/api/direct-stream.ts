@@ -7,6 +7,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { DocumentSpool } from '../jobs/document-spool.ts';
 import { type DirectReport, JobRequestError, type JobRunner } from '../jobs/job-runner.ts';
 import type { Job } from '../jobs/job-store.ts';
+import { rejectUpgrade } from '../reject-upgrade.ts';
 
 const STREAM_PATH = /^\/direct\/v1\/jobs\/([^/]+)\/stream$/;
 /** The device sends only short text messages (its report). */
@@ -30,10 +31,6 @@ const deviceMessage = z.discriminatedUnion('type', [
 /** Whether an upgrade request is for a device's direct stream (the cloud server routes by path). */
 export function isDirectStreamPath(url: string | undefined): boolean {
   return STREAM_PATH.test((url ?? '').split('?')[0] ?? '');
-}
-
-function rejectUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 const STATUS_TEXT: Record<number, string> = {

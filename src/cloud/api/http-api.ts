@@ -1,7 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Clock } from '../../clock/clock.ts';
+import { sameSecret } from '../../protocol/same-secret.ts';
 import type { KeepaliveAdvisor } from '../advisor/keepalive-advisor.ts';
 import type { GatewayDirectory } from '../push/gateway-directory.ts';
 import type { PushDispatcher } from '../push/push-dispatcher.ts';
@@ -43,9 +43,7 @@ export const MAX_PUSHES_IN_FLIGHT = 256;
 const logQuery = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) });
 
 function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return sameSecret(header?.startsWith('Bearer ') ? header.slice(7) : '', token);
 }
 
 /** The cloud's HTTP API (v1): push to a gateway, read its state and its status log. */

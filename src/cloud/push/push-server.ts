@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -6,9 +5,11 @@ import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeFromGateway, encodeMessage } from '../../protocol/codec.ts';
 import { type Advice, type Hello, PROTOCOL_VERSION } from '../../protocol/messages.ts';
+import { sameSecret } from '../../protocol/same-secret.ts';
 import { type StreamRequest, TUNNEL_LINE_MAX_MESSAGE } from '../../tunnel/tunnel-mux.ts';
 import type { KeepaliveAdvisor } from '../advisor/keepalive-advisor.ts';
 import { domainOf, siteKey } from '../learning/domain.ts';
+import { rejectUpgrade } from '../reject-upgrade.ts';
 import type { StatusStore } from '../status/status-store.ts';
 import { CloudLine, type ExchangeOutcome } from './cloud-line.ts';
 import { recordExchange } from './exchange-recorder.ts';
@@ -32,16 +33,6 @@ export interface PushServerOptions {
   probeAckTimeoutMs: number;
   /** Decides on the streams a gateway opens on a line (none: every one is refused). */
   onStream?: (line: CloudLine, request: StreamRequest) => void;
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function rejectUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 /**

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -12,6 +11,7 @@ import {
   PUSH_PROXY_PATH,
   PUSH_PROXY_VERSION,
 } from '../../protocol/push-proxy/messages.ts';
+import { sameSecret } from '../../protocol/same-secret.ts';
 import { http } from '../../runtime/node-http.ts';
 import { DeviceSession } from './device-session.ts';
 
@@ -34,12 +34,6 @@ export interface DeviceEndpointOptions {
   onSession: (session: DeviceSession, hello: DeviceHello) => void;
   /** Plain HTTP requests (the direct relay); false leaves the request to the endpoint (404). */
   onRequest?: (req: IncomingMessage, res: ServerResponse) => boolean;
-}
-
-/** Compares secrets in constant time, whatever their lengths. */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(given), digest(expected)) && given.length === expected.length;
 }
 
 /**

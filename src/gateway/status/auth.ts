@@ -1,7 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../../log/logger.ts';
+import { sameSecret } from '../../protocol/same-secret.ts';
 import { cookie, parseCookies } from './cookies.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import { loginPage, messagePage, setPasswordPage } from './pages.ts';
@@ -64,9 +64,7 @@ export interface AuthGate {
 
 function same(a: string | undefined, b: string | undefined): boolean {
   if (!a || !b) return false;
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  return sameSecret(a, b);
 }
 
 function field(body: unknown, name: string): string | undefined {
