@@ -3,7 +3,8 @@
 # Idempotent: skips apt-get when everything is already there. Needs root (CI runs as root).
 set -euo pipefail
 
-# package:binary pairs; the binary says whether the package is already installed.
+# package:binary pairs; the binary (a glob for versioned paths) says whether the package is
+# already installed.
 peers=(
   "squid:/usr/sbin/squid"
   "openssl:/usr/bin/openssl"
@@ -19,13 +20,16 @@ peers=(
   "python3:/usr/bin/python3"
   "passwd:/usr/sbin/useradd"
   "chromium:/usr/bin/chromium"
+  "postgresql:/usr/lib/postgresql/*/bin/initdb"
+  "nats-server:/usr/sbin/nats-server"
 )
 
 missing=()
 for entry in "${peers[@]}"; do
   pkg=${entry%%:*}
-  bin=${entry#*:}
-  [ -x "$bin" ] || missing+=("$pkg")
+  found=no
+  for bin in ${entry#*:}; do [ -x "$bin" ] && found=yes; done
+  [ "$found" = yes ] || missing+=("$pkg")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
