@@ -76,7 +76,7 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
   // The status page with a real login (a fresh password, printed), not `auth: none`: the
   // demo shows what an installer sees, and the page listens on loopback only.
   const statusPassword = randomBytes(9).toString('base64url');
-  const gateway = startGateway(
+  const gateway = await startGateway(
     parseGatewayConfig({
       gateway: { id: 'demo-office', domain: 'a.demo.example.co.jp', stateDir: join(dir, 'gateway') },
       cloud: { url: `ws://${fw.host}:${fw.port}/push`, token: gatewayToken, stagger: '1s' },

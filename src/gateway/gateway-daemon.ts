@@ -1,35 +1,42 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Clock } from '../clock/clock.ts';
 import { systemClock } from '../clock/system-clock.ts';
 import { type GatewayConfig, loadGatewayConfig } from '../config/gateway-config.ts';
+import { EventBus } from '../lifecycle/event-bus.ts';
+import { startFeatures } from '../lifecycle/feature.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Push } from '../protocol/messages.ts';
-import { parseStorageKey } from '../storage/secure-file.ts';
 import { VERSION } from '../version.ts';
-import { DeviceMonitor } from './devices/device-monitor.ts';
-import { DeviceRegistry } from './devices/device-registry.ts';
-import { cpuLoad, hostDomain, systemUptimeMs } from './host/host-info.ts';
+import type { DeviceMonitor } from './devices/device-monitor.ts';
+import type { DeviceRegistry } from './devices/device-registry.ts';
+import { DevicesFeature } from './devices/devices-feature.ts';
+import type { GatewayContext, GatewayEvents } from './gateway-context.ts';
 import { loadOrCreateClientId } from './identity/client-id.ts';
-import { JobTunnels } from './jobs/job-tunnels.ts';
-import { GatewayJournal } from './journal/gateway-journal.ts';
-import type { PowerMode } from './keepalive/power-policy.ts';
-import { LineSupervisor, type LinkStatus } from './link/line-supervisor.ts';
-import { describeProxy, proxyAgent, proxyFor } from './link/proxy.ts';
-import { MqttChannel } from './mqtt/mqtt-channel.ts';
-import { powerModesFrom, schedulePolicyFrom } from './power/power-config.ts';
-import { PowerScheduler } from './power/power-scheduler.ts';
-import { RecentIds } from './push/recent-ids.ts';
-import { PushProxy } from './push-proxy/push-proxy.ts';
+import type { JobTunnels } from './jobs/job-tunnels.ts';
+import { JobsFeature } from './jobs/jobs-feature.ts';
+import type { GatewayJournal } from './journal/gateway-journal.ts';
+import { JournalFeature } from './journal/journal-feature.ts';
+import { cloudAccess } from './link/cloud-access.ts';
+import type { LineSupervisor, LinkStatus } from './link/line-supervisor.ts';
+import { LinkFeature } from './link/link-feature.ts';
+import { describeProxy } from './link/proxy.ts';
+import type { MqttChannel } from './mqtt/mqtt-channel.ts';
+import { MqttFeature } from './mqtt/mqtt-feature.ts';
+import { PowerFeature } from './power/power-feature.ts';
+import type { PowerScheduler } from './power/power-scheduler.ts';
+import { PushIntake } from './push/push-intake.ts';
+import type { PushProxy } from './push-proxy/push-proxy.ts';
+import { directRelayFor, PushProxyFeature } from './push-proxy/push-proxy-feature.ts';
 import { ConfigReloader } from './reload/config-reload.ts';
+import { StatusFeature } from './status/status-feature.ts';
 import type { StatusPage } from './status/status-page.ts';
-import { startDaemonStatusPage } from './status/status-page-wiring.ts';
-import { TunnelAllowList } from './tunnels/allow-list.ts';
-import { TunnelEndpoint } from './tunnels/tunnel-endpoint.ts';
+import type { TunnelEndpoint } from './tunnels/tunnel-endpoint.ts';
+import { TunnelsFeature } from './tunnels/tunnels-feature.ts';
 
 /** A running gateway daemon. */
 export interface GatewayDaemon {
   readonly clientId: string;
+  /** What the features tell each other (docs/architecture.md). */
+  readonly events: EventBus<GatewayEvents>;
   readonly link: LineSupervisor;
   readonly tunnels: TunnelEndpoint;
   /** Configured devices and their drivers. */
@@ -62,242 +69,124 @@ export interface GatewayDeps {
 }
 
 /**
- * The gateway's composition root: identity, proxy, push lines. Later features (tunnels,
- * devices, telemetry, status page) attach here without knowing each other's insides.
+ * The gateway's composition root: builds each feature with the parts it needs, then starts
+ * them in order (each guarded) and stops them in reverse. Features talk through the event
+ * bus; a new one goes in its own folder (docs/architecture.md).
  */
-export function startGateway(config: GatewayConfig, deps: GatewayDeps): GatewayDaemon {
-  const clock = deps.clock ?? systemClock;
+export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Promise<GatewayDaemon> {
   const env = deps.env ?? process.env;
-  const log = deps.logger.child({ gateway: config.gateway.id });
-  const clientId = loadOrCreateClientId(config.gateway.stateDir);
-  const target = new URL(config.cloud.url);
-  const proxy = proxyFor(target, config.cloud.proxy, env);
-  const ca = config.cloud.caFile ? readFileSync(config.cloud.caFile) : undefined;
-  const domain = config.gateway.domain ?? hostDomain();
-  const power = new PowerScheduler({
-    clock,
-    logger: log.child({ part: 'power' }),
-    policy: schedulePolicyFrom(config.power),
-    modes: powerModesFrom(config.power),
-    overrideFile: join(config.gateway.stateDir, 'power-override.json'),
-    onChange: (state) => {
-      link.setMode(state.mode);
-      applyModeLimits(state.mode);
-      mqtt?.append({ kind: 'power', mode: state.mode.name, source: state.decision.source });
-      mqtt?.noteChange();
-    },
-  });
-  // A mode's limits stretch telemetry and SNMP polling (never shorten them).
-  let telemetry = config.mqtt?.telemetry;
-  const applyModeLimits = (mode: PowerMode) => {
-    if (telemetry) {
-      mqtt?.setTelemetryPace({ ...telemetry, every: Math.max(telemetry.every, mode.telemetryEveryMs ?? 0) });
-    }
-    deviceMonitor?.setSnmpFloor(mode.snmpEveryMs ?? 0);
+  const logger = deps.logger.child({ gateway: config.gateway.id });
+  const bus = new EventBus<GatewayEvents>(logger);
+  const ctx: GatewayContext = {
+    config,
+    clock: deps.clock ?? systemClock,
+    logger,
+    bus,
+    env,
+    clientId: loadOrCreateClientId(config.gateway.stateDir),
+    software: `mfp-gateway/${VERSION}`,
   };
-  const software = `mfp-gateway/${VERSION}`;
-  // A push may come over a WebSocket line and over MQTT (retried after a lost ack): hand it on once.
-  const pushesSeen = new RecentIds();
-  const pushesReceived = { websocket: 0, mqtt: 0 };
-  const handlePush = async (push: Push, line: 'websocket' | 'mqtt') => {
-    if (!pushesSeen.add(push.pushId)) return;
-    pushesReceived[line]++;
-    log.info({ pushId: push.pushId, dataType: push.dataType, line }, 'push received');
-    await deps.onPush?.(push);
-  };
-  const devices = DeviceRegistry.create(config.devices, {
-    clock,
-    logger: log,
-    storageKey: config.storage ? parseStorageKey(config.storage.key) : undefined,
+  // First listener of a reload: later ones log at the new level.
+  bus.on('daemon', 'config-reloaded', (next) => {
+    deps.logger.level = next.log.level;
   });
-  const deviceMonitor = new DeviceMonitor(devices, { clock, logger: log });
-  const jobs = new JobTunnels({
-    devices,
-    clock,
-    logger: log,
-    resumeGraceMs: config.jobs.resumeGrace,
-    maxJobs: config.jobs.maxConcurrent,
-    relayDirect: (jobId, cloudUrl) => pushProxy?.relay.route(jobId, cloudUrl),
+  const access = cloudAccess(config.cloud, env);
+  const pushes = new PushIntake(logger, deps.onPush);
+  const power = new PowerFeature(ctx);
+  const journal = new JournalFeature(ctx);
+  const devices = new DevicesFeature(ctx, power.scheduler);
+  const relay = config.pushProxy ? directRelayFor(ctx, config.pushProxy, access) : null;
+  const jobs = new JobsFeature(ctx, {
+    devices: devices.registry,
+    relayDirect: relay ? (jobId, cloudUrl) => relay.route(jobId, cloudUrl) : undefined,
   });
-  const tunnels = new TunnelEndpoint({
-    allowList: new TunnelAllowList(config.tunnels.allow),
-    devices,
-    jobs,
-    maxConcurrent: config.tunnels.maxConcurrent,
-    connectTimeoutMs: config.tunnels.connectTimeout,
-    clock,
-    logger: log,
+  const tunnels = new TunnelsFeature(ctx, { devices: devices.registry, jobs: jobs.jobs });
+  const proxiedDevices = config.pushProxy?.devices.map((d) => d.id);
+  const link = new LinkFeature(ctx, {
+    access,
+    power: power.scheduler,
+    onPush: (push) => pushes.take(push, 'websocket'),
+    onTunnel: (request) => tunnels.endpoint.handle(request),
+    devices: () => devices.registry.reports(),
+    proxiedDevices: proxiedDevices ? () => proxiedDevices : undefined,
   });
-  const journal = new GatewayJournal({
-    clock,
-    logger: log,
-    file: join(config.gateway.stateDir, 'journal.db'),
-    settings: config.journal,
-    forward: (record) => mqtt?.append(record),
-  });
-  tunnels.onRecord = (record) => journal.recordTunnel(record);
-  const pushProxySettings = config.pushProxy;
-  const link = new LineSupervisor({
-    clock,
-    logger: log,
-    gatewayId: config.gateway.id,
-    clientId,
-    token: config.cloud.token,
-    url: config.cloud.url,
-    agent: proxy ? proxyAgent(proxy) : undefined,
-    ca,
-    connections: config.cloud.connections,
-    staggerMs: config.cloud.stagger,
-    probeAllowed: config.cloud.probe,
-    keepaliveDefaultMs: config.keepalive.default,
-    answerTimeoutMs: config.keepalive.answerTimeout,
-    backoff: {
-      initialMs: config.reconnect.initialDelay,
-      maxMs: config.reconnect.maxDelay,
-      stableAfterMs: config.reconnect.stableAfter,
-      authFailureDelayMs: config.reconnect.authFailureDelay,
-    },
-    software,
-    host: () => ({ domain, uptimeMs: systemUptimeMs(), cpuLoad: cpuLoad() }),
-    mode: () => power.mode(),
-    onPush: (push) => handlePush(push, 'websocket'),
-    onTunnel: (request) => tunnels.handle(request),
-    devices: () => devices.reports(),
-    maxTunnels: config.tunnels.maxConcurrent,
-    tunnelMemoryCap: config.tunnels.memoryCap,
-    proxiedDevices: pushProxySettings ? () => pushProxySettings.devices.map((d) => d.id) : undefined,
-  });
-  const pushProxy = pushProxySettings
-    ? new PushProxy({
-        settings: pushProxySettings,
-        stateDir: config.gateway.stateDir,
-        open: (streamTarget) => link.openStream(streamTarget),
-        clock,
-        logger: log,
-        backoff: { initialMs: config.reconnect.initialDelay, maxMs: config.reconnect.maxDelay },
-        cloud: {
-          ca,
-          // A relayed direct connection leaves the site like the lines do: through the same proxy.
-          agentFor: (url) => {
-            const via = proxyFor(url, config.cloud.proxy, env);
-            return via ? proxyAgent(via) : undefined;
-          },
-        },
-      })
-    : null;
-  link.on('change', () => pushProxy?.linesChanged());
+  const pushProxy =
+    config.pushProxy && relay
+      ? new PushProxyFeature(ctx, {
+          settings: config.pushProxy,
+          relay,
+          open: (target) => link.supervisor.openStream(target),
+        })
+      : null;
   const { configFile } = deps;
   const reloader = configFile
     ? new ConfigReloader({
         file: configFile,
         inForce: config,
-        logger: log,
+        logger,
         load: (file) => loadGatewayConfig(file, { env }),
-        apply: (next) => {
-          deps.logger.level = next.log.level;
-          power.reconfigure(schedulePolicyFrom(next.power), powerModesFrom(next.power));
-          telemetry = next.mqtt?.telemetry ?? telemetry;
-          applyModeLimits(power.mode());
-        },
+        apply: (next) => bus.emit('config-reloaded', next),
       })
     : null;
   const mqtt = config.mqtt
-    ? new MqttChannel({
-        clock,
-        logger: log,
-        gatewayId: config.gateway.id,
-        software,
+    ? new MqttFeature(ctx, {
         settings: config.mqtt,
-        env,
-        cloudProxy: config.cloud.proxy,
-        spoolFile: join(config.gateway.stateDir, 'log-spool.db'),
-        backoff: {
-          initialMs: config.reconnect.initialDelay,
-          maxMs: config.reconnect.maxDelay,
-          stableAfterMs: config.reconnect.stableAfter,
-        },
-        link: () => link.status(),
-        power: () => power.state(),
-        tunnels: () => ({ active: tunnels.activeCount, jobs: jobs.activeJobs }),
-        devices: () => deviceMonitor.snapshots(),
-        actions: {
-          ...(reloader ? { reloadConfig: () => reloader.reload() } : {}),
-          setPowerOverride: (mode, untilMs) => power.setOverride(mode, untilMs),
-          clearPowerOverride: () => power.clearOverride(),
-          restoreLines: (ids) => link.restore(ids, 'asked over MQTT'),
-          openTunnel: async (command) => {
-            // Seed 001's tunnel-establishment command: check the target and name the line
-            // the cloud should open the tunnel on; the data then rides that line.
-            const verdict = tunnels.check(command);
-            if (!verdict.allowed) throw new Error(`${verdict.code}: ${verdict.reason}`);
-            const line = link.status().lines.find((l) => l.role === 'push' && l.state === 'open');
-            if (!line) {
-              link.restore(undefined, 'a tunnel was requested while no push line was up');
-              throw new Error('no push line is up; restoring the lines, try again');
-            }
-            return { tunnelId: command.tunnelId, line: line.id };
-          },
-        },
-        onPush: (push) => handlePush(push, 'mqtt'),
+        link: link.supervisor,
+        power: power.scheduler,
+        tunnels: tunnels.endpoint,
+        jobs: jobs.jobs,
+        devices: devices.monitor,
+        reloader,
+        onPush: (push) => pushes.take(push, 'mqtt'),
       })
     : null;
-  link.on('change', () => mqtt?.noteChange());
-  deviceMonitor.on('change', () => mqtt?.noteDevice());
-  const statusPage = startDaemonStatusPage(config, {
-    clock,
-    logger: log,
-    clientId,
-    link,
-    power,
-    mqtt,
-    pushesReceived: () => ({ ...pushesReceived }),
-    activity: { deviceMonitor, tunnels, jobs, journal: journal.store, pushProxy },
+  const status = new StatusFeature(ctx, {
+    link: link.supervisor,
+    power: power.scheduler,
+    mqtt: mqtt?.channel ?? null,
+    pushesReceived: () => pushes.received(),
+    deviceMonitor: devices.monitor,
+    tunnels: tunnels.endpoint,
+    jobs: jobs.jobs,
+    journal: journal.journal.store,
+    pushProxy: pushProxy?.proxy ?? null,
   });
-  log.info(
+  logger.info(
     {
-      clientId,
-      cloud: target.origin,
-      proxy: proxy ? describeProxy(proxy) : null,
-      domain,
-      mode: power.mode().name,
+      clientId: ctx.clientId,
+      cloud: new URL(config.cloud.url).origin,
+      proxy: access.proxy ? describeProxy(access.proxy) : null,
+      domain: link.domain,
+      mode: power.scheduler.mode().name,
       timeZone: config.power.timezone,
       lines: config.cloud.connections,
     },
     'gateway starting',
   );
-  power.start();
-  link.start();
-  mqtt?.start();
-  journal.start();
-  deviceMonitor.start();
-  pushProxy?.start().catch((err: Error) =>
-    // Like the status page: without the proxy the gateway's own lines run on.
-    log.error({ err: err.message }, 'push proxy cannot start; check pushProxy.listen'),
+  // Stopped in reverse: the page first (it reads the journal's file), MQTT last (it ships
+  // the records of the tunnels that close as the lines stop).
+  const started = await startFeatures(
+    [mqtt, journal, devices, link, jobs, tunnels, pushProxy, power, status].filter((f) => f !== null),
+    { logger, bus },
   );
   return {
-    clientId,
-    link,
-    tunnels,
-    devices,
-    jobs,
-    deviceMonitor,
-    journal,
-    power,
-    mqtt,
-    statusPage,
-    pushProxy,
-    status: () => ({ ...link.status(), gatewayId: config.gateway.id, powerMode: power.mode().name }),
-    async stop() {
-      // First: the page reads the parts stopped below (the journal's file among them).
-      await statusPage?.stop();
-      power.stop();
-      jobs.close();
-      deviceMonitor.stop();
-      await pushProxy?.stop();
-      link.stop();
-      await devices.close();
-      await journal.stop();
-      await mqtt?.stop();
-    },
+    clientId: ctx.clientId,
+    events: bus,
+    link: link.supervisor,
+    tunnels: tunnels.endpoint,
+    devices: devices.registry,
+    jobs: jobs.jobs,
+    deviceMonitor: devices.monitor,
+    journal: journal.journal,
+    power: power.scheduler,
+    mqtt: mqtt?.channel ?? null,
+    statusPage: status.page,
+    pushProxy: pushProxy?.proxy ?? null,
+    status: () => ({
+      ...link.supervisor.status(),
+      gatewayId: config.gateway.id,
+      powerMode: power.scheduler.mode().name,
+    }),
+    stop: () => started.stop(),
   };
 }

@@ -59,7 +59,7 @@ Example:
         config = setup.config;
       }
       const logger = createLogger({ level: config.log.level });
-      const daemon = startGateway(config, { logger, configFile: opts.config });
+      const daemon = await startGateway(config, { logger, configFile: opts.config });
       const systemd = setup ? setup.handOver(daemon.link) : notifySystemd(daemon.link, { logger });
       stopOnSignal(async () => {
         await systemd.stopping();

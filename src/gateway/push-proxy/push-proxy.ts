@@ -1,4 +1,3 @@
-import type { Agent } from 'node:http';
 import { join } from 'node:path';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { GatewayConfig } from '../../config/gateway-config.ts';
@@ -6,7 +5,7 @@ import type { Logger } from '../../log/logger.ts';
 import { DeviceEndpoint } from './device-endpoint.ts';
 import { SqliteDeviceStateStore } from './device-state-store.ts';
 import type { StreamOpener } from './device-upstream.ts';
-import { DirectRelay, type DirectRelayLimits, type DirectRelayStatus } from './direct-relay.ts';
+import type { DirectRelay, DirectRelayStatus } from './direct-relay.ts';
 import { HoldQueue } from './hold-queue.ts';
 import { SqliteHoldStore } from './hold-store.ts';
 import { ProxiedDevice, type ProxiedDeviceStatus } from './proxied-device.ts';
@@ -25,10 +24,11 @@ export interface PushProxyOptions {
   clock: Clock;
   logger: Logger;
   backoff: { initialMs: number; maxMs: number };
-  /** How the direct relay reaches the cloud: the gateway's proxy agent for a URL, and its CA (none: direct, system roots). */
-  cloud?: { agentFor: (target: URL) => Agent | undefined; ca: Buffer | undefined };
-  /** Bounds of the direct relay (tests). */
-  relayLimits?: Partial<DirectRelayLimits>;
+  /**
+   * Relays switched jobs' direct connections on the same listener; built apart from the proxy
+   * because the gateway's jobs hand it their routes before the push lines the proxy uses exist.
+   */
+  relay: DirectRelay;
 }
 
 /** The push proxy for the status page: where it listens, and each device. */
@@ -65,15 +65,7 @@ export class PushProxy {
   constructor(options: PushProxyOptions) {
     this.options = options;
     this.log = options.logger.child({ part: 'push-proxy' });
-    this.relay = new DirectRelay({
-      listenHost: options.settings.listen.host,
-      relayUrl: options.settings.relayUrl,
-      agentFor: options.cloud?.agentFor ?? (() => undefined),
-      ca: options.cloud?.ca,
-      clock: options.clock,
-      logger: this.log,
-      ...(options.relayLimits ? { limits: options.relayLimits } : {}),
-    });
+    this.relay = options.relay;
   }
 
   /** The devices this gateway proxies (reported to the cloud in every hello). */

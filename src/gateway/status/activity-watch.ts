@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
-import type { DeviceMonitor } from '../devices/device-monitor.ts';
+import type { EventSource } from '../../lifecycle/event-bus.ts';
+import type { GatewayEvents } from '../gateway-context.ts';
 import type { JobTunnels } from '../jobs/job-tunnels.ts';
 import type { TunnelEndpoint } from '../tunnels/tunnel-endpoint.ts';
 import type { ShownProxyStatus } from './gateway-providers.ts';
@@ -9,8 +10,11 @@ export const ACTIVITY_TICK_MS = 1_000;
 
 export interface ActivitySources {
   clock: Clock;
-  deviceMonitor: Pick<DeviceMonitor, 'on' | 'off'>;
-  tunnels: Pick<TunnelEndpoint, 'on' | 'off' | 'activeCount'>;
+  /** Where devices' changes and tunnels opening and closing are heard. */
+  events: EventSource<Pick<GatewayEvents, 'device-change' | 'tunnel-opened' | 'tunnel-closed'>>;
+  /** Whose listeners these are on `events` (stopping removes them all). */
+  owner: string;
+  tunnels: Pick<TunnelEndpoint, 'activeCount'>;
   jobs: Pick<JobTunnels, 'activeJobs'>;
   /** The LAN push proxy, when `pushProxy` is configured. */
   pushProxy?: { status(): ShownProxyStatus } | null;
@@ -53,17 +57,16 @@ export function watchActivity(
     };
     proxyTicker = clock.setTimeout(checkProxy, tickMs);
   }
-  sources.deviceMonitor.on('change', noteChange);
-  sources.tunnels.on('open', onTunnelOpen);
-  sources.tunnels.on('close', noteChange);
+  const { events, owner } = sources;
+  events.on(owner, 'device-change', noteChange);
+  events.on(owner, 'tunnel-opened', onTunnelOpen);
+  events.on(owner, 'tunnel-closed', noteChange);
   return () => {
     clock.clearTimeout(ticker);
     clock.clearTimeout(proxyTicker);
     ticker = undefined;
     proxyTicker = undefined;
-    sources.deviceMonitor.off('change', noteChange);
-    sources.tunnels.off('open', onTunnelOpen);
-    sources.tunnels.off('close', noteChange);
+    events.removeOwner(owner);
   };
 }
 

@@ -5,16 +5,29 @@ import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
 import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
-import type { DeviceRegistry } from '../devices/device-registry.ts';
-import type { JobTunnels } from '../jobs/job-tunnels.ts';
 import type { AllowVerdict, TunnelAllowList } from './allow-list.ts';
+
+/** What the endpoint needs of the configured devices: raw tunnels may reach their addresses. */
+export interface DeviceAddresses {
+  isDeviceAddress(host: string, port: number): boolean;
+}
+
+/** What carries job tunnels (OPENs naming a device): the gateway's jobs. */
+export interface JobCarrier {
+  /** Whether an OPEN for this device would be taken. */
+  check(deviceId: string): { allowed: true } | { allowed: false; reason: string };
+  /** Takes one OPEN naming a device; `onRecord` receives its record when it closes. False: refused. */
+  handle(request: StreamRequest, onRecord: (record: TunnelRecord) => void): boolean;
+  /** The streams carrying jobs now. */
+  activeTunnels(): ActiveTunnel[];
+}
 
 export interface TunnelEndpointOptions {
   allowList: TunnelAllowList;
-  /** Configured devices: job tunnels go to them, and raw tunnels may reach their addresses. */
-  devices?: DeviceRegistry;
-  /** Carries job tunnels (OPENs naming a device); without it they are refused. */
-  jobs?: JobTunnels;
+  /** Configured devices: raw tunnels may reach their addresses. */
+  devices?: DeviceAddresses;
+  /** Carries job tunnels; without it they are refused. */
+  jobs?: JobCarrier;
   maxConcurrent: number;
   connectTimeoutMs: number;
   clock: Clock;
@@ -51,10 +64,16 @@ export interface TunnelTotals {
   bytesFromDevice: number;
 }
 
+/** A tunnel just accepted. */
+export interface OpenedTunnel {
+  jobId: string;
+  target: string;
+}
+
 interface TunnelEvents {
   /** A tunnel was accepted and relays now. */
-  open: [tunnel: { jobId: string; target: string }];
-  /** A tunnel finished (the same record onRecord gets). */
+  open: [tunnel: OpenedTunnel];
+  /** A tunnel finished: its record, once (the journal stores it). */
   close: [record: TunnelRecord];
 }
 
@@ -80,8 +99,6 @@ export class TunnelEndpoint extends EventEmitter<TunnelEvents> {
   private relaySeq = 0;
   /** Tunnels accepted, and bytes of the finished ones. */
   private readonly finished: TunnelTotals = { opened: 0, bytesToDevice: 0, bytesFromDevice: 0 };
-  /** Called with every finished tunnel (the journal stores them). */
-  onRecord: (record: TunnelRecord) => void = () => {};
 
   constructor(options: TunnelEndpointOptions) {
     super();
@@ -175,7 +192,6 @@ export class TunnelEndpoint extends EventEmitter<TunnelEvents> {
   private closed(record: TunnelRecord): void {
     this.finished.bytesToDevice += record.bytesToDevice;
     this.finished.bytesFromDevice += record.bytesFromDevice;
-    this.onRecord(record);
     this.emit('close', record);
   }
 

@@ -80,7 +80,7 @@ describe('the gateway daemon with its journal', () => {
   it('journals finished tunnels and devices’ syslog, and spools both for MQTT', async () => {
     const dir = stateDir();
     const closedPort = await freePort();
-    const gateway = startGateway(
+    const gateway = await startGateway(
       parseGatewayConfig({
         gateway: { id: 'gw1', domain: 'example.com', stateDir: dir },
         cloud: { url: `ws://127.0.0.1:${closedPort}/push`, token: secret(), connections: 1 },
@@ -95,7 +95,7 @@ describe('the gateway daemon with its journal', () => {
     expect(addresses?.tcp).toBeNull();
     const port = addresses?.udp?.port ?? 0;
 
-    gateway.tunnels.onRecord(record('job-42', Date.now()));
+    gateway.events.emit('tunnel-closed', record('job-42', Date.now()));
     await sendUdp(port, '<134>1 - mfp-3f printer - DONE [job@32473 jobId="job-42"] printed 3 pages');
     await vi.waitFor(() => expect(gateway.journal.store.deviceLogs({ jobId: 'job-42' })).toHaveLength(1));
     expect(gateway.journal.store.tunnels({ jobId: 'job-42' })).toMatchObject([

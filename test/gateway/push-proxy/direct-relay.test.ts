@@ -24,6 +24,15 @@ async function relayOnly(options: { ca?: Buffer; relayUrl?: string } = {}) {
   defer(() => rmSync(dir, { recursive: true, force: true }));
   const { logger, logs } = capturedLogs();
   const clock = new ManualClock();
+  const relay = new DirectRelay({
+    listenHost: '127.0.0.1',
+    relayUrl: options.relayUrl,
+    agentFor: () => undefined,
+    ca: options.ca,
+    clock,
+    logger,
+    limits: { maxJobs: 2, ttlMs: 60_000 },
+  });
   const proxy = new PushProxy({
     settings: {
       listen: { host: '127.0.0.1', port: 0 },
@@ -40,8 +49,7 @@ async function relayOnly(options: { ca?: Buffer; relayUrl?: string } = {}) {
     clock,
     logger,
     backoff: { initialMs: 100, maxMs: 1000 },
-    cloud: { agentFor: () => undefined, ca: options.ca },
-    relayLimits: { maxJobs: 2, ttlMs: 60_000 },
+    relay,
   });
   const refusedBeforeStart = proxy.relay.route('early', 'http://127.0.0.1:1');
   const port = await proxy.start();

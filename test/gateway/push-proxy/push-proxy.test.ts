@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { DirectRelay } from '../../../src/gateway/push-proxy/direct-relay.ts';
 import { PushProxy, type PushProxySettings } from '../../../src/gateway/push-proxy/push-proxy.ts';
 import { decodeForDevice, decodeStreamFromGateway } from '../../../src/protocol/push-proxy/codec.ts';
 import type {
@@ -52,6 +53,14 @@ async function harness(hold: Partial<PushProxySettings['hold']> = {}, dir = scra
     clock: pair.clock,
     logger,
     backoff: { initialMs: 100, maxMs: 1000 },
+    relay: new DirectRelay({
+      listenHost: '127.0.0.1',
+      relayUrl: undefined,
+      agentFor: () => undefined,
+      ca: undefined,
+      clock: pair.clock,
+      logger: logger,
+    }),
   });
   const port = await proxy.start();
   defer(() => proxy.stop());

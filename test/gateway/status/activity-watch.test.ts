@@ -1,31 +1,29 @@
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import type { DeviceSnapshot } from '../../../src/gateway/devices/device-monitor.ts';
-import { type ActivitySources, watchActivity } from '../../../src/gateway/status/activity-watch.ts';
+import type { GatewayEvents } from '../../../src/gateway/gateway-context.ts';
+import { watchActivity } from '../../../src/gateway/status/activity-watch.ts';
 import type { ShownProxyStatus } from '../../../src/gateway/status/gateway-providers.ts';
 import type { TunnelRecord } from '../../../src/gateway/tunnels/tunnel-endpoint.ts';
+import { EventBus } from '../../../src/lifecycle/event-bus.ts';
+import { silentLogger } from '../../../src/log/logger.ts';
 import { proxied, proxyStatus } from './proxy-harness.ts';
-
-class FakeTunnels extends EventEmitter<{ open: [{ jobId: string; target: string }]; close: [TunnelRecord] }> {
-  activeCount = 0;
-}
 
 function setUp(proxy: { current: ShownProxyStatus } | null = null) {
   const clock = new ManualClock();
-  const deviceMonitor = new EventEmitter<{ change: [DeviceSnapshot] }>();
-  const tunnels = new FakeTunnels();
+  const events = new EventBus<GatewayEvents>(silentLogger());
+  const tunnels = { activeCount: 0 };
   const jobs = { activeJobs: 0 };
   const pushProxy = proxy && { status: () => proxy.current };
   let notes = 0;
   const stop = watchActivity(
-    { clock, deviceMonitor, tunnels, jobs, pushProxy } as unknown as ActivitySources,
+    { clock, events, owner: 'status-page', tunnels, jobs, pushProxy },
     () => {
       notes++;
     },
     1000,
   );
-  return { clock, deviceMonitor, tunnels, jobs, stop, notes: () => notes };
+  return { clock, events, tunnels, jobs, stop, notes: () => notes };
 }
 
 const RECORD: TunnelRecord = {
@@ -40,19 +38,19 @@ const RECORD: TunnelRecord = {
 
 describe('watchActivity', () => {
   it('notes device changes and tunnels opening and closing at once', () => {
-    const { deviceMonitor, tunnels, notes } = setUp();
-    deviceMonitor.emit('change', {} as DeviceSnapshot);
+    const { events, notes } = setUp();
+    events.emit('device-change', {} as DeviceSnapshot);
     expect(notes()).toBe(1);
-    tunnels.emit('close', RECORD);
+    events.emit('tunnel-closed', RECORD);
     expect(notes()).toBe(2);
   });
 
   it('ticks once a second while tunnels or jobs are active, and stops when the last one ends', () => {
-    const { clock, tunnels, jobs, notes } = setUp();
+    const { clock, events, tunnels, jobs, notes } = setUp();
     tunnels.activeCount = 1;
     jobs.activeJobs = 1;
-    tunnels.emit('open', { jobId: 'j1', target: 'device:mfp1' });
-    tunnels.emit('open', { jobId: 'j2', target: 'device:mfp1' });
+    events.emit('tunnel-opened', { jobId: 'j1', target: 'device:mfp1' });
+    events.emit('tunnel-opened', { jobId: 'j2', target: 'device:mfp1' });
     expect(notes()).toBe(2);
     clock.advance(3000);
     expect(notes()).toBe(5);
@@ -69,17 +67,20 @@ describe('watchActivity', () => {
   });
 
   it('stops listening and ticking when stopped', () => {
-    const { clock, deviceMonitor, tunnels, notes, stop } = setUp();
+    const { clock, events, tunnels, notes, stop } = setUp();
     tunnels.activeCount = 1;
-    tunnels.emit('open', { jobId: 'j1', target: 'device:mfp1' });
+    events.emit('tunnel-opened', { jobId: 'j1', target: 'device:mfp1' });
     stop();
     clock.advance(5000);
-    deviceMonitor.emit('change', {} as DeviceSnapshot);
-    tunnels.emit('close', RECORD);
+    events.emit('device-change', {} as DeviceSnapshot);
+    events.emit('tunnel-closed', RECORD);
     expect(notes()).toBe(1);
     expect(clock.pendingCount()).toBe(0);
-    expect(deviceMonitor.listenerCount('change')).toBe(0);
-    expect(tunnels.listenerCount('open') + tunnels.listenerCount('close')).toBe(0);
+    expect(
+      events.listenerCount('device-change') +
+        events.listenerCount('tunnel-opened') +
+        events.listenerCount('tunnel-closed'),
+    ).toBe(0);
   });
 
   it('checks the push proxy once a tick and notes only a change of a device’s state, held or pushes', () => {

@@ -330,7 +330,7 @@ describe('gatewayProviders on the real tunnel endpoint, job tunnels and journal'
       retention: { maxAgeMs: 86_400_000, maxTunnelRecords: 100, maxDeviceLogs: 100 },
       onFlushError: () => {},
     });
-    tunnels.onRecord = (r) => journal.recordTunnel(r);
+    tunnels.on('close', (r) => journal.recordTunnel(r));
     const events: string[] = [];
     tunnels.on('open', (t) => events.push(`open ${t.target}`));
     tunnels.on('close', (r) => events.push(`close ${r.outcome}`));

@@ -1,12 +1,13 @@
-import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { Clock } from '../../../src/clock/clock.ts';
 import { parseGatewayConfig } from '../../../src/config/gateway-config.ts';
+import { DirectRelay } from '../../../src/gateway/push-proxy/direct-relay.ts';
 import type { ProxiedDeviceStatus } from '../../../src/gateway/push-proxy/proxied-device.ts';
 import { PushProxy } from '../../../src/gateway/push-proxy/push-proxy.ts';
 import { type ActivitySources, watchActivity } from '../../../src/gateway/status/activity-watch.ts';
 import { gatewayProviders, type ShownProxyStatus } from '../../../src/gateway/status/gateway-providers.ts';
 import type { StatusProviders } from '../../../src/gateway/status/status-model.ts';
+import { EventBus } from '../../../src/lifecycle/event-bus.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
 import { scratchDir } from '../../support/chain.ts';
 import { startTestPage } from './page-harness.ts';
@@ -46,6 +47,14 @@ export async function startProxy(
     clock,
     logger: silentLogger(),
     backoff: { initialMs: 1000, maxMs: 10_000 },
+    relay: new DirectRelay({
+      listenHost: '127.0.0.1',
+      relayUrl: undefined,
+      agentFor: () => undefined,
+      ca: undefined,
+      clock: clock,
+      logger: silentLogger(),
+    }),
   });
   const port = await proxy.start();
   defer(() => proxy.stop());
@@ -80,12 +89,11 @@ export async function startProxyPage(
   const { url, page } = await startTestPage(clock, { auth: 'none', ...status }, defer, {
     providers: proxyProviders(clock, proxy),
   });
-  const quiet = new EventEmitter() as unknown as ActivitySources['deviceMonitor'] &
-    ActivitySources['tunnels'];
   const sources: ActivitySources = {
     clock,
-    deviceMonitor: quiet,
-    tunnels: quiet,
+    events: new EventBus(silentLogger()),
+    owner: 'status-page',
+    tunnels: { activeCount: 0 },
     jobs: { activeJobs: 0 },
     pushProxy: proxy,
   };

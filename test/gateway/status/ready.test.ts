@@ -56,7 +56,7 @@ describe('GET /ready', () => {
     });
     const fw = await firewall.start();
     defer(() => firewall.stop());
-    const gateway = startGateway(
+    const gateway = await startGateway(
       parseGatewayConfig({
         gateway: { id: 'gw1', domain: 'a.test.example.co.jp', stateDir: join(dir, 'gateway') },
         cloud: { url: `ws://${fw.host}:${fw.port}/push`, token, stagger: '100ms', probe: false },

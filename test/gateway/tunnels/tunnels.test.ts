@@ -81,7 +81,7 @@ async function chain(allowPort: number, broker: Broker = 'none') {
   const protocolVersion = mosquitto ? 5 : 4;
   const mqtt =
     broker === 'none' ? {} : { mqtt: { url: brokerUrl, protocolVersion, username: 'gw1', password: token } };
-  const gateway = startGateway(
+  const gateway = await startGateway(
     parseGatewayConfig({
       gateway: { id: 'gw1', domain: 'example.com', stateDir: dir },
       cloud: { url: `ws://127.0.0.1:${cloud.port}/push`, token, connections: 1 },

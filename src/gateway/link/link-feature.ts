@@ -1,0 +1,78 @@
+import type { Feature } from '../../lifecycle/feature.ts';
+import type { DeviceReport, Push } from '../../protocol/messages.ts';
+import type { GatewayContext } from '../gateway-context.ts';
+import { cpuLoad, hostDomain, systemUptimeMs } from '../host/host-info.ts';
+import type { PowerMode } from '../keepalive/power-policy.ts';
+import type { CloudAccess } from './cloud-access.ts';
+import { LineSupervisor, type SupervisorOptions } from './line-supervisor.ts';
+
+/** What the push lines need from the rest of the gateway. */
+export interface LinkDeps {
+  access: CloudAccess;
+  power: { mode(): PowerMode };
+  /** Takes a push that came over a line; resolve to acknowledge it. */
+  onPush: (push: Push) => Promise<void>;
+  /** Decides on each tunnel the cloud opens on a line. */
+  onTunnel: SupervisorOptions['onTunnel'];
+  /** Devices reported to the cloud's registry in every hello. */
+  devices: () => DeviceReport[];
+  /** LAN devices whose push connections this gateway proxies (none: not reported). */
+  proxiedDevices?: () => string[];
+}
+
+/**
+ * The gateway's push lines to the cloud, through the site's proxy: emits `link-change`, and
+ * gives the lines' keep-alives the power mode in force.
+ */
+export class LinkFeature implements Feature {
+  readonly name = 'link';
+  readonly supervisor: LineSupervisor;
+  /** The domain told to the cloud (its identical-domain evidence). */
+  readonly domain: string;
+
+  constructor(ctx: GatewayContext, deps: LinkDeps) {
+    const { config, bus } = ctx;
+    const domain = config.gateway.domain ?? hostDomain();
+    this.domain = domain;
+    this.supervisor = new LineSupervisor({
+      clock: ctx.clock,
+      logger: ctx.logger,
+      gatewayId: config.gateway.id,
+      clientId: ctx.clientId,
+      token: config.cloud.token,
+      url: config.cloud.url,
+      agent: deps.access.agentFor(new URL(config.cloud.url)),
+      ca: deps.access.ca,
+      connections: config.cloud.connections,
+      staggerMs: config.cloud.stagger,
+      probeAllowed: config.cloud.probe,
+      keepaliveDefaultMs: config.keepalive.default,
+      answerTimeoutMs: config.keepalive.answerTimeout,
+      backoff: {
+        initialMs: config.reconnect.initialDelay,
+        maxMs: config.reconnect.maxDelay,
+        stableAfterMs: config.reconnect.stableAfter,
+        authFailureDelayMs: config.reconnect.authFailureDelay,
+      },
+      software: ctx.software,
+      host: () => ({ domain, uptimeMs: systemUptimeMs(), cpuLoad: cpuLoad() }),
+      mode: () => deps.power.mode(),
+      onPush: deps.onPush,
+      onTunnel: deps.onTunnel,
+      devices: deps.devices,
+      maxTunnels: config.tunnels.maxConcurrent,
+      tunnelMemoryCap: config.tunnels.memoryCap,
+      proxiedDevices: deps.proxiedDevices,
+    });
+    this.supervisor.on('change', () => bus.emit('link-change'));
+    bus.on(this.name, 'power-mode', (state) => this.supervisor.setMode(state.mode));
+  }
+
+  start(): void {
+    this.supervisor.start();
+  }
+
+  stop(): void {
+    this.supervisor.stop();
+  }
+}
