@@ -17,13 +17,24 @@
 import { cpSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'rolldown';
+import { build, type Plugin } from 'rolldown';
 import { ON_DEMAND_PACKAGES } from '../../src/runtime/on-demand.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The file `bin/mfp-gateway` and package.json's bin run, relative to the output directory. */
 export const APP_ENTRY = 'mfp-gateway.js';
+
+/**
+ * `charset: 'ascii'` escapes the code but leaves the licence comments it keeps as they are;
+ * one accented name in one of them would make its whole chunk a two-byte string again.
+ * Escaping inside a comment changes nothing but the comment's spelling.
+ */
+const asciiLegalComments: Plugin = {
+  name: 'ascii-legal-comments',
+  renderChunk: (code) =>
+    code.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+};
 
 /** Builds the app into outDir (emptied first). */
 export async function buildApp(outDir: string, repo = REPO): Promise<void> {
@@ -34,9 +45,12 @@ export async function buildApp(outDir: string, repo = REPO): Promise<void> {
     // Loaded from node_modules on first use, never bundled.
     external: (id) => ON_DEMAND_PACKAGES.some((name) => id === name || id.startsWith(`${name}/`)),
     logLevel: 'warn',
+    plugins: [asciiLegalComments],
     output: {
       dir: outDir,
       format: 'esm',
+      charset: 'ascii',
+      comments: { legal: true, annotation: true, jsdoc: false },
       entryFileNames: '[name].js',
       chunkFileNames: '[name]-[hash].js',
     },
