@@ -1,5 +1,6 @@
+import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startCloud, startGatewayProcess } from '../support/chain.ts';
 import type { CliProcess } from '../support/cli-process.ts';
 import { freePort } from '../support/free-port.ts';
@@ -7,6 +8,8 @@ import { processTeardown } from '../support/teardown.ts';
 
 /** Packages only some sites configure; each costs megabytes on a 512 MB board when loaded at start. */
 const ON_DEMAND = ['https-proxy-agent', 'mqtt', 'net-snmp', 'pino-pretty', 'serialport'];
+/** The status page's web stack, loaded when someone first asks the page for something. */
+const STATUS_SITE = ['fastify', 'prom-client'];
 
 const PROBE = fileURLToPath(new URL('../support/report-loaded-packages.ts', import.meta.url));
 const probed = { nodeArgs: ['--import', PROBE] };
@@ -14,31 +17,57 @@ const probed = { nodeArgs: ['--import', PROBE] };
 const { track, scratch } = processTeardown();
 
 async function loadedPackages(gateway: CliProcess): Promise<{ packages: string[]; undici: boolean }> {
+  const reports = gateway.lines.filter((l) => l.msg === 'loaded packages').length;
   gateway.child.kill('SIGUSR2');
-  const line = await gateway.waitFor((l) => l.msg === 'loaded packages', 10_000, 'the package report');
-  return line as unknown as { packages: string[]; undici: boolean };
+  await vi.waitFor(() => {
+    if (gateway.lines.filter((l) => l.msg === 'loaded packages').length <= reports)
+      throw new Error('no report yet');
+  }, 10_000);
+  return gateway.lines.filter((l) => l.msg === 'loaded packages').at(-1) as unknown as {
+    packages: string[];
+    undici: boolean;
+  };
+}
+
+/** A plain HTTP GET (node:http: fetch would load undici into this process, not the gateway). */
+function get(url: string): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    request(url, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    })
+      .on('error', reject)
+      .end();
+  });
 }
 
 describe('what a running gateway has loaded', () => {
-  it('leaves the packages of unconfigured features, and Node’s bundled undici, unloaded', async () => {
+  it('leaves the packages of unconfigured features, the status site and Node’s bundled undici unloaded', async () => {
     const dir = scratch('on-demand-default');
     const cloud = await startCloud(dir);
     track(cloud.proc);
+    const statusPort = await freePort();
     const gateway = track(
       startGatewayProcess(
         dir,
         { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
-        { status: { listen: { host: '127.0.0.1', port: await freePort() } } },
+        { status: { listen: { host: '127.0.0.1', port: statusPort } } },
         {},
         probed,
       ),
     );
     await gateway.waitFor((l) => l.msg === 'line open', 20_000, 'a push line');
+    await gateway.waitFor((l) => l.msg === 'status page listening', 20_000, 'the status page');
 
     const loaded = await loadedPackages(gateway);
-    expect(loaded.packages).toEqual(expect.arrayContaining(['fastify', 'ws', 'zod']));
-    expect(loaded.packages.filter((p) => ON_DEMAND.includes(p))).toEqual([]);
+    expect(loaded.packages).toEqual(expect.arrayContaining(['ws', 'zod']));
+    expect(loaded.packages.filter((p) => [...ON_DEMAND, ...STATUS_SITE].includes(p))).toEqual([]);
     expect(loaded.undici).toBe(false);
+
+    const health = await get(`http://127.0.0.1:${statusPort}/health`);
+    expect(health.status).toBe(200);
+    const afterVisit = await loadedPackages(gateway);
+    expect(afterVisit.packages).toEqual(expect.arrayContaining(STATUS_SITE));
   }, 60_000);
 
   it('loads MQTT and the proxy agent once a site configures them', async () => {

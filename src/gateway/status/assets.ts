@@ -43,16 +43,14 @@ export function pageShell(): string {
 }
 
 /**
- * Serves the static assets from memory (read once at start, a few tens of KB), gzipped
+ * Serves the static assets from memory (read once when the app is built, a few tens of KB), gzipped
  * when the browser accepts it, revalidated by ETag so a reload costs a 304. Returns the
  * paths of files that are missing (a bundle built without them): those answer 404.
  */
 export function registerAssets(app: FastifyInstance): string[] {
   const assets = new Map<string, Asset>();
-  const missing: string[] = [];
   for (const [name, f] of Object.entries(FILES)) {
     if (existsSync(f.path)) assets.set(name, load(f.path, f.type));
-    else missing.push(f.path);
   }
   app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
     const asset = assets.get(req.params.name);
@@ -68,5 +66,12 @@ export function registerAssets(app: FastifyInstance): string[] {
     }
     return reply.send(asset.body);
   });
-  return missing;
+  return missingAssets();
+}
+
+/** Paths of the page's files that are missing (a bundle built without them). */
+export function missingAssets(): string[] {
+  return Object.values(FILES)
+    .map((f) => f.path)
+    .filter((path) => !existsSync(path));
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAssets } from './assets.ts';
 
@@ -20,12 +21,23 @@ const CSP = [
   "object-src 'none'",
 ].join('; ');
 
+/** Hands Fastify's request handler to a server the caller made (and listens on) itself. */
+export type ServerFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server;
+
 /**
  * A Fastify app with what every status-page server needs: forms, security headers, assets;
- * and the asset files that are missing.
+ * and the asset files that are missing. With `serverFactory` it serves that server's
+ * requests (the status page's, already listening) instead of making and listening on its own.
  */
-export function createStatusApp(): { app: FastifyInstance; missingAssets: string[] } {
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT }) as unknown as FastifyInstance;
+export function createStatusApp(serverFactory?: ServerFactory): {
+  app: FastifyInstance;
+  missingAssets: string[];
+} {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    ...(serverFactory ? { serverFactory } : {}),
+  }) as unknown as FastifyInstance;
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: BODY_LIMIT },
@@ -43,12 +55,4 @@ export function createStatusApp(): { app: FastifyInstance; missingAssets: string
   // Browsers ask for it on every first visit; without one it would bounce to the login form.
   app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
   return { app, missingAssets };
-}
-
-/** "http://HOST:PORT/" for a listening app, with IPv6 in brackets and 0.0.0.0 shown as is. */
-export function appUrl(app: FastifyInstance): string {
-  const address = app.server.address();
-  if (!address || typeof address === 'string') return String(address);
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}/`;
 }

@@ -5,7 +5,6 @@ import type { Logger } from '../../log/logger.ts';
 import type { LineSupervisor } from '../link/line-supervisor.ts';
 import { notifySystemd, type SystemdHandle } from '../systemd/service-notifier.ts';
 import { LinkRelay } from './link-relay.ts';
-import { peekSetupSettings, startSetupPage } from './setup-page.ts';
 
 /** When `run` serves the setup page instead of exiting on a config error. */
 export type SetupPageWhen = 'auto' | 'on' | 'off';
@@ -34,6 +33,8 @@ export async function runSetupMode(options: {
   error: ConfigError;
   logger: Logger;
 }): Promise<SetupOutcome> {
+  // Loaded only here: a box with a valid config never pays for the setup page's web stack.
+  const { peekSetupSettings, startSetupPage } = await import('./setup-page.ts');
   const relay = new LinkRelay();
   const systemd = notifySystemd(relay, { logger: options.logger });
   const page = startSetupPage({

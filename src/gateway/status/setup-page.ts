@@ -8,11 +8,12 @@ import type { Logger } from '../../log/logger.ts';
 import { writeFileAtomic } from '../../storage/atomic-file.ts';
 import { IMPORTED_CONFIG_MODE } from '../first-boot/boot-config.ts';
 import { registerAuth } from './auth.ts';
-import { appUrl, createStatusApp } from './http-server.ts';
+import { createStatusApp } from './http-server.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { configErrorsPage, messagePage, onboardingPage } from './pages.ts';
 import { isPasswordHash } from './password-hash.ts';
 import { MIN_PASSWORD_LENGTH, PasswordStore } from './password-store.ts';
+import { serverUrl } from './server-url.ts';
 import { SessionStore } from './session-store.ts';
 
 /** Where the setup page listens and keeps the password when the config cannot say. */
@@ -182,7 +183,7 @@ export function startSetupPage(options: SetupPageOptions): SetupPage {
   const ready = app
     .listen(settings.listen)
     .then(() => {
-      const url = appUrl(app);
+      const url = serverUrl(app.server);
       log.warn(
         { url, configFile, problems: issues.length },
         existsSync(configFile)
