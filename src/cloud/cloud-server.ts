@@ -10,6 +10,8 @@ import { KeepaliveAdvisor } from './advisor/keepalive-advisor.ts';
 import { registerDevicePushApi } from './api/device-push-api.ts';
 import { registerDirectApi } from './api/direct-api.ts';
 import { DirectStreamServer, isDirectStreamPath } from './api/direct-stream.ts';
+import { gatewayLiveState } from './api/gateway-state.ts';
+import { registerGatewaysApi } from './api/gateways-api.ts';
 import { registerHttpApi } from './api/http-api.ts';
 import { registerJobsApi } from './api/jobs-api.ts';
 import { DeviceRegistry } from './devices/device-registry.ts';
@@ -23,7 +25,9 @@ import { PushDispatcher } from './push/push-dispatcher.ts';
 import { PushServer } from './push/push-server.ts';
 import { DevicePushDispatcher } from './push-proxy/device-push.ts';
 import { ProxiedDevices } from './push-proxy/proxied-devices.ts';
+import { type GatewayRegistry, seedGateways } from './registry/gateway-registry.ts';
 import { StatusStore } from './status/status-store.ts';
+import { openCloudStore } from './store/cloud-store.ts';
 
 /** Maps the cloud config's keep-alive section onto the learner's tunables. */
 export function learningConfigFrom(config: CloudConfig): LearningConfig {
@@ -48,6 +52,8 @@ export interface CloudServer {
   readonly push: PushServer;
   readonly dispatcher: PushDispatcher;
   readonly store: StatusStore;
+  /** The registered gateways (seeded from the config, changed through the admin API). */
+  readonly registry: GatewayRegistry;
   readonly jobs: JobRunner;
   readonly jobStore: JobStore;
   readonly devices: DeviceRegistry;
@@ -69,6 +75,9 @@ export async function startCloudServer(
     ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
     : null;
   const app = (https ? Fastify({ https, logger: false }) : Fastify({ logger: false })) as FastifyInstance;
+  const cloudStore = await openCloudStore(config.store);
+  const registry = cloudStore.gateways;
+  await seedGateways(registry, config.gateways, clock.now());
   const store = new StatusStore(config.store.path);
   const directory = new GatewayDirectory(clock);
   const advisor = new KeepaliveAdvisor({
@@ -80,7 +89,7 @@ export async function startCloudServer(
   });
   const proxiedDevices = new ProxiedDevices({ clock, logger: log, directory });
   const push = new PushServer({
-    gatewayTokens: new Map(config.gateways.map((g) => [g.id, g.token])),
+    gateways: registry,
     store,
     directory,
     advisor,
@@ -89,7 +98,9 @@ export async function startCloudServer(
     probeAckTimeoutMs: config.push.ackTimeout,
     onStream: (line, request) => proxiedDevices.accept(line, request),
   });
-  const mqtt = config.mqtt ? await startCloudMqtt(config, config.mqtt, { clock, logger: log }) : null;
+  const mqtt = config.mqtt
+    ? await startCloudMqtt(config, config.mqtt, { clock, logger: log, gateways: registry })
+    : null;
   const dispatcher = new PushDispatcher({
     server: push,
     clock,
@@ -98,18 +109,23 @@ export async function startCloudServer(
     deadlineMs: config.push.deadline,
     alternate: mqtt?.client,
   });
-  registerHttpApi(app, {
-    apiToken: config.api.token,
-    gatewayIds: config.gateways.map((g) => g.id),
-    store,
-    directory,
-    advisor,
-    dispatcher,
+  registerHttpApi(app, { apiToken: config.api.token, registry, store, dispatcher });
+  registerGatewaysApi(app, {
+    registry,
+    liveState: gatewayLiveState({
+      directory,
+      advisor,
+      store,
+      clock,
+      proxiedDevices: (id) => proxiedDevices.view(id),
+    }),
+    closeLines: async (id, reason) => {
+      push.closeGateway(id, reason);
+    },
     clock,
-    proxiedDevices: (id) => proxiedDevices.view(id),
   });
   registerDevicePushApi(app, {
-    gatewayIds: config.gateways.map((g) => g.id),
+    registry,
     devices: proxiedDevices,
     dispatcher: new DevicePushDispatcher({
       devices: proxiedDevices,
@@ -135,9 +151,7 @@ export async function startCloudServer(
     spool,
     devices,
     directory,
-    gateways: new Map(
-      config.gateways.map((g) => [g.id, { maxTunnels: g.maxTunnels, cpuThreshold: g.cpuThreshold }]),
-    ),
+    gateways: registry,
     clock,
     logger: log,
     maxBytes: config.jobs.maxBytes,
@@ -163,7 +177,10 @@ export async function startCloudServer(
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   url = `${scheme}://${host}:${address.port}`;
   jobs.start();
-  log.info({ url, gateways: config.gateways.length, store: config.store.path }, 'cloud listening');
+  log.info(
+    { url, store: cloudStore.kind === 'postgres' ? 'postgres' : config.store.path },
+    'cloud listening',
+  );
   return {
     url,
     port: address.port,
@@ -171,6 +188,7 @@ export async function startCloudServer(
     push,
     dispatcher,
     store,
+    registry,
     jobs,
     jobStore,
     devices,
@@ -185,6 +203,7 @@ export async function startCloudServer(
       store.close();
       jobStore.close();
       devices.close();
+      await cloudStore.close();
     },
   };
 }

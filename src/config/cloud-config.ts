@@ -66,9 +66,36 @@ export const cloudConfigSchema = z.strictObject({
           .describe('also count the gateway as saturated at this 1-minute load per core'),
       }),
     )
-    .min(1, 'at least one gateway with an id and a token')
-    .refine((list) => new Set(list.map((g) => g.id)).size === list.length, 'gateway ids to be unique'),
-  store: z.strictObject({ path: z.string().default('mfp-cloud.db') }).prefault({}),
+    .refine((list) => new Set(list.map((g) => g.id)).size === list.length, 'gateway ids to be unique')
+    .default([])
+    .describe(
+      'optional seed of the gateway registry; add, disable and delete gateways at run time through the admin API (docs/fleet.md)',
+    ),
+  store: z
+    .strictObject({
+      path: z.string().default('mfp-cloud.db').describe('the SQLite file of a single node'),
+      url: z
+        .string()
+        .refine((text) => {
+          try {
+            return ['postgres:', 'postgresql:'].includes(new URL(text).protocol);
+          } catch {
+            return false;
+          }
+        }, 'a postgres://user:password@host:port/database URL')
+        .optional()
+        .describe(
+          'PostgreSQL shared by every node of a fleet, instead of the file (env MFPGW_STORE_URL overrides)',
+        ),
+      maxConnections: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(10)
+        .describe('connections to PostgreSQL per node'),
+    })
+    .prefault({}),
   keepalive: z
     .strictObject({
       default: duration('50s').describe('advice when nothing is known'),
@@ -123,7 +150,11 @@ export const cloudConfigSchema = z.strictObject({
 
 export type CloudConfig = z.output<typeof cloudConfigSchema>;
 
-export const CLOUD_ENV_OVERRIDES = { MFPGW_API_TOKEN: 'api.token', MFPGW_MQTT_PASSWORD: 'mqtt.password' };
+export const CLOUD_ENV_OVERRIDES = {
+  MFPGW_API_TOKEN: 'api.token',
+  MFPGW_MQTT_PASSWORD: 'mqtt.password',
+  MFPGW_STORE_URL: 'store.url',
+};
 
 /** Loads and validates a cloud config file. */
 export function loadCloudConfig(file: string, options: ParseOptions = {}): CloudConfig {

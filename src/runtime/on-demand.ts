@@ -1,6 +1,6 @@
 /**
  * Packages that only some sites need — MQTT, SNMP, serial lines, an HTTP proxy, pretty
- * terminal logs — are loaded the first time a configured feature uses them, not at start:
+ * terminal logs, and on a cloud node PostgreSQL and NATS clients — are loaded the first time a configured feature uses them, not at start:
  * each costs megabytes of resident memory on a 512 MB board that may never use it.
  * Synchronous (`require`, which in Node 24 also loads ES modules), so the constructors that
  * need a package stay synchronous. Type-only imports of these packages are fine anywhere.
@@ -13,6 +13,8 @@ interface OnDemandPackages {
   serialport: typeof import('serialport');
   'https-proxy-agent': typeof import('https-proxy-agent');
   'pino-pretty': typeof import('pino-pretty');
+  pg: typeof import('pg');
+  nats: typeof import('nats');
 }
 
 /** Their names; the build leaves them out of the bundle (board/bundle/build-app.ts). */
@@ -22,6 +24,8 @@ const LISTED: Record<keyof OnDemandPackages, true> = {
   serialport: true,
   'https-proxy-agent': true,
   'pino-pretty': true,
+  pg: true,
+  nats: true,
 };
 export const ON_DEMAND_PACKAGES = Object.keys(LISTED) as (keyof OnDemandPackages)[];
 

@@ -150,7 +150,7 @@ describe('push link security', () => {
     expect(refused.msg).toContain('check gateway.id and cloud.token');
     expect(refused.retryInMs).toBe(300_000);
     await cloud.proc.waitFor(
-      (l) => l.msg === 'push line refused: bad gateway id or token',
+      (l) => l.msg === 'push line refused: unknown or disabled gateway, or bad token',
       5000,
       'the cloud to log the refusal',
     );

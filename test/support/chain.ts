@@ -95,7 +95,10 @@ function request<T>(
       {
         method: init.method ?? 'GET',
         ca,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(init.body ? { 'content-type': 'application/json' } : {}),
+        },
       },
       (res) => {
         let text = '';

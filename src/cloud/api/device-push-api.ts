@@ -2,10 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { MAX_PROXY_MESSAGE_BYTES } from '../../protocol/push-proxy/messages.ts';
 import type { DevicePushDispatcher } from '../push-proxy/device-push.ts';
 import type { ProxiedDevices } from '../push-proxy/proxied-devices.ts';
+import type { GatewayRegistry } from '../registry/gateway-registry.ts';
 import { parsePushBody } from './http-api.ts';
 
 export interface DevicePushApiOptions {
-  gatewayIds: readonly string[];
+  registry: GatewayRegistry;
   devices: ProxiedDevices;
   dispatcher: DevicePushDispatcher;
 }
@@ -24,14 +25,13 @@ export const MAX_DEVICE_PUSHES_IN_FLIGHT = 64;
  * Authentication is the API's (the onRequest hook of registerHttpApi).
  */
 export function registerDevicePushApi(app: FastifyInstance, options: DevicePushApiOptions): void {
-  const known = new Set(options.gatewayIds);
   const inFlight = new Map<string, number>();
   app.post<{ Params: { id: string; device: string } }>(
     '/api/v1/gateways/:id/devices/:device/push',
     async (req, reply) => {
       const { id, device } = req.params;
-      if (!known.has(id)) {
-        return reply.code(404).send({ error: 'not-found', message: 'no such gateway in the cloud config' });
+      if (!(await options.registry.get(id))) {
+        return reply.code(404).send({ error: 'not-found', message: 'no such gateway is registered' });
       }
       if (options.devices.knows(id, device) === false) {
         return reply.code(404).send({

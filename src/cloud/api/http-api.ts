@@ -1,22 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Clock } from '../../clock/clock.ts';
 import { sameSecret } from '../../protocol/same-secret.ts';
-import type { KeepaliveAdvisor } from '../advisor/keepalive-advisor.ts';
-import type { GatewayDirectory } from '../push/gateway-directory.ts';
 import type { PushDispatcher } from '../push/push-dispatcher.ts';
+import type { GatewayRegistry } from '../registry/gateway-registry.ts';
 import type { StatusStore } from '../status/status-store.ts';
 
 export interface HttpApiOptions {
   apiToken: string;
-  gatewayIds: readonly string[];
+  registry: GatewayRegistry;
   store: StatusStore;
-  directory: GatewayDirectory;
-  advisor: KeepaliveAdvisor;
   dispatcher: PushDispatcher;
-  clock: Clock;
-  /** LAN devices behind the gateway's push proxy, for the gateway's state (docs/push-proxy.md). */
-  proxiedDevices?: (gatewayId: string) => unknown[];
 }
 
 const pushBody = z.strictObject({
@@ -46,10 +39,9 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return sameSecret(header?.startsWith('Bearer ') ? header.slice(7) : '', token);
 }
 
-/** The cloud's HTTP API (v1): push to a gateway, read its state and its status log. */
+/** The cloud's HTTP API (v1): push to a gateway, read its status log (its state: gateways-api.ts). */
 export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): void {
-  const known = new Set(options.gatewayIds);
-  const { directory, advisor, store, dispatcher, clock } = options;
+  const { registry, store, dispatcher } = options;
 
   app.get('/health', async () => ({ ok: true }));
 
@@ -62,54 +54,11 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
     }
   });
 
-  const gatewayState = (id: string) => {
-    const presence = directory.get(id);
-    const state = advisor.stateFor(id);
-    const now = clock.now();
-    return {
-      id,
-      connected: directory.lines(id).length > 0,
-      domain: presence?.domain ?? store.gateway(id)?.domain ?? null,
-      site: presence?.siteKey ?? null,
-      powerMode: presence?.powerMode ?? null,
-      representative: state.representative,
-      connections: directory.lines(id).map((l) => ({
-        id: l.connectionId,
-        role: l.role,
-        state: 'open',
-        connectedSince: new Date(l.connectedAt).toISOString(),
-        lastTraffic: new Date(l.lastTrafficAt).toISOString(),
-        idleMs: now - l.lastTrafficAt,
-        keepaliveMs: l.hello.keepaliveMs,
-        egressAddress: l.egressAddress,
-      })),
-      keepalive: {
-        adviceMs: state.advice.intervalMs,
-        source: state.advice.source,
-        mcvtMs: state.advice.mcvtMs,
-        lowerBoundMs: state.advice.lowerBoundMs,
-        upperBoundMs: state.advice.upperBoundMs,
-        lifetimeCapMs: state.advice.lifetimeCapMs,
-        reconnectBeforeAgeMs: state.advice.reconnectBeforeAgeMs,
-        converged: state.advice.converged,
-        probeGapMs: state.probeGapMs,
-      },
-      proxiedDevices: options.proxiedDevices?.(id) ?? [],
-    };
-  };
-
   const inFlight = new Map<string, number>();
-  const unknownGateway = { error: 'not-found', message: 'no such gateway in the cloud config' };
-
-  app.get('/api/v1/gateways', async () => ({ gateways: [...known].map(gatewayState) }));
-
-  app.get<{ Params: { id: string } }>('/api/v1/gateways/:id', async (req, reply) => {
-    if (!known.has(req.params.id)) return reply.code(404).send(unknownGateway);
-    return gatewayState(req.params.id);
-  });
+  const unknownGateway = { error: 'not-found', message: 'no such gateway is registered' };
 
   app.get<{ Params: { id: string } }>('/api/v1/gateways/:id/log', async (req, reply) => {
-    if (!known.has(req.params.id)) return reply.code(404).send(unknownGateway);
+    if (!(await registry.get(req.params.id))) return reply.code(404).send(unknownGateway);
     const query = logQuery.safeParse(req.query);
     if (!query.success)
       return reply
@@ -122,10 +71,14 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/gateways/:id/push', async (req, reply) => {
-    if (!known.has(req.params.id)) return reply.code(404).send(unknownGateway);
     const body = parsePushBody(req.body);
     if ('error' in body) return reply.code(400).send(body);
     const id = req.params.id;
+    const gateway = await registry.get(id);
+    if (!gateway) return reply.code(404).send(unknownGateway);
+    if (gateway.disabled) {
+      return reply.code(409).send({ error: 'disabled', message: `gateway ${id} is disabled` });
+    }
     const busy = inFlight.get(id) ?? 0;
     if (busy >= MAX_PUSHES_IN_FLIGHT) {
       return reply.code(429).send({

@@ -5,6 +5,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { DirectMode } from '../../protocol/job/job-records.ts';
 import type { DeviceRegistry } from '../devices/device-registry.ts';
 import type { GatewayDirectory } from '../push/gateway-directory.ts';
+import type { GatewayRegistry, RegisteredGateway } from '../registry/gateway-registry.ts';
 import { decide, type GatewayLoad, type RunningJob } from '../scheduler/tunnel-scheduler.ts';
 import type { DocumentSpool } from './document-spool.ts';
 import type { Job, JobStore, NewJob } from './job-store.ts';
@@ -25,8 +26,8 @@ export interface JobRunnerOptions {
   spool: DocumentSpool;
   devices: DeviceRegistry;
   directory: GatewayDirectory;
-  /** Per gateway: the tunnel limit and optional CPU threshold from the cloud config. */
-  gateways: ReadonlyMap<string, { maxTunnels: number; cpuThreshold?: number | undefined }>;
+  /** The registered gateways: their tunnel limit and optional CPU threshold. */
+  gateways: GatewayRegistry;
   clock: Clock;
   logger: Logger;
   maxBytes: number;
@@ -60,6 +61,8 @@ export class JobRunner {
   /** Highest number of tunnels in use per gateway since start (tests and metrics). */
   readonly peakTunnels = new Map<string, number>();
   private stopped = false;
+  /** Gateways being scheduled now; `again` asks for one more pass when that one ends. */
+  private readonly scheduling = new Map<string, { again: boolean }>();
 
   constructor(options: JobRunnerOptions) {
     this.options = options;
@@ -76,7 +79,6 @@ export class JobRunner {
       if (job.state === 'via-tunnel') store.update(job.id, { state: 'queued' }, clock.now());
       if (job.state === 'switching' || job.state === 'via-direct') this.armDirectTimer(job.id);
     }
-    for (const gatewayId of this.options.gateways.keys()) this.schedule(gatewayId);
   }
 
   stop(): void {
@@ -86,10 +88,10 @@ export class JobRunner {
   }
 
   /** Checks a request before its document is read; throws JobRequestError. */
-  validate(request: NewJobRequest): void {
-    if (!this.options.gateways.has(request.gatewayId)) {
-      throw new JobRequestError(404, `no gateway "${request.gatewayId}" in the cloud config`);
-    }
+  async validate(request: NewJobRequest): Promise<void> {
+    const gateway = await this.options.gateways.get(request.gatewayId);
+    if (!gateway) throw new JobRequestError(404, `no gateway "${request.gatewayId}" is registered`);
+    if (gateway.disabled) throw new JobRequestError(409, `gateway "${request.gatewayId}" is disabled`);
     const known = this.options.devices.list(request.gatewayId);
     const device = known.find((d) => d.id === request.deviceId);
     if (known.length > 0 && !device) {
@@ -110,7 +112,7 @@ export class JobRunner {
 
   /** Spools the document and queues the job; a repeated idempotency key returns the first job. */
   async submit(request: NewJobRequest, body: Readable): Promise<{ job: Job; created: boolean }> {
-    this.validate(request);
+    await this.validate(request);
     const { store, spool, clock } = this.options;
     const id = randomUUID();
     const { size, sha256 } = await spool.receive(body, id, this.options.maxBytes);
@@ -136,12 +138,39 @@ export class JobRunner {
       .length;
   }
 
-  /** Starts, switches or leaves waiting the gateway's queued jobs, highest priority first. */
+  /**
+   * Starts, switches or leaves waiting the gateway's queued jobs, highest priority first.
+   * Returns at once; passes for one gateway run one at a time, so a job starts once.
+   */
   schedule(gatewayId: string): void {
     if (this.stopped) return;
+    const running = this.scheduling.get(gatewayId);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const pass = { again: true };
+    this.scheduling.set(gatewayId, pass);
+    void (async () => {
+      try {
+        while (pass.again && !this.stopped) {
+          pass.again = false;
+          await this.schedulePass(gatewayId);
+        }
+      } catch (err) {
+        this.log.error({ gateway: gatewayId, err: (err as Error).message }, 'scheduling failed');
+      } finally {
+        this.scheduling.delete(gatewayId);
+      }
+    })();
+  }
+
+  private async schedulePass(gatewayId: string): Promise<void> {
     const { store, devices, directory } = this.options;
     const queued = store.queued(gatewayId);
     if (queued.length === 0 || directory.lines(gatewayId, 'push').length === 0) return;
+    const limits = await this.options.gateways.get(gatewayId);
+    if (!limits || limits.disabled) return;
     for (const job of queued) {
       const device = devices.get(gatewayId, job.deviceId);
       if (!device) {
@@ -155,7 +184,7 @@ export class JobRunner {
       const decision = decide(
         { jobId: job.id, priority: job.priority, directCapable: device.directCapable },
         running,
-        this.load(gatewayId),
+        this.load(gatewayId, limits),
       );
       if (decision.kind === 'tunnel') {
         this.startTransfer(job);
@@ -180,14 +209,13 @@ export class JobRunner {
       }));
   }
 
-  private load(gatewayId: string): GatewayLoad {
-    const limits = this.options.gateways.get(gatewayId);
+  private load(gatewayId: string, limits: RegisteredGateway): GatewayLoad {
     const presence = this.options.directory.get(gatewayId);
     const reported = this.options.directory.lines(gatewayId)[0]?.hello.maxTunnels;
     return {
-      maxTunnels: Math.min(limits?.maxTunnels ?? 8, reported ?? Number.POSITIVE_INFINITY),
+      maxTunnels: Math.min(limits.maxTunnels, reported ?? Number.POSITIVE_INFINITY),
       cpuLoad: presence?.cpuLoad ?? null,
-      cpuThreshold: limits?.cpuThreshold ?? null,
+      cpuThreshold: limits.cpuThreshold,
       lineBytesPerSec: null,
       lineThresholdBytesPerSec: null,
     };

@@ -1,6 +1,7 @@
 import type { Clock } from '../../clock/clock.ts';
 import type { CloudConfig } from '../../config/cloud-config.ts';
 import type { Logger } from '../../log/logger.ts';
+import type { GatewayRegistry } from '../registry/gateway-registry.ts';
 import { CloudMqtt } from './cloud-mqtt.ts';
 import { CLOUD_MQTT_USER, type EmbeddedBroker, startEmbeddedBroker } from './embedded-broker.ts';
 
@@ -15,13 +16,13 @@ export interface CloudMqttParts {
 export async function startCloudMqtt(
   config: CloudConfig,
   settings: NonNullable<CloudConfig['mqtt']>,
-  deps: { clock: Clock; logger: Logger },
+  deps: { clock: Clock; logger: Logger; gateways: GatewayRegistry },
 ): Promise<CloudMqttParts> {
   const broker = settings.embedded
     ? await startEmbeddedBroker({
         host: settings.listen.host,
         port: settings.listen.port,
-        gatewayTokens: new Map(config.gateways.map((g) => [g.id, g.token])),
+        gateways: deps.gateways,
         cloudPassword: config.api.token,
       })
     : null;

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import { TOPIC_ROOT } from '../../protocol/mqtt/topics.ts';
+import { sameSecret } from '../../protocol/same-secret.ts';
+import { type GatewayRegistry, tokenMatchesHash } from '../registry/gateway-registry.ts';
 
 /** The user the cloud itself connects to its embedded broker as. */
 export const CLOUD_MQTT_USER = 'mfp-cloud';
@@ -8,8 +10,8 @@ export const CLOUD_MQTT_USER = 'mfp-cloud';
 export interface EmbeddedBrokerOptions {
   host: string;
   port: number;
-  /** gateway id → token: a gateway logs in with its id and token. */
-  gatewayTokens: ReadonlyMap<string, string>;
+  /** A gateway logs in with its id and token, checked against the registry at each login. */
+  gateways: GatewayRegistry;
   /** The cloud's own password (user CLOUD_MQTT_USER). */
   cloudPassword: string;
 }
@@ -32,17 +34,25 @@ export function inGatewaySubtree(gatewayId: string, topic: string): boolean {
  * ACL in docs/mqtt.md does for real deployments.
  */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
-  const users = new Map<string, string>(options.gatewayTokens);
-  users.set(CLOUD_MQTT_USER, options.cloudPassword);
+  const allowed = async (username: string | undefined, password: string): Promise<boolean> => {
+    if (username === undefined) return false;
+    if (username === CLOUD_MQTT_USER) return sameSecret(password, options.cloudPassword);
+    const gateway = await options.gateways.get(username);
+    return gateway !== undefined && !gateway.disabled && tokenMatchesHash(password, gateway.tokenHash);
+  };
   const broker = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
-      const ok = username !== undefined && users.get(username) === password?.toString();
-      if (ok) {
-        (client as unknown as { user: string }).user = username;
-        done(null, true);
-      } else {
-        done(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
-      }
+      allowed(username, password?.toString() ?? '').then(
+        (ok) => {
+          if (ok) {
+            (client as unknown as { user: string }).user = username as string;
+            done(null, true);
+          } else {
+            done(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
+          }
+        },
+        (err: Error) => done(Object.assign(err, { returnCode: 3 as const }), false),
+      );
     },
     authorizePublish: (client, packet, done) => {
       const user = (client as unknown as { user?: string } | null)?.user;

@@ -5,10 +5,10 @@ import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeFromGateway, encodeMessage } from '../../protocol/codec.ts';
 import { type Advice, type Hello, PROTOCOL_VERSION } from '../../protocol/messages.ts';
-import { sameSecret } from '../../protocol/same-secret.ts';
 import { type StreamRequest, TUNNEL_LINE_MAX_MESSAGE } from '../../tunnel/tunnel-mux.ts';
 import type { KeepaliveAdvisor } from '../advisor/keepalive-advisor.ts';
 import { domainOf, siteKey } from '../learning/domain.ts';
+import { type GatewayRegistry, tokenMatchesHash } from '../registry/gateway-registry.ts';
 import { rejectUpgrade } from '../reject-upgrade.ts';
 import type { StatusStore } from '../status/status-store.ts';
 import { CloudLine, type ExchangeOutcome } from './cloud-line.ts';
@@ -24,7 +24,8 @@ export const GATEWAY_HEADER = 'x-mfp-gateway';
 const HELLO_TIMEOUT_MS = 10_000;
 
 export interface PushServerOptions {
-  gatewayTokens: ReadonlyMap<string, string>;
+  /** Who may open lines; read at every upgrade, so changes apply without a restart. */
+  gateways: GatewayRegistry;
   store: StatusStore;
   directory: GatewayDirectory;
   advisor: KeepaliveAdvisor;
@@ -49,6 +50,8 @@ export class PushServer {
   private readonly log: Logger;
   private readonly probes: ProbeRunner;
   private readonly lastAdviceSent = new WeakMap<CloudLine, string>();
+  /** When each gateway's lines were last closed by the admin API (kept for one hello timeout). */
+  private readonly revokedAt = new Map<string, number>();
 
   constructor(options: PushServerOptions) {
     this.options = options;
@@ -73,19 +76,51 @@ export class PushServer {
     }
     const gatewayId = String(req.headers[GATEWAY_HEADER] ?? '');
     const auth = String(req.headers.authorization ?? '');
-    const expected = this.options.gatewayTokens.get(gatewayId);
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
-    if (!expected || !sameSecret(token, expected)) {
-      this.log.warn(
-        { gateway: gatewayId.slice(0, 64), from: req.socket.remoteAddress },
-        'push line refused: bad gateway id or token',
-      );
-      rejectUpgrade(socket, 401, 'Unauthorized');
-      return;
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) =>
-      this.awaitHello(ws, gatewayId, req.socket.remoteAddress ?? null),
+    this.options.gateways.get(gatewayId).then(
+      (registered) => {
+        if (!registered || registered.disabled || !tokenMatchesHash(token, registered.tokenHash)) {
+          this.log.warn(
+            { gateway: gatewayId.slice(0, 64), from: req.socket.remoteAddress },
+            'push line refused: unknown or disabled gateway, or bad token',
+          );
+          rejectUpgrade(socket, 401, 'Unauthorized');
+          return;
+        }
+        if (socket.destroyed) return;
+        const authorizedAt = this.options.clock.now();
+        this.wss.handleUpgrade(req, socket, head, (ws) =>
+          this.awaitHello(ws, gatewayId, req.socket.remoteAddress ?? null, authorizedAt),
+        );
+      },
+      (err: Error) => {
+        this.log.error({ err: err.message, gateway: gatewayId.slice(0, 64) }, 'gateway registry unreadable');
+        rejectUpgrade(socket, 503, 'Service Unavailable');
+      },
     );
+  }
+
+  /**
+   * Closes every line of a gateway on this node (it was disabled, deleted or got a new
+   * token). A normal close: the gateway does not count it as the network's failure.
+   */
+  closeGateway(gatewayId: string, reason: string): number {
+    // A line authorized before this moment but still saying hello must not slip in after.
+    const { clock } = this.options;
+    const now = clock.now();
+    this.revokedAt.set(gatewayId, now);
+    clock.setTimeout(() => {
+      if (this.revokedAt.get(gatewayId) === now) this.revokedAt.delete(gatewayId);
+    }, HELLO_TIMEOUT_MS);
+    const lines = this.options.directory.get(gatewayId)?.lines.values() ?? [];
+    let closed = 0;
+    for (const line of lines) {
+      line.close(1000, reason);
+      closed++;
+    }
+    if (closed > 0)
+      this.log.info({ gateway: gatewayId, lines: closed, reason }, 'closed the gateway’s lines');
+    return closed;
   }
 
   /** Live push or probe lines; used by the dispatcher and the API. */
@@ -161,7 +196,7 @@ export class PushServer {
     for (const ws of this.wss.clients) ws.terminate();
   }
 
-  private awaitHello(ws: WebSocket, gatewayId: string, egress: string | null): void {
+  private awaitHello(ws: WebSocket, gatewayId: string, egress: string | null, authorizedAt: number): void {
     const { clock } = this.options;
     const timer = clock.setTimeout(() => ws.close(1008, 'no hello'), HELLO_TIMEOUT_MS);
     ws.on('error', () => {});
@@ -184,6 +219,11 @@ export class PushServer {
             : 'hello names another gateway than the token';
         ws.send(encodeMessage({ type: 'error', code: 'MFP_ERR_UNSUPPORTED_VERSION', message }));
         ws.close(1008, 'bad hello');
+        return;
+      }
+      const revokedAt = this.revokedAt.get(gatewayId);
+      if (revokedAt !== undefined && authorizedAt <= revokedAt) {
+        ws.close(1000, 'gateway credentials changed');
         return;
       }
       this.accept(ws, hello, egress);

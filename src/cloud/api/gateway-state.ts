@@ -1,0 +1,53 @@
+import type { Clock } from '../../clock/clock.ts';
+import type { KeepaliveAdvisor } from '../advisor/keepalive-advisor.ts';
+import type { GatewayDirectory } from '../push/gateway-directory.ts';
+import type { StatusStore } from '../status/status-store.ts';
+
+export interface GatewayStateSources {
+  directory: GatewayDirectory;
+  advisor: KeepaliveAdvisor;
+  store: StatusStore;
+  clock: Clock;
+  /** LAN devices behind the gateway's push proxy (docs/push-proxy.md). */
+  proxiedDevices?: (gatewayId: string) => unknown[];
+}
+
+/** A gateway's live state as the API shows it: its lines, site, and keep-alive learning. */
+export function gatewayLiveState(sources: GatewayStateSources): (id: string) => Record<string, unknown> {
+  const { directory, advisor, store, clock } = sources;
+  return (id) => {
+    const presence = directory.get(id);
+    const state = advisor.stateFor(id);
+    const now = clock.now();
+    return {
+      id,
+      connected: directory.lines(id).length > 0,
+      domain: presence?.domain ?? store.gateway(id)?.domain ?? null,
+      site: presence?.siteKey ?? null,
+      powerMode: presence?.powerMode ?? null,
+      representative: state.representative,
+      connections: directory.lines(id).map((l) => ({
+        id: l.connectionId,
+        role: l.role,
+        state: 'open',
+        connectedSince: new Date(l.connectedAt).toISOString(),
+        lastTraffic: new Date(l.lastTrafficAt).toISOString(),
+        idleMs: now - l.lastTrafficAt,
+        keepaliveMs: l.hello.keepaliveMs,
+        egressAddress: l.egressAddress,
+      })),
+      keepalive: {
+        adviceMs: state.advice.intervalMs,
+        source: state.advice.source,
+        mcvtMs: state.advice.mcvtMs,
+        lowerBoundMs: state.advice.lowerBoundMs,
+        upperBoundMs: state.advice.upperBoundMs,
+        lifetimeCapMs: state.advice.lifetimeCapMs,
+        reconnectBeforeAgeMs: state.advice.reconnectBeforeAgeMs,
+        converged: state.advice.converged,
+        probeGapMs: state.probeGapMs,
+      },
+      proxiedDevices: sources.proxiedDevices?.(id) ?? [],
+    };
+  };
+}
