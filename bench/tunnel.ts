@@ -15,7 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -31,6 +31,7 @@ import type { TunnelMux } from '../src/tunnel/tunnel-mux.ts';
 import { scratchDir, secret, startGatewayProcess } from '../test/support/chain.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { receipt, startByteSink } from './support/byte-sink.ts';
+import { cpuSeconds, memory, watchRss } from './support/proc-stats.ts';
 import { shippedGateway } from './support/shipped-gateway.ts';
 import {
   type SshRemoteForward,
@@ -44,7 +45,6 @@ const WRITE_CHUNK = 64 * 1024;
 const FAST_SSH_CIPHER = 'aes128-gcm@openssh.com';
 /** Time for the gateway's start-up garbage to be collected before its idle RSS is read. */
 const SETTLE_MS = 3000;
-const RSS_SAMPLE_MS = 100;
 const TARGETS = { oneStreamMbps: 940, fairnessSpread: 0.2, rssIdleMB: 60, rss100TunnelsMB: 120 };
 
 const here = fileURLToPath(import.meta.url);
@@ -188,21 +188,6 @@ async function sshForward(sinkPort: number, cipher?: string) {
 
 // ---- the gateway's cost ----
 
-/**
- * A process's resident set now and at its peak so far (Linux /proc), MB; also its split into
- * private anonymous memory and pages of files (mostly the node binary, shared and reclaimable).
- */
-function memory(pid: number): { rssMB: number; peakMB: number; anonMB: number; fileMB: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kB = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]);
-  return {
-    rssMB: kB('VmRSS') / 1024,
-    peakMB: kB('VmHWM') / 1024,
-    anonMB: kB('RssAnon') / 1024,
-    fileMB: kB('RssFile') / 1024,
-  };
-}
-
 /** The RSS of Node 24 alone (in this environment) after a second of doing nothing, MB. */
 function nodeAloneRssMB(env: Record<string, string>): number {
   const program =
@@ -212,25 +197,6 @@ function nodeAloneRssMB(env: Record<string, string>): number {
     env: { ...process.env, ...env },
   });
   return round(Number(run.stdout.trim()) / 1024, 1);
-}
-
-/** Samples a process's RSS until the returned function is called; that returns the highest, MB. */
-function watchRss(pid: number): () => number {
-  let max = memory(pid).rssMB;
-  const timer = setInterval(() => {
-    // A gateway that died fails the transfer with its own error; the sampler just stops.
-    if (existsSync(`/proc/${pid}`)) max = Math.max(max, memory(pid).rssMB);
-  }, RSS_SAMPLE_MS);
-  return () => {
-    clearInterval(timer);
-    return Math.max(max, memory(pid).rssMB);
-  };
-}
-
-/** CPU time a process has used, user and system, in seconds (Linux /proc, 100 ticks a second). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Where the gateway's memory is, from its own /metrics: the V8 heap and Buffers outside it, MB. */

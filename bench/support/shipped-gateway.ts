@@ -1,7 +1,7 @@
 /**
- * How a benchmark starts the gateway as it ships: the compiled app (dist/, what the release
- * bundle's launcher runs, not the TypeScript) with the environment the systemd unit gives
- * it (NODE_OPTIONS with its V8 limits, MALLOC_ARENA_MAX, NODE_ENV).
+ * How a benchmark starts the gateway (or the cloud) as it ships: the compiled app (dist/, what
+ * the release bundle's launcher runs, not the TypeScript) with the environment the systemd unit
+ * gives it (NODE_OPTIONS with its V8 limits, MALLOC_ARENA_MAX, NODE_ENV).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,9 +23,19 @@ export function unitEnvironment(unitFile = `${REPO}systemd/mfp-gateway.service`)
   return env;
 }
 
-/** Compiles the app (npm run build) and says how to launch the result as the unit does. */
-export function shippedGateway(): { launch: CliLaunch; env: Record<string, string> } {
+/** Compiles the app (npm run build) and returns its entry, dist/mfp-gateway.js. */
+function build(): string {
   const build = spawnSync('npm', ['run', 'build'], { cwd: REPO, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
-  return { launch: { entry: `${REPO}dist/${APP_ENTRY}` }, env: unitEnvironment() };
+  return `${REPO}dist/${APP_ENTRY}`;
+}
+
+/** Compiles the app (npm run build) and says how to launch the result as the unit does. */
+export function shippedGateway(): { launch: CliLaunch; env: Record<string, string> } {
+  return { launch: { entry: build() }, env: unitEnvironment() };
+}
+
+/** Compiles the app and says how to launch `mfp-gateway cloud` as its unit does. */
+export function shippedCloud(): { entry: string; env: Record<string, string> } {
+  return { entry: build(), env: unitEnvironment(`${REPO}systemd/mfp-gateway-cloud.service`) };
 }

@@ -26,6 +26,17 @@ describe('status store', () => {
     store.close();
   });
 
+  it('appends many records in one transaction, or none when one of them is refused', () => {
+    const store = new StatusStore(':memory:');
+    const records = [1, 2, 3].map((time) => ({ ...base, time }));
+    expect(store.appendMany(records)).toBe(3);
+    expect(store.recent('g1', 0, 10).map((r) => r.time)).toEqual([1, 2, 3]);
+    const bad = { ...base, time: 5, status: 'maybe' as 'OK' };
+    expect(() => store.appendMany([{ ...base, time: 4 }, bad])).toThrow(/CHECK/);
+    expect(store.recent('g1', 0, 10).map((r) => r.time)).toEqual([1, 2, 3]);
+    store.close();
+  });
+
   it('remembers gateways and finds their site peers', () => {
     const store = new StatusStore(':memory:');
     const info = {

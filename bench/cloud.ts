@@ -1,0 +1,574 @@
+/**
+ * Cloud benchmark (issue 14): N simulated gateways, 2 push lines each, speaking the real push
+ * protocol from load worker processes (bench/cloud/sim-gateway.ts), against the real cloud as
+ * it ships (`mfp-gateway cloud` from dist/, one process per node) whose status log was filled
+ * beforehand with a simulated week of every gateway's history (bench/cloud/history.ts) — and,
+ * side by side in the same run, a bare `ws` server holding the same lines and answering the
+ * same keep-alives (bench/cloud/ref-server.ts). While both hold the fleet it drives pushes
+ * through the cloud's HTTP API and measures: connect time, CPU and RSS of both servers, the
+ * keep-alive answer and push latencies seen by the gateways and the API client, failed
+ * pushes, and the cloud's event-loop lag (bench/cloud/lag-probe.ts, loaded into it).
+ * Prints a table with PASS/FAIL against the targets and writes bench/results/cloud.json.
+ *
+ *   node bench/cloud.ts [--gateways 10000] [--nodes 1] [--history-days 7] [--duration 120]
+ *                       [--pushes-per-second 10] [--keepalive-ms 50000] [--site-size 3]
+ *                       [--workers auto] [--cpu-prof] [--from-source] [--quick] [--out FILE]
+ *
+ * Nodes share nothing yet: each node has its own store and holds whole sites (every
+ * nodes-th site), the run split as bench/cloud/fleet-plan.ts nodeOf says; the reference
+ * runs as many bare servers, split the same way. --cpu-prof profiles the cloud nodes and
+ * prints their hot spots. Other load on the machine skews CPU figures: the report gives the
+ * load average and the CPU used by processes other than the bench's.
+ */
+import { type ChildProcess, fork, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { StatusStore } from '../src/cloud/status/status-store.ts';
+import { scratchDir, secret } from '../test/support/chain.ts';
+import { freePort } from '../test/support/free-port.ts';
+import { reapOnExit } from '../test/support/reap-on-exit.ts';
+import { type CloudNode, startCloudNode } from './cloud/cloud-nodes.ts';
+import { type CpuProfile, hotSpots } from './cloud/cpu-profile.ts';
+import { nodeOf, type SimGatewayIdentity, simGateway, splitRange } from './cloud/fleet-plan.ts';
+import { fillHistory } from './cloud/history.ts';
+import type { LagSample } from './cloud/lag-probe.ts';
+import { LoadWorkers } from './cloud/load-workers.ts';
+import { drivePushes } from './cloud/pusher.ts';
+import type { FleetStats } from './cloud/sim-gateway.ts';
+import { summarize } from './cloud/stats.ts';
+import { cpuSeconds, machineBusySeconds, watchRss } from './support/proc-stats.ts';
+import { shippedCloud } from './support/shipped-gateway.ts';
+
+const TARGETS = {
+  gateways: 10_000,
+  historyDays: 7,
+  cpuRatio: 2,
+  keepaliveAnswerP99Ms: 50,
+  pushP99Ms: 50,
+  pushFailed: 0,
+  eventLoopLagMaxMs: 100,
+};
+const LINES_PER_GATEWAY = 2;
+/** The gateway's keepalive.answerTimeout default. */
+const ANSWER_TIMEOUT_MS = 10_000;
+/** File descriptors a process needs besides its sockets (stores, logs, pipes, Node itself). */
+const SPARE_FDS = 200;
+/** Gateways per load worker when --workers is auto: 4 sockets each (2 lines to each server). */
+const GATEWAYS_PER_WORKER = 2500;
+/** CPU used by others, percent of one core, above which a run is reported as disturbed. */
+const DISTURBED_OTHER_CPU_PERCENT = 15;
+
+const REPO = fileURLToPath(new URL('../', import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    gateways: { type: 'string' },
+    nodes: { type: 'string', default: '1' },
+    'history-days': { type: 'string' },
+    duration: { type: 'string' },
+    'pushes-per-second': { type: 'string' },
+    'keepalive-ms': { type: 'string' },
+    'site-size': { type: 'string', default: '3' },
+    workers: { type: 'string', default: 'auto' },
+    'open-concurrency': { type: 'string', default: '64' },
+    'connect-timeout': { type: 'string', default: '600' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'from-source': { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+/** --quick: a smoke run of seconds — few gateways, an hour of history, 1 s keep-alives. */
+const quick = args.quick;
+const option = (name: keyof typeof args, full: number, smoke: number) => {
+  const text = args[name];
+  return typeof text === 'string' ? Number(text) : quick ? smoke : full;
+};
+const config = {
+  gateways: option('gateways', TARGETS.gateways, 20),
+  nodes: Number(args.nodes),
+  historyDays: option('history-days', TARGETS.historyDays, 0.005),
+  durationSeconds: option('duration', 120, 3),
+  pushesPerSecond: option('pushes-per-second', 10, 10),
+  keepaliveMs: option('keepalive-ms', 50_000, 2000),
+  siteSize: Number(args['site-size']),
+  openConcurrency: Number(args['open-concurrency']),
+  connectTimeoutSeconds: Number(args['connect-timeout']),
+  linesPerGateway: LINES_PER_GATEWAY,
+  answerTimeoutMs: ANSWER_TIMEOUT_MS,
+};
+const workerCount =
+  args.workers === 'auto'
+    ? Math.min(8, Math.max(1, Math.ceil(config.gateways / GATEWAYS_PER_WORKER)))
+    : Number(args.workers);
+const outFile =
+  args.out ?? (quick ? join(tmpdir(), 'bench-cloud-quick.json') : join(REPO, 'bench/results/cloud.json'));
+
+const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+
+// ---- checks before starting ----
+
+/** The file-descriptor limits (soft, hard) processes started from here get. */
+function fdLimits(): { soft: number; hard: number } {
+  const run = spawnSync('/bin/sh', ['-c', 'ulimit -S -n; ulimit -H -n'], { encoding: 'utf8' });
+  const [soft = 0, hard = 0] = run.stdout.trim().split('\n').map(Number);
+  return { soft, hard };
+}
+
+/** Refuses a run whose processes could not hold their sockets. */
+function checkLimits(): { soft: number; hard: number } {
+  const limits = fdLimits();
+  const linesPerNode = Math.ceil((config.gateways * LINES_PER_GATEWAY) / config.nodes);
+  if (linesPerNode + SPARE_FDS > limits.hard) {
+    throw new Error(
+      `${linesPerNode} lines per node need more file descriptors than the hard limit (${limits.hard}): ` +
+        `use --nodes ${Math.ceil((config.gateways * LINES_PER_GATEWAY) / (limits.hard - SPARE_FDS))} or fewer --gateways`,
+    );
+  }
+  const socketsPerWorker = Math.ceil(config.gateways / workerCount) * LINES_PER_GATEWAY * 2;
+  if (socketsPerWorker + SPARE_FDS > limits.soft) {
+    throw new Error(
+      `${socketsPerWorker} sockets per load worker exceed the soft file-descriptor limit (${limits.soft}): ` +
+        'raise it (ulimit -n) or use more --workers',
+    );
+  }
+  return limits;
+}
+
+// ---- the servers ----
+
+interface RefServer {
+  child: ChildProcess;
+  pushUrl: string;
+}
+
+async function startRefServer(runSecret: string): Promise<RefServer> {
+  const child = fork(fileURLToPath(new URL('./cloud/ref-server.ts', import.meta.url)), [], {
+    env: { ...process.env, BENCH_RUN_SECRET: runSecret, BENCH_KEEPALIVE_MS: String(config.keepaliveMs) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  reapOnExit(child);
+  const [{ port }] = (await once(child, 'message')) as [{ port: number }];
+  return { child, pushUrl: `ws://127.0.0.1:${port}/push` };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Size of a SQLite store with its write-ahead log, MB. */
+function storeMB(path: string): number {
+  const size = (file: string) => (existsSync(file) ? statSync(file).size : 0);
+  return round((size(path) + size(`${path}-wal`)) / 2 ** 20);
+}
+
+/** Fills each node's store with its gateways' history, then starts the nodes. */
+async function startNodes(
+  dir: string,
+  gateways: readonly SimGatewayIdentity[],
+  launch: { entry: string; env: Record<string, string>; nodeArgs: string[] },
+) {
+  const now = Date.now();
+  let records = 0;
+  const fillStarted = performance.now();
+  const specs = [];
+  for (let index = 0; index < config.nodes; index++) {
+    const nodeDir = join(dir, `node-${index}`);
+    mkdirSync(nodeDir, { recursive: true });
+    const storePath = join(nodeDir, 'cloud.db');
+    const own = gateways.filter((g) => nodeOf(g.index, config.nodes, config.siteSize) === index);
+    const store = new StatusStore(storePath);
+    try {
+      records += fillHistory(store, own, {
+        now,
+        days: config.historyDays,
+        keepaliveMs: config.keepaliveMs,
+        lines: LINES_PER_GATEWAY,
+        seed: 14 + index,
+      });
+    } finally {
+      store.close();
+    }
+    specs.push({
+      index,
+      dir: nodeDir,
+      port: await freePort(),
+      apiToken: secret(),
+      storePath,
+      gateways: own,
+      keepaliveMs: config.keepaliveMs,
+      ...launch,
+    });
+  }
+  const fillSeconds = (performance.now() - fillStarted) / 1000;
+  const mb = specs.reduce((sum, s) => sum + storeMB(s.storePath), 0);
+  console.log(`history: ${records} records in ${round(fillSeconds)} s, stores ${round(mb)} MB`);
+  const nodes = await Promise.all(specs.map(startCloudNode));
+  return { nodes, history: { records, fillSeconds: round(fillSeconds), storeMB: round(mb) } };
+}
+
+// ---- measuring ----
+
+/** CPU seconds of each process and of the whole machine, now. */
+function cpuSnapshot(pids: Record<string, number[]>) {
+  const perGroup = Object.fromEntries(
+    Object.entries(pids).map(([group, list]) => [
+      group,
+      list.reduce((sum, pid) => sum + (existsSync(`/proc/${pid}`) ? cpuSeconds(pid) : 0), 0),
+    ]),
+  );
+  return { at: performance.now(), machine: machineBusySeconds(), perGroup };
+}
+
+/** Percent of one core each group used between two snapshots, and what the rest of the machine used. */
+function cpuPercents(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>) {
+  const seconds = (b.at - a.at) / 1000;
+  const groups = Object.fromEntries(
+    Object.keys(a.perGroup).map((g) => [
+      g,
+      round((100 * ((b.perGroup[g] ?? 0) - (a.perGroup[g] ?? 0))) / seconds),
+    ]),
+  );
+  const ours = Object.values(groups).reduce((sum, p) => sum + p, 0);
+  return { groups, other: round(Math.max(0, (100 * (b.machine - a.machine)) / seconds - ours)) };
+}
+
+/** The worst event-loop lag of any node over samples written between two times. */
+function lagMax(nodes: readonly CloudNode[], from: number, to: number): number | null {
+  const samples = nodes.flatMap((n) => n.lag()).filter((s: LagSample) => s.at > from && s.at <= to + 1000);
+  return samples.length === 0 ? null : round(Math.max(...samples.map((s) => s.maxMs)));
+}
+
+/** Keep-alive answer times, an unanswered one counted as the whole answer timeout. */
+function keepaliveSummary(stats: FleetStats) {
+  return summarize([
+    ...stats.keepaliveAnswerMs,
+    ...Array.from({ length: stats.unanswered }, () => ANSWER_TIMEOUT_MS),
+  ]);
+}
+
+/** How long GET /api/v1/gateways takes on the first node (the issue saw 4.2 s at 7,000). */
+async function listGateways(node: CloudNode): Promise<{ ms: number; status: number }> {
+  const started = performance.now();
+  const res = await fetch(`${node.url}/api/v1/gateways`, {
+    headers: { authorization: `Bearer ${node.apiToken}` },
+  });
+  await res.arrayBuffer();
+  return { ms: round(performance.now() - started), status: res.status };
+}
+
+/** The hot spots of the nodes' CPU profiles (written when they stopped). */
+function profiles(profileDir: string) {
+  if (!existsSync(profileDir)) return [];
+  return readdirSync(profileDir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((file) => ({
+      file: join(profileDir, file),
+      ...hotSpots(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, 25),
+    }));
+}
+
+async function run() {
+  const limits = checkLimits();
+  const loadBefore = loadavg()[0] ?? 0;
+  const shipped = args['from-source']
+    ? { entry: join(REPO, 'src/cli/main.ts'), env: { NODE_ENV: 'production' } }
+    : shippedCloud();
+  const { dir, cleanup } = scratchDir('bench-cloud');
+  process.once('exit', cleanup);
+  const profileDir = join(dir, 'profiles');
+  const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const runSecret = secret();
+  const gateways = Array.from({ length: config.gateways }, (_, i) =>
+    simGateway(i, runSecret, config.siteSize),
+  );
+  const { nodes, history } = await startNodes(dir, gateways, { ...shipped, nodeArgs });
+  const refs = await Promise.all(Array.from({ length: config.nodes }, () => startRefServer(runSecret)));
+  const workers = LoadWorkers.start(
+    splitRange(config.gateways, workerCount).map(([from, to]) => ({
+      from,
+      to,
+      runSecret,
+      siteSize: config.siteSize,
+      linesPerGateway: LINES_PER_GATEWAY,
+      defaultKeepaliveMs: config.keepaliveMs,
+      answerTimeoutMs: ANSWER_TIMEOUT_MS,
+      openConcurrency: config.openConcurrency,
+    })),
+  );
+  const pids = {
+    cloud: nodes.map((n) => n.pid),
+    ref: refs.map((r) => r.child.pid as number),
+    loadGenerator: workers.pids,
+    bench: [process.pid],
+  };
+  const rss = {
+    cloud: nodes.map((n) => watchRss(n.pid, 1000)),
+    ref: pids.ref.map((pid) => watchRss(pid, 1000)),
+  };
+  try {
+    const lines = config.gateways * LINES_PER_GATEWAY;
+    const connectTimeoutMs = config.connectTimeoutSeconds * 1000;
+    console.log(`connecting ${lines} lines to the bare ws reference…`);
+    let started = performance.now();
+    const refAll = await workers.connect(
+      'ref',
+      refs.map((r) => r.pushUrl),
+      connectTimeoutMs,
+    );
+    const refConnectSeconds = refAll ? round((performance.now() - started) / 1000) : null;
+    const refWelcome = summarize((await workers.report()).stats.ref.welcomeMs);
+
+    console.log(`connecting ${lines} lines to the cloud…`);
+    const connectFrom = Date.now();
+    started = performance.now();
+    const cloudAll = await workers.connect(
+      'cloud',
+      nodes.map((n) => n.pushUrl),
+      connectTimeoutMs,
+    );
+    const connectSeconds = cloudAll ? round((performance.now() - started) / 1000) : null;
+    const connectReport = await workers.report();
+    const welcome = summarize(connectReport.stats.cloud.welcomeMs);
+    console.log(
+      cloudAll
+        ? `connected in ${connectSeconds} s (reference ${refConnectSeconds} s)`
+        : `not every line connected within ${config.connectTimeoutSeconds} s ` +
+            `(${connectReport.linesOpen.cloud} of ${lines} open); measuring anyway`,
+    );
+
+    console.log(`measuring for ${config.durationSeconds} s…`);
+    workers.reset();
+    const windowFrom = Date.now();
+    const before = cpuSnapshot(pids);
+    const loads: number[] = [];
+    const loadTimer = setInterval(() => loads.push(loadavg()[0] ?? 0), 5000);
+    const durationMs = config.durationSeconds * 1000;
+    const pushes = await drivePushes(config.pushesPerSecond, durationMs, () => {
+      const g = gateways[Math.floor(Math.random() * gateways.length)] as SimGatewayIdentity;
+      const node = nodes[nodeOf(g.index, config.nodes, config.siteSize)] as CloudNode;
+      return { apiUrl: node.url, apiToken: node.apiToken, gatewayId: g.id };
+    });
+    // Pushes still in flight at the end of the window were awaited; the window is the duration.
+    const after = cpuSnapshot(pids);
+    const windowTo = Date.now();
+    clearInterval(loadTimer);
+    const fleet = await workers.report();
+    const cpu = cpuPercents(before, after);
+    const rssMB = rss.cloud.map((stop) => round(stop()));
+    const refRssMB = rss.ref.map((stop) => round(stop()));
+    const list = await listGateways(nodes[0] as CloudNode);
+    await workers.stop();
+    await Promise.all(nodes.map((n) => n.stop()));
+    return {
+      limits,
+      loadBefore,
+      loads,
+      shipped,
+      nodeArgs,
+      history,
+      refConnectSeconds,
+      refWelcome,
+      connectSeconds,
+      connectedLines: connectReport.linesOpen.cloud,
+      welcome,
+      connectLagMaxMs: lagMax(nodes, connectFrom, windowFrom),
+      windowLagMaxMs: lagMax(nodes, windowFrom, windowTo),
+      fleet,
+      cpu,
+      rssMB,
+      refRssMB,
+      pushes,
+      list,
+      profiles: profiles(profileDir),
+    };
+  } finally {
+    await workers.stop();
+    await Promise.all(nodes.map((n) => n.stop()));
+    await Promise.all(refs.map((r) => stopChild(r.child)));
+  }
+}
+
+// ---- the report ----
+
+function toReport(m: Awaited<ReturnType<typeof run>>) {
+  const sum = (list: number[]) => round(list.reduce((a, b) => a + b, 0));
+  const cloudKeepalive = keepaliveSummary(m.fleet.stats.cloud);
+  const refKeepalive = keepaliveSummary(m.fleet.stats.ref);
+  const push = summarize(m.pushes.latenciesMs);
+  const cpuPercent = m.cpu.groups.cloud ?? 0;
+  const refCpuPercent = m.cpu.groups.ref ?? 0;
+  const cpuRatio = refCpuPercent > 0 ? round(cpuPercent / refCpuPercent, 2) : null;
+  const lines = config.gateways * LINES_PER_GATEWAY;
+  const eventLoopLagMaxMs = m.windowLagMaxMs;
+  const disturbed = m.cpu.other > DISTURBED_OTHER_CPU_PERCENT;
+  const loadDuring = m.loads.length ? m.loads : [loadavg()[0] ?? 0];
+  return {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryMB: Math.round(totalmem() / 2 ** 20),
+      kernel: release(),
+      node: process.version,
+      fileDescriptorLimit: m.limits,
+      // Other work on the machine skews CPU figures and latencies: these say how much there was.
+      loadAverage1min: {
+        before: round(m.loadBefore, 2),
+        duringMax: round(Math.max(...loadDuring), 2),
+        after: round(loadavg()[0] ?? 0, 2),
+      },
+      otherCpuPercent: m.cpu.other,
+      disturbed,
+    },
+    config: {
+      ...config,
+      workers: workerCount,
+      split:
+        config.nodes === 1
+          ? 'one node'
+          : `${config.nodes} nodes sharing nothing: each holds every ${config.nodes}th site with its own store; as many bare ws servers split alike`,
+      cloud: {
+        entry: relative(REPO, m.shipped.entry),
+        env: m.shipped.env,
+        nodeArgs: m.nodeArgs,
+        logLevel: 'info',
+      },
+      history:
+        'every gateway kept its lines up and alive every keepaliveMs of idle, pushes every 20 min on average, all OK; all gateways interleaved in time',
+      simulatedGateways:
+        'keep-alive after the advised idle time (first one at a random phase), 10 s answer timeout, reconnect with backoff, lost lines reported in hello, pushes and probes acked, restore honoured; no probe line',
+      cpuPercent: 'percent of one core over the measurement window (2 cores: 200 % is the machine)',
+    },
+    gateways: config.gateways,
+    lines,
+    nodes: config.nodes,
+    historyDays: config.historyDays,
+    historyRecords: m.history.records,
+    historyFillSeconds: m.history.fillSeconds,
+    storeMB: m.history.storeMB,
+    connectSeconds: m.connectSeconds,
+    connectedLines: m.connectedLines,
+    refConnectSeconds: m.refConnectSeconds,
+    welcomeP99Ms: m.welcome.p99,
+    refWelcomeP99Ms: m.refWelcome.p99,
+    connectEventLoopLagMaxMs: m.connectLagMaxMs,
+    cpuPercent,
+    refCpuPercent,
+    cpuRatio,
+    loadGeneratorCpuPercent: m.cpu.groups.loadGenerator ?? 0,
+    benchCpuPercent: m.cpu.groups.bench ?? 0,
+    rssMB: sum(m.rssMB),
+    refRssMB: sum(m.refRssMB),
+    rssMBPerNode: m.rssMB,
+    keepalives: cloudKeepalive.count,
+    keepaliveAnswerP50Ms: cloudKeepalive.p50,
+    keepaliveAnswerP99Ms: cloudKeepalive.p99,
+    keepaliveAnswerMaxMs: cloudKeepalive.max,
+    keepaliveUnanswered: m.fleet.stats.cloud.unanswered,
+    refKeepalives: refKeepalive.count,
+    refKeepaliveAnswerP99Ms: refKeepalive.p99,
+    refKeepaliveAnswerMaxMs: refKeepalive.max,
+    linesLost: m.fleet.stats.cloud.linesLost,
+    openFailures: m.fleet.stats.cloud.openFailures,
+    linesOpenAtEnd: m.fleet.linesOpen.cloud,
+    restores: m.fleet.stats.cloud.restores,
+    pushes: m.pushes.sent,
+    pushesAckedByGateways: m.fleet.stats.cloud.pushesAcked,
+    pushP50Ms: push.p50,
+    pushP99Ms: push.p99,
+    pushMaxMs: push.max,
+    pushFailed: m.pushes.failed,
+    pushFailures: m.pushes.failures,
+    eventLoopLagMaxMs,
+    listGatewaysMs: m.list.ms,
+    listGatewaysStatus: m.list.status,
+    hotSpots: m.profiles,
+    targets: TARGETS,
+    met: {
+      gateways: config.gateways >= TARGETS.gateways && m.connectSeconds !== null,
+      historyDays: config.historyDays >= TARGETS.historyDays,
+      cpuRatio: cpuRatio !== null && cpuRatio <= TARGETS.cpuRatio,
+      keepaliveAnswerP99Ms: cloudKeepalive.p99 !== null && cloudKeepalive.p99 <= TARGETS.keepaliveAnswerP99Ms,
+      pushP99Ms: push.p99 !== null && push.p99 <= TARGETS.pushP99Ms,
+      pushFailed: m.pushes.failed <= TARGETS.pushFailed && m.pushes.sent > 0,
+      eventLoopLagMaxMs: eventLoopLagMaxMs !== null && eventLoopLagMaxMs <= TARGETS.eventLoopLagMaxMs,
+    },
+  };
+}
+
+function print(r: ReturnType<typeof toReport>): void {
+  console.table({
+    'connect (s)': {
+      cloud: r.connectSeconds ?? `not all: ${r.connectedLines}`,
+      'bare ws': r.refConnectSeconds,
+    },
+    'welcome p99 (ms)': { cloud: r.welcomeP99Ms, 'bare ws': r.refWelcomeP99Ms },
+    'CPU (% of a core)': { cloud: r.cpuPercent, 'bare ws': r.refCpuPercent },
+    'RSS (MB)': { cloud: r.rssMB, 'bare ws': r.refRssMB },
+    'keep-alives answered': { cloud: r.keepalives, 'bare ws': r.refKeepalives },
+    'keep-alive answer p99 (ms)': { cloud: r.keepaliveAnswerP99Ms, 'bare ws': r.refKeepaliveAnswerP99Ms },
+    'keep-alive answer max (ms)': { cloud: r.keepaliveAnswerMaxMs, 'bare ws': r.refKeepaliveAnswerMaxMs },
+    'pushes sent / failed': { cloud: `${r.pushes} / ${r.pushFailed}` },
+    'push p50 / p99 (ms)': { cloud: `${r.pushP50Ms} / ${r.pushP99Ms}` },
+    'event-loop lag max (ms)': { cloud: r.eventLoopLagMaxMs, 'bare ws': null },
+    'GET /api/v1/gateways (ms)': { cloud: r.listGatewaysMs },
+  });
+  console.log(
+    `${r.gateways} gateways (${r.lines} lines) on ${r.nodes} node(s), ${r.historyDays} days of history ` +
+      `(${r.historyRecords} records, ${r.storeMB} MB, filled in ${r.historyFillSeconds} s); ` +
+      `load generator ${r.loadGeneratorCpuPercent} % CPU; lines lost ${r.linesLost}, ` +
+      `unanswered keep-alives ${r.keepaliveUnanswered}; lag while connecting ${r.connectEventLoopLagMaxMs} ms`,
+  );
+  const { machine: mc } = r;
+  console.log(
+    `machine: load average ${mc.loadAverage1min.before} before, ≤ ${mc.loadAverage1min.duringMax} during; ` +
+      `others used ${mc.otherCpuPercent} % CPU${mc.disturbed ? ' — DISTURBED: CPU figures are not clean' : ''}`,
+  );
+  for (const profile of r.hotSpots) {
+    console.log(`\nhot spots of ${profile.file} (self time):`);
+    console.table(
+      profile.bySelf.map(({ function: fn, location, selfMs, selfPercent }) => ({
+        function: fn,
+        location,
+        'self ms': selfMs,
+        'self %': selfPercent,
+      })),
+    );
+  }
+  const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+  const checks: [boolean, string][] = [
+    [r.met.gateways, `${r.gateways} gateways all connected (≥ ${TARGETS.gateways})`],
+    [r.met.historyDays, `${r.historyDays} days of history (≥ ${TARGETS.historyDays})`],
+    [r.met.cpuRatio, `cloud CPU ${r.cpuRatio}× the bare ws server's (≤ ${TARGETS.cpuRatio})`],
+    [
+      r.met.keepaliveAnswerP99Ms,
+      `keep-alive answer p99 ${r.keepaliveAnswerP99Ms} ms (≤ ${TARGETS.keepaliveAnswerP99Ms})`,
+    ],
+    [r.met.pushP99Ms, `push p99 ${r.pushP99Ms} ms (≤ ${TARGETS.pushP99Ms})`],
+    [r.met.pushFailed, `${r.pushFailed} failed pushes of ${r.pushes} (≤ ${TARGETS.pushFailed})`],
+    [
+      r.met.eventLoopLagMaxMs,
+      `event-loop lag max ${r.eventLoopLagMaxMs} ms (≤ ${TARGETS.eventLoopLagMaxMs})`,
+    ],
+  ];
+  for (const [ok, what] of checks) console.log(`${verdict(ok)}  ${what}`);
+}
+
+async function main(): Promise<void> {
+  const report = toReport(await run());
+  print(report);
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`wrote ${outFile}`);
+}
+
+// Ctrl-C or a kill still runs the exit hooks that reap the cloud, reference and workers.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+await main();
