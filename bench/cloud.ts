@@ -17,8 +17,10 @@
  * Nodes share nothing yet: each node has its own store and holds whole sites (every
  * nodes-th site), the run split as bench/cloud/fleet-plan.ts nodeOf says; the reference
  * runs as many bare servers, split the same way. --cpu-prof profiles the cloud nodes and
- * prints their hot spots. Other load on the machine skews CPU figures: the report gives the
- * load average and the CPU used by processes other than the bench's.
+ * prints their hot spots (with --from-source their locations are in src/, not in dist/'s
+ * bundle; the profiles stay in the temporary directory printed). Other load on the machine
+ * skews CPU figures: the report gives the load average and the CPU used by processes other
+ * than the bench's.
  */
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -253,14 +255,22 @@ function keepaliveSummary(stats: FleetStats) {
   ]);
 }
 
+/** Longest wait for GET /api/v1/gateways: a collapsed cloud may take minutes. */
+const LIST_TIMEOUT_MS = 60_000;
+
 /** How long GET /api/v1/gateways takes on the first node (the issue saw 4.2 s at 7,000). */
-async function listGateways(node: CloudNode): Promise<{ ms: number; status: number }> {
+async function listGateways(node: CloudNode): Promise<{ ms: number; status: number | string }> {
   const started = performance.now();
-  const res = await fetch(`${node.url}/api/v1/gateways`, {
-    headers: { authorization: `Bearer ${node.apiToken}` },
-  });
-  await res.arrayBuffer();
-  return { ms: round(performance.now() - started), status: res.status };
+  try {
+    const res = await fetch(`${node.url}/api/v1/gateways`, {
+      headers: { authorization: `Bearer ${node.apiToken}` },
+      signal: AbortSignal.timeout(LIST_TIMEOUT_MS),
+    });
+    await res.arrayBuffer();
+    return { ms: round(performance.now() - started), status: res.status };
+  } catch (error) {
+    return { ms: round(performance.now() - started), status: (error as Error).name };
+  }
 }
 
 /** The hot spots of the nodes' CPU profiles (written when they stopped). */
@@ -282,7 +292,8 @@ async function run() {
     : shippedCloud();
   const { dir, cleanup } = scratchDir('bench-cloud');
   process.once('exit', cleanup);
-  const profileDir = join(dir, 'profiles');
+  // Outside the scratch directory, which goes when the run ends: the profiles are for reading later.
+  const profileDir = join(tmpdir(), `bench-cloud-profiles-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const runSecret = secret();
   const gateways = Array.from({ length: config.gateways }, (_, i) =>

@@ -20,6 +20,8 @@ export interface PushRun {
 }
 
 const KEPT_FAILURES = 5;
+/** Twice the cloud's push deadline (30 s): an answer later than this is a failure of the API. */
+const ANSWER_TIMEOUT_MS = 60_000;
 
 async function pushOnce(target: PushTarget, n: number): Promise<{ ms: number; error: string | null }> {
   const started = performance.now();
@@ -28,6 +30,7 @@ async function pushOnce(target: PushTarget, n: number): Promise<{ ms: number; er
       method: 'POST',
       headers: { authorization: `Bearer ${target.apiToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ type: 'bench', payload: { n } }),
+      signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
     });
     const body = (await res.json()) as { delivered?: boolean; reason?: string };
     const ms = performance.now() - started;
