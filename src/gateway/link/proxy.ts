@@ -1,7 +1,11 @@
 import type { Agent } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 import { onDemand } from '../../runtime/on-demand.ts';
 
-/** True when NO_PROXY (comma-separated hosts, ".suffix", "*", optional ":port") matches the target. */
+/**
+ * True when NO_PROXY (comma-separated hosts, ".suffix", "*", address ranges such as
+ * "10.0.0.0/8" or "fd00::/8" — as curl and Go read them —, optional ":port") matches the target.
+ */
 export function bypassesProxy(target: URL, noProxy: string | undefined): boolean {
   if (!noProxy) return false;
   const host = target.hostname.replace(/^\[|\]$/g, '').toLowerCase();
@@ -10,6 +14,10 @@ export function bypassesProxy(target: URL, noProxy: string | undefined): boolean
     const entry = raw.trim().toLowerCase();
     if (!entry) continue;
     if (entry === '*') return true;
+    if (entry.includes('/')) {
+      if (inRange(host, entry)) return true;
+      continue;
+    }
     const [pattern, entryPort] = entry.startsWith('[')
       ? [entry.slice(1, entry.indexOf(']')), entry.split(']:')[1]]
       : entry.split(':');
@@ -18,6 +26,20 @@ export function bypassesProxy(target: URL, noProxy: string | undefined): boolean
     if (host === suffix || host.endsWith(`.${suffix}`)) return true;
   }
   return false;
+}
+
+/** True when host is an IP address inside the range "address/prefix" (node's BlockList does the bit work). */
+function inRange(host: string, range: string): boolean {
+  const hostFamily = isIP(host);
+  const [network = '', prefixText = ''] = range.split('/');
+  const family = isIP(network);
+  const prefix = Number(prefixText);
+  if (hostFamily === 0 || family !== hostFamily || !/^\d+$/.test(prefixText)) return false;
+  if (prefix > (family === 4 ? 32 : 128)) return false;
+  const list = new BlockList();
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  list.addSubnet(network, prefix, type);
+  return list.check(host, type);
 }
 
 /** The proxy to use for the cloud URL: the configured one, else HTTPS_PROXY, unless NO_PROXY matches. */

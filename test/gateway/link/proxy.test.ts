@@ -26,6 +26,17 @@ describe('proxy selection', () => {
     expect(bypassesProxy(new URL('ws://[::1]:80/'), '[::1]')).toBe(true);
   });
 
+  it('matches address ranges, as curl and Go do (issue 15 item 13)', () => {
+    expect(bypassesProxy(new URL('ws://127.0.0.1:8080/push'), '127.0.0.0/8')).toBe(true);
+    expect(bypassesProxy(new URL('wss://10.20.30.40/push'), 'localhost, 10.0.0.0/8')).toBe(true);
+    expect(bypassesProxy(new URL('wss://11.0.0.1/push'), '10.0.0.0/8')).toBe(false);
+    expect(bypassesProxy(new URL('wss://[fd00::5]/push'), 'fd00::/8')).toBe(true);
+    expect(bypassesProxy(new URL('wss://[fe80::5]/push'), 'fd00::/8')).toBe(false);
+    // A range says nothing about names, nor does a malformed one about anything.
+    expect(bypassesProxy(cloud, '10.0.0.0/8')).toBe(false);
+    expect(bypassesProxy(new URL('wss://10.1.1.1/push'), '10.0.0.0/x')).toBe(false);
+  });
+
   it('never shows the proxy password', () => {
     expect(describeProxy(new URL('http://bob:s3cret@p.lan:3128'))).toBe('http://bob:***@p.lan:3128/');
   });
