@@ -29,7 +29,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { StatusStore } from '../src/cloud/status/status-store.ts';
+import { SqliteLearningStore } from '../src/cloud/status/sqlite-learning-store.ts';
 import { scratchDir, secret } from '../test/support/chain.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { reapOnExit } from '../test/support/reap-on-exit.ts';
@@ -185,9 +185,9 @@ async function startNodes(
     mkdirSync(nodeDir, { recursive: true });
     const storePath = join(nodeDir, 'cloud.db');
     const own = gateways.filter((g) => nodeOf(g.index, config.nodes, config.siteSize) === index);
-    const store = new StatusStore(storePath);
+    const store = new SqliteLearningStore(storePath);
     try {
-      records += fillHistory(store, own, {
+      records += await fillHistory(store, own, {
         now,
         days: config.historyDays,
         keepaliveMs: config.keepaliveMs,
@@ -195,7 +195,7 @@ async function startNodes(
         seed: 14 + index,
       });
     } finally {
-      store.close();
+      await store.close();
     }
     specs.push({
       index,

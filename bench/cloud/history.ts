@@ -8,8 +8,10 @@
  * interleaved in time, as a live cloud writes them (a gateway's rows scattered over the file).
  */
 import { domainOf } from '../../src/cloud/learning/domain.ts';
+import { type Evidence, emptyEvidence, foldRecord } from '../../src/cloud/learning/evidence.ts';
+import { DEFAULT_LEARNING_CONFIG } from '../../src/cloud/learning/learning-config.ts';
 import type { StatusRecord } from '../../src/cloud/learning/status-record.ts';
-import type { StatusStore } from '../../src/cloud/status/status-store.ts';
+import type { LearningStore } from '../../src/cloud/status/learning-store.ts';
 import { Prng } from '../sim/prng.ts';
 import { DAY_MS, PUSH_MEAN_GAP_MS } from '../sim/week.ts';
 import { SIM_EGRESS_ADDRESS, type SimGatewayIdentity, simSiteKey } from './fleet-plan.ts';
@@ -125,16 +127,17 @@ export function* fleetHistory(
 }
 
 /**
- * Writes the fleet's history into the cloud's status store: each gateway's identity as its
- * last hello left it, then its log. Returns how many records were written.
+ * Writes the fleet's history into the cloud's learning store: each gateway's identity as its
+ * last hello left it, its log, and the evidence the cloud would have folded from it (the
+ * cloud never reads the log back to advise). Returns how many records were written.
  */
-export function fillHistory(
-  store: StatusStore,
+export async function fillHistory(
+  store: LearningStore,
   gateways: readonly SimGatewayIdentity[],
   options: HistoryOptions,
-): number {
+): Promise<number> {
   for (const gateway of gateways) {
-    store.saveGateway({
+    await store.saveGateway({
       gatewayId: gateway.id,
       clientId: gateway.clientId,
       domain: domainOf(gateway.domain),
@@ -143,7 +146,16 @@ export function fillHistory(
       lastHelloAt: options.now,
     });
   }
+  const evidence = new Map<string, Evidence>();
+  const ctx = { config: DEFAULT_LEARNING_CONFIG };
   let written = 0;
-  for (const batch of fleetHistory(gateways, options)) written += store.appendMany(batch);
+  for (const batch of fleetHistory(gateways, options)) {
+    await store.appendMany(batch);
+    written += batch.length;
+    for (const r of batch)
+      evidence.set(r.gatewayId, foldRecord(evidence.get(r.gatewayId) ?? emptyEvidence(), r, ctx));
+  }
+  // No new rows: the fold is the history's, done above in one pass.
+  for (const [gatewayId, folded] of evidence) await store.record(gatewayId, [], () => folded);
   return written;
 }

@@ -1,9 +1,11 @@
 import type { Clock, TimerHandle } from '../../src/clock/clock.ts';
 import type { KeepaliveAdvice } from '../../src/cloud/learning/advice.ts';
+import { boundsOf, type Evidence, emptyEvidence, foldRecord } from '../../src/cloud/learning/evidence.ts';
 import {
   adviceFromBounds,
   type DecidedBounds,
   decideBounds,
+  domainBounds,
 } from '../../src/cloud/learning/interval-decision.ts';
 import type { LearningConfig } from '../../src/cloud/learning/learning-config.ts';
 import { nextProbeGap } from '../../src/cloud/learning/probe-planner.ts';
@@ -26,12 +28,14 @@ interface CloudLine {
   open: boolean;
   openedAt: number;
   lastTrafficAt: number;
+  /** The connection's session: the cloud and the gateway name its one death alike. */
+  sessionId: string;
 }
 
 /** Everything the cloud keeps per gateway. */
 interface CloudGateway {
   port: GatewayPort;
-  records: StatusRecord[];
+  evidence: Evidence;
   lines: Map<LineName, CloudLine>;
   bounds: DecidedBounds | null;
   advice: KeepaliveAdvice | null;
@@ -71,6 +75,7 @@ export class SimCloud {
   private readonly metrics: SimMetrics;
   private readonly gateways = new Map<string, CloudGateway>();
   private readonly sites = new Map<string, CloudSite>();
+  private readonly probes = new Map<string, number>();
   private nextRecordId = 1;
 
   constructor(options: CloudModelOptions) {
@@ -83,7 +88,13 @@ export class SimCloud {
 
   /** A gateway booted: from now on it belongs to its site. */
   register(port: GatewayPort): void {
-    this.gateways.set(port.id, { port, records: [], lines: new Map(), bounds: null, advice: null });
+    this.gateways.set(port.id, {
+      port,
+      evidence: emptyEvidence(),
+      lines: new Map(),
+      bounds: null,
+      advice: null,
+    });
     let site = this.sites.get(port.siteKey);
     if (!site) {
       site = {
@@ -100,14 +111,16 @@ export class SimCloud {
   }
 
   /** A line (re)connected; a report says why the previous connection of that line was lost. */
-  connect(gatewayId: string, line: LineName, report: DeathReport | null): KeepaliveAdvice {
+  connect(gatewayId: string, line: LineName, sessionId: string, report: DeathReport | null): KeepaliveAdvice {
     const gw = this.gateway(gatewayId);
     const now = this.clock.now();
-    gw.lines.set(line, { open: true, openedAt: now, lastTrafficAt: now });
+    gw.lines.set(line, { open: true, openedAt: now, lastTrafficAt: now, sessionId });
     if (report) {
       this.record(gw, line, 'keepalive', 'NG', report.idleBeforeMs, report.connectionAgeMs, {
         failure: 'keepalive-timeout',
         policyLimited: report.limitedByPolicy,
+        at: report.at,
+        sessionId: report.sessionId,
       });
     }
     const site = this.siteOf(gw);
@@ -145,14 +158,14 @@ export class SimCloud {
     return this.gateway(gatewayId).advice as KeepaliveAdvice;
   }
 
+  /** Probes sent on a gateway's probe line so far. */
+  probesOf(gatewayId: string): number {
+    return this.probes.get(gatewayId) ?? 0;
+  }
+
   /** The elected representative of a gateway's site. */
   representativeOf(gatewayId: string): string | null {
     return this.siteOf(this.gateway(gatewayId)).representative;
-  }
-
-  /** The status log of one gateway (read-only view for tests). */
-  recordsOf(gatewayId: string): readonly StatusRecord[] {
-    return this.gateway(gatewayId).records;
   }
 
   /** Sends on the first live push line; on failure retries on the next and asks for the dead one back. */
@@ -191,7 +204,11 @@ export class SimCloud {
     }
     if (kind === 'push') this.metrics.failedPushAttemptTimes.push(now);
     this.clock.setTimeout(() => {
-      this.record(gw, name, 'push', 'NG', idle, age, { failure: 'ack-timeout' });
+      this.record(gw, name, 'push', 'NG', idle, age, {
+        failure: 'ack-timeout',
+        at: now,
+        sessionId: state.sessionId,
+      });
       if (gw.lines.get(name) === state) state.open = false;
       this.sendDown(gatewayId, kind, [...tried, name], onLost);
     }, this.ackDeadlineMs);
@@ -204,11 +221,11 @@ export class SimCloud {
     status: StatusRecord['status'],
     idleBeforeMs: number,
     connectionAgeMs: number,
-    extra: { failure?: StatusRecord['failure']; policyLimited?: boolean },
+    extra: { failure?: StatusRecord['failure']; policyLimited?: boolean; at?: number; sessionId?: string },
   ): void {
     const record: StatusRecord = {
       id: this.nextRecordId++,
-      time: this.clock.now(),
+      time: extra.at ?? this.clock.now(),
       gatewayId: gw.port.id,
       clientId: `${gw.port.id}-client`,
       connectionId: line,
@@ -220,38 +237,28 @@ export class SimCloud {
       policyLimited: extra.policyLimited ?? false,
     };
     if (extra.failure) record.failure = extra.failure;
-    gw.records.push(record);
-    // The decision only reads the newest maxRecords; keep memory bounded the same way.
-    if (gw.records.length > 2 * this.config.maxRecords) gw.records.splice(0, this.config.maxRecords);
-    this.noteEvidence(gw, record);
+    if (extra.sessionId !== undefined) record.sessionId = extra.sessionId;
+    const siteCapMs = domainBounds(this.peerBounds(gw), this.config)?.lifetimeCapMs ?? null;
+    const next = foldRecord(gw.evidence, record, { config: this.config, siteCapMs });
+    if (next === gw.evidence) return;
+    gw.evidence = next;
+    // The evidence changed (the seed's recompute triggers): advice is stale for the whole site.
+    const site = this.siteOf(gw);
+    for (const id of site.members) this.gateway(id).bounds = null;
+    this.replan(site);
   }
 
-  /** Marks advice stale where the record may change it (the seed's recompute triggers) and replans probing. */
-  private noteEvidence(source: CloudGateway, record: StatusRecord): void {
-    const site = this.siteOf(source);
-    let changed = false;
-    for (const id of site.members) {
-      const gw = this.gateway(id);
-      const b = gw.bounds;
-      const matters =
-        b === null ||
-        record.status === 'NG' ||
-        b.lowerMs === null ||
-        record.idleBeforeMs > b.lowerMs ||
-        (b.lifetimeCapMs !== null && record.connectionAgeMs >= b.lifetimeCapMs);
-      if (matters) {
-        gw.bounds = null;
-        changed = true;
-      }
-    }
-    if (changed) this.replan(site);
+  private peerBounds(gw: CloudGateway) {
+    const now = this.clock.now();
+    return this.siteOf(gw)
+      .members.filter((id) => id !== gw.port.id)
+      .map((id) => boundsOf(this.gateway(id).evidence, now, this.config));
   }
 
   private refresh(gw: CloudGateway): void {
     if (gw.bounds !== null && gw.advice !== null) return;
-    const site = this.siteOf(gw);
-    const domainPeers = site.members.filter((id) => id !== gw.port.id).map((id) => this.gateway(id).records);
-    const bounds = decideBounds({ own: gw.records, domainPeers, now: this.clock.now(), config: this.config });
+    const own = boundsOf(gw.evidence, this.clock.now(), this.config);
+    const bounds = decideBounds({ own, peers: this.peerBounds(gw), config: this.config });
     gw.bounds = bounds;
     gw.advice = adviceFromBounds(bounds, this.config);
   }
@@ -333,6 +340,7 @@ export class SimCloud {
     const idle = now - probe.lastTrafficAt;
     const age = now - probe.openedAt;
     this.metrics.probeTimes.push(now);
+    this.probes.set(repId, this.probesOf(repId) + 1);
     this.setProbeState(site, 'awaiting-ack');
     if (rep.port.deliver('probe', { kind: 'probe', advice: this.adviceFor(repId), restore: [] })) {
       probe.lastTrafficAt = now;
@@ -344,7 +352,11 @@ export class SimCloud {
     this.clock.setTimeout(() => {
       probe.open = false;
       this.setProbeState(site, 'idle');
-      this.record(rep, 'probe', 'probe', 'NG', idle, age, { failure: 'ack-timeout' });
+      this.record(rep, 'probe', 'probe', 'NG', idle, age, {
+        failure: 'ack-timeout',
+        at: now,
+        sessionId: probe.sessionId,
+      });
       this.replan(site);
     }, this.ackDeadlineMs);
   }

@@ -155,7 +155,7 @@ export class SimGateway implements GatewayPort {
     manager.start();
     // Make-before-break: the old connection closes only once the new one is up.
     if (previous) this.closeLine(line, previous);
-    this.takeAdvice(this.ctx.cloud.connect(this.id, line, report));
+    this.takeAdvice(this.ctx.cloud.connect(this.id, line, String(connId), report));
   }
 
   private closeLine(line: PushLineName, active: ActiveLine): void {
@@ -191,6 +191,8 @@ export class SimGateway implements GatewayPort {
       idleBeforeMs: info.idleBeforeMs,
       connectionAgeMs: info.connectionAgeMs,
       limitedByPolicy: info.limitedByPolicy,
+      at: info.sentAt,
+      sessionId: String(connId),
     });
   }
 
@@ -203,7 +205,7 @@ export class SimGateway implements GatewayPort {
   private openProbeLine(): void {
     this.closeProbeLine();
     this.probeConn = this.ctx.firewall.open(this.ctx.clock.now());
-    this.takeAdvice(this.ctx.cloud.connect(this.id, 'probe', null));
+    this.takeAdvice(this.ctx.cloud.connect(this.id, 'probe', String(this.probeConn), null));
   }
 
   private closeProbeLine(): void {

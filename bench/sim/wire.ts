@@ -21,6 +21,10 @@ export interface DeathReport {
   idleBeforeMs: number;
   connectionAgeMs: number;
   limitedByPolicy: boolean;
+  /** When the loss was observed (the unanswered keep-alive left). */
+  at: number;
+  /** The connection that died: one death per session. */
+  sessionId: string;
 }
 
 /** The cloud's handle on a gateway. */

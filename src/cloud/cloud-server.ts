@@ -14,19 +14,23 @@ import { gatewayLiveState } from './api/gateway-state.ts';
 import { registerGatewaysApi } from './api/gateways-api.ts';
 import { registerHttpApi } from './api/http-api.ts';
 import { registerJobsApi } from './api/jobs-api.ts';
+import { registerMetricsApi } from './api/metrics-api.ts';
 import { DeviceRegistry } from './devices/device-registry.ts';
 import { DocumentSpool } from './jobs/document-spool.ts';
 import { JobRunner } from './jobs/job-runner.ts';
 import { JobStore } from './jobs/job-store.ts';
 import { DEFAULT_LEARNING_CONFIG, type LearningConfig } from './learning/learning-config.ts';
 import { type CloudMqttParts, startCloudMqtt } from './mqtt/cloud-mqtt-setup.ts';
+import { EventLoopWatch } from './overload/event-loop-watch.ts';
 import { GatewayDirectory } from './push/gateway-directory.ts';
 import { PushDispatcher } from './push/push-dispatcher.ts';
 import { PushServer } from './push/push-server.ts';
 import { DevicePushDispatcher } from './push-proxy/device-push.ts';
 import { ProxiedDevices } from './push-proxy/proxied-devices.ts';
 import { type GatewayRegistry, seedGateways } from './registry/gateway-registry.ts';
-import { StatusStore } from './status/status-store.ts';
+import type { LearningStore } from './status/learning-store.ts';
+import { SqliteLearningStore } from './status/sqlite-learning-store.ts';
+import { StatusLogRetention } from './status/status-log-retention.ts';
 import { openCloudStore } from './store/cloud-store.ts';
 
 /** Maps the cloud config's keep-alive section onto the learner's tunables. */
@@ -39,7 +43,8 @@ export function learningConfigFrom(config: CloudConfig): LearningConfig {
     maxIntervalMs: k.max,
     marginFraction: k.margin,
     windowMs: k.window,
-    maxRecords: k.maxRecords,
+    evidenceFloorMs: k.evidenceFloor,
+    domainMinAgreeing: k.domainAgreeing,
     probeToleranceFraction: k.probeTolerance,
   };
 }
@@ -51,7 +56,9 @@ export interface CloudServer {
   readonly app: FastifyInstance;
   readonly push: PushServer;
   readonly dispatcher: PushDispatcher;
-  readonly store: StatusStore;
+  readonly store: LearningStore;
+  /** The cloud's own lateness (event-loop stalls). */
+  readonly overload: EventLoopWatch;
   /** The registered gateways (seeded from the config, changed through the admin API). */
   readonly registry: GatewayRegistry;
   readonly jobs: JobRunner;
@@ -78,13 +85,23 @@ export async function startCloudServer(
   const cloudStore = await openCloudStore(config.store);
   const registry = cloudStore.gateways;
   await seedGateways(registry, config.gateways, clock.now());
-  const store = new StatusStore(config.store.path);
+  const store = new SqliteLearningStore(config.store.path);
+  const retention = new StatusLogRetention({
+    store,
+    clock,
+    logger: log,
+    keepMs: config.statusLog.keep,
+    maxPerGateway: config.statusLog.maxPerGateway,
+    everyMs: config.statusLog.pruneEvery,
+  });
+  const overload = new EventLoopWatch({ clock, logger: log });
   const directory = new GatewayDirectory(clock);
   const advisor = new KeepaliveAdvisor({
     store,
     directory,
     config: learningConfigFrom(config),
     clock,
+    logger: log,
     probeEnabled: config.keepalive.probe,
   });
   const proxiedDevices = new ProxiedDevices({ clock, logger: log, directory });
@@ -96,6 +113,7 @@ export async function startCloudServer(
     clock,
     logger: log,
     probeAckTimeoutMs: config.push.ackTimeout,
+    overload,
     onStream: (line, request) => proxiedDevices.accept(line, request),
   });
   const mqtt = config.mqtt
@@ -130,7 +148,6 @@ export async function startCloudServer(
     dispatcher: new DevicePushDispatcher({
       devices: proxiedDevices,
       server: push,
-      store,
       clock,
       logger: log,
       ackTimeoutMs: config.push.ackTimeout,
@@ -165,6 +182,7 @@ export async function startCloudServer(
     if (line.hello.devices) devices.report(line.gatewayId, line.hello.devices, clock.now());
   });
   registerJobsApi(app, { runner: jobs, store: jobStore, devices });
+  registerMetricsApi(app, { overload });
   registerDirectApi(app, { runner: jobs, spool });
   const directStream = new DirectStreamServer({ runner: jobs, spool, logger: log });
   app.server.on('upgrade', (req, socket, head) => {
@@ -177,6 +195,8 @@ export async function startCloudServer(
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   url = `${scheme}://${host}:${address.port}`;
   jobs.start();
+  overload.start();
+  retention.start();
   log.info(
     { url, store: cloudStore.kind === 'postgres' ? 'postgres' : config.store.path },
     'cloud listening',
@@ -189,6 +209,7 @@ export async function startCloudServer(
     dispatcher,
     store,
     registry,
+    overload,
     jobs,
     jobStore,
     devices,
@@ -196,11 +217,13 @@ export async function startCloudServer(
     mqtt,
     async stop() {
       jobs.stop();
+      overload.stop();
+      await retention.stop();
       push.closeAll();
       directStream.closeAll();
       await app.close();
       await mqtt?.stop();
-      store.close();
+      await store.close();
       jobStore.close();
       devices.close();
       await cloudStore.close();

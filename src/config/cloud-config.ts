@@ -98,16 +98,33 @@ export const cloudConfigSchema = z.strictObject({
     .prefault({}),
   keepalive: z
     .strictObject({
-      default: duration('50s').describe('advice when nothing is known'),
-      min: duration('10s'),
+      default: duration('25s').describe('advice when nothing is known (under every idle timeout from 30 s)'),
+      min: duration('5s').describe(
+        'never advise keep-alives more often (evidence below it is still learned and warned about)',
+      ),
       max: duration('168h'),
       margin: fraction('5%', 0.5).describe('advice = longest good idle gap minus this fraction'),
-      window: duration('7d').describe('how far back the status log is read'),
-      maxRecords: z.number().int().min(10).default(10_000),
+      window: duration('7d').describe('how long evidence counts'),
+      evidenceFloor: duration('2s').describe('idle gaps shorter than this are no evidence either way'),
+      domainAgreeing: z
+        .number()
+        .int()
+        .min(1)
+        .max(100)
+        .default(2)
+        .describe('gateways of a site that must know something and agree before its value is shared'),
       probe: z.boolean().default(true).describe('let one representative per domain probe longer gaps'),
       probeTolerance: fraction('5%', 0.1).describe('stop probing when the bounds are this close'),
     })
     .prefault({}),
+  statusLog: z
+    .strictObject({
+      keep: duration('7d').describe('status-log rows older than this are pruned'),
+      maxPerGateway: z.number().int().min(10).default(10_000).describe('newest rows kept per gateway'),
+      pruneEvery: duration('10m').describe('how often the status log is pruned'),
+    })
+    .prefault({})
+    .describe('the communication status log (the learning itself needs none of it)'),
   push: z
     .strictObject({
       ackTimeout: duration('10s').describe('a push unacknowledged this long has failed on its line'),

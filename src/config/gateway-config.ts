@@ -261,7 +261,7 @@ export const gatewayConfigSchema = z
     }),
     keepalive: z
       .strictObject({
-        default: duration('50s').describe('interval used until the cloud advises one'),
+        default: duration('25s').describe('interval used until the cloud advises one'),
         answerTimeout: duration('10s').describe('a keep-alive unanswered this long marks its line dead'),
       })
       .prefault({}),

@@ -17,6 +17,8 @@ export const lineRole = z.enum(['push', 'probe']);
 export const adviceSchema = z.object({
   intervalMs: ms,
   source: z.enum(['default', 'history', 'domain', 'probe']),
+  /** Which rule gave the interval (absent from older clouds); protocol/advice-words.ts says it in words. */
+  basis: z.enum(['default', 'longest-good-gap', 'half-failing-gap']).optional(),
   mcvtMs: ms.nullable(),
   lowerBoundMs: ms.nullable(),
   upperBoundMs: ms.nullable(),
@@ -29,10 +31,18 @@ export const adviceSchema = z.object({
 export const lostLineSchema = z.object({
   connectionId: id,
   role: lineRole,
+  /**
+   * Idle gap the line had sat before it was found dead: before the unanswered keep-alive, or
+   * before the close or reset (never the few ms since a keep-alive that a reset answered).
+   */
   idleBeforeMs: ms,
   ageMs: ms,
   reason: z.enum(['keepalive-timeout', 'closed', 'error', 'lifetime-replace']),
   policyLimited: z.boolean(),
+  /** The session (welcome.sessionId) that died: the cloud records one death per session. */
+  sessionId: id.optional(),
+  /** How long before this hello the loss was observed, ms: the cloud dates the death, not the report. */
+  agoMs: ms.optional(),
 });
 
 /** A device behind the gateway, as reported in its hello (the cloud's device registry). */
@@ -74,6 +84,8 @@ export const helloSchema = z.object({
 export const welcomeSchema = z.object({
   type: z.literal('welcome'),
   connectionId: id,
+  /** This session of the line, named by the cloud; a loss report quotes it. */
+  sessionId: id.optional(),
   advice: adviceSchema,
   representative: z.boolean(),
   /** The gateway should keep a probe line open (it is its domain's representative). */

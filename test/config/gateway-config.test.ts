@@ -22,7 +22,7 @@ describe('gateway config', () => {
   it('fills sane defaults', () => {
     const config = parseGatewayConfig(minimal);
     expect(config.cloud.connections).toBe(2);
-    expect(config.keepalive.default).toBe(50_000);
+    expect(config.keepalive.default).toBe(25_000);
     expect(config.power.mode).toBe('normal');
     expect(config.power.modes['power-saving']).toEqual({
       minInterval: 3_600_000,

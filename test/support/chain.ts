@@ -57,7 +57,7 @@ export async function startCloud(
     api: { token: apiToken },
     gateways: overrides.gateways ?? [{ id: 'gw1', token: gatewayToken, ...overrides.gw1 }],
     store: { path: join(dir, 'cloud.db') },
-    keepalive: { default: '1s', min: '200ms', ...overrides.keepalive },
+    keepalive: { default: '1s', min: '200ms', evidenceFloor: '100ms', ...overrides.keepalive },
     push: { ackTimeout: '1s', deadline: '10s', ...overrides.push },
     ...(overrides.mqtt ? { mqtt: overrides.mqtt } : {}),
     ...(overrides.jobs ? { jobs: overrides.jobs } : {}),

@@ -1,12 +1,13 @@
 import type { Clock } from '../../clock/clock.ts';
+import type { Logger } from '../../log/logger.ts';
 import type { KeepaliveAdvice } from '../learning/advice.ts';
-import type { Bounds } from '../learning/evidence.ts';
-import { decideAdvice } from '../learning/interval-decision.ts';
+import { type Bounds, boundsOf, type Evidence, foldRecords } from '../learning/evidence.ts';
+import { adviceFromBounds, decideBounds, domainBounds } from '../learning/interval-decision.ts';
 import type { LearningConfig } from '../learning/learning-config.ts';
 import { nextProbeGap } from '../learning/probe-planner.ts';
 import { electRepresentative } from '../learning/representative.ts';
 import type { GatewayDirectory } from '../push/gateway-directory.ts';
-import type { StatusStore } from '../status/status-store.ts';
+import type { LearningStore, NewRecord } from '../status/learning-store.ts';
 
 /** Advice for one gateway plus its role in probing for its site. */
 export interface GatewayKeepaliveState {
@@ -16,44 +17,87 @@ export interface GatewayKeepaliveState {
   probeGapMs: number | null;
 }
 
+/** What a decision needs: the gateway's own bounds and those of the other gateways of its site. */
+export interface EvidenceSnapshot {
+  own: Bounds;
+  peers: Bounds[];
+}
+
+/** A site's evidence is re-read from the store at most this often (other nodes may have changed it). */
+const SITE_REFRESH_MS = 10_000;
+
+interface SiteView {
+  readAt: number;
+  members: Map<string, Evidence | null>;
+}
+
 /**
- * Reads the status log and asks the pure learning modules for advice, the site's
- * representative and the next probe gap. Holds no learning state of its own: the log is
- * the state, so a restarted cloud advises exactly as before.
+ * Folds each exchange into the gateway's evidence (one store call, O(1) whatever the log's
+ * length) and asks the pure learning modules for advice, the site's representative and the
+ * next probe gap. The evidence lives in the store, so a restarted cloud (or another node)
+ * advises exactly as before.
  */
 export class KeepaliveAdvisor {
-  private readonly store: StatusStore;
+  private readonly store: LearningStore;
   private readonly directory: GatewayDirectory;
   private readonly config: LearningConfig;
   private readonly clock: Clock;
+  private readonly log: Logger;
   private readonly probeEnabled: boolean;
+  private readonly sites = new Map<string, SiteView>();
+  /** The shortest failing gap each gateway was last warned about (once per change, not per keep-alive). */
+  private readonly warnedBelowMin = new Map<string, number>();
 
   constructor(options: {
-    store: StatusStore;
+    store: LearningStore;
     directory: GatewayDirectory;
     config: LearningConfig;
     clock: Clock;
+    logger: Logger;
     probeEnabled: boolean;
   }) {
     this.store = options.store;
     this.directory = options.directory;
     this.config = options.config;
     this.clock = options.clock;
+    this.log = options.logger.child({ part: 'advisor' });
     this.probeEnabled = options.probeEnabled;
   }
 
-  /** Current advice for a gateway, from its own log and its site peers' logs. */
-  adviceFor(gatewayId: string): KeepaliveAdvice {
-    const now = this.clock.now();
-    const since = now - this.config.windowMs;
-    const own = this.store.recent(gatewayId, since, this.config.maxRecords);
-    const info = this.store.gateway(gatewayId);
-    const domainPeers = info
-      ? this.store
-          .sitePeers(info.siteKey, gatewayId)
-          .map((p) => this.store.recent(p.gatewayId, since, this.config.maxRecords))
-      : [];
-    return decideAdvice({ own, domainPeers, now, config: this.config });
+  /**
+   * Records an exchange (log and evidence; no records: only reads) and returns what the
+   * decision needs, so the caller can take it synchronously (e.g. after registering the line).
+   */
+  async observe(gatewayId: string, records: readonly NewRecord[]): Promise<EvidenceSnapshot> {
+    const site = await this.siteOf(gatewayId);
+    const peers = site ? this.peerBounds(site, gatewayId) : [];
+    let own: Evidence | null;
+    if (records.length === 0) {
+      own = site?.members.get(gatewayId) ?? (await this.store.evidence(gatewayId));
+    } else {
+      const siteCapMs = domainBounds(peers, this.config)?.lifetimeCapMs ?? null;
+      const recorded = await this.store.record(gatewayId, records, (current, stored) =>
+        foldRecords(current, stored, { config: this.config, siteCapMs }),
+      );
+      own = recorded.evidence;
+      if (recorded.changed) site?.members.set(gatewayId, own);
+    }
+    return { own: boundsOf(own, this.clock.now(), this.config), peers };
+  }
+
+  /** Advice, representative flag and probe plan from a snapshot. */
+  state(gatewayId: string, snapshot: EvidenceSnapshot): GatewayKeepaliveState {
+    const decided = decideBounds({ own: snapshot.own, peers: snapshot.peers, config: this.config });
+    const advice = adviceFromBounds(decided, this.config);
+    this.warnIfBelowMin(gatewayId, advice);
+    const representative = this.isRepresentative(gatewayId);
+    const probeGapMs = this.probeEnabled && representative ? nextProbeGap(decided, this.config) : null;
+    return { advice, representative, probeGapMs };
+  }
+
+  /** Current advice, representative flag and probe plan of a gateway. */
+  async stateFor(gatewayId: string): Promise<GatewayKeepaliveState> {
+    return this.state(gatewayId, await this.observe(gatewayId, []));
   }
 
   /** Whether the gateway is its site's representative among the connected gateways. */
@@ -68,17 +112,44 @@ export class KeepaliveAdvisor {
     return electRepresentative(candidates) === gatewayId;
   }
 
-  /** Advice, representative flag and probe plan in one call. */
-  stateFor(gatewayId: string): GatewayKeepaliveState {
-    const advice = this.adviceFor(gatewayId);
-    const representative = this.isRepresentative(gatewayId);
-    const bounds: Bounds = {
-      lowerMs: advice.lowerBoundMs,
-      upperMs: advice.upperBoundMs,
-      lifetimeCapMs: advice.lifetimeCapMs,
-      lowerFrom: null,
-    };
-    const probeGapMs = this.probeEnabled && representative ? nextProbeGap(bounds, this.config) : null;
-    return { advice, representative, probeGapMs };
+  /** Forgets the cached view of a site (a gateway joined or left it). */
+  forgetSite(siteKey: string): void {
+    this.sites.delete(siteKey);
+  }
+
+  private warnIfBelowMin(gatewayId: string, advice: KeepaliveAdvice): void {
+    const upper = advice.upperBoundMs;
+    if (upper === null || upper >= this.config.minIntervalMs) {
+      this.warnedBelowMin.delete(gatewayId);
+      return;
+    }
+    if (this.warnedBelowMin.get(gatewayId) === upper) return;
+    this.warnedBelowMin.set(gatewayId, upper);
+    this.log.warn(
+      { gateway: gatewayId, upperMs: upper, minMs: this.config.minIntervalMs },
+      'lines of this gateway die after idle gaps shorter than keepalive.min: advice stays at keepalive.min and lines keep dying; lower keepalive.min',
+    );
+  }
+
+  private peerBounds(site: SiteView, gatewayId: string): Bounds[] {
+    const now = this.clock.now();
+    const peers: Bounds[] = [];
+    for (const [id, evidence] of site.members)
+      if (id !== gatewayId) peers.push(boundsOf(evidence, now, this.config));
+    return peers;
+  }
+
+  /** The gateway's site and what its members know, from the site index (cached briefly). */
+  private async siteOf(gatewayId: string): Promise<SiteView | null> {
+    const siteKey = this.directory.get(gatewayId)?.siteKey ?? (await this.store.gateway(gatewayId))?.siteKey;
+    if (siteKey === undefined) return null;
+    const now = this.clock.now();
+    const cached = this.sites.get(siteKey);
+    if (cached && now - cached.readAt < SITE_REFRESH_MS && cached.members.has(gatewayId)) return cached;
+    const members = await this.store.siteMembers(siteKey);
+    const view: SiteView = { readAt: now, members: new Map(members.map((m) => [m.gatewayId, m.evidence])) };
+    if (!view.members.has(gatewayId)) view.members.set(gatewayId, await this.store.evidence(gatewayId));
+    this.sites.set(siteKey, view);
+    return view;
   }
 }

@@ -12,7 +12,7 @@ import {
 export interface GatewaysApiOptions {
   registry: GatewayRegistry;
   /** What the cloud knows of a gateway's lines and keep-alive learning, for its view. */
-  liveState: (id: string) => Record<string, unknown>;
+  liveState: (id: string) => Promise<Record<string, unknown>>;
   /** Closes the gateway's lines wherever they are (every node of a fleet). */
   closeLines: (id: string, reason: string) => Promise<void>;
   clock: Clock;
@@ -65,8 +65,8 @@ const notFound = (id: string) => ({ error: 'not-found', message: `no gateway "${
  */
 export function registerGatewaysApi(app: FastifyInstance, options: GatewaysApiOptions): void {
   const { registry, clock } = options;
-  const view = (g: RegisteredGateway) => ({
-    ...options.liveState(g.id),
+  const view = async (g: RegisteredGateway) => ({
+    ...(await options.liveState(g.id)),
     id: g.id,
     disabled: g.disabled,
     maxTunnels: g.maxTunnels,
@@ -82,7 +82,7 @@ export function registerGatewaysApi(app: FastifyInstance, options: GatewaysApiOp
     const page = await registry.list({ after: query.data.after, limit: query.data.limit });
     const last = page.at(-1);
     return {
-      gateways: page.map(view),
+      gateways: await Promise.all(page.map(view)),
       next: page.length === query.data.limit && last ? last.id : null,
     };
   });
@@ -105,7 +105,7 @@ export function registerGatewaysApi(app: FastifyInstance, options: GatewaysApiOp
         .send({ error: 'conflict', message: `gateway "${body.data.id}" is already registered` });
     }
     req.log.info?.({ gateway: gateway.id }, 'gateway registered');
-    return reply.code(201).send({ ...view(gateway), token });
+    return reply.code(201).send({ ...(await view(gateway)), token });
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/gateways/:id', async (req, reply) => {
@@ -133,7 +133,7 @@ export function registerGatewaysApi(app: FastifyInstance, options: GatewaysApiOp
     );
     if (!gateway) return reply.code(404).send(notFound(req.params.id));
     await options.closeLines(gateway.id, 'gateway token rotated');
-    return { ...view(gateway), token };
+    return { ...(await view(gateway)), token };
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/gateways/:id', async (req, reply) => {

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { sameSecret } from '../../protocol/same-secret.ts';
 import type { PushDispatcher } from '../push/push-dispatcher.ts';
 import type { GatewayRegistry } from '../registry/gateway-registry.ts';
-import type { StatusStore } from '../status/status-store.ts';
+import type { LearningStore } from '../status/learning-store.ts';
 
 export interface HttpApiOptions {
   apiToken: string;
   registry: GatewayRegistry;
-  store: StatusStore;
+  store: LearningStore;
   dispatcher: PushDispatcher;
 }
 
@@ -64,7 +64,7 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
       return reply
         .code(400)
         .send({ error: 'bad-request', message: 'limit must be an integer from 1 to 10000' });
-    const records = store.recent(req.params.id, 0, query.data.limit);
+    const records = await store.recent(req.params.id, 0, query.data.limit);
     return {
       records: records.map((r) => ({ ...r, time: new Date(r.time).toISOString() })),
     };

@@ -1,11 +1,20 @@
 /** Where the advised keep-alive interval comes from. */
 export type AdviceSource = 'default' | 'history' | 'domain' | 'probe';
 
+/**
+ * Which rule gave the interval: the default (nothing contradicts it), the longest good gap L
+ * minus the margin, or half the shortest failing gap U (a failure below the default, nothing
+ * good known yet).
+ */
+export type AdviceBasis = 'default' | 'longest-good-gap' | 'half-failing-gap';
+
 /** The cloud's keep-alive advice for one gateway, with the evidence behind it. */
 export interface KeepaliveAdvice {
   /** Advised keep-alive interval for the gateway's push lines, ms. */
   intervalMs: number;
+  /** Whose evidence: none (default), this gateway's push lines (history), its probe lines, or its site (domain). */
   source: AdviceSource;
+  basis: AdviceBasis;
   /** Maximum connection valid time: longest idle gap after which an exchange succeeded (L). */
   mcvtMs: number | null;
   /** Learned lower bound of the middlebox idle timeout (longest good gap), ms. */

@@ -1,110 +1,464 @@
-import { LENIENCY_CONFIRMATIONS, type LearningConfig } from './learning-config.ts';
+import {
+  EVIDENCE_DEATH_MEMORY,
+  EVIDENCE_SESSION_MEMORY,
+  EVIDENCE_WINDOW_SLICES,
+  LENIENCY_CONFIRMATIONS,
+  type LearningConfig,
+  LIFETIME_MAX_IDLE_FRACTION,
+  OUTAGE_WINDOW_MS,
+} from './learning-config.ts';
 import { detectLifetimeCap } from './lifetime-cap.ts';
-import type { StatusRecord } from './status-record.ts';
+import type { LineRole, StatusRecord } from './status-record.ts';
 
-/** What the recent log says about the middlebox in front of one gateway (or one site). */
+/** What the evidence says about the middlebox in front of one gateway (or one site). */
 export interface Bounds {
   /** L: longest idle gap after which an exchange still succeeded (not contradicted since), ms. */
   lowerMs: number | null;
-  /** U: shortest idle gap after which an exchange failed for idleness (not contradicted since), ms. */
+  /** U: shortest idle gap after which a line died of idleness (not contradicted since), ms. */
   upperMs: number | null;
   /** Detected connection lifetime cap (conservative estimate), ms. */
   lifetimeCapMs: number | null;
   /** The line role of the record that set L. */
-  lowerFrom: 'push' | 'probe' | null;
+  lowerFrom: LineRole | null;
 }
 
-/** The records a decision may look at: inside the window, at most the newest maxRecords, oldest first. */
-export function recentRecords(
-  records: readonly StatusRecord[],
-  now: number,
-  config: LearningConfig,
-): StatusRecord[] {
+/** The longest (good) or shortest (failed) idle gap seen in one slice of the window, and when. */
+export interface GapMark {
+  slice: number;
+  gapMs: number;
+  at: number;
+  role: LineRole;
+}
+
+/** What a recorded death of a line turned out to say. */
+export type DeathVerdict =
+  /** Died of idleness: bounds the idle timeout from above (U). */
+  | 'idle'
+  /** Lines of the gateway died at one moment after different gaps: the path went down (a proxy restart). */
+  | 'outage'
+  /** The cloud itself answered too late (event-loop lag, queueing): nothing about the network. */
+  | 'cloud-late'
+  /** Explained by a connection lifetime cap (the gateway's own or its site's). */
+  | 'lifetime-cap'
+  /** The power policy kept alive less often than advised. */
+  | 'policy'
+  /** After a gap under the evidence floor: a reset under traffic, not an idle timeout. */
+  | 'too-short'
+  /** Retired by LENIENCY_CONFIRMATIONS later successes past it: the middlebox got more lenient. */
+  | 'outdated';
+
+/** One recorded death of a line, kept so that later evidence can still explain it otherwise. */
+export interface Death {
+  /** When the loss was observed (close, reset, or the unanswered keep-alive or probe left), ms since epoch. */
+  at: number;
+  gapMs: number;
+  ageMs: number;
+  line: string;
+  role: LineRole;
+  verdict: DeathVerdict;
+  /** Successes this death made stale; they come back if the death is explained otherwise. */
+  wiped?: { good: GapMark[]; aboveU: GapMark[] };
+  /** Oldest connection age of a success after this death (capped where it no longer matters), ms. */
+  okAgeAfterMs: number;
+}
+
+/**
+ * Everything the cloud knows about one gateway's middlebox, kept incrementally: each exchange
+ * is folded in once (O(1): bounded lists, never the log), and the result is persisted as one
+ * small JSON document. The window (the seed's "recent log") is kept per slice of it: each slice
+ * remembers its longest good gap, so a mark leaves the window with the record that made it.
+ */
+export interface Evidence {
+  v: 1;
+  /** Longest fresh success per slice, all below U. */
+  good: GapMark[];
+  /** Longest success per slice at or past U since the last failure (leniency candidates). */
+  aboveU: GapMark[];
+  /** Successes past U in a row with no failure between. */
+  confirmations: number;
+  /** Shortest idle failure per slice of deaths that left the death list (no longer explainable). */
+  settled: GapMark[];
+  /** Newest deaths, oldest first, at most EVIDENCE_DEATH_MEMORY. */
+  deaths: Death[];
+  /** Detected lifetime cap and the newest death supporting it. */
+  lifetimeCap: { ms: number; at: number } | null;
+  /** Sessions whose death is recorded (one death per session, however often it is reported). */
+  sessions: string[];
+}
+
+/** What a fold needs besides the record. */
+export interface FoldContext {
+  config: LearningConfig;
+  /** A lifetime cap another gateway of the site has proven: it explains our deaths too. */
+  siteCapMs?: number | null;
+}
+
+/** A record to fold: a status-log row, with the session it was taken on when known. */
+export type EvidenceRecord = Omit<StatusRecord, 'id'>;
+
+/** Evidence that knows nothing yet. */
+export function emptyEvidence(): Evidence {
+  return {
+    v: 1,
+    good: [],
+    aboveU: [],
+    confirmations: 0,
+    settled: [],
+    deaths: [],
+    lifetimeCap: null,
+    sessions: [],
+  };
+}
+
+/**
+ * Folds records, in order, into a gateway's evidence. Returns the same object when none of them
+ * changed anything (most keep-alives: a gap no longer than L), so a store writes only real changes.
+ */
+export function foldRecords(
+  evidence: Evidence | null,
+  records: readonly EvidenceRecord[],
+  ctx: FoldContext,
+): Evidence {
+  let current = evidence ?? emptyEvidence();
+  for (const record of records) current = foldRecord(current, record, ctx);
+  return current;
+}
+
+/** Folds one record into the evidence; the input is never mutated. */
+export function foldRecord(evidence: Evidence, record: EvidenceRecord, ctx: FoldContext): Evidence {
+  if (!informative(evidence, record, ctx)) return evidence;
+  const draft = new Draft(structuredClone(evidence), ctx.config, record.time);
+  draft.expire();
+  if (record.status === 'OK') draft.success(record);
+  else draft.failure(record);
+  draft.explainBySiteCap(ctx.siteCapMs ?? null);
+  draft.normalize();
+  return draft.ev;
+}
+
+/** L, U and the cap as of now (evidence older than the window no longer counts). */
+export function boundsOf(evidence: Evidence | null, now: number, config: LearningConfig): Bounds {
+  if (evidence === null) return { lowerMs: null, upperMs: null, lifetimeCapMs: null, lowerFrom: null };
   const from = now - config.windowMs;
-  const inWindow = records.filter((r) => r.time >= from);
-  if (!isChronological(inWindow)) inWindow.sort((a, b) => a.time - b.time || a.id - b.id);
-  return inWindow.length > config.maxRecords ? inWindow.slice(-config.maxRecords) : inWindow;
+  const upperMs = freshUpper(evidence, from);
+  let lower: GapMark | null = null;
+  for (const mark of [...evidence.good, ...evidence.aboveU]) {
+    if (mark.at < from || (upperMs !== null && mark.gapMs >= upperMs)) continue;
+    if (lower === null || mark.gapMs > lower.gapMs) lower = mark;
+  }
+  const cap = evidence.lifetimeCap;
+  return {
+    lowerMs: lower?.gapMs ?? null,
+    upperMs,
+    lifetimeCapMs: cap !== null && cap.at >= from ? cap.ms : null,
+    lowerFrom: lower?.role ?? null,
+  };
 }
 
-/**
- * The seed's "recomputed from the recent log": L and U from the records in the window, after
- * dropping what says nothing about idleness (policy-limited failures, deaths a lifetime cap
- * explains — own or, when given, the site's — failures at gaps we would never advise) and
- * what newer evidence contradicts. L < U always.
- */
+/** The deaths still in the window that count as idle failures, newest last. */
+export function idleDeaths(evidence: Evidence, now: number, config: LearningConfig): Death[] {
+  return evidence.deaths.filter((d) => d.verdict === 'idle' && d.at >= now - config.windowMs);
+}
+
+/** Batch form of the fold, for tests and tools: the bounds a log leads to. */
 export function deriveBounds(
-  records: readonly StatusRecord[],
+  records: readonly EvidenceRecord[],
   now: number,
   config: LearningConfig,
-  knownLifetimeCapMs: number | null = null,
+  siteCapMs: number | null = null,
 ): Bounds {
-  const evidence = recentRecords(records, now, config).filter((r) => r.status === 'OK' || !r.policyLimited);
-  // A cap the site already knows explains our deaths too, before we have seen enough of them.
-  const lifetimeCapMs = detectLifetimeCap(evidence, config) ?? knownLifetimeCapMs;
-  const idleEvidence = evidence.filter((r) => r.status === 'OK' || isIdleFailure(r, lifetimeCapMs, config));
-  return { ...freshBounds(idleEvidence), lifetimeCapMs };
+  return boundsOf(foldRecords(null, records, { config, siteCapMs }), now, config);
 }
 
-/** Whether a failure may bound the idle timeout from above. */
-function isIdleFailure(r: StatusRecord, lifetimeCapMs: number | null, config: LearningConfig): boolean {
-  // A failure after a gap shorter than any advice we would give is something else (a reset
-  // under traffic, a server restart); taken as idle evidence it would wipe all history.
-  if (r.idleBeforeMs < config.minIntervalMs) return false;
-  if (lifetimeCapMs === null) return true;
-  return r.connectionAgeMs < lifetimeCapMs * (1 - config.lifetimeAgeToleranceFraction);
+function freshUpper(evidence: Evidence, from: number): number | null {
+  let upper: number | null = null;
+  for (const mark of evidence.settled) {
+    if (mark.at >= from && (upper === null || mark.gapMs < upper)) upper = mark.gapMs;
+  }
+  for (const d of evidence.deaths) {
+    if (d.verdict === 'idle' && d.at >= from && (upper === null || d.gapMs < upper)) upper = d.gapMs;
+  }
+  return upper;
+}
+
+function longestGood(evidence: Evidence): number {
+  let longest = Number.NEGATIVE_INFINITY;
+  for (const mark of evidence.good) longest = Math.max(longest, mark.gapMs);
+  for (const mark of evidence.aboveU) longest = Math.max(longest, mark.gapMs);
+  return longest;
 }
 
 /**
- * Conflicts are settled by recency, asymmetrically. A failure at gap g contradicts older
- * successes at gaps ≥ g: the middlebox got stricter, and safety comes first, so every older
- * success is stale at once (a success just below g from before a tightening is no safer than
- * one above it). A success past the shortest failing gap is believed only when
- * LENIENCY_CONFIRMATIONS of them arrive with no failure in between: then the middlebox got
- * more lenient and every older failure is stale. Fewer are noise of a coarse timer. L is the
- * longest fresh success below U, so L < U holds.
+ * Whether a record can change the evidence. A success no longer than L, below U, that no
+ * remembered death could be refuted by, changes nothing: the common keep-alive costs no write.
  */
-function freshBounds(evidence: readonly StatusRecord[]): Omit<Bounds, 'lifetimeCapMs'> {
-  let longestOlderSuccess = Number.NEGATIVE_INFINITY;
-  let shortestFreshFailure = Number.POSITIVE_INFINITY;
-  let successesFrom = 0;
-  let failuresFrom = 0;
-  let confirmations = 0;
-  evidence.forEach((r, i) => {
-    if (r.status === 'OK') {
-      if (r.idleBeforeMs >= shortestFreshFailure && ++confirmations >= LENIENCY_CONFIRMATIONS) {
-        failuresFrom = i + 1;
-        shortestFreshFailure = Number.POSITIVE_INFINITY;
-        confirmations = 0;
-      }
-      longestOlderSuccess = Math.max(longestOlderSuccess, r.idleBeforeMs);
-    } else {
-      if (r.idleBeforeMs <= longestOlderSuccess) {
-        successesFrom = i + 1;
-        longestOlderSuccess = Number.NEGATIVE_INFINITY;
-      }
-      shortestFreshFailure = Math.min(shortestFreshFailure, r.idleBeforeMs);
-      confirmations = 0;
-    }
-  });
-  let upperMs: number | null = null;
-  for (let i = failuresFrom; i < evidence.length; i++) {
-    const r = evidence[i] as StatusRecord;
-    if (r.status === 'NG' && (upperMs === null || r.idleBeforeMs < upperMs)) upperMs = r.idleBeforeMs;
+function informative(evidence: Evidence, record: EvidenceRecord, ctx: FoldContext): boolean {
+  if (record.status === 'NG') return true;
+  const { config } = ctx;
+  const from = record.time - config.windowMs;
+  const upper = freshUpper(evidence, from);
+  if (upper !== null && record.idleBeforeMs >= upper) return true;
+  if (record.idleBeforeMs >= config.evidenceFloorMs) {
+    const slice = sliceOf(record.time, config);
+    const mark = evidence.good.find((m) => m.slice === slice);
+    if (!mark || mark.at < from || record.idleBeforeMs > mark.gapMs) return true;
   }
-  let lower: StatusRecord | null = null;
-  for (let i = successesFrom; i < evidence.length; i++) {
-    const r = evidence[i] as StatusRecord;
-    if (r.status !== 'OK' || (upperMs !== null && r.idleBeforeMs >= upperMs)) continue;
-    if (lower === null || r.idleBeforeMs > lower.idleBeforeMs) lower = r;
-  }
-  return { lowerMs: lower?.idleBeforeMs ?? null, upperMs, lowerFrom: lower?.role ?? null };
+  // A success at an older age than a remembered death may refute a lifetime cap.
+  return evidence.deaths.some(
+    (d) => d.at < record.time && Math.min(record.connectionAgeMs, okAgeCeiling(d, config)) > d.okAgeAfterMs,
+  );
 }
 
-function isChronological(records: readonly StatusRecord[]): boolean {
-  for (let i = 1; i < records.length; i++) {
-    const a = records[i - 1] as StatusRecord;
-    const b = records[i] as StatusRecord;
-    if (b.time < a.time || (b.time === a.time && b.id < a.id)) return false;
+/** Past this age a success refutes any cap this death could support; older ages need no tracking. */
+function okAgeCeiling(death: Death, config: LearningConfig): number {
+  return death.ageMs * (1 + config.lifetimeAgeToleranceFraction);
+}
+
+function sliceOf(time: number, config: LearningConfig): number {
+  return Math.floor(time / (config.windowMs / EVIDENCE_WINDOW_SLICES));
+}
+
+/** Keeps the longer (or shorter) of two gaps per slice. */
+function mergeMarks(into: GapMark[], marks: readonly GapMark[], keep: 'longest' | 'shortest'): GapMark[] {
+  const out = [...into];
+  for (const mark of marks) {
+    const i = out.findIndex((m) => m.slice === mark.slice);
+    if (i < 0) out.push(mark);
+    else if (
+      keep === 'longest' ? mark.gapMs > (out[i] as GapMark).gapMs : mark.gapMs < (out[i] as GapMark).gapMs
+    )
+      out[i] = mark;
   }
-  return true;
+  return out;
+}
+
+/** A mutable copy of the evidence while one record is folded in. */
+class Draft {
+  readonly ev: Evidence;
+  private readonly config: LearningConfig;
+  private readonly now: number;
+
+  constructor(ev: Evidence, config: LearningConfig, now: number) {
+    this.ev = ev;
+    this.config = config;
+    this.now = now;
+  }
+
+  /** Drops what left the window. */
+  expire(): void {
+    const from = this.now - this.config.windowMs;
+    const ev = this.ev;
+    ev.good = ev.good.filter((m) => m.at >= from);
+    ev.aboveU = ev.aboveU.filter((m) => m.at >= from);
+    ev.settled = ev.settled.filter((m) => m.at >= from);
+    ev.deaths = ev.deaths.filter((d) => d.at >= from);
+    if (ev.lifetimeCap !== null && ev.lifetimeCap.at < from) ev.lifetimeCap = null;
+  }
+
+  success(record: EvidenceRecord): void {
+    const ev = this.ev;
+    for (const d of ev.deaths) {
+      if (d.at < record.time)
+        d.okAgeAfterMs = Math.max(
+          d.okAgeAfterMs,
+          Math.min(record.connectionAgeMs, okAgeCeiling(d, this.config)),
+        );
+    }
+    // A gap under the floor (a push a millisecond after a reconnect) says nothing about idleness.
+    if (record.idleBeforeMs >= this.config.evidenceFloorMs) {
+      const mark = this.mark(record);
+      const upper = freshUpper(ev, this.now - this.config.windowMs);
+      if (upper === null || record.idleBeforeMs < upper) {
+        ev.good = mergeMarks(ev.good, [mark], 'longest');
+      } else {
+        ev.aboveU = mergeMarks(ev.aboveU, [mark], 'longest');
+        if (++ev.confirmations >= LENIENCY_CONFIRMATIONS) this.lenient();
+      }
+    }
+    this.detectCap();
+  }
+
+  failure(record: EvidenceRecord): void {
+    const ev = this.ev;
+    const session = record.sessionId;
+    if (session !== undefined) {
+      if (ev.sessions.includes(session)) return;
+      ev.sessions.push(session);
+      if (ev.sessions.length > EVIDENCE_SESSION_MEMORY) ev.sessions.shift();
+    }
+    const death: Death = {
+      at: record.time,
+      gapMs: record.idleBeforeMs,
+      ageMs: record.connectionAgeMs,
+      line: record.connectionId,
+      role: record.role,
+      verdict: 'idle',
+      okAgeAfterMs: 0,
+    };
+    death.verdict = this.firstVerdict(record);
+    if (death.verdict === 'idle') {
+      const partners = this.outagePartners(death);
+      if (partners.length > 0) {
+        death.verdict = 'outage';
+        this.retract(partners, 'outage');
+      }
+    }
+    if (death.verdict === 'idle') this.applyIdleFailure(death);
+    ev.deaths.push(death);
+    while (ev.deaths.length > EVIDENCE_DEATH_MEMORY) {
+      const old = ev.deaths.shift() as Death;
+      if (old.verdict === 'idle') ev.settled = mergeMarks(ev.settled, [this.deathMark(old)], 'shortest');
+    }
+    this.detectCap();
+  }
+
+  /** Deaths with a verdict a site's proven cap gives them. */
+  explainBySiteCap(siteCapMs: number | null): void {
+    if (siteCapMs === null || this.ev.lifetimeCap !== null) return;
+    const explained = this.ev.deaths.filter((d) => d.verdict === 'idle' && this.capExplains(d, siteCapMs));
+    this.retract(explained, 'lifetime-cap');
+  }
+
+  /** Keeps L < U: goods at or past U wait as leniency candidates, the rest are good. */
+  normalize(): void {
+    const ev = this.ev;
+    const upper = freshUpper(ev, this.now - this.config.windowMs);
+    const all = [...ev.good, ...ev.aboveU];
+    ev.good = [];
+    ev.aboveU = [];
+    for (const mark of all) {
+      if (upper === null || mark.gapMs < upper) ev.good = mergeMarks(ev.good, [mark], 'longest');
+      else ev.aboveU = mergeMarks(ev.aboveU, [mark], 'longest');
+    }
+  }
+
+  private firstVerdict(record: EvidenceRecord): DeathVerdict {
+    if (record.failure === 'cloud-late') return 'cloud-late';
+    if (record.policyLimited) return 'policy';
+    if (record.idleBeforeMs < this.config.evidenceFloorMs) return 'too-short';
+    const cap = this.ev.lifetimeCap?.ms ?? null;
+    if (cap !== null && record.connectionAgeMs >= cap * (1 - this.config.lifetimeAgeToleranceFraction))
+      return 'lifetime-cap';
+    return 'idle';
+  }
+
+  /**
+   * Other lines of the gateway that died at the same moment after a clearly different idle gap:
+   * a middlebox timing out idle lines kills each at its own gap, so lines dying together after
+   * different gaps were cut by something else (a proxy restart, a link going down).
+   */
+  private outagePartners(death: Death): Death[] {
+    return this.ev.deaths.filter(
+      (d) =>
+        d.line !== death.line &&
+        Math.abs(d.at - death.at) <= OUTAGE_WINDOW_MS &&
+        Math.abs(d.gapMs - death.gapMs) > OUTAGE_WINDOW_MS &&
+        (d.verdict === 'idle' || d.verdict === 'outage' || d.verdict === 'lifetime-cap'),
+    );
+  }
+
+  /**
+   * A failure at gap g: successes at gaps ≥ g from before it are stale (the middlebox got
+   * stricter; safety first, so every older success goes, not only the longer ones: one just
+   * below g from before a tightening is no safer), and the leniency streak ends.
+   */
+  private applyIdleFailure(death: Death): void {
+    const ev = this.ev;
+    if (death.gapMs <= longestGood(ev)) {
+      death.wiped = { good: ev.good, aboveU: ev.aboveU };
+      ev.good = [];
+      ev.aboveU = [];
+    }
+    ev.confirmations = 0;
+  }
+
+  /** LENIENCY_CONFIRMATIONS successes past U in a row: every older failure is stale. */
+  private lenient(): void {
+    const ev = this.ev;
+    for (const d of ev.deaths) if (d.verdict === 'idle') d.verdict = 'outdated';
+    ev.settled = [];
+    ev.good = mergeMarks(ev.good, ev.aboveU, 'longest');
+    ev.aboveU = [];
+    ev.confirmations = 0;
+  }
+
+  /**
+   * Explains deaths otherwise after the fact: they stop bounding U, and the successes they
+   * made stale come back, unless a newer idle failure contradicts them too.
+   */
+  private retract(deaths: readonly Death[], verdict: DeathVerdict): void {
+    const ev = this.ev;
+    let restoredGood: GapMark[] = [];
+    let restoredAbove: GapMark[] = [];
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const d of deaths) {
+      const wasIdle = d.verdict === 'idle';
+      d.verdict = verdict;
+      if (!wasIdle || !d.wiped) continue;
+      restoredGood = mergeMarks(restoredGood, d.wiped.good, 'longest');
+      restoredAbove = mergeMarks(restoredAbove, d.wiped.aboveU, 'longest');
+      oldest = Math.min(oldest, d.at);
+      delete d.wiped;
+    }
+    if (oldest === Number.POSITIVE_INFINITY) return;
+    const stillStale = (mark: GapMark) =>
+      ev.deaths.some((d) => d.verdict === 'idle' && d.at > mark.at && d.gapMs <= mark.gapMs);
+    ev.good = mergeMarks(
+      ev.good,
+      restoredGood.filter((m) => !stillStale(m)),
+      'longest',
+    );
+    ev.aboveU = mergeMarks(
+      ev.aboveU,
+      restoredAbove.filter((m) => !stillStale(m)),
+      'longest',
+    );
+  }
+
+  private detectCap(): void {
+    const ev = this.ev;
+    const maxIdle = this.config.lifetimeMaxIdleFraction ?? LIFETIME_MAX_IDLE_FRACTION;
+    // Idleness cannot explain a death no longer than a gap that succeeded (stale ones included).
+    let longest = longestGood(ev);
+    for (const d of ev.deaths) {
+      for (const m of [...(d.wiped?.good ?? []), ...(d.wiped?.aboveU ?? [])])
+        longest = Math.max(longest, m.gapMs);
+    }
+    const candidates = ev.deaths.filter(
+      (d) =>
+        (d.verdict === 'idle' || d.verdict === 'lifetime-cap') &&
+        d.ageMs > 0 &&
+        d.gapMs <= longest &&
+        d.gapMs <= d.ageMs * maxIdle,
+    );
+    const detected = detectLifetimeCap(candidates, this.config);
+    const previous = ev.lifetimeCap;
+    if (detected === null) {
+      if (previous === null) return;
+      ev.lifetimeCap = null;
+      // The cap is refuted: what it explained counts as idleness again.
+      for (const d of ev.deaths) if (d.verdict === 'lifetime-cap') d.verdict = 'idle';
+      return;
+    }
+    ev.lifetimeCap = { ms: detected.capMs, at: detected.newestDeathAt };
+    const explained = ev.deaths.filter((d) => d.verdict === 'idle' && this.capExplains(d, detected.capMs));
+    this.retract(explained, 'lifetime-cap');
+  }
+
+  private capExplains(death: Death, capMs: number): boolean {
+    return death.ageMs >= capMs * (1 - this.config.lifetimeAgeToleranceFraction);
+  }
+
+  private mark(record: EvidenceRecord): GapMark {
+    return {
+      slice: sliceOf(record.time, this.config),
+      gapMs: record.idleBeforeMs,
+      at: record.time,
+      role: record.role,
+    };
+  }
+
+  private deathMark(death: Death): GapMark {
+    return { slice: sliceOf(death.at, this.config), gapMs: death.gapMs, at: death.at, role: death.role };
+  }
 }

@@ -1,16 +1,14 @@
 import type { KeepaliveAdvice } from './advice.ts';
 import { isConverged } from './convergence.ts';
-import { type Bounds, deriveBounds } from './evidence.ts';
-import type { LearningConfig } from './learning-config.ts';
-import type { StatusRecord } from './status-record.ts';
+import type { Bounds } from './evidence.ts';
+import { FIRST_REACTION_FRACTION, type LearningConfig } from './learning-config.ts';
 
 /** What the decision for one gateway looks at. */
 export interface AdviceInput {
-  /** This gateway's own log (push and probe lines). */
-  own: readonly StatusRecord[];
-  /** The logs of the other gateways of the same site (same domain and egress address). */
-  domainPeers: ReadonlyArray<readonly StatusRecord[]>;
-  now: number;
+  /** This gateway's own bounds (push and probe lines). */
+  own: Bounds;
+  /** The bounds of the other gateways of the same site (same domain and egress address). */
+  peers: readonly Bounds[];
   config: LearningConfig;
 }
 
@@ -25,26 +23,47 @@ export function decideAdvice(input: AdviceInput): KeepaliveAdvice {
 }
 
 /**
- * Advice from already decided bounds: L × (1 − margin), but never below the default unless a
- * failure (U) says the default is too long; the result is clamped to [min, max].
+ * Advice from decided bounds (docs/keepalive-learning.md, "Where the advice comes from"):
+ * - L known and L − margin at least the default, or the default contradicted by a failure
+ *   (U − margin below it): L − margin ("history", "probe" or "domain", after where L came from);
+ * - else, the default while no failure contradicts it ("default");
+ * - else (a failure below the default, nothing good known): half the failing gap, so the lines
+ *   live while the probe lines narrow it down ("history").
+ * A short success (a push right after connecting) does not drag the advice under a default no
+ * failure contradicts. The result is clamped to [min, max].
  */
 export function adviceFromBounds(bounds: DecidedBounds, config: LearningConfig): KeepaliveAdvice {
   const { lowerMs, upperMs, lifetimeCapMs } = bounds;
   const keep = 1 - config.marginFraction;
-  // The default is believed safe until a failure below it says otherwise; a short success
-  // (a push right after connecting) must not drag the advice under it.
-  const fallbackMs =
-    upperMs === null ? config.defaultIntervalMs : Math.min(config.defaultIntervalMs, upperMs * keep);
-  let intervalMs = fallbackMs;
-  let source: KeepaliveAdvice['source'] = 'default';
-  if (lowerMs !== null && lowerMs * keep >= fallbackMs) {
-    intervalMs = lowerMs * keep;
-    source = bounds.lowerFromDomain ? 'domain' : bounds.lowerFrom === 'probe' ? 'probe' : 'history';
+  const defaultSafe = upperMs === null || config.defaultIntervalMs <= upperMs * keep;
+  const fromLower = lowerMs === null ? null : lowerMs * keep;
+  const lowerSource: KeepaliveAdvice['source'] = bounds.lowerFromDomain
+    ? 'domain'
+    : bounds.lowerFrom === 'probe'
+      ? 'probe'
+      : 'history';
+  const floorMs = defaultSafe ? config.defaultIntervalMs : (upperMs as number) * FIRST_REACTION_FRACTION;
+  let intervalMs: number;
+  let source: KeepaliveAdvice['source'];
+  let basis: KeepaliveAdvice['basis'];
+  if (fromLower !== null && fromLower >= floorMs) {
+    intervalMs = fromLower;
+    source = lowerSource;
+    basis = 'longest-good-gap';
+  } else if (defaultSafe) {
+    intervalMs = config.defaultIntervalMs;
+    source = 'default';
+    basis = 'default';
+  } else {
+    intervalMs = floorMs;
+    source = 'history';
+    basis = 'half-failing-gap';
   }
   intervalMs = Math.floor(Math.min(config.maxIntervalMs, Math.max(config.minIntervalMs, intervalMs)));
   return {
     intervalMs,
     source,
+    basis,
     mcvtMs: lowerMs,
     lowerBoundMs: lowerMs,
     upperBoundMs: upperMs,
@@ -63,14 +82,11 @@ export function adviceFromBounds(bounds: DecidedBounds, config: LearningConfig):
  * longest success. Own evidence wins because only it is certainly about our own path.
  */
 export function decideBounds(input: AdviceInput): DecidedBounds {
-  const { now, config } = input;
-  const alone = deriveBounds(input.own, now, config);
-  const site = domainBounds(input.domainPeers, now, config, alone.lifetimeCapMs);
-  const siteCap = site?.lifetimeCapMs ?? null;
-  const own =
-    alone.lifetimeCapMs === null && siteCap !== null ? deriveBounds(input.own, now, config, siteCap) : alone;
+  const { own, config } = input;
   const decided: DecidedBounds = { ...own, lowerFromDomain: false };
+  const site = domainBounds(input.peers, config, own);
   if (site === null) return decided;
+  if (decided.lifetimeCapMs === null) decided.lifetimeCapMs = site.lifetimeCapMs;
   if (site.upperMs !== null && (own.lowerMs === null || site.upperMs > own.lowerMs)) {
     decided.upperMs = own.upperMs === null ? site.upperMs : Math.min(own.upperMs, site.upperMs);
   }
@@ -86,31 +102,23 @@ export function decideBounds(input: AdviceInput): DecidedBounds {
   return decided;
 }
 
+/** True when the bounds say anything at all. */
+export function knowsSomething(b: Bounds): boolean {
+  return b.lowerMs !== null || b.upperMs !== null || b.lifetimeCapMs !== null;
+}
+
 /**
  * What the other gateways of the site know together (the seed's identical domain), or null when
- * none knows anything or they disagree — then they are not behind one middlebox after all.
- * A lifetime cap that one of them (or the caller: knownLifetimeCapMs) has proven explains the
- * others' early deaths as well.
+ * fewer than domainMinAgreeing gateways know something (the asking gateway counts when it knows
+ * something itself) or they disagree — then they are not behind one middlebox after all. A
+ * single peer is not enough by default: one box on another path (a second uplink, a
+ * misconfigured proxy) must not set the advice of a whole site.
  */
-export function domainBounds(
-  peers: ReadonlyArray<readonly StatusRecord[]>,
-  now: number,
-  config: LearningConfig,
-  knownLifetimeCapMs: number | null = null,
-): Bounds | null {
-  let derived = peers.map((records) => deriveBounds(records, now, config));
-  const caps = derived.map((b) => b.lifetimeCapMs).filter((cap) => cap !== null);
-  if (knownLifetimeCapMs !== null) caps.push(knownLifetimeCapMs);
-  if (caps.length > 0 && derived.some((b) => b.lifetimeCapMs === null)) {
-    const shortestCap = Math.min(...caps);
-    derived = derived.map((b, i) =>
-      b.lifetimeCapMs === null
-        ? deriveBounds(peers[i] as readonly StatusRecord[], now, config, shortestCap)
-        : b,
-    );
-  }
-  const known = derived.filter((b) => b.lowerMs !== null || b.upperMs !== null || b.lifetimeCapMs !== null);
-  if (known.length === 0 || !peersAgree(known, config)) return null;
+export function domainBounds(peers: readonly Bounds[], config: LearningConfig, own?: Bounds): Bounds | null {
+  const known = peers.filter(knowsSomething);
+  const voters = own && knowsSomething(own) ? [...known, own] : known;
+  if (known.length === 0 || voters.length < config.domainMinAgreeing || !peersAgree(voters, config))
+    return null;
   let upperMs: number | null = null;
   let lifetimeCapMs: number | null = null;
   for (const b of known) {

@@ -9,18 +9,48 @@ const MINUTE_MS = 60 * SECOND_MS;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
 
-/** Advised while nothing is known: under the shortest common middlebox idle timeout (60 s), so nothing is lost while learning. */
-export const DEFAULT_INTERVAL_MS = 50 * SECOND_MS;
-/** Never advise keep-alives more often than this, whatever a failure seems to say. */
-export const MIN_INTERVAL_MS = 10 * SECOND_MS;
+/**
+ * Advised while nothing is known: with the margin, under every idle timeout from 30 s up, so
+ * the push lines do not die while the probe lines learn (a 50 s start killed them 8 times
+ * behind a 25 s firewall before convergence).
+ */
+export const DEFAULT_INTERVAL_MS = 25 * SECOND_MS;
+/**
+ * Never advise keep-alives more often than this: a safety bound against keep-alive storms,
+ * not a blind spot — evidence below it is still learned, and surfaced as a warning.
+ */
+export const MIN_INTERVAL_MS = 5 * SECOND_MS;
+/**
+ * Idle gaps shorter than this say nothing about a middlebox (none times out that fast): a
+ * failure that soon after traffic is a reset under traffic or a restart, and a success that
+ * soon (a push a millisecond after a reconnect) must not become L.
+ */
+export const EVIDENCE_FLOOR_MS = 2 * SECOND_MS;
 /** Never advise keep-alives less often than this: the seed's longest ladder step (168 h). */
 export const MAX_INTERVAL_MS = 168 * HOUR_MS;
 /** Advice = longest good idle gap × (1 − margin): room for timer jitter and clock drift. */
 export const MARGIN_FRACTION = 0.05;
 /** The seed's "recent log": only the last 7 days say anything about today's middlebox. */
 export const WINDOW_MS = 7 * DAY_MS;
-/** The seed's "last N records": bounds the work per decision and lets a busy line forget faster. */
-export const MAX_RECORDS = 10_000;
+/** The window is remembered in this many slices: each keeps its longest good gap and when it was seen. */
+export const EVIDENCE_WINDOW_SLICES = 7;
+/** Deaths remembered one by one (so later evidence can still explain them); older ones are settled. */
+export const EVIDENCE_DEATH_MEMORY = 24;
+/** Sessions whose death is remembered, so a death reported again (each reconnecting line's hello) counts once. */
+export const EVIDENCE_SESSION_MEMORY = 32;
+/**
+ * Lines of one gateway whose losses were seen within this of each other, after idle gaps that
+ * differ by more than this, died of an outage (a proxy restart), not of idleness.
+ */
+export const OUTAGE_WINDOW_MS = 1_000;
+/**
+ * With a failure below the default and no success known yet, advise this share of the failing
+ * gap: the failure only says the timeout is shorter, and halving keeps the lines alive while
+ * the probe lines find it, where creeping down by the margin killed a line per step.
+ */
+export const FIRST_REACTION_FRACTION = 0.5;
+/** A site's value is shared once this many of its gateways know something and agree (issue 18). */
+export const DOMAIN_MIN_AGREEING = 2;
 /**
  * Learning stops when the longest good gap L is within 5 % of the shortest idle failure U.
  * Then L ≥ 0.95 T, and advice L × (1 − margin) ≥ 0.9025 T: within the required 10 % of T.
@@ -68,10 +98,10 @@ export interface LearningConfig {
   maxIntervalMs: number;
   /** Safety margin: advice = longest good gap × (1 − marginFraction). */
   marginFraction: number;
-  /** Only records at most this old are evidence, ms. */
+  /** Only evidence at most this old counts, ms. */
   windowMs: number;
-  /** Only the newest this-many records in the window are evidence. */
-  maxRecords: number;
+  /** Idle gaps shorter than this are no evidence either way, ms. */
+  evidenceFloorMs: number;
   /** Converged when L ≥ U × (1 − probeToleranceFraction). */
   probeToleranceFraction: number;
   /** First probe gap when nothing is known (else growth × default), ms. */
@@ -88,6 +118,8 @@ export interface LearningConfig {
   lifetimeMinSpanFraction?: number;
   /** Relative slack with which peers' bounds must be mutually consistent to be shared. */
   domainAgreementFraction: number;
+  /** Gateways of a site that must know something and agree before the site's value is shared. */
+  domainMinAgreeing: number;
   /** Replace lines at cap × this fraction. */
   reconnectBeforeCapFraction: number;
 }
@@ -99,7 +131,7 @@ export const DEFAULT_LEARNING_CONFIG: LearningConfig = {
   maxIntervalMs: MAX_INTERVAL_MS,
   marginFraction: MARGIN_FRACTION,
   windowMs: WINDOW_MS,
-  maxRecords: MAX_RECORDS,
+  evidenceFloorMs: EVIDENCE_FLOOR_MS,
   probeToleranceFraction: PROBE_TOLERANCE_FRACTION,
   probeGrowthFactor: PROBE_GROWTH_FACTOR,
   lifetimeMinDeaths: LIFETIME_MIN_DEATHS,
@@ -107,5 +139,6 @@ export const DEFAULT_LEARNING_CONFIG: LearningConfig = {
   lifetimeMaxIdleFraction: LIFETIME_MAX_IDLE_FRACTION,
   lifetimeMinSpanFraction: LIFETIME_MIN_SPAN_FRACTION,
   domainAgreementFraction: DOMAIN_AGREEMENT_FRACTION,
+  domainMinAgreeing: DOMAIN_MIN_AGREEING,
   reconnectBeforeCapFraction: RECONNECT_BEFORE_CAP_FRACTION,
 };

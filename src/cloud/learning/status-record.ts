@@ -9,7 +9,8 @@ export type FailureKind =
   | 'ack-timeout' // the cloud sent, no acknowledgement within the deadline
   | 'reset' // the connection was reset while or before sending
   | 'write-error' // the socket refused the write
-  | 'keepalive-timeout'; // reported by the gateway: its keep-alive got no answer
+  | 'keepalive-timeout' // reported by the gateway: its keep-alive got no answer
+  | 'cloud-late'; // the cloud itself was late (event-loop lag, queueing): not the network's doing
 
 /**
  * One row of the communication status log (seed 000): what happened on one push
@@ -18,7 +19,11 @@ export type FailureKind =
 export interface StatusRecord {
   /** Store-assigned sequence number. */
   id: number;
-  /** When the exchange ended (success) or was detected as failed, ms since epoch. */
+  /**
+   * When the exchange ended (success) or the loss was observed (the close or reset, or when
+   * the unanswered keep-alive or probe left), ms since epoch: a lost line is dated at its
+   * death, not at the hello that reports it.
+   */
   time: number;
   /** The gateway's configured id. */
   gatewayId: string;
@@ -26,6 +31,8 @@ export interface StatusRecord {
   clientId: string;
   /** The line (connection slot) within the gateway, e.g. "line-0" or "probe". */
   connectionId: string;
+  /** The session (one connection of the line) the record was taken on, when known: one death per session. */
+  sessionId?: string;
   role: LineRole;
   dataType: DataType;
   status: 'OK' | 'NG';

@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { ExchangeOutcome } from '../push/cloud-line.ts';
-import { recordExchange } from '../push/exchange-recorder.ts';
 import type { PushServer } from '../push/push-server.ts';
-import type { StatusStore } from '../status/status-store.ts';
 import type { DeviceStream, StreamPushOutcome } from './device-stream.ts';
 import { type ProxiedDevices, proxyConnectionId } from './proxied-devices.ts';
 
@@ -34,7 +32,6 @@ export type DevicePushResult =
 export interface DevicePushOptions {
   devices: ProxiedDevices;
   server: PushServer;
-  store: StatusStore;
   clock: Clock;
   logger: Logger;
   /** The gateway's receipt must come this fast (as a push's ack on a line). */
@@ -83,14 +80,15 @@ export class DevicePushDispatcher {
       }
       attempts++;
       const remaining = Math.max(1, deadline - clock.now());
-      const idleBeforeMs = stream.line.idleMs();
+      const idleBeforeMs = stream.line.unprovenIdleMs();
       const ageMs = stream.line.ageMs();
+      const sentAt = clock.now();
       const outcome = await stream.push(
         { pushId, dataType, payload },
         Math.min(this.options.ackTimeoutMs, remaining),
         remaining,
       );
-      this.record(stream, outcome, idleBeforeMs, ageMs);
+      this.record(stream, outcome, idleBeforeMs, ageMs, sentAt);
       if (outcome.kind === 'status') {
         const { status } = outcome;
         const base = { pushId, connection, line: stream.line.connectionId, attempts };
@@ -134,25 +132,21 @@ export class DevicePushDispatcher {
     outcome: StreamPushOutcome,
     idleBeforeMs: number,
     ageMs: number,
+    at: number,
   ): void {
     const received =
       outcome.kind === 'status' ||
       outcome.kind === 'no-answer' ||
       (outcome.kind === 'closed' && outcome.received);
     const exchange: ExchangeOutcome = received
-      ? { ok: true, idleBeforeMs, ageMs }
-      : { ok: false, failure: outcome.kind === 'no-receipt' ? 'ack-timeout' : 'reset', idleBeforeMs, ageMs };
-    const { store, clock, server } = this.options;
-    const line = stream.line;
-    recordExchange(
-      store,
-      clock.now(),
-      line,
-      'push',
-      exchange,
-      line.hello.policyLimited,
-      proxyConnectionId(stream.deviceId),
-    );
-    server.notifyAdvice(line.gatewayId);
+      ? { ok: true, idleBeforeMs, ageMs, at }
+      : {
+          ok: false,
+          failure: outcome.kind === 'no-receipt' ? 'ack-timeout' : 'reset',
+          idleBeforeMs,
+          ageMs,
+          at,
+        };
+    void this.options.server.recordOutcome(stream.line, 'push', exchange, proxyConnectionId(stream.deviceId));
   }
 }

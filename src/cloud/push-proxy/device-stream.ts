@@ -119,7 +119,7 @@ export class DeviceStream {
         timer: this.clock.setTimeout(() => waiter.resolve({ kind: 'no-receipt' }), receiptTimeoutMs),
       };
       this.waiters.set(push.pushId, waiter);
-      this.line.lastTrafficAt = this.clock.now();
+      this.line.noteSent();
       if (!this.channel.send({ type: 'push', ...push })) waiter.resolve({ kind: 'closed', received: false });
     });
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
@@ -7,10 +8,14 @@ import { TunnelMux } from '../../tunnel/tunnel-mux.ts';
 import { wsTunnelTransport } from '../../tunnel/ws-transport.ts';
 import type { FailureKind, LineRole } from '../learning/status-record.ts';
 
-/** How one exchange on a line ended. */
+/**
+ * How one exchange on a line ended. idleBeforeMs is the longest gap the line sat unproven
+ * before the exchange was sent (the gap a success proves survivable, or the one a failure
+ * blames); at is when it was sent.
+ */
 export type ExchangeOutcome =
-  | { ok: true; idleBeforeMs: number; ageMs: number }
-  | { ok: false; failure: FailureKind; idleBeforeMs: number; ageMs: number };
+  | { ok: true; idleBeforeMs: number; ageMs: number; at: number }
+  | { ok: false; failure: FailureKind; idleBeforeMs: number; ageMs: number; at: number };
 
 /** Messages a line hands up, with the idle gap that preceded them. */
 export interface LineEvents {
@@ -22,6 +27,7 @@ interface PendingExchange {
   resolve: (outcome: ExchangeOutcome) => void;
   timer: TimerHandle;
   idleBeforeMs: number;
+  at: number;
 }
 
 /** Invalid frames tolerated on a line before it is closed as misbehaving. */
@@ -30,16 +36,28 @@ const MAX_PROTOCOL_ERRORS = 10;
 /**
  * One accepted push connection of a gateway, as the cloud sees it: sends control
  * messages, tracks idle time, and turns acknowledgements into exchange outcomes.
+ *
+ * Idle is what the middlebox sees: a packet either way resets it, the cloud's own sends
+ * included (advice, restores, probes). But only a packet from the gateway proves the line
+ * alive, so evidence uses the longest gap the line sat since the last such proof, and the
+ * push dispatcher picks lines by their last proof of life, not their last send.
  */
 export class CloudLine {
   readonly gatewayId: string;
   readonly clientId: string;
   readonly connectionId: string;
+  /** This session of the line, told to the gateway in its welcome; a loss report quotes it. */
+  readonly sessionId: string;
   readonly role: LineRole;
   readonly connectedAt: number;
   readonly egressAddress: string | null;
   hello: Hello;
-  lastTrafficAt: number;
+  /** The last packet either way: what a middlebox's idle timer counts from. */
+  lastPacketAt: number;
+  /** The last packet from the gateway: proof the line was alive. */
+  lastReceivedAt: number;
+  /** Longest gap between packets since the last proof of life, ms. */
+  private unprovenGapMs = 0;
   /** Tunnels multiplexed on this line (binary frames); created by attach(). */
   tunnels: TunnelMux | undefined;
   private open = true;
@@ -49,6 +67,7 @@ export class CloudLine {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly events: LineEvents;
+  private readonly lagNowMs: () => number;
 
   constructor(options: {
     ws: WebSocket;
@@ -57,6 +76,8 @@ export class CloudLine {
     clock: Clock;
     logger: Logger;
     events: LineEvents;
+    /** How late the event loop runs now, ms: a message is stamped at its arrival, not its processing. */
+    lagNowMs?: () => number;
   }) {
     this.ws = options.ws;
     this.hello = options.hello;
@@ -68,7 +89,10 @@ export class CloudLine {
     this.clock = options.clock;
     this.events = options.events;
     this.connectedAt = this.clock.now();
-    this.lastTrafficAt = this.connectedAt;
+    this.lastPacketAt = this.connectedAt;
+    this.lastReceivedAt = this.connectedAt;
+    this.lagNowMs = options.lagNowMs ?? (() => 0);
+    this.sessionId = randomUUID();
     this.log = options.logger.child({ gateway: this.gatewayId, line: this.connectionId });
   }
 
@@ -88,9 +112,24 @@ export class CloudLine {
     return this.open;
   }
 
-  /** Milliseconds since the last byte in either direction. */
+  /** Milliseconds since the last packet in either direction (the middlebox's idle). */
   idleMs(): number {
-    return this.clock.now() - this.lastTrafficAt;
+    return this.clock.now() - this.lastPacketAt;
+  }
+
+  /** Milliseconds since the gateway last proved the line alive. */
+  silenceMs(): number {
+    return this.clock.now() - this.lastReceivedAt;
+  }
+
+  /** The longest gap the line has sat since its last proof of life, counting the one running now. */
+  unprovenIdleMs(): number {
+    return Math.max(this.unprovenGapMs, this.idleMs());
+  }
+
+  /** Something went out on the line outside send() (tunnel data): it resets the middlebox's idle. */
+  noteSent(): void {
+    this.packet(this.clock.now());
   }
 
   ageMs(): number {
@@ -100,7 +139,7 @@ export class CloudLine {
   /** Sends a control message; false when the line is no longer open. */
   send(message: CloudToGateway, onWritten?: (err?: Error) => void): boolean {
     if (!this.open) return false;
-    this.lastTrafficAt = this.clock.now();
+    this.packet(this.clock.now());
     this.ws.send(encodeMessage(message), (err) => onWritten?.(err ?? undefined));
     return true;
   }
@@ -110,8 +149,9 @@ export class CloudLine {
    * (a push or a probe); resolves with the outcome, never rejects.
    */
   exchange(key: string, message: CloudToGateway, ackTimeoutMs: number): Promise<ExchangeOutcome> {
-    const idleBeforeMs = this.idleMs();
+    const idleBeforeMs = this.unprovenIdleMs();
     const ageMs = this.ageMs();
+    const at = this.clock.now();
     return new Promise((resolve) => {
       const finish = (outcome: ExchangeOutcome) => {
         const entry = this.pending.get(key);
@@ -120,19 +160,22 @@ export class CloudLine {
         this.clock.clearTimeout(entry.timer);
         resolve(outcome);
       };
+      // The deadline is checked after the event loop's next read of the sockets (setImmediate
+      // runs after I/O): an acknowledgement that arrived while the loop was busy still counts.
       const timer = this.clock.setTimeout(
-        () => finish({ ok: false, failure: 'ack-timeout', idleBeforeMs, ageMs }),
+        () => setImmediate(() => finish({ ok: false, failure: 'ack-timeout', idleBeforeMs, ageMs, at })),
         ackTimeoutMs,
       );
       this.pending.set(key, {
         timer,
         idleBeforeMs,
+        at,
         resolve: (o) => finish(o),
       });
       const sent = this.send(message, (err) => {
-        if (err) finish({ ok: false, failure: 'write-error', idleBeforeMs, ageMs });
+        if (err) finish({ ok: false, failure: 'write-error', idleBeforeMs, ageMs, at });
       });
-      if (!sent) finish({ ok: false, failure: 'reset', idleBeforeMs, ageMs });
+      if (!sent) finish({ ok: false, failure: 'reset', idleBeforeMs, ageMs, at });
     });
   }
 
@@ -151,8 +194,13 @@ export class CloudLine {
   }
 
   private receive(data: Buffer, isBinary: boolean): void {
-    const idleBeforeMs = this.idleMs();
-    this.lastTrafficAt = this.clock.now();
+    // Stamped at arrival: a loop that was busy saw the bytes late, and must not count its own
+    // lag as idle time the line survived.
+    const arrivedAt = Math.max(this.lastPacketAt, this.clock.now() - this.lagNowMs());
+    const idleBeforeMs = Math.max(this.unprovenGapMs, arrivedAt - this.lastPacketAt);
+    this.packet(arrivedAt);
+    this.lastReceivedAt = arrivedAt;
+    this.unprovenGapMs = 0;
     if (isBinary) return; // tunnel frames: the mux reads them
     const decoded = decodeFromGateway(data, isBinary);
     if (!decoded.ok) {
@@ -178,14 +226,26 @@ export class CloudLine {
 
   private settle(key: string): void {
     const entry = this.pending.get(key);
-    if (entry) entry.resolve({ ok: true, idleBeforeMs: entry.idleBeforeMs, ageMs: this.ageMs() });
+    if (entry)
+      entry.resolve({ ok: true, idleBeforeMs: entry.idleBeforeMs, ageMs: this.ageMs(), at: entry.at });
+  }
+
+  private packet(at: number): void {
+    this.unprovenGapMs = Math.max(this.unprovenGapMs, at - this.lastPacketAt);
+    this.lastPacketAt = Math.max(this.lastPacketAt, at);
   }
 
   private closed(code: number, reason: string): void {
     if (!this.open) return;
     this.open = false;
     for (const entry of [...this.pending.values()]) {
-      entry.resolve({ ok: false, failure: 'reset', idleBeforeMs: entry.idleBeforeMs, ageMs: this.ageMs() });
+      entry.resolve({
+        ok: false,
+        failure: 'reset',
+        idleBeforeMs: entry.idleBeforeMs,
+        ageMs: this.ageMs(),
+        at: entry.at,
+      });
     }
     this.events.onClose(this, code, reason);
   }

@@ -27,6 +27,8 @@ interface DirectoryEvents {
  */
 export class GatewayDirectory extends EventEmitter<DirectoryEvents> {
   private readonly gateways = new Map<string, GatewayPresence>();
+  /** Gateways by site, so a site's peers are found without walking every gateway. */
+  private readonly sites = new Map<string, Set<string>>();
   private readonly clock: Clock;
 
   constructor(clock: Clock) {
@@ -43,8 +45,15 @@ export class GatewayDirectory extends EventEmitter<DirectoryEvents> {
       entry = { ...presence, lines: new Map() };
       this.gateways.set(line.gatewayId, entry);
     } else {
+      if (entry.siteKey !== presence.siteKey) this.sites.get(entry.siteKey)?.delete(line.gatewayId);
       Object.assign(entry, presence);
     }
+    let site = this.sites.get(entry.siteKey);
+    if (!site) {
+      site = new Set();
+      this.sites.set(entry.siteKey, site);
+    }
+    site.add(line.gatewayId);
     const previous = entry.lines.get(line.connectionId);
     entry.lines.set(line.connectionId, line);
     this.emit('line-up', line);
@@ -72,9 +81,12 @@ export class GatewayDirectory extends EventEmitter<DirectoryEvents> {
 
   /** Gateways with at least one open line at a site. */
   connectedAtSite(siteKey: string): GatewayPresence[] {
-    return [...this.gateways.values()].filter(
-      (g) => g.siteKey === siteKey && this.lines(g.gatewayId).length > 0,
-    );
+    const out: GatewayPresence[] = [];
+    for (const id of this.sites.get(siteKey) ?? []) {
+      const g = this.gateways.get(id);
+      if (g && this.lines(id).length > 0) out.push(g);
+    }
+    return out;
   }
 
   /** Current uptime of a gateway, extrapolated from its hello. */

@@ -8,7 +8,7 @@ export interface ProbeRunnerOptions {
   logger: Logger;
   ackTimeoutMs: number;
   /** The candidate gap to test next on this gateway's probe line; null: stop probing. */
-  planGap: (gatewayId: string) => number | null;
+  planGap: (gatewayId: string) => Promise<number | null>;
   /** Called with every probe outcome, to log it and update advice. */
   onOutcome: (line: CloudLine, outcome: ExchangeOutcome) => void;
   /** Called when probing for a gateway is over (converged or no longer representative). */
@@ -46,12 +46,20 @@ export class ProbeRunner {
   private schedule(line: CloudLine): void {
     this.untrack(line);
     if (!line.isOpen) return;
-    const gap = this.options.planGap(line.gatewayId);
+    this.options.planGap(line.gatewayId).then(
+      (gap) => this.scheduleAt(line, gap),
+      (err: Error) =>
+        this.options.logger.error({ gateway: line.gatewayId, err: err.message }, 'cannot plan a probe'),
+    );
+  }
+
+  private scheduleAt(line: CloudLine, gap: number | null): void {
+    if (!line.isOpen || this.timers.has(line)) return;
     if (gap === null) {
       this.options.onDone(line);
       return;
     }
-    const delay = Math.max(0, line.lastTrafficAt + gap - this.options.clock.now());
+    const delay = Math.max(0, line.lastPacketAt + gap - this.options.clock.now());
     this.timers.set(
       line,
       this.options.clock.setTimeout(() => void this.fire(line, gap), delay),

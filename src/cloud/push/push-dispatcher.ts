@@ -36,7 +36,7 @@ export interface AlternatePushLine {
 }
 
 /**
- * Delivers a push to a gateway: on the freshest live push line first; when a line fails
+ * Delivers a push to a gateway: on the live push line the gateway proved alive last, first; when a line fails
  * (no ack, reset, write error) the line is closed, the gateway is told over another live
  * line to restore it, and the push is retried there — until acknowledged or the deadline.
  */
@@ -60,7 +60,7 @@ export class PushDispatcher {
       const line = server.directory
         .lines(gatewayId, 'push')
         .filter((l) => !tried.has(l))
-        .sort((a, b) => a.idleMs() - b.idleMs())[0];
+        .sort((a, b) => a.silenceMs() - b.silenceMs())[0];
       if (!line) {
         const { alternate } = this.options;
         if (alternate && !alternateTried) {
@@ -85,7 +85,7 @@ export class PushDispatcher {
         { type: 'push', pushId, dataType, payload },
         ackTimeout,
       );
-      server.recordOutcome(line, 'push', outcome);
+      void server.recordOutcome(line, 'push', outcome);
       if (outcome.ok) {
         return {
           delivered: true,

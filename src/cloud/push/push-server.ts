@@ -4,15 +4,17 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeFromGateway, encodeMessage } from '../../protocol/codec.ts';
-import { type Advice, type Hello, PROTOCOL_VERSION } from '../../protocol/messages.ts';
+import { type Advice, type GatewayToCloud, type Hello, PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import { type StreamRequest, TUNNEL_LINE_MAX_MESSAGE } from '../../tunnel/tunnel-mux.ts';
-import type { KeepaliveAdvisor } from '../advisor/keepalive-advisor.ts';
+import type { GatewayKeepaliveState, KeepaliveAdvisor } from '../advisor/keepalive-advisor.ts';
 import { domainOf, siteKey } from '../learning/domain.ts';
+import type { DataType } from '../learning/status-record.ts';
+import type { EventLoopWatch } from '../overload/event-loop-watch.ts';
 import { type GatewayRegistry, tokenMatchesHash } from '../registry/gateway-registry.ts';
 import { rejectUpgrade } from '../reject-upgrade.ts';
-import type { StatusStore } from '../status/status-store.ts';
+import type { LearningStore, NewRecord } from '../status/learning-store.ts';
 import { CloudLine, type ExchangeOutcome } from './cloud-line.ts';
-import { recordExchange } from './exchange-recorder.ts';
+import { exchangeRecord } from './exchange-recorder.ts';
 import type { GatewayDirectory } from './gateway-directory.ts';
 import { ProbeRunner } from './probe-runner.ts';
 
@@ -22,16 +24,25 @@ export const PUSH_PATH = '/push';
 export const GATEWAY_HEADER = 'x-mfp-gateway';
 /** A connection that does not say hello within this time is closed. */
 const HELLO_TIMEOUT_MS = 10_000;
+/**
+ * A reported loss older than this is dated at most this far back: a gateway's clock runs
+ * only so far from ours, and a report a day late would be dated outside every window anyway.
+ */
+const MAX_LOSS_AGE_MS = 24 * 3_600_000;
+/** After a reported keep-alive loss, the gateway waited this long at most for our answer (its answerTimeout). */
+const LOSS_ANSWER_WINDOW_MS = 30_000;
 
 export interface PushServerOptions {
   /** Who may open lines; read at every upgrade, so changes apply without a restart. */
   gateways: GatewayRegistry;
-  store: StatusStore;
+  store: LearningStore;
   directory: GatewayDirectory;
   advisor: KeepaliveAdvisor;
   clock: Clock;
   logger: Logger;
   probeAckTimeoutMs: number;
+  /** The cloud's own lateness: losses while it stalled are its own, not the network's. */
+  overload?: EventLoopWatch;
   /** Decides on the streams a gateway opens on a line (none: every one is refused). */
   onStream?: (line: CloudLine, request: StreamRequest) => void;
 }
@@ -60,7 +71,7 @@ export class PushServer {
       clock: options.clock,
       logger: this.log,
       ackTimeoutMs: options.probeAckTimeoutMs,
-      planGap: (gatewayId) => options.advisor.stateFor(gatewayId).probeGapMs,
+      planGap: async (gatewayId) => (await options.advisor.stateFor(gatewayId)).probeGapMs,
       onOutcome: (line, outcome) => this.recordOutcome(line, 'probe', outcome),
       onDone: (line) => this.notifyAdvice(line.gatewayId),
     });
@@ -133,7 +144,7 @@ export class PushServer {
     const via = this.options.directory
       .lines(gatewayId, 'push')
       .filter((l) => l !== except && !connectionIds.includes(l.connectionId))
-      .sort((a, b) => a.idleMs() - b.idleMs())[0];
+      .sort((a, b) => a.silenceMs() - b.silenceMs())[0];
     if (!via) return false;
     this.log.info(
       { gateway: gatewayId, lines: connectionIds, via: via.connectionId, reason },
@@ -143,25 +154,29 @@ export class PushServer {
   }
 
   /** Logs an exchange outcome and tells the gateway when the advice changed. */
-  recordOutcome(line: CloudLine, dataType: 'push' | 'probe' | 'keepalive', outcome: ExchangeOutcome): void {
-    recordExchange(
-      this.options.store,
-      this.options.clock.now(),
-      line,
-      dataType,
-      outcome,
-      line.hello.policyLimited,
-    );
+  async recordOutcome(
+    line: CloudLine,
+    dataType: DataType,
+    outcome: ExchangeOutcome,
+    connectionId?: string,
+  ): Promise<void> {
+    const now = this.options.clock.now();
+    const cloudLate = !outcome.ok && this.cloudWasLate(outcome.at, now);
+    const record = exchangeRecord(now, line, dataType, outcome, {
+      policyLimited: line.hello.policyLimited,
+      cloudLate,
+      ...(connectionId === undefined ? {} : { connectionId }),
+    });
     if (!outcome.ok) {
       this.log.info(
         {
           gateway: line.gatewayId,
-          line: line.connectionId,
+          line: connectionId ?? line.connectionId,
           dataType,
-          failure: outcome.failure,
+          failure: record.failure,
           idleMs: outcome.idleBeforeMs,
         },
-        'exchange failed',
+        cloudLate ? 'exchange failed while the cloud was overloaded: not evidence' : 'exchange failed',
       );
       if (line.role === 'probe')
         this.restore(
@@ -170,21 +185,33 @@ export class PushServer {
           `probe after ${outcome.idleBeforeMs} ms idle failed`,
         );
     }
-    this.notifyAdvice(line.gatewayId);
+    const state = await this.observe(line.gatewayId, [record]);
+    if (state) this.notifyAdvice(line.gatewayId, state);
   }
 
-  /** Sends current advice to every line of a gateway whose last advice differs. */
-  notifyAdvice(gatewayId: string): void {
-    const lines = this.options.directory.lines(gatewayId);
+  /**
+   * Sends current advice to every push line of a gateway whose last advice differs in what the
+   * gateway acts on (interval, replacement age, probing). Probe lines get none: every packet
+   * on them would reset the idle gap they are measuring.
+   */
+  notifyAdvice(gatewayId: string, known?: GatewayKeepaliveState): void {
+    const lines = this.options.directory.lines(gatewayId, 'push');
     if (lines.length === 0) return;
-    const state = this.options.advisor.stateFor(gatewayId);
-    const probe = state.probeGapMs !== null;
-    const key = JSON.stringify([state.advice, probe]);
-    for (const line of lines) {
-      if (this.lastAdviceSent.get(line) === key) continue;
-      this.lastAdviceSent.set(line, key);
-      line.send({ type: 'advice', advice: state.advice as Advice, probe });
-    }
+    const send = (state: GatewayKeepaliveState) => {
+      const key = adviceKey(state);
+      for (const line of lines) {
+        if (this.lastAdviceSent.get(line) === key) continue;
+        this.lastAdviceSent.set(line, key);
+        line.send({ type: 'advice', advice: state.advice as Advice, probe: state.probeGapMs !== null });
+      }
+    };
+    if (known) send(known);
+    else
+      this.options.advisor
+        .stateFor(gatewayId)
+        .then(send, (err: Error) =>
+          this.log.error({ gateway: gatewayId, err: err.message }, 'cannot read keep-alive advice'),
+        );
   }
 
   /** Closes every line (server shutdown): gateways reconnect elsewhere or later. */
@@ -226,53 +253,42 @@ export class PushServer {
         ws.close(1000, 'gateway credentials changed');
         return;
       }
-      this.accept(ws, hello, egress);
+      this.accept(ws, hello, egress).catch((err: Error) => {
+        this.log.error({ gateway: hello.gatewayId, err: err.message }, 'cannot accept line');
+        ws.close(1011, 'cloud error');
+      });
     });
   }
 
-  private accept(ws: WebSocket, hello: Hello, egress: string | null): void {
+  private async accept(ws: WebSocket, hello: Hello, egress: string | null): Promise<void> {
     const { store, directory, advisor, clock } = this.options;
+    const helloAt = clock.now();
+    const domain = hello.domain ? domainOf(hello.domain) : '';
+    const site = siteKey(domain, egress);
+    const known = await store.gateway(hello.gatewayId);
+    await store.saveGateway({
+      gatewayId: hello.gatewayId,
+      clientId: hello.clientId,
+      domain,
+      egressAddress: egress,
+      siteKey: site,
+      lastHelloAt: helloAt,
+    });
+    if (known?.siteKey !== site) {
+      if (known) advisor.forgetSite(known.siteKey);
+      advisor.forgetSite(site);
+    }
+    const snapshot = await advisor.observe(hello.gatewayId, this.lossRecords(hello, helloAt));
+    if (ws.readyState !== ws.OPEN) return;
     const line = new CloudLine({
       ws,
       hello,
       egressAddress: egress,
       clock,
       logger: this.log,
+      lagNowMs: () => this.options.overload?.lagNowMs() ?? 0,
       events: {
-        onMessage: (l, message, idleBeforeMs) => {
-          if (message.type === 'keepalive') {
-            l.hello = {
-              ...l.hello,
-              powerMode: message.powerMode,
-              keepaliveMs: message.keepaliveMs,
-              policyLimited: message.policyLimited,
-            };
-            recordExchange(
-              store,
-              clock.now(),
-              l,
-              'keepalive',
-              { ok: true, idleBeforeMs, ageMs: l.ageMs() },
-              message.policyLimited,
-            );
-            const state = advisor.stateFor(l.gatewayId);
-            const probe = state.probeGapMs !== null;
-            this.lastAdviceSent.set(l, JSON.stringify([state.advice, probe]));
-            l.send({ type: 'keepalive-ack', seq: message.seq, advice: state.advice as Advice, probe });
-            this.notifyAdvice(l.gatewayId);
-          } else if (message.type === 'error') {
-            this.log.warn(
-              { gateway: l.gatewayId, code: message.code, err: message.message },
-              'gateway reported an error',
-            );
-          } else {
-            l.send({
-              type: 'error',
-              code: 'MFP_ERR_UNEXPECTED_MESSAGE',
-              message: `unexpected "${message.type}" on an open line`,
-            });
-          }
-        },
+        onMessage: (l, message, idleBeforeMs) => this.lineMessage(l, message, idleBeforeMs),
         onClose: (l, code, reason) => {
           this.probes.untrack(l);
           directory.remove(l);
@@ -280,34 +296,6 @@ export class PushServer {
         },
       },
     });
-    const domain = hello.domain ? domainOf(hello.domain) : '';
-    const site = siteKey(domain, egress);
-    store.saveGateway({
-      gatewayId: hello.gatewayId,
-      clientId: hello.clientId,
-      domain,
-      egressAddress: egress,
-      siteKey: site,
-      lastHelloAt: clock.now(),
-    });
-    for (const lost of hello.lost) {
-      // A clean close by the cloud says nothing about the path; an unanswered keep-alive or
-      // a connection dropped under us (FIN/RST without a close frame) after an idle gap does.
-      if (lost.reason !== 'keepalive-timeout' && lost.reason !== 'error') continue;
-      store.append({
-        time: clock.now(),
-        gatewayId: hello.gatewayId,
-        clientId: hello.clientId,
-        connectionId: lost.connectionId,
-        role: lost.role,
-        dataType: 'keepalive',
-        status: 'NG',
-        failure: lost.reason === 'error' ? 'reset' : 'keepalive-timeout',
-        idleBeforeMs: lost.idleBeforeMs,
-        connectionAgeMs: lost.ageMs,
-        policyLimited: lost.policyLimited,
-      });
-    }
     const previous = directory.add(line, {
       gatewayId: hello.gatewayId,
       clientId: hello.clientId,
@@ -315,7 +303,7 @@ export class PushServer {
       siteKey: site,
       egressAddress: egress,
       uptimeAtHelloMs: hello.uptimeMs,
-      helloAt: clock.now(),
+      helloAt,
       cpuLoad: hello.cpuLoad,
       powerMode: hello.powerMode,
     });
@@ -323,15 +311,15 @@ export class PushServer {
     line.attach();
     const { onStream } = this.options;
     if (onStream) line.tunnels?.onStream((request) => onStream(line, request));
-    const state = advisor.stateFor(hello.gatewayId);
-    const probe = state.probeGapMs !== null;
-    this.lastAdviceSent.set(line, JSON.stringify([state.advice, probe]));
+    const state = advisor.state(hello.gatewayId, snapshot);
+    this.lastAdviceSent.set(line, adviceKey(state));
     line.send({
       type: 'welcome',
       connectionId: line.connectionId,
+      sessionId: line.sessionId,
       advice: state.advice as Advice,
       representative: state.representative,
-      probe,
+      probe: state.probeGapMs !== null,
       tookOver: previous !== undefined,
     });
     this.log.info(
@@ -346,6 +334,109 @@ export class PushServer {
       'line up',
     );
     if (line.role === 'probe') this.probes.track(line);
-    else this.notifyAdvice(hello.gatewayId);
+    else this.notifyAdvice(hello.gatewayId, state);
   }
+
+  private lineMessage(line: CloudLine, message: GatewayToCloud, idleBeforeMs: number): void {
+    if (message.type === 'keepalive') {
+      line.hello = {
+        ...line.hello,
+        powerMode: message.powerMode,
+        keepaliveMs: message.keepaliveMs,
+        policyLimited: message.policyLimited,
+      };
+      const now = this.options.clock.now();
+      const record: NewRecord = {
+        time: now,
+        gatewayId: line.gatewayId,
+        clientId: line.clientId,
+        connectionId: line.connectionId,
+        sessionId: line.sessionId,
+        role: line.role,
+        dataType: 'keepalive',
+        status: 'OK',
+        idleBeforeMs,
+        connectionAgeMs: line.ageMs(),
+        policyLimited: message.policyLimited,
+      };
+      void this.observe(line.gatewayId, [record]).then((state) => {
+        if (!state) return;
+        this.lastAdviceSent.set(line, adviceKey(state));
+        line.send({
+          type: 'keepalive-ack',
+          seq: message.seq,
+          advice: state.advice as Advice,
+          probe: state.probeGapMs !== null,
+        });
+        this.notifyAdvice(line.gatewayId, state);
+      });
+    } else if (message.type === 'error') {
+      this.log.warn(
+        { gateway: line.gatewayId, code: message.code, err: message.message },
+        'gateway reported an error',
+      );
+    } else {
+      line.send({
+        type: 'error',
+        code: 'MFP_ERR_UNEXPECTED_MESSAGE',
+        message: `unexpected "${message.type}" on an open line`,
+      });
+    }
+  }
+
+  /** Whether the cloud stalled in [from, to]: a loss then is the cloud's own (counted for the metrics). */
+  private cloudWasLate(from: number, to: number): boolean {
+    const { overload } = this.options;
+    if (!overload?.wasLate(from, to)) return false;
+    overload.noteLateLoss();
+    return true;
+  }
+
+  /** Folds records into the gateway's evidence; logs and returns null when the store fails. */
+  private async observe(gatewayId: string, records: NewRecord[]): Promise<GatewayKeepaliveState | null> {
+    try {
+      const { advisor } = this.options;
+      return advisor.state(gatewayId, await advisor.observe(gatewayId, records));
+    } catch (err) {
+      this.log.error({ gateway: gatewayId, err: (err as Error).message }, 'cannot record an exchange');
+      return null;
+    }
+  }
+
+  /**
+   * The lines a hello reports lost, as status-log rows dated at their deaths. A clean close by
+   * the cloud says nothing about the path, nor does a line the gateway replaced itself; an
+   * unanswered keep-alive or a connection dropped under the gateway after an idle gap does —
+   * unless the cloud was stalled when it owed the answer, then the loss is the cloud's.
+   */
+  private lossRecords(hello: Hello, helloAt: number): NewRecord[] {
+    const records: NewRecord[] = [];
+    for (const lost of hello.lost) {
+      if (lost.reason !== 'keepalive-timeout' && lost.reason !== 'error') continue;
+      const at = helloAt - Math.min(lost.agoMs ?? 0, MAX_LOSS_AGE_MS);
+      const cloudLate =
+        lost.reason === 'keepalive-timeout' && this.cloudWasLate(at, at + LOSS_ANSWER_WINDOW_MS);
+      records.push({
+        time: at,
+        gatewayId: hello.gatewayId,
+        clientId: hello.clientId,
+        connectionId: lost.connectionId,
+        ...(lost.sessionId === undefined ? {} : { sessionId: lost.sessionId }),
+        role: lost.role,
+        dataType: 'keepalive',
+        status: 'NG',
+        failure: cloudLate ? 'cloud-late' : lost.reason === 'error' ? 'reset' : 'keepalive-timeout',
+        idleBeforeMs: lost.idleBeforeMs,
+        connectionAgeMs: lost.ageMs,
+        policyLimited: lost.policyLimited,
+      });
+    }
+    return records;
+  }
+}
+
+/** What the gateway acts on in advice: a change in anything else is not worth a packet. */
+function adviceKey(state: GatewayKeepaliveState): string {
+  const { intervalMs, reconnectBeforeAgeMs } = state.advice;
+  return `${intervalMs}|${reconnectBeforeAgeMs}|${state.probeGapMs !== null}`;
 }

@@ -8,6 +8,8 @@ export interface DeadLineInfo {
   reason: 'keepalive-timeout';
   /** Age of the line when the unanswered keep-alive was sent, ms. */
   connectionAgeMs: number;
+  /** When the unanswered keep-alive was sent, ms since epoch. */
+  sentAt: number;
   /** The interval was longer than advised because of the power policy: not network evidence. */
   limitedByPolicy: boolean;
 }
@@ -81,9 +83,9 @@ export class KeepaliveManager {
     return this.lastTraffic;
   }
 
-  /** True while a keep-alive waits for its answer. */
-  get awaitingAnswer(): boolean {
-    return this.pending !== null;
+  /** The keep-alive waiting for its answer: when it left and the idle gap before it; null when none. */
+  get unanswered(): { sentAt: number; idleBeforeMs: number } | null {
+    return this.pending === null ? null : { ...this.pending };
   }
 
   /** Starts watching a freshly connected line: the connection itself is traffic. */
@@ -157,6 +159,7 @@ export class KeepaliveManager {
         idleBeforeMs,
         reason: 'keepalive-timeout',
         connectionAgeMs: sentAt - this.startedAt,
+        sentAt,
         limitedByPolicy: this.limited,
       });
       return;

@@ -74,7 +74,10 @@ interface SupervisorEvents {
 export class LineSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly lines: PushLine[] = [];
   private probeLine: PushLine | undefined;
-  private readonly lost: LostLine[] = [];
+  /** Losses not yet reported in a welcomed hello, with when each was observed. */
+  private readonly lost: Array<{ report: Omit<LostLine, 'agoMs'>; observedAt: number }> = [];
+  /** The copy a hello carried → the loss it reports, so a welcome can clear exactly those. */
+  private readonly inHello = new WeakMap<LostLine, { report: Omit<LostLine, 'agoMs'>; observedAt: number }>();
   private readonly startTimers: TimerHandle[] = [];
   private advice: Advice | null = null;
   private probing = false;
@@ -102,12 +105,13 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
         this.hello(connectionId, role, keepaliveMs, policyLimited),
       lostReported: (reported) => {
         for (const r of reported) {
-          const i = this.lost.indexOf(r);
+          const entry = this.inHello.get(r);
+          const i = entry ? this.lost.indexOf(entry) : -1;
           if (i >= 0) this.lost.splice(i, 1);
         }
       },
-      reportLost: (l) => {
-        this.lost.push(l);
+      reportLost: (report, observedAt) => {
+        this.lost.push({ report, observedAt });
         if (this.lost.length > MAX_LOST_REPORTS) this.lost.shift();
       },
       onPush: (push) => this.options.onPush(push),
@@ -162,6 +166,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
     policyLimited: boolean,
   ): Hello {
     const host = this.options.host();
+    const now = this.options.clock.now();
     return {
       type: 'hello',
       v: PROTOCOL_VERSION,
@@ -176,7 +181,11 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
       keepaliveMs,
       policyLimited,
       software: this.options.software,
-      lost: [...this.lost],
+      lost: this.lost.map((entry) => {
+        const copy: LostLine = { ...entry.report, agoMs: Math.max(0, now - entry.observedAt) };
+        this.inHello.set(copy, entry);
+        return copy;
+      }),
       ...(this.options.devices ? { devices: this.options.devices() } : {}),
       ...(this.options.maxTunnels ? { maxTunnels: this.options.maxTunnels } : {}),
       ...(this.options.proxiedDevices ? { proxiedDevices: this.options.proxiedDevices() } : {}),

@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
-import type { Advice, CloudToGateway, Hello, LostLine, Push } from '../../protocol/messages.ts';
+import type { Advice, CloudToGateway, Hello, LostLine, Push, Welcome } from '../../protocol/messages.ts';
 import type { TunnelTargetInput } from '../../protocol/tunnel/target.ts';
 import { Backoff } from '../../retry/backoff.ts';
 import type { MemoryBudget } from '../../tunnel/memory-budget.ts';
@@ -30,7 +30,8 @@ export interface LineContext {
   hello: (connectionId: string, role: Hello['role'], keepaliveMs: number, policyLimited: boolean) => Hello;
   /** Called once a hello carrying the lost-line evidence has been welcomed. */
   lostReported: (lost: readonly LostLine[]) => void;
-  reportLost: (lost: LostLine) => void;
+  /** A loss to report on the next hello; observedAt dates it (the hello says how long ago). */
+  reportLost: (lost: Omit<LostLine, 'agoMs'>, observedAt: number) => void;
   onPush: (push: Push) => Promise<void>;
   onAdvice: (advice: Advice, probe: boolean, from: PushLine) => void;
   onRestore: (connectionIds: string[], reason: string) => void;
@@ -72,6 +73,10 @@ export class PushLine {
   private lastError: string | null = null;
   private connectedSince: number | null = null;
   private seq = 0;
+  /** The cloud's name for the current session (welcome.sessionId), quoted when it is lost. */
+  private sessionId: string | undefined;
+  /** The session a make-before-break replacement is taking over from: its end is no loss. */
+  private replacing: LineSession | undefined;
   private intervalMs: number;
   private readonly ctx: LineContext;
   private readonly log: Logger;
@@ -190,7 +195,7 @@ export class PushLine {
           return;
         }
         this.ctx.lostReported(hello.lost);
-        this.opened(session, welcome.advice, welcome.probe, welcome.tookOver);
+        this.opened(session, welcome);
       },
       (failure: SessionFailure) => {
         if (this.session !== session) return;
@@ -218,8 +223,10 @@ export class PushLine {
     }, delay);
   }
 
-  private opened(session: LineSession, advice: Advice, probe: boolean, tookOver: boolean): void {
+  private opened(session: LineSession, welcome: Welcome): void {
     const { clock } = this.ctx;
+    const { advice, probe, tookOver } = welcome;
+    this.sessionId = welcome.sessionId;
     this.lastError = null;
     this.connectedSince = clock.now();
     session.onMessage = (m) => this.receive(session, m);
@@ -321,20 +328,25 @@ export class PushLine {
     if (this.session !== old || this.state !== 'open') return;
     this.log.info({ ageMs: this.ctx.clock.now() - old.openedAt }, 'replacing line before its lifetime cap');
     const { session: next, hello } = this.newSession();
+    this.replacing = old;
     next.open().then(
       (welcome) => {
-        if (this.session !== old) {
+        if (this.session !== old || this.replacing !== old) {
           next.close(1000, 'superseded');
           return;
         }
+        this.replacing = undefined;
         this.session = next;
         this.ctx.lostReported(hello.lost);
         old.onEnd = () => {};
         old.close(1000, 'replaced before lifetime cap');
         this.clearTimers();
-        this.opened(next, welcome.advice, welcome.probe, welcome.tookOver);
+        this.opened(next, welcome);
       },
-      (failure: SessionFailure) => this.log.warn(`replacement line failed: ${failure.message}`),
+      (failure: SessionFailure) => {
+        if (this.replacing === old) this.replacing = undefined;
+        this.log.warn(`replacement line failed: ${failure.message}`);
+      },
     );
   }
 
@@ -342,31 +354,58 @@ export class PushLine {
     if (session !== this.session) return;
     this.log.warn({ idleBeforeMs: info.idleBeforeMs }, 'keep-alive unanswered: line is dead, reconnecting');
     // Evidence is dated when the unanswered keep-alive left, not when we gave up on it.
-    this.lose(session, info.idleBeforeMs, 'keepalive-timeout', info.connectionAgeMs);
+    this.lose(session, info.idleBeforeMs, 'keepalive-timeout', info.sentAt, info.connectionAgeMs);
     session.terminate('keep-alive unanswered');
   }
 
   private ended(session: LineSession, code: number, reason: string): void {
     if (session !== this.session) return;
-    const idle = this.ctx.clock.now() - session.lastTrafficAt;
-    // A reset while our keep-alive was outstanding is the middlebox answering it: evidence.
-    if (this.keepalive?.awaitingAnswer) this.lose(session, idle, 'keepalive-timeout');
-    else this.lose(session, idle, code === 1000 || code === 1001 ? 'closed' : 'error');
+    if (this.replacing === session) {
+      // The cloud let go of the old session for its replacement (make-before-break): no loss.
+      this.log.debug({ code, reason }, 'replaced session closed');
+      return;
+    }
+    const now = this.ctx.clock.now();
+    const unanswered = this.keepalive?.unanswered ?? null;
+    if (unanswered !== null) {
+      // A reset or close under our keep-alive is the middlebox answering it: the evidence is the
+      // gap the line sat before the keep-alive, not the few ms since it left.
+      this.lose(session, unanswered.idleBeforeMs, 'keepalive-timeout', now);
+    } else {
+      this.lose(
+        session,
+        now - session.lastTrafficAt,
+        code === 1000 || code === 1001 ? 'closed' : 'error',
+        now,
+      );
+    }
     this.log.info({ code, reason }, 'line closed');
   }
 
-  private lose(session: LineSession, idleBeforeMs: number, reason: LostLine['reason'], ageMs?: number): void {
+  private lose(
+    session: LineSession,
+    idleBeforeMs: number,
+    reason: LostLine['reason'],
+    observedAt: number,
+    ageMs?: number,
+  ): void {
     if (session !== this.session) return;
     const { clock } = this.ctx;
-    this.ctx.reportLost({
-      connectionId: this.id,
-      role: this.role,
-      idleBeforeMs: Math.max(0, idleBeforeMs),
-      ageMs: ageMs ?? clock.now() - session.openedAt,
-      reason,
-      policyLimited: this.keepalive?.limitedByPolicy ?? false,
-    });
+    this.ctx.reportLost(
+      {
+        connectionId: this.id,
+        role: this.role,
+        idleBeforeMs: Math.max(0, idleBeforeMs),
+        ageMs: ageMs ?? observedAt - session.openedAt,
+        reason,
+        policyLimited: this.keepalive?.limitedByPolicy ?? false,
+        ...(this.sessionId === undefined ? {} : { sessionId: this.sessionId }),
+      },
+      observedAt,
+    );
     this.session = undefined;
+    this.sessionId = undefined;
+    this.replacing = undefined;
     this.keepalive?.stop();
     this.clearTimers();
     this.connectedSince = null;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { simGateway } from '../../../bench/cloud/fleet-plan.ts';
 import { fillHistory, fleetHistory, GatewayHistory } from '../../../bench/cloud/history.ts';
-import { StatusStore } from '../../../src/cloud/status/status-store.ts';
+import { SqliteLearningStore } from '../../../src/cloud/status/sqlite-learning-store.ts';
 
 const HOUR_MS = 3_600_000;
 const now = Date.UTC(2026, 0, 8);
@@ -46,18 +46,19 @@ describe('bench:cloud simulated history', () => {
     expect(firstHundred.size).toBe(3);
   });
 
-  it('writes identities and logs into the cloud’s store, where the cloud reads them back', () => {
-    const store = new StatusStore(':memory:');
+  it('writes identities, logs and their evidence into the cloud’s store, where the cloud reads them back', async () => {
+    const store = new SqliteLearningStore(':memory:');
     const fleet = [0, 1, 2, 3].map((i) => simGateway(i, 's', 3));
-    const written = fillHistory(store, fleet, { ...options, days: 0.05 });
-    const recent = store.recent('gw-00001', now - HOUR_MS, 10_000);
+    const written = await fillHistory(store, fleet, { ...options, days: 0.05 });
+    const recent = await store.recent('gw-00001', now - HOUR_MS, 10_000);
     expect(recent.length).toBeGreaterThan(100);
     expect(recent.at(-1)?.time).toBeLessThan(now);
-    expect(
-      store.sitePeers(store.gateway('gw-00000')?.siteKey ?? '', 'gw-00000').map((g) => g.gatewayId),
-    ).toEqual(['gw-00001', 'gw-00002']);
-    expect(store.gateway('gw-00003')?.domain).toBe('site-00001.example');
+    const site = (await store.gateway('gw-00000'))?.siteKey ?? '';
+    const members = await store.siteMembers(site);
+    expect(members.map((g) => g.gatewayId)).toEqual(['gw-00000', 'gw-00001', 'gw-00002']);
+    expect(members.every((m) => (m.evidence?.good.length ?? 0) > 0)).toBe(true);
+    expect((await store.gateway('gw-00003'))?.domain).toBe('site-00001.example');
     expect(written).toBeGreaterThan(4 * 100);
-    store.close();
+    await store.close();
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { type Bounds, deriveBounds } from '../../../src/cloud/learning/evidence.ts';
 import { decideAdvice, domainBounds, peersAgree } from '../../../src/cloud/learning/interval-decision.ts';
 import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
 import type { StatusRecord } from '../../../src/cloud/learning/status-record.ts';
@@ -6,15 +7,20 @@ import { HOUR, LogBuilder, MINUTE, SECOND, T0 } from './record-factory.ts';
 
 const NOW = T0 + HOUR;
 
-function advise(own: readonly StatusRecord[], domainPeers: ReadonlyArray<readonly StatusRecord[]> = []) {
-  return decideAdvice({ own, domainPeers, now: NOW, config: CONFIG });
+function bounds(records: readonly StatusRecord[], now = NOW, siteCapMs: number | null = null): Bounds {
+  return deriveBounds(records, now, CONFIG, siteCapMs);
+}
+
+function advise(own: readonly StatusRecord[], peers: ReadonlyArray<readonly StatusRecord[]> = []) {
+  return decideAdvice({ own: bounds(own), peers: peers.map((p) => bounds(p)), config: CONFIG });
 }
 
 describe('decideAdvice', () => {
   it('advises the default when nothing is known', () => {
     expect(advise([])).toMatchObject({
-      intervalMs: 50 * SECOND,
+      intervalMs: 25 * SECOND,
       source: 'default',
+      basis: 'default',
       mcvtMs: null,
       converged: false,
       lifetimeCapMs: null,
@@ -22,12 +28,33 @@ describe('decideAdvice', () => {
     });
   });
 
-  it('goes below a known failure that is under the default, with the margin', () => {
-    const own = new LogBuilder().ng(40 * SECOND).records;
-    expect(advise(own)).toMatchObject({
-      intervalMs: 38 * SECOND,
-      source: 'default',
+  it('keeps the default while a failure above it does not contradict it', () => {
+    expect(advise(new LogBuilder().ng(40 * SECOND).records)).toMatchObject({
+      intervalMs: 25 * SECOND,
+      basis: 'default',
       upperBoundMs: 40 * SECOND,
+    });
+  });
+
+  it('halves a failing gap below the default while nothing good is known (lines live while probing narrows it)', () => {
+    expect(advise(new LogBuilder().ng(20 * SECOND).records)).toMatchObject({
+      intervalMs: 10 * SECOND,
+      source: 'history',
+      basis: 'half-failing-gap',
+      upperBoundMs: 20 * SECOND,
+    });
+  });
+
+  it('advises L minus the margin once L and U are known, not U minus it (issue 15 item 2)', () => {
+    // Squid at 23 s with its one-second rounding: 22 s worked, 23.5 s failed.
+    const own = new LogBuilder()
+      .ok(22.5 * SECOND, { role: 'probe' })
+      .ng(23.5 * SECOND, { role: 'probe' }).records;
+    expect(advise(own)).toMatchObject({
+      intervalMs: 21_375,
+      source: 'probe',
+      basis: 'longest-good-gap',
+      converged: true,
     });
   });
 
@@ -42,17 +69,17 @@ describe('decideAdvice', () => {
   });
 
   it('does not let a short success drag the advice below the default', () => {
-    const own = new LogBuilder().ok(2 * SECOND).records;
+    const own = new LogBuilder().ok(12 * SECOND).records;
     expect(advise(own)).toMatchObject({
-      intervalMs: 50 * SECOND,
+      intervalMs: 25 * SECOND,
       source: 'default',
-      lowerBoundMs: 2 * SECOND,
+      lowerBoundMs: 12 * SECOND,
     });
   });
 
   it('clamps to the configured ceiling', () => {
     const log = new LogBuilder().ok(300 * HOUR);
-    expect(decideAdvice({ own: log.records, domainPeers: [], now: log.now, config: CONFIG }).intervalMs).toBe(
+    expect(decideAdvice({ own: bounds(log.records, log.now), peers: [], config: CONFIG }).intervalMs).toBe(
       CONFIG.maxIntervalMs,
     );
   });
@@ -74,7 +101,7 @@ describe('decideAdvice', () => {
       log.wait(10 * MINUTE).ok(50 * SECOND, { connectionAgeMs: 9 * MINUTE });
       log.ng(50 * SECOND, { connectionAgeMs: 10 * MINUTE, failure: 'keepalive-timeout' });
     }
-    const advice = decideAdvice({ own: log.records, domainPeers: [], now: log.now, config: CONFIG });
+    const advice = decideAdvice({ own: bounds(log.records, log.now), peers: [], config: CONFIG });
     expect(advice.intervalMs).toBe(19 * MINUTE);
     expect(advice.upperBoundMs).toBeNull();
     expect(advice.lifetimeCapMs).toBe(9 * MINUTE + 10 * SECOND);
@@ -83,36 +110,61 @@ describe('decideAdvice', () => {
 
   describe('identical domain', () => {
     const learned = new LogBuilder('gw-peer').ok(14 * MINUTE, { role: 'probe' }).ng(14.5 * MINUTE).records;
+    const confirming = new LogBuilder('gw-other').ok(13 * MINUTE).records;
 
-    it('gives a gateway with no history the value its site learned', () => {
-      expect(advise([], [learned])).toMatchObject({
+    it('gives a gateway with no history the value its site learned, once two gateways agree', () => {
+      expect(advise([], [learned, confirming])).toMatchObject({
         intervalMs: 13.3 * MINUTE,
         source: 'domain',
         converged: true,
       });
     });
 
+    it('does not take one peer’s word alone (issue 18 item 7)', () => {
+      expect(advise([], [learned])).toMatchObject({ intervalMs: 25 * SECOND, source: 'default' });
+    });
+
+    it('counts its own evidence as one of the two when it agrees', () => {
+      const own = new LogBuilder().ok(25 * SECOND).records;
+      expect(advise(own, [learned])).toMatchObject({ intervalMs: 13.3 * MINUTE, source: 'domain' });
+    });
+
+    it('shares a single peer’s value when configured to (domainMinAgreeing 1)', () => {
+      const config = { ...CONFIG, domainMinAgreeing: 1 };
+      expect(decideAdvice({ own: bounds([]), peers: [bounds(learned)], config })).toMatchObject({
+        source: 'domain',
+      });
+    });
+
     it('does not share when the peers disagree', () => {
       const other = new LogBuilder('gw-other').ok(HOUR, { role: 'probe' }).records;
-      expect(advise([], [learned, other])).toMatchObject({ intervalMs: 50 * SECOND, source: 'default' });
+      expect(advise([], [learned, other])).toMatchObject({ intervalMs: 25 * SECOND, source: 'default' });
     });
 
     it('lets own failures win over a peer success', () => {
       const own = new LogBuilder().ng(10 * MINUTE).records;
-      expect(advise(own, [learned])).toMatchObject({ source: 'default', upperBoundMs: 10 * MINUTE });
+      expect(advise(own, [learned, confirming])).toMatchObject({
+        source: 'default',
+        upperBoundMs: 10 * MINUTE,
+      });
     });
 
     it('prefers its own longer evidence', () => {
       const own = new LogBuilder().ok(14.2 * MINUTE, { role: 'probe' }).records;
-      expect(advise(own, [learned])).toMatchObject({ source: 'probe', lowerBoundMs: 14.2 * MINUTE });
+      expect(advise(own, [learned, confirming])).toMatchObject({
+        source: 'probe',
+        lowerBoundMs: 14.2 * MINUTE,
+      });
     });
 
     it('applies a cap a peer proved to its own first deaths', () => {
       const peer = cappedPeer();
+      const peerBounds = bounds(peer.records, peer.now);
       const own = new LogBuilder().ok(4 * MINUTE, { connectionAgeMs: 4 * MINUTE }).ng(MINUTE, {
         connectionAgeMs: 10 * MINUTE,
       }).records;
-      const advice = decideAdvice({ own, domainPeers: [peer.records], now: peer.now, config: CONFIG });
+      const ownBounds = bounds(own, peer.now, peerBounds.lifetimeCapMs);
+      const advice = decideAdvice({ own: ownBounds, peers: [peerBounds], config: CONFIG });
       expect(advice.upperBoundMs).toBeNull();
       expect(advice.lifetimeCapMs).not.toBeNull();
       expect(advice.lowerBoundMs).toBe(5 * MINUTE);
@@ -132,17 +184,18 @@ function cappedPeer(): LogBuilder {
 
 describe('domainBounds and peersAgree', () => {
   it('ignores peers that know nothing', () => {
-    expect(domainBounds([[]], NOW, CONFIG)).toBeNull();
+    expect(domainBounds([bounds([]), bounds([])], CONFIG)).toBeNull();
   });
 
-  it("explains one peer's early deaths by the cap another peer proved, so they still agree", () => {
-    const capped = cappedPeer();
-    const young = new LogBuilder('gw-young', capped.now - 20 * MINUTE)
-      .ok(4 * MINUTE, { connectionAgeMs: 4 * MINUTE })
-      .ng(MINUTE, { connectionAgeMs: 10 * MINUTE });
-    const site = domainBounds([capped.records, young.records], capped.now, CONFIG);
-    expect(site).toMatchObject({ lowerMs: 5 * MINUTE, upperMs: null });
-    expect(site?.lifetimeCapMs).not.toBeNull();
+  it('combines agreeing peers: the longest good gap below the shortest failing one, the shortest cap', () => {
+    const a = { lowerMs: 50 * MINUTE, upperMs: null, lifetimeCapMs: 2 * HOUR, lowerFrom: 'probe' as const };
+    const b = { lowerMs: 40 * MINUTE, upperMs: 55 * MINUTE, lifetimeCapMs: null, lowerFrom: 'push' as const };
+    expect(domainBounds([a, b], CONFIG)).toEqual({
+      lowerMs: 50 * MINUTE,
+      upperMs: 55 * MINUTE,
+      lifetimeCapMs: 2 * HOUR,
+      lowerFrom: 'probe',
+    });
   });
 
   it('accepts a small inconsistency within the agreement fraction', () => {

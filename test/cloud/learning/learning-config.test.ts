@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
 
 describe('DEFAULT_LEARNING_CONFIG', () => {
-  it('keeps the default interval under the shortest common middlebox timeout (60 s)', () => {
-    expect(CONFIG.defaultIntervalMs).toBeLessThan(60_000);
+  it('keeps the default interval, with the margin, under every idle timeout from 30 s up', () => {
+    expect(CONFIG.defaultIntervalMs).toBeLessThan(30_000 * (1 - CONFIG.marginFraction));
     expect(CONFIG.minIntervalMs).toBeLessThanOrEqual(CONFIG.defaultIntervalMs);
     expect(CONFIG.maxIntervalMs).toBe(168 * 3_600_000);
   });
@@ -14,9 +14,12 @@ describe('DEFAULT_LEARNING_CONFIG', () => {
     expect(worst).toBeGreaterThanOrEqual(0.9);
   });
 
-  it('reads the recent log as the seed does: a week, or the last N records', () => {
+  it('counts evidence of the recent week, as the seed reads its log', () => {
     expect(CONFIG.windowMs).toBe(7 * 24 * 3_600_000);
-    expect(CONFIG.maxRecords).toBe(10_000);
+  });
+
+  it('learns below the advice floor: the evidence floor is under keepalive.min', () => {
+    expect(CONFIG.evidenceFloorMs).toBeLessThan(CONFIG.minIntervalMs);
   });
 
   it('replaces lines no later than the age from which deaths are blamed on the cap', () => {

@@ -28,8 +28,8 @@ function learn(
 
 describe('nextProbeGap', () => {
   it('doubles from the default while no failure is known', () => {
-    expect(nextProbeGap(bounds(null, null), CONFIG)).toBe(100 * SECOND);
-    expect(nextProbeGap(bounds(30 * SECOND, null), CONFIG)).toBe(100 * SECOND);
+    expect(nextProbeGap(bounds(null, null), CONFIG)).toBe(50 * SECOND);
+    expect(nextProbeGap(bounds(30 * SECOND, null), CONFIG)).toBe(60 * SECOND);
     expect(nextProbeGap(bounds(20 * MINUTE, null), CONFIG)).toBe(40 * MINUTE);
   });
 
@@ -42,9 +42,11 @@ describe('nextProbeGap', () => {
   });
 
   it('bisects below U from the default when no success is known', () => {
-    expect(nextProbeGap(bounds(null, 200 * SECOND), CONFIG)).toBe(100 * SECOND);
-    expect(nextProbeGap(bounds(null, 60 * SECOND), CONFIG)).toBe(
-      Math.round(Math.sqrt(30 * SECOND * 60 * SECOND)),
+    expect(nextProbeGap(bounds(null, 200 * SECOND), CONFIG)).toBe(
+      Math.round(Math.sqrt(25 * SECOND * 200 * SECOND)),
+    );
+    expect(nextProbeGap(bounds(null, 40 * SECOND), CONFIG)).toBe(
+      Math.round(Math.sqrt(20 * SECOND * 40 * SECOND)),
     );
   });
 

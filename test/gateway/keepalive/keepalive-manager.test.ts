@@ -65,7 +65,7 @@ describe('KeepaliveManager', () => {
   });
 
   it('declares the line dead once, when a keep-alive is not answered in time, and stops', () => {
-    const { clock, sent, dead, state, manager } = setup();
+    const { clock, start, sent, dead, state, manager } = setup();
     manager.start();
     clock.advance(30 * SECOND);
     manager.noteTraffic();
@@ -77,6 +77,7 @@ describe('KeepaliveManager', () => {
         at: 100 * SECOND,
         idleBeforeMs: MINUTE,
         connectionAgeMs: 90 * SECOND,
+        sentAt: start + 90 * SECOND,
         reason: 'keepalive-timeout',
         limitedByPolicy: false,
       },
@@ -100,7 +101,7 @@ describe('KeepaliveManager', () => {
     other.manager.noteTraffic('in');
     other.clock.advance(6 * SECOND);
     expect(other.dead).toHaveLength(0);
-    expect(other.manager.awaitingAnswer).toBe(false);
+    expect(other.manager.unanswered).toBeNull();
   });
 
   it('applies a shorter interval at once, even mid-wait', () => {

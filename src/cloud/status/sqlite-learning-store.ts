@@ -1,0 +1,268 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { openSharedDatabase } from '../../storage/sqlite-file.ts';
+import type { Evidence } from '../learning/evidence.ts';
+import type { StatusRecord } from '../learning/status-record.ts';
+import type {
+  EvidenceFold,
+  GatewayInfo,
+  LearningStore,
+  NewRecord,
+  PruneStep,
+  Recorded,
+  RetentionPolicy,
+  SiteMember,
+} from './learning-store.ts';
+
+/** Gateways whose excess over the per-gateway cap one prune call looks at. */
+const CAP_GATEWAYS_PER_CALL = 16;
+
+interface RecordRow {
+  id: number;
+  time: number;
+  gateway_id: string;
+  client_id: string;
+  connection_id: string;
+  session_id: string | null;
+  role: string;
+  data_type: string;
+  status: string;
+  idle_before_ms: number;
+  connection_age_ms: number;
+  failure: string | null;
+  policy_limited: number;
+}
+
+function toRecord(row: RecordRow): StatusRecord {
+  const record: StatusRecord = {
+    id: row.id,
+    time: row.time,
+    gatewayId: row.gateway_id,
+    clientId: row.client_id,
+    connectionId: row.connection_id,
+    role: row.role as StatusRecord['role'],
+    dataType: row.data_type as StatusRecord['dataType'],
+    status: row.status as StatusRecord['status'],
+    idleBeforeMs: row.idle_before_ms,
+    connectionAgeMs: row.connection_age_ms,
+    policyLimited: row.policy_limited === 1,
+  };
+  if (row.session_id !== null) record.sessionId = row.session_id;
+  if (row.failure) record.failure = row.failure as NonNullable<StatusRecord['failure']>;
+  return record;
+}
+
+function toGatewayInfo(row: Record<string, unknown>): GatewayInfo {
+  return {
+    gatewayId: String(row.gateway_id),
+    clientId: String(row.client_id),
+    domain: String(row.domain),
+    egressAddress: row.egress_address === null ? null : String(row.egress_address),
+    siteKey: String(row.site_key),
+    lastHelloAt: Number(row.last_hello_at),
+  };
+}
+
+/**
+ * The learning store of a single cloud node, in SQLite via node:sqlite (no native module to
+ * build; ":memory:" for tests). This node is the only writer, so each gateway's evidence is
+ * also kept parsed in memory: a keep-alive costs one log insert and no read.
+ */
+export class SqliteLearningStore implements LearningStore {
+  private readonly db: DatabaseSync;
+  private readonly insertStmt: StatementSync;
+  private readonly recentStmt: StatementSync;
+  private readonly evidenceStmt: StatementSync;
+  private readonly saveEvidenceStmt: StatementSync;
+  private readonly upsertGatewayStmt: StatementSync;
+  private readonly gatewayStmt: StatementSync;
+  private readonly siteStmt: StatementSync;
+  private readonly pruneOldStmt: StatementSync;
+  private readonly gatewaysAfterStmt: StatementSync;
+  private readonly keepFromStmt: StatementSync;
+  private readonly pruneGatewayStmt: StatementSync;
+  private readonly evidenceCache = new Map<string, Evidence | null>();
+  /** Where the per-gateway cap left off, so each prune call moves on through the gateways. */
+  private capCursor = '';
+
+  constructor(path: string) {
+    this.db = openSharedDatabase(path);
+    this.db.exec(`
+      PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS status_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time INTEGER NOT NULL,
+        gateway_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        connection_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        data_type TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('OK', 'NG')),
+        idle_before_ms INTEGER NOT NULL,
+        connection_age_ms INTEGER NOT NULL,
+        failure TEXT,
+        policy_limited INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX IF NOT EXISTS status_log_gateway_time ON status_log (gateway_id, time);
+      CREATE INDEX IF NOT EXISTS status_log_time ON status_log (time);
+      CREATE TABLE IF NOT EXISTS gateways (
+        gateway_id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        egress_address TEXT,
+        site_key TEXT NOT NULL,
+        last_hello_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS gateways_site ON gateways (site_key);
+      CREATE TABLE IF NOT EXISTS evidence (
+        gateway_id TEXT PRIMARY KEY,
+        evidence TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `);
+    // Logs written before sessions were recorded lack the column.
+    const columns = this.db.prepare('PRAGMA table_info(status_log)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'session_id'))
+      this.db.exec('ALTER TABLE status_log ADD COLUMN session_id TEXT');
+    this.insertStmt = this.db.prepare(`INSERT INTO status_log
+      (time, gateway_id, client_id, connection_id, session_id, role, data_type, status, idle_before_ms,
+       connection_age_ms, failure, policy_limited)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.recentStmt = this.db.prepare(`SELECT * FROM (
+        SELECT * FROM status_log WHERE gateway_id = ? AND time >= ? ORDER BY time DESC, id DESC LIMIT ?
+      ) ORDER BY time ASC, id ASC`);
+    this.evidenceStmt = this.db.prepare('SELECT evidence FROM evidence WHERE gateway_id = ?');
+    this.saveEvidenceStmt = this.db.prepare(`INSERT INTO evidence (gateway_id, evidence, updated_at)
+      VALUES (?, ?, ?) ON CONFLICT (gateway_id) DO UPDATE SET evidence = excluded.evidence, updated_at = excluded.updated_at`);
+    this.upsertGatewayStmt = this.db.prepare(`INSERT INTO gateways
+      (gateway_id, client_id, domain, egress_address, site_key, last_hello_at) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (gateway_id) DO UPDATE SET client_id = excluded.client_id, domain = excluded.domain,
+        egress_address = excluded.egress_address, site_key = excluded.site_key, last_hello_at = excluded.last_hello_at`);
+    this.gatewayStmt = this.db.prepare('SELECT * FROM gateways WHERE gateway_id = ?');
+    this.siteStmt = this.db.prepare('SELECT gateway_id FROM gateways WHERE site_key = ? ORDER BY gateway_id');
+    this.pruneOldStmt = this.db.prepare(
+      'DELETE FROM status_log WHERE id IN (SELECT id FROM status_log WHERE time < ? LIMIT ?)',
+    );
+    this.gatewaysAfterStmt = this.db.prepare(
+      'SELECT DISTINCT gateway_id FROM status_log WHERE gateway_id > ? ORDER BY gateway_id LIMIT ?',
+    );
+    this.keepFromStmt = this.db.prepare(
+      'SELECT time FROM status_log WHERE gateway_id = ? ORDER BY time DESC LIMIT 1 OFFSET ?',
+    );
+    this.pruneGatewayStmt = this.db.prepare(
+      'DELETE FROM status_log WHERE id IN (SELECT id FROM status_log WHERE gateway_id = ? AND time <= ? LIMIT ?)',
+    );
+  }
+
+  async record(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Promise<Recorded> {
+    const current = this.cachedEvidence(gatewayId);
+    this.db.exec('BEGIN');
+    try {
+      const stored = records.map((r) => this.insert(r));
+      const evidence = fold(current, stored);
+      const changed = evidence !== current;
+      if (changed) {
+        this.saveEvidenceStmt.run(gatewayId, JSON.stringify(evidence), stored.at(-1)?.time ?? 0);
+      }
+      this.db.exec('COMMIT');
+      this.evidenceCache.set(gatewayId, evidence);
+      return { records: stored, evidence, changed };
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async evidence(gatewayId: string): Promise<Evidence | null> {
+    return this.cachedEvidence(gatewayId);
+  }
+
+  async siteMembers(siteKey: string): Promise<SiteMember[]> {
+    return (this.siteStmt.all(siteKey) as Array<{ gateway_id: string }>).map((row) => ({
+      gatewayId: row.gateway_id,
+      evidence: this.cachedEvidence(row.gateway_id),
+    }));
+  }
+
+  async saveGateway(info: GatewayInfo): Promise<void> {
+    this.upsertGatewayStmt.run(
+      info.gatewayId,
+      info.clientId,
+      info.domain,
+      info.egressAddress,
+      info.siteKey,
+      info.lastHelloAt,
+    );
+  }
+
+  async gateway(gatewayId: string): Promise<GatewayInfo | undefined> {
+    const row = this.gatewayStmt.get(gatewayId) as Record<string, unknown> | undefined;
+    return row ? toGatewayInfo(row) : undefined;
+  }
+
+  async recent(gatewayId: string, since: number, limit: number): Promise<StatusRecord[]> {
+    return (this.recentStmt.all(gatewayId, since, limit) as unknown as RecordRow[]).map(toRecord);
+  }
+
+  async appendMany(records: readonly NewRecord[]): Promise<void> {
+    this.db.exec('BEGIN');
+    try {
+      for (const r of records) this.insert(r);
+      this.db.exec('COMMIT');
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async prune(policy: RetentionPolicy): Promise<PruneStep> {
+    let deleted = 0;
+    if (this.capCursor === '') {
+      deleted = Number(this.pruneOldStmt.run(policy.before, policy.batch).changes);
+      if (deleted === policy.batch) return { deleted, done: false };
+    }
+    // Then the per-gateway cap, a few gateways per call, resuming where the last call stopped.
+    const gateways = this.gatewaysAfterStmt.all(this.capCursor, CAP_GATEWAYS_PER_CALL) as Array<{
+      gateway_id: string;
+    }>;
+    for (const { gateway_id: id } of gateways) {
+      const row = this.keepFromStmt.get(id, policy.maxPerGateway) as { time: number } | undefined;
+      if (row) deleted += Number(this.pruneGatewayStmt.run(id, row.time, policy.batch - deleted).changes);
+      if (deleted >= policy.batch) return { deleted, done: false };
+      this.capCursor = id;
+    }
+    const done = gateways.length < CAP_GATEWAYS_PER_CALL;
+    if (done) this.capCursor = '';
+    return { deleted, done };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.isOpen) this.db.close();
+  }
+
+  private insert(r: NewRecord): StatusRecord {
+    const result = this.insertStmt.run(
+      r.time,
+      r.gatewayId,
+      r.clientId,
+      r.connectionId,
+      r.sessionId ?? null,
+      r.role,
+      r.dataType,
+      r.status,
+      Math.round(r.idleBeforeMs),
+      Math.round(r.connectionAgeMs),
+      r.failure ?? null,
+      r.policyLimited ? 1 : 0,
+    );
+    return { ...r, id: Number(result.lastInsertRowid) };
+  }
+
+  private cachedEvidence(gatewayId: string): Evidence | null {
+    const cached = this.evidenceCache.get(gatewayId);
+    if (cached !== undefined) return cached;
+    const row = this.evidenceStmt.get(gatewayId) as { evidence: string } | undefined;
+    const evidence = row ? (JSON.parse(row.evidence) as Evidence) : null;
+    this.evidenceCache.set(gatewayId, evidence);
+    return evidence;
+  }
+}

@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Evidence, foldRecords } from '../../../src/cloud/learning/evidence.ts';
+import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
+import type { NewRecord } from '../../../src/cloud/status/learning-store.ts';
+import { SqliteLearningStore } from '../../../src/cloud/status/sqlite-learning-store.ts';
+
+const base: NewRecord = {
+  time: 1000,
+  gatewayId: 'g1',
+  clientId: 'c1',
+  connectionId: 'line-0',
+  role: 'push',
+  dataType: 'keepalive',
+  status: 'OK',
+  idleBeforeMs: 1000,
+  connectionAgeMs: 5000,
+  policyLimited: false,
+};
+
+const fold = (current: Evidence | null, records: readonly NewRecord[]) =>
+  foldRecords(current, records, { config: CONFIG });
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDb(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'learning-store-'));
+  dirs.push(dir);
+  return join(dir, 'cloud.db');
+}
+
+describe('SqliteLearningStore', () => {
+  it('logs every record and returns the most recent ones oldest first', async () => {
+    const store = new SqliteLearningStore(':memory:');
+    for (let i = 0; i < 5; i++)
+      await store.record('g1', [{ ...base, time: 1000 + i, idleBeforeMs: i }], fold);
+    await store.record('g2', [{ ...base, gatewayId: 'g2', time: 2000 }], fold);
+    await store.record(
+      'g1',
+      [{ ...base, time: 3000, status: 'NG', failure: 'ack-timeout', sessionId: 's1' }],
+      fold,
+    );
+    const recent = await store.recent('g1', 1002, 3);
+    expect(recent.map((r) => r.time)).toEqual([1003, 1004, 3000]);
+    expect(recent[2]).toMatchObject({
+      status: 'NG',
+      failure: 'ack-timeout',
+      gatewayId: 'g1',
+      sessionId: 's1',
+    });
+    await store.close();
+  });
+
+  it('writes the evidence only when the fold changed it, and keeps it across a restart', async () => {
+    const path = tempDb();
+    const store = new SqliteLearningStore(path);
+    const first = await store.record('g1', [{ ...base, idleBeforeMs: 30_000 }], fold);
+    expect(first.changed).toBe(true);
+    const same = await store.record('g1', [{ ...base, time: 2000, idleBeforeMs: 20_000 }], fold);
+    expect(same.changed).toBe(false);
+    expect(same.evidence).toBe(first.evidence);
+    await store.close();
+    const reopened = new SqliteLearningStore(path);
+    expect(await reopened.evidence('g1')).toEqual(first.evidence);
+    expect(await reopened.recent('g1', 0, 10)).toHaveLength(2);
+    await reopened.close();
+  });
+
+  it('finds the gateways of a site through its index, with their evidence', async () => {
+    const store = new SqliteLearningStore(':memory:');
+    const info = {
+      clientId: 'c',
+      domain: 'example.co.jp',
+      egressAddress: '203.0.113.9',
+      siteKey: 'example.co.jp@203.0.113.9',
+      lastHelloAt: 1,
+    };
+    await store.saveGateway({ ...info, gatewayId: 'a' });
+    await store.saveGateway({ ...info, gatewayId: 'b' });
+    await store.saveGateway({ ...info, gatewayId: 'c', siteKey: 'other' });
+    await store.record('b', [{ ...base, gatewayId: 'b', idleBeforeMs: 40_000 }], fold);
+    const members = await store.siteMembers('example.co.jp@203.0.113.9');
+    expect(members.map((m) => [m.gatewayId, m.evidence?.good[0]?.gapMs ?? null])).toEqual([
+      ['a', null],
+      ['b', 40_000],
+    ]);
+    expect((await store.gateway('c'))?.siteKey).toBe('other');
+    await store.close();
+  });
+
+  it('prunes by age and by a per-gateway cap, in batches, until the sweep is done', async () => {
+    const store = new SqliteLearningStore(':memory:');
+    const rows: NewRecord[] = [];
+    for (let i = 0; i < 50; i++) rows.push({ ...base, time: 1000 + i });
+    for (let i = 0; i < 30; i++) rows.push({ ...base, gatewayId: 'g2', time: 5000 + i });
+    await store.appendMany(rows);
+    const policy = { before: 1010, maxPerGateway: 20, batch: 7 };
+    let deleted = 0;
+    let calls = 0;
+    for (;;) {
+      const step = await store.prune(policy);
+      deleted += step.deleted;
+      calls++;
+      expect(step.deleted).toBeLessThanOrEqual(policy.batch);
+      if (step.done) break;
+    }
+    expect(calls).toBeGreaterThan(1);
+    // g1: 10 too old, then 40 left, capped to 20; g2: 30 capped to 20.
+    expect(deleted).toBe(10 + 20 + 10);
+    expect((await store.recent('g1', 0, 100)).map((r) => r.time)).toEqual(
+      Array.from({ length: 20 }, (_, i) => 1030 + i),
+    );
+    expect(await store.recent('g2', 0, 100)).toHaveLength(20);
+    await store.close();
+  });
+});
