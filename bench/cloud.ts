@@ -42,6 +42,7 @@ import { LoadWorkers } from './cloud/load-workers.ts';
 import { drivePushes } from './cloud/pusher.ts';
 import type { FleetStats } from './cloud/sim-gateway.ts';
 import { summarize } from './cloud/stats.ts';
+import type { Target } from './cloud/worker-protocol.ts';
 import { cpuSeconds, machineBusySeconds, watchRss } from './support/proc-stats.ts';
 import { shippedCloud } from './support/shipped-gateway.ts';
 
@@ -61,6 +62,8 @@ const ANSWER_TIMEOUT_MS = 10_000;
 const SPARE_FDS = 200;
 /** Gateways per load worker when --workers is auto: 4 sockets each (2 lines to each server). */
 const GATEWAYS_PER_WORKER = 2500;
+/** How often the bench says how far connecting has got. */
+const PROGRESS_EVERY_MS = 30_000;
 /** CPU used by others, percent of one core, above which a run is reported as disturbed. */
 const DISTURBED_OTHER_CPU_PERCENT = 15;
 
@@ -110,6 +113,7 @@ const outFile =
   args.out ?? (quick ? join(tmpdir(), 'bench-cloud-quick.json') : join(REPO, 'bench/results/cloud.json'));
 
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- checks before starting ----
 
@@ -326,12 +330,23 @@ async function run() {
   try {
     const lines = config.gateways * LINES_PER_GATEWAY;
     const connectTimeoutMs = config.connectTimeoutSeconds * 1000;
+    /** Connects a fleet, saying every 30 s how far it got. */
+    const connect = async (target: Target, urls: string[]) => {
+      const progress = setInterval(async () => {
+        const open = (await workers.report()).linesOpen[target];
+        console.log(`  … ${open} of ${lines} lines open`);
+      }, PROGRESS_EVERY_MS);
+      try {
+        return await workers.connect(target, urls, connectTimeoutMs);
+      } finally {
+        clearInterval(progress);
+      }
+    };
     console.log(`connecting ${lines} lines to the bare ws reference…`);
     let started = performance.now();
-    const refAll = await workers.connect(
+    const refAll = await connect(
       'ref',
       refs.map((r) => r.pushUrl),
-      connectTimeoutMs,
     );
     const refConnectSeconds = refAll ? round((performance.now() - started) / 1000) : null;
     const refWelcome = summarize((await workers.report()).stats.ref.welcomeMs);
@@ -339,10 +354,9 @@ async function run() {
     console.log(`connecting ${lines} lines to the cloud…`);
     const connectFrom = Date.now();
     started = performance.now();
-    const cloudAll = await workers.connect(
+    const cloudAll = await connect(
       'cloud',
       nodes.map((n) => n.pushUrl),
-      connectTimeoutMs,
     );
     const connectSeconds = cloudAll ? round((performance.now() - started) / 1000) : null;
     const connectReport = await workers.report();
@@ -361,17 +375,19 @@ async function run() {
     const loads: number[] = [];
     const loadTimer = setInterval(() => loads.push(loadavg()[0] ?? 0), 5000);
     const durationMs = config.durationSeconds * 1000;
-    const pushes = await drivePushes(config.pushesPerSecond, durationMs, () => {
+    const pushing = drivePushes(config.pushesPerSecond, durationMs, () => {
       const g = gateways[Math.floor(Math.random() * gateways.length)] as SimGatewayIdentity;
       const node = nodes[nodeOf(g.index, config.nodes, config.siteSize)] as CloudNode;
       return { apiUrl: node.url, apiToken: node.apiToken, gatewayId: g.id };
     });
-    // Pushes still in flight at the end of the window were awaited; the window is the duration.
+    await sleep(durationMs);
     const after = cpuSnapshot(pids);
     const windowTo = Date.now();
     clearInterval(loadTimer);
     const fleet = await workers.report();
     const cpu = cpuPercents(before, after);
+    // Pushes sent in the window count however late their answer comes.
+    const pushes = await pushing;
     const rssMB = rss.cloud.map((stop) => round(stop()));
     const refRssMB = rss.ref.map((stop) => round(stop()));
     const list = await listGateways(nodes[0] as CloudNode);
@@ -474,6 +490,8 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
     refCpuPercent,
     cpuRatio,
     loadGeneratorCpuPercent: m.cpu.groups.loadGenerator ?? 0,
+    // The load workers' own lag delays what they measure: it must stay well below the figures.
+    loadGeneratorLagMaxMs: round(m.fleet.lagMaxMs),
     benchCpuPercent: m.cpu.groups.bench ?? 0,
     rssMB: sum(m.rssMB),
     refRssMB: sum(m.refRssMB),
@@ -534,7 +552,7 @@ function print(r: ReturnType<typeof toReport>): void {
   console.log(
     `${r.gateways} gateways (${r.lines} lines) on ${r.nodes} node(s), ${r.historyDays} days of history ` +
       `(${r.historyRecords} records, ${r.storeMB} MB, filled in ${r.historyFillSeconds} s); ` +
-      `load generator ${r.loadGeneratorCpuPercent} % CPU; lines lost ${r.linesLost}, ` +
+      `load generator ${r.loadGeneratorCpuPercent} % CPU, lag max ${r.loadGeneratorLagMaxMs} ms; lines lost ${r.linesLost}, ` +
       `unanswered keep-alives ${r.keepaliveUnanswered}; lag while connecting ${r.connectEventLoopLagMaxMs} ms`,
   );
   const { machine: mc } = r;

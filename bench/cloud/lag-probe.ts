@@ -1,13 +1,13 @@
 /**
  * Loaded into each cloud node by bench:cloud (node --import): every second, appends the
- * event loop's delay over that second (max, p99, mean, ms) as a JSON line to the file named by
- * MFPGW_BENCH_LAG_FILE. The cloud has no metrics endpoint of its own; this measures the real
- * process from inside without changing it. A stall shows up in the line written after it.
+ * event loop's lag over that second (max, p99, mean, ms) as a JSON line to the file named by
+ * MFPGW_BENCH_LAG_FILE. It measures the real process from inside without changing it. A stall
+ * shows up in the line written after it.
  */
 import { appendFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { watchLoopLag } from './loop-lag.ts';
 
-/** One second of the event loop's delay. */
+/** One second of the event loop's lag. */
 export interface LagSample {
   at: number;
   maxMs: number;
@@ -17,19 +17,15 @@ export interface LagSample {
 
 const file = process.env.MFPGW_BENCH_LAG_FILE;
 if (file) {
-  const resolutionMs = 10;
-  const delay = monitorEventLoopDelay({ resolution: resolutionMs });
-  delay.enable();
-  // The histogram holds each timer's whole wait, the resolution included: lag is what exceeds it.
-  const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4) / 100 - resolutionMs);
+  const lag = watchLoopLag();
   setInterval(() => {
     const sample: LagSample = {
       at: Date.now(),
-      maxMs: ms(delay.max),
-      p99Ms: ms(delay.percentile(99)),
-      meanMs: ms(delay.mean),
+      maxMs: lag.maxMs(),
+      p99Ms: lag.p99Ms(),
+      meanMs: lag.meanMs(),
     };
     appendFileSync(file, `${JSON.stringify(sample)}\n`);
-    delay.reset();
+    lag.reset();
   }, 1000).unref();
 }

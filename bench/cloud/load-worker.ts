@@ -4,12 +4,14 @@
  * what they measured. Driven by the bench over IPC (worker-protocol.ts).
  */
 import { nodeOf, type SimGatewayIdentity, simGateway } from './fleet-plan.ts';
+import { watchLoopLag } from './loop-lag.ts';
 import { emptyFleetStats, type FleetContext, type FleetStats, SimGateway } from './sim-gateway.ts';
 import type { FromWorker, Target, ToWorker, WorkerSetup } from './worker-protocol.ts';
 
 let setup: WorkerSetup | undefined;
 const fleets = new Map<Target, SimGateway[]>();
 const stats: Record<Target, FleetStats> = { cloud: emptyFleetStats(), ref: emptyFleetStats() };
+const lag = watchLoopLag();
 
 /** A counting semaphore: at most `limit` handshakes in flight, the rest wait in order. */
 function limiter(limit: number): () => Promise<() => void> {
@@ -63,10 +65,16 @@ process.on('message', (message: ToWorker) => {
     case 'reset':
       stats.cloud = emptyFleetStats();
       stats.ref = emptyFleetStats();
+      lag.reset();
       break;
     case 'report': {
       const open = (target: Target) => (fleets.get(target) ?? []).reduce((sum, g) => sum + g.openLines(), 0);
-      send({ type: 'report', stats, linesOpen: { cloud: open('cloud'), ref: open('ref') } });
+      send({
+        type: 'report',
+        stats,
+        linesOpen: { cloud: open('cloud'), ref: open('ref') },
+        lagMaxMs: lag.maxMs(),
+      });
       break;
     }
     case 'stop':

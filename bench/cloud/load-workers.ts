@@ -25,6 +25,8 @@ export function mergeFleetStats(parts: readonly FleetStats[]): FleetStats {
 export interface FleetReport {
   stats: Record<Target, FleetStats>;
   linesOpen: Record<Target, number>;
+  /** The worst event-loop lag of any worker since the last reset, ms. */
+  lagMaxMs: number;
 }
 
 export class LoadWorkers {
@@ -84,6 +86,7 @@ export class LoadWorkers {
       linesOpen: Object.fromEntries(
         targets.map((t) => [t, reports.reduce((sum, r) => sum + r.linesOpen[t], 0)]),
       ) as Record<Target, number>,
+      lagMaxMs: Math.max(0, ...reports.map((r) => r.lagMaxMs)),
     };
   }
 

@@ -162,7 +162,8 @@ class SimLine {
     const { identity, fleet } = this.gateway;
     const startedAt = performance.now();
     let settled = false;
-    const openTimer = setTimeout(() => fail(), OPEN_TIMEOUT_MS);
+    // After this turn's socket reads (setImmediate), as for a keep-alive's answer (giveUp).
+    const openTimer = setTimeout(() => setImmediate(fail), OPEN_TIMEOUT_MS);
     const fail = () => {
       if (settled) return;
       settled = true;
@@ -293,17 +294,11 @@ class SimLine {
     const now = performance.now();
     if (this.pending) {
       if (now - this.pending.sentAt >= this.gateway.fleet.answerTimeoutMs) {
-        this.gateway.fleet.stats().unanswered++;
-        this.gateway.noteLost({
-          connectionId: this.connectionId,
-          role: 'push',
-          idleBeforeMs: Math.round(this.pending.idleBeforeMs),
-          ageMs: Math.round(now - this.sessionStartedAt),
-          reason: 'keepalive-timeout',
-          policyLimited: false,
-        });
-        this.endSession(null);
-        this.retryLater();
+        // Timers run before the socket reads of the same loop turn: when this process was
+        // late, the answer may be waiting unread. Judge after the reads (setImmediate), so a
+        // busy load generator does not count its own lateness against the server.
+        const { seq } = this.pending;
+        setImmediate(() => this.giveUp(ws, seq));
         return;
       }
     } else if (now - this.lastTrafficAt >= this.intervalMs) {
@@ -322,6 +317,22 @@ class SimLine {
       this.gateway.fleet.stats().keepalivesSent++;
     }
     this.arm();
+  }
+
+  /** No answer to keep-alive `seq` on `ws`, even after reading what had arrived: the line is dead. */
+  private giveUp(ws: WebSocket, seq: number): void {
+    if (this.ws !== ws || this.pending?.seq !== seq) return;
+    this.gateway.fleet.stats().unanswered++;
+    this.gateway.noteLost({
+      connectionId: this.connectionId,
+      role: 'push',
+      idleBeforeMs: Math.round(this.pending.idleBeforeMs),
+      ageMs: Math.round(performance.now() - this.sessionStartedAt),
+      reason: 'keepalive-timeout',
+      policyLimited: false,
+    });
+    this.endSession(null);
+    this.retryLater();
   }
 
   /**

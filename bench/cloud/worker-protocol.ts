@@ -28,4 +28,10 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'connected'; target: Target }
-  | { type: 'report'; stats: Record<Target, FleetStats>; linesOpen: Record<Target, number> };
+  | {
+      type: 'report';
+      stats: Record<Target, FleetStats>;
+      linesOpen: Record<Target, number>;
+      /** The worker's own worst event-loop lag since the last reset, ms: it delays what it measures. */
+      lagMaxMs: number;
+    };
