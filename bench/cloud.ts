@@ -29,11 +29,13 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { learningConfigFrom } from '../src/cloud/cloud-server.ts';
 import { SqliteLearningStore } from '../src/cloud/status/sqlite-learning-store.ts';
+import { parseCloudConfig } from '../src/config/cloud-config.ts';
 import { scratchDir, secret } from '../test/support/chain.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { reapOnExit } from '../test/support/reap-on-exit.ts';
-import { type CloudNode, startCloudNode } from './cloud/cloud-nodes.ts';
+import { type CloudNode, type CloudNodeSpec, nodeConfig, startCloudNode } from './cloud/cloud-nodes.ts';
 import { type CpuProfile, hotSpots } from './cloud/cpu-profile.ts';
 import { nodeOf, type SimGatewayIdentity, simGateway, splitRange } from './cloud/fleet-plan.ts';
 import { fillHistory } from './cloud/history.ts';
@@ -183,34 +185,48 @@ async function startNodes(
   const now = Date.now();
   let records = 0;
   const fillStarted = performance.now();
-  const specs = [];
+  let said = performance.now();
+  const specs: CloudNodeSpec[] = [];
   for (let index = 0; index < config.nodes; index++) {
     const nodeDir = join(dir, `node-${index}`);
     mkdirSync(nodeDir, { recursive: true });
-    const storePath = join(nodeDir, 'cloud.db');
-    const own = gateways.filter((g) => nodeOf(g.index, config.nodes, config.siteSize) === index);
-    const store = new SqliteLearningStore(storePath);
+    const spec: CloudNodeSpec = {
+      index,
+      dir: nodeDir,
+      port: await freePort(),
+      apiToken: secret(),
+      storePath: join(nodeDir, 'cloud.db'),
+      gateways: gateways.filter((g) => nodeOf(g.index, config.nodes, config.siteSize) === index),
+      keepaliveMs: config.keepaliveMs,
+      ...launch,
+    };
+    // The evidence is folded and the log trimmed as this very config will have the node do it.
+    const cloudConfig = parseCloudConfig(nodeConfig(spec));
+    const keeping = {
+      learning: learningConfigFrom(cloudConfig),
+      keepMs: cloudConfig.statusLog.keep,
+      maxPerGateway: cloudConfig.statusLog.maxPerGateway,
+    };
+    const store = new SqliteLearningStore(spec.storePath);
     try {
-      records += await fillHistory(store, own, {
+      const history = {
         now,
         days: config.historyDays,
         keepaliveMs: config.keepaliveMs,
         lines: LINES_PER_GATEWAY,
         seed: 14 + index,
+      };
+      records += await fillHistory(store, spec.gateways, history, keeping, (done) => {
+        if (performance.now() - said < PROGRESS_EVERY_MS) return;
+        said = performance.now();
+        console.log(
+          `  … node ${index}: ${done.gateways} gateways folded, ${done.records} log records written`,
+        );
       });
     } finally {
       await store.close();
     }
-    specs.push({
-      index,
-      dir: nodeDir,
-      port: await freePort(),
-      apiToken: secret(),
-      storePath,
-      gateways: own,
-      keepaliveMs: config.keepaliveMs,
-      ...launch,
-    });
+    specs.push(spec);
   }
   const fillSeconds = (performance.now() - fillStarted) / 1000;
   const mb = specs.reduce((sum, s) => sum + storeMB(s.storePath), 0);
@@ -333,7 +349,7 @@ async function run() {
     /** Connects a fleet, saying every 30 s how far it got. */
     const connect = async (target: Target, urls: string[]) => {
       const progress = setInterval(async () => {
-        const open = (await workers.report()).linesOpen[target];
+        const open = (await workers.report()).intervalsMs[target].length;
         console.log(`  … ${open} of ${lines} lines open`);
       }, PROGRESS_EVERY_MS);
       try {
@@ -365,7 +381,7 @@ async function run() {
       cloudAll
         ? `connected in ${connectSeconds} s (reference ${refConnectSeconds} s)`
         : `not every line connected within ${config.connectTimeoutSeconds} s ` +
-            `(${connectReport.linesOpen.cloud} of ${lines} open); measuring anyway`,
+            `(${connectReport.intervalsMs.cloud.length} of ${lines} open); measuring anyway`,
     );
 
     console.log(`measuring for ${config.durationSeconds} s…`);
@@ -403,7 +419,7 @@ async function run() {
       refConnectSeconds,
       refWelcome,
       connectSeconds,
-      connectedLines: connectReport.linesOpen.cloud,
+      connectedLines: connectReport.intervalsMs.cloud.length,
       welcome,
       connectLagMaxMs: lagMax(nodes, connectFrom, windowFrom),
       windowLagMaxMs: lagMax(nodes, windowFrom, windowTo),
@@ -506,7 +522,9 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
     refKeepaliveAnswerMaxMs: refKeepalive.max,
     linesLost: m.fleet.stats.cloud.linesLost,
     openFailures: m.fleet.stats.cloud.openFailures,
-    linesOpenAtEnd: m.fleet.linesOpen.cloud,
+    linesOpenAtEnd: m.fleet.intervalsMs.cloud.length,
+    // What the cloud advised the open lines at the end (learned from the history, or its default).
+    advisedKeepaliveMs: summarize(m.fleet.intervalsMs.cloud),
     restores: m.fleet.stats.cloud.restores,
     pushes: m.pushes.sent,
     pushesAckedByGateways: m.fleet.stats.cloud.pushesAcked,
@@ -552,7 +570,7 @@ function print(r: ReturnType<typeof toReport>): void {
   console.log(
     `${r.gateways} gateways (${r.lines} lines) on ${r.nodes} node(s), ${r.historyDays} days of history ` +
       `(${r.historyRecords} records, ${r.storeMB} MB, filled in ${r.historyFillSeconds} s); ` +
-      `load generator ${r.loadGeneratorCpuPercent} % CPU, lag max ${r.loadGeneratorLagMaxMs} ms; lines lost ${r.linesLost}, ` +
+      `advice p50 ${r.advisedKeepaliveMs.p50} ms; load generator ${r.loadGeneratorCpuPercent} % CPU, lag max ${r.loadGeneratorLagMaxMs} ms; lines lost ${r.linesLost}, ` +
       `unanswered keep-alives ${r.keepaliveUnanswered}; lag while connecting ${r.connectEventLoopLagMaxMs} ms`,
   );
   const { machine: mc } = r;

@@ -68,11 +68,11 @@ process.on('message', (message: ToWorker) => {
       lag.reset();
       break;
     case 'report': {
-      const open = (target: Target) => (fleets.get(target) ?? []).reduce((sum, g) => sum + g.openLines(), 0);
+      const intervals = (target: Target) => (fleets.get(target) ?? []).flatMap((g) => g.openIntervals());
       send({
         type: 'report',
         stats,
-        linesOpen: { cloud: open('cloud'), ref: open('ref') },
+        intervalsMs: { cloud: intervals('cloud'), ref: intervals('ref') },
         lagMaxMs: lag.maxMs(),
       });
       break;

@@ -24,7 +24,8 @@ export function mergeFleetStats(parts: readonly FleetStats[]): FleetStats {
 /** What all workers report at one moment. */
 export interface FleetReport {
   stats: Record<Target, FleetStats>;
-  linesOpen: Record<Target, number>;
+  /** The keep-alive interval each open line uses, ms: how many lines are open, at what advice. */
+  intervalsMs: Record<Target, number[]>;
   /** The worst event-loop lag of any worker since the last reset, ms. */
   lagMaxMs: number;
 }
@@ -83,9 +84,9 @@ export class LoadWorkers {
       stats: Object.fromEntries(
         targets.map((t) => [t, mergeFleetStats(reports.map((r) => r.stats[t]))]),
       ) as Record<Target, FleetStats>,
-      linesOpen: Object.fromEntries(
-        targets.map((t) => [t, reports.reduce((sum, r) => sum + r.linesOpen[t], 0)]),
-      ) as Record<Target, number>,
+      intervalsMs: Object.fromEntries(
+        targets.map((t) => [t, reports.flatMap((r) => r.intervalsMs[t])]),
+      ) as Record<Target, number[]>,
       lagMaxMs: Math.max(0, ...reports.map((r) => r.lagMaxMs)),
     };
   }

@@ -86,9 +86,9 @@ export class SimGateway {
     return Promise.all(this.lines.map((line) => line.start())).then(() => undefined);
   }
 
-  /** How many of its lines are welcomed and not lost since. */
-  openLines(): number {
-    return this.lines.filter((line) => line.isOpen).length;
+  /** The keep-alive interval each open line uses now (the cloud's latest advice), ms. */
+  openIntervals(): number[] {
+    return this.lines.filter((line) => line.isOpen).map((line) => line.keepaliveMs);
   }
 
   restore(connectionIds: string[]): void {
@@ -130,6 +130,10 @@ class SimLine {
 
   get isOpen(): boolean {
     return this.welcomed;
+  }
+
+  get keepaliveMs(): number {
+    return this.intervalMs;
   }
 
   start(): Promise<void> {

@@ -31,7 +31,8 @@ export type FromWorker =
   | {
       type: 'report';
       stats: Record<Target, FleetStats>;
-      linesOpen: Record<Target, number>;
+      /** The keep-alive interval of each open line (the latest advice), ms. */
+      intervalsMs: Record<Target, number[]>;
       /** The worker's own worst event-loop lag since the last reset, ms: it delays what it measures. */
       lagMaxMs: number;
     };

@@ -6,6 +6,11 @@ export class Prng {
     this.state = seed >>> 0;
   }
 
+  /** A generator that continues from this one's state, apart from it. */
+  clone(): Prng {
+    return new Prng(this.state);
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
