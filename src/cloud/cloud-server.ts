@@ -169,11 +169,17 @@ export async function startCloudServer(
     devices,
     directory,
     gateways: registry,
+    lineThresholds: new Map(
+      config.gateways.flatMap((g) =>
+        g.lineThreshold === undefined ? [] : [[g.id, g.lineThreshold] as const],
+      ),
+    ),
     clock,
     logger: log,
     maxBytes: config.jobs.maxBytes,
     directMode: config.jobs.directMode,
     publicUrl: () => config.jobs.publicUrl ?? url,
+    connectTimeoutMs: config.jobs.connectTimeout,
     directTimeoutMs: config.jobs.directTimeout,
     resumeWithinMs: config.jobs.resumeWithin,
   });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
-import { duration, fraction, port, secret, slug } from './schema-types.ts';
+import { byteRate, duration, fraction, optionalFraction, port, secret, slug } from './schema-types.ts';
 
 const mqttSection = z
   .strictObject({
@@ -59,11 +59,14 @@ export const cloudConfigSchema = z.strictObject({
           .max(1000)
           .default(8)
           .describe('job tunnels open at once through this gateway (seed 001’s limit)'),
-        cpuThreshold: z
-          .number()
-          .positive()
+        cpuThreshold: optionalFraction().describe(
+          'also count the gateway as saturated while its CPU usage (busy share of all cores, measured over the last seconds) is at or above this, e.g. "85%"',
+        ),
+        lineThreshold: byteRate()
           .optional()
-          .describe('also count the gateway as saturated at this 1-minute load per core'),
+          .describe(
+            'also count the gateway as saturated while its measured line speed is at or below this many bytes per second, e.g. "1m"',
+          ),
       }),
     )
     .refine((list) => new Set(list.map((g) => g.id)).size === list.length, 'gateway ids to be unique')
@@ -153,7 +156,12 @@ export const cloudConfigSchema = z.strictObject({
         .describe(
           'how a switched job’s rest reaches a device on its own connection: the cloud streams it over a WebSocket (push) or the device fetches it (pull); a device relayed by its gateway always pulls',
         ),
-      directTimeout: duration('10m').describe('a device told to connect directly must finish within this'),
+      connectTimeout: duration('30s').describe(
+        'a device told to connect directly must be connected within this, or the switch is given up and the job stays on its tunnel',
+      ),
+      directTimeout: duration('10m').describe(
+        'a device whose tunnel was interrupted must finish the job on its own connection within this',
+      ),
       resumeWithin: duration('10m').describe('keep resuming a job whose tunnel broke for this long'),
       keepDone: duration('7d').describe('forget finished jobs (and their documents) after this'),
     })

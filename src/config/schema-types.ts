@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ByteRateError, parseByteRate } from './byte-rate.ts';
 import { parseDuration } from './duration.ts';
 
 /** A duration written with a unit ("45s", "2h"), parsed to milliseconds. */
@@ -21,28 +22,37 @@ export function duration(defaultValue: string) {
     });
 }
 
+const fractionInput = (max: number) =>
+  z.union([z.number(), z.string()], { error: `a fraction such as "5%" or 0.05 (at most ${max})` });
+
+function toFraction(max: number) {
+  return (raw: number | string, ctx: z.RefinementCtx): number => {
+    const value =
+      typeof raw === 'number'
+        ? raw
+        : raw.trim().endsWith('%')
+          ? Number(raw.trim().slice(0, -1)) / 100
+          : Number(raw);
+    if (!Number.isFinite(value) || value < 0 || value > max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `a fraction such as "5%" or 0.05 (between 0 and ${max})`,
+        input: raw,
+      });
+      return z.NEVER;
+    }
+    return value;
+  };
+}
+
 /** A fraction written as a percentage ("5%") or a number between 0 and 1. */
 export function fraction(defaultValue: string, max = 1) {
-  return z
-    .union([z.number(), z.string()], { error: `a fraction such as "5%" or 0.05 (at most ${max})` })
-    .default(defaultValue)
-    .transform((raw, ctx) => {
-      const value =
-        typeof raw === 'number'
-          ? raw
-          : raw.trim().endsWith('%')
-            ? Number(raw.trim().slice(0, -1)) / 100
-            : Number(raw);
-      if (!Number.isFinite(value) || value < 0 || value > max) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `a fraction such as "5%" or 0.05 (between 0 and ${max})`,
-          input: raw,
-        });
-        return z.NEVER;
-      }
-      return value;
-    });
+  return fractionInput(max).default(defaultValue).transform(toFraction(max));
+}
+
+/** A fraction as above with no default: absent stays absent. */
+export function optionalFraction(max = 1) {
+  return fractionInput(max).transform(toFraction(max)).optional();
 }
 
 /** An identifier safe in URLs, topics and file names. */
@@ -60,3 +70,19 @@ export const secret = z
 
 /** TCP port. */
 export const port = z.number({ error: 'a TCP port number' }).int().min(0).max(65535);
+
+/** A rate in bytes per second: a number, or a string such as "500k" or "2m". */
+export function byteRate() {
+  return z
+    .union([z.number().int().positive(), z.string()], { error: 'bytes per second, e.g. 500k, 2m or 65536' })
+    .transform((raw, ctx) => {
+      if (typeof raw === 'number') return raw;
+      try {
+        return parseByteRate(raw);
+      } catch (err) {
+        if (!(err instanceof ByteRateError)) throw err;
+        ctx.addIssue({ code: 'custom', message: err.message, input: raw });
+        return z.NEVER;
+      }
+    });
+}

@@ -14,23 +14,33 @@ export interface PrintJob {
   /** Document length in bytes when known; LPD needs it up front and spools to a temp file without it. */
   size?: number;
   /**
-   * Asked once the document stream ends: a command means "do not end the job; tell the
-   * device to fetch the rest from the cloud itself" (seed 001's connection establishment).
-   * Only drivers with `canHandOver` ask.
+   * Seed 001's switch, for drivers with `canHandOver`: commands that go to the device in-band with
+   * the document (docs/jobs.md).
    */
-  handover?: () => Handover | undefined;
+  direct?: DirectControl;
 }
 
-/** Where a direct-capable device continues a job on its own connection to the cloud. */
-export interface Handover {
+/** Where a direct-capable device connects to the cloud by itself (seed 001's 7G, as the gateway passes it on). */
+export interface DirectConnect {
   /** Base URL the device connects to: the cloud, or its gateway's LAN relay to it (http or https). */
   url: string;
   /** One-time token for the device's direct connection. */
   token: string;
-  /** Document bytes the device holds when it takes over. */
-  offset: number;
   /** The cloud streams the rest over the device's WebSocket (push), or the device fetches it (pull). */
   mode: 'push' | 'pull';
+}
+
+/** Seed 001's switch as a driver sees it: make the device connect, then interrupt the job. */
+export interface DirectControl {
+  /** Resolves with the next connection-establishment command (7G) to pass to the device. */
+  nextConnect(): Promise<DirectConnect>;
+  /**
+   * Asked once the document stream ends: true when it ended because the job is interrupted
+   * (7L) — the device keeps what it holds and takes the rest over its own connection.
+   */
+  interrupted(): boolean;
+  /** What the device said of its direct connection: it is up, or it cannot connect (the job goes on here). */
+  report(state: 'connected' | 'refused'): void;
 }
 
 /** The outcome of a print: returned only once the device itself reported the job completed. */
@@ -43,7 +53,7 @@ export interface PrintResult {
   pages?: number;
   /** When the device reported completion (injected clock). */
   completedAt: number;
-  /** Set when the device took the rest of the job over its own connection (no completion yet). */
+  /** Set when the device was interrupted and takes the rest over its own connection (no completion yet). */
   handedOver?: { offset: number };
 }
 
@@ -84,7 +94,7 @@ export interface DeviceStatus {
  */
 export interface DeviceDriver {
   readonly id: string;
-  /** The driver can hand a running job to the device's own connection (PrintJob.handover). */
+  /** The driver can hand a running job to the device's own connection (PrintJob.direct). */
   readonly canHandOver?: boolean;
   /** Sends the job's document and resolves once the device reports the job completed. */
   print(job: PrintJob, signal?: AbortSignal): Promise<PrintResult>;

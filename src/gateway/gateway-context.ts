@@ -2,6 +2,7 @@ import type { Clock } from '../clock/clock.ts';
 import type { GatewayConfig } from '../config/gateway-config.ts';
 import type { EventBus } from '../lifecycle/event-bus.ts';
 import type { Logger } from '../log/logger.ts';
+import type { GatewayLoadReport } from '../protocol/messages.ts';
 import type { DeviceSnapshot } from './devices/device-monitor.ts';
 import type { PowerState } from './power/power-scheduler.ts';
 import type { OpenedTunnel, TunnelRecord } from './tunnels/tunnel-endpoint.ts';
@@ -22,6 +23,8 @@ export interface GatewayEvents {
   'journal-record': Record<string, unknown>;
   /** A config reload validated: the new config, whose live keys each feature applies. */
   'config-reloaded': GatewayConfig;
+  /** The gateway's CPU usage and line speed, sampled every second (seed 001's triggers). */
+  'load-sample': GatewayLoadReport;
 }
 
 /** What every gateway feature is built with. */

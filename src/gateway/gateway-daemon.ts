@@ -19,6 +19,7 @@ import { cloudAccess } from './link/cloud-access.ts';
 import type { LineSupervisor, LinkStatus } from './link/line-supervisor.ts';
 import { LinkFeature } from './link/link-feature.ts';
 import { describeProxy } from './link/proxy.ts';
+import { LoadFeature } from './load/load-feature.ts';
 import type { MqttChannel } from './mqtt/mqtt-channel.ts';
 import { MqttFeature } from './mqtt/mqtt-feature.ts';
 import { PowerFeature } from './power/power-feature.ts';
@@ -96,9 +97,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   const journal = new JournalFeature(ctx);
   const devices = new DevicesFeature(ctx, power.scheduler);
   const relay = config.pushProxy ? directRelayFor(ctx, config.pushProxy, access) : null;
+  const load = new LoadFeature(ctx);
   const jobs = new JobsFeature(ctx, {
     devices: devices.registry,
     relayDirect: relay ? (jobId, cloudUrl) => relay.route(jobId, cloudUrl) : undefined,
+    lineMeter: load.meter.line,
   });
   const tunnels = new TunnelsFeature(ctx, { devices: devices.registry, jobs: jobs.jobs });
   const proxiedDevices = config.pushProxy?.devices.map((d) => d.id);
@@ -109,6 +112,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     onTunnel: (request) => tunnels.endpoint.handle(request),
     devices: () => devices.registry.reports(),
     proxiedDevices: proxiedDevices ? () => proxiedDevices : undefined,
+    load: () => load.meter.report(),
+    jobsRunning: () => jobs.jobs.activeJobs > 0,
   });
   const pushProxy =
     config.pushProxy && relay
@@ -138,6 +143,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
         devices: devices.monitor,
         reloader,
         onPush: (push) => pushes.take(push, 'mqtt'),
+        load: () => load.meter.report(),
       })
     : null;
   const status = new StatusFeature(ctx, {
@@ -166,7 +172,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   // Stopped in reverse: the page first (it reads the journal's file), MQTT last (it ships
   // the records of the tunnels that close as the lines stop).
   const started = await startFeatures(
-    [mqtt, journal, devices, link, jobs, tunnels, pushProxy, power, status].filter((f) => f !== null),
+    [mqtt, journal, devices, load, link, jobs, tunnels, pushProxy, power, status].filter((f) => f !== null),
     { logger, bus },
   );
   return {

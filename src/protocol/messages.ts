@@ -94,12 +94,31 @@ export const welcomeSchema = z.object({
   tookOver: z.boolean(),
 });
 
+/**
+ * The gateway's load as it measures it continuously (seed 001's triggers): the share of all
+ * cores' time spent busy over the last few seconds (0..1), and the speed its tunnels' data
+ * arrives at while the gateway waits for it (bytes/s; null before any such measurement or
+ * once it is stale).
+ */
+export const loadFieldsSchema = z.object({
+  cpuUsage: z.number().finite().min(0).max(1).nullable(),
+  lineBytesPerSec: z.number().finite().nonnegative().nullable(),
+});
+
 export const keepaliveSchema = z.object({
   type: z.literal('keepalive'),
   seq: z.number().int().nonnegative(),
   powerMode: z.string().max(64),
   keepaliveMs: ms,
   policyLimited: z.boolean(),
+  /** The gateway's load now (absent from gateways that predate it). */
+  ...loadFieldsSchema.partial().shape,
+});
+
+/** The gateway's load, sent every second or so on lines that carry job tunnels (nothing on idle lines). */
+export const loadSchema = z.object({
+  type: z.literal('load'),
+  ...loadFieldsSchema.shape,
 });
 
 export const keepaliveAckSchema = z.object({
@@ -155,6 +174,7 @@ export const errorSchema = z.object({
 export const gatewayToCloudSchema = z.discriminatedUnion('type', [
   helloSchema,
   keepaliveSchema,
+  loadSchema,
   pushAckSchema,
   probeAckSchema,
   errorSchema,
@@ -176,6 +196,8 @@ export type Hello = z.infer<typeof helloSchema>;
 export type Welcome = z.infer<typeof welcomeSchema>;
 export type Keepalive = z.infer<typeof keepaliveSchema>;
 export type KeepaliveAck = z.infer<typeof keepaliveAckSchema>;
+export type GatewayLoadReport = z.infer<typeof loadFieldsSchema>;
+export type LoadMessage = z.infer<typeof loadSchema>;
 export type Push = z.infer<typeof pushSchema>;
 export type PushAck = z.infer<typeof pushAckSchema>;
 export type Probe = z.infer<typeof probeSchema>;

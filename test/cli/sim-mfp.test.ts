@@ -5,7 +5,13 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { handoverTrailer, jobHeader, jobTrailer, UEL } from '../../src/devices/pjl/pjl-commands.ts';
+import {
+  connectCommand,
+  interruptCommand,
+  jobHeader,
+  jobTrailer,
+  UEL,
+} from '../../src/devices/pjl/pjl-commands.ts';
 import { type CliProcess, type LogLine, startCli } from '../support/cli-process.ts';
 import { FakeCloud } from '../support/direct-cloud.ts';
 
@@ -72,7 +78,7 @@ describe('mfp-gateway sim mfp', () => {
     expect(cli.lines.find((l) => l.msg === 'sim mfp stopped')).toMatchObject({ jobs: 1 });
   });
 
-  it('fetches a handed-over job from the cloud when direct-capable and logs the transfer', async () => {
+  it('connects when told, takes the job over when interrupted, fetches the rest and logs it all', async () => {
     const doc = documentBytes(200_000);
     const cloud = new FakeCloud(doc);
     const url = await cloud.listen();
@@ -86,16 +92,24 @@ describe('mfp-gateway sim mfp', () => {
       socket.write(
         Buffer.concat([
           jobHeader('cli-direct', 'PCL'),
-          doc.subarray(0, 50_000),
-          handoverTrailer('cli-direct', url, 'tok', 50_000),
+          doc.subarray(0, 30_000),
+          connectCommand('cli-direct', { url, token: 'tok', mode: 'pull' }, 'PCL'),
+          doc.subarray(30_000, 50_000),
         ]),
       );
+      expect(
+        await cli.waitFor((l) => l.msg === 'direct connection up', READY_MS, 'the connection'),
+      ).toMatchObject({
+        job: 'cli-direct',
+        url,
+        mode: 'pull',
+      });
+      socket.write(interruptCommand('cli-direct'));
       const done = await cli.waitFor((l) => l.msg === 'direct transfer complete', READY_MS, 'the transfer');
 
       expect(cli.lines.find((l) => l.msg === 'direct transfer started')).toMatchObject({
         job: 'cli-direct',
         offset: 50_000,
-        gatewayOffset: 50_000,
         url,
       });
       expect(done).toMatchObject({
@@ -106,7 +120,10 @@ describe('mfp-gateway sim mfp', () => {
       });
       const stored = await cli.waitFor((l) => l.msg === 'job stored', READY_MS, 'the stored job');
       expect((await readFile(stored.path as string)).equals(doc)).toBe(true);
-      expect(cloud.posts).toHaveLength(1);
+      expect(cloud.posts.map((p) => p.url)).toEqual([
+        '/direct/v1/jobs/cli-direct/connect',
+        '/direct/v1/jobs/cli-direct/complete',
+      ]);
     } finally {
       await cloud.close();
     }

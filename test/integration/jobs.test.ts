@@ -37,7 +37,11 @@ function stored(spool: string): Map<string, string> {
   return files;
 }
 
-/** Two slow direct-capable MFPs and a NAS behind a gateway the cloud allows two tunnels (seed 001's switch). */
+/**
+ * Two direct-capable MFPs and a NAS behind a gateway the cloud allows two tunnels (seed 001's
+ * switch), on a slow line: the jobs stay mid-transfer because the line is slow, not the printers,
+ * so nothing piles up in front of the device and a command reaches it at once.
+ */
 async function saturatedSite(
   name: string,
   options: {
@@ -54,8 +58,7 @@ async function saturatedSite(
   const spoolB = join(dir, 'spool-b');
   const nasDir = join(dir, 'nas');
   mkdirSync(nasDir);
-  // Slow printers keep both print jobs mid-transfer while the NAS job arrives.
-  const flags = ['--direct-capable', '--read-rate', '3m', ...(options.mfpFlags ?? [])];
+  const flags = ['--direct-capable', ...(options.mfpFlags ?? [])];
   const a = await startSimMfp(spoolA, flags);
   track(a.proc);
   const b = await startSimMfp(spoolB, flags);
@@ -68,9 +71,10 @@ async function saturatedSite(
       { id: 'nas', driver: 'storage', directory: nasDir },
     ],
     gateway: { storage: { key }, ...options.gateway },
+    lineRate: '2m',
   });
-  // Larger than what the tunnel may hold in flight, so the switch leaves real work for the direct leg.
-  const docs = { docA: randomBytes(12 * MB), docB: randomBytes(12 * MB), docNas: randomBytes(3 * MB) };
+  // Larger than what the line carries in the seconds a switch takes, so the direct leg has real work.
+  const docs = { docA: randomBytes(8 * MB), docB: randomBytes(6 * MB), docNas: randomBytes(2 * MB) };
   return { dir, key, spoolA, spoolB, nasDir, a: a.proc, b: b.proc, cloud, gw, ...docs };
 }
 
@@ -109,11 +113,28 @@ async function runSwitchScenario(site: Awaited<ReturnType<typeof saturatedSite>>
   expect(highDone).toMatchObject({ state: 'done', bytes: { tunnel: docB.length, direct: 0 } });
   expect(nasDone).toMatchObject({ state: 'done', bytes: { tunnel: docNas.length, direct: 0 } });
 
-  // Byte-exact, each job stored once.
+  // Byte-exact, each job stored once: no byte printed twice.
   expect(fileSha256(stored(site.spoolA).get(low.body.id) as string)).toBe(sha256(docA));
   expect(fileSha256(stored(site.spoolB).get(high.body.id) as string)).toBe(sha256(docB));
   expect([...stored(site.spoolA).keys()]).toEqual([low.body.id]);
-  return { low, high, nas, lowDone };
+
+  // Make-before-break, from the gateway journal's own timestamps: the device's own connection was up
+  // while the tunnel was still open, and the tunnel closed after it; tunnel + direct bytes = the size.
+  const legs = tunnelRecords(join(site.dir, 'gateway-state', 'journal.db')).filter(
+    (r) => r.jobId === low.body.id,
+  );
+  const last = legs.at(-1);
+  expect(last).toMatchObject({ outcome: 'switched', directUpAt: expect.any(Number) });
+  expect(last?.directUpAt).toBeGreaterThanOrEqual(last?.openedAt as number);
+  expect(last?.directUpAt).toBeLessThan(last?.closedAt as number);
+  const viaTunnel = legs.reduce((sum, r) => sum + r.bytesToDevice, 0);
+  expect(viaTunnel).toBe(lowDone.bytes.tunnel);
+  expect(viaTunnel + lowDone.bytes.direct).toBe(docA.length);
+  // The tunnel went on carrying the job after the device was told to connect.
+  const told = gw.lines.find((l) => l.msg === 'telling the device to connect to the cloud by itself');
+  expect(told).toMatchObject({ jobId: low.body.id });
+  expect(viaTunnel).toBeGreaterThan(told?.offset as number);
+  return { low, high, nas, lowDone, told };
 }
 
 describe('jobs through tunnels, with real cloud, gateway and sim MFP processes', () => {
@@ -174,17 +195,13 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
       mfpFlags: ['--syslog', `127.0.0.1:${syslogPort}`],
       gateway: { journal: { syslog: { udp: { host: '127.0.0.1', port: syslogPort }, tcp: false } } },
     });
-    const { dir, nasDir, cloud, gw, a } = site;
-    const { low, high, nas, lowDone } = await runSwitchScenario(site);
+    const { dir, nasDir, cloud, a } = site;
+    const { low, high, nas, lowDone, told } = await runSwitchScenario(site);
     expect(lowDone.route.map((r) => r.route)).toEqual(['tunnel', 'direct']);
 
     // A device that reaches the cloud by itself gets the rest pushed over its WebSocket (the default mode).
     expect(cloud.proc.lines.some((l) => l.jobId === low.body.id && l.mode === 'push')).toBe(true);
-    expect(gw.lines.find((l) => l.msg === 'handing the job over to the device')).toMatchObject({
-      jobId: low.body.id,
-      via: 'own',
-      mode: 'push',
-    });
+    expect(told).toMatchObject({ via: 'own', mode: 'push' });
     expect(a.lines.find((l) => l.msg === 'direct transfer started')).toMatchObject({
       job: low.body.id,
       mode: 'push',
@@ -245,7 +262,7 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
       ['nas', 'own'],
     ]);
 
-    const { low, lowDone } = await runSwitchScenario(site);
+    const { low, lowDone, told } = await runSwitchScenario(site);
     expect(lowDone.route.map((r) => r.route)).toEqual(['tunnel', 'direct']);
 
     // The cloud asked for a relayed switch; the gateway gave the device its LAN relay, not the cloud.
@@ -254,12 +271,7 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
     expect(
       cloud.proc.lines.some((l) => l.jobId === low.body.id && l.via === 'gateway' && l.mode === 'pull'),
     ).toBe(true);
-    expect(gw.lines.find((l) => l.msg === 'handing the job over to the device')).toMatchObject({
-      jobId: low.body.id,
-      via: 'gateway',
-      mode: 'pull',
-      url: relay,
-    });
+    expect(told).toMatchObject({ via: 'gateway', mode: 'pull', url: relay });
     const started = a.lines.find((l) => l.msg === 'direct transfer started');
     expect(started).toMatchObject({ job: low.body.id, url: relay, mode: 'pull' });
 
@@ -270,6 +282,9 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
     expect(fetches.every((l) => l.status === 200)).toBe(true);
     expect(fetches.reduce((sum, l) => sum + (l.bytesToDevice as number), 0)).toBe(lowDone.bytes.direct);
     expect(fetches[0]?.offset).toBe(lowDone.bytes.tunnel);
+    expect(relayed.filter((l) => l.request === 'connect')).toEqual([
+      expect.objectContaining({ status: 204 }),
+    ]);
     expect(relayed.filter((l) => l.request === 'complete')).toEqual([
       expect.objectContaining({ status: 200, bytesToCloud: expect.any(Number) }),
     ]);

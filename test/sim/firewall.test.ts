@@ -178,6 +178,33 @@ async function setup(options: Partial<IdleFirewallOptions> = {}) {
 }
 
 describe('IdleFirewall', () => {
+  it('carries at most rateBytesPerSec each way, shared by its connections (a slow line)', async () => {
+    const rate = 100_000;
+    const { clock, openLine } = await setup({ rateBytesPerSec: rate, idleTimeoutMs: 3_600_000 });
+    const a = await openLine();
+    const b = await openLine();
+    const each = 300_000;
+    const start = clock.now();
+    const idleAt = start + 3_600_000;
+    a.server.socket.write(Buffer.alloc(each, 'a'));
+    b.server.socket.write(Buffer.alloc(each, 'b'));
+    const received = () => a.client.receivedBytes + b.client.receivedBytes;
+    // Nothing but the line's own timers moves the clock: each pause lasts until the line is free again.
+    while (received() < 2 * each) {
+      await until(
+        () => received() === 2 * each || (clock.nextDue() ?? idleAt) < idleAt,
+        'the line to be held',
+      );
+      if (received() < 2 * each) clock.advanceTo(clock.nextDue() as number);
+    }
+    expect(a.client.received.equals(Buffer.alloc(each, 'a'))).toBe(true);
+    expect(b.client.received.equals(Buffer.alloc(each, 'b'))).toBe(true);
+    // 600 kB at 100 kB/s: 6 s of line time, less at most one burst (a socket read) per connection.
+    const elapsed = clock.now() - start;
+    expect(elapsed).toBeGreaterThanOrEqual(((2 * each - 2 * 65_536) / rate) * 1000);
+    expect(Math.round(elapsed)).toBeLessThanOrEqual(((2 * each) / rate) * 1000);
+  });
+
   it('relays bytes both ways and relays a half-close', async () => {
     const { firewall, openLine, events } = await setup();
     const line = await openLine();

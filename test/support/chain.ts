@@ -122,6 +122,8 @@ export async function startFirewall(
   idleTimeout: string,
   onExpiry: 'silent' | 'rst',
   lifetime?: string,
+  /** The line's capacity each way, bytes/s (e.g. "2m"): a slow line. */
+  rate?: string,
 ): Promise<{ proc: CliProcess; port: number }> {
   const port = await freePort();
   const proc = startCli([
@@ -136,6 +138,7 @@ export async function startFirewall(
     '--on-expiry',
     onExpiry,
     ...(lifetime ? ['--lifetime', lifetime] : []),
+    ...(rate ? ['--rate', rate] : []),
   ]);
   await proc.waitFor(
     (l) => typeof l.msg === 'string' && /listening/i.test(l.msg),

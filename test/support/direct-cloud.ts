@@ -11,11 +11,13 @@ export interface CloudRequest {
 }
 
 /**
- * Plays the cloud's direct endpoints for one document. `onGet` may take over a GET (to fail or
- * drop it); by default each GET is served from its offset to the end.
+ * Plays the cloud's direct endpoints (pull variant) for one document. `connectStatus` answers the
+ * device's connect; `onGet` may take over a GET (to fail or drop it); by default each GET is served
+ * from its offset to the end.
  */
 export class FakeCloud {
   readonly requests: CloudRequest[] = [];
+  connectStatus = 204;
   onGet: ((res: ServerResponse, from: number, attempt: number) => void) | undefined;
   readonly document: Buffer;
   private readonly server: Server;
@@ -64,7 +66,7 @@ export class FakeCloud {
       body: Buffer.concat(chunks).toString(),
     });
     if (req.method === 'POST') {
-      res.writeHead(204).end();
+      res.writeHead(req.url?.endsWith('/connect') ? this.connectStatus : 204).end();
       return;
     }
     const from = Number(new URL(req.url ?? '', 'http://x').searchParams.get('offset'));
@@ -73,19 +75,21 @@ export class FakeCloud {
   }
 }
 
-/** Messages a StreamCloud saw from the device on one WebSocket connection. */
+/** What a StreamCloud saw from the device on one WebSocket connection. */
 export interface StreamConnection {
   url: string;
   authorization: string | undefined;
-  from: number;
+  /** What the device said it holds (`holding`), once it did. */
+  from: number | undefined;
+  /** Its reports (complete or error). */
   messages: string[];
 }
 
 /**
  * Plays the cloud's push endpoint (`GET …/stream` upgraded to a WebSocket) for one document.
- * `onConnect` may take over a connection (to drop it); by default each connection gets the
- * document from its offset in 64 KiB binary messages and `end`, and every report a `result`.
- * `refuse` answers the upgrade with that HTTP status instead.
+ * Nothing is sent until the device says what it holds; then `onConnect` may take over (to drop
+ * the connection); by default the document goes from there in 64 KiB binary messages and `end`,
+ * and every report gets a `result`. `refuse` answers the upgrade with that HTTP status instead.
  */
 export class StreamCloud {
   readonly connections: StreamConnection[] = [];
@@ -99,11 +103,10 @@ export class StreamCloud {
     this.document = document;
     this.server = createServer((_req, res) => res.writeHead(404).end());
     this.server.on('upgrade', (req, socket, head) => {
-      const from = Number(new URL(req.url ?? '', 'http://x').searchParams.get('offset'));
       const connection: StreamConnection = {
         url: req.url ?? '',
         authorization: req.headers.authorization,
-        from,
+        from: undefined,
         messages: [],
       };
       this.connections.push(connection);
@@ -114,13 +117,18 @@ export class StreamCloud {
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('message', (data) => {
           const text = String(data);
+          const message = JSON.parse(text);
+          if (message.type === 'holding') {
+            connection.from = message.offset;
+            const attempt = this.connections.filter((c) => c.from !== undefined).length;
+            if (this.onConnect) this.onConnect(ws, message.offset, attempt);
+            else this.stream(ws, message.offset);
+            return;
+          }
           connection.messages.push(text);
-          const type = JSON.parse(text).type;
-          ws.send(JSON.stringify({ type: 'result', state: type === 'complete' ? 'done' : 'failed' }));
+          ws.send(JSON.stringify({ type: 'result', state: message.type === 'complete' ? 'done' : 'failed' }));
           ws.close(1000);
         });
-        if (this.onConnect) this.onConnect(ws, from, this.connections.length);
-        else this.stream(ws, from);
       });
     });
   }

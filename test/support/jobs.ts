@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { DatabaseSync } from 'node:sqlite';
-import { type CloudHandle, startCloud, startGatewayProcess } from './chain.ts';
+import { type CloudHandle, startCloud, startFirewall, startGatewayProcess } from './chain.ts';
 import { type CliProcess, eventually, startCli } from './cli-process.ts';
 
 /** A job as GET /api/v1/jobs/{id} shows it (the fields tests look at). */
@@ -81,13 +81,14 @@ export function tunnelRecords(journalFile: string): {
   closedAt: number;
   bytesToDevice: number;
   outcome: string;
+  directUpAt: number | null;
 }[] {
   const db = new DatabaseSync(journalFile, { readOnly: true });
   try {
     return (
       db
         .prepare(
-          'SELECT job_id, target, opened_at, closed_at, bytes_to_device, outcome FROM tunnels ORDER BY id',
+          'SELECT job_id, target, opened_at, closed_at, bytes_to_device, outcome, direct_up_at FROM tunnels ORDER BY id',
         )
         .all() as {
         job_id: string;
@@ -96,6 +97,7 @@ export function tunnelRecords(journalFile: string): {
         closed_at: number;
         bytes_to_device: number;
         outcome: string;
+        direct_up_at: number | null;
       }[]
     ).map((r) => ({
       jobId: r.job_id,
@@ -104,6 +106,7 @@ export function tunnelRecords(journalFile: string): {
       closedAt: r.closed_at,
       bytesToDevice: r.bytes_to_device,
       outcome: r.outcome,
+      directUpAt: r.direct_up_at,
     }));
   } finally {
     db.close();
@@ -189,17 +192,24 @@ export async function startDeviceSite(
     /** More gateway config beside `devices`. */
     gateway?: Record<string, unknown>;
     cloud?: Parameters<typeof startCloud>[1];
+    /** The gateway's line to the cloud carries at most this many bytes/s each way (a sim firewall), e.g. "2m". */
+    lineRate?: string;
   },
-): Promise<{ cloud: CloudHandle; gw: CliProcess }> {
+): Promise<{ cloud: CloudHandle; gw: CliProcess; firewall?: CliProcess }> {
   const cloud = await startCloud(dir, site.cloud);
   track(cloud.proc);
+  // Devices' own connections go to the cloud's URL directly, around the slow line.
+  const line = site.lineRate
+    ? await startFirewall(cloud.port, '1h', 'rst', undefined, site.lineRate)
+    : undefined;
+  if (line) track(line.proc);
   const gw = track(
     startGatewayProcess(
       dir,
-      { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
+      { url: `ws://127.0.0.1:${line?.port ?? cloud.port}/push`, token: cloud.gatewayToken },
       { devices: site.devices, ...site.gateway },
     ),
   );
   await gatewayUp(cloud);
-  return { cloud, gw };
+  return { cloud, gw, ...(line ? { firewall: line.proc } : {}) };
 }

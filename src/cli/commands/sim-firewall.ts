@@ -4,7 +4,7 @@ import { DurationError, parseDuration } from '../../config/duration.ts';
 import { createLogger } from '../../log/logger.ts';
 import { formatHostPort, type HostPort } from '../../sim/firewall/address.ts';
 import { type ExpiryMode, IdleFirewall } from '../../sim/firewall/idle-firewall.ts';
-import { hostPortArg } from '../arguments.ts';
+import { byteRateArg, hostPortArg } from '../arguments.ts';
 import { stopOnSignal } from '../lifecycle.ts';
 
 interface SimFirewallFlags {
@@ -13,6 +13,7 @@ interface SimFirewallFlags {
   idleTimeout: number;
   onExpiry: ExpiryMode;
   lifetime?: number;
+  rate?: number;
 }
 
 function positiveDurationArg(text: string): number {
@@ -52,6 +53,11 @@ export function simFirewallCommand(): Command {
       'also forget a connection this old, whatever its traffic',
       positiveDurationArg,
     )
+    .option(
+      '--rate <bytes/s>',
+      'carry at most this many bytes per second each way, shared by all connections (e.g. 300k): a slow line',
+      byteRateArg,
+    )
     .addHelpText(
       'after',
       `
@@ -70,6 +76,7 @@ Example:
         idleTimeoutMs: flags.idleTimeout,
         onExpiry: flags.onExpiry,
         lifetimeMs: flags.lifetime,
+        rateBytesPerSec: flags.rate,
         clock: systemClock,
         logger,
       });

@@ -5,7 +5,7 @@ import { formatHostPort, type HostPort } from '../../sim/firewall/address.ts';
 import { startPushMode } from '../../sim/mfp/push-mode.ts';
 import { type DirectTransfer, SimMfp } from '../../sim/mfp/sim-mfp.ts';
 import { SimSnmpAgent } from '../../sim/mfp/snmp-agent.ts';
-import { hostPortArg } from '../arguments.ts';
+import { byteRateArg, hostPortArg } from '../arguments.ts';
 import { stopOnSignal } from '../lifecycle.ts';
 
 interface SimMfpFlags {
@@ -21,15 +21,6 @@ interface SimMfpFlags {
   deviceId?: string;
   deviceToken?: string;
   sleepFile?: string;
-}
-
-function readRateArg(text: string): number {
-  const match = /^(\d{1,9})\s*(k|m)?$/i.exec(text.trim());
-  const n = match ? Number(match[1]) * ({ k: 1024, m: 1024 ** 2 }[match[2]?.toLowerCase() ?? ''] ?? 1) : 0;
-  if (n <= 0) {
-    throw new InvalidArgumentError(`"${text}" is not a rate; give bytes per second, e.g. 500k or 2m`);
-  }
-  return n;
 }
 
 const DEFAULT_LISTEN = '127.0.0.1:9100';
@@ -70,7 +61,7 @@ export function simMfpCommand(): Command {
     .option(
       '--read-rate <bytes/s>',
       'read jobs at most this fast, like a slow printer (e.g. 500k, 2m)',
-      readRateArg,
+      byteRateArg,
     )
     .option(
       '--push-via-gateway <url>',
@@ -90,7 +81,8 @@ Faults on demand: SIGUSR1 takes the paper out (the printer stops with media-empt
 holds jobs), SIGUSR2 clears every fault.
 
 Prints one JSON line "sim mfp listening" when ready, one "job stored" line per stored job
-(job, bytes, pages, sha256, path) and one line per direct transfer as it starts and settles.
+(job, bytes, pages, sha256, path), one when a direct connection is up (or cannot be made), and
+one per direct transfer as it starts and settles.
 
 Example:
   # a direct-capable MFP on 9100 that logs to the gateway's syslog intake on 5514
@@ -201,15 +193,32 @@ async function startSnmp(sim: SimMfp, address: HostPort): Promise<SimSnmpAgent> 
 }
 
 function logDirect(logger: Logger, t: DirectTransfer): void {
-  const fields = { job: t.name, offset: t.offset, bytes: t.bytes, url: t.url, attempts: t.attempts };
-  if (t.outcome === 'connecting') {
-    logger.info({ ...fields, gatewayOffset: t.announcedOffset, mode: t.mode }, 'direct transfer started');
-  } else if (t.outcome === 'complete') {
-    logger.info(
-      { ...fields, sha256: t.sha256, pages: t.pages, reported: t.reported },
-      'direct transfer complete',
-    );
-  } else {
-    logger.warn({ ...fields, error: t.error, reported: t.reported }, 'direct transfer failed');
+  const fields = {
+    job: t.name,
+    offset: t.offset,
+    bytes: t.bytes,
+    url: t.url,
+    mode: t.mode,
+    attempts: t.attempts,
+  };
+  switch (t.outcome) {
+    case 'connected':
+      logger.info(fields, 'direct connection up');
+      break;
+    case 'connect-failed':
+      logger.warn({ ...fields, error: t.error }, 'direct connection failed; the job stays on the tunnel');
+      break;
+    case 'continuing':
+      logger.info(fields, 'direct transfer started');
+      break;
+    case 'complete':
+      logger.info(
+        { ...fields, sha256: t.sha256, pages: t.pages, reported: t.reported },
+        'direct transfer complete',
+      );
+      break;
+    case 'failed':
+      logger.warn({ ...fields, error: t.error, reported: t.reported }, 'direct transfer failed');
+      break;
   }
 }

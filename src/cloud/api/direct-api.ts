@@ -27,15 +27,26 @@ function refuse(reply: FastifyReply, err: unknown) {
 }
 
 /**
- * Direct connections of devices (seed 001's switch, docs/jobs.md): a device told to take a
- * job over fetches the rest of the document and reports the outcome, with the job's
- * one-time token instead of the API token.
+ * Direct connections of devices, pull variant (seed 001's switch, docs/jobs.md): a device told
+ * to connect says it is connected, fetches the rest of the document once it has taken the job
+ * over, and reports the outcome, with the job's one-time token instead of the API token.
  */
 export function registerDirectApi(
   app: FastifyInstance,
   deps: { runner: JobRunner; spool: DocumentSpool },
 ): void {
   const { runner, spool } = deps;
+
+  // The pull variant's connection establishment (seed #64): the job's tunnel is then interrupted.
+  app.post<{ Params: { id: string } }>('/direct/v1/jobs/:id/connect', async (req, reply) => {
+    try {
+      const job = runner.authorizeDirect(req.params.id, bearer(req.headers.authorization));
+      runner.directConnected(job);
+      return reply.code(204).send();
+    } catch (err) {
+      return refuse(reply, err);
+    }
+  });
 
   app.get<{ Params: { id: string } }>('/direct/v1/jobs/:id/document', async (req, reply) => {
     const query = fetchQuery.safeParse(req.query);

@@ -16,9 +16,12 @@ export const DIRECT_STREAM_MAX_MESSAGE = 8 * 1024;
 export const DIRECT_STREAM_HIGH_WATER = 1024 * 1024;
 const DRAIN_POLL_MS = 10;
 
-const offsetSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0);
-
 const deviceMessage = z.discriminatedUnion('type', [
+  /** What the device holds of the document once it has taken the job over: the cloud streams from there. */
+  z.strictObject({
+    type: z.literal('holding'),
+    offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  }),
   z.strictObject({
     type: z.literal('complete'),
     bytes: z.number().int().min(0),
@@ -43,8 +46,10 @@ const STATUS_TEXT: Record<number, string> = {
 
 /**
  * The push variant of a switched job's direct connection (docs/jobs.md): the device opens a
- * WebSocket with the job's one-time token, the cloud streams the rest of the document as binary
- * messages and `end`, the device answers `complete` or `error`, the cloud answers `result`.
+ * WebSocket with the job's one-time token — its connection is then up, and the job's tunnel is
+ * interrupted (seed #64) — says what it holds once it has taken the job over, the cloud streams
+ * the rest as binary messages and `end`, the device answers `complete` or `error`, the cloud
+ * answers `result`.
  */
 export class DirectStreamServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: DIRECT_STREAM_MAX_MESSAGE });
@@ -58,13 +63,12 @@ export class DirectStreamServer {
     this.log = deps.logger.child({ part: 'direct-stream' });
   }
 
-  /** Authenticates an upgrade for `/direct/v1/jobs/{id}/stream?offset=N` and starts streaming. */
+  /** Authenticates an upgrade for `/direct/v1/jobs/{id}/stream`; the device's connection is then up. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '', 'http://cloud');
     const jobId = decodeURIComponent(STREAM_PATH.exec(url.pathname)?.[1] ?? '');
-    const offset = offsetSchema.safeParse(url.searchParams.get('offset') ?? undefined);
-    if (!jobId || !offset.success) {
+    if (!jobId) {
       rejectUpgrade(socket, 400, STATUS_TEXT[400] as string);
       return;
     }
@@ -77,7 +81,6 @@ export class DirectStreamServer {
     let job: Job;
     try {
       job = this.runner.authorizeDirect(jobId, token);
-      this.runner.directFetch(job, offset.data);
     } catch (err) {
       if (!(err instanceof JobRequestError)) throw err;
       this.log.warn(
@@ -87,7 +90,10 @@ export class DirectStreamServer {
       rejectUpgrade(socket, err.status, STATUS_TEXT[err.status] as string);
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws, job, token, offset.data));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.runner.directConnected(job);
+      this.serve(ws, job, token);
+    });
   }
 
   /** Closes every device's stream (the cloud is stopping); their jobs stay as they are. */
@@ -95,27 +101,40 @@ export class DirectStreamServer {
     for (const ws of this.wss.clients) ws.terminate();
   }
 
-  private serve(ws: WebSocket, job: Job, token: string, offset: number): void {
+  private serve(ws: WebSocket, job: Job, token: string): void {
     const log = this.log.child({ jobId: job.id });
-    log.info({ offset, mode: 'push' }, 'device streams the rest of its job');
+    let streaming = false;
     let answered = false;
+    // 1008 (policy): the job stays as it was, and the device may connect again.
+    const refuse = (reason: string) => {
+      answered = true;
+      log.warn({ reason }, 'direct stream closed: malformed or refused device message');
+      ws.close(1008, reason.slice(0, 120));
+    };
     ws.on('message', (data, isBinary) => {
       if (answered) return;
-      const report = parseReport(data, isBinary);
-      if (report instanceof Error) {
+      const message = parseMessage(data, isBinary);
+      if (message instanceof Error) return refuse(message.message);
+      if (message.type !== 'holding') {
         answered = true;
-        log.warn({ reason: report.message }, 'direct stream closed: malformed device message');
-        ws.close(1008, report.message.slice(0, 120));
-        return;
+        const { type: _type, ...report } = message;
+        return this.settle(ws, job.id, token, report, log);
       }
-      answered = true;
-      this.settle(ws, job.id, token, report, log);
+      if (streaming) return refuse('the device said twice what it holds');
+      streaming = true;
+      try {
+        this.runner.directFetch(this.runner.authorizeDirect(job.id, token), message.offset);
+      } catch (err) {
+        if (!(err instanceof JobRequestError)) throw err;
+        return refuse(err.message);
+      }
+      log.info({ offset: message.offset, mode: 'push' }, 'device streams the rest of its job');
+      void this.stream(ws, job, message.offset, () => answered).catch((err: Error) => {
+        log.warn({ err: err.message }, 'cannot stream the document');
+        ws.close(1011, 'cannot read the document');
+      });
     });
     ws.on('error', (err) => log.warn({ err: err.message }, 'direct stream error'));
-    void this.stream(ws, job, offset, () => answered).catch((err: Error) => {
-      log.warn({ err: err.message }, 'cannot stream the document');
-      ws.close(1011, 'cannot read the document');
-    });
   }
 
   /** Sends the document from offset, pausing while the socket is behind, then `end`. */
@@ -154,7 +173,9 @@ export class DirectStreamServer {
   }
 }
 
-function parseReport(data: RawData, isBinary: boolean): DirectReport | Error {
+type DeviceMessage = z.output<typeof deviceMessage>;
+
+function parseMessage(data: RawData, isBinary: boolean): DeviceMessage | Error {
   if (isBinary) return new Error('the device sends only text messages');
   let value: unknown;
   try {
@@ -169,6 +190,5 @@ function parseReport(data: RawData, isBinary: boolean): DirectReport | Error {
     const issue = parsed.error.issues[0];
     return new Error(`device message: ${issue?.path.join('.') || '(message)'}: ${issue?.message}`);
   }
-  const { type: _type, ...report } = parsed.data;
-  return report;
+  return parsed.data;
 }

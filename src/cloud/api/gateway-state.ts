@@ -30,6 +30,13 @@ export function gatewayLiveState(
       domain: presence?.domain ?? (await store.gateway(id))?.domain ?? null,
       site: presence?.siteKey ?? null,
       powerMode: presence?.powerMode ?? null,
+      load: presence?.load
+        ? {
+            cpuUsage: presence.load.cpuUsage,
+            lineBytesPerSec: presence.load.lineBytesPerSec,
+            reportedAt: new Date(presence.load.at).toISOString(),
+          }
+        : null,
       representative: state.representative,
       connections: directory.lines(id).map((l) => ({
         id: l.connectionId,

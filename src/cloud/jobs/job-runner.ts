@@ -28,6 +28,8 @@ export interface JobRunnerOptions {
   directory: GatewayDirectory;
   /** The registered gateways: their tunnel limit and optional CPU threshold. */
   gateways: GatewayRegistry;
+  /** Per gateway, from the config: the line speed (bytes/s) at or below which it counts as busy. */
+  lineThresholds: ReadonlyMap<string, number>;
   clock: Clock;
   logger: Logger;
   maxBytes: number;
@@ -35,9 +37,18 @@ export interface JobRunnerOptions {
   directMode: DirectMode;
   /** Base URL devices use for their direct connection. */
   publicUrl: () => string;
+  /** A device told to connect by itself must be connected within this, or the switch is abandoned. */
+  connectTimeoutMs: number;
+  /** ...and must finish the job on its connection within this once the tunnel is interrupted. */
   directTimeoutMs: number;
   resumeWithinMs: number;
 }
+
+/**
+ * A gateway's load report older than this is not used: while jobs run the gateway reports
+ * every second, otherwise its keep-alives may be an hour apart.
+ */
+export const LOAD_FRESH_MS = 30_000;
 
 /** What a client asks for; the runner adds the id, and the spool the size and hash. */
 export type NewJobRequest = Omit<NewJob, 'id' | 'size' | 'sha256' | 'createdAt'>;
@@ -76,8 +87,11 @@ export class JobRunner {
   start(): void {
     const { store, clock } = this.options;
     for (const job of store.unfinished()) {
-      if (job.state === 'via-tunnel') store.update(job.id, { state: 'queued' }, clock.now());
-      if (job.state === 'switching' || job.state === 'via-direct') this.armDirectTimer(job.id);
+      // A switch not yet interrupted is given up: its tunnel is gone, and the job resumes on a new one.
+      if (job.state === 'via-tunnel' || job.state === 'switching') {
+        store.update(job.id, { state: 'queued', directTokenHash: null }, clock.now());
+      }
+      if (job.state === 'via-direct') this.armDirectTimer(job.id);
     }
   }
 
@@ -188,6 +202,12 @@ export class JobRunner {
       );
       if (decision.kind === 'tunnel') {
         this.startTransfer(job);
+        if (decision.andSwitch) this.switchJob(decision.andSwitch.victimJobId, decision.andSwitch.reason);
+        continue;
+      }
+      if (decision.kind === 'direct') {
+        this.startTransfer(job);
+        this.switchJob(job.id, decision.reason, true);
         continue;
       }
       if (decision.kind === 'switch') this.switchJob(decision.victimJobId, decision.reason);
@@ -212,12 +232,14 @@ export class JobRunner {
   private load(gatewayId: string, limits: RegisteredGateway): GatewayLoad {
     const presence = this.options.directory.get(gatewayId);
     const reported = this.options.directory.lines(gatewayId)[0]?.hello.maxTunnels;
+    const load = presence?.load;
+    const fresh = load && this.options.clock.now() - load.at <= LOAD_FRESH_MS ? load : undefined;
     return {
       maxTunnels: Math.min(limits.maxTunnels, reported ?? Number.POSITIVE_INFINITY),
-      cpuLoad: presence?.cpuLoad ?? null,
+      cpuUsage: fresh?.cpuUsage ?? null,
       cpuThreshold: limits.cpuThreshold,
-      lineBytesPerSec: null,
-      lineThresholdBytesPerSec: null,
+      lineBytesPerSec: fresh?.lineBytesPerSec ?? null,
+      lineThresholdBytesPerSec: this.options.lineThresholds.get(gatewayId) ?? null,
     };
   }
 
@@ -252,6 +274,7 @@ export class JobRunner {
           clock.now(),
         );
       },
+      onSwitchRefused: () => this.switchOff(job.id),
     });
     this.running.set(job.id, transfer);
     const inUse = this.tunnelsInUse(job.gatewayId);
@@ -266,12 +289,16 @@ export class JobRunner {
           pages: outcome.pages ?? null,
         });
       } else if (outcome.kind === 'switched') {
-        store.update(job.id, { bytesTunnel: outcome.offset }, clock.now());
         this.log.info(
           { jobId: job.id, offset: outcome.offset },
-          'job continues on the device’s own connection',
+          'job tunnel closed: the job continues on the device’s own connection',
         );
-        this.armDirectTimer(job.id);
+        const now = store.get(job.id);
+        // The device may have fetched (and even finished) the rest before the tunnel's last word came.
+        if (now?.state === 'switching' || now?.state === 'via-direct') {
+          store.update(job.id, { bytesTunnel: outcome.offset }, clock.now());
+          this.armDirectTimer(job.id);
+        }
       } else {
         this.finish(job.id, { state: 'failed', error: outcome.reason });
       }
@@ -279,7 +306,12 @@ export class JobRunner {
     });
   }
 
-  private switchJob(victimId: string, reason: string): void {
+  /**
+   * Seed 001's switch, make-before-break: the device is told to connect by itself (7G) while its
+   * tunnel goes on carrying data; once its connection is up (directConnected) the tunnel's part is
+   * interrupted (7L). A direct start (#68–#74) sends no data on the tunnel at all.
+   */
+  private switchJob(victimId: string, reason: string, directStart = false): void {
     const transfer = this.running.get(victimId);
     if (transfer?.route !== 'tunnel') return;
     const token = randomBytes(24).toString('base64url');
@@ -290,32 +322,64 @@ export class JobRunner {
     );
     // The registry says whether the site lets the device out or only its gateway (which then relays).
     const via = this.options.devices.get(transfer.job.gatewayId, transfer.job.deviceId)?.directVia ?? 'own';
-    // The gateway's relay passes only the pull variant's two HTTP requests.
+    // The gateway's relay passes only the pull variant's HTTP requests.
     const mode = via === 'gateway' ? 'pull' : this.options.directMode;
     this.log.info(
-      { jobId: victimId, reason, via, mode },
-      'gateway saturated: switching a job to a direct connection',
+      { jobId: victimId, reason, via, mode, directStart },
+      directStart
+        ? 'gateway saturated: the job starts on its device’s own connection'
+        : 'gateway saturated: switching a job to a direct connection',
     );
-    transfer.requestSwitch({ url: this.options.publicUrl(), token, via, mode });
+    transfer.requestSwitch({ url: this.options.publicUrl(), token, via, mode, directStart });
+    this.armTimer(victimId, this.options.connectTimeoutMs, () => {
+      if (!transfer.abandonSwitch()) return;
+      this.log.warn(
+        { jobId: victimId, connectTimeoutMs: this.options.connectTimeoutMs },
+        'the device did not connect by itself in time; the job stays on its tunnel',
+      );
+      this.switchOff(victimId);
+    });
+  }
+
+  /** A switch that did not happen: the token is void, the job is on its tunnel, others may switch. */
+  private switchOff(jobId: string): void {
+    this.clearTimer(jobId);
+    const job = this.options.store.get(jobId);
+    if (job?.state !== 'switching') return;
+    this.options.store.update(
+      jobId,
+      { state: 'via-tunnel', directTokenHash: null },
+      this.options.clock.now(),
+    );
+    this.schedule(job.gatewayId);
   }
 
   private armDirectTimer(jobId: string): void {
-    const { clock } = this.options;
-    const old = this.directTimers.get(jobId);
-    if (old) clock.clearTimeout(old);
+    this.armTimer(jobId, this.options.directTimeoutMs, () => {
+      const job = this.options.store.get(jobId);
+      if (job && (job.state === 'switching' || job.state === 'via-direct')) {
+        this.finish(jobId, {
+          state: 'failed',
+          error: `the device did not finish the job on its direct connection within ${this.options.directTimeoutMs} ms`,
+        });
+      }
+    });
+  }
+
+  private armTimer(jobId: string, ms: number, fire: () => void): void {
+    this.clearTimer(jobId);
     this.directTimers.set(
       jobId,
-      clock.setTimeout(() => {
+      this.options.clock.setTimeout(() => {
         this.directTimers.delete(jobId);
-        const job = this.options.store.get(jobId);
-        if (job && (job.state === 'switching' || job.state === 'via-direct')) {
-          this.finish(jobId, {
-            state: 'failed',
-            error: `the device did not finish the job on its direct connection within ${this.options.directTimeoutMs} ms`,
-          });
-        }
-      }, this.options.directTimeoutMs),
+        fire();
+      }, ms),
     );
+  }
+
+  private clearTimer(jobId: string): void {
+    this.options.clock.clearTimeout(this.directTimers.get(jobId));
+    this.directTimers.delete(jobId);
   }
 
   // ------------------------------------------------------------ direct connections
@@ -334,25 +398,35 @@ export class JobRunner {
     return job;
   }
 
-  /** A device started fetching the rest of its job at offset. */
+  /**
+   * The device's own connection is up (seed #64): its tunnel's part is interrupted (7L) at the
+   * next record boundary, and the tunnel closes once the device says what it holds.
+   */
+  directConnected(job: Job): void {
+    const transfer = this.running.get(job.id);
+    if (!transfer?.interrupt()) return;
+    this.armDirectTimer(job.id);
+    this.log.info({ jobId: job.id }, 'the device’s own connection is up: interrupting its tunnel');
+  }
+
+  /** A device holding `offset` bytes takes the rest of its job over its own connection. */
   directFetch(job: Job, offset: number): void {
     if (offset > job.size)
       throw new JobRequestError(422, `offset ${offset} is beyond the document (${job.size} bytes)`);
     const { store, clock } = this.options;
     const last = job.route.at(-1);
-    const route =
-      last?.route === 'direct'
-        ? job.route
-        : [...job.route, { route: 'direct' as const, at: clock.now(), offset }];
-    store.update(job.id, { state: 'via-direct', route }, clock.now());
+    if (last?.route === 'direct') {
+      store.update(job.id, { state: 'via-direct' }, clock.now());
+      return;
+    }
+    // The first direct leg: its offset is what came through tunnels (the gateway's `switched` says the same).
+    const route = [...job.route, { route: 'direct' as const, at: clock.now(), offset }];
+    store.update(job.id, { state: 'via-direct', route, bytesTunnel: offset }, clock.now());
   }
 
   /** The device's report at the end of its direct connection. */
   directReport(job: Job, report: DirectReport): Job {
-    const { clock } = this.options;
-    const timer = this.directTimers.get(job.id);
-    if (timer) clock.clearTimeout(timer);
-    this.directTimers.delete(job.id);
+    this.clearTimer(job.id);
     if ('error' in report) return this.finish(job.id, { state: 'failed', error: `device: ${report.error}` });
     if (report.bytes !== job.size || report.sha256 !== job.sha256) {
       return this.finish(job.id, {

@@ -5,8 +5,9 @@ import type { Logger } from '../../log/logger.ts';
 import {
   type DirectMode,
   dataHeader,
+  encodeConnect,
   encodeEnd,
-  encodeSwitch,
+  encodeInterrupt,
   type JobEvent,
   JobEventDecoder,
   JobStreamError,
@@ -36,6 +37,18 @@ export interface TransferDeps {
   resumeWithinMs: number;
   /** A new tunnel leg began on a line at an offset. */
   onLeg: (line: string, offset: number) => void;
+  /** The driver or device cannot connect directly: the switch is off, the job stays on its tunnel. */
+  onSwitchRefused: (reason: string) => void;
+}
+
+/** Seed 001's connection-establishment command as the cloud asks for it. */
+export interface SwitchRequest {
+  url: string;
+  token: string;
+  via: DirectVia;
+  mode: DirectMode;
+  /** A job that starts direct (#68–#74): its tunnel carries only the command, no document bytes. */
+  directStart: boolean;
 }
 
 /** Pause between tunnel attempts; the line supervisor does the real backoff of lines. */
@@ -48,6 +61,7 @@ class EventInbox {
   private readonly queue: JobEvent[] = [];
   private waiter: { resolve: (e: JobEvent) => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
+  private readyWaiters: Array<() => void> = [];
   private readonly decoder = new JobEventDecoder();
 
   constructor(stream: TunnelStream) {
@@ -80,11 +94,18 @@ class EventInbox {
     return this.queue[0];
   }
 
+  /** Resolves once an event is waiting or the tunnel failed (for a transfer that sends nothing meanwhile). */
+  whenReady(): Promise<void> {
+    if (this.queue.length > 0 || this.failure) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
   private put(event: JobEvent): void {
     const w = this.waiter;
     this.waiter = undefined;
     if (w) w.resolve(event);
     else this.queue.push(event);
+    this.ready();
   }
 
   private fail(err: Error): void {
@@ -93,14 +114,23 @@ class EventInbox {
     const w = this.waiter;
     this.waiter = undefined;
     w?.reject(err);
+    this.ready();
+  }
+
+  private ready(): void {
+    const waiters = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const w of waiters) w();
   }
 }
 
 /**
  * Carries one job's document through tunnels of its gateway (docs/jobs.md): opens the
  * tunnel, starts where the gateway says it holds the job, pumps with backpressure, and
- * resumes on another line when one breaks. On request it hands the rest of the job to the
- * device's own connection (seed 001's switch).
+ * resumes on another line when one breaks. On request it switches the job to the device's
+ * own connection, make-before-break (seed 001): the connection-establishment command goes
+ * first and the data keeps flowing; only once the device's connection is up does the
+ * interrupt stop the tunnel's part.
  */
 export class JobTransfer {
   readonly job: Job;
@@ -109,7 +139,9 @@ export class JobTransfer {
   readonly startedAt: number;
   /** Document bytes the gateway holds (the last offset it told us). */
   offset = 0;
-  private switchTo: { url: string; token: string; via: DirectVia; mode: DirectMode } | undefined;
+  private switchTo: SwitchRequest | undefined;
+  /** The device's own connection is up: stop the tunnel's part at the next record boundary. */
+  private interruptWanted = false;
   private wake: (() => void) | undefined;
   private readonly deps: TransferDeps;
   private readonly log: Logger;
@@ -123,12 +155,29 @@ export class JobTransfer {
     this.log = deps.logger.child({ jobId: job.id, gateway: job.gatewayId, device: job.deviceId });
   }
 
-  /** Asks the transfer to hand the rest of the job to the device (returns at once). */
-  requestSwitch(command: { url: string; token: string; via: DirectVia; mode: DirectMode }): void {
+  /** Asks the device to connect by itself (7G, sent at once); the tunnel goes on carrying data meanwhile. */
+  requestSwitch(request: SwitchRequest): void {
     if (this.route !== 'tunnel') return;
     this.route = 'switching';
-    this.switchTo = command;
+    this.switchTo = request;
     this.wake?.();
+  }
+
+  /** The device's own connection is up (#64): interrupt the tunnel's part (7L). False when not switching. */
+  interrupt(): boolean {
+    if (this.route !== 'switching') return false;
+    this.interruptWanted = true;
+    this.wake?.();
+    return true;
+  }
+
+  /** Gives up a switch whose device did not connect in time: the job goes on through its tunnel. */
+  abandonSwitch(): boolean {
+    if (this.route !== 'switching' || this.interruptWanted) return false;
+    this.route = 'tunnel';
+    this.switchTo = undefined;
+    this.wake?.();
+    return true;
   }
 
   /** Stops the transfer; run() resolves failed with the reason. */
@@ -195,59 +244,136 @@ export class JobTransfer {
       }
       this.offset = first.offset;
       this.deps.onLeg(line.connectionId, this.offset);
-      for (;;) {
-        const outcome = await this.pump(stream, inbox);
-        if (outcome) return outcome;
-      }
+      return await this.pump(line, stream, inbox);
     } finally {
       this.current = undefined;
     }
   }
 
   /**
-   * Sends the document from this.offset until it is all sent (then END) or a switch is
-   * wanted (then SWITCH); returns the outcome, or undefined to pump again (switch refused).
+   * Sends the document from this.offset — with the connection-establishment command in between
+   * once a switch is asked for — until it is all sent (then END) or the device's own connection
+   * is up (then INTERRUPT); returns the gateway's last word.
    */
-  private async pump(stream: TunnelStream, inbox: EventInbox): Promise<TransferOutcome | undefined> {
+  private async pump(line: CloudLine, stream: TunnelStream, inbox: EventInbox): Promise<TransferOutcome> {
     const source = this.deps.read(this.offset);
+    const chunks = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     let sent = this.offset;
+    // Sent once per tunnel: on a resumed tunnel the gateway may not have had it.
+    let connectSent = false;
     try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        const early = inbox.peek();
-        if (early) return this.settled(stream, await inbox.next());
-        if (this.switchTo) break;
-        if (stream.destroyed) await this.drained(stream); // throws why
-        stream.write(dataHeader(chunk.length));
-        const more = stream.write(chunk);
-        sent += chunk.length;
-        if (!more) await this.drained(stream);
+      for (;;) {
         if (this.cancelled) throw new Error(this.cancelled);
+        if (inbox.peek()) {
+          const event = await inbox.next();
+          if (event.event === 'switch-refused') {
+            this.refused(event.reason);
+            continue;
+          }
+          return this.settled(stream, event);
+        }
+        if (this.switchTo && !connectSent) {
+          connectSent = true;
+          void this.sendConnect(line, stream, this.switchTo, sent);
+        }
+        if (this.interruptWanted) break;
+        if (this.switchTo?.directStart) {
+          await this.sleep(inbox);
+          continue;
+        }
+        const next = await chunks.next();
+        if (next.done) break;
+        if (stream.destroyed) await this.drained(stream); // throws why
+        stream.write(dataHeader(next.value.length));
+        const more = stream.write(next.value);
+        sent += next.value.length;
+        if (!more) await this.drained(stream);
       }
     } finally {
       source.destroy();
     }
-    if (this.switchTo) {
-      const command = { ...this.switchTo, offset: sent };
-      stream.write(encodeSwitch(command));
-      this.log.info(
-        { offset: sent, via: command.via, mode: command.mode },
-        'asked the device to continue on its own connection',
-      );
-      const answer = await inbox.next();
-      if (answer.event === 'switch-refused') {
-        this.log.warn({ reason: answer.reason }, 'the device cannot switch; staying on the tunnel');
-        this.switchTo = undefined;
-        this.route = 'tunnel';
-        this.offset = sent;
-        return undefined;
-      }
-      return this.settled(stream, answer);
+    if (this.interruptWanted) {
+      stream.write(encodeInterrupt({ offset: sent }));
+      this.log.info({ offset: sent }, 'interrupted the job’s tunnel part: the device’s own connection is up');
+    } else {
+      stream.write(encodeEnd({ size: this.job.size, sha256: this.job.sha256 }));
     }
-    stream.write(encodeEnd({ size: this.job.size, sha256: this.job.sha256 }));
-    return this.settled(stream, await inbox.next());
+    for (;;) {
+      const answer = await inbox.next();
+      if (answer.event === 'switch-refused') this.refused(answer.reason);
+      else return this.settled(stream, answer);
+    }
   }
 
-  /** Waits for the tunnel's window, or for a switch request, whichever first. */
+  /**
+   * Seed 001's connection-establishment command (7G), on a command stream of its own so that it
+   * overtakes the document bytes in flight on the job stream; in the job stream itself when no
+   * command stream can be opened (the job stream then carries it after those bytes).
+   */
+  private async sendConnect(
+    line: CloudLine,
+    jobStream: TunnelStream,
+    request: SwitchRequest,
+    offset: number,
+  ) {
+    const { directStart: _, ...command } = request;
+    this.log.info(
+      { offset, via: command.via, mode: command.mode },
+      'asked the device to connect to the cloud by itself; the tunnel goes on meanwhile',
+    );
+    let stream: TunnelStream;
+    try {
+      const mux = line.tunnels;
+      if (!mux) throw new TunnelError('MFP_TUN_ERR_TRANSPORT_CLOSED', 'the line has no tunnels');
+      stream = await mux.openStream({ jobId: this.job.id, deviceId: this.job.deviceId, command: 'connect' });
+    } catch (err) {
+      if (
+        err instanceof TunnelError &&
+        err.code === 'MFP_TUN_ERR_OPEN_REFUSED' &&
+        err.remoteCode !== 'LIMIT'
+      ) {
+        this.refused(`the gateway refused the command: ${err.message}`);
+      } else if (!jobStream.destroyed) {
+        jobStream.write(encodeConnect(command));
+      }
+      return;
+    }
+    stream.on('error', () => {});
+    const decoder = new JobEventDecoder();
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        for (const event of decoder.push(chunk))
+          if (event.event === 'switch-refused') this.refused(event.reason);
+      } catch (err) {
+        stream.reset('PROTOCOL', (err as Error).message);
+      }
+    });
+    stream.end(encodeConnect(command));
+  }
+
+  /** The driver or device cannot connect directly: the job stays on its tunnel. */
+  private refused(reason: string): void {
+    if (this.route !== 'switching' || this.interruptWanted) return;
+    this.log.warn({ reason }, 'the device cannot switch; staying on the tunnel');
+    this.route = 'tunnel';
+    this.switchTo = undefined;
+    this.wake?.();
+    this.deps.onSwitchRefused(reason);
+  }
+
+  /** Waits (sending nothing) until woken, or an event arrives from the gateway. */
+  private sleep(inbox: EventInbox): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.wake = undefined;
+        resolve();
+      };
+      this.wake = done;
+      void inbox.whenReady().then(done);
+    });
+  }
+
+  /** Waits for the tunnel's window, or for a switch request or interrupt, whichever first. */
   private async drained(stream: TunnelStream): Promise<void> {
     // A destroyed stream emits neither 'drain' nor (again) 'error'.
     if (stream.destroyed)

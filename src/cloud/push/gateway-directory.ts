@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../../clock/clock.ts';
+import type { GatewayLoadReport } from '../../protocol/messages.ts';
 import type { CloudLine } from './cloud-line.ts';
 
 /** What the cloud knows of a connected gateway, from its latest hello. */
@@ -12,6 +13,8 @@ export interface GatewayPresence {
   uptimeAtHelloMs: number;
   helloAt: number;
   cpuLoad: number;
+  /** CPU usage and line speed from the gateway's latest keep-alive or load report, and when it came. */
+  load: (GatewayLoadReport & { at: number }) | null;
   powerMode: string;
   lines: Map<string, CloudLine>;
 }
@@ -39,10 +42,10 @@ export class GatewayDirectory extends EventEmitter<DirectoryEvents> {
   }
 
   /** Registers a line; returns the line it replaced, if any. */
-  add(line: CloudLine, presence: Omit<GatewayPresence, 'lines'>): CloudLine | undefined {
+  add(line: CloudLine, presence: Omit<GatewayPresence, 'lines' | 'load'>): CloudLine | undefined {
     let entry = this.gateways.get(line.gatewayId);
     if (!entry) {
-      entry = { ...presence, lines: new Map() };
+      entry = { ...presence, load: null, lines: new Map() };
       this.gateways.set(line.gatewayId, entry);
     } else {
       if (entry.siteKey !== presence.siteKey) this.sites.get(entry.siteKey)?.delete(line.gatewayId);
@@ -66,6 +69,18 @@ export class GatewayDirectory extends EventEmitter<DirectoryEvents> {
     if (!entry || entry.lines.get(line.connectionId) !== line) return;
     entry.lines.delete(line.connectionId);
     this.emit('line-down', line);
+  }
+
+  /** Records a gateway's load report; fields it left out keep their last value. */
+  noteLoad(gatewayId: string, report: Partial<GatewayLoadReport>): void {
+    const entry = this.gateways.get(gatewayId);
+    if (!entry || (report.cpuUsage === undefined && report.lineBytesPerSec === undefined)) return;
+    entry.load = {
+      cpuUsage: report.cpuUsage !== undefined ? report.cpuUsage : (entry.load?.cpuUsage ?? null),
+      lineBytesPerSec:
+        report.lineBytesPerSec !== undefined ? report.lineBytesPerSec : (entry.load?.lineBytesPerSec ?? null),
+      at: this.clock.now(),
+    };
   }
 
   get(gatewayId: string): GatewayPresence | undefined {

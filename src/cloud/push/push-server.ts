@@ -370,6 +370,9 @@ export class PushServer {
         });
         this.notifyAdvice(line.gatewayId, state);
       });
+      this.options.directory.noteLoad(line.gatewayId, message);
+    } else if (message.type === 'load') {
+      this.options.directory.noteLoad(line.gatewayId, message);
     } else if (message.type === 'error') {
       this.log.warn(
         { gateway: line.gatewayId, code: message.code, err: message.message },

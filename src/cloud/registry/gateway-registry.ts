@@ -9,7 +9,7 @@ export interface RegisteredGateway {
   disabled: boolean;
   /** Job tunnels open at once through this gateway (seed 001's limit). */
   maxTunnels: number;
-  /** Also count the gateway as saturated at this 1-minute load per core. */
+  /** Also count the gateway as busy while its CPU usage (0..1, the last seconds) is at or above this (seed 001).*/
   cpuThreshold: number | null;
   /** Where it came from: the config's `gateways` seed, or the admin API (which then owns it). */
   source: 'config' | 'api';

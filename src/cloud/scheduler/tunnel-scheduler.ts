@@ -1,7 +1,8 @@
 /**
- * Tunnel reduction (seed 001): when a gateway's tunnels are saturated and a job needs one,
- * move the lowest-priority job whose device can connect to the cloud by itself off its
- * tunnel onto a direct connection. Pure decisions, no I/O: the job layer carries them out.
+ * Tunnel reduction (seed 001): when a gateway's tunnels are at their limit, or it is busy (CPU,
+ * slow line), and a job needs a tunnel, move the lowest-priority job whose device can connect to
+ * the cloud by itself off its tunnel onto a direct connection; a new job whose device can, starts
+ * direct. Pure decisions, no I/O: the job layer carries them out.
  */
 
 /** How a running job's data currently travels. */
@@ -29,18 +30,23 @@ export interface PendingJob {
 /** What the gateway reports of its load, and the limits the cloud keeps it under. */
 export interface GatewayLoad {
   maxTunnels: number;
-  /** 1-minute load per core as the gateway reports it; null when unknown. */
-  cpuLoad: number | null;
-  /** Above this, the gateway counts as saturated whatever its tunnel count; null: no limit. */
+  /** The gateway's CPU usage over its last seconds (0..1), as it reported it lately; null when unknown or stale. */
+  cpuUsage: number | null;
+  /** At or above this CPU usage the gateway counts as saturated whatever its tunnel count; null: no limit. */
   cpuThreshold: number | null;
-  /** Bytes per second currently relayed through the gateway's tunnels; null when unknown. */
+  /** The gateway's line speed as it measured it lately, bytes/s; null when unknown or stale. */
   lineBytesPerSec: number | null;
+  /** At or below this line speed the gateway counts as saturated (a slow line); null: no limit. */
   lineThresholdBytesPerSec: number | null;
 }
 
 /** The scheduler's answer for a pending job. */
 export type Decision =
-  | { kind: 'tunnel' }
+  /** Open a tunnel now; with `andSwitch`, also move that running job off its tunnel (a busy gateway). */
+  | { kind: 'tunnel'; andSwitch?: { victimJobId: string; reason: string } }
+  /** The job's device connects to the cloud by itself at once; its tunnel only carries that command. */
+  | { kind: 'direct'; reason: string }
+  /** Move a running job off its tunnel first; the pending job takes the tunnel it frees. */
   | { kind: 'switch'; victimJobId: string; reason: string }
   | { kind: 'wait'; reason: string };
 
@@ -49,19 +55,23 @@ export function tunnelsInUse(running: readonly RunningJob[]): number {
   return running.filter((j) => j.route !== 'direct').length;
 }
 
-/** Why the gateway counts as saturated, or null when it has room for one more tunnel. */
-export function saturation(running: readonly RunningJob[], load: GatewayLoad): string | null {
+/** Why the tunnel table is full (seed 001's tunnel count at its limit), or null. */
+export function tunnelsFull(running: readonly RunningJob[], load: GatewayLoad): string | null {
   const inUse = tunnelsInUse(running);
-  if (inUse >= load.maxTunnels) return `${inUse} of ${load.maxTunnels} tunnels in use`;
-  if (load.cpuThreshold !== null && load.cpuLoad !== null && load.cpuLoad >= load.cpuThreshold) {
-    return `gateway CPU load ${load.cpuLoad} at or above ${load.cpuThreshold}`;
+  return inUse >= load.maxTunnels ? `${inUse} of ${load.maxTunnels} tunnels in use` : null;
+}
+
+/** Why the gateway is busy (seed 001's CPU usage at or above, or line speed at or below, its threshold), or null. */
+export function gatewayBusy(load: GatewayLoad): string | null {
+  if (load.cpuThreshold !== null && load.cpuUsage !== null && load.cpuUsage >= load.cpuThreshold) {
+    return `gateway CPU usage ${load.cpuUsage} at or above ${load.cpuThreshold}`;
   }
   if (
     load.lineThresholdBytesPerSec !== null &&
     load.lineBytesPerSec !== null &&
-    load.lineBytesPerSec >= load.lineThresholdBytesPerSec
+    load.lineBytesPerSec <= load.lineThresholdBytesPerSec
   ) {
-    return `gateway line at ${load.lineBytesPerSec} B/s, at or above ${load.lineThresholdBytesPerSec} B/s`;
+    return `gateway line at ${load.lineBytesPerSec} B/s, at or below ${load.lineThresholdBytesPerSec} B/s`;
   }
   return null;
 }
@@ -86,23 +96,27 @@ export function pickVictim(running: readonly RunningJob[]): RunningJob | null {
 }
 
 /**
- * Decides how a pending job may proceed: open a tunnel now; first switch a running job off
- * its tunnel (the pending job then waits for that tunnel to close, so the count never
- * exceeds the limit); or wait for a tunnel to free.
+ * Decides how a pending job may proceed (seed 001, #53–#75). With room and an idle gateway: a
+ * tunnel. Otherwise a job whose device can connect by itself starts on that connection at once
+ * (#68–#74). One that needs a tunnel has the lowest-priority direct-capable running job
+ * switched off its tunnel (#59–#66): at the tunnel limit it waits for the tunnel that frees (so
+ * the count never exceeds the limit), or for any when no job can switch; on a gateway that is
+ * only busy (CPU, slow line) it gets its tunnel at once, the switch taking load off the gateway.
  */
 export function decide(pending: PendingJob, running: readonly RunningJob[], load: GatewayLoad): Decision {
-  const full = saturation(running, load);
-  if (full === null) return { kind: 'tunnel' };
-  if (running.some((j) => j.route === 'switching')) {
+  const full = tunnelsFull(running, load);
+  const busy = full ?? gatewayBusy(load);
+  if (busy === null) return { kind: 'tunnel' };
+  if (pending.directCapable) return { kind: 'direct', reason: busy };
+  const switching = running.some((j) => j.route === 'switching');
+  const victim = switching ? null : pickVictim(running);
+  if (full === null) {
+    return victim
+      ? { kind: 'tunnel', andSwitch: { victimJobId: victim.jobId, reason: busy } }
+      : { kind: 'tunnel' };
+  }
+  if (switching)
     return { kind: 'wait', reason: `${full}; a job is already switching to a direct connection` };
-  }
-  const candidates = pending.directCapable
-    ? [...running, { ...pending, route: 'tunnel' as const, startedAt: Number.POSITIVE_INFINITY }]
-    : running;
-  const victim = pickVictim(candidates);
   if (!victim) return { kind: 'wait', reason: `${full}; no running job’s device can connect directly` };
-  if (victim.jobId === pending.jobId) {
-    return { kind: 'wait', reason: `${full}; this job has the lowest priority among direct-capable jobs` };
-  }
   return { kind: 'switch', victimJobId: victim.jobId, reason: full };
 }

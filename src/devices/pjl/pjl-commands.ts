@@ -1,3 +1,5 @@
+import type { DirectConnect } from '../device-driver.ts';
+
 /** Universal Exit Language: ends any PDL and returns the printer to PJL (HP PJL Technical Reference §2). */
 export const UEL = Buffer.from('\x1b%-12345X', 'latin1');
 
@@ -58,25 +60,33 @@ export function infoQuery(category: string): Buffer {
 }
 
 /**
- * Ends the data part without ending the job, and tells a direct-capable device to fetch the
- * rest itself (mfp-gateway's PJL extension, docs/jobs.md): MODE=PUSH has the cloud stream it over
- * a WebSocket the device opens, MODE=PULL (or none) has the device fetch it. Quotes cannot appear in the
- * values: the URL and token are checked by the job layer, the name by pjlJobName.
+ * Seed 001's connection-establishment command (7G), mfp-gateway's PJL extension (docs/jobs.md):
+ * leaves the PDL for one PJL line telling a direct-capable device to connect to the cloud by
+ * itself, then enters the language again — the job goes on, its document continuing where it
+ * stopped. MODE=PUSH has the cloud stream the rest over a WebSocket the device opens, MODE=PULL
+ * has the device fetch it. Quotes cannot appear in the values: the URL and token are checked by
+ * the job layer, the name by pjlJobName.
  */
-export function handoverTrailer(
-  name: string,
-  url: string,
-  token: string,
-  offset: number,
-  mode: 'push' | 'pull' = 'pull',
-): Buffer {
+export function connectCommand(name: string, connect: DirectConnect, language: string): Buffer {
   const safe = (text: string) => text.replace(/[^\x21-\x7e]|"/g, '');
   return Buffer.concat([
     UEL,
     Buffer.from(
-      `@PJL MFPGW CONNECT NAME="${pjlJobName(name)}" URL="${safe(url)}" TOKEN="${safe(token)}" OFFSET=${offset} MODE=${mode.toUpperCase()}\r\n`,
+      `@PJL MFPGW CONNECT NAME="${pjlJobName(name)}" URL="${safe(connect.url)}" TOKEN="${safe(connect.token)}" MODE=${connect.mode.toUpperCase()}\r\n` +
+        `@PJL ENTER LANGUAGE=${language}\r\n`,
       'latin1',
     ),
+  ]);
+}
+
+/**
+ * Seed 001's interrupt command (7L): ends the data part without ending the job; the device keeps
+ * what it holds and takes the rest over the direct connection it established.
+ */
+export function interruptCommand(name: string): Buffer {
+  return Buffer.concat([
+    UEL,
+    Buffer.from(`@PJL MFPGW INTERRUPT NAME="${pjlJobName(name)}"\r\n`, 'latin1'),
     UEL,
   ]);
 }

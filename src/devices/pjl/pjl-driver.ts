@@ -4,7 +4,7 @@ import type {
   DeviceDriver,
   DeviceState,
   DeviceStatus,
-  Handover,
+  DirectConnect,
   PrintJob,
   PrintResult,
 } from '../device-driver.ts';
@@ -12,8 +12,9 @@ import { DeviceError } from '../device-error.ts';
 import { StatusTracker } from '../status-tracker.ts';
 import type { PjlChannel, PjlLink } from './pjl-channel.ts';
 import {
-  handoverTrailer,
+  connectCommand,
   infoQuery,
+  interruptCommand,
   jobHeader,
   jobTrailer,
   pjlJobName,
@@ -59,7 +60,7 @@ interface Observed {
  */
 export class PjlDriver implements DeviceDriver {
   readonly id: string;
-  /** Direct-capable devices take a job over with `@PJL MFPGW CONNECT` (docs/jobs.md). */
+  /** Direct-capable devices connect with `@PJL MFPGW CONNECT` and take a job over on `MFPGW INTERRUPT` (docs/jobs.md). */
   readonly canHandOver = true;
   private readonly options: Required<Omit<PjlDriverOptions, 'logger'>> & { logger?: Logger };
   private readonly tracker: StatusTracker;
@@ -101,6 +102,9 @@ export class PjlDriver implements DeviceDriver {
     let stopped = false;
     let aborted = false;
     let idle: ((ms: number | undefined) => void) | undefined;
+    const { direct } = job;
+    // After the interrupt, REFUSED answers it; before, it answers the connection-establishment command.
+    let interrupting = false;
     this.live = { state: 'printing', reasons: [] };
     const conversation = new PjlConversation(channel, {
       deviceId: this.id,
@@ -111,6 +115,8 @@ export class PjlDriver implements DeviceDriver {
           this.live = status.state === 'idle' ? { ...status, state: 'printing' } : status;
           stopped = status.state === 'stopped';
         }
+        if (direct && isJobReport(m, name, 'CONNECTED')) direct.report('connected');
+        if (direct && !interrupting && isJobReport(m, name, 'REFUSED')) direct.report('refused');
         idle?.(stopped ? undefined : this.options.jobIdleTimeoutMs);
       },
       onLost: (err) => this.lostError(err, bytesOffered),
@@ -120,24 +126,35 @@ export class PjlDriver implements DeviceDriver {
         new DeviceError('MFP_DEV_ERR_ABORTED', this.id, `job ${job.jobId} aborted after ${bytesSent} bytes`),
       );
     signal?.addEventListener('abort', onAbort, { once: true });
+    const chunks = job.document[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
     try {
       if (signal?.aborted) onAbort();
-      const end = conversation.waitFor((m) => isJobEnd(m, name), undefined, `end of job ${name}`);
+      const end = conversation.waitFor((m) => isJobReport(m, name, 'END'), undefined, `end of job ${name}`);
       idle = end.rearm;
       end.reply.catch(() => {});
-      await this.send(
-        channel,
-        conversation,
-        jobHeader(name, pjlLanguage(job.format, this.options.defaultLanguage)),
-      );
-      for await (const chunk of job.document) {
-        const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      const language = pjlLanguage(job.format, this.options.defaultLanguage);
+      await this.send(channel, conversation, jobHeader(name, language));
+      // The document, with seed 001's connection-establishment commands put in between chunks as they come.
+      let next = chunks.next();
+      let connect = direct?.nextConnect();
+      for (;;) {
+        const step = await nextStep(next, connect);
+        if ('connect' in step) {
+          await this.send(channel, conversation, connectCommand(name, step.connect, language));
+          connect = direct?.nextConnect();
+          continue;
+        }
+        if (step.chunk.done) break;
+        const buf = Buffer.isBuffer(step.chunk.value) ? step.chunk.value : Buffer.from(step.chunk.value);
         bytesOffered += buf.length;
         await this.send(channel, conversation, buf);
         bytesSent += buf.length;
+        next = chunks.next();
       }
-      const handover = job.handover?.();
-      if (handover) return await this.handOver(channel, conversation, name, handover, bytesSent);
+      if (direct?.interrupted()) {
+        interrupting = true;
+        return await this.interrupt(channel, conversation, name, bytesSent);
+      }
       await this.send(channel, conversation, jobTrailer(name));
       idle(stopped ? undefined : this.options.jobIdleTimeoutMs);
       const done = await end.reply;
@@ -155,6 +172,7 @@ export class PjlDriver implements DeviceDriver {
       if (aborted) channel.write(UEL).catch(() => {});
       throw conversation.failed ?? err;
     } finally {
+      chunks.return?.().catch(() => {});
       signal?.removeEventListener('abort', onAbort);
       this.live = undefined;
       conversation.end();
@@ -162,48 +180,34 @@ export class PjlDriver implements DeviceDriver {
     }
   }
 
-  /** Sends the handover and waits for the device to say it took the job (USTATUS JOB DIRECT). */
-  private async handOver(
+  /**
+   * Seed 001's interrupt (7L): ends the data part without ending the job, and waits for the device
+   * to say it holds OFFSET bytes and takes the rest over its own connection (USTATUS JOB INTERRUPTED).
+   */
+  private async interrupt(
     channel: PjlChannel,
     conversation: PjlConversation,
     name: string,
-    handover: Handover,
     bytesSent: number,
   ): Promise<PrintResult> {
     const answer = conversation.waitFor(
-      (m) =>
-        m.header[0] === 'USTATUS' &&
-        m.header[1] === 'JOB' &&
-        (m.words.includes('DIRECT') || m.words.includes('REFUSED')) &&
-        m.fields.NAME === name,
+      (m) => isJobReport(m, name, 'INTERRUPTED') || isJobReport(m, name, 'REFUSED'),
       this.options.replyTimeoutMs,
       `the device to take job ${name} over`,
     );
     answer.reply.catch(() => {});
-    await this.send(
-      channel,
-      conversation,
-      handoverTrailer(name, handover.url, handover.token, handover.offset, handover.mode),
-    );
+    await this.send(channel, conversation, interruptCommand(name));
     const reply = await answer.reply;
-    if (!reply.words.includes('DIRECT')) {
+    const offset = Number(reply.fields.OFFSET);
+    if (!reply.words.includes('INTERRUPTED') || !Number.isSafeInteger(offset)) {
       throw new DeviceError(
         'MFP_DEV_ERR_REJECTED',
         this.id,
         `the device refused to continue job ${name} on its own connection`,
       );
     }
-    const offset = Number(reply.fields.OFFSET);
-    this.options.logger?.info(
-      { device: this.id, job: name, offset, mode: handover.mode },
-      'job handed over to the device',
-    );
-    return {
-      deviceJobId: name,
-      bytesSent,
-      completedAt: this.options.clock.now(),
-      handedOver: { offset: Number.isSafeInteger(offset) ? offset : bytesSent },
-    };
+    this.options.logger?.info({ device: this.id, job: name, offset }, 'job handed over to the device');
+    return { deviceJobId: name, bytesSent, completedAt: this.options.clock.now(), handedOver: { offset } };
   }
 
   /** Writes unless the conversation already failed; a write error becomes the conversation's failure. */
@@ -290,10 +294,21 @@ export class PjlDriver implements DeviceDriver {
   }
 }
 
-function isJobEnd(m: PjlMessage, name: string): boolean {
+/** A `USTATUS JOB` report of this job with this word (START, END, CONNECTED, INTERRUPTED, REFUSED). */
+function isJobReport(m: PjlMessage, name: string, word: string): boolean {
   return (
-    m.header[0] === 'USTATUS' && m.header[1] === 'JOB' && m.words.includes('END') && m.fields.NAME === name
+    m.header[0] === 'USTATUS' && m.header[1] === 'JOB' && m.words.includes(word) && m.fields.NAME === name
   );
+}
+
+/** Whichever comes first: the document's next chunk, or a connection-establishment command. */
+function nextStep(
+  next: Promise<IteratorResult<Buffer | string>>,
+  connect: Promise<DirectConnect> | undefined,
+): Promise<{ chunk: IteratorResult<Buffer | string> } | { connect: DirectConnect }> {
+  const chunk = next.then((result) => ({ chunk: result }));
+  chunk.catch(() => {}); // when the command wins, a failing read shows at the next step
+  return connect ? Promise.race([chunk, connect.then((c) => ({ connect: c }))]) : chunk;
 }
 
 /** INFO STATUS and USTATUS DEVICE carry CODE / DISPLAY / ONLINE. */

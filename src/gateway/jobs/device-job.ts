@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
-import type { Handover, PrintResult } from '../../devices/device-driver.ts';
+import type { DirectConnect, PrintResult } from '../../devices/device-driver.ts';
 import { DeviceError } from '../../devices/device-error.ts';
 import type { JobEvent } from '../../protocol/job/job-records.ts';
 import type { GatewayDevice } from '../devices/device-registry.ts';
@@ -8,10 +8,17 @@ import type { GatewayDevice } from '../devices/device-registry.ts';
 /** Document bytes buffered between the tunnel and the driver; the tunnel's window does the rest. */
 const DOCUMENT_BUFFER_BYTES = 256 * 1024;
 
+/** Where the device stands in seed 001's switch: told to connect, or its own connection is up. */
+export type DirectState = 'none' | 'asked' | 'connected';
+
 /**
  * One job on one device, as the gateway runs it. It outlives the tunnel that carries it:
  * when a push line dies mid-job, the device keeps its half of the job for `graceMs` and a
  * tunnel on another line continues at `received`, so no byte reaches the device twice.
+ *
+ * Seed 001's switch is make-before-break: `connect` passes the connection-establishment command
+ * (7G) to the device while the document keeps flowing; `interrupt` (7L) ends the tunnel's part
+ * once the cloud has the device's own connection.
  */
 export class DeviceJob {
   readonly jobId: string;
@@ -30,7 +37,14 @@ export class DeviceJob {
   settledAt: number | undefined;
   private readonly document = new PassThrough({ highWaterMark: DOCUMENT_BUFFER_BYTES });
   private readonly abort = new AbortController();
-  private handover: Handover | undefined;
+  /** Where the device stands in the switch. */
+  direct: DirectState = 'none';
+  /** When the device said its own connection to the cloud was up (for the journal). */
+  directUpAt: number | undefined;
+  private pendingConnect: DirectConnect | undefined;
+  private connectWaiter: ((connect: DirectConnect) => void) | undefined;
+  private interrupted = false;
+  private readonly directListeners = new Set<(state: 'connected' | 'refused') => void>();
   private ended = false;
   private grace: TimerHandle | undefined;
   private readonly clock: Clock;
@@ -60,7 +74,17 @@ export class DeviceJob {
           document: this.document,
           ...(options.name ? { name: options.name } : {}),
           ...(options.format ? { format: options.format } : {}),
-          handover: () => this.handover,
+          direct: {
+            nextConnect: () =>
+              new Promise<DirectConnect>((resolve) => {
+                const waiting = this.pendingConnect;
+                this.pendingConnect = undefined;
+                if (waiting) resolve(waiting);
+                else this.connectWaiter = resolve;
+              }),
+            interrupted: () => this.interrupted,
+            report: (state) => this.directReported(state),
+          },
         },
         this.abort.signal,
       )
@@ -117,10 +141,30 @@ export class DeviceJob {
     this.document.end();
   }
 
-  /** Ends the document with a handover: the device fetches the rest itself. */
-  switchTo(handover: Omit<Handover, 'offset'>): void {
-    this.handover = { ...handover, offset: this.received };
+  /**
+   * Passes a connection-establishment command (7G) to the device; false when it is already
+   * connecting or connected, or the job no longer takes data.
+   */
+  connect(command: DirectConnect): boolean {
+    if (this.direct !== 'none' || !this.open) return false;
+    this.direct = 'asked';
+    const waiter = this.connectWaiter;
+    this.connectWaiter = undefined;
+    if (waiter) waiter(command);
+    else this.pendingConnect = command;
+    return true;
+  }
+
+  /** Interrupts the job (7L): the document ends here and the device takes the rest over its own connection. */
+  interrupt(): void {
+    this.interrupted = true;
     this.end();
+  }
+
+  /** Calls fn with what the device says of its direct connection; returns the unsubscribe. */
+  onDirect(fn: (state: 'connected' | 'refused') => void): () => void {
+    this.directListeners.add(fn);
+    return () => this.directListeners.delete(fn);
   }
 
   /** A tunnel carries the job (again): no grace timer runs. */
@@ -144,6 +188,18 @@ export class DeviceJob {
     if (this.final) return;
     this.abort.abort(new Error(reason));
     this.document.destroy();
+  }
+
+  private directReported(state: 'connected' | 'refused'): void {
+    if (state === 'connected') {
+      this.direct = 'connected';
+      this.directUpAt ??= this.clock.now();
+    } else {
+      // The device cannot connect: the job goes on here, and the cloud may ask again later.
+      this.direct = 'none';
+      this.pendingConnect = undefined;
+    }
+    for (const fn of this.directListeners) fn(state);
   }
 
   private settle(event: JobEvent): void {

@@ -1,16 +1,18 @@
 import type { Clock } from '../../clock/clock.ts';
-import type { Handover } from '../../devices/device-driver.ts';
+import type { DirectConnect } from '../../devices/device-driver.ts';
 import type { Logger } from '../../log/logger.ts';
 import {
+  type ConnectCommand,
   encodeEvent,
   type JobEvent,
+  type JobRecord,
   JobRecordDecoder,
   JobStreamError,
-  type SwitchCommand,
 } from '../../protocol/job/job-records.ts';
 import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
 import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
 import type { DeviceRegistry } from '../devices/device-registry.ts';
+import type { LineMeter } from '../load/line-meter.ts';
 import type { ActiveTunnel, TunnelRecord } from '../tunnels/tunnel-endpoint.ts';
 import { DeviceJob } from './device-job.ts';
 
@@ -29,6 +31,8 @@ export interface JobTunnelsOptions {
    * LAN relay to the cloud at cloudUrl (undefined: no relay is configured).
    */
   relayDirect?: (jobId: string, cloudUrl: string) => { url: string } | { refused: string } | undefined;
+  /** Measures the line's speed on job tunnels' data (seed 001's line-speed trigger). */
+  lineMeter?: LineMeter;
 }
 
 const NO_RELAY =
@@ -191,10 +195,15 @@ export class JobTunnels {
     const send = (event: JobEvent) => {
       if (!stream.destroyed && stream.writable) stream.write(encodeEvent(event));
     };
+    const meter = this.options.lineMeter;
+    // The tunnel waits for the line while the job takes more and its device is not behind.
+    const waitForLine = (on: boolean) => meter?.waiting(stream, on && job.open && !closed);
     const finish = (why: string) => {
       if (closed) return;
       closed = true;
+      waitForLine(false);
       stopFinal();
+      stopDirect();
       const carrier = this.carrying.get(job.jobId)?.stream === stream;
       if (carrier) this.carrying.delete(job.jobId);
       if (!job.final) {
@@ -210,6 +219,8 @@ export class JobTunnels {
         bytesToDevice: job.received - startOffset,
         bytesFromDevice: stream.offsets.sent,
         outcome,
+        // Make-before-break, as the journal shows it: the device's own connection came up while this tunnel was open.
+        directUpAt: job.directUpAt !== undefined && job.directUpAt >= openedAt ? job.directUpAt : null,
       };
       this.log.info(record, 'job tunnel closed');
       onRecord(record);
@@ -219,10 +230,27 @@ export class JobTunnels {
       send(event);
       stream.end();
     });
+    const stopDirect = job.onDirect((state) => {
+      if (this.carrying.get(job.jobId)?.stream !== stream) return;
+      if (state === 'connected') {
+        this.log.info(
+          { jobId: job.jobId, offset: job.received },
+          'the device’s own connection to the cloud is up',
+        );
+      } else {
+        this.log.warn(
+          { jobId: job.jobId },
+          'the device cannot connect directly; the job stays on the tunnel',
+        );
+        send({ event: 'switch-refused', reason: 'the device cannot connect to the cloud by itself' });
+      }
+    });
     send({ event: 'ready', offset: job.received });
 
     const decoder = new JobRecordDecoder();
+    waitForLine(true);
     stream.on('data', (chunk: Buffer) => {
+      meter?.received(chunk.length);
       let records: ReturnType<JobRecordDecoder['push']>;
       try {
         records = decoder.push(chunk);
@@ -233,55 +261,112 @@ export class JobTunnels {
         return;
       }
       let full = false;
-      for (const record of records) {
-        if (record.type === 'data') {
-          if (!job.open) continue; // bytes after END / SWITCH: ignored, the job is already decided
-          full = !job.write(record.payload) || full;
-        } else if (record.type === 'end') {
-          if (record.end.size !== job.received) {
-            job.fail(`the cloud ended the document at ${record.end.size} bytes but ${job.received} arrived`);
-          } else {
-            job.end();
-          }
-        } else if (!job.canHandOver) {
-          send({
-            event: 'switch-refused',
-            reason: `the ${job.device.config.driver} driver cannot hand a job over`,
-          });
-        } else if (job.open) {
-          const handover = this.handoverOf(job, record.command);
-          if ('refused' in handover) {
-            this.log.warn({ jobId: job.jobId, reason: handover.refused }, 'cannot hand the job over');
-            send({ event: 'switch-refused', reason: handover.refused.slice(0, 1024) });
-            continue;
-          }
-          this.log.info(
-            {
-              jobId: job.jobId,
-              offset: job.received,
-              via: record.command.via,
-              mode: handover.mode,
-              url: handover.url,
-            },
-            'handing the job over to the device',
-          );
-          job.switchTo(handover);
-        }
-      }
+      for (const record of records) full = !this.apply(job, record, send) || full;
       if (full) {
         stream.pause();
-        job.drain().then(() => stream.resume());
-      }
+        waitForLine(false);
+        job.drain().then(() => {
+          stream.resume();
+          waitForLine(true);
+        });
+      } else waitForLine(true);
     });
     stream.on('error', (err) => finish(err.message));
     stream.on('close', () => finish('closed'));
   }
 
+  /**
+   * A command stream (docs/jobs.md): one CONNECT record for a job in progress, apart from the job
+   * stream so that it overtakes the document bytes in flight. Refusals are answered on it.
+   */
+  command(request: StreamRequest): boolean {
+    const { target } = request;
+    const job = this.jobs.get(target.jobId);
+    if (!job || job.device.config.id !== target.deviceId || !job.open) {
+      this.refuse(
+        request,
+        'BAD_TARGET',
+        `no job ${target.jobId} is taking data on device "${target.deviceId}"`,
+      );
+      return false;
+    }
+    const stream = request.accept();
+    const send = (event: JobEvent) => {
+      if (!stream.destroyed && stream.writable) stream.write(encodeEvent(event));
+    };
+    const decoder = new JobRecordDecoder();
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        for (const record of decoder.push(chunk)) {
+          if (record.type === 'connect') this.connect(job, record.command, send);
+        }
+      } catch (err) {
+        stream.reset('PROTOCOL', err instanceof JobStreamError ? err.message : String(err));
+      }
+    });
+    stream.on('end', () => stream.end());
+    stream.on('error', () => {});
+    return true;
+  }
+
+  /** Applies one record of the cloud to the job; false when the device is behind (wait for drain). */
+  private apply(job: DeviceJob, record: JobRecord, send: (event: JobEvent) => void): boolean {
+    switch (record.type) {
+      case 'data':
+        // Bytes after END or INTERRUPT are ignored: the job is already decided.
+        return job.open ? job.write(record.payload) : true;
+      case 'end':
+        if (record.end.size !== job.received) {
+          job.fail(`the cloud ended the document at ${record.end.size} bytes but ${job.received} arrived`);
+        } else job.end();
+        return true;
+      case 'connect':
+        this.connect(job, record.command, send);
+        return true;
+      case 'interrupt':
+        if (record.interrupt.offset !== job.received) {
+          job.fail(
+            `the cloud interrupted the job at ${record.interrupt.offset} bytes but ${job.received} arrived`,
+          );
+        } else {
+          this.log.info(
+            { jobId: job.jobId, offset: job.received },
+            'interrupting the job: the device takes the rest',
+          );
+          job.interrupt();
+        }
+        return true;
+    }
+  }
+
+  /** Seed 001's connection-establishment command (7G), passed to the device while the data goes on. */
+  private connect(job: DeviceJob, command: ConnectCommand, send: (event: JobEvent) => void): void {
+    if (!job.canHandOver) {
+      send({
+        event: 'switch-refused',
+        reason: `the ${job.device.config.driver} driver cannot hand a job over`,
+      });
+      return;
+    }
+    const target = this.directTarget(job, command);
+    if ('refused' in target) {
+      this.log.warn({ jobId: job.jobId, reason: target.refused }, 'cannot hand the job over');
+      send({ event: 'switch-refused', reason: target.refused.slice(0, 1024) });
+      return;
+    }
+    // A repeated CONNECT (resent on a resumed tunnel) changes nothing.
+    if (!job.connect(target)) return;
+    this.log.info(
+      { jobId: job.jobId, offset: job.received, via: command.via, mode: target.mode, url: target.url },
+      'telling the device to connect to the cloud by itself',
+    );
+  }
+
   /** Where the device is to connect: the cloud itself, or this gateway's LAN relay to it. */
-  private handoverOf(job: DeviceJob, command: SwitchCommand): Omit<Handover, 'offset'> | { refused: string } {
+  private directTarget(job: DeviceJob, command: ConnectCommand): DirectConnect | { refused: string } {
     if (command.via === 'own') return { url: command.url, token: command.token, mode: command.mode };
     const route = this.options.relayDirect?.(job.jobId, command.url) ?? { refused: NO_RELAY };
-    // The relay passes only the pull variant's two HTTP requests, whatever the cloud asked for.
+    // The relay passes only the pull variant's HTTP requests, whatever the cloud asked for.
     return 'refused' in route ? route : { url: route.url, token: command.token, mode: 'pull' };
   }
 

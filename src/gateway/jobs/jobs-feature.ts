@@ -10,7 +10,11 @@ export class JobsFeature implements Feature {
 
   constructor(
     ctx: GatewayContext,
-    deps: { devices: DeviceRegistry; relayDirect?: JobTunnelsOptions['relayDirect'] },
+    deps: {
+      devices: DeviceRegistry;
+      relayDirect?: JobTunnelsOptions['relayDirect'];
+      lineMeter?: JobTunnelsOptions['lineMeter'];
+    },
   ) {
     const { config } = ctx;
     this.jobs = new JobTunnels({
@@ -20,6 +24,7 @@ export class JobsFeature implements Feature {
       resumeGraceMs: config.jobs.resumeGrace,
       maxJobs: config.jobs.maxConcurrent,
       relayDirect: deps.relayDirect,
+      lineMeter: deps.lineMeter,
     });
   }
 

@@ -76,6 +76,7 @@ interface TunnelRow {
   bytes_to_device: number;
   bytes_from_device: number;
   outcome: string;
+  direct_up_at: number | null;
 }
 
 interface DeviceLogRow {
@@ -110,7 +111,8 @@ const SCHEMA = `
     closed_at INTEGER NOT NULL,
     bytes_to_device INTEGER NOT NULL,
     bytes_from_device INTEGER NOT NULL,
-    outcome TEXT NOT NULL
+    outcome TEXT NOT NULL,
+    direct_up_at INTEGER
   );
   CREATE INDEX IF NOT EXISTS tunnels_job ON tunnels (job_id);
   CREATE INDEX IF NOT EXISTS tunnels_host_closed ON tunnels (target_host, closed_at);
@@ -137,6 +139,13 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS device_logs_job ON device_logs (job_id);
 `;
 
+/** Columns later versions added to a journal an earlier version created. */
+function addMissingColumns(db: DatabaseSync): void {
+  const columns = db.prepare('PRAGMA table_info(tunnels)').all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'direct_up_at'))
+    db.exec('ALTER TABLE tunnels ADD COLUMN direct_up_at INTEGER');
+}
+
 /**
  * The gateway's durable journal of tunnels (7K) and of devices' connection logs (7J), in
  * SQLite (WAL, synchronous=FULL: a committed row survives a power cut). A tunnel record is
@@ -159,9 +168,10 @@ export class TunnelJournal {
     if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
     this.db = new DatabaseSync(options.file);
     this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; ${SCHEMA}`);
+    addMissingColumns(this.db);
     this.insertTunnel = this.db.prepare(`INSERT INTO tunnels
-      (job_id, target, target_host, opened_at, closed_at, bytes_to_device, bytes_from_device, outcome)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+      (job_id, target, target_host, opened_at, closed_at, bytes_to_device, bytes_from_device, outcome, direct_up_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.insertDeviceLog = this.db.prepare(`INSERT INTO device_logs
       (received_at, source, transport, job_id, facility, severity, reported_at, hostname, app_name, proc_id,
        msg_id, structured_data, message)
@@ -179,6 +189,7 @@ export class TunnelJournal {
       record.bytesToDevice,
       record.bytesFromDevice,
       record.outcome,
+      record.directUpAt ?? null,
     );
     this.addedSinceCap.tunnels++;
     this.capIfDue();
@@ -253,6 +264,7 @@ export class TunnelJournal {
       bytesToDevice: row.bytes_to_device,
       bytesFromDevice: row.bytes_from_device,
       outcome: row.outcome,
+      ...(row.direct_up_at !== null ? { directUpAt: row.direct_up_at } : {}),
     }));
   }
 

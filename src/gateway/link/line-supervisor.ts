@@ -5,6 +5,7 @@ import type { Logger } from '../../log/logger.ts';
 import {
   type Advice,
   type DeviceReport,
+  type GatewayLoadReport,
   type Hello,
   type LostLine,
   PROTOCOL_VERSION,
@@ -39,6 +40,8 @@ export interface SupervisorOptions {
   software: string;
   host: () => { domain: string; uptimeMs: number; cpuLoad: number };
   mode: () => PowerMode;
+  /** The gateway's load now, carried by keep-alives. */
+  load?: () => GatewayLoadReport;
   /** Hands a push to the gateway (which deduplicates it); resolve to acknowledge it. */
   onPush: (push: Push) => Promise<void>;
   /** Decides on each tunnel the cloud opens on any line. */
@@ -101,6 +104,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
       openTimeoutMs: Math.max(options.answerTimeoutMs, 5000),
       backoff: options.backoff,
       mode: options.mode,
+      ...(options.load ? { load: options.load } : {}),
       hello: (connectionId, role, keepaliveMs, policyLimited) =>
         this.hello(connectionId, role, keepaliveMs, policyLimited),
       lostReported: (reported) => {
@@ -146,6 +150,13 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
   /** Applies a new power mode to every push line. */
   setMode(mode: PowerMode): void {
     for (const line of this.lines) line.setMode(mode);
+  }
+
+  /** Sends the gateway's load on every push line that carries tunnels; false when none does. */
+  reportLoad(load: GatewayLoadReport): boolean {
+    let sent = false;
+    for (const line of this.lines) sent = line.reportLoad(load) || sent;
+    return sent;
   }
 
   status(): LinkStatus {

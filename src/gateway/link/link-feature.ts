@@ -1,5 +1,5 @@
 import type { Feature } from '../../lifecycle/feature.ts';
-import type { DeviceReport, Push } from '../../protocol/messages.ts';
+import type { DeviceReport, GatewayLoadReport, Push } from '../../protocol/messages.ts';
 import type { GatewayContext } from '../gateway-context.ts';
 import { cpuLoad, hostDomain, systemUptimeMs } from '../host/host-info.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
@@ -18,11 +18,16 @@ export interface LinkDeps {
   devices: () => DeviceReport[];
   /** LAN devices whose push connections this gateway proxies (none: not reported). */
   proxiedDevices?: () => string[];
+  /** The gateway's load now, for keep-alives. */
+  load: () => GatewayLoadReport;
+  /** Whether jobs run now: only then do `load-sample`s go to the cloud between keep-alives. */
+  jobsRunning: () => boolean;
 }
 
 /**
- * The gateway's push lines to the cloud, through the site's proxy: emits `link-change`, and
- * gives the lines' keep-alives the power mode in force.
+ * The gateway's push lines to the cloud, through the site's proxy: emits `link-change`, gives
+ * the lines' keep-alives the power mode in force, and while jobs run passes each `load-sample`
+ * to the cloud on the lines that carry tunnels (its tunnel scheduler needs it fresh).
  */
 export class LinkFeature implements Feature {
   readonly name = 'link';
@@ -57,6 +62,7 @@ export class LinkFeature implements Feature {
       software: ctx.software,
       host: () => ({ domain, uptimeMs: systemUptimeMs(), cpuLoad: cpuLoad() }),
       mode: () => deps.power.mode(),
+      load: deps.load,
       onPush: deps.onPush,
       onTunnel: deps.onTunnel,
       devices: deps.devices,
@@ -66,6 +72,9 @@ export class LinkFeature implements Feature {
     });
     this.supervisor.on('change', () => bus.emit('link-change'));
     bus.on(this.name, 'power-mode', (state) => this.supervisor.setMode(state.mode));
+    bus.on(this.name, 'load-sample', (report) => {
+      if (deps.jobsRunning()) this.supervisor.reportLoad(report);
+    });
   }
 
   start(): void {

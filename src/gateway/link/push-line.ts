@@ -1,6 +1,14 @@
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
-import type { Advice, CloudToGateway, Hello, LostLine, Push, Welcome } from '../../protocol/messages.ts';
+import type {
+  Advice,
+  CloudToGateway,
+  GatewayLoadReport,
+  Hello,
+  LostLine,
+  Push,
+  Welcome,
+} from '../../protocol/messages.ts';
 import type { TunnelTargetInput } from '../../protocol/tunnel/target.ts';
 import { Backoff } from '../../retry/backoff.ts';
 import type { MemoryBudget } from '../../tunnel/memory-budget.ts';
@@ -26,6 +34,8 @@ export interface LineContext {
   openTimeoutMs: number;
   backoff: { initialMs: number; maxMs: number; stableAfterMs: number; authFailureDelayMs: number };
   mode: () => PowerMode;
+  /** The gateway's load now, for keep-alives (absent: keep-alives carry none). */
+  load?: () => GatewayLoadReport;
   /** Builds this line's hello (identity, host facts, lost lines to report). */
   hello: (connectionId: string, role: Hello['role'], keepaliveMs: number, policyLimited: boolean) => Hello;
   /** Called once a hello carrying the lost-line evidence has been welcomed. */
@@ -260,7 +270,15 @@ export class PushLine {
       powerMode: this.ctx.mode().name,
       keepaliveMs: km.intervalMs,
       policyLimited: km.limitedByPolicy,
+      ...this.ctx.load?.(),
     });
+  }
+
+  /** Tells the cloud the gateway's load, if this line is open and carries tunnels (an idle line stays idle). */
+  reportLoad(load: GatewayLoadReport): boolean {
+    if (this.state !== 'open' || !this.session || this.streamCount === 0) return false;
+    this.session.send({ type: 'load', ...load });
+    return true;
   }
 
   private receive(session: LineSession, message: CloudToGateway): void {

@@ -3,7 +3,7 @@ import type { Clock } from '../../clock/clock.ts';
 import type { DeviceState } from '../../devices/device-driver.ts';
 import type { SnmpSupplyLevel } from '../../devices/snmp/printer-mib.ts';
 import type { Logger } from '../../log/logger.ts';
-import type { Push } from '../../protocol/messages.ts';
+import type { GatewayLoadReport, Push } from '../../protocol/messages.ts';
 import { decodeJson, mqttPushSchema } from '../../protocol/mqtt/push.ts';
 import { AVAILABILITY, gatewayTopics, parseTopic, UNADDRESSED_REPLY } from '../../protocol/mqtt/topics.ts';
 import { onDemand } from '../../runtime/on-demand.ts';
@@ -44,6 +44,8 @@ export interface MqttChannelContext {
   tunnels: () => { active: number; jobs: number };
   /** Every configured device as last polled. */
   devices: () => DeviceSnapshot[];
+  /** The gateway's measured CPU usage and line speed (seed 001's triggers). */
+  load?: () => GatewayLoadReport;
   actions: Omit<CommandActions, 'statusSnapshot'>;
   /** Hands a push that came over MQTT to the gateway (deduplicated there); resolve to acknowledge. */
   onPush: (push: Push) => Promise<void>;
@@ -73,6 +75,8 @@ export interface Telemetry {
   devices: DeviceTelemetry[];
   mqtt: { keepaliveS: number | null; keepaliveSource: KeepaliveSource | null; reconnects: number };
   host: HostMetrics;
+  /** CPU usage and line speed as the gateway measures them all the time; null when not measured. */
+  load: GatewayLoadReport | null;
   log: { spooled: number; dropped: number };
 }
 
@@ -337,6 +341,7 @@ export class MqttChannel {
         reconnects: session.reconnects,
       },
       host: hostMetrics(),
+      load: this.ctx.load?.() ?? null,
       log: { spooled: this.spool.size(), dropped: this.spool.dropped },
     };
   }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Feature } from '../../lifecycle/feature.ts';
-import type { Push } from '../../protocol/messages.ts';
+import type { GatewayLoadReport, Push } from '../../protocol/messages.ts';
 import type { DeviceMonitor } from '../devices/device-monitor.ts';
 import type { GatewayContext } from '../gateway-context.ts';
 import type { JobTunnels } from '../jobs/job-tunnels.ts';
@@ -25,6 +25,8 @@ export interface MqttDeps {
   reloader: ConfigReloader | null;
   /** Takes a push that came over MQTT; resolve to acknowledge it. */
   onPush: (push: Push) => Promise<void>;
+  /** The gateway's CPU usage and line speed, for telemetry. */
+  load: () => GatewayLoadReport;
 }
 
 /**
@@ -57,6 +59,7 @@ export class MqttFeature implements Feature {
       power: () => power.state(),
       tunnels: () => ({ active: tunnels.activeCount, jobs: jobs.activeJobs }),
       devices: () => devices.snapshots(),
+      load: deps.load,
       actions: {
         ...(reloader ? { reloadConfig: () => reloader.reload() } : {}),
         setPowerOverride: (mode, untilMs) => power.setOverride(mode, untilMs),

@@ -7,8 +7,9 @@ import type { Logger } from '../../log/logger.ts';
 import { processBufferReclaimer } from '../../runtime/buffer-reclaimer.ts';
 import { http, https } from '../../runtime/node-http.ts';
 
-/** The two requests of a device's direct connection (docs/jobs.md), as the relay takes them. */
-const DIRECT_PATH = /^\/direct\/v1\/jobs\/([^/]+)\/(document|complete)$/;
+/** The requests of a device's direct connection, pull variant (docs/jobs.md), as the relay takes them. */
+const DIRECT_PATH = /^\/direct\/v1\/jobs\/([^/]+)\/(connect|document|complete)$/;
+type DirectRequestKind = 'connect' | 'document' | 'complete';
 /** Response headers the device needs; nothing else of the cloud's reaches the LAN. */
 const PASSED_BACK = ['content-type', 'content-length', 'x-job-size'] as const;
 
@@ -68,9 +69,9 @@ interface RelayedJob {
 
 /**
  * The LAN relay of switched jobs' direct connections (docs/push-proxy.md), for a site that
- * lets only the gateway out: the device is told to connect here, and its two requests —
- * the rest of the document and the outcome report — are passed to the cloud with their
- * bearer token untouched, streamed with backpressure. Only jobs this gateway handed over,
+ * lets only the gateway out: the device is told to connect here, and its requests — saying
+ * it is connected, fetching the rest of the document, reporting the outcome — are passed to the
+ * cloud with their bearer token untouched, streamed with backpressure. Only jobs this gateway handed over,
  * for a while; anything else is not found.
  */
 export class DirectRelay {
@@ -115,7 +116,7 @@ export class DirectRelay {
     const match = DIRECT_PATH.exec(url.pathname);
     if (!match) return false;
     const jobId = safeDecode(match[1] as string);
-    const kind = match[2] as 'document' | 'complete';
+    const kind = match[2] as DirectRequestKind;
     const job = jobId === undefined ? undefined : this.lookup(jobId);
     const method = kind === 'document' ? 'GET' : 'POST';
     if (jobId === undefined || !job || req.method !== method) {
@@ -179,7 +180,7 @@ export class DirectRelay {
     req: IncomingMessage,
     res: ServerResponse,
     target: URL,
-    what: { jobId: string; request: 'document' | 'complete'; offset: number | null },
+    what: { jobId: string; request: DirectRequestKind; offset: number | null },
   ): void {
     const { clock, ca } = this.options;
     const { idleTimeoutMs, maxReportBytes } = this.limits;
@@ -205,7 +206,7 @@ export class DirectRelay {
       else this.log.info(fields, 'direct request relayed');
     };
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (what.request === 'complete' && declared > maxReportBytes) {
+    if (what.request !== 'document' && declared > maxReportBytes) {
       res
         .writeHead(413, { 'content-type': 'text/plain' })
         .end(`a report is at most ${maxReportBytes} bytes\n`);
@@ -215,7 +216,7 @@ export class DirectRelay {
     const headers: OutgoingHttpHeaders = {};
     // The bearer token is the job's one-time token: passed on untouched, checked by the cloud alone.
     if (req.headers.authorization) headers.authorization = req.headers.authorization;
-    if (what.request === 'complete') {
+    if (what.request !== 'document') {
       headers['content-type'] = req.headers['content-type'] ?? 'application/json';
       if (req.headers['content-length']) headers['content-length'] = req.headers['content-length'];
     }

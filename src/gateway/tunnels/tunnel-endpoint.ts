@@ -18,6 +18,8 @@ export interface JobCarrier {
   check(deviceId: string): { allowed: true } | { allowed: false; reason: string };
   /** Takes one OPEN naming a device; `onRecord` receives its record when it closes. False: refused. */
   handle(request: StreamRequest, onRecord: (record: TunnelRecord) => void): boolean;
+  /** Takes one command stream for a running job (no tunnel of its own). False: refused. */
+  command(request: StreamRequest): boolean;
   /** The streams carrying jobs now. */
   activeTunnels(): ActiveTunnel[];
 }
@@ -43,6 +45,8 @@ export interface TunnelRecord {
   bytesToDevice: number;
   bytesFromDevice: number;
   outcome: string;
+  /** Job tunnels: when the device said its own connection to the cloud was up while this tunnel was open (seed 001's switch). */
+  directUpAt?: number | null;
 }
 
 /** A tunnel relaying now, with its byte counts so far. */
@@ -164,11 +168,16 @@ export class TunnelEndpoint extends EventEmitter<TunnelEvents> {
       this.refuse(request, verdict.code, verdict.reason);
       return;
     }
+    const { jobs } = this.options;
+    // A command for a running job is not a tunnel of its own: it is neither counted nor journalled.
+    if (target.command !== undefined && jobs) {
+      jobs.command(request);
+      return;
+    }
     if (this.active >= this.options.maxConcurrent) {
       this.refuse(request, 'LIMIT', `already relaying ${this.active} tunnels`);
       return;
     }
-    const { jobs } = this.options;
     if (target.deviceId !== undefined && jobs) {
       this.active++;
       const taken = jobs.handle(request, (record) => {

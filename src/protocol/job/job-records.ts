@@ -4,57 +4,64 @@ import { z } from 'zod';
  * The job stream: what travels inside a tunnel whose OPEN names a device (docs/jobs.md).
  *
  * Cloud → gateway: records `type (u8) | length (u32 BE) | payload`:
- * - DATA   document bytes, in order, from the offset the gateway asked for;
- * - SWITCH JSON {url, token, offset, via, mode}: hand the rest of the job to the device's own connection
- *          (via "gateway": relayed by the gateway, for a site that lets only the gateway out; mode
- *          "push": the cloud streams the rest over a WebSocket, "pull": the device fetches it);
- * - END    JSON {size, sha256}: the document is complete.
+ * - DATA      document bytes, in order, from the offset the gateway asked for;
+ * - CONNECT   JSON {url, token, via, mode}: seed 001's connection-establishment command (7G) — the
+ *             device is to connect to the cloud by itself (via "gateway": through the gateway's
+ *             relay, for a site that lets only the gateway out; mode "push": the cloud streams the
+ *             rest over a WebSocket, "pull": the device fetches it). DATA goes on meanwhile;
+ * - END       JSON {size, sha256}: the document is complete;
+ * - INTERRUPT JSON {offset}: seed 001's interrupt command (7L), sent once the device's own
+ *             connection is up — no DATA follows; the device keeps what it holds and takes the rest
+ *             over that connection.
  * Gateway → cloud: one JSON object per line (JobEvent), ending with done, switched or failed.
  *
  * Written here because it is our own protocol on top of our own tunnel; no library speaks it.
  */
 
-export const JobRecordType = { DATA: 1, SWITCH: 2, END: 3 } as const;
+export const JobRecordType = { DATA: 1, CONNECT: 2, END: 3, INTERRUPT: 4 } as const;
 
 export const JOB_RECORD_HEADER_BYTES = 5;
 /** Largest record payload either end sends or accepts. */
 export const MAX_JOB_RECORD_PAYLOAD = 256 * 1024;
-/** Largest control record (SWITCH, END) accepted. */
+/** Largest control record (CONNECT, END, INTERRUPT) accepted. */
 const MAX_CONTROL_PAYLOAD = 8 * 1024;
 /** Largest event line accepted from the gateway. */
 export const MAX_JOB_EVENT_LINE = 8 * 1024;
 
 const offset = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
-export const switchCommandSchema = z.object({
+export const connectCommandSchema = z.object({
   /** Base URL of the cloud the device connects to (http or https). */
   url: z.url({ protocol: /^https?$/ }),
   /** One-time token the device presents on its direct connection. */
   token: z.string().min(16).max(256),
-  /** Document bytes the cloud sent through the tunnel before this record. */
-  offset,
   /**
    * How the device reaches `url`: by itself ("own"), or through the gateway's LAN relay
-   * ("gateway") when the site lets only the gateway out. Absent (an older cloud): own.
+   * ("gateway") when the site lets only the gateway out. Absent: own.
    */
   via: z.enum(['own', 'gateway']).default('own'),
   /**
    * Who moves the rest: the cloud streams it over the device's WebSocket ("push") or the device
-   * fetches it over HTTP ("pull"). Absent (an older cloud): pull.
+   * fetches it over HTTP ("pull"). Absent: pull.
    */
   mode: z.enum(['push', 'pull']).default('pull'),
 });
-export type SwitchCommand = z.output<typeof switchCommandSchema>;
+export type ConnectCommand = z.output<typeof connectCommandSchema>;
 /** How a switched job's rest reaches the device (docs/jobs.md). */
-export type DirectMode = SwitchCommand['mode'];
+export type DirectMode = ConnectCommand['mode'];
+
+/** The interrupt: DATA stopped at `offset` (all the document bytes the cloud sent on this tunnel). */
+export const interruptRecordSchema = z.object({ offset });
+export type InterruptRecord = z.output<typeof interruptRecordSchema>;
 
 export const endRecordSchema = z.object({ size: offset, sha256: z.string().regex(/^[0-9a-f]{64}$/) });
 export type EndRecord = z.output<typeof endRecordSchema>;
 
 export type JobRecord =
   | { type: 'data'; payload: Buffer }
-  | { type: 'switch'; command: SwitchCommand }
-  | { type: 'end'; end: EndRecord };
+  | { type: 'connect'; command: ConnectCommand }
+  | { type: 'end'; end: EndRecord }
+  | { type: 'interrupt'; interrupt: InterruptRecord };
 
 export const jobEventSchema = z.discriminatedUnion('event', [
   /** The gateway is ready for document bytes from `offset` (a resumed job continues there). */
@@ -66,9 +73,9 @@ export const jobEventSchema = z.discriminatedUnion('event', [
     pages: z.number().int().min(0).optional(),
     deviceJobId: z.string().max(256).optional(),
   }),
-  /** The device took the rest of the job over its own connection, holding `offset` bytes. */
+  /** The device was interrupted holding `offset` bytes and takes the rest over its own connection. */
   z.object({ event: z.literal('switched'), offset }),
-  /** The device could not switch; the job goes on through the tunnel. */
+  /** The driver or device cannot connect directly; the job goes on through the tunnel. */
   z.object({ event: z.literal('switch-refused'), reason: z.string().max(1024) }),
   /** The job failed at the gateway or the device. */
   z.object({ event: z.literal('failed'), code: z.string().max(64), reason: z.string().max(2048) }),
@@ -98,14 +105,21 @@ export function dataHeader(length: number): Buffer {
   return header(JobRecordType.DATA, length);
 }
 
-export function encodeSwitch(command: z.input<typeof switchCommandSchema>): Buffer {
-  const body = Buffer.from(JSON.stringify(command));
-  return Buffer.concat([header(JobRecordType.SWITCH, body.length), body]);
+export function encodeConnect(command: z.input<typeof connectCommandSchema>): Buffer {
+  return control(JobRecordType.CONNECT, command);
+}
+
+export function encodeInterrupt(interrupt: InterruptRecord): Buffer {
+  return control(JobRecordType.INTERRUPT, interrupt);
+}
+
+function control(type: number, value: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(value));
+  return Buffer.concat([header(type, body.length), body]);
 }
 
 export function encodeEnd(end: EndRecord): Buffer {
-  const body = Buffer.from(JSON.stringify(end));
-  return Buffer.concat([header(JobRecordType.END, body.length), body]);
+  return control(JobRecordType.END, end);
 }
 
 export function encodeEvent(event: JobEvent): Buffer {
@@ -186,7 +200,7 @@ export class JobRecordDecoder {
       }
       return;
     }
-    if (type === JobRecordType.SWITCH || type === JobRecordType.END) {
+    if (type === JobRecordType.CONNECT || type === JobRecordType.END || type === JobRecordType.INTERRUPT) {
       if (remaining < 2 || remaining > MAX_CONTROL_PAYLOAD) {
         throw new JobStreamError('MFP_JOB_ERR_BAD_RECORD', `control record of ${remaining} bytes`);
       }
@@ -198,8 +212,11 @@ export class JobRecordDecoder {
   private finishControl(): JobRecord {
     const payload = Buffer.concat(this.control);
     this.control = [];
-    if (this.type === JobRecordType.SWITCH) {
-      return { type: 'switch', command: parseJson(payload, switchCommandSchema, 'SWITCH') };
+    if (this.type === JobRecordType.CONNECT) {
+      return { type: 'connect', command: parseJson(payload, connectCommandSchema, 'CONNECT') };
+    }
+    if (this.type === JobRecordType.INTERRUPT) {
+      return { type: 'interrupt', interrupt: parseJson(payload, interruptRecordSchema, 'INTERRUPT') };
     }
     return { type: 'end', end: parseJson(payload, endRecordSchema, 'END') };
   }

@@ -24,6 +24,11 @@ export const tunnelTargetSchema = z
     size: z.number().int().min(0).optional(),
     /** A stream the gateway opens for a LAN device's push connection (docs/push-proxy.md), not a job. */
     proxy: z.enum(['push']).optional(),
+    /**
+     * A command stream for job `jobId` running on `deviceId` (docs/jobs.md): its data is one
+     * CONNECT record (seed 001's 7G), which so overtakes the job stream's data in flight.
+     */
+    command: z.enum(['connect']).optional(),
   })
   .refine((t) => t.deviceId !== undefined || (t.host !== undefined && t.port !== undefined), {
     message: 'a target needs a deviceId, or a host and a port',

@@ -23,6 +23,11 @@ export interface IdleFirewallOptions {
   onExpiry: ExpiryMode;
   /** When set, a connection this old is forgotten whatever its traffic. */
   lifetimeMs?: number;
+  /**
+   * When set, the line carries at most this many bytes per second each way, shared by all its
+   * connections (a slow uplink); bytes wait at the sender, as TCP makes them.
+   */
+  rateBytesPerSec?: number;
   clock: Clock;
   logger?: Logger;
 }
@@ -92,6 +97,8 @@ interface Flow {
   openSockets: number;
   /** Per source side: paused until the other side's socket drains. */
   waitingForDrain: Record<Side, boolean>;
+  /** Per source side: paused until the line has capacity again (rateBytesPerSec). */
+  waitingForLine: Record<Side, boolean>;
 }
 
 const OTHER: Record<Side, Side> = { client: 'target', target: 'client' };
@@ -125,6 +132,8 @@ export class IdleFirewall extends EventEmitter<IdleFirewallEvents> {
   private readonly counters = { accepted: 0, expired: 0, bytesForwarded: 0, bytesSwallowed: 0, resets: 0 };
   private nextId = 1;
   private blocked = false;
+  /** Per direction (by the side that sends): when the line is free again under rateBytesPerSec. */
+  private readonly lineFreeAt: Record<Side, number> = { client: 0, target: 0 };
   private stopping: Promise<void> | undefined;
   private drained: (() => void) | undefined;
 
@@ -133,6 +142,9 @@ export class IdleFirewall extends EventEmitter<IdleFirewallEvents> {
     if (!(options.idleTimeoutMs > 0)) throw new RangeError('idleTimeoutMs must be a positive number of ms');
     if (options.lifetimeMs !== undefined && !(options.lifetimeMs > 0)) {
       throw new RangeError('lifetimeMs must be a positive number of ms when set');
+    }
+    if (options.rateBytesPerSec !== undefined && !(options.rateBytesPerSec > 0)) {
+      throw new RangeError('rateBytesPerSec must be a positive number when set');
     }
     this.options = options;
     this.clock = options.clock;
@@ -208,6 +220,7 @@ export class IdleFirewall extends EventEmitter<IdleFirewallEvents> {
       expiry: undefined,
       openSockets: 0,
       waitingForDrain: { client: false, target: false },
+      waitingForLine: { client: false, target: false },
     };
     this.flows.set(flow.id, flow);
     this.counters.accepted++;
@@ -248,9 +261,29 @@ export class IdleFirewall extends EventEmitter<IdleFirewallEvents> {
       source.pause();
       sink.once('drain', () => {
         flow.waitingForDrain[from] = false;
-        source.resume();
+        if (!flow.waitingForLine[from]) source.resume();
       });
     }
+    this.throttle(flow, from, source, chunk.length);
+  }
+
+  /**
+   * A slow line (rateBytesPerSec): the chunk just sent occupies its direction for bytes/rate; the
+   * sender is paused until the line is free again. Bursts are one socket read at most.
+   */
+  private throttle(flow: Flow, from: Side, source: Socket, bytes: number): void {
+    const rate = this.options.rateBytesPerSec;
+    if (rate === undefined) return;
+    const now = this.clock.now();
+    this.lineFreeAt[from] = Math.max(now, this.lineFreeAt[from]) + (bytes * 1000) / rate;
+    const wait = this.lineFreeAt[from] - now;
+    if (wait < 1 || flow.waitingForLine[from]) return;
+    flow.waitingForLine[from] = true;
+    source.pause();
+    this.clock.setTimeout(() => {
+      flow.waitingForLine[from] = false;
+      if (!flow.waitingForDrain[from] && !source.destroyed) source.resume();
+    }, wait);
   }
 
   private swallow(flow: Flow, from: Side, bytes: number): void {

@@ -1,21 +1,20 @@
 /**
- * The device's side of tunnel reduction (Konica Minolta's scheme): when the cloud's tunnels
- * through the gateway are saturated, the gateway ends a job's data part early and sends
- * `@PJL MFPGW CONNECT NAME=".." URL=".." TOKEN=".." OFFSET=n [MODE=PUSH|PULL]`; a direct-capable
- * device then connects to the cloud itself and either fetches the rest of the document (PULL, the
- * default) or opens a WebSocket the cloud streams it over (PUSH). This module only decides; the
- * network work is in direct-transfer.ts.
+ * The device's side of tunnel reduction (Konica Minolta's scheme), make-before-break: when the
+ * cloud's tunnels through the gateway are saturated, the gateway passes on the
+ * connection-establishment command `@PJL MFPGW CONNECT NAME=".." URL=".." TOKEN=".." [MODE=PUSH|PULL]`
+ * in the middle of the job, whose document goes on; a direct-capable device connects to the cloud
+ * itself meanwhile. On `@PJL MFPGW INTERRUPT NAME=".."` it stops taking the job from the channel
+ * and gets the rest over its connection: a WebSocket the cloud streams it over (PUSH) or fetches
+ * (PULL, the default). This module only decides; the network work is in direct-transfer.ts.
  */
 
-/** A parsed MFPGW CONNECT: where to fetch the rest of job `name`, and how much the gateway sent. */
+/** A parsed MFPGW CONNECT: where job `name`'s direct connection goes, and how the rest comes. */
 export interface DirectRequest {
   name: string;
   /** The cloud's base URL, http(s)://host:port, without a trailing slash. */
   url: string;
   /** One-time bearer token for this job's direct endpoints. */
   token: string;
-  /** Document bytes the gateway says it delivered through the tunnel. */
-  offset: number;
   /** The cloud streams the rest over a WebSocket (push), or the device fetches it (pull). */
   mode: 'push' | 'pull';
 }
@@ -25,7 +24,7 @@ export class DirectConnectError extends Error {
   readonly code = 'MFP_DIRECT_ERR_BAD_CONNECT';
 }
 
-/** GET attempts for the rest of a document (and POSTs of its outcome) before giving up. */
+/** Attempts to connect, to get the rest of a document, and to report its outcome, each, before giving up. */
 export const DIRECT_ATTEMPTS = 5;
 /** Backoff between attempts: full jitter under a ceiling that doubles from the first to the cap. */
 export const DIRECT_BACKOFF_INITIAL_MS = 100;
@@ -44,14 +43,8 @@ export function parseDirectConnect(params: string): DirectRequest | DirectConnec
   const name = fields.get('NAME');
   const url = fields.get('URL');
   const token = fields.get('TOKEN');
-  const offset = fields.get('OFFSET');
   const mode = (fields.get('MODE') ?? 'PULL').toUpperCase();
-  if (!name || !url || !token || offset === undefined) {
-    return new DirectConnectError('MFPGW CONNECT needs NAME, URL, TOKEN and OFFSET');
-  }
-  if (!/^\d{1,15}$/.test(offset)) {
-    return new DirectConnectError(`MFPGW CONNECT OFFSET must be a whole number of bytes, got "${offset}"`);
-  }
+  if (!name || !url || !token) return new DirectConnectError('MFPGW CONNECT needs NAME, URL and TOKEN');
   if (mode !== 'PUSH' && mode !== 'PULL') {
     return new DirectConnectError(`MFPGW CONNECT MODE must be PUSH or PULL, got "${mode}"`);
   }
@@ -64,13 +57,7 @@ export function parseDirectConnect(params: string): DirectRequest | DirectConnec
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     return new DirectConnectError(`MFPGW CONNECT URL must be http or https, got "${parsed.protocol}"`);
   }
-  return {
-    name,
-    url: url.replace(/\/+$/, ''),
-    token,
-    offset: Number(offset),
-    mode: mode === 'PUSH' ? 'push' : 'pull',
-  };
+  return { name, url: url.replace(/\/+$/, ''), token, mode: mode === 'PUSH' ? 'push' : 'pull' };
 }
 
 /** Where the rest of the document is, from byte `from` on. */
@@ -78,10 +65,15 @@ export function documentUrl(request: DirectRequest, from: number): string {
   return `${request.url}/direct/v1/jobs/${encodeURIComponent(request.name)}/document?offset=${from}`;
 }
 
-/** The WebSocket the cloud streams the rest over, from byte `from` on (http → ws, https → wss). */
-export function streamUrl(request: DirectRequest, from: number): string {
+/** The WebSocket the cloud streams the rest over (http → ws, https → wss). */
+export function streamUrl(request: DirectRequest): string {
   const base = request.url.replace(/^http/, 'ws');
-  return `${base}/direct/v1/jobs/${encodeURIComponent(request.name)}/stream?offset=${from}`;
+  return `${base}/direct/v1/jobs/${encodeURIComponent(request.name)}/stream`;
+}
+
+/** Where the pull variant says its connection is up. */
+export function connectUrl(request: DirectRequest): string {
+  return `${request.url}/direct/v1/jobs/${encodeURIComponent(request.name)}/connect`;
 }
 
 /** Where the device reports the job's outcome. */

@@ -3,6 +3,7 @@ import { type RawData, WebSocket } from 'ws';
 import { Backoff } from '../../retry/backoff.ts';
 import {
   completeUrl,
+  connectUrl,
   DIRECT_ATTEMPTS,
   DIRECT_BACKOFF_INITIAL_MS,
   DIRECT_BACKOFF_MAX_MS,
@@ -16,40 +17,41 @@ import {
 } from './direct-handover.ts';
 import type { JobSink, StoredDocument } from './pjl-device-session.ts';
 
-/** A job the device fetches from the cloud itself, as its listeners and log see it. */
+/** A job the device takes over its own connection to the cloud, as its listeners and log see it. */
 export interface DirectTransfer {
   name: string;
   /** The cloud's base URL from the CONNECT. */
   url: string;
-  /** Whether the cloud streamed the rest over a WebSocket (push) or the device fetched it (pull). */
+  /** Whether the cloud streams the rest over a WebSocket (push) or the device fetches it (pull). */
   mode: 'push' | 'pull';
+  /**
+   * connected: the connection is up while the tunnel still carries the job; connect-failed: it
+   * could not be made (the job goes on over the tunnel); continuing: interrupted, the device takes
+   * the rest from `offset`; complete / failed: settled.
+   */
+  outcome: 'connected' | 'connect-failed' | 'continuing' | 'complete' | 'failed';
   /** Document bytes the device held when it took the job over: its own count, which it trusts. */
   offset: number;
-  /** OFFSET the gateway named in the CONNECT; differs from offset when the two disagree. */
-  announcedOffset: number;
   /** Document bytes held now: the whole document once complete. */
   bytes: number;
-  outcome: 'connecting' | 'complete' | 'failed';
-  /** GET requests (pull) or WebSocket connections (push) made for the rest of the document. */
+  /** Connections made (push) or requests made (pull) for the current step. */
   attempts: number;
   /** Set when complete: the stored document's pages and SHA-256 (hex). */
   pages?: number;
   sha256?: string;
-  /** Set when failed: why, as also reported to the cloud. */
+  /** Set when failed or connect-failed: why (a failure is also reported to the cloud). */
   error?: string;
-  /** Whether the cloud accepted the outcome report (POST …/complete). */
+  /** Whether the cloud accepted the outcome report. */
   reported: boolean;
 }
 
 export interface DirectTransferContext {
   request: DirectRequest;
-  /** The job's open document, holding what came through the tunnel; the rest is appended. */
-  sink: JobSink;
   /** Aborts every request and wait (the device is shutting down). */
   signal: AbortSignal;
   /** Resolves when the printer can finish jobs: the cloud hears "complete" once the pages are out. */
   whenPrintable(): Promise<void>;
-  /** Told when the transfer starts (outcome "connecting") and when it settles. */
+  /** Told when the connection is up (or cannot be made), when the device takes the job over, and when it settles. */
   onProgress(transfer: DirectTransfer): void;
 }
 
@@ -61,37 +63,88 @@ type Step<T> =
 
 type Settled<T> = { ok: true; value: T; attempts: number } | { ok: false; reason: string; attempts: number };
 
-/** The push variant's socket, kept open after the cloud's `end` so the report goes over it. */
+/** The push variant's socket, kept open from the connection's establishment, and after the cloud's `end` for the report. */
 interface StreamLine {
   socket: WebSocket | undefined;
 }
 
 /**
- * Fetches (pull) or receives (push) the rest of a handed-over job from the cloud into its sink,
- * resuming a transfer that ends early from the bytes actually held, then stores the job and
- * reports the outcome. Never
- * throws: a failure discards the partial document (the cloud may send the job again; a
- * half-printed document is worse than none) and is reported to the cloud.
+ * The device's own connection to the cloud for one job (seed 001's 7G), made while the job's
+ * tunnel still carries it (make-before-break): push opens the WebSocket and keeps it, pull tells
+ * the cloud it is connected. On the interrupt (7L) the device takes the job over with what it
+ * holds; the connection carries the rest.
  */
-export async function runDirectTransfer(ctx: DirectTransferContext): Promise<DirectTransfer> {
-  const { request, sink } = ctx;
+export class DirectConnection {
+  /** Resolves true once the connection is up, false when it cannot be made. */
+  readonly established: Promise<boolean>;
+  private readonly ctx: DirectTransferContext;
+  private readonly line: StreamLine = { socket: undefined };
+  private readonly cancelled = new AbortController();
+
+  constructor(ctx: DirectTransferContext) {
+    this.ctx = { ...ctx, signal: AbortSignal.any([ctx.signal, this.cancelled.signal]) };
+    this.established = this.connect();
+  }
+
+  /** The job ended over the tunnel before the interrupt: the connection is not needed. */
+  cancel(): void {
+    this.cancelled.abort();
+    this.line.socket?.terminate();
+    this.line.socket = undefined;
+  }
+
+  /** Takes the job over (after the interrupt) and runs it to its end; never throws. */
+  takeOver(sink: JobSink): Promise<DirectTransfer> {
+    return runDirectTransfer(this.ctx, sink, this.line);
+  }
+
+  private async connect(): Promise<boolean> {
+    const { request } = this.ctx;
+    const made = await withRetries(this.ctx, () =>
+      request.mode === 'push' ? openFirst(this.ctx, this.line) : postConnect(this.ctx),
+    );
+    this.ctx.onProgress({
+      name: request.name,
+      url: request.url,
+      mode: request.mode,
+      outcome: made.ok ? 'connected' : 'connect-failed',
+      offset: 0,
+      bytes: 0,
+      attempts: made.attempts,
+      ...(made.ok ? {} : { error: made.reason }),
+      reported: false,
+    });
+    return made.ok;
+  }
+}
+
+/**
+ * Receives (push) or fetches (pull) the rest of a handed-over job from the cloud into its sink,
+ * resuming a transfer that ends early from the bytes actually held, then stores the job and
+ * reports the outcome. Never throws: a failure discards the partial document (the cloud may send
+ * the job again; a half-printed document is worse than none) and is reported to the cloud.
+ */
+async function runDirectTransfer(
+  ctx: DirectTransferContext,
+  sink: JobSink,
+  line: StreamLine,
+): Promise<DirectTransfer> {
+  const { request } = ctx;
   const transfer: DirectTransfer = {
     name: request.name,
     url: request.url,
     mode: request.mode,
+    outcome: 'continuing',
     offset: sink.bytes,
-    announcedOffset: request.offset,
     bytes: sink.bytes,
-    outcome: 'connecting',
     attempts: 0,
     reported: false,
   };
   ctx.onProgress({ ...transfer });
   // Every response must name the same document size: a resumed document that changed would be a patchwork.
   const size = { expected: undefined as number | undefined };
-  const line: StreamLine = { socket: undefined };
   const fetched = await withRetries(ctx, () =>
-    request.mode === 'push' ? streamFrom(ctx, line) : fetchFrom(ctx, size),
+    request.mode === 'push' ? streamFrom(ctx, sink, line) : fetchFrom(ctx, sink, size),
   );
   transfer.attempts = fetched.attempts;
   const stored = fetched.ok ? await store(sink) : new Error(fetched.reason);
@@ -114,7 +167,7 @@ export async function runDirectTransfer(ctx: DirectTransferContext): Promise<Dir
     const message = JSON.stringify({ type: 'error' in report ? 'error' : 'complete', ...report });
     transfer.reported = (
       await withRetries(ctx, () =>
-        request.mode === 'push' ? reportOverStream(ctx, line, message) : postOutcome(ctx, report),
+        request.mode === 'push' ? reportOverStream(ctx, sink, line, message) : postOutcome(ctx, report),
       )
     ).ok;
   }
@@ -134,9 +187,10 @@ async function store(sink: JobSink): Promise<StoredDocument | Error> {
 /** One GET of the document from the bytes held on, appended to the sink as it arrives. */
 async function fetchFrom(
   ctx: DirectTransferContext,
+  sink: JobSink,
   known: { expected: number | undefined },
 ): Promise<Step<void>> {
-  const { request, sink } = ctx;
+  const { request } = ctx;
   const from = sink.bytes;
   const stall = new StallGuard(ctx.signal);
   try {
@@ -179,17 +233,31 @@ async function fetchFrom(
 }
 
 /** One POST of the job's outcome to the cloud. */
-async function postOutcome(ctx: DirectTransferContext, body: Record<string, unknown>): Promise<Step<void>> {
+function postOutcome(ctx: DirectTransferContext, body: Record<string, unknown>): Promise<Step<void>> {
+  return post(ctx, completeUrl(ctx.request), body, 'POST complete');
+}
+
+/** The pull variant's connection establishment: the cloud then interrupts the job's tunnel. */
+function postConnect(ctx: DirectTransferContext): Promise<Step<void>> {
+  return post(ctx, connectUrl(ctx.request), {}, 'POST connect');
+}
+
+async function post(
+  ctx: DirectTransferContext,
+  url: string,
+  body: Record<string, unknown>,
+  what: string,
+): Promise<Step<void>> {
   const stall = new StallGuard(ctx.signal);
   try {
-    const res = await fetch(completeUrl(ctx.request), {
+    const res = await fetch(url, {
       method: 'POST',
       headers: { authorization: `Bearer ${ctx.request.token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
       signal: stall.signal,
     });
     await res.body?.cancel();
-    return res.ok ? { kind: 'done', value: undefined } : statusStep(res.status, 'POST complete');
+    return res.ok ? { kind: 'done', value: undefined } : statusStep(res.status, what);
   } catch (err) {
     return { kind: 'retry', reason: describe(err) };
   } finally {
@@ -197,16 +265,43 @@ async function postOutcome(ctx: DirectTransferContext, body: Record<string, unkn
   }
 }
 
-/**
- * One WebSocket connection of the push variant from the bytes held on: binary messages go into
- * the sink in order (the socket pauses while the sink is behind) until the cloud's `end`, whose
- * size the device checks (the cloud checks the hash the device reports). The socket stays open
- * for the report.
- */
-function streamFrom(ctx: DirectTransferContext, line: StreamLine): Promise<Step<void>> {
-  const { sink } = ctx;
-  const stall = new StallGuard(ctx.signal);
+/** The push variant's connection establishment: opens the WebSocket and keeps it for the takeover. */
+function openFirst(ctx: DirectTransferContext, line: StreamLine): Promise<Step<void>> {
   const ws = openStream(ctx);
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (step: Step<void>) => {
+      if (settled) return;
+      settled = true;
+      ctx.signal.removeEventListener('abort', stopped);
+      ws.removeAllListeners();
+      ws.on('error', () => {}); // an idle kept socket that fails is replaced at the takeover
+      if (step.kind === 'done') line.socket = ws;
+      else ws.terminate();
+      resolve(step);
+    };
+    const stopped = () => settle({ kind: 'final', reason: 'the device stopped' });
+    ctx.signal.addEventListener('abort', stopped);
+    ws.on('open', () => settle({ kind: 'done', value: undefined }));
+    ws.on('unexpected-response', (_req, res) => {
+      res.resume();
+      settle(statusStep(res.statusCode ?? 0, 'stream upgrade'));
+    });
+    ws.on('error', (err) => settle({ kind: 'retry', reason: err.message }));
+    ws.on('close', (code) => settle({ kind: 'retry', reason: `stream closed (${code}) before it opened` }));
+  });
+}
+
+/**
+ * One WebSocket connection of the push variant: the one kept from the connection's establishment
+ * if it is still open, else a new one. The device says what it holds; binary messages go into the
+ * sink in order (the socket pauses while the sink is behind) until the cloud's `end`, whose size
+ * the device checks (the cloud checks the hash the device reports). The socket stays open for
+ * the report.
+ */
+function streamFrom(ctx: DirectTransferContext, sink: JobSink, line: StreamLine): Promise<Step<void>> {
+  const stall = new StallGuard(ctx.signal);
+  const ws = takeSocket(ctx, line);
   let writing = Promise.resolve();
   let pending = 0;
   let failed: string | undefined;
@@ -259,21 +354,22 @@ function streamFrom(ctx: DirectTransferContext, line: StreamLine): Promise<Step<
         } else settle({ kind: 'done', value: undefined }, true);
       });
     });
+    whenOpen(ws, () => ws.send(holding(sink)));
   });
 }
 
 /**
- * Sends the job's outcome over the stream still open after `end`, or over a new connection (the
- * cloud then streams nothing or the rest, which the report cuts short), and waits for `result`.
+ * Sends the job's outcome over the stream still open after `end`, or over a new connection (after
+ * saying what it holds: the cloud then sends `end` at once), and waits for `result`.
  */
 function reportOverStream(
   ctx: DirectTransferContext,
+  sink: JobSink,
   line: StreamLine,
   message: string,
 ): Promise<Step<void>> {
-  const kept = line.socket;
-  line.socket = undefined;
-  const ws = kept?.readyState === WebSocket.OPEN ? kept : openStream(ctx);
+  const kept = line.socket?.readyState === WebSocket.OPEN;
+  const ws = takeSocket(ctx, line);
   const stall = new StallGuard(ctx.signal);
   return new Promise((resolve) => {
     let settled = false;
@@ -302,13 +398,37 @@ function reportOverStream(
       const text = toBuffer(data).toString('utf8');
       if (text.includes('"result"')) settle({ kind: 'done', value: undefined });
     });
-    if (ws.readyState === WebSocket.OPEN) ws.send(message);
-    else ws.once('open', () => ws.send(message));
+    whenOpen(ws, () => {
+      if (!kept) ws.send(holding(sink));
+      ws.send(message);
+    });
   });
 }
 
+/** The socket kept open for this job (its listeners reset), or a new one. */
+function takeSocket(ctx: DirectTransferContext, line: StreamLine): WebSocket {
+  const kept = line.socket;
+  line.socket = undefined;
+  if (kept?.readyState === WebSocket.OPEN) {
+    kept.removeAllListeners();
+    return kept;
+  }
+  kept?.terminate();
+  return openStream(ctx);
+}
+
+function whenOpen(ws: WebSocket, fn: () => void): void {
+  if (ws.readyState === WebSocket.OPEN) fn();
+  else ws.once('open', fn);
+}
+
+/** The device's first word on a connection once it has taken the job over: the cloud streams from there. */
+function holding(sink: JobSink): string {
+  return JSON.stringify({ type: 'holding', offset: sink.bytes });
+}
+
 function openStream(ctx: DirectTransferContext): WebSocket {
-  return new WebSocket(streamUrl(ctx.request, ctx.sink.bytes), {
+  return new WebSocket(streamUrl(ctx.request), {
     headers: { authorization: `Bearer ${ctx.request.token}` },
     maxPayload: DIRECT_STREAM_MAX_MESSAGE,
   });
@@ -335,7 +455,7 @@ function parseEnd(data: RawData): { size: number; sha256: string } | Error {
 
 /** Runs attempt until it is done or final, at most DIRECT_ATTEMPTS times with a capped backoff between. */
 async function withRetries<T>(
-  ctx: DirectTransferContext,
+  ctx: Pick<DirectTransferContext, 'signal'>,
   attempt: () => Promise<Step<T>>,
 ): Promise<Settled<T>> {
   const backoff = new Backoff({ initialMs: DIRECT_BACKOFF_INITIAL_MS, maxMs: DIRECT_BACKOFF_MAX_MS });
@@ -412,10 +532,12 @@ function abortable(promise: Promise<void>, signal: AbortSignal): Promise<void> {
 export function describeTransfer(t: DirectTransfer): string {
   const job = `job="${t.name}" offset=${t.offset} bytes=${t.bytes}`;
   switch (t.outcome) {
-    case 'connecting': {
-      const disagree = t.announcedOffset === t.offset ? '' : ` gatewayOffset=${t.announcedOffset}`;
-      return `connecting to the cloud directly: ${job}${disagree} url=${t.url} mode=${t.mode}`;
-    }
+    case 'connected':
+      return `direct connection up: job="${t.name}" url=${t.url} mode=${t.mode} attempts=${t.attempts}`;
+    case 'connect-failed':
+      return `direct connection failed, the job stays on the tunnel: job="${t.name}" url=${t.url} attempts=${t.attempts} error="${t.error}"`;
+    case 'continuing':
+      return `interrupted, continuing on the direct connection: ${job} mode=${t.mode}`;
     case 'complete':
       return `direct transfer complete: ${job} pages=${t.pages} sha256=${t.sha256} attempts=${t.attempts}`;
     case 'failed':

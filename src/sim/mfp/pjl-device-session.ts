@@ -14,13 +14,26 @@ export interface PjlDeviceHost {
   /** Resolves when the printer can finish jobs (no paper-out / offline fault). */
   whenPrintable(): Promise<void>;
   /**
-   * Answers an MFPGW CONNECT for the job in progress: either takes the sink over to fetch the
-   * rest from the cloud (resolving with the document bytes it holds) or refuses and discards it.
+   * An MFPGW CONNECT (seed 001's 7G) for the job in progress: connects to the cloud by itself in
+   * the background while the job goes on here, and reports CONNECTED once the connection is up or
+   * REFUSED when it cannot make it.
    */
-  handOver(sink: JobSink, request: DirectRequest | DirectConnectError): Promise<HandoverAnswer>;
+  connect(
+    name: string,
+    request: DirectRequest | DirectConnectError,
+    report: (word: DirectWord) => void,
+  ): void;
+  /**
+   * An MFPGW INTERRUPT (7L): takes the job over on its direct connection with the bytes the sink
+   * holds, or — with no connection — refuses and discards it.
+   */
+  interrupt(name: string, sink: JobSink): Promise<InterruptAnswer>;
 }
 
-export type HandoverAnswer = { accepted: true; offset: number } | { accepted: false };
+/** What the device says of its direct connection. */
+export type DirectWord = 'CONNECTED' | 'REFUSED';
+
+export type InterruptAnswer = { accepted: true; offset: number } | { accepted: false };
 
 /** A job's document as stored. */
 export interface StoredDocument {
@@ -154,7 +167,9 @@ export class PjlDeviceSession {
     } else if (upper.startsWith('EOJ')) {
       await this.endJob();
     } else if (upper.startsWith('MFPGW CONNECT')) {
-      await this.handOver(name, words.slice('MFPGW CONNECT'.length));
+      this.connect(name, words.slice('MFPGW CONNECT'.length));
+    } else if (upper.startsWith('MFPGW INTERRUPT')) {
+      await this.interrupt(name);
     } else if (upper === 'INFO STATUS') {
       const s = this.host.statusFields();
       this.send(
@@ -178,22 +193,31 @@ export class PjlDeviceSession {
     this.reportJob('END', job.name, `PAGES=${pages}`);
   }
 
-  /** MFPGW CONNECT: the rest of the job in progress is to come from the cloud, not this channel. */
-  private async handOver(name: string, params: string): Promise<void> {
+  /** MFPGW CONNECT: connect to the cloud while the job in progress goes on over this channel. */
+  private connect(name: string, params: string): void {
+    // Only the job in progress can switch; a CONNECT for another is refused and changes nothing.
+    if (this.job?.name !== name) {
+      this.reportJob('REFUSED', name);
+      return;
+    }
+    this.host.connect(name, parseDirectConnect(params), (word) => this.reportJob(word, name));
+  }
+
+  /** MFPGW INTERRUPT: the rest of the job in progress comes over the device's own connection. */
+  private async interrupt(name: string): Promise<void> {
     const job = this.job;
-    // Only the job in progress can be handed over; a CONNECT for another is refused and changes nothing.
     if (!job || job.name !== name) {
       this.reportJob('REFUSED', name);
       return;
     }
     // The channel is done with this job either way: a later EOJ for it must not store it again.
     this.job = undefined;
-    const answer = await this.host.handOver(job.sink, parseDirectConnect(params));
-    if (answer.accepted) this.reportJob('DIRECT', name, `OFFSET=${answer.offset}`);
+    const answer = await this.host.interrupt(name, job.sink);
+    if (answer.accepted) this.reportJob('INTERRUPTED', name, `OFFSET=${answer.offset}`);
     else this.reportJob('REFUSED', name);
   }
 
-  /** Sends a USTATUS JOB report (START, END, DIRECT, REFUSED) if the host asked for them on this channel. */
+  /** Sends a USTATUS JOB report (START, END, CONNECTED, INTERRUPTED, REFUSED) if the host asked for them on this channel. */
   private reportJob(state: string, name: string, ...fields: string[]): void {
     if (!this.ustatusJob) return;
     this.send(['@PJL USTATUS JOB', state, `NAME="${name}"`, ...fields].map((line) => `${line}\r\n`).join(''));

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { SerialPort } from 'serialport';
 import { DirectConnectError, type DirectRequest } from './direct-handover.ts';
-import { type DirectTransfer, describeTransfer, runDirectTransfer } from './direct-transfer.ts';
-import type { HandoverAnswer, JobSink, PjlDeviceHost } from './pjl-device-session.ts';
+import { DirectConnection, type DirectTransfer, describeTransfer } from './direct-transfer.ts';
+import type { DirectWord, InterruptAnswer, JobSink, PjlDeviceHost } from './pjl-device-session.ts';
 import { PjlDeviceSession } from './pjl-device-session.ts';
 import { SyslogSender } from './syslog-sender.ts';
 
@@ -25,8 +25,8 @@ export interface SimMfpOptions {
   tonerCapacity?: number;
   tonerLevel?: number;
   /**
-   * Takes jobs over when the gateway hands them on (`@PJL MFPGW CONNECT`) and fetches the rest
-   * from the cloud itself (default false: such jobs are refused and discarded).
+   * Connects to the cloud by itself when told (`@PJL MFPGW CONNECT`) and takes the job over on
+   * `@PJL MFPGW INTERRUPT` (default false: it refuses, and the job goes on over the channel).
    */
   directCapable?: boolean;
   /** Where to send the connection log of direct transfers, RFC 5424 over UDP (default: nowhere). */
@@ -71,8 +71,12 @@ export class SimMfp implements PjlDeviceHost {
   private readonly serialPorts = new Set<SerialPort>();
   private readonly storedListeners = new Set<(job: StoredJob) => void>();
   private readonly directListeners = new Set<(transfer: DirectTransfer) => void>();
-  /** Direct transfers under way, each with the switch that stops it. */
-  private readonly running = new Map<Promise<DirectTransfer>, AbortController>();
+  /** Direct connections made for jobs still coming over a channel, by job name. */
+  private readonly connections = new Map<string, DirectConnection>();
+  /** Direct transfers under way. */
+  private readonly running = new Set<Promise<DirectTransfer>>();
+  /** Stops every direct connection and transfer (close). */
+  private readonly stopping = new AbortController();
   private readonly syslog: SyslogSender | undefined;
   private closed = false;
   private serialOpenCount = 0;
@@ -207,7 +211,7 @@ export class SimMfp implements PjlDeviceHost {
     return () => this.storedListeners.delete(fn);
   }
 
-  /** Calls fn when a direct transfer starts (outcome "connecting") and when it settles. */
+  /** Calls fn when a direct connection is up (or cannot be made), when the device takes a job over, and when that settles. */
   onDirectTransfer(fn: (transfer: DirectTransfer) => void): () => void {
     this.directListeners.add(fn);
     return () => this.directListeners.delete(fn);
@@ -218,8 +222,8 @@ export class SimMfp implements PjlDeviceHost {
     this.closed = true;
     for (const s of this.sockets) s.destroy();
     for (const p of this.serialPorts) if (p.isOpen) p.close();
-    for (const controller of this.running.values()) controller.abort();
-    await Promise.all(this.running.keys());
+    this.stopping.abort();
+    await Promise.all(this.running);
     await this.syslog?.close();
     const server = this.server;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -288,6 +292,9 @@ export class SimMfp implements PjlDeviceHost {
         });
       },
       finish: () => {
+        // The job ended over its channel: a direct connection made for it is not needed.
+        this.connections.get(name)?.cancel();
+        this.connections.delete(name);
         closing ??= close().then(() => {
           // A page ends at each form feed; trailing bytes after the last one make one more page.
           const pages = Math.max(1, formFeeds + (bytes > 0 && last !== 0x0c ? 1 : 0));
@@ -311,27 +318,45 @@ export class SimMfp implements PjlDeviceHost {
     };
   }
 
-  async handOver(sink: JobSink, request: DirectRequest | DirectConnectError): Promise<HandoverAnswer> {
+  connect(
+    name: string,
+    request: DirectRequest | DirectConnectError,
+    report: (word: DirectWord) => void,
+  ): void {
     if (!this.options.directCapable || request instanceof DirectConnectError || this.closed) {
-      // Refused jobs are dropped whole: the gateway fails the job and the cloud sends it again.
-      await sink.discard();
-      return { accepted: false };
+      report('REFUSED');
+      return;
     }
-    const controller = new AbortController();
-    const run = runDirectTransfer({
+    if (this.connections.has(name)) return; // already connecting: a repeated command changes nothing
+    const connection = new DirectConnection({
       request,
-      sink,
-      signal: controller.signal,
+      signal: this.stopping.signal,
       whenPrintable: () => this.whenPrintable(),
       onProgress: (transfer) => this.reportDirect(transfer),
     });
-    this.running.set(run, controller);
+    this.connections.set(name, connection);
+    void connection.established.then((up) => {
+      if (!up && this.connections.get(name) === connection) this.connections.delete(name);
+      report(up ? 'CONNECTED' : 'REFUSED');
+    });
+  }
+
+  async interrupt(name: string, sink: JobSink): Promise<InterruptAnswer> {
+    const connection = this.connections.get(name);
+    this.connections.delete(name);
+    if (!connection || !(await connection.established)) {
+      // With no connection of its own the job cannot go on: it is dropped whole and the gateway fails it.
+      await sink.discard();
+      return { accepted: false };
+    }
+    const run = connection.takeOver(sink);
+    this.running.add(run);
     void run.then(() => this.running.delete(run));
     return { accepted: true, offset: sink.bytes };
   }
 
   private reportDirect(transfer: DirectTransfer): void {
-    if (transfer.outcome !== 'connecting') this.directTransfers.push(transfer);
+    if (transfer.outcome === 'complete' || transfer.outcome === 'failed') this.directTransfers.push(transfer);
     this.syslog?.send('direct', describeTransfer(transfer), transfer.name);
     for (const l of this.directListeners) l(transfer);
     this.notify();

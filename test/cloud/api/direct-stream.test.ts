@@ -56,11 +56,17 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function connect(offset: number, bearer: string | null = token): WebSocket {
+function connect(bearer: string | null = token): WebSocket {
   const headers: Record<string, string> = bearer ? { authorization: `Bearer ${bearer}` } : {};
-  return new WebSocket(`ws://127.0.0.1:${cloud.port}/direct/v1/jobs/${jobId}/stream?offset=${offset}`, {
-    headers,
-  });
+  return new WebSocket(`ws://127.0.0.1:${cloud.port}/direct/v1/jobs/${jobId}/stream`, { headers });
+}
+
+/** Connects and says what the device holds, as a device does once it has taken its job over. */
+async function holding(offset: number): Promise<WebSocket> {
+  const ws = connect();
+  await new Promise((r) => ws.once('open', r));
+  ws.send(JSON.stringify({ type: 'holding', offset }));
+  return ws;
 }
 
 function refusedWith(ws: WebSocket): Promise<number> {
@@ -102,20 +108,22 @@ function closed(ws: WebSocket): Promise<number> {
 }
 
 describe('cloud direct stream (push variant of a switched job)', () => {
-  it('refuses an upgrade with no token (401) or a wrong one (404), and changes nothing', async () => {
-    expect(await refusedWith(connect(tunnelled, null))).toBe(401);
-    expect(await refusedWith(connect(tunnelled, 'wrong-token-0123456789'))).toBe(404);
-    expect(await refusedWith(connect(doc.length + 1))).toBe(422);
+  it('refuses an upgrade with no token (401) or a wrong one (404), an offset beyond the document with 1008, and changes nothing', async () => {
+    expect(await refusedWith(connect(null))).toBe(401);
+    expect(await refusedWith(connect('wrong-token-0123456789'))).toBe(404);
+    const beyond = await holding(doc.length + 1);
+    expect(await closed(beyond)).toBe(1008);
     expect(cloud.jobStore.get(jobId)).toMatchObject({ state: 'switching', route: [] });
   });
 
-  it('streams the rest from the offset, then end; a matching report makes the job done', async () => {
-    const ws = connect(tunnelled);
+  it('streams the rest from what the device holds, then end; a matching report makes the job done', async () => {
+    const ws = await holding(tunnelled);
     const { bytes, end } = await receive(ws);
     expect(bytes.equals(doc.subarray(tunnelled))).toBe(true);
     expect(end).toEqual({ type: 'end', size: doc.length, sha256: sha256(doc) });
     expect(cloud.jobStore.get(jobId)).toMatchObject({
       state: 'via-direct',
+      bytesTunnel: tunnelled,
       route: [expect.objectContaining({ route: 'direct', offset: tunnelled })],
     });
 
@@ -131,11 +139,11 @@ describe('cloud direct stream (push variant of a switched job)', () => {
       directTokenHash: null,
     });
     // The token was one-time.
-    expect(await refusedWith(connect(tunnelled))).toBe(404);
+    expect(await refusedWith(connect())).toBe(404);
   });
 
   it('fails the job when the device reports another hash', async () => {
-    const ws = connect(doc.length);
+    const ws = await holding(doc.length);
     const { bytes } = await receive(ws);
     expect(bytes.length).toBe(0);
     ws.send(JSON.stringify({ type: 'complete', bytes: doc.length, sha256: sha256('other') }));
@@ -146,7 +154,7 @@ describe('cloud direct stream (push variant of a switched job)', () => {
   });
 
   it('fails the job with the device’s error', async () => {
-    const ws = connect(tunnelled);
+    const ws = connect();
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'error', error: 'paper jam' }));
     expect(await next(ws)).toEqual({ type: 'result', state: 'failed', error: 'device: paper jam' });
@@ -155,15 +163,19 @@ describe('cloud direct stream (push variant of a switched job)', () => {
 
   it('closes with 1008 on a malformed message and leaves the job waiting for its device', async () => {
     for (const bad of ['{not json', JSON.stringify({ type: 'complete', bytes: -1 }), Buffer.from('bin')]) {
-      const ws = connect(tunnelled);
+      const ws = connect();
       await new Promise((r) => ws.once('open', r));
       const closing = closed(ws);
       ws.send(bad);
       expect(await closing).toBe(1008);
-      expect(cloud.jobStore.get(jobId)).toMatchObject({ state: 'via-direct', error: null });
+      expect(cloud.jobStore.get(jobId)).toMatchObject({ state: 'switching', error: null });
     }
+    const twice = await holding(doc.length);
+    const closing = closed(twice);
+    twice.send(JSON.stringify({ type: 'holding', offset: doc.length }));
+    expect(await closing).toBe(1008);
     // The token still works: the device may try again.
-    const ws = connect(doc.length);
+    const ws = await holding(doc.length);
     await receive(ws);
     ws.send(JSON.stringify({ type: 'complete', bytes: doc.length, sha256: sha256(doc) }));
     expect(await next(ws)).toMatchObject({ type: 'result', state: 'done' });

@@ -2,15 +2,16 @@ import { describe, expect, it } from 'vitest';
 import {
   decide,
   type GatewayLoad,
+  gatewayBusy,
   pickVictim,
   type RunningJob,
-  saturation,
+  tunnelsFull,
   tunnelsInUse,
 } from '../../../src/cloud/scheduler/tunnel-scheduler.ts';
 
 const load = (over: Partial<GatewayLoad> = {}): GatewayLoad => ({
   maxTunnels: 2,
-  cpuLoad: null,
+  cpuUsage: null,
   cpuThreshold: null,
   lineBytesPerSec: null,
   lineThresholdBytesPerSec: null,
@@ -77,33 +78,67 @@ describe('tunnel scheduler (seed 001)', () => {
     expect(tunnelsInUse([job('a', 1, true, { route: 'direct' }), job('b', 2, true)])).toBe(1);
   });
 
-  it('lets a direct-capable newcomer wait rather than switch a more important job', () => {
+  it('starts a direct-capable newcomer on its own connection at once when the gateway is saturated (#68–#74)', () => {
     const running = [job('a', 5, true), job('b', 6, true)];
-    expect(decide({ jobId: 'n', priority: 1, directCapable: true }, running, load())).toMatchObject({
-      kind: 'wait',
+    for (const priority of [1, 9]) {
+      expect(decide({ jobId: 'n', priority, directCapable: true }, running, load())).toEqual({
+        kind: 'direct',
+        reason: '2 of 2 tunnels in use',
+      });
+    }
+    // Even while another job switches: a direct start needs no tunnel freed.
+    const switching = [job('a', 5, true, { route: 'switching' }), job('b', 6, true)];
+    expect(decide({ jobId: 'n', priority: 1, directCapable: true }, switching, load())).toMatchObject({
+      kind: 'direct',
     });
-    expect(decide({ jobId: 'n', priority: 9, directCapable: true }, running, load())).toMatchObject({
-      kind: 'switch',
-      victimJobId: 'a',
+    expect(decide({ jobId: 'n', priority: 1, directCapable: true }, [job('a', 5, true)], load())).toEqual({
+      kind: 'tunnel',
     });
   });
 
-  it('treats a CPU or line-speed threshold like a full tunnel table', () => {
-    const one = [job('a', 1, true)];
-    expect(saturation(one, load({ maxTunnels: 10, cpuLoad: 0.95, cpuThreshold: 0.9 }))).toMatch(/CPU/);
-    expect(
-      saturation(one, load({ maxTunnels: 10, lineBytesPerSec: 2e6, lineThresholdBytesPerSec: 1e6 })),
-    ).toMatch(/line/);
-    expect(saturation(one, load({ maxTunnels: 10, cpuLoad: 0.5, cpuThreshold: 0.9 }))).toBeNull();
+  it('counts the CPU usage at or above its threshold as busy, and unknown as not', () => {
+    expect(gatewayBusy(load({ cpuUsage: 0.95, cpuThreshold: 0.9 }))).toBe(
+      'gateway CPU usage 0.95 at or above 0.9',
+    );
+    expect(gatewayBusy(load({ cpuUsage: 0.9, cpuThreshold: 0.9 }))).toMatch(/CPU/);
+    expect(gatewayBusy(load({ cpuUsage: 0.5, cpuThreshold: 0.9 }))).toBeNull();
+    // Unknown (never reported, or stale) is not busy.
+    expect(gatewayBusy(load({ cpuUsage: null, cpuThreshold: 0.9 }))).toBeNull();
+    expect(gatewayBusy(load({ cpuUsage: 1, cpuThreshold: null }))).toBeNull();
+  });
+
+  it('counts a slow line — speed at or below its threshold — as busy, a fast one not', () => {
+    expect(gatewayBusy(load({ lineBytesPerSec: 300_000, lineThresholdBytesPerSec: 1_000_000 }))).toBe(
+      'gateway line at 300000 B/s, at or below 1000000 B/s',
+    );
+    expect(gatewayBusy(load({ lineBytesPerSec: 1e6, lineThresholdBytesPerSec: 1e6 }))).toMatch(/line/);
+    expect(gatewayBusy(load({ lineBytesPerSec: 2e6, lineThresholdBytesPerSec: 1e6 }))).toBeNull();
+    expect(gatewayBusy(load({ lineBytesPerSec: null, lineThresholdBytesPerSec: 1e6 }))).toBeNull();
+  });
+
+  it('on a busy gateway, switches a running job and gives the job that needs a tunnel one at once', () => {
+    const running = [job('a', 1, true), job('nas', 0, false)];
+    const busy = load({ maxTunnels: 10, lineBytesPerSec: 300_000, lineThresholdBytesPerSec: 1_000_000 });
+    expect(decide({ jobId: 'n', priority: 5, directCapable: false }, running, busy)).toEqual({
+      kind: 'tunnel',
+      andSwitch: { victimJobId: 'a', reason: 'gateway line at 300000 B/s, at or below 1000000 B/s' },
+    });
+    // Nothing to switch, or a switch already under way: the tunnel all the same (the count allows it).
+    expect(decide({ jobId: 'n', priority: 5, directCapable: false }, [job('nas', 0, false)], busy)).toEqual({
+      kind: 'tunnel',
+    });
     expect(
       decide(
         { jobId: 'n', priority: 5, directCapable: false },
-        one,
-        load({ maxTunnels: 10, cpuLoad: 1, cpuThreshold: 0.9 }),
+        [job('a', 1, true, { route: 'switching' })],
+        busy,
       ),
-    ).toMatchObject({
-      kind: 'switch',
-      victimJobId: 'a',
+    ).toEqual({ kind: 'tunnel' });
+    // A job whose device can connect by itself goes direct.
+    expect(decide({ jobId: 'n', priority: 5, directCapable: true }, running, busy)).toMatchObject({
+      kind: 'direct',
+      reason: expect.stringMatching(/line/),
     });
+    expect(tunnelsFull(running, busy)).toBeNull();
   });
 });

@@ -3,15 +3,17 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import { SystemClock } from '../../../src/clock/system-clock.ts';
+import type { DirectConnect } from '../../../src/devices/device-driver.ts';
 import { isDeviceError } from '../../../src/devices/device-error.ts';
 import { UEL } from '../../../src/devices/pjl/pjl-commands.ts';
 import { PjlDriver } from '../../../src/devices/pjl/pjl-driver.ts';
 import { TcpLink } from '../../../src/devices/pjl/tcp-link.ts';
 import { SimMfp } from '../../../src/sim/mfp/sim-mfp.ts';
+import { FakeCloud } from '../../support/direct-cloud.ts';
 import { freePort } from '../../support/free-port.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -131,6 +133,66 @@ describe('PJL driver over raw TCP against the sim MFP', () => {
     sim.setSlowConsumer(undefined);
     const next = await driver.print({ jobId: 'after', document: Readable.from([Buffer.from('ok')]) });
     expect(next.bytesSent).toBe(2);
+  });
+});
+
+describe('PJL driver: seed 001’s connect (7G) and interrupt (7L), in band with the document', () => {
+  it('passes CONNECT mid-document, hears CONNECTED, and on the interrupt returns what the device holds', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mfpgw-pjl-direct-'));
+    const data = documentBytes(600_000);
+    const cloud = new FakeCloud(data);
+    const url = await cloud.listen();
+    const sim = new SimMfp({ spoolDir: dir, directCapable: true });
+    const clock = new SystemClock();
+    const driver = new PjlDriver({
+      id: 'mfp',
+      link: new TcpLink({ deviceId: 'mfp', host: '127.0.0.1', port: await sim.listenPjl(), clock }),
+      clock,
+    });
+    try {
+      const document = new PassThrough();
+      let giveConnect: ((c: DirectConnect) => void) | undefined;
+      let connected: (() => void) | undefined;
+      const isConnected = new Promise<void>((resolve) => {
+        connected = resolve;
+      });
+      let interrupted = false;
+      const printing = driver.print({
+        jobId: 'job-d',
+        document,
+        direct: {
+          nextConnect: () =>
+            new Promise((resolve) => {
+              giveConnect = resolve;
+            }),
+          interrupted: () => interrupted,
+          report: (state) => (state === 'connected' ? connected?.() : undefined),
+        },
+      });
+      document.write(data.subarray(0, 200_000));
+      // Not all 200 000: the printer holds back a tail that may begin a UEL until more comes.
+      await until(sim, () => sim.documentBytesReceived >= 150_000);
+      giveConnect?.({ url, token: 'tok-d', mode: 'pull' });
+      await isConnected;
+      // The document goes on after the command, into the same job.
+      document.write(data.subarray(200_000, 300_000));
+      interrupted = true;
+      document.end();
+      const result = await printing;
+      expect(result).toMatchObject({ bytesSent: 300_000, handedOver: { offset: 300_000 } });
+      await until(sim, () => sim.jobs.length === 1);
+      expect(sha256(await readFile(sim.jobs[0]?.path as string))).toBe(sha256(data));
+      expect(cloud.requests.map((r) => r.url)).toEqual([
+        '/direct/v1/jobs/job-d/connect',
+        '/direct/v1/jobs/job-d/document?offset=300000',
+        '/direct/v1/jobs/job-d/complete',
+      ]);
+    } finally {
+      await driver.close();
+      await sim.close();
+      await cloud.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { deviceSchema } from '../../../src/config/device-config.ts';
-import type { DeviceDriver, Handover } from '../../../src/devices/device-driver.ts';
+import type { DeviceDriver, DirectConnect } from '../../../src/devices/device-driver.ts';
 import type { DeviceRegistry, GatewayDevice } from '../../../src/gateway/devices/device-registry.ts';
 import { JobTunnels, type JobTunnelsOptions } from '../../../src/gateway/jobs/job-tunnels.ts';
+import type { TunnelRecord } from '../../../src/gateway/tunnels/tunnel-endpoint.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
 import {
   dataHeader,
+  encodeConnect,
   encodeEnd,
-  encodeSwitch,
+  encodeInterrupt,
   type JobEvent,
   JobEventDecoder,
 } from '../../../src/protocol/job/job-records.ts';
@@ -17,18 +19,37 @@ import { muxPair, settle } from '../../tunnel/mux-pair.ts';
 const CLOUD = 'https://cloud.example.com';
 const TOKEN = 't'.repeat(32);
 
-/** A direct-capable device that takes the document and, when asked, the job over. */
-function handingOverDevice() {
-  const handovers: Handover[] = [];
+/**
+ * A direct-capable device: takes the document, and on a connection-establishment command says
+ * its connection is up (or, with `refuse`, that it cannot connect); interrupted, it keeps what it has.
+ */
+function directDevice(options: { refuse?: boolean } = {}) {
+  const connects: DirectConnect[] = [];
+  /** Document bytes the device had when each command reached it. */
+  const connectedAt: number[] = [];
   const driver: DeviceDriver = {
     id: 'mfp-1',
     canHandOver: true,
-    async print(job) {
+    async print(job, signal) {
       let bytesSent = 0;
-      for await (const chunk of job.document) bytesSent += (chunk as Buffer).length;
-      const handover = job.handover?.();
-      if (handover) handovers.push(handover);
-      return { bytesSent, completedAt: 0, ...(handover ? { handedOver: { offset: handover.offset } } : {}) };
+      const direct = job.direct;
+      const listen = async () => {
+        for (;;) {
+          const connect = await direct?.nextConnect();
+          if (!connect) return;
+          connects.push(connect);
+          connectedAt.push(bytesSent);
+          direct?.report(options.refuse ? 'refused' : 'connected');
+        }
+      };
+      void listen();
+      try {
+        for await (const chunk of job.document) bytesSent += (chunk as Buffer).length;
+      } catch (err) {
+        throw signal?.reason ?? err; // a job the gateway failed: its reason, as a real driver reports it
+      }
+      const interrupted = direct?.interrupted() ?? false;
+      return { bytesSent, completedAt: 0, ...(interrupted ? { handedOver: { offset: bytesSent } } : {}) };
     },
     status: () => Promise.resolve({ state: 'idle', reasons: [], since: 0 }),
     close: () => Promise.resolve(),
@@ -36,29 +57,32 @@ function handingOverDevice() {
   const config = deviceSchema.parse({ id: 'mfp-1', driver: 'pjl', host: '192.0.2.10', directCapable: true });
   const device: GatewayDevice = { config, driver, status: undefined };
   const devices = { get: (id: string) => (id === 'mfp-1' ? device : undefined) } as DeviceRegistry;
-  return { devices, handovers };
+  return { devices, connects, connectedAt };
 }
 
 /** JobTunnels on the gateway end of an in-memory line; the test plays the cloud. */
-async function harness(relayDirect?: JobTunnelsOptions['relayDirect']) {
+async function harness(
+  relayDirect?: JobTunnelsOptions['relayDirect'],
+  device: ReturnType<typeof directDevice> = directDevice(),
+) {
   const pair = muxPair();
-  const { devices, handovers } = handingOverDevice();
+  const records: TunnelRecord[] = [];
   const jobs = new JobTunnels({
-    devices,
+    devices: device.devices,
     clock: pair.clock,
     logger: silentLogger(),
     resumeGraceMs: 60_000,
     maxJobs: 4,
     ...(relayDirect ? { relayDirect } : {}),
   });
-  pair.gateway.onStream((request) => jobs.handle(request, () => {}));
+  pair.gateway.onStream((request) => jobs.handle(request, (r) => records.push(r)));
   const stream = await pair.cloud.openStream({ jobId: 'job-1', deviceId: 'mfp-1', resumeOffset: 0 });
   const events: JobEvent[] = [];
   const decoder = new JobEventDecoder();
   stream.on('data', (chunk: Buffer) => events.push(...decoder.push(chunk)));
   stream.on('error', () => {});
   await settle();
-  return { stream, events, handovers };
+  return { stream, events, records, ...device, clock: pair.clock };
 }
 
 function sendData(stream: TunnelStream, bytes: number): void {
@@ -66,47 +90,65 @@ function sendData(stream: TunnelStream, bytes: number): void {
   stream.write(Buffer.alloc(bytes, 0x41));
 }
 
-describe('job tunnels: the SWITCH command says how the device reaches the cloud', () => {
-  it('passes the cloud’s push mode on to a device that connects by itself', async () => {
-    const { stream, handovers } = await harness(() => ({ url: 'http://192.0.2.2:8081' }));
+describe('job tunnels: seed 001’s switch, make-before-break', () => {
+  it('passes CONNECT to the device while the data goes on, and hands over on INTERRUPT at what arrived', async () => {
+    const { stream, events, records, connects, connectedAt, clock } = await harness();
     sendData(stream, 700);
-    stream.write(encodeSwitch({ url: CLOUD, token: TOKEN, offset: 700, mode: 'push' }));
+    stream.write(encodeConnect({ url: CLOUD, token: TOKEN, mode: 'push' }));
     await settle();
-    expect(handovers).toEqual([{ url: CLOUD, token: TOKEN, offset: 700, mode: 'push' }]);
-  });
-
-  it('gives the device the cloud itself when the switch is "own" (and when the cloud says nothing)', async () => {
-    const { stream, events, handovers } = await harness(() => ({ url: 'http://192.0.2.2:8081' }));
-    sendData(stream, 1000);
-    stream.write(encodeSwitch({ url: CLOUD, token: TOKEN, offset: 1000 }));
+    expect(connects).toEqual([{ url: CLOUD, token: TOKEN, mode: 'push' }]);
+    const upAt = clock.now();
+    // The tunnel keeps carrying the job while the device connects.
+    sendData(stream, 300);
+    // A repeated CONNECT (a resumed tunnel sends it again) changes nothing.
+    stream.write(encodeConnect({ url: CLOUD, token: TOKEN, mode: 'push' }));
     await settle();
-    expect(handovers).toEqual([{ url: CLOUD, token: TOKEN, offset: 1000, mode: 'pull' }]);
+    clock.advance(5);
+    stream.write(encodeInterrupt({ offset: 1000 }));
+    await settle();
+    expect(connects).toHaveLength(1);
+    expect(connectedAt[0]).toBeLessThanOrEqual(700);
     expect(events).toEqual([
       { event: 'ready', offset: 0 },
       { event: 'switched', offset: 1000 },
     ]);
+    // The journal: the device's connection came up while the tunnel was open, before it closed.
+    stream.end();
+    await settle();
+    expect(records).toEqual([
+      expect.objectContaining({ outcome: 'switched', bytesToDevice: 1000, directUpAt: upAt }),
+    ]);
+    expect(records[0]?.closedAt).toBeGreaterThan(upAt);
+  });
+
+  it('gives the device the cloud itself when the switch is "own" (and pull when the cloud says nothing)', async () => {
+    const { stream, connects } = await harness(() => ({ url: 'http://192.0.2.2:8081' }));
+    stream.write(encodeConnect({ url: CLOUD, token: TOKEN }));
+    await settle();
+    expect(connects).toEqual([{ url: CLOUD, token: TOKEN, mode: 'pull' }]);
   });
 
   it('gives the device the gateway’s LAN relay, with the same token, when the switch is "via gateway"', async () => {
     const asked: [string, string][] = [];
-    const { stream, events, handovers } = await harness((jobId, cloudUrl) => {
+    const { stream, events, connects } = await harness((jobId, cloudUrl) => {
       asked.push([jobId, cloudUrl]);
       return { url: 'http://192.0.2.2:8081' };
     });
     sendData(stream, 500);
     // The relay speaks only the pull variant: a push asked for anyway is handed over as pull.
-    stream.write(encodeSwitch({ url: CLOUD, token: TOKEN, offset: 500, via: 'gateway', mode: 'push' }));
+    stream.write(encodeConnect({ url: CLOUD, token: TOKEN, via: 'gateway', mode: 'push' }));
+    stream.write(encodeInterrupt({ offset: 500 }));
     await settle();
     expect(asked).toEqual([['job-1', CLOUD]]);
-    expect(handovers).toEqual([{ url: 'http://192.0.2.2:8081', token: TOKEN, offset: 500, mode: 'pull' }]);
+    expect(connects).toEqual([{ url: 'http://192.0.2.2:8081', token: TOKEN, mode: 'pull' }]);
     expect(events.at(-1)).toEqual({ event: 'switched', offset: 500 });
   });
 
   it('refuses a "via gateway" switch it cannot relay, and the job goes on through the tunnel', async () => {
     for (const relay of [undefined, () => ({ refused: 'the push proxy listener is not up' })]) {
-      const { stream, events, handovers } = await harness(relay);
+      const { stream, events, connects } = await harness(relay);
       sendData(stream, 300);
-      stream.write(encodeSwitch({ url: CLOUD, token: TOKEN, offset: 300, via: 'gateway' }));
+      stream.write(encodeConnect({ url: CLOUD, token: TOKEN, via: 'gateway' }));
       await settle();
       expect(events.at(-1)).toEqual({
         event: 'switch-refused',
@@ -115,8 +157,38 @@ describe('job tunnels: the SWITCH command says how the device reaches the cloud'
       sendData(stream, 200);
       stream.write(encodeEnd({ size: 500, sha256: 'a'.repeat(64) }));
       await settle();
-      expect(handovers).toEqual([]);
+      expect(connects).toEqual([]);
       expect(events.at(-1)).toEqual({ event: 'done', bytes: 500 });
     }
+  });
+
+  it('tells the cloud when the device cannot connect, and the job finishes through the tunnel', async () => {
+    const { stream, events, records } = await harness(undefined, directDevice({ refuse: true }));
+    sendData(stream, 400);
+    stream.write(encodeConnect({ url: CLOUD, token: TOKEN, mode: 'push' }));
+    await settle();
+    expect(events.at(-1)).toEqual({
+      event: 'switch-refused',
+      reason: 'the device cannot connect to the cloud by itself',
+    });
+    sendData(stream, 100);
+    stream.write(encodeEnd({ size: 500, sha256: 'a'.repeat(64) }));
+    await settle();
+    expect(events.at(-1)).toEqual({ event: 'done', bytes: 500 });
+    stream.end();
+    await settle();
+    expect(records).toEqual([expect.objectContaining({ outcome: 'done', directUpAt: null })]);
+  });
+
+  it('fails the job when the INTERRUPT names another offset than arrived (nothing is guessed)', async () => {
+    const { stream, events } = await harness();
+    sendData(stream, 400);
+    stream.write(encodeConnect({ url: CLOUD, token: TOKEN, mode: 'push' }));
+    stream.write(encodeInterrupt({ offset: 500 }));
+    await settle();
+    expect(events.at(-1)).toMatchObject({
+      event: 'failed',
+      reason: expect.stringMatching(/interrupted the job at 500 bytes but 400 arrived/),
+    });
   });
 });

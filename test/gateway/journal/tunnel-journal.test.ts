@@ -84,6 +84,32 @@ describe('TunnelJournal', () => {
     ]);
   });
 
+  it('keeps when a switched job’s direct connection came up, and adds that column to an older journal', () => {
+    const { dir, cleanup } = scratchDir('journal-old');
+    defer(cleanup);
+    const file = join(dir, 'journal.db');
+    // A journal as an earlier version made it: no direct_up_at column.
+    const old = new DatabaseSync(file);
+    old.exec(`CREATE TABLE tunnels (id INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL, target TEXT NOT NULL,
+      target_host TEXT NOT NULL, opened_at INTEGER NOT NULL, closed_at INTEGER NOT NULL,
+      bytes_to_device INTEGER NOT NULL, bytes_from_device INTEGER NOT NULL, outcome TEXT NOT NULL)`);
+    old.exec(`INSERT INTO tunnels (job_id, target, target_host, opened_at, closed_at, bytes_to_device,
+      bytes_from_device, outcome) VALUES ('old', 'device:mfp', 'device:mfp', 1, 2, 3, 4, 'done')`);
+    old.close();
+    const { journal, clock } = open({ file });
+    const t0 = clock.now();
+    const switched = {
+      ...tunnel('job-s', 'device:mfp', t0, t0 + 5000),
+      outcome: 'switched',
+      directUpAt: t0 + 4000,
+    };
+    journal.recordTunnel(switched);
+    expect(journal.tunnels({ jobId: 'job-s' })).toEqual([{ id: 2, ...switched }]);
+    expect(journal.tunnels({ jobId: 'old' })).toEqual([
+      expect.not.objectContaining({ directUpAt: expect.anything() }),
+    ]);
+  });
+
   it('commits device logs in batches: on the flush timer or when maxPending wait', () => {
     const { journal, file, clock } = open();
     journal.recordDeviceLog(deviceLog(clock.now()));

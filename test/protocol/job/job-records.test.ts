@@ -1,28 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  connectCommandSchema,
   dataHeader,
+  encodeConnect,
   encodeEnd,
   encodeEvent,
-  encodeSwitch,
+  encodeInterrupt,
   JobEventDecoder,
   type JobRecord,
   JobRecordDecoder,
   JobStreamError,
-  switchCommandSchema,
 } from '../../../src/protocol/job/job-records.ts';
 
 const sha = 'a'.repeat(64);
 
+/** The document in DATA records with a CONNECT after the first, then INTERRUPT and END. */
 function stream(document: Buffer, chunk: number): Buffer {
   const parts: Buffer[] = [];
   for (let at = 0; at < document.length; at += chunk) {
     const piece = document.subarray(at, at + chunk);
     parts.push(dataHeader(piece.length), piece);
+    if (at === 0) parts.push(encodeConnect({ url: 'https://cloud.example.com', token: 't'.repeat(32) }));
   }
-  parts.push(
-    encodeSwitch({ url: 'https://cloud.example.com', token: 't'.repeat(32), offset: document.length }),
-  );
+  parts.push(encodeInterrupt({ offset: document.length }));
   parts.push(encodeEnd({ size: document.length, sha256: sha }));
   return Buffer.concat(parts);
 }
@@ -44,7 +45,7 @@ function decodeInPieces(bytes: Buffer, seed: number): JobRecord[] {
 }
 
 describe('job records', () => {
-  it('carry a document byte-exact, then SWITCH and END, whatever the chunking', () => {
+  it('carry a document byte-exact, with CONNECT in between, then INTERRUPT and END, whatever the chunking', () => {
     const document = randomBytes(300_000);
     for (const seed of [1, 2, 3, 99]) {
       const records = decodeInPieces(stream(document, 64 * 1024), seed);
@@ -53,40 +54,35 @@ describe('job records', () => {
       const control = records.filter((r) => r.type !== 'data');
       expect(control).toEqual([
         {
-          type: 'switch',
-          command: {
-            url: 'https://cloud.example.com',
-            token: 't'.repeat(32),
-            offset: document.length,
-            via: 'own',
-            mode: 'pull',
-          },
+          type: 'connect',
+          command: { url: 'https://cloud.example.com', token: 't'.repeat(32), via: 'own', mode: 'pull' },
         },
+        { type: 'interrupt', interrupt: { offset: document.length } },
         { type: 'end', end: { size: document.length, sha256: sha } },
       ]);
     }
   });
 
-  it('SWITCH says how the device connects: "own" when the cloud does not say, "gateway" when it must be relayed', () => {
-    const base = { url: 'http://cloud.example.com:8443/mfp', token: 't'.repeat(32), offset: 7 };
+  it('CONNECT says how the device connects: "own" when the cloud does not say, "gateway" when it must be relayed', () => {
+    const base = { url: 'http://cloud.example.com:8443/mfp', token: 't'.repeat(32) };
     const decode = (command: Record<string, unknown>) => {
       const body = Buffer.from(JSON.stringify(command));
       const header = Buffer.from([2, 0, 0, 0, 0]);
       header.writeUInt32BE(body.length, 1);
       return new JobRecordDecoder().push(Buffer.concat([header, body]));
     };
-    expect(switchCommandSchema.parse(base).via).toBe('own');
-    expect(decode(base)).toEqual([{ type: 'switch', command: { ...base, via: 'own', mode: 'pull' } }]);
-    expect(new JobRecordDecoder().push(encodeSwitch({ ...base, via: 'gateway' }))).toEqual([
-      { type: 'switch', command: { ...base, via: 'gateway', mode: 'pull' } },
+    expect(connectCommandSchema.parse(base).via).toBe('own');
+    expect(decode(base)).toEqual([{ type: 'connect', command: { ...base, via: 'own', mode: 'pull' } }]);
+    expect(new JobRecordDecoder().push(encodeConnect({ ...base, via: 'gateway' }))).toEqual([
+      { type: 'connect', command: { ...base, via: 'gateway', mode: 'pull' } },
     ]);
     expect(decode({ ...base, mode: 'push' })).toEqual([
-      { type: 'switch', command: { ...base, via: 'own', mode: 'push' } },
+      { type: 'connect', command: { ...base, via: 'own', mode: 'push' } },
     ]);
-    expect(() => decode({ ...base, via: 'carrier-pigeon' })).toThrow(/SWITCH record: via/);
-    expect(() => decode({ ...base, mode: 'carrier-pigeon' })).toThrow(/SWITCH record: mode/);
+    expect(() => decode({ ...base, via: 'carrier-pigeon' })).toThrow(/CONNECT record: via/);
+    expect(() => decode({ ...base, mode: 'carrier-pigeon' })).toThrow(/CONNECT record: mode/);
     expect(() => decode({ ...base, via: 'gateway', url: 'ftp://cloud.example.com' })).toThrow(
-      /SWITCH record: url/,
+      /CONNECT record: url/,
     );
   });
 
@@ -96,7 +92,11 @@ describe('job records', () => {
       ['DATA record of 0 bytes', Buffer.from([1, 0, 0, 0, 0])],
       ['DATA record of 4294967295 bytes', Buffer.from([1, 0xff, 0xff, 0xff, 0xff])],
       ['control record of 1048576 bytes', Buffer.from([2, 0, 0x10, 0, 0])],
-      ['SWITCH record is not JSON', Buffer.concat([Buffer.from([2, 0, 0, 0, 3]), Buffer.from('{{{')])],
+      ['CONNECT record is not JSON', Buffer.concat([Buffer.from([2, 0, 0, 0, 3]), Buffer.from('{{{')])],
+      [
+        'INTERRUPT record: offset',
+        Buffer.concat([Buffer.from([4, 0, 0, 0, 13]), Buffer.from('{"offset":-1}')]),
+      ],
       [
         'END record: sha256',
         Buffer.concat([

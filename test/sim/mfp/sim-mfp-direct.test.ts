@@ -5,8 +5,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { handoverTrailer, UEL } from '../../../src/devices/pjl/pjl-commands.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { connectCommand, interruptCommand, UEL } from '../../../src/devices/pjl/pjl-commands.ts';
 import { parseSyslog, type SyslogMessage } from '../../../src/gateway/journal/syslog-parser.ts';
 import { type DirectTransfer, SimMfp, type SimMfpOptions } from '../../../src/sim/mfp/sim-mfp.ts';
 import { FakeCloud, StreamCloud } from '../../support/direct-cloud.ts';
@@ -94,24 +94,30 @@ class PjlClient {
 function settled(sim: SimMfp): Promise<DirectTransfer> {
   return new Promise((resolve) => {
     const off = sim.onDirectTransfer((t) => {
-      if (t.outcome === 'connecting') return;
+      if (t.outcome !== 'complete' && t.outcome !== 'failed') return;
       off();
       resolve(t);
     });
   });
 }
 
-describe('sim MFP direct transfers (tunnel reduction)', () => {
+function eoj(name: string): Buffer {
+  return Buffer.concat([UEL, Buffer.from(`@PJL EOJ NAME="${name}"\r\n`, 'latin1'), UEL]);
+}
+
+describe('sim MFP direct transfers (tunnel reduction, make-before-break)', () => {
   let dir: string;
   let sim: SimMfp;
   let cloud: FakeCloud;
   let client: PjlClient;
   let cloudUrl: string;
   const doc = threePages();
-  const first = 150_000;
+  /** Bytes through the channel before the connection-establishment command, and before the interrupt. */
+  const first = 100_000;
+  const second = 150_000;
   /** A direct transfer that took the whole rest in one go and was reported. */
   const wholeAtOnce = {
-    offset: first,
+    offset: second,
     bytes: doc.length,
     outcome: 'complete',
     attempts: 1,
@@ -124,16 +130,23 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
     client = await PjlClient.open(await sim.listenPjl());
   }
 
-  /** The gateway's side: the job header and the first part through the tunnel, then the handover. */
-  async function handOver(name: string, token: string, offset = first): Promise<void> {
+  /** The gateway's side up to the device's answer to 7G: part of the job, CONNECT, more of the job. */
+  async function connectMidJob(name: string, token: string, mode: 'push' | 'pull', url = cloudUrl) {
     await client.write(Buffer.concat([header(name), doc.subarray(0, first)]));
-    await client.write(handoverTrailer(name, cloudUrl, token, offset));
+    await client.write(connectCommand(name, { url, token, mode }, 'PCL'));
+    // Make-before-break: the job goes on over the channel while the device connects.
+    await client.write(doc.subarray(first, second));
   }
 
-  /** Hands a job over and resolves with its direct transfer once that has settled. */
-  async function directTransfer(name: string, token: string, offset = first): Promise<DirectTransfer> {
+  /** Switches a job (CONNECT, then INTERRUPT once connected) and resolves with its settled direct transfer. */
+  async function directTransfer(name: string, token: string, mode: 'push' | 'pull' = 'pull', url = cloudUrl) {
     const done = settled(sim);
-    await handOver(name, token, offset);
+    await connectMidJob(name, token, mode, url);
+    expect(await client.reply('CONNECTED')).toBe(`@PJL USTATUS JOB\r\nCONNECTED\r\nNAME="${name}"\r\n`);
+    await client.write(interruptCommand(name));
+    expect(await client.reply('INTERRUPTED')).toBe(
+      `@PJL USTATUS JOB\r\nINTERRUPTED\r\nNAME="${name}"\r\nOFFSET=${second}\r\n`,
+    );
     return done;
   }
 
@@ -150,34 +163,28 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('takes the job over, fetches the rest from its own count and stores the whole document once', async () => {
+  it('connects while the job goes on, takes it over at its own count on the interrupt, and stores it once', async () => {
     await start({ directCapable: true });
     const transfer = await directTransfer('job-1', 'tok-1');
 
-    const direct = await client.reply('DIRECT');
-    expect(direct).toBe(`@PJL USTATUS JOB\r\nDIRECT\r\nNAME="job-1"\r\nOFFSET=${first}\r\n`);
-
-    expect(cloud.gets).toEqual([
-      {
-        method: 'GET',
-        url: `/direct/v1/jobs/job-1/document?offset=${first}`,
-        authorization: 'Bearer tok-1',
-        body: '',
-      },
+    // CONNECTED came before the interrupt was even sent; the device said so first.
+    const words = client.replies.map((r) => r.split('\r\n')[1]);
+    expect(words.indexOf('CONNECTED')).toBeLessThan(words.indexOf('INTERRUPTED'));
+    expect(cloud.requests.map((r) => [r.method, r.url, r.authorization])).toEqual([
+      ['POST', '/direct/v1/jobs/job-1/connect', 'Bearer tok-1'],
+      ['GET', `/direct/v1/jobs/job-1/document?offset=${second}`, 'Bearer tok-1'],
+      ['POST', '/direct/v1/jobs/job-1/complete', 'Bearer tok-1'],
     ]);
     expect(sim.jobs).toHaveLength(1);
     const stored = await readFile(sim.jobs[0]?.path as string);
     expect(stored.length).toBe(doc.length);
     expect(sha256(stored)).toBe(sha256(doc));
-    expect(cloud.posts).toHaveLength(1);
-    expect(cloud.posts[0]?.url).toBe('/direct/v1/jobs/job-1/complete');
-    expect(cloud.posts[0]?.authorization).toBe('Bearer tok-1');
-    expect(JSON.parse(cloud.posts[0]?.body ?? '')).toEqual({
+    expect(JSON.parse(cloud.posts[1]?.body ?? '')).toEqual({
       bytes: doc.length,
       sha256: sha256(doc),
       pages: 3,
     });
-    expect(transfer).toMatchObject({ ...wholeAtOnce, name: 'job-1', announcedOffset: first });
+    expect(transfer).toMatchObject({ ...wholeAtOnce, name: 'job-1' });
     expect(sim.directTransfers).toEqual([transfer]);
     expect(sim.pageCounter).toBe(3);
 
@@ -189,14 +196,16 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
     expect(await readdir(dir)).toHaveLength(1);
   });
 
-  it('trusts its own byte count when the gateway names another offset', async () => {
+  it('finishes a job over the channel when it ends before the interrupt, and drops its direct connection', async () => {
     await start({ directCapable: true });
-    const transfer = await directTransfer('job-2', 'tok-2', first + 1000);
-
-    expect(await client.reply('DIRECT')).toContain(`OFFSET=${first}\r\n`);
-    expect(transfer).toMatchObject({ offset: first, announcedOffset: first + 1000, outcome: 'complete' });
-    expect(cloud.gets[0]?.url).toBe(`/direct/v1/jobs/job-2/document?offset=${first}`);
+    await connectMidJob('job-e', 'tok-e', 'pull');
+    await client.reply('CONNECTED');
+    await client.write(Buffer.concat([doc.subarray(second), eoj('job-e')]));
+    await client.reply('END');
+    expect(sim.jobs).toHaveLength(1);
     expect(sha256(await readFile(sim.jobs[0]?.path as string))).toBe(sha256(doc));
+    expect(cloud.requests.map((r) => r.url)).toEqual(['/direct/v1/jobs/job-e/connect']);
+    expect(sim.directTransfers).toEqual([]);
   });
 
   it('resumes a response dropped mid-body from the bytes it actually holds', async () => {
@@ -217,18 +226,12 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
     };
     const transfer = await directTransfer('job-3', 'tok-3');
     expect(cloud.gets.map((g) => g.url)).toEqual([
-      `/direct/v1/jobs/job-3/document?offset=${first}`,
-      `/direct/v1/jobs/job-3/document?offset=${first + part}`,
+      `/direct/v1/jobs/job-3/document?offset=${second}`,
+      `/direct/v1/jobs/job-3/document?offset=${second + part}`,
     ]);
-    expect(cloud.gets.every((g) => g.authorization === 'Bearer tok-3')).toBe(true);
     expect(transfer).toMatchObject({ outcome: 'complete', attempts: 2, bytes: doc.length });
     expect(sim.jobs).toHaveLength(1);
     expect(sha256(await readFile(sim.jobs[0]?.path as string))).toBe(sha256(doc));
-    expect(JSON.parse(cloud.posts[0]?.body ?? '')).toEqual({
-      bytes: doc.length,
-      sha256: sha256(doc),
-      pages: 3,
-    });
   });
 
   it('gives up after five failed attempts, discards the partial job and reports the error', async () => {
@@ -236,9 +239,9 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
     cloud.onGet = (res) => res.writeHead(503).end();
     const transfer = await directTransfer('job-4', 'tok-4');
     expect(cloud.gets).toHaveLength(5);
-    expect(transfer).toMatchObject({ outcome: 'failed', attempts: 5, bytes: first, reported: true });
+    expect(transfer).toMatchObject({ outcome: 'failed', attempts: 5, bytes: second, reported: true });
     expect(transfer.error).toMatch(/gave up after 5 attempts: GET document answered HTTP 503/);
-    expect(JSON.parse(cloud.posts[0]?.body ?? '')).toEqual({ error: transfer.error });
+    expect(JSON.parse(cloud.posts.at(-1)?.body ?? '')).toEqual({ error: transfer.error });
     expect(sim.jobs).toHaveLength(0);
     expect(await readdir(dir)).toEqual([]);
   });
@@ -253,54 +256,57 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
       attempts: 1,
       error: 'GET document answered HTTP 403',
     });
-    expect(JSON.parse(cloud.posts[0]?.body ?? '')).toEqual({ error: 'GET document answered HTTP 403' });
     expect(sim.jobs).toHaveLength(0);
   });
 
-  it('refuses when not direct-capable, discards the partial job, and prints the job sent again whole', async () => {
+  it('refuses to connect when not direct-capable, and the job goes on over the channel, stored whole', async () => {
     await start({});
-    await handOver('job-6', 'tok-6');
-
+    await connectMidJob('job-6', 'tok-6', 'pull');
     expect(await client.reply('REFUSED')).toBe('@PJL USTATUS JOB\r\nREFUSED\r\nNAME="job-6"\r\n');
-    expect(await readdir(dir)).toEqual([]);
-    await client.write(
-      Buffer.concat([header('job-6'), doc, UEL, Buffer.from('@PJL EOJ NAME="job-6"\r\n', 'latin1'), UEL]),
-    );
+    await client.write(Buffer.concat([doc.subarray(second), eoj('job-6')]));
     await client.reply('END');
     expect(cloud.requests).toEqual([]);
-    expect(sim.directTransfers).toEqual([]);
     expect(sim.jobs).toHaveLength(1);
     expect(sha256(await readFile(sim.jobs[0]?.path as string))).toBe(sha256(doc));
   });
 
-  it('refuses a CONNECT it cannot act on (no token)', async () => {
+  it('refuses when the cloud will not take its connection, and an interrupt then drops the job', async () => {
+    await start({ directCapable: true });
+    cloud.connectStatus = 404;
+    await connectMidJob('job-n', 'tok-n', 'pull');
+    expect(await client.reply('REFUSED')).toContain('NAME="job-n"');
+    expect(cloud.requests.map((r) => r.url)).toEqual(['/direct/v1/jobs/job-n/connect']);
+    await client.write(interruptCommand('job-n'));
+    await vi.waitFor(() => expect(client.replies.filter((r) => r.includes('REFUSED'))).toHaveLength(2));
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('refuses a CONNECT it cannot act on (no token, unknown MODE), and the job goes on', async () => {
     await start({ directCapable: true });
     await client.write(Buffer.concat([header('job-7'), doc.subarray(0, first)]));
     await client.write(
       Buffer.concat([
         UEL,
-        Buffer.from(`@PJL MFPGW CONNECT NAME="job-7" URL="${cloudUrl}" OFFSET=${first}\r\n`, 'latin1'),
-        UEL,
+        Buffer.from(
+          `@PJL MFPGW CONNECT NAME="job-7" URL="${cloudUrl}"\r\n@PJL ENTER LANGUAGE=PCL\r\n`,
+          'latin1',
+        ),
       ]),
     );
     expect(await client.reply('REFUSED')).toContain('NAME="job-7"');
-    expect(cloud.requests).toEqual([]);
-    expect(sim.jobs).toHaveLength(0);
-  });
-
-  it('refuses a CONNECT with a MODE it does not know', async () => {
-    await start({ directCapable: true });
-    await client.write(Buffer.concat([header('job-7m'), doc.subarray(0, first)]));
     await client.write(
       Buffer.from(
-        handoverTrailer('job-7m', cloudUrl, 'tok-7m', first, 'push')
+        connectCommand('job-7', { url: cloudUrl, token: 'tok-7', mode: 'push' }, 'PCL')
           .toString('latin1')
           .replace('MODE=PUSH', 'MODE=CARRIER'),
         'latin1',
       ),
     );
-    expect(await client.reply('REFUSED')).toContain('NAME="job-7m"');
+    await client.write(Buffer.concat([doc.subarray(first), eoj('job-7')]));
+    await client.reply('END');
+    expect(client.replies.filter((r) => r.includes('REFUSED'))).toHaveLength(2);
     expect(cloud.requests).toEqual([]);
+    expect(sha256(await readFile(sim.jobs[0]?.path as string))).toBe(sha256(doc));
   });
 
   describe('connection log', () => {
@@ -332,21 +338,21 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
       });
     }
 
-    it('tells the gateway over syslog when it connects to the cloud and when the job completes', async () => {
+    it('tells the gateway over syslog when its connection is up, when it takes over and when the job completes', async () => {
       await start({ directCapable: true, syslog: { host: '127.0.0.1', port: syslog.address().port } });
-      await directTransfer('job-8', 'tok-8', first + 5);
-      await received(2);
+      await directTransfer('job-8', 'tok-8');
+      await received(3);
 
       expect(messages.map((m) => [m.facility, m.severity, m.appName, m.procId, m.msgId])).toEqual([
         [16, 6, 'sim-mfp', null, 'direct'],
         [16, 6, 'sim-mfp', null, 'direct'],
+        [16, 6, 'sim-mfp', null, 'direct'],
       ]);
-      expect(messages[0]?.message).toBe(
-        `connecting to the cloud directly: job="job-8" offset=${first} bytes=${first} gatewayOffset=${first + 5} url=${cloudUrl} mode=pull`,
-      );
-      expect(messages[1]?.message).toBe(
-        `direct transfer complete: job="job-8" offset=${first} bytes=${doc.length} pages=3 sha256=${sha256(doc)} attempts=1`,
-      );
+      expect(messages.map((m) => m.message)).toEqual([
+        `direct connection up: job="job-8" url=${cloudUrl} mode=pull attempts=1`,
+        `interrupted, continuing on the direct connection: job="job-8" offset=${second} bytes=${second} mode=pull`,
+        `direct transfer complete: job="job-8" offset=${second} bytes=${doc.length} pages=3 sha256=${sha256(doc)} attempts=1`,
+      ]);
       expect(messages.every((m) => m.timestamp !== null && m.hostname !== null)).toBe(true);
     });
 
@@ -354,10 +360,10 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
       await start({ directCapable: true, syslog: { host: '127.0.0.1', port: syslog.address().port } });
       cloud.onGet = (res) => res.writeHead(404).end();
       await directTransfer('job-9', 'tok-9');
-      await received(2);
+      await received(3);
 
-      expect(messages[1]?.message).toBe(
-        `direct transfer failed: job="job-9" offset=${first} bytes=${first} attempts=1 error="GET document answered HTTP 404"`,
+      expect(messages[2]?.message).toBe(
+        `direct transfer failed: job="job-9" offset=${second} bytes=${second} attempts=1 error="GET document answered HTTP 404"`,
       );
     });
   });
@@ -366,13 +372,10 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
     let streamCloud: StreamCloud;
     let streamUrl: string;
 
-    /** Hands a job over in push mode and resolves with its direct transfer once that has settled. */
+    /** Switches a job in push mode and resolves with its direct transfer once that has settled. */
     async function pushed(name: string, token: string): Promise<DirectTransfer> {
       await start({ directCapable: true });
-      const done = settled(sim);
-      await client.write(Buffer.concat([header(name), doc.subarray(0, first)]));
-      await client.write(handoverTrailer(name, streamUrl, token, first, 'push'));
-      return done;
+      return directTransfer(name, token, 'push', streamUrl);
     }
 
     beforeEach(async () => {
@@ -382,15 +385,14 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
 
     afterEach(() => streamCloud.close());
 
-    it('opens the stream from its own count, stores what the cloud pushes and reports over the same socket', async () => {
+    it('opens its stream on CONNECT, says what it holds after the interrupt, stores what the cloud pushes and reports on the same socket', async () => {
       const transfer = await pushed('job-p1', 'tok-p1');
 
-      expect(await client.reply('DIRECT')).toContain(`OFFSET=${first}\r\n`);
       expect(streamCloud.connections).toEqual([
         {
-          url: `/direct/v1/jobs/job-p1/stream?offset=${first}`,
+          url: '/direct/v1/jobs/job-p1/stream',
           authorization: 'Bearer tok-p1',
-          from: first,
+          from: second,
           messages: [JSON.stringify({ type: 'complete', bytes: doc.length, sha256: sha256(doc), pages: 3 })],
         },
       ]);
@@ -416,7 +418,7 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
       };
       const transfer = await pushed('job-p2', 'tok-p2');
 
-      expect(streamCloud.connections.map((c) => c.from)).toEqual([first, first + part]);
+      expect(streamCloud.connections.map((c) => c.from)).toEqual([second, second + part]);
       expect(transfer).toMatchObject({ mode: 'push', outcome: 'complete', attempts: 2, bytes: doc.length });
       expect(sim.jobs).toHaveLength(1);
       expect(sha256(await readFile(sim.jobs[0]?.path as string))).toBe(sha256(doc));
@@ -429,25 +431,21 @@ describe('sim MFP direct transfers (tunnel reduction)', () => {
       streamCloud.onConnect = (ws) => ws.terminate();
       const transfer = await pushed('job-p3', 'tok-p3');
 
-      expect(transfer).toMatchObject({ mode: 'push', outcome: 'failed', attempts: 5, bytes: first });
+      expect(transfer).toMatchObject({ mode: 'push', outcome: 'failed', attempts: 5, bytes: second });
       expect(transfer.error).toMatch(/^gave up after 5 attempts: stream closed/);
       expect(sim.jobs).toHaveLength(0);
       expect(await readdir(dir)).toEqual([]);
     });
 
-    it('takes a refused upgrade (404) as final', async () => {
+    it('takes a refused upgrade (404) as final: it cannot connect, and the job goes on over the channel', async () => {
       streamCloud.refuse = 404;
-      const transfer = await pushed('job-p4', 'tok-p4');
-
-      expect(transfer).toMatchObject({
-        mode: 'push',
-        outcome: 'failed',
-        attempts: 1,
-        error: 'stream upgrade answered HTTP 404',
-        reported: false,
-      });
-      expect(streamCloud.connections).toHaveLength(2); // the stream, then one attempt at reporting
-      expect(sim.jobs).toHaveLength(0);
+      await start({ directCapable: true });
+      await connectMidJob('job-p4', 'tok-p4', 'push', streamUrl);
+      expect(await client.reply('REFUSED')).toContain('NAME="job-p4"');
+      expect(streamCloud.connections).toHaveLength(1);
+      await client.write(Buffer.concat([doc.subarray(second), eoj('job-p4')]));
+      await client.reply('END');
+      expect(sha256(await readFile(sim.jobs[0]?.path as string))).toBe(sha256(doc));
     });
 
     it('fails a stream whose end names another size than it received', async () => {

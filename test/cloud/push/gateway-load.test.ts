@@ -1,0 +1,110 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
+import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
+import { silentLogger } from '../../../src/log/logger.ts';
+import { PROTOCOL_VERSION } from '../../../src/protocol/messages.ts';
+
+const token = 't'.repeat(32);
+const apiToken = 'a'.repeat(32);
+let cloud: CloudServer;
+
+beforeEach(async () => {
+  cloud = await startCloudServer(
+    parseCloudConfig({
+      listen: { host: '127.0.0.1', port: 0 },
+      api: { token: apiToken },
+      gateways: [{ id: 'gw1', token, cpuThreshold: '85%', lineThreshold: '1m' }],
+      store: { path: ':memory:' },
+    }),
+    { logger: silentLogger() },
+  );
+});
+afterEach(async () => {
+  await cloud.stop();
+});
+
+async function gatewayLoad(): Promise<Record<string, unknown> | null> {
+  const res = await fetch(`http://127.0.0.1:${cloud.port}/api/v1/gateways/gw1`, {
+    headers: { authorization: `Bearer ${apiToken}` },
+  });
+  return ((await res.json()) as { load: Record<string, unknown> | null }).load;
+}
+
+function nextMessage(ws: WebSocket): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))));
+}
+
+async function openLine(): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${cloud.port}/push`, {
+    headers: { authorization: `Bearer ${token}`, 'x-mfp-gateway': 'gw1' },
+  });
+  await new Promise((r) => ws.once('open', r));
+  const welcome = nextMessage(ws);
+  ws.send(
+    JSON.stringify({
+      type: 'hello',
+      v: PROTOCOL_VERSION,
+      gatewayId: 'gw1',
+      clientId: '3b241101-e2bb-4255-8caf-4136c566a962',
+      connectionId: 'line-0',
+      role: 'push',
+      domain: 'example.com',
+      uptimeMs: 1,
+      cpuLoad: 0,
+      powerMode: 'normal',
+      keepaliveMs: 1000,
+      policyLimited: false,
+      software: 'test',
+      lost: [],
+    }),
+  );
+  expect(await welcome).toMatchObject({ type: 'welcome' });
+  return ws;
+}
+
+describe('the gateway’s load reaches the cloud (seed 001’s CPU and line-speed triggers)', () => {
+  it('takes CPU usage and line speed from keep-alives and load messages, and refuses bad ones', async () => {
+    const ws = await openLine();
+    expect(await gatewayLoad()).toBeNull();
+
+    const ack = nextMessage(ws);
+    ws.send(
+      JSON.stringify({
+        type: 'keepalive',
+        seq: 0,
+        powerMode: 'normal',
+        keepaliveMs: 1000,
+        policyLimited: false,
+        cpuUsage: 0.25,
+        lineBytesPerSec: null,
+      }),
+    );
+    expect(await ack).toMatchObject({ type: 'keepalive-ack', seq: 0 });
+    expect(await gatewayLoad()).toMatchObject({ cpuUsage: 0.25, lineBytesPerSec: null });
+
+    ws.send(JSON.stringify({ type: 'load', cpuUsage: 0.9, lineBytesPerSec: 250_000 }));
+    await expect.poll(gatewayLoad).toMatchObject({ cpuUsage: 0.9, lineBytesPerSec: 250_000 });
+
+    // A keep-alive from a gateway that predates load reports changes nothing.
+    const ack2 = nextMessage(ws);
+    ws.send(
+      JSON.stringify({
+        type: 'keepalive',
+        seq: 1,
+        powerMode: 'normal',
+        keepaliveMs: 1000,
+        policyLimited: false,
+      }),
+    );
+    await ack2;
+    expect(await gatewayLoad()).toMatchObject({ cpuUsage: 0.9, lineBytesPerSec: 250_000 });
+
+    const error = nextMessage(ws);
+    ws.send(JSON.stringify({ type: 'load', cpuUsage: 1.5, lineBytesPerSec: -1 }));
+    expect(await error).toMatchObject({ type: 'error' });
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    expect(await gatewayLoad()).toMatchObject({ cpuUsage: 0.9, lineBytesPerSec: 250_000 });
+    ws.terminate();
+  });
+});
