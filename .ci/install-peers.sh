@@ -14,6 +14,7 @@ peers=(
   "socat:/usr/bin/socat"
   "lprng:/usr/sbin/lpd"
   "snmp:/usr/bin/snmpget"
+  "snmpd:/usr/sbin/snmpd"
   "mosquitto:/usr/sbin/mosquitto"
   "systemd:/usr/bin/systemd-analyze"
   "shellcheck:/usr/bin/shellcheck"
