@@ -4,7 +4,7 @@ import { MAX_PUSHES_IN_FLIGHT } from '../../../src/cloud/api/http-api.ts';
 import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
 import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
-import { PROTOCOL_VERSION } from '../../../src/protocol/messages.ts';
+import { nextMessage, rawHello } from '../../support/raw-gateway.ts';
 
 const token = 't'.repeat(32);
 let cloud: CloudServer;
@@ -31,30 +31,9 @@ function connect(headers: Record<string, string>): WebSocket {
 
 const auth = { authorization: `Bearer ${token}`, 'x-mfp-gateway': 'gw1' };
 
-function nextMessage(ws: WebSocket): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))));
-}
-
 function closed(ws: WebSocket): Promise<number> {
   return new Promise((resolve) => ws.once('close', (code) => resolve(code)));
 }
-
-const hello = {
-  type: 'hello',
-  v: PROTOCOL_VERSION,
-  gatewayId: 'gw1',
-  clientId: '3b241101-e2bb-4255-8caf-4136c566a962',
-  connectionId: 'line-0',
-  role: 'push',
-  domain: 'example.com',
-  uptimeMs: 1,
-  cpuLoad: 0,
-  powerMode: 'normal',
-  keepaliveMs: 1000,
-  policyLimited: false,
-  software: 'test',
-  lost: [],
-};
 
 describe('cloud push endpoint against a misbehaving peer', () => {
   it('answers a wrong token with HTTP 401', async () => {
@@ -79,7 +58,7 @@ describe('cloud push endpoint against a misbehaving peer', () => {
   it('keeps an open line after unknown and malformed messages, and still serves', async () => {
     const ws = connect(auth);
     await new Promise((r) => ws.once('open', r));
-    ws.send(JSON.stringify(hello));
+    ws.send(JSON.stringify(rawHello));
     expect(await nextMessage(ws)).toMatchObject({ type: 'welcome', connectionId: 'line-0' });
     ws.send(JSON.stringify({ type: 'teleport' }));
     const err = await nextMessage(ws);
@@ -102,7 +81,7 @@ describe('cloud push endpoint against a misbehaving peer', () => {
   it('closes a line that sends an oversized frame with 1009', async () => {
     const ws = connect(auth);
     await new Promise((r) => ws.once('open', r));
-    ws.send(JSON.stringify(hello));
+    ws.send(JSON.stringify(rawHello));
     await nextMessage(ws);
     const closing = closed(ws);
     ws.send('x'.repeat(200_000));
@@ -115,7 +94,7 @@ describe('cloud push endpoint against a misbehaving peer', () => {
     const ws = connect(auth);
     await new Promise((r) => ws.once('open', r));
     const closing = closed(ws);
-    ws.send(JSON.stringify({ ...hello, gatewayId: 'someone-else' }));
+    ws.send(JSON.stringify({ ...rawHello, gatewayId: 'someone-else' }));
     expect(await nextMessage(ws)).toMatchObject({ type: 'error' });
     expect(await closing).toBe(1008);
   });
@@ -123,12 +102,12 @@ describe('cloud push endpoint against a misbehaving peer', () => {
   it('lets a reconnecting line take over its old session at once', async () => {
     const first = connect(auth);
     await new Promise((r) => first.once('open', r));
-    first.send(JSON.stringify(hello));
+    first.send(JSON.stringify(rawHello));
     await nextMessage(first);
     const firstClosed = closed(first);
     const second = connect(auth);
     await new Promise((r) => second.once('open', r));
-    second.send(JSON.stringify(hello));
+    second.send(JSON.stringify(rawHello));
     expect(await nextMessage(second)).toMatchObject({ type: 'welcome', tookOver: true });
     expect(await firstClosed).toBe(1006);
     expect(cloud.push.directory.lines('gw1')).toHaveLength(1);
@@ -146,7 +125,7 @@ describe('cloud push API bounds', () => {
       });
     const ws = connect(auth);
     await new Promise((r) => ws.once('open', r));
-    ws.send(JSON.stringify(hello));
+    ws.send(JSON.stringify(rawHello));
     await nextMessage(ws);
     // The gateway never acknowledges: every push stays in flight until its deadline.
     const pending = Array.from({ length: MAX_PUSHES_IN_FLIGHT }, () =>

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
 import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
-import { PROTOCOL_VERSION } from '../../../src/protocol/messages.ts';
+import { nextMessage, rawHello } from '../../support/raw-gateway.ts';
 
 const token = 't'.repeat(32);
 const apiToken = 'a'.repeat(32);
@@ -31,34 +31,13 @@ async function gatewayLoad(): Promise<Record<string, unknown> | null> {
   return ((await res.json()) as { load: Record<string, unknown> | null }).load;
 }
 
-function nextMessage(ws: WebSocket): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))));
-}
-
 async function openLine(): Promise<WebSocket> {
   const ws = new WebSocket(`ws://127.0.0.1:${cloud.port}/push`, {
     headers: { authorization: `Bearer ${token}`, 'x-mfp-gateway': 'gw1' },
   });
   await new Promise((r) => ws.once('open', r));
   const welcome = nextMessage(ws);
-  ws.send(
-    JSON.stringify({
-      type: 'hello',
-      v: PROTOCOL_VERSION,
-      gatewayId: 'gw1',
-      clientId: '3b241101-e2bb-4255-8caf-4136c566a962',
-      connectionId: 'line-0',
-      role: 'push',
-      domain: 'example.com',
-      uptimeMs: 1,
-      cpuLoad: 0,
-      powerMode: 'normal',
-      keepaliveMs: 1000,
-      policyLimited: false,
-      software: 'test',
-      lost: [],
-    }),
-  );
+  ws.send(JSON.stringify(rawHello));
   expect(await welcome).toMatchObject({ type: 'welcome' });
   return ws;
 }
