@@ -8,9 +8,18 @@ export interface TimerHandle {
  * runs in a unit test and the same code runs in real time on the box.
  */
 export interface Clock {
-  /** Milliseconds since the epoch. */
+  /**
+   * Milliseconds since the epoch: for dates. It jumps when the time is set (a board without
+   * a battery-backed clock sets it at every boot) and moves on while the box is suspended.
+   */
   now(): number;
-  /** Calls fn once after delayMs. */
+  /**
+   * Milliseconds from an arbitrary origin on a clock that never jumps: for idle times, ages
+   * and intervals. Like Linux's CLOCK_MONOTONIC, which Node's timers run on, it stands still
+   * while the box is suspended; a jump detector compares the two (gateway/clock-watch).
+   */
+  monotonic(): number;
+  /** Calls fn once after delayMs of monotonic time. */
   setTimeout(fn: () => void, delayMs: number): TimerHandle;
   /** Cancels a timer; unknown or fired handles are ignored. */
   clearTimeout(handle: TimerHandle | undefined): void;

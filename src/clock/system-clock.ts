@@ -1,12 +1,16 @@
 import type { Clock, TimerHandle } from './clock.ts';
 
-/** The real clock, backed by Date.now and Node timers. */
+/** The real clock, backed by Date.now, performance.now (monotonic) and Node timers. */
 export class SystemClock implements Clock {
   private nextId = 1;
   private readonly timers = new Map<number, NodeJS.Timeout>();
 
   now(): number {
     return Date.now();
+  }
+
+  monotonic(): number {
+    return performance.now();
   }
 
   setTimeout(fn: () => void, delayMs: number): TimerHandle {
