@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Clock } from '../clock/clock.ts';
@@ -15,10 +16,9 @@ import { registerGatewaysApi } from './api/gateways-api.ts';
 import { registerHttpApi } from './api/http-api.ts';
 import { registerJobsApi } from './api/jobs-api.ts';
 import { registerMetricsApi } from './api/metrics-api.ts';
-import { DeviceRegistry } from './devices/device-registry.ts';
-import { DocumentSpool } from './jobs/document-spool.ts';
+import type { DeviceRegistry } from './devices/device-registry.ts';
 import { JobRunner } from './jobs/job-runner.ts';
-import { JobStore } from './jobs/job-store.ts';
+import type { JobStore } from './jobs/job-store.ts';
 import { DEFAULT_LEARNING_CONFIG, type LearningConfig } from './learning/learning-config.ts';
 import { type CloudMqttParts, startCloudMqtt } from './mqtt/cloud-mqtt-setup.ts';
 import { EventLoopWatch } from './overload/event-loop-watch.ts';
@@ -82,7 +82,14 @@ export async function startCloudServer(
     ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
     : null;
   const app = (https ? Fastify({ https, logger: false }) : Fastify({ logger: false })) as FastifyInstance;
-  const cloudStore = await openCloudStore(config.store);
+  const cloudStore = await openCloudStore(config.store, {
+    documentsDir:
+      config.jobs.spoolDir ??
+      (config.store.path === ':memory:'
+        ? join(process.cwd(), 'jobs')
+        : join(dirname(config.store.path), 'jobs')),
+    clock,
+  });
   const registry = cloudStore.gateways;
   await seedGateways(registry, config.gateways, clock.now());
   const store = new SqliteLearningStore(config.store.path);
@@ -154,14 +161,7 @@ export async function startCloudServer(
       deadlineMs: config.push.deadline,
     }),
   });
-  const jobStore = new JobStore(config.store.path);
-  const devices = new DeviceRegistry(config.store.path);
-  const spool = new DocumentSpool(
-    config.jobs.spoolDir ??
-      (config.store.path === ':memory:'
-        ? join(process.cwd(), 'jobs')
-        : join(dirname(config.store.path), 'jobs')),
-  );
+  const { jobs: jobStore, devices, documents: spool } = cloudStore;
   let url = '';
   const jobs = new JobRunner({
     store: jobStore,
@@ -169,11 +169,7 @@ export async function startCloudServer(
     devices,
     directory,
     gateways: registry,
-    lineThresholds: new Map(
-      config.gateways.flatMap((g) =>
-        g.lineThreshold === undefined ? [] : [[g.id, g.lineThreshold] as const],
-      ),
-    ),
+    node: hostname(),
     clock,
     logger: log,
     maxBytes: config.jobs.maxBytes,
@@ -182,10 +178,6 @@ export async function startCloudServer(
     connectTimeoutMs: config.jobs.connectTimeout,
     directTimeoutMs: config.jobs.directTimeout,
     resumeWithinMs: config.jobs.resumeWithin,
-  });
-  // The device registry learns each gateway's devices from its hellos (before jobs are scheduled).
-  directory.prependListener('line-up', (line) => {
-    if (line.hello.devices) devices.report(line.gatewayId, line.hello.devices, clock.now());
   });
   registerJobsApi(app, { runner: jobs, store: jobStore, devices });
   registerMetricsApi(app, { overload });
@@ -200,7 +192,7 @@ export async function startCloudServer(
   const scheme = https ? 'https' : 'http';
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   url = `${scheme}://${host}:${address.port}`;
-  jobs.start();
+  await jobs.start();
   overload.start();
   retention.start();
   log.info(
@@ -230,8 +222,6 @@ export async function startCloudServer(
       await app.close();
       await mqtt?.stop();
       await store.close();
-      jobStore.close();
-      devices.close();
       await cloudStore.close();
     },
   };

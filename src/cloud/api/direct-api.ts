@@ -40,7 +40,7 @@ export function registerDirectApi(
   // The pull variant's connection establishment (seed #64): the job's tunnel is then interrupted.
   app.post<{ Params: { id: string } }>('/direct/v1/jobs/:id/connect', async (req, reply) => {
     try {
-      const job = runner.authorizeDirect(req.params.id, bearer(req.headers.authorization));
+      const job = await runner.authorizeDirect(req.params.id, bearer(req.headers.authorization));
       runner.directConnected(job);
       return reply.code(204).send();
     } catch (err) {
@@ -53,8 +53,8 @@ export function registerDirectApi(
     if (!query.success)
       return reply.code(400).send({ error: 'bad-request', message: 'offset: a byte offset' });
     try {
-      const job = runner.authorizeDirect(req.params.id, bearer(req.headers.authorization));
-      runner.directFetch(job, query.data.offset);
+      const job = await runner.authorizeDirect(req.params.id, bearer(req.headers.authorization));
+      await runner.directFetch(job, query.data.offset);
       req.log.info?.({ jobId: job.id, offset: query.data.offset }, 'device fetches the rest of its job');
       return reply
         .header('content-type', 'application/octet-stream')
@@ -75,8 +75,8 @@ export function registerDirectApi(
       });
     }
     try {
-      const job = runner.authorizeDirect(req.params.id, bearer(req.headers.authorization));
-      const after = runner.directReport(job, body.data);
+      const job = await runner.authorizeDirect(req.params.id, bearer(req.headers.authorization));
+      const after = await runner.directReport(job, body.data);
       return { id: after.id, state: after.state, error: after.error };
     } catch (err) {
       return refuse(reply, err);

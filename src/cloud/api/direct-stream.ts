@@ -42,6 +42,7 @@ const STATUS_TEXT: Record<number, string> = {
   404: 'Not Found',
   409: 'Conflict',
   422: 'Unprocessable Entity',
+  503: 'Service Unavailable',
 };
 
 /**
@@ -78,22 +79,20 @@ export class DirectStreamServer {
       rejectUpgrade(socket, 401, STATUS_TEXT[401] as string);
       return;
     }
-    let job: Job;
-    try {
-      job = this.runner.authorizeDirect(jobId, token);
-    } catch (err) {
-      if (!(err instanceof JobRequestError)) throw err;
-      this.log.warn(
-        { jobId: jobId.slice(0, 64), status: err.status, reason: err.message },
-        'direct stream refused',
-      );
-      rejectUpgrade(socket, err.status, STATUS_TEXT[err.status] as string);
-      return;
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.runner.directConnected(job);
-      this.serve(ws, job, token);
-    });
+    this.runner.authorizeDirect(jobId, token).then(
+      (job) => {
+        if (socket.destroyed) return;
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          this.runner.directConnected(job);
+          this.serve(ws, job, token);
+        });
+      },
+      (err: Error) => {
+        const status = err instanceof JobRequestError ? err.status : 503;
+        this.log.warn({ jobId: jobId.slice(0, 64), status, reason: err.message }, 'direct stream refused');
+        rejectUpgrade(socket, status, STATUS_TEXT[status] as string);
+      },
+    );
   }
 
   /** Closes every device's stream (the cloud is stopping); their jobs stay as they are. */
@@ -118,21 +117,28 @@ export class DirectStreamServer {
       if (message.type !== 'holding') {
         answered = true;
         const { type: _type, ...report } = message;
-        return this.settle(ws, job.id, token, report, log);
+        this.settle(ws, job.id, token, report, log).catch((err: Error) => {
+          log.error({ err: err.message }, 'direct stream report not stored');
+          ws.close(1011, 'cannot store the report');
+        });
+        return;
       }
       if (streaming) return refuse('the device said twice what it holds');
       streaming = true;
-      try {
-        this.runner.directFetch(this.runner.authorizeDirect(job.id, token), message.offset);
-      } catch (err) {
-        if (!(err instanceof JobRequestError)) throw err;
-        return refuse(err.message);
-      }
-      log.info({ offset: message.offset, mode: 'push' }, 'device streams the rest of its job');
-      void this.stream(ws, job, message.offset, () => answered).catch((err: Error) => {
-        log.warn({ err: err.message }, 'cannot stream the document');
-        ws.close(1011, 'cannot read the document');
-      });
+      const { offset } = message;
+      this.runner
+        .authorizeDirect(job.id, token)
+        .then((current) => this.runner.directFetch(current, offset))
+        .then(
+          () => {
+            log.info({ offset, mode: 'push' }, 'device streams the rest of its job');
+            return this.stream(ws, job, offset, () => answered).catch((err: Error) => {
+              log.warn({ err: err.message }, 'cannot stream the document');
+              ws.close(1011, 'cannot read the document');
+            });
+          },
+          (err: Error) => refuse(err.message),
+        );
     });
     ws.on('error', (err) => log.warn({ err: err.message }, 'direct stream error'));
   }
@@ -158,11 +164,17 @@ export class DirectStreamServer {
     ws.send(JSON.stringify({ type: 'end', size: job.size, sha256: job.sha256 }));
   }
 
-  private settle(ws: WebSocket, jobId: string, token: string, report: DirectReport, log: Logger): void {
+  private async settle(
+    ws: WebSocket,
+    jobId: string,
+    token: string,
+    report: DirectReport,
+    log: Logger,
+  ): Promise<void> {
     try {
       // Again: the job may have timed out or settled on another connection meanwhile.
-      const job = this.runner.authorizeDirect(jobId, token);
-      const after = this.runner.directReport(job, report);
+      const job = await this.runner.authorizeDirect(jobId, token);
+      const after = await this.runner.directReport(job, report);
       ws.send(JSON.stringify({ type: 'result', state: after.state, error: after.error }));
       ws.close(1000);
     } catch (err) {

@@ -28,13 +28,16 @@ const listQuery = z.object({
 
 const limits = {
   maxTunnels: z.number().int().min(1).max(1000),
-  cpuThreshold: z.number().positive().nullable(),
+  /** CPU usage, a fraction of all cores (as in the config). */
+  cpuThreshold: z.number().gt(0).max(1).nullable(),
+  lineThreshold: z.number().positive().nullable(),
 };
 
 const createBody = z.strictObject({
   id: slug,
   maxTunnels: limits.maxTunnels.default(8),
   cpuThreshold: limits.cpuThreshold.default(null),
+  lineThreshold: limits.lineThreshold.default(null),
   disabled: z.boolean().default(false),
 });
 
@@ -42,9 +45,13 @@ const patchBody = z
   .strictObject({
     maxTunnels: limits.maxTunnels.optional(),
     cpuThreshold: limits.cpuThreshold.optional(),
+    lineThreshold: limits.lineThreshold.optional(),
     disabled: z.boolean().optional(),
   })
-  .refine((b) => Object.keys(b).length > 0, 'name at least one of maxTunnels, cpuThreshold, disabled');
+  .refine(
+    (b) => Object.keys(b).length > 0,
+    'name at least one of maxTunnels, cpuThreshold, lineThreshold, disabled',
+  );
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -71,6 +78,7 @@ export function registerGatewaysApi(app: FastifyInstance, options: GatewaysApiOp
     disabled: g.disabled,
     maxTunnels: g.maxTunnels,
     cpuThreshold: g.cpuThreshold,
+    lineThreshold: g.lineThreshold,
     source: g.source,
     registeredAt: iso(g.createdAt),
     updatedAt: iso(g.updatedAt),

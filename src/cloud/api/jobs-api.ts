@@ -115,7 +115,7 @@ export function registerJobsApi(
       format: contentType === 'application/octet-stream' ? null : contentType,
     };
     if (request.idempotencyKey) {
-      const first = runner.existing(request.idempotencyKey);
+      const first = await runner.existing(request.idempotencyKey);
       if (first) {
         drain();
         return reply.code(200).send(jobView(first));
@@ -145,19 +145,19 @@ export function registerJobsApi(
       ...(query.data.gateway ? { gatewayId: query.data.gateway } : {}),
       ...(query.data.state ? { state: query.data.state } : {}),
     };
-    return { jobs: store.list(filter).map(jobView) };
+    return { jobs: (await store.list(filter)).map(jobView) };
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/jobs/:id', async (req, reply) => {
-    const job = store.get(req.params.id);
+    const job = await store.get(req.params.id);
     if (!job) return reply.code(404).send({ error: 'not-found', message: `no job ${req.params.id}` });
     return jobView(job);
   });
 
-  app.get('/api/v1/devices', async () => ({ devices: devices.list() }));
+  app.get('/api/v1/devices', async () => ({ devices: await devices.list() }));
 
   app.get<{ Params: { id: string } }>('/api/v1/gateways/:id/devices', async (req) => ({
-    devices: devices.list(req.params.id),
+    devices: await devices.list(req.params.id),
   }));
 
   app.put<{ Params: { id: string; device: string } }>(
@@ -170,7 +170,7 @@ export function registerJobsApi(
         ...(body.data.directVia ? { directVia: body.data.directVia } : {}),
         ...(body.data.spec ? { spec: body.data.spec } : {}),
       };
-      const device = devices.setOverride(req.params.id, req.params.device, override);
+      const device = await devices.setOverride(req.params.id, req.params.device, override);
       if (!device) return reply.code(404).send({ error: 'not-found', message: 'no such device reported' });
       return device;
     },
@@ -179,7 +179,7 @@ export function registerJobsApi(
   app.delete<{ Params: { id: string; device: string } }>(
     '/api/v1/gateways/:id/devices/:device/override',
     async (req, reply) => {
-      const device = devices.setOverride(req.params.id, req.params.device, null);
+      const device = await devices.setOverride(req.params.id, req.params.device, null);
       if (!device) return reply.code(404).send({ error: 'not-found', message: 'no such device reported' });
       return device;
     },

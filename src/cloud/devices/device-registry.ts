@@ -1,6 +1,4 @@
-import type { DatabaseSync } from 'node:sqlite';
 import type { DeviceReport } from '../../protocol/messages.ts';
-import { openSharedDatabase } from '../../storage/sqlite-file.ts';
 
 /** How a device's direct connection reaches the cloud: by itself, or relayed by its gateway. */
 export type DirectVia = 'own' | 'gateway';
@@ -29,7 +27,8 @@ export interface RegisteredDevice {
   reportedAt: number;
 }
 
-interface Row {
+/** A devices row as either database returns it. */
+export interface DeviceRow {
   gateway_id: string;
   device_id: string;
   report: string;
@@ -37,7 +36,8 @@ interface Row {
   reported_at: number;
 }
 
-function toDevice(row: Row): RegisteredDevice {
+/** A devices row as a RegisteredDevice. */
+export function toDevice(row: DeviceRow): RegisteredDevice {
   const report = JSON.parse(row.report) as DeviceReport;
   const override = row.override ? (JSON.parse(row.override) as DeviceOverride) : null;
   return {
@@ -59,78 +59,16 @@ function toDevice(row: Row): RegisteredDevice {
  * address, protocols, whether it can connect to the cloud by itself, and its spec.
  * Gateways report their configured devices in each hello; overrides survive the reports.
  */
-export class DeviceRegistry {
-  private readonly db: DatabaseSync;
-
-  constructor(path: string) {
-    this.db = openSharedDatabase(path);
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS devices (
-        gateway_id TEXT NOT NULL,
-        device_id TEXT NOT NULL,
-        report TEXT NOT NULL,
-        override TEXT,
-        reported_at INTEGER NOT NULL,
-        PRIMARY KEY (gateway_id, device_id)
-      );
-    `);
-  }
-
+export interface DeviceRegistry {
   /** Replaces a gateway's reported devices; devices it no longer reports are forgotten (with their overrides). */
-  report(gatewayId: string, devices: readonly DeviceReport[], now: number): void {
-    const ids = devices.map((d) => d.id);
-    this.db.exec('BEGIN');
-    try {
-      const keep = new Set(ids);
-      for (const row of this.db
-        .prepare('SELECT device_id FROM devices WHERE gateway_id = ?')
-        .all(gatewayId) as { device_id: string }[]) {
-        if (!keep.has(row.device_id)) {
-          this.db
-            .prepare('DELETE FROM devices WHERE gateway_id = ? AND device_id = ?')
-            .run(gatewayId, row.device_id);
-        }
-      }
-      const upsert = this.db.prepare(
-        `INSERT INTO devices (gateway_id, device_id, report, reported_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (gateway_id, device_id) DO UPDATE SET report = excluded.report, reported_at = excluded.reported_at`,
-      );
-      for (const d of devices) upsert.run(gatewayId, d.id, JSON.stringify(d), now);
-      this.db.exec('COMMIT');
-    } catch (err) {
-      this.db.exec('ROLLBACK');
-      throw err;
-    }
-  }
-
-  get(gatewayId: string, deviceId: string): RegisteredDevice | undefined {
-    const row = this.db
-      .prepare('SELECT * FROM devices WHERE gateway_id = ? AND device_id = ?')
-      .get(gatewayId, deviceId) as Row | undefined;
-    return row ? toDevice(row) : undefined;
-  }
-
+  report(gatewayId: string, devices: readonly DeviceReport[], now: number): Promise<void>;
+  get(gatewayId: string, deviceId: string): Promise<RegisteredDevice | undefined>;
   /** Every device, or a gateway's. */
-  list(gatewayId?: string): RegisteredDevice[] {
-    const rows = this.db
-      .prepare('SELECT * FROM devices WHERE (?1 IS NULL OR gateway_id = ?1) ORDER BY gateway_id, device_id')
-      .all(gatewayId ?? null) as unknown as Row[];
-    return rows.map(toDevice);
-  }
-
-  /** Sets (or with null clears) an administrator's override; false when the device is unknown. */
+  list(gatewayId?: string): Promise<RegisteredDevice[]>;
+  /** Sets (or with null clears) an administrator's override; undefined when the device is unknown. */
   setOverride(
     gatewayId: string,
     deviceId: string,
     override: DeviceOverride | null,
-  ): RegisteredDevice | undefined {
-    const result = this.db
-      .prepare('UPDATE devices SET override = ? WHERE gateway_id = ? AND device_id = ?')
-      .run(override ? JSON.stringify(override) : null, gatewayId, deviceId);
-    return result.changes > 0 ? this.get(gatewayId, deviceId) : undefined;
-  }
-
-  close(): void {
-    this.db.close();
-  }
+  ): Promise<RegisteredDevice | undefined>;
 }

@@ -4,11 +4,12 @@ import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { DirectMode } from '../../protocol/job/job-records.ts';
 import type { DeviceRegistry } from '../devices/device-registry.ts';
+import type { CloudLine } from '../push/cloud-line.ts';
 import type { GatewayDirectory } from '../push/gateway-directory.ts';
 import type { GatewayRegistry, RegisteredGateway } from '../registry/gateway-registry.ts';
 import { decide, type GatewayLoad, type RunningJob } from '../scheduler/tunnel-scheduler.ts';
 import type { DocumentSpool } from './document-spool.ts';
-import type { Job, JobStore, NewJob } from './job-store.ts';
+import type { Job, JobStore, NewJob, RouteEntry } from './job-store.ts';
 import { JobTransfer } from './job-transfer.ts';
 
 /** A request the API turns into a 4xx: the message says what to change. */
@@ -28,8 +29,8 @@ export interface JobRunnerOptions {
   directory: GatewayDirectory;
   /** The registered gateways: their tunnel limit and optional CPU threshold. */
   gateways: GatewayRegistry;
-  /** Per gateway, from the config: the line speed (bytes/s) at or below which it counts as busy. */
-  lineThresholds: ReadonlyMap<string, number>;
+  /** This cloud node's name: the jobs it carries are marked with it (docs/fleet.md). */
+  node: string;
   clock: Clock;
   logger: Logger;
   maxBytes: number;
@@ -79,20 +80,45 @@ export class JobRunner {
     this.options = options;
     this.log = options.logger.child({ part: 'jobs' });
     options.directory.on('line-up', (line) => {
-      if (line.role === 'push') this.schedule(line.gatewayId);
+      void this.lineUp(line);
     });
   }
 
-  /** Picks up jobs a previous run left unfinished. */
-  start(): void {
-    const { store, clock } = this.options;
-    for (const job of store.unfinished()) {
-      // A switch not yet interrupted is given up: its tunnel is gone, and the job resumes on a new one.
-      if (job.state === 'via-tunnel' || job.state === 'switching') {
-        store.update(job.id, { state: 'queued', directTokenHash: null }, clock.now());
-      }
+  private async lineUp(line: CloudLine): Promise<void> {
+    // The device registry learns each gateway's devices from its hellos, before its jobs are scheduled.
+    const { devices, clock } = this.options;
+    if (line.hello.devices) {
+      await devices
+        .report(line.gatewayId, line.hello.devices, clock.now())
+        .catch((err: Error) =>
+          this.log.warn({ gateway: line.gatewayId, err: err.message }, 'devices of a hello not stored'),
+        );
+    }
+    if (line.role === 'push') this.schedule(line.gatewayId);
+  }
+
+  /**
+   * Picks up jobs this node's previous run left unfinished: a job on a tunnel (or in a switch
+   * not yet interrupted: its tunnel is gone) is queued again and resumes on a new tunnel.
+   */
+  async start(): Promise<void> {
+    const { store, clock, node } = this.options;
+    await store.requeue({ of: [node] }, clock.now());
+    for (const job of await store.unfinished()) {
       if (job.state === 'via-direct') this.armDirectTimer(job.id);
     }
+  }
+
+  /**
+   * Puts back in the queue the jobs that nodes no longer alive left on their tunnels, and
+   * schedules them: the gateway resumes each at the offset it holds, so a job still
+   * finishes once (docs/fleet.md).
+   */
+  async requeueOrphans(liveNodes: readonly string[]): Promise<void> {
+    const { store, clock } = this.options;
+    const jobs = await store.requeue({ allBut: liveNodes }, clock.now());
+    if (jobs.length > 0) this.log.info({ jobs: jobs.map((j) => j.id) }, 'jobs of a departed node requeued');
+    for (const gatewayId of new Set(jobs.map((j) => j.gatewayId))) this.schedule(gatewayId);
   }
 
   stop(): void {
@@ -106,7 +132,7 @@ export class JobRunner {
     const gateway = await this.options.gateways.get(request.gatewayId);
     if (!gateway) throw new JobRequestError(404, `no gateway "${request.gatewayId}" is registered`);
     if (gateway.disabled) throw new JobRequestError(409, `gateway "${request.gatewayId}" is disabled`);
-    const known = this.options.devices.list(request.gatewayId);
+    const known = await this.options.devices.list(request.gatewayId);
     const device = known.find((d) => d.id === request.deviceId);
     if (known.length > 0 && !device) {
       throw new JobRequestError(
@@ -120,7 +146,7 @@ export class JobRunner {
   }
 
   /** The job with this idempotency key, if one was accepted. */
-  existing(idempotencyKey: string): Job | undefined {
+  existing(idempotencyKey: string): Promise<Job | undefined> {
     return this.options.store.byIdempotencyKey(idempotencyKey);
   }
 
@@ -131,13 +157,13 @@ export class JobRunner {
     const id = randomUUID();
     const { size, sha256 } = await spool.receive(body, id, this.options.maxBytes);
     if (request.idempotencyKey) {
-      const first = store.byIdempotencyKey(request.idempotencyKey);
+      const first = await store.byIdempotencyKey(request.idempotencyKey);
       if (first) {
         await spool.remove(id);
         return { job: first, created: false };
       }
     }
-    const job = store.insert({ ...request, id, size, sha256, createdAt: clock.now() });
+    const job = await store.insert({ ...request, id, size, sha256, createdAt: clock.now() });
     this.log.info(
       { jobId: id, gateway: job.gatewayId, device: job.deviceId, size, priority: job.priority },
       'job accepted',
@@ -181,52 +207,53 @@ export class JobRunner {
 
   private async schedulePass(gatewayId: string): Promise<void> {
     const { store, devices, directory } = this.options;
-    const queued = store.queued(gatewayId);
+    const queued = await store.queued(gatewayId);
     if (queued.length === 0 || directory.lines(gatewayId, 'push').length === 0) return;
     const limits = await this.options.gateways.get(gatewayId);
     if (!limits || limits.disabled) return;
     for (const job of queued) {
-      const device = devices.get(gatewayId, job.deviceId);
+      const device = await devices.get(gatewayId, job.deviceId);
       if (!device) {
-        this.finish(job.id, {
+        await this.finish(job.id, {
           state: 'failed',
           error: `gateway "${gatewayId}" reports no device "${job.deviceId}"`,
         });
         continue;
       }
-      const running = this.runningJobs(gatewayId);
+      const running = await this.runningJobs(gatewayId);
       const decision = decide(
         { jobId: job.id, priority: job.priority, directCapable: device.directCapable },
         running,
         this.load(gatewayId, limits),
       );
       if (decision.kind === 'tunnel') {
-        this.startTransfer(job);
-        if (decision.andSwitch) this.switchJob(decision.andSwitch.victimJobId, decision.andSwitch.reason);
+        await this.startTransfer(job);
+        if (decision.andSwitch)
+          await this.switchJob(decision.andSwitch.victimJobId, decision.andSwitch.reason);
         continue;
       }
       if (decision.kind === 'direct') {
-        this.startTransfer(job);
-        this.switchJob(job.id, decision.reason, true);
+        await this.startTransfer(job);
+        await this.switchJob(job.id, decision.reason, true);
         continue;
       }
-      if (decision.kind === 'switch') this.switchJob(decision.victimJobId, decision.reason);
+      if (decision.kind === 'switch') await this.switchJob(decision.victimJobId, decision.reason);
       this.log.debug({ jobId: job.id, decision }, 'job waits for a tunnel');
       return;
     }
   }
 
-  private runningJobs(gatewayId: string): RunningJob[] {
-    const { devices } = this.options;
-    return [...this.running.values()]
-      .filter((t) => t.job.gatewayId === gatewayId)
-      .map((t) => ({
-        jobId: t.job.id,
-        priority: t.job.priority,
-        directCapable: devices.get(gatewayId, t.job.deviceId)?.directCapable ?? false,
-        route: t.route,
-        startedAt: t.startedAt,
-      }));
+  private async runningJobs(gatewayId: string): Promise<RunningJob[]> {
+    const transfers = [...this.running.values()].filter((t) => t.job.gatewayId === gatewayId);
+    if (transfers.length === 0) return [];
+    const known = new Map((await this.options.devices.list(gatewayId)).map((d) => [d.id, d]));
+    return transfers.map((t) => ({
+      jobId: t.job.id,
+      priority: t.job.priority,
+      directCapable: known.get(t.job.deviceId)?.directCapable ?? false,
+      route: t.route,
+      startedAt: t.startedAt,
+    }));
   }
 
   private load(gatewayId: string, limits: RegisteredGateway): GatewayLoad {
@@ -239,13 +266,15 @@ export class JobRunner {
       cpuUsage: fresh?.cpuUsage ?? null,
       cpuThreshold: limits.cpuThreshold,
       lineBytesPerSec: fresh?.lineBytesPerSec ?? null,
-      lineThresholdBytesPerSec: this.options.lineThresholds.get(gatewayId) ?? null,
+      lineThresholdBytesPerSec: limits.lineThreshold,
     };
   }
 
-  private startTransfer(job: Job): void {
+  private async startTransfer(queued: Job): Promise<void> {
     const { store, clock, directory, spool } = this.options;
-    store.update(job.id, { state: 'via-tunnel' }, clock.now());
+    // Another pass (or, in a fleet, another node) may have taken it meanwhile.
+    const job = await store.claim(queued.id, this.options.node, clock.now());
+    if (!job) return;
     const transfer = new JobTransfer(job, {
       clock,
       logger: this.options.logger,
@@ -266,44 +295,54 @@ export class JobRunner {
         }),
       resumeWithinMs: this.options.resumeWithinMs,
       onLeg: (line, offset) => {
-        const current = store.get(job.id);
-        if (!current) return;
-        store.update(
-          job.id,
-          { route: [...current.route, { route: 'tunnel', at: clock.now(), offset, line }] },
-          clock.now(),
+        this.addLeg(job.id, { route: 'tunnel', at: clock.now(), offset, line }).catch((err: Error) =>
+          this.log.warn({ jobId: job.id, err: err.message }, 'could not record a tunnel leg'),
         );
       },
-      onSwitchRefused: () => this.switchOff(job.id),
+      onSwitchRefused: () => {
+        this.switchOff(job.id).catch((err: Error) =>
+          this.log.error({ jobId: job.id, err: err.message }, 'could not call a refused switch off'),
+        );
+      },
     });
     this.running.set(job.id, transfer);
     const inUse = this.tunnelsInUse(job.gatewayId);
     this.peakTunnels.set(job.gatewayId, Math.max(this.peakTunnels.get(job.gatewayId) ?? 0, inUse));
     this.log.info({ jobId: job.id, gateway: job.gatewayId, tunnels: inUse }, 'job goes through a tunnel');
-    transfer.run().then((outcome) => {
-      this.running.delete(job.id);
-      if (outcome.kind === 'done') {
-        this.finish(job.id, {
-          state: 'done',
-          bytesTunnel: job.size - (store.get(job.id)?.bytesDirect ?? 0),
-          pages: outcome.pages ?? null,
-        });
-      } else if (outcome.kind === 'switched') {
-        this.log.info(
-          { jobId: job.id, offset: outcome.offset },
-          'job tunnel closed: the job continues on the device’s own connection',
-        );
-        const now = store.get(job.id);
-        // The device may have fetched (and even finished) the rest before the tunnel's last word came.
-        if (now?.state === 'switching' || now?.state === 'via-direct') {
-          store.update(job.id, { bytesTunnel: outcome.offset }, clock.now());
-          this.armDirectTimer(job.id);
+    transfer
+      .run()
+      .then(async (outcome) => {
+        this.running.delete(job.id);
+        if (outcome.kind === 'done') {
+          await this.finish(job.id, {
+            state: 'done',
+            bytesTunnel: job.size - ((await store.get(job.id))?.bytesDirect ?? 0),
+            pages: outcome.pages ?? null,
+          });
+        } else if (outcome.kind === 'switched') {
+          this.log.info(
+            { jobId: job.id, offset: outcome.offset },
+            'job tunnel closed: the job continues on the device’s own connection',
+          );
+          const now = await store.get(job.id);
+          // The device may have fetched (and even finished) the rest before the tunnel's last word came.
+          if (now?.state === 'switching' || now?.state === 'via-direct') {
+            await store.update(job.id, { bytesTunnel: outcome.offset, node: null }, clock.now());
+            this.armDirectTimer(job.id);
+          }
+        } else {
+          await this.finish(job.id, { state: 'failed', error: outcome.reason });
         }
-      } else {
-        this.finish(job.id, { state: 'failed', error: outcome.reason });
-      }
-      this.schedule(job.gatewayId);
-    });
+      })
+      .catch((err: Error) => this.log.error({ jobId: job.id, err: err.message }, 'job outcome not stored'))
+      .finally(() => this.schedule(job.gatewayId));
+  }
+
+  /** Appends a leg to a job's route history. */
+  private async addLeg(jobId: string, leg: RouteEntry): Promise<void> {
+    const { store, clock } = this.options;
+    const current = await store.get(jobId);
+    if (current) await store.update(jobId, { route: [...current.route, leg] }, clock.now());
   }
 
   /**
@@ -311,17 +350,18 @@ export class JobRunner {
    * tunnel goes on carrying data; once its connection is up (directConnected) the tunnel's part is
    * interrupted (7L). A direct start (#68–#74) sends no data on the tunnel at all.
    */
-  private switchJob(victimId: string, reason: string, directStart = false): void {
+  private async switchJob(victimId: string, reason: string, directStart = false): Promise<void> {
     const transfer = this.running.get(victimId);
     if (transfer?.route !== 'tunnel') return;
     const token = randomBytes(24).toString('base64url');
-    this.options.store.update(
+    await this.options.store.update(
       victimId,
       { state: 'switching', directTokenHash: hashToken(token) },
       this.options.clock.now(),
     );
     // The registry says whether the site lets the device out or only its gateway (which then relays).
-    const via = this.options.devices.get(transfer.job.gatewayId, transfer.job.deviceId)?.directVia ?? 'own';
+    const via =
+      (await this.options.devices.get(transfer.job.gatewayId, transfer.job.deviceId))?.directVia ?? 'own';
     // The gateway's relay passes only the pull variant's HTTP requests.
     const mode = via === 'gateway' ? 'pull' : this.options.directMode;
     this.log.info(
@@ -337,16 +377,16 @@ export class JobRunner {
         { jobId: victimId, connectTimeoutMs: this.options.connectTimeoutMs },
         'the device did not connect by itself in time; the job stays on its tunnel',
       );
-      this.switchOff(victimId);
+      return this.switchOff(victimId);
     });
   }
 
   /** A switch that did not happen: the token is void, the job is on its tunnel, others may switch. */
-  private switchOff(jobId: string): void {
+  private async switchOff(jobId: string): Promise<void> {
     this.clearTimer(jobId);
-    const job = this.options.store.get(jobId);
+    const job = await this.options.store.get(jobId);
     if (job?.state !== 'switching') return;
-    this.options.store.update(
+    await this.options.store.update(
       jobId,
       { state: 'via-tunnel', directTokenHash: null },
       this.options.clock.now(),
@@ -355,10 +395,10 @@ export class JobRunner {
   }
 
   private armDirectTimer(jobId: string): void {
-    this.armTimer(jobId, this.options.directTimeoutMs, () => {
-      const job = this.options.store.get(jobId);
+    this.armTimer(jobId, this.options.directTimeoutMs, async () => {
+      const job = await this.options.store.get(jobId);
       if (job && (job.state === 'switching' || job.state === 'via-direct')) {
-        this.finish(jobId, {
+        await this.finish(jobId, {
           state: 'failed',
           error: `the device did not finish the job on its direct connection within ${this.options.directTimeoutMs} ms`,
         });
@@ -366,13 +406,13 @@ export class JobRunner {
     });
   }
 
-  private armTimer(jobId: string, ms: number, fire: () => void): void {
+  private armTimer(jobId: string, ms: number, fire: () => Promise<void> | undefined): void {
     this.clearTimer(jobId);
     this.directTimers.set(
       jobId,
       this.options.clock.setTimeout(() => {
         this.directTimers.delete(jobId);
-        fire();
+        fire()?.catch((err: Error) => this.log.error({ jobId, err: err.message }, 'job timer failed'));
       }, ms),
     );
   }
@@ -385,8 +425,8 @@ export class JobRunner {
   // ------------------------------------------------------------ direct connections
 
   /** The job a device's direct connection is for, if its token is right. */
-  authorizeDirect(jobId: string, token: string | undefined): Job {
-    const job = this.options.store.get(jobId);
+  async authorizeDirect(jobId: string, token: string | undefined): Promise<Job> {
+    const job = await this.options.store.get(jobId);
     const expected = job?.directTokenHash;
     const given = token ? hashToken(token) : '';
     if (!job || !expected || !timingSafeEqual(Buffer.from(given.padEnd(64)), Buffer.from(expected))) {
@@ -410,22 +450,22 @@ export class JobRunner {
   }
 
   /** A device holding `offset` bytes takes the rest of its job over its own connection. */
-  directFetch(job: Job, offset: number): void {
+  async directFetch(job: Job, offset: number): Promise<void> {
     if (offset > job.size)
       throw new JobRequestError(422, `offset ${offset} is beyond the document (${job.size} bytes)`);
     const { store, clock } = this.options;
     const last = job.route.at(-1);
     if (last?.route === 'direct') {
-      store.update(job.id, { state: 'via-direct' }, clock.now());
+      await store.update(job.id, { state: 'via-direct' }, clock.now());
       return;
     }
     // The first direct leg: its offset is what came through tunnels (the gateway's `switched` says the same).
     const route = [...job.route, { route: 'direct' as const, at: clock.now(), offset }];
-    store.update(job.id, { state: 'via-direct', route, bytesTunnel: offset }, clock.now());
+    await store.update(job.id, { state: 'via-direct', route, bytesTunnel: offset }, clock.now());
   }
 
   /** The device's report at the end of its direct connection. */
-  directReport(job: Job, report: DirectReport): Job {
+  directReport(job: Job, report: DirectReport): Promise<Job> {
     this.clearTimer(job.id);
     if ('error' in report) return this.finish(job.id, { state: 'failed', error: `device: ${report.error}` });
     if (report.bytes !== job.size || report.sha256 !== job.sha256) {
@@ -442,9 +482,9 @@ export class JobRunner {
     });
   }
 
-  private finish(jobId: string, changes: Partial<Job> & { state: 'done' | 'failed' }): Job {
+  private async finish(jobId: string, changes: Partial<Job> & { state: 'done' | 'failed' }): Promise<Job> {
     const { store, clock, spool } = this.options;
-    const job = store.update(jobId, { ...changes, directTokenHash: null }, clock.now());
+    const job = await store.update(jobId, { ...changes, directTokenHash: null, node: null }, clock.now());
     if (changes.state === 'done')
       this.log.info({ jobId, bytesTunnel: job.bytesTunnel, bytesDirect: job.bytesDirect }, 'job done');
     else this.log.warn({ jobId, error: job.error }, 'job failed');

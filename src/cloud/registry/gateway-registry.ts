@@ -9,8 +9,10 @@ export interface RegisteredGateway {
   disabled: boolean;
   /** Job tunnels open at once through this gateway (seed 001's limit). */
   maxTunnels: number;
-  /** Also count the gateway as busy while its CPU usage (0..1, the last seconds) is at or above this (seed 001).*/
+  /** Also count the gateway as busy while its CPU usage (0..1, the last seconds) is at or above this (seed 001). */
   cpuThreshold: number | null;
+  /** Also count the gateway as busy while its line speed is at or below this, bytes/s (seed 001). */
+  lineThreshold: number | null;
   /** Where it came from: the config's `gateways` seed, or the admin API (which then owns it). */
   source: 'config' | 'api';
   createdAt: number;
@@ -19,7 +21,10 @@ export interface RegisteredGateway {
 
 /** What may change about a registered gateway after it was created. */
 export type GatewayChanges = Partial<
-  Pick<RegisteredGateway, 'tokenHash' | 'disabled' | 'maxTunnels' | 'cpuThreshold' | 'source'>
+  Pick<
+    RegisteredGateway,
+    'tokenHash' | 'disabled' | 'maxTunnels' | 'cpuThreshold' | 'lineThreshold' | 'source'
+  >
 >;
 
 /**
@@ -70,6 +75,7 @@ export interface GatewaySeed {
   token: string;
   maxTunnels: number;
   cpuThreshold?: number | undefined;
+  lineThreshold?: number | undefined;
 }
 
 /**
@@ -87,6 +93,7 @@ export async function seedGateways(
       tokenHash: hashGatewayToken(g.token),
       maxTunnels: g.maxTunnels,
       cpuThreshold: g.cpuThreshold ?? null,
+      lineThreshold: g.lineThreshold ?? null,
     };
     const created = await registry.create({
       id: g.id,
@@ -102,7 +109,8 @@ export async function seedGateways(
     if (
       current.tokenHash !== values.tokenHash ||
       current.maxTunnels !== values.maxTunnels ||
-      current.cpuThreshold !== values.cpuThreshold
+      current.cpuThreshold !== values.cpuThreshold ||
+      current.lineThreshold !== values.lineThreshold
     ) {
       await registry.update(g.id, values, now);
     }
@@ -114,6 +122,7 @@ const COLUMNS: Record<keyof GatewayChanges, string> = {
   disabled: 'disabled',
   maxTunnels: 'max_tunnels',
   cpuThreshold: 'cpu_threshold',
+  lineThreshold: 'line_threshold',
   source: 'source',
 };
 
@@ -137,6 +146,7 @@ export function toGateway(row: Record<string, unknown>): RegisteredGateway {
     disabled: Boolean(row.disabled),
     maxTunnels: Number(row.max_tunnels),
     cpuThreshold: row.cpu_threshold === null ? null : Number(row.cpu_threshold),
+    lineThreshold: row.line_threshold === null ? null : Number(row.line_threshold),
     source: row.source === 'api' ? 'api' : 'config',
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),

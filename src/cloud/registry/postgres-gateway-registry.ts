@@ -31,9 +31,19 @@ export class PostgresGatewayRegistry implements GatewayRegistry {
   async create(g: RegisteredGateway): Promise<boolean> {
     const result = await this.pool.query(
       `INSERT INTO registered_gateways
-         (id, token_hash, disabled, max_tunnels, cpu_threshold, source, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-      [g.id, g.tokenHash, g.disabled, g.maxTunnels, g.cpuThreshold, g.source, g.createdAt, g.updatedAt],
+         (id, token_hash, disabled, max_tunnels, cpu_threshold, line_threshold, source, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+      [
+        g.id,
+        g.tokenHash,
+        g.disabled,
+        g.maxTunnels,
+        g.cpuThreshold,
+        g.lineThreshold,
+        g.source,
+        g.createdAt,
+        g.updatedAt,
+      ],
     );
     return (result.rowCount ?? 0) > 0;
   }

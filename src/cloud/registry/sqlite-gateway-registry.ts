@@ -21,6 +21,7 @@ export class SqliteGatewayRegistry implements GatewayRegistry {
         disabled INTEGER NOT NULL DEFAULT 0,
         max_tunnels INTEGER NOT NULL,
         cpu_threshold REAL,
+        line_threshold REAL,
         source TEXT NOT NULL,
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
@@ -44,8 +45,8 @@ export class SqliteGatewayRegistry implements GatewayRegistry {
     const result = this.db
       .prepare(
         `INSERT INTO registered_gateways
-           (id, token_hash, disabled, max_tunnels, cpu_threshold, source, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+           (id, token_hash, disabled, max_tunnels, cpu_threshold, line_threshold, source, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
       )
       .run(
         g.id,
@@ -53,6 +54,7 @@ export class SqliteGatewayRegistry implements GatewayRegistry {
         g.disabled ? 1 : 0,
         g.maxTunnels,
         g.cpuThreshold,
+        g.lineThreshold,
         g.source,
         g.createdAt,
         g.updatedAt,

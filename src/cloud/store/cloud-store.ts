@@ -1,3 +1,13 @@
+import type { Clock } from '../../clock/clock.ts';
+import type { DeviceRegistry } from '../devices/device-registry.ts';
+import { PostgresDeviceRegistry } from '../devices/postgres-device-registry.ts';
+import { SqliteDeviceRegistry } from '../devices/sqlite-device-registry.ts';
+import type { DocumentSpool } from '../jobs/document-spool.ts';
+import { FileDocumentSpool } from '../jobs/file-document-spool.ts';
+import type { JobStore } from '../jobs/job-store.ts';
+import { PostgresDocumentSpool } from '../jobs/postgres-document-spool.ts';
+import { PostgresJobStore } from '../jobs/postgres-job-store.ts';
+import { SqliteJobStore } from '../jobs/sqlite-job-store.ts';
 import type { GatewayRegistry } from '../registry/gateway-registry.ts';
 import { PostgresGatewayRegistry } from '../registry/postgres-gateway-registry.ts';
 import { SqliteGatewayRegistry } from '../registry/sqlite-gateway-registry.ts';
@@ -14,30 +24,48 @@ export interface StoreSettings {
 }
 
 /**
- * The cloud's shared state behind one interface: SQLite in one file for a single node with
- * zero set-up, or PostgreSQL when `store.url` is set, so any node of a fleet can serve any
- * gateway, job or API call.
+ * The cloud's shared state behind one interface: SQLite in one file (and job documents in
+ * a directory) for a single node with zero set-up, or PostgreSQL when `store.url` is set,
+ * so any node of a fleet can serve any gateway, job or API call.
  */
 export interface CloudStore {
   readonly kind: 'sqlite' | 'postgres';
   readonly gateways: GatewayRegistry;
+  readonly jobs: JobStore;
+  readonly documents: DocumentSpool;
+  readonly devices: DeviceRegistry;
   close(): Promise<void>;
 }
 
 /** Opens (and on PostgreSQL migrates) the store the settings name. */
-export async function openCloudStore(settings: StoreSettings): Promise<CloudStore> {
+export async function openCloudStore(
+  settings: StoreSettings,
+  deps: { documentsDir: string; clock: Clock },
+): Promise<CloudStore> {
   if (settings.url) {
     const pool = await openPostgres(settings.url, settings.maxConnections);
     return {
       kind: 'postgres',
       gateways: new PostgresGatewayRegistry(pool),
+      jobs: new PostgresJobStore(pool),
+      documents: new PostgresDocumentSpool(pool, deps.clock),
+      devices: new PostgresDeviceRegistry(pool),
       close: () => pool.end(),
     };
   }
   const gateways = new SqliteGatewayRegistry(settings.path);
+  const jobs = new SqliteJobStore(settings.path);
+  const devices = new SqliteDeviceRegistry(settings.path);
   return {
     kind: 'sqlite',
     gateways,
-    close: async () => gateways.close(),
+    jobs,
+    documents: new FileDocumentSpool(deps.documentsDir),
+    devices,
+    close: async () => {
+      gateways.close();
+      jobs.close();
+      devices.close();
+    },
   };
 }

@@ -44,7 +44,7 @@ beforeEach(async () => {
   );
   jobId = job.id;
   // As if the job had gone through a tunnel up to `tunnelled` and then been switched.
-  cloud.jobStore.update(
+  await cloud.jobStore.update(
     jobId,
     { state: 'switching', bytesTunnel: tunnelled, directTokenHash: sha256(token) },
     Date.now(),
@@ -113,7 +113,7 @@ describe('cloud direct stream (push variant of a switched job)', () => {
     expect(await refusedWith(connect('wrong-token-0123456789'))).toBe(404);
     const beyond = await holding(doc.length + 1);
     expect(await closed(beyond)).toBe(1008);
-    expect(cloud.jobStore.get(jobId)).toMatchObject({ state: 'switching', route: [] });
+    expect(await cloud.jobStore.get(jobId)).toMatchObject({ state: 'switching', route: [] });
   });
 
   it('streams the rest from what the device holds, then end; a matching report makes the job done', async () => {
@@ -121,7 +121,7 @@ describe('cloud direct stream (push variant of a switched job)', () => {
     const { bytes, end } = await receive(ws);
     expect(bytes.equals(doc.subarray(tunnelled))).toBe(true);
     expect(end).toEqual({ type: 'end', size: doc.length, sha256: sha256(doc) });
-    expect(cloud.jobStore.get(jobId)).toMatchObject({
+    expect(await cloud.jobStore.get(jobId)).toMatchObject({
       state: 'via-direct',
       bytesTunnel: tunnelled,
       route: [expect.objectContaining({ route: 'direct', offset: tunnelled })],
@@ -131,7 +131,7 @@ describe('cloud direct stream (push variant of a switched job)', () => {
     ws.send(JSON.stringify({ type: 'complete', bytes: doc.length, sha256: sha256(doc), pages: 4 }));
     expect(await next(ws)).toEqual({ type: 'result', state: 'done', error: null });
     expect(await closing).toBe(1000);
-    expect(cloud.jobStore.get(jobId)).toMatchObject({
+    expect(await cloud.jobStore.get(jobId)).toMatchObject({
       state: 'done',
       bytesTunnel: tunnelled,
       bytesDirect: doc.length - tunnelled,
@@ -150,7 +150,7 @@ describe('cloud direct stream (push variant of a switched job)', () => {
     const result = await next(ws);
     expect(result).toMatchObject({ type: 'result', state: 'failed' });
     expect(String(result.error)).toMatch(/the device holds/);
-    expect(cloud.jobStore.get(jobId)?.state).toBe('failed');
+    expect((await cloud.jobStore.get(jobId))?.state).toBe('failed');
   });
 
   it('fails the job with the device’s error', async () => {
@@ -158,7 +158,7 @@ describe('cloud direct stream (push variant of a switched job)', () => {
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'error', error: 'paper jam' }));
     expect(await next(ws)).toEqual({ type: 'result', state: 'failed', error: 'device: paper jam' });
-    expect(cloud.jobStore.get(jobId)?.error).toBe('device: paper jam');
+    expect((await cloud.jobStore.get(jobId))?.error).toBe('device: paper jam');
   });
 
   it('closes with 1008 on a malformed message and leaves the job waiting for its device', async () => {
@@ -168,7 +168,7 @@ describe('cloud direct stream (push variant of a switched job)', () => {
       const closing = closed(ws);
       ws.send(bad);
       expect(await closing).toBe(1008);
-      expect(cloud.jobStore.get(jobId)).toMatchObject({ state: 'switching', error: null });
+      expect(await cloud.jobStore.get(jobId)).toMatchObject({ state: 'switching', error: null });
     }
     const twice = await holding(doc.length);
     const closing = closed(twice);

@@ -1,4 +1,6 @@
+import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../../src/clock/system-clock.ts';
 import {
   hashGatewayToken,
   newGatewayToken,
@@ -15,6 +17,7 @@ const gateway = (id: string, extra: Partial<RegisteredGateway> = {}): Registered
   disabled: false,
   maxTunnels: 8,
   cpuThreshold: null,
+  lineThreshold: null,
   source: 'api',
   createdAt: 1000,
   updatedAt: 1000,
@@ -38,7 +41,7 @@ describe('gateway tokens', () => {
 describe.each(storeBackends())('gateway registry on $name', ({ fresh }) => {
   let store: CloudStore;
   const open = async () => {
-    store = await openCloudStore(await fresh());
+    store = await openCloudStore(await fresh(), { documentsDir: tmpdir(), clock: systemClock });
     return store.gateways;
   };
   afterEach(async () => {
@@ -54,10 +57,12 @@ describe.each(storeBackends())('gateway registry on $name', ({ fresh }) => {
 
     const changed = await registry.update(
       'gw-1',
-      { disabled: true, maxTunnels: 3, cpuThreshold: null },
+      { disabled: true, maxTunnels: 3, cpuThreshold: null, lineThreshold: 125_000 },
       2000,
     );
-    expect(changed).toEqual(gateway('gw-1', { disabled: true, maxTunnels: 3, updatedAt: 2000 }));
+    expect(changed).toEqual(
+      gateway('gw-1', { disabled: true, maxTunnels: 3, lineThreshold: 125_000, updatedAt: 2000 }),
+    );
     expect(await registry.update('gw-2', { disabled: true }, 2000)).toBeUndefined();
 
     expect(await registry.delete('gw-1')).toBe(true);
