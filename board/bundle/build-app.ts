@@ -11,14 +11,15 @@
  * Left out of the bundle and loaded from node_modules at run time: the packages a site
  * needs only for some features (src/runtime/on-demand.ts), serialport's native binding
  * among them. Every chunk sits in OUT_DIR itself, so `import.meta.url`-relative paths
- * match src/'s depth where it matters: ../package.json (src/version.ts) and ./public/
- * (the status page's files, copied to OUT_DIR/public).
+ * match src/'s depth where it matters: ../package.json and ./build-info.json (src/version.ts)
+ * and ./public/ (the status page's files, copied to OUT_DIR/public).
  */
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'rolldown';
 import { ON_DEMAND_PACKAGES } from '../../src/runtime/on-demand.ts';
+import { BUILD_INFO_FILE, gitCommit } from '../../src/version.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -56,6 +57,8 @@ export async function buildApp(outDir: string, repo = REPO): Promise<void> {
     },
   });
   cpSync(join(repo, 'src/gateway/status/public'), join(outDir, 'public'), { recursive: true });
+  // `--version` and bug reports name the commit; the board has no git to ask.
+  writeFileSync(join(outDir, BUILD_INFO_FILE), `${JSON.stringify({ commit: gitCommit(repo) })}\n`);
 }
 
 if (import.meta.main) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { VERSION } from '../version.ts';
+import { versionLine } from '../version.ts';
 
 /**
  * Each command's module is imported only when that command runs (all of them for the
@@ -25,7 +25,12 @@ const program = new Command('mfp-gateway')
     'Gateway appliance for office MFPs behind firewalls and proxies, and the reference cloud it talks to.\n' +
       'Keeps push lines to the cloud alive with a learned keep-alive interval.',
   )
-  .version(VERSION, '-V, --version')
+  // Not commander's .version(): the commit is looked up only when asked for.
+  .option('-V, --version', 'print the version, the commit it was built from and the Node version')
+  .on('option:version', () => {
+    process.stdout.write(`${versionLine()}\n`);
+    process.exit(0);
+  })
   .showHelpAfterError('(run with --help for usage)');
 
 const asked = process.argv[2];
