@@ -8,7 +8,8 @@
 #   sudo ./board/install.sh --root DIR      # into a directory tree (image builds, tests)
 #   sudo ./board/install.sh --uninstall [--purge]
 #
-# Idempotent: running it again with the same bundle changes nothing.
+# Idempotent: running it again with the same bundle changes nothing, not even a file's
+# time, and restarts nothing; the service is restarted only when something it uses changed.
 set -euo pipefail
 
 usage() {
@@ -16,7 +17,8 @@ usage() {
 usage: install.sh [--root DIR] [--prefix DIR] [--bundle DIR] [--journal volatile|persistent]
                   [--with-cloud] [--no-start] [--uninstall [--purge]]
 
-  --root DIR        install into the tree at DIR (a mounted image, a test directory);
+  --root DIR        install into the tree at DIR (a mounted image, a test directory, or an
+                    empty directory, which gets the few files it needs: etc/passwd…);
                     nothing on the running system is touched, no service is started
   --prefix DIR      where releases live (default /opt/mfp-gateway)
   --bundle DIR      the unpacked release bundle (default: the bundle this script is in)
@@ -44,6 +46,10 @@ CLOUD_USER=mfp-cloud
 MARK_BEGIN="# >>> mfp-gateway (board/install.sh) >>>"
 MARK_END="# <<< mfp-gateway <<<"
 
+# Set by every step that changed the tree: the service restarts only then.
+CHANGED=0
+changed() { CHANGED=1; }
+
 die() {
   echo "install.sh: $*" >&2
   exit 1
@@ -69,7 +75,7 @@ case "$JOURNAL" in volatile | persistent) ;; *) die "--journal must be volatile 
 case "$PREFIX" in / | */) die "--prefix must name a directory of its own, without a trailing slash, not $PREFIX" ;; /*) ;; *) die "--prefix must be an absolute path, not $PREFIX" ;; esac
 [ "$(id -u)" -eq 0 ] || die "run as root (sudo), so the service user and system files can be created"
 if [ -n "$ROOT" ]; then
-  [ -d "$ROOT/etc" ] || die "--root $ROOT has no etc/: give the root of a Debian or Raspberry Pi OS tree"
+  [ -d "$ROOT" ] || die "--root $ROOT does not exist: give the root of a Debian or Raspberry Pi OS tree, or an empty directory"
   ROOT="$(cd "$ROOT" && pwd)"
 fi
 
@@ -97,7 +103,8 @@ config_txt() {
   done
 }
 
-# Writes stdin to a file only when the content differs, with the given mode.
+# Writes stdin to a file only when the content differs, with the given mode (an
+# unchanged file keeps its time too).
 put() {
   local dest="$1" mode="$2" tmp
   mkdir -p "$(dirname "$dest")"
@@ -106,17 +113,60 @@ put() {
   chmod "$mode" "$tmp"
   if [ -f "$dest" ] && cmp -s "$tmp" "$dest"; then
     rm -f "$tmp"
-  else
-    mv -f "$tmp" "$dest"
+    chmod "$mode" "$dest"
+    return
   fi
+  mv -f "$tmp" "$dest"
+  changed
 }
 
-# Removes our marked block from config.txt (no-op when absent).
-strip_block() {
-  local file="$1"
-  if grep -qxF "$MARK_BEGIN" "$file"; then
-    sed -i "\\|^${MARK_BEGIN}\$|,\\|^${MARK_END}\$|d" "$file"
+# A symlink, replaced only when it points elsewhere.
+link() {
+  local target="$1" name="$2"
+  [ -L "$name" ] && [ "$(readlink "$name")" = "$target" ] && return
+  ln -sfn "$target" "$name.new"
+  mv -fT "$name.new" "$name"
+  changed
+}
+
+# config.txt without our marked block (the whole file when it has none).
+without_block() {
+  sed "\\|^${MARK_BEGIN}\$|,\\|^${MARK_END}\$|d" "$1"
+}
+
+# Gives config.txt our block (with "add") or takes it out, keeping the file's mode; an
+# unchanged file is not rewritten.
+set_config_txt() {
+  local file="$1" action="$2" want
+  want="$(mktemp)"
+  without_block "$file" >"$want"
+  # [all]: earlier lines may have opened a [pi4]-style conditional section.
+  if [ "$action" = add ]; then
+    printf '%s\n[all]\nenable_uart=1\ndtparam=watchdog=on\n%s\n' "$MARK_BEGIN" "$MARK_END" >>"$want"
   fi
+  if cmp -s "$want" "$file"; then
+    rm -f "$want"
+    return
+  fi
+  put "$file" "$(stat -c %a "$file")" <"$want"
+  rm -f "$want"
+  say "$file changed: it takes effect at the next reboot"
+}
+
+# An empty --root gets what useradd and the service need of a system: the account files
+# with root in them. An existing tree keeps its own.
+scaffold_root() {
+  [ -f "$ROOT/etc/passwd" ] && return
+  say "$ROOT has no etc/passwd: laying out a minimal tree (root account, nologin shell)"
+  mkdir -p "$ROOT/etc" "$ROOT/usr/sbin"
+  printf 'root:x:0:0:root:/root:/bin/bash\n' >"$ROOT/etc/passwd"
+  printf 'root:x:0:\ndialout:x:20:\n' >"$ROOT/etc/group"
+  printf 'root:*:%s:0:99999:7:::\n' "$(($(date +%s) / 86400))" >"$ROOT/etc/shadow"
+  printf 'root:*::\ndialout:*::\n' >"$ROOT/etc/gshadow"
+  chmod 0644 "$ROOT/etc/passwd" "$ROOT/etc/group"
+  chmod 0640 "$ROOT/etc/shadow" "$ROOT/etc/gshadow"
+  [ -e "$ROOT/usr/sbin/nologin" ] || ln -s /bin/false "$ROOT/usr/sbin/nologin"
+  changed
 }
 
 gid_of() { awk -F: -v g="$1" '$1 == g { print $3 }' "$ROOT/etc/group"; }
@@ -127,6 +177,16 @@ ensure_user() {
   say "creating system user $user"
   useradd ${ROOT:+--root "$ROOT"} --system --user-group --no-create-home \
     --home-dir "$home" --shell /usr/sbin/nologin --comment "$user service" "$user"
+  changed
+}
+
+# chown/chmod a path only when it differs (no change of ctime on a second run).
+own() {
+  local owner="$1" mode="$2" path="$3"
+  [ "$(stat -c '%u:%g %a' "$path")" = "$owner $mode" ] && return
+  chown "$owner" "$path"
+  chmod "$mode" "$path"
+  changed
 }
 
 install_unit() {
@@ -137,10 +197,10 @@ install_unit() {
 enable_unit() {
   local name="$1"
   if live; then
-    systemctl enable "$name"
+    systemctl is-enabled --quiet "$name" 2>/dev/null || { systemctl enable "$name"; changed; }
   else
     mkdir -p "$WANTS_DIR"
-    ln -sfn "/etc/systemd/system/$name" "$WANTS_DIR/$name"
+    link "/etc/systemd/system/$name" "$WANTS_DIR/$name"
   fi
 }
 
@@ -150,6 +210,7 @@ do_install() {
   version="$(cat "$BUNDLE/VERSION")"
   release="$ROOT$PREFIX/releases/$version"
   say "installing mfp-gateway $version into ${ROOT:-/}"
+  if [ -n "$ROOT" ]; then scaffold_root; fi
 
   # The app: releases side by side, `current` names the one that runs (board/update.sh
   # switches and rolls back by moving this link).
@@ -157,32 +218,33 @@ do_install() {
     mkdir -p "$ROOT$PREFIX/releases"
     rm -rf "$release.new"
     cp -a "$BUNDLE/." "$release.new"
-    rm -rf "$release"
-    mv "$release.new" "$release"
+    if [ -d "$release" ] && diff -r --no-dereference "$release" "$release.new" >/dev/null 2>&1; then
+      rm -rf "$release.new"
+    else
+      rm -rf "$release"
+      mv "$release.new" "$release"
+      changed
+    fi
   fi
-  ln -sfn "releases/$version" "$ROOT$PREFIX/current.new"
-  mv -fT "$ROOT$PREFIX/current.new" "$ROOT$PREFIX/current"
+  link "releases/$version" "$ROOT$PREFIX/current"
   mkdir -p "$ROOT/usr/local/bin"
-  ln -sfn "$PREFIX/current/bin/mfp-gateway" "$CLI_LINK"
+  link "$PREFIX/current/bin/mfp-gateway" "$CLI_LINK"
 
   ensure_user "$SERVICE_USER" /var/lib/mfp-gateway
   local gid
   gid="$(gid_of "$SERVICE_USER")"
   # Config readable by root and the service only: it holds the cloud token.
   mkdir -p "$CONFIG_DIR" "$STATE_DIR"
-  chown "0:$gid" "$CONFIG_DIR"
-  chmod 0750 "$CONFIG_DIR"
+  own "0:$gid" 750 "$CONFIG_DIR"
   put "$CONFIG_DIR/gateway.yaml.example" 0644 <"$BUNDLE/examples/gateway.yaml"
-  chown "$(awk -F: -v u="$SERVICE_USER" '$1 == u { print $3 }' "$ROOT/etc/passwd"):$gid" "$STATE_DIR"
-  chmod 0750 "$STATE_DIR"
+  own "$(awk -F: -v u="$SERVICE_USER" '$1 == u { print $3 }' "$ROOT/etc/passwd"):$gid" 750 "$STATE_DIR"
 
   install_unit mfp-gateway.service
   if [ "$WITH_CLOUD" -eq 1 ]; then
     ensure_user "$CLOUD_USER" /var/lib/mfp-cloud
     install_unit mfp-gateway-cloud.service
     mkdir -p "$ROOT/etc/mfp-cloud"
-    chown "0:$(gid_of "$CLOUD_USER")" "$ROOT/etc/mfp-cloud"
-    chmod 0750 "$ROOT/etc/mfp-cloud"
+    own "0:$(gid_of "$CLOUD_USER")" 750 "$ROOT/etc/mfp-cloud"
     put "$ROOT/etc/mfp-cloud/cloud.yaml.example" 0644 <"$BUNDLE/examples/cloud.yaml"
   fi
 
@@ -225,28 +287,32 @@ EOF
   local cfg
   cfg="$(config_txt)"
   if [ -n "$cfg" ]; then
-    strip_block "$cfg"
-    # [all]: earlier lines may have opened a [pi4]-style conditional section.
-    printf '%s\n[all]\nenable_uart=1\ndtparam=watchdog=on\n%s\n' "$MARK_BEGIN" "$MARK_END" >>"$cfg"
+    set_config_txt "$cfg" add
   else
     say "no Raspberry Pi config.txt under ${ROOT:-/}boot: skipping the UART and watchdog lines"
   fi
 
   enable_unit mfp-gateway.service
   if live; then
-    systemctl daemon-reload
-    udevadm control --reload-rules
-    udevadm trigger --subsystem-match=tty --action=add
-    if [ "$START" -eq 1 ] && { [ -f "$CONFIG_DIR/gateway.yaml" ] || [ -f "$ROOT/boot/firmware/mfp-gateway.yaml" ]; }; then
-      systemctl restart mfp-gateway.service
-      say "started; check it with: systemctl status mfp-gateway"
-    else
+    if [ "$CHANGED" -eq 1 ]; then
+      systemctl daemon-reload
+      udevadm control --reload-rules
+      udevadm trigger --subsystem-match=tty --action=add
+      say "journald and watchdog settings take effect at the next reboot"
+    fi
+    if ! { [ -f "$CONFIG_DIR/gateway.yaml" ] || [ -f "$ROOT/boot/firmware/mfp-gateway.yaml" ]; }; then
       say "enabled; put a config at /etc/mfp-gateway/gateway.yaml (see gateway.yaml.example) or" \
         "mfp-gateway.yaml on the boot partition, then: systemctl restart mfp-gateway"
+    elif [ "$START" -eq 0 ]; then
+      say "enabled, not (re)started (--no-start)"
+    elif [ "$CHANGED" -eq 1 ] || ! systemctl is-active --quiet mfp-gateway.service; then
+      systemctl restart mfp-gateway.service
+      say "started; check it with: systemctl status mfp-gateway (or: mfp-gateway status)"
+    else
+      say "nothing changed; the running service was left alone"
     fi
-    say "journald and watchdog settings and config.txt take effect at the next reboot"
   fi
-  say "done: mfp-gateway $version"
+  if [ "$CHANGED" -eq 1 ]; then say "done: mfp-gateway $version"; else say "done: mfp-gateway $version, nothing changed"; fi
 }
 
 do_uninstall() {
@@ -262,7 +328,7 @@ do_uninstall() {
   rmdir --ignore-fail-on-non-empty "$WANTS_DIR" "$(dirname "$JOURNALD_CONF")" "$(dirname "$WATCHDOG_CONF")" 2>/dev/null || true
   local cfg
   cfg="$(config_txt)"
-  if [ -n "$cfg" ]; then strip_block "$cfg"; fi
+  if [ -n "$cfg" ]; then set_config_txt "$cfg" remove; fi
   rm -rf "$ROOT$PREFIX"
   rm -f "$CLI_LINK"
   if [ "$PURGE" -eq 1 ]; then

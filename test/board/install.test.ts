@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -85,12 +85,35 @@ describe('board/install.sh --root', () => {
     expect(read('etc/systemd/system.conf.d/mfp-gateway-watchdog.conf')).toMatch(/^RuntimeWatchdogSec=15s$/m);
   });
 
-  it('is idempotent: a second run leaves the tree exactly as the first', () => {
-    install();
+  it('is idempotent: a second run leaves the tree exactly as the first, times included, and says so', () => {
+    expect(install()).not.toMatch(/nothing changed/);
     const first = snapshot(root);
-    install();
+    expect(install()).toMatch(/done: mfp-gateway \S+, nothing changed/);
     expect(snapshot(root)).toEqual(first);
     expect(read('boot/firmware/config.txt').match(/enable_uart=1/g)).toHaveLength(1);
+  });
+
+  it('installs into an empty directory, laying out the account files it needs', () => {
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    const result = runScript(join(bundle, 'board/install.sh'), ['--root', empty]);
+    expect(result.status, result.output).toBe(0);
+    expect(result.output).toMatch(/laying out a minimal tree/);
+    expect(readlinkSync(join(empty, 'opt/mfp-gateway/current'))).toBe(`releases/${version}`);
+    expect(passwdEntry(empty, 'mfp-gateway')).toBeDefined();
+    expect(readlinkSync(join(empty, 'etc/systemd/system/multi-user.target.wants/mfp-gateway.service'))).toBe(
+      '/etc/systemd/system/mfp-gateway.service',
+    );
+    expect(result.output).toMatch(/no Raspberry Pi config\.txt/);
+    const again = snapshot(empty);
+    expect(runScript(join(bundle, 'board/install.sh'), ['--root', empty]).output).toMatch(/nothing changed/);
+    expect(snapshot(empty)).toEqual(again);
+  });
+
+  it('refuses a --root that does not exist', () => {
+    const result = runScript(join(bundle, 'board/install.sh'), ['--root', join(dir, 'nowhere')]);
+    expect(result.status).toBe(1);
+    expect(result.output).toMatch(/does not exist/);
   });
 
   it('installs under another prefix, with the unit pointing there', () => {

@@ -51,18 +51,22 @@ export function runScript(script: string, args: string[]): { status: number | nu
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
 
-/** Every entry under root with type, mode, owner and content hash or link target. */
+/** Every entry under root with type, mode, owner, content hash or link target, and a file's or link's time. */
 export function snapshot(root: string): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {
     const path = join(root, rel);
     const st = lstatSync(path);
     const meta = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
-    if (st.isSymbolicLink()) out.push(`${rel} -> ${readlinkSync(path)}`);
+    if (st.isSymbolicLink()) out.push(`${rel} -> ${readlinkSync(path)} ${st.mtimeMs}`);
     else if (st.isDirectory()) {
+      // A directory's time moves with the temporary files made and removed in it.
       out.push(`${rel}/ ${meta}`);
       for (const name of readdirSync(path).sort()) walk(rel ? `${rel}/${name}` : name);
-    } else out.push(`${rel} ${meta} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`);
+    } else
+      out.push(
+        `${rel} ${meta} ${st.mtimeMs} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`,
+      );
   };
   walk('');
   return out;
