@@ -82,13 +82,18 @@ export function bundleVersions(repo = REPO): { version: string; nodeVersion: str
 
 /**
  * Lays out the non-compiled part of a bundle in dest: units, board scripts, examples, the
- * bin/mfp-gateway launcher and VERSION. (Tests install this part alone.)
+ * bin/mfp-gateway launcher, the unit's crash log script and VERSION. (Tests install this part alone.)
  */
 export function copyAppFiles(dest: string, version: string, repo = REPO): void {
   for (const file of APP_FILES) cpSync(join(repo, file), join(dest, file), { recursive: true });
   mkdirSync(join(dest, 'bin'), { recursive: true });
-  copyFileSync(join(repo, 'board/bundle/launcher.sh'), join(dest, 'bin/mfp-gateway'));
-  chmodSync(join(dest, 'bin/mfp-gateway'), 0o755);
+  for (const [script, bin] of [
+    ['board/bundle/launcher.sh', 'bin/mfp-gateway'],
+    ['board/crash-log.sh', 'bin/mfp-gateway-crash-log'],
+  ] as const) {
+    copyFileSync(join(repo, script), join(dest, bin));
+    chmodSync(join(dest, bin), 0o755);
+  }
   writeFileSync(join(dest, 'VERSION'), `${version}\n`);
 }
 

@@ -8,6 +8,7 @@ import { scratchDir } from '../support/chain.ts';
 const UNITS_DIR = fileURLToPath(new URL('../../systemd/', import.meta.url));
 const UNITS = readdirSync(UNITS_DIR).filter((f) => f.endsWith('.service'));
 const INSTALLED_BIN = '/opt/mfp-gateway/current/bin/mfp-gateway';
+const INSTALLED_CRASH_LOG = `${INSTALLED_BIN}-crash-log`;
 /** Exposure ×10 that `systemd-analyze security` may not exceed ("OK" ends at 3.9). */
 const MAX_EXPOSURE = 25;
 
@@ -44,7 +45,8 @@ writeFileSync(standIn, '#!/bin/sh\nexit 0\n');
 chmodSync(standIn, 0o755);
 function verifiableCopy(unit: string): string {
   const copy = join(scratch.dir, unit);
-  writeFileSync(copy, readFileSync(join(UNITS_DIR, unit), 'utf8').replaceAll(INSTALLED_BIN, standIn));
+  const text = readFileSync(join(UNITS_DIR, unit), 'utf8');
+  writeFileSync(copy, text.replaceAll(INSTALLED_CRASH_LOG, standIn).replaceAll(INSTALLED_BIN, standIn));
   return copy;
 }
 
@@ -96,9 +98,14 @@ describe('the gateway unit', () => {
   });
 
   it('imports the first-boot config as root before the sandboxed daemon starts', () => {
-    expect(d.get('ExecStartPre')).toEqual([
+    expect(d.get('ExecStartPre')?.[0]).toBe(
       `-+${INSTALLED_BIN} run --first-boot-only --config /etc/mfp-gateway/gateway.yaml`,
-    ]);
+    );
+  });
+
+  it('keeps a crash log as root around the daemon, whatever the script’s own fate', () => {
+    expect(d.get('ExecStartPre')?.[1]).toBe(`-+${INSTALLED_CRASH_LOG} start`);
+    expect(d.get('ExecStopPost')).toEqual([`-+${INSTALLED_CRASH_LOG} stop`]);
   });
 
   it('fits a 512 MB board', () => {
