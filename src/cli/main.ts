@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.ts')).runCommand(),
   cloud: async () => (await import('./commands/cloud.ts')).cloudCommand(),
   demo: async () => (await import('./commands/demo.ts')).demoCommand(),
+  doctor: async () => (await import('./commands/doctor.ts')).doctorCommand(),
   decrypt: async () => (await import('./commands/decrypt.ts')).decryptCommand(),
   'hash-password': async () => (await import('./commands/hash-password.ts')).hashPasswordCommand(),
   sim: async () =>

@@ -71,3 +71,14 @@ describe('the terminal', () => {
     expect(typeof line.time).toBe('number');
   });
 });
+
+describe('--help', () => {
+  it('shows duration defaults as people write them, not in milliseconds', () => {
+    const run = spawnSync(process.execPath, [CLI, 'demo', '--help'], { encoding: 'utf8' });
+    const help = run.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('idle timeout of the simulated firewall (default: 20s)');
+    expect(help).toContain('how often the cloud pushes to the gateway (default: 15s)');
+    expect(help).toContain('(default: run until Ctrl-C)');
+    expect(help).not.toMatch(/default: \d{4,}/);
+  });
+});

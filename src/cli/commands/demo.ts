@@ -1,16 +1,8 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseDuration } from '../../config/duration.ts';
+import { Command, Option } from 'commander';
 import { runDemo } from '../../demo/run-demo.ts';
 import { createLogger } from '../../log/logger.ts';
+import { durationArg, durationOption } from '../arguments.ts';
 import { stopOnSignal } from '../lifecycle.ts';
-
-function durationArg(value: string): number {
-  try {
-    return parseDuration(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
 
 /** `mfp-gateway demo`: cloud + simulated firewall + gateway on loopback. */
 export function demoCommand(): Command {
@@ -18,18 +10,17 @@ export function demoCommand(): Command {
     .description(
       'run cloud, a simulated idle-dropping firewall and a gateway on loopback, and watch the keep-alive learn',
     )
-    .option('--firewall-idle <duration>', 'idle timeout of the simulated firewall', durationArg, 20_000)
+    .addOption(durationOption('--firewall-idle <duration>', 'idle timeout of the simulated firewall', 20_000))
     .addOption(
       new Option('--on-expiry <mode>', 'what the firewall does to expired connections')
         .choices(['silent', 'rst'])
         .default('silent'),
     )
-    .option('--push-every <duration>', 'how often the cloud pushes to the gateway', durationArg, 15_000)
-    .option(
-      '--duration <duration>',
-      'stop by itself after this long (default: run until Ctrl-C)',
-      durationArg,
-      0,
+    .addOption(durationOption('--push-every <duration>', 'how often the cloud pushes to the gateway', 15_000))
+    .addOption(
+      new Option('--duration <duration>', 'stop by itself after this long')
+        .argParser(durationArg)
+        .default(0, 'run until Ctrl-C'),
     )
     .option('--log-level <level>', 'log level of the parts (info shows every line change)', 'warn')
     .addHelpText('after', '\nExample:\n  mfp-gateway demo --firewall-idle 20s --on-expiry rst')

@@ -1,10 +1,9 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { systemClock } from '../../clock/system-clock.ts';
-import { DurationError, parseDuration } from '../../config/duration.ts';
 import { createLogger } from '../../log/logger.ts';
 import { formatHostPort, type HostPort } from '../../sim/firewall/address.ts';
 import { type ExpiryMode, IdleFirewall } from '../../sim/firewall/idle-firewall.ts';
-import { byteRateArg, hostPortArg } from '../arguments.ts';
+import { byteRateArg, hostPortArg, positiveDurationArg } from '../arguments.ts';
 import { stopOnSignal } from '../lifecycle.ts';
 
 interface SimFirewallFlags {
@@ -14,19 +13,6 @@ interface SimFirewallFlags {
   onExpiry: ExpiryMode;
   lifetime?: number;
   rate?: number;
-}
-
-function positiveDurationArg(text: string): number {
-  let ms: number;
-  try {
-    ms = parseDuration(text);
-  } catch (err) {
-    if (err instanceof DurationError) throw new InvalidArgumentError(err.message);
-    throw err;
-  }
-  if (ms <= 0)
-    throw new InvalidArgumentError(`"${text}" is no time at all; give a duration above zero, e.g. "30s"`);
-  return ms;
 }
 
 /** `mfp-gateway sim firewall`: a TCP relay that forgets idle connections like a real middlebox. */

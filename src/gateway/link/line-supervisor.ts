@@ -69,6 +69,11 @@ interface SupervisorEvents {
   change: [];
 }
 
+/** The upgrade request's credentials of a push line: the gateway's id and its bearer token. */
+export function lineHeaders(gatewayId: string, token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}`, 'x-mfp-gateway': gatewayId };
+}
+
 /**
  * Owns the gateway's push lines (cloudflared's supervisor): starts them staggered,
  * restores the ones the cloud reports dead, opens and closes the probe line as the cloud
@@ -96,7 +101,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
       clock: options.clock,
       logger: log,
       url: options.url,
-      headers: { authorization: `Bearer ${options.token}`, 'x-mfp-gateway': options.gatewayId },
+      headers: lineHeaders(options.gatewayId, options.token),
       agent: options.agent,
       ca: options.ca,
       keepaliveDefaultMs: options.keepaliveDefaultMs,
