@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   cloud: async () => (await import('./commands/cloud.ts')).cloudCommand(),
   demo: async () => (await import('./commands/demo.ts')).demoCommand(),
   doctor: async () => (await import('./commands/doctor.ts')).doctorCommand(),
+  status: async () => (await import('./commands/status.ts')).statusCommand(),
   decrypt: async () => (await import('./commands/decrypt.ts')).decryptCommand(),
   'hash-password': async () => (await import('./commands/hash-password.ts')).hashPasswordCommand(),
   sim: async () =>

@@ -6,6 +6,7 @@ import { startFeatures } from '../lifecycle/feature.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Push } from '../protocol/messages.ts';
 import { VERSION } from '../version.ts';
+import { ControlFeature } from './control/control-feature.ts';
 import type { DeviceMonitor } from './devices/device-monitor.ts';
 import type { DeviceRegistry } from './devices/device-registry.ts';
 import { DevicesFeature } from './devices/devices-feature.ts';
@@ -157,6 +158,16 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     journal: journal.journal.store,
     pushProxy: pushProxy?.proxy ?? null,
   });
+  const control = new ControlFeature(ctx, {
+    cloud: new URL(config.cloud.url).origin,
+    proxy: access.proxy ? describeProxy(access.proxy) : null,
+    link: link.supervisor,
+    power: power.scheduler,
+    deviceMonitor: devices.monitor,
+    tunnels: tunnels.endpoint,
+    jobs: jobs.jobs,
+    statusPage: () => status.page,
+  });
   logger.info(
     {
       clientId: ctx.clientId,
@@ -169,10 +180,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     },
     'gateway starting',
   );
-  // Stopped in reverse: the page first (it reads the journal's file), MQTT last (it ships
-  // the records of the tunnels that close as the lines stop).
+  // Stopped in reverse: the control socket and the page first (they read the journal's
+  // file), MQTT last (it ships the records of the tunnels that close as the lines stop).
   const started = await startFeatures(
-    [mqtt, journal, devices, load, link, jobs, tunnels, pushProxy, power, status].filter((f) => f !== null),
+    [mqtt, journal, devices, load, link, jobs, tunnels, pushProxy, power, status, control].filter(
+      (f) => f !== null,
+    ),
     { logger, bus },
   );
   return {
