@@ -33,7 +33,8 @@ export interface StatusAppParts {
 
 /**
  * The status page's site on an already listening server: login, GET /health, /ready,
- * /metrics (no login), the page, GET /api/status and the live WebSocket (login). Loaded
+ * /metrics (no login), the page, GET /api/status, /api/diagnostics (a .tar.gz for
+ * support) and the live WebSocket (login). Loaded
  * on the first request (status-page.ts): everything here is needed only while someone looks.
  */
 export async function buildStatusApp(server: Server, parts: StatusAppParts): Promise<LoadedSite> {
@@ -69,6 +70,29 @@ export async function buildStatusApp(server: Server, parts: StatusAppParts): Pro
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   app.get('/api/status', async () => buildSnapshot(sources, history, logs, clock));
+  // Behind the login like every /api/ path; loaded on first use, it is rarely needed.
+  app.get('/api/diagnostics', async (_req, reply) => {
+    const { diagnosticsArchive, diagnosticsName } = await import('./diagnostics.ts');
+    const now = clock.now();
+    const archive = await diagnosticsArchive({
+      gatewayId: sources.gatewayId,
+      stateDir: sources.stateDir,
+      now,
+      maskedConfig: sources.settings,
+      status: buildSnapshot(sources, history, logs, clock),
+      logs,
+      metrics: await metrics.metrics(),
+    });
+    log.info({ bytes: archive.length }, 'diagnostics downloaded');
+    return reply
+      .type('application/gzip')
+      .header(
+        'content-disposition',
+        `attachment; filename="${diagnosticsName(sources.gatewayId, now)}.tar.gz"`,
+      )
+      .header('cache-control', 'no-store')
+      .send(archive);
+  });
   if (ctx.power) {
     registerPowerOverride(app, {
       clock,

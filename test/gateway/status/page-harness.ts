@@ -83,7 +83,7 @@ export async function startTestPage(
   clock: Clock,
   status: Record<string, unknown>,
   defer: (fn: () => unknown) => void,
-  parts: { providers?: StatusProviders; powerOverride?: boolean } = {},
+  parts: { providers?: StatusProviders; powerOverride?: boolean; settings?: unknown } = {},
 ): Promise<TestPage> {
   const { dir, cleanup } = scratchDir('status-page');
   defer(cleanup);
@@ -120,7 +120,7 @@ export async function startTestPage(
       power: () => power?.state() ?? POWER,
       mqtt: () => null,
       pushesReceived: () => ({ ...pushes }),
-      settings: {},
+      settings: parts.settings ?? {},
       providers: parts.providers ?? NO_PROVIDERS,
     },
   });
