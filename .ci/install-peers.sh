@@ -3,8 +3,8 @@
 # Idempotent: skips apt-get when everything is already there. Needs root (CI runs as root).
 set -euo pipefail
 
-# package:binary pairs; the binary (a glob for versioned paths) says whether the package is
-# already installed.
+# package:file pairs; the file (a binary or a library; a glob for versioned paths) says
+# whether the package is already installed.
 peers=(
   "squid:/usr/sbin/squid"
   "openssl:/usr/bin/openssl"
@@ -23,13 +23,17 @@ peers=(
   "chromium:/usr/bin/chromium"
   "postgresql:/usr/lib/postgresql/*/bin/initdb"
   "nats-server:/usr/sbin/nats-server"
+  # The arm64 release bundle runs under user-mode emulation in test/board/arm64.test.ts.
+  "qemu-user-static:/usr/bin/qemu-aarch64-static"
+  "libc6-arm64-cross:/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1"
+  "libstdc++6-arm64-cross:/usr/aarch64-linux-gnu/lib/libstdc++.so.6"
 )
 
 missing=()
 for entry in "${peers[@]}"; do
   pkg=${entry%%:*}
   found=no
-  for bin in ${entry#*:}; do [ -x "$bin" ] && found=yes; done
+  for bin in ${entry#*:}; do [ -e "$bin" ] && found=yes; done
   [ "$found" = yes ] || missing+=("$pkg")
 done
 
