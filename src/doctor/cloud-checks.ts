@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns/promises';
+import type { Agent } from 'node:http';
 import { request } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
@@ -6,7 +7,7 @@ import { WebSocket } from 'ws';
 import type { Clock } from '../clock/clock.ts';
 import { formatDuration } from '../config/duration.ts';
 import { lineHeaders } from '../gateway/link/line-supervisor.ts';
-import { describeProxy, proxyAgent } from '../gateway/link/proxy.ts';
+import { describeProxy } from '../gateway/link/proxy.ts';
 import type { CheckResult } from './check-result.ts';
 import { connectTcp, hostPort, PathError, proxyConnect, withDeadline } from './cloud-path.ts';
 
@@ -14,6 +15,8 @@ import { connectTcp, hostPort, PathError, proxyConnect, withDeadline } from './c
 export interface CloudTarget {
   url: URL;
   proxy: URL | null;
+  /** The daemon's agent for the push lines (through the proxy), if any. */
+  agent?: Agent;
   /** Replaces the default CAs, as cloud.caFile does for the daemon. */
   ca?: Buffer;
   caFile?: string;
@@ -327,7 +330,7 @@ export async function checkToken(ctx: CheckContext, target: CloudTarget): Promis
     await withDeadline(ctx.clock, ctx.timeoutMs, 'the push endpoint', (onAbort) => {
       const ws = new WebSocket(target.url, {
         headers: lineHeaders(target.gatewayId, target.token),
-        agent: target.proxy ? proxyAgent(target.proxy) : undefined,
+        agent: target.agent,
         ca: target.ca,
         perMessageDeflate: false,
         followRedirects: false,

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { Clock } from '../clock/clock.ts';
 import { ConfigError } from '../config/config-error.ts';
 import { type GatewayConfig, loadGatewayConfig } from '../config/gateway-config.ts';
-import { proxyFor } from '../gateway/link/proxy.ts';
+import { type CloudAccess, cloudAccess } from '../gateway/link/cloud-access.ts';
 import { type CheckResult, skipped } from './check-result.ts';
 import {
   type CheckContext,
@@ -49,26 +48,25 @@ function checkConfig(file: string, env: NodeJS.ProcessEnv): { result: CheckResul
   }
 }
 
-/** How `run` would reach the cloud with this config and environment. */
+/** How `run` reaches the cloud with this config and environment (its own cloudAccess). */
 function cloudTarget(config: GatewayConfig, env: NodeJS.ProcessEnv): CloudTarget | CheckResult {
-  const url = new URL(config.cloud.url);
-  let ca: Buffer | undefined;
-  if (config.cloud.caFile) {
-    try {
-      ca = readFileSync(config.cloud.caFile);
-    } catch (err) {
-      return {
-        check: 'tls',
-        status: 'fail',
-        message: `cloud.caFile ${config.cloud.caFile} cannot be read (${(err as NodeJS.ErrnoException).code})`,
-        fix: 'give the path of the cloud’s CA certificate (PEM), readable by the service',
-      };
-    }
+  let access: CloudAccess;
+  try {
+    access = cloudAccess(config.cloud, env);
+  } catch (err) {
+    return {
+      check: 'tls',
+      status: 'fail',
+      message: `cloud.caFile ${config.cloud.caFile} cannot be read (${(err as NodeJS.ErrnoException).code})`,
+      fix: 'give the path of the cloud’s CA certificate (PEM), readable by the service',
+    };
   }
+  const url = new URL(config.cloud.url);
   return {
     url,
-    proxy: proxyFor(url, config.cloud.proxy, env),
-    ca,
+    proxy: access.proxy,
+    agent: access.agentFor(url),
+    ca: access.ca,
     caFile: config.cloud.caFile,
     gatewayId: config.gateway.id,
     token: config.cloud.token,
