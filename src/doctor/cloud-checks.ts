@@ -1,6 +1,5 @@
 import { lookup } from 'node:dns/promises';
 import type { Agent } from 'node:http';
-import { request } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { WebSocket } from 'ws';
@@ -8,6 +7,7 @@ import type { Clock } from '../clock/clock.ts';
 import { formatDuration } from '../config/duration.ts';
 import { lineHeaders } from '../gateway/link/line-supervisor.ts';
 import { describeProxy } from '../gateway/link/proxy.ts';
+import { http } from '../runtime/node-http.ts';
 import type { CheckResult } from './check-result.ts';
 import { connectTcp, hostPort, PathError, proxyConnect, withDeadline } from './cloud-path.ts';
 
@@ -235,7 +235,7 @@ function cloudDate(
   const { host, port } = hostPort(target.url);
   const sentAt = ctx.clock.now();
   return withDeadline(ctx.clock, ctx.timeoutMs, `GET /health from ${host}`, (onAbort) => {
-    const req = request({
+    const req = http.request({
       createConnection: () => stream,
       method: 'GET',
       path: '/health',

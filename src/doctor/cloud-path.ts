@@ -1,6 +1,6 @@
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Clock } from '../clock/clock.ts';
+import { http } from '../runtime/node-http.ts';
 
 /** Why the way to the cloud failed: a socket error code, or the proxy's HTTP status. */
 export class PathError extends Error {
@@ -83,7 +83,7 @@ export function proxyConnect(
   }
   const { host, port } = hostPort(proxy);
   return withDeadline(clock, timeoutMs, `CONNECT through the proxy ${host}:${port}`, (onAbort) => {
-    const req = request({ host, port, method: 'CONNECT', path: authority, headers, agent: false });
+    const req = http.request({ host, port, method: 'CONNECT', path: authority, headers, agent: false });
     onAbort(() => req.destroy());
     return new Promise<Socket>((resolve, reject) => {
       req.once('connect', (res, socket) => {

@@ -1,5 +1,5 @@
-import { request } from 'node:http';
 import { createServer } from 'node:net';
+import { http } from '../runtime/node-http.ts';
 import type { CheckResult } from './check-result.ts';
 import type { CheckContext } from './cloud-checks.ts';
 import { withDeadline } from './cloud-path.ts';
@@ -18,7 +18,7 @@ async function gatewayAnswers(ctx: CheckContext, host: string, port: number): Pr
   const target = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   try {
     return await withDeadline(ctx.clock, ctx.timeoutMs, 'GET /health', (onAbort) => {
-      const req = request({ host: target, port, path: '/health', agent: false });
+      const req = http.request({ host: target, port, path: '/health', agent: false });
       onAbort(() => req.destroy());
       return new Promise<boolean>((resolve, reject) => {
         req.once('response', (res) => {

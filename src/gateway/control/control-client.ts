@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { http } from '../../runtime/node-http.ts';
 import { REPORT_PATH } from './control-server.ts';
 import type { DaemonReport } from './daemon-report.ts';
 
@@ -16,7 +16,7 @@ export class ControlError extends Error {
 /** Asks the daemon listening on the control socket at `path` for its report. */
 export function fetchReport(path: string, timeoutMs: number): Promise<DaemonReport> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: path, path: REPORT_PATH, timeout: timeoutMs }, (res) => {
+    const req = http.request({ socketPath: path, path: REPORT_PATH, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => {

@@ -1,6 +1,6 @@
 import { chmod, unlink } from 'node:fs/promises';
-import { createServer, request } from 'node:http';
 import type { Logger } from '../../log/logger.ts';
+import { http } from '../../runtime/node-http.ts';
 
 /** The control socket's name in the state directory. */
 export const CONTROL_SOCKET = 'control.sock';
@@ -25,7 +25,7 @@ export interface ControlServer {
 /** True when something answers on the socket: another daemon uses this state directory. */
 function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ socketPath: path, path: REPORT_PATH, timeout: 1000 }, (res) => {
+    const req = http.request({ socketPath: path, path: REPORT_PATH, timeout: 1000 }, (res) => {
       res.resume();
       resolve(true);
     });
@@ -46,7 +46,7 @@ function answers(path: string): Promise<boolean> {
  */
 export function startControlServer(options: ControlServerOptions): ControlServer {
   const log = options.logger.child({ part: 'control' });
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== REPORT_PATH) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
       return;
