@@ -29,7 +29,6 @@ import { DevicePushDispatcher } from './push-proxy/device-push.ts';
 import { ProxiedDevices } from './push-proxy/proxied-devices.ts';
 import { type GatewayRegistry, seedGateways } from './registry/gateway-registry.ts';
 import type { LearningStore } from './status/learning-store.ts';
-import { SqliteLearningStore } from './status/sqlite-learning-store.ts';
 import { StatusLogRetention } from './status/status-log-retention.ts';
 import { openCloudStore } from './store/cloud-store.ts';
 
@@ -92,7 +91,7 @@ export async function startCloudServer(
   });
   const registry = cloudStore.gateways;
   await seedGateways(registry, config.gateways, clock.now());
-  const store = new SqliteLearningStore(config.store.path);
+  const store = cloudStore.learning;
   const retention = new StatusLogRetention({
     store,
     clock,
@@ -221,7 +220,6 @@ export async function startCloudServer(
       directStream.closeAll();
       await app.close();
       await mqtt?.stop();
-      await store.close();
       await cloudStore.close();
     },
   };

@@ -11,6 +11,9 @@ import { SqliteJobStore } from '../jobs/sqlite-job-store.ts';
 import type { GatewayRegistry } from '../registry/gateway-registry.ts';
 import { PostgresGatewayRegistry } from '../registry/postgres-gateway-registry.ts';
 import { SqliteGatewayRegistry } from '../registry/sqlite-gateway-registry.ts';
+import type { LearningStore } from '../status/learning-store.ts';
+import { PostgresLearningStore } from '../status/postgres-learning-store.ts';
+import { SqliteLearningStore } from '../status/sqlite-learning-store.ts';
 import { openPostgres } from './postgres-database.ts';
 
 /** Where the cloud keeps the state its nodes share (the config's `store` section). */
@@ -34,6 +37,8 @@ export interface CloudStore {
   readonly jobs: JobStore;
   readonly documents: DocumentSpool;
   readonly devices: DeviceRegistry;
+  /** The status log, each gateway's evidence and the gateways' sites (keep-alive learning). */
+  readonly learning: LearningStore;
   close(): Promise<void>;
 }
 
@@ -50,22 +55,26 @@ export async function openCloudStore(
       jobs: new PostgresJobStore(pool),
       documents: new PostgresDocumentSpool(pool, deps.clock),
       devices: new PostgresDeviceRegistry(pool),
+      learning: new PostgresLearningStore(pool),
       close: () => pool.end(),
     };
   }
   const gateways = new SqliteGatewayRegistry(settings.path);
   const jobs = new SqliteJobStore(settings.path);
   const devices = new SqliteDeviceRegistry(settings.path);
+  const learning = new SqliteLearningStore(settings.path);
   return {
     kind: 'sqlite',
     gateways,
     jobs,
     documents: new FileDocumentSpool(deps.documentsDir),
     devices,
+    learning,
     close: async () => {
       gateways.close();
       jobs.close();
       devices.close();
+      await learning.close();
     },
   };
 }

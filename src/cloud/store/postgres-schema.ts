@@ -50,6 +50,40 @@ export const POSTGRES_SCHEMA = `
     PRIMARY KEY (job_id, seq)
   );
 
+  -- The communication status log (seed 000), the gateways' sites, and each gateway's evidence.
+  CREATE TABLE IF NOT EXISTS status_log (
+    id BIGSERIAL PRIMARY KEY,
+    time BIGINT NOT NULL,
+    gateway_id TEXT COLLATE "C" NOT NULL,
+    client_id TEXT NOT NULL,
+    connection_id TEXT NOT NULL,
+    session_id TEXT,
+    role TEXT NOT NULL,
+    data_type TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('OK', 'NG')),
+    idle_before_ms BIGINT NOT NULL,
+    connection_age_ms BIGINT NOT NULL,
+    failure TEXT,
+    policy_limited BOOLEAN NOT NULL DEFAULT false
+  );
+  CREATE INDEX IF NOT EXISTS status_log_gateway_time ON status_log (gateway_id, time);
+  CREATE INDEX IF NOT EXISTS status_log_time ON status_log (time);
+  CREATE TABLE IF NOT EXISTS gateways (
+    gateway_id TEXT COLLATE "C" PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    egress_address TEXT,
+    site_key TEXT NOT NULL,
+    last_hello_at BIGINT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS gateways_site ON gateways (site_key);
+  CREATE TABLE IF NOT EXISTS evidence (
+    gateway_id TEXT PRIMARY KEY,
+    evidence JSONB,
+    version BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+
   CREATE TABLE IF NOT EXISTS devices (
     gateway_id TEXT COLLATE "C" NOT NULL,
     device_id TEXT COLLATE "C" NOT NULL,

@@ -2,10 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../../src/clock/system-clock.ts';
 import { type Evidence, foldRecords } from '../../../src/cloud/learning/evidence.ts';
 import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
-import type { NewRecord } from '../../../src/cloud/status/learning-store.ts';
-import { SqliteLearningStore } from '../../../src/cloud/status/sqlite-learning-store.ts';
+import type { LearningStore, NewRecord } from '../../../src/cloud/status/learning-store.ts';
+import { type CloudStore, openCloudStore, type StoreSettings } from '../../../src/cloud/store/cloud-store.ts';
+import { storeBackends } from '../../support/cloud-stores.ts';
 
 const base: NewRecord = {
   time: 1000,
@@ -24,19 +26,30 @@ const fold = (current: Evidence | null, records: readonly NewRecord[]) =>
   foldRecords(current, records, { config: CONFIG });
 
 const dirs: string[] = [];
-afterEach(() => {
+const opened: CloudStore[] = [];
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function tempDb(): string {
+/** Settings of a fresh store that a second open reaches too (a file, not ":memory:", for SQLite). */
+async function durable(fresh: () => Promise<StoreSettings>): Promise<StoreSettings> {
+  const settings = await fresh();
+  if (settings.url) return settings;
   const dir = mkdtempSync(join(tmpdir(), 'learning-store-'));
   dirs.push(dir);
-  return join(dir, 'cloud.db');
+  return { ...settings, path: join(dir, 'cloud.db') };
 }
 
-describe('SqliteLearningStore', () => {
+async function open(settings: StoreSettings): Promise<LearningStore> {
+  const store = await openCloudStore(settings, { documentsDir: tmpdir(), clock: systemClock });
+  opened.push(store);
+  return store.learning;
+}
+
+describe.each(storeBackends())('learning store on $name', ({ name, fresh }) => {
   it('logs every record and returns the most recent ones oldest first', async () => {
-    const store = new SqliteLearningStore(':memory:');
+    const store = await open(await fresh());
     for (let i = 0; i < 5; i++)
       await store.record('g1', [{ ...base, time: 1000 + i, idleBeforeMs: i }], fold);
     await store.record('g2', [{ ...base, gatewayId: 'g2', time: 2000 }], fold);
@@ -53,26 +66,53 @@ describe('SqliteLearningStore', () => {
       gatewayId: 'g1',
       sessionId: 's1',
     });
-    await store.close();
   });
 
   it('writes the evidence only when the fold changed it, and keeps it across a restart', async () => {
-    const path = tempDb();
-    const store = new SqliteLearningStore(path);
+    const settings = await durable(fresh);
+    const store = await open(settings);
     const first = await store.record('g1', [{ ...base, idleBeforeMs: 30_000 }], fold);
     expect(first.changed).toBe(true);
     const same = await store.record('g1', [{ ...base, time: 2000, idleBeforeMs: 20_000 }], fold);
     expect(same.changed).toBe(false);
-    expect(same.evidence).toBe(first.evidence);
-    await store.close();
-    const reopened = new SqliteLearningStore(path);
+    expect(same.evidence).toEqual(first.evidence);
+    const reopened = await open(settings);
     expect(await reopened.evidence('g1')).toEqual(first.evidence);
     expect(await reopened.recent('g1', 0, 10)).toHaveLength(2);
-    await reopened.close();
   });
 
+  it.runIf(name === 'postgres')(
+    'keeps every node’s evidence when two nodes record for one gateway at once',
+    async () => {
+      const settings = await fresh();
+      const [a, b] = [await open(settings), await open(settings)];
+      // Each death is of its own session: a lost update would lose sessions from the evidence.
+      const sessions = Array.from({ length: 20 }, (_, i) => `s${i}`);
+      await Promise.all(
+        sessions.map((sessionId, i) =>
+          (i % 2 ? a : b).record(
+            'g1',
+            [
+              {
+                ...base,
+                time: 1000 + i,
+                status: 'NG',
+                failure: 'ack-timeout',
+                idleBeforeMs: 60_000,
+                sessionId,
+              },
+            ],
+            fold,
+          ),
+        ),
+      );
+      expect([...((await a.evidence('g1'))?.sessions ?? [])].sort()).toEqual([...sessions].sort());
+      expect(await a.recent('g1', 0, 100)).toHaveLength(sessions.length);
+    },
+  );
+
   it('finds the gateways of a site through its index, with their evidence', async () => {
-    const store = new SqliteLearningStore(':memory:');
+    const store = await open(await fresh());
     const info = {
       clientId: 'c',
       domain: 'example.co.jp',
@@ -90,11 +130,10 @@ describe('SqliteLearningStore', () => {
       ['b', 40_000],
     ]);
     expect((await store.gateway('c'))?.siteKey).toBe('other');
-    await store.close();
   });
 
   it('prunes by age and by a per-gateway cap, in batches, until the sweep is done', async () => {
-    const store = new SqliteLearningStore(':memory:');
+    const store = await open(await fresh());
     const rows: NewRecord[] = [];
     for (let i = 0; i < 50; i++) rows.push({ ...base, time: 1000 + i });
     for (let i = 0; i < 30; i++) rows.push({ ...base, gatewayId: 'g2', time: 5000 + i });
@@ -116,6 +155,5 @@ describe('SqliteLearningStore', () => {
       Array.from({ length: 20 }, (_, i) => 1030 + i),
     );
     expect(await store.recent('g2', 0, 100)).toHaveLength(20);
-    await store.close();
   });
 });
