@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../clock/clock.ts';
 import { systemClock } from '../clock/system-clock.ts';
 import type { CloudConfig } from '../config/cloud-config.ts';
+import { namedFeature, startFeatures } from '../lifecycle/feature.ts';
 import type { Logger } from '../log/logger.ts';
 import { KeepaliveAdvisor } from './advisor/keepalive-advisor.ts';
 import { registerDevicePushApi } from './api/device-push-api.ts';
@@ -16,11 +14,15 @@ import { registerGatewaysApi } from './api/gateways-api.ts';
 import { registerHttpApi } from './api/http-api.ts';
 import { registerJobsApi } from './api/jobs-api.ts';
 import { registerMetricsApi } from './api/metrics-api.ts';
+import type { CloudContext } from './cloud-context.ts';
 import type { DeviceRegistry } from './devices/device-registry.ts';
-import { JobRunner } from './jobs/job-runner.ts';
+import { HttpListener } from './http/http-listener.ts';
+import type { JobRunner } from './jobs/job-runner.ts';
 import type { JobStore } from './jobs/job-store.ts';
+import { JobsFeature } from './jobs/jobs-feature.ts';
 import { DEFAULT_LEARNING_CONFIG, type LearningConfig } from './learning/learning-config.ts';
-import { type CloudMqttParts, startCloudMqtt } from './mqtt/cloud-mqtt-setup.ts';
+import type { CloudMqttParts } from './mqtt/cloud-mqtt-setup.ts';
+import { CloudMqttFeature } from './mqtt/mqtt-feature.ts';
 import { EventLoopWatch } from './overload/event-loop-watch.ts';
 import { GatewayDirectory } from './push/gateway-directory.ts';
 import { PushDispatcher } from './push/push-dispatcher.ts';
@@ -70,17 +72,19 @@ export interface CloudServer {
   stop(): Promise<void>;
 }
 
-/** Starts the reference cloud server from a validated config. */
+/**
+ * Starts the reference cloud server from a validated config: the cloud's composition root.
+ * Opens the store (gateway registry, jobs, documents, devices), builds the parts, registers the
+ * APIs on the one port, then starts the features in order (stores, MQTT, the port, the status
+ * log's retention, the event-loop watch, the jobs) and stops them in reverse; the cloud needs
+ * them all, so one that cannot start stops the others and fails the start.
+ */
 export async function startCloudServer(
   config: CloudConfig,
   deps: { logger: Logger; clock?: Clock },
 ): Promise<CloudServer> {
-  const clock = deps.clock ?? systemClock;
-  const log = deps.logger;
-  const https = config.tls
-    ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
-    : null;
-  const app = (https ? Fastify({ https, logger: false }) : Fastify({ logger: false })) as FastifyInstance;
+  const ctx: CloudContext = { config, clock: deps.clock ?? systemClock, logger: deps.logger };
+  const { clock, logger: log } = ctx;
   const cloudStore = await openCloudStore(config.store, {
     documentsDir:
       config.jobs.spoolDir ??
@@ -91,7 +95,12 @@ export async function startCloudServer(
   });
   const registry = cloudStore.gateways;
   await seedGateways(registry, config.gateways, clock.now());
+  // Opened first (the parts read the registry), closed last, after everything that writes it.
+  const stores = { name: 'stores', start() {}, stop: () => cloudStore.close() };
   const store = cloudStore.learning;
+  const { jobs: jobStore, devices, documents: spool } = cloudStore;
+  const http = new HttpListener(ctx);
+  const { app } = http;
   const retention = new StatusLogRetention({
     store,
     clock,
@@ -122,16 +131,14 @@ export async function startCloudServer(
     overload,
     onStream: (line, request) => proxiedDevices.accept(line, request),
   });
-  const mqtt = config.mqtt
-    ? await startCloudMqtt(config, config.mqtt, { clock, logger: log, gateways: registry })
-    : null;
+  const mqtt = config.mqtt ? new CloudMqttFeature(ctx, config.mqtt, registry) : null;
   const dispatcher = new PushDispatcher({
     server: push,
     clock,
     logger: log,
     ackTimeoutMs: config.push.ackTimeout,
     deadlineMs: config.push.deadline,
-    alternate: mqtt?.client,
+    alternate: mqtt ?? undefined,
   });
   registerHttpApi(app, { apiToken: config.api.token, registry, store, dispatcher });
   registerGatewaysApi(app, {
@@ -160,67 +167,49 @@ export async function startCloudServer(
       deadlineMs: config.push.deadline,
     }),
   });
-  const { jobs: jobStore, devices, documents: spool } = cloudStore;
-  let url = '';
-  const jobs = new JobRunner({
+  const jobs = new JobsFeature(ctx, {
     store: jobStore,
     spool,
     devices,
     directory,
     gateways: registry,
-    node: hostname(),
-    clock,
-    logger: log,
-    maxBytes: config.jobs.maxBytes,
-    directMode: config.jobs.directMode,
-    publicUrl: () => config.jobs.publicUrl ?? url,
-    connectTimeoutMs: config.jobs.connectTimeout,
-    directTimeoutMs: config.jobs.directTimeout,
-    resumeWithinMs: config.jobs.resumeWithin,
+    listener: http,
   });
-  registerJobsApi(app, { runner: jobs, store: jobStore, devices });
+  const { runner } = jobs;
+  registerJobsApi(app, { runner, store: jobStore, devices });
   registerMetricsApi(app, { overload });
-  registerDirectApi(app, { runner: jobs, spool });
-  const directStream = new DirectStreamServer({ runner: jobs, spool, logger: log });
-  app.server.on('upgrade', (req, socket, head) => {
-    if (isDirectStreamPath(req.url)) directStream.handleUpgrade(req, socket, head);
-    else push.handleUpgrade(req, socket, head);
-  });
-  await app.listen({ host: config.listen.host, port: config.listen.port });
-  const address = app.server.address() as AddressInfo;
-  const scheme = https ? 'https' : 'http';
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  url = `${scheme}://${host}:${address.port}`;
-  await jobs.start();
-  overload.start();
-  retention.start();
+  registerDirectApi(app, { runner, spool });
+  http.upgrade(isDirectStreamPath, new DirectStreamServer({ runner, spool, logger: log }));
+  http.upgrade(() => true, push);
+  const started = await startFeatures(
+    [
+      stores,
+      mqtt,
+      http,
+      namedFeature('status-log-retention', retention),
+      namedFeature('event-loop-watch', overload),
+      jobs,
+    ].filter((f) => f !== null),
+    { logger: log, allNeeded: true },
+  );
   log.info(
-    { url, store: cloudStore.kind === 'postgres' ? 'postgres' : config.store.path },
+    { url: http.url, store: cloudStore.kind === 'postgres' ? 'postgres' : config.store.path },
     'cloud listening',
   );
   return {
-    url,
-    port: address.port,
+    url: http.url,
+    port: http.port,
     app,
     push,
     dispatcher,
     store,
     registry,
     overload,
-    jobs,
+    jobs: runner,
     jobStore,
     devices,
     proxiedDevices,
-    mqtt,
-    async stop() {
-      jobs.stop();
-      overload.stop();
-      await retention.stop();
-      push.closeAll();
-      directStream.closeAll();
-      await app.close();
-      await mqtt?.stop();
-      await cloudStore.close();
-    },
+    mqtt: mqtt?.parts ?? null,
+    stop: () => started.stop(),
   };
 }

@@ -54,3 +54,15 @@ describe('startFeatures', () => {
     expect(steps).toEqual(['start a', 'a heard', 'stop a']);
   });
 });
+
+describe('startFeatures when every feature is needed', () => {
+  it('stops what started, in reverse, and rejects with the first failure', async () => {
+    const steps: string[] = [];
+    const starting = startFeatures(
+      [feature('a', steps), feature('b', steps, { start: true }), feature('c', steps)],
+      { logger: capturedLogs().logger, allNeeded: true },
+    );
+    await expect(starting).rejects.toThrow('b broke');
+    expect(steps).toEqual(['start a', 'start b', 'stop b', 'stop a']);
+  });
+});

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Feature } from '../../lifecycle/feature.ts';
+import type { CloudContext } from '../cloud-context.ts';
+
+/** A WebSocket endpoint on the cloud's port. */
+export interface UpgradeEndpoint {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes every socket it serves (the cloud is stopping). */
+  closeAll(): void;
+}
+
+/**
+ * The cloud's one HTTP(S) port: the Fastify app every API registers its routes on before
+ * start, and the WebSocket endpoints, each taking the upgrades whose path it claims. Starting
+ * listens; the URL is known from then on.
+ */
+export class HttpListener implements Feature {
+  readonly name = 'http';
+  readonly app: FastifyInstance;
+  private readonly ctx: CloudContext;
+  private readonly tls: boolean;
+  private readonly endpoints: { claims: (path: string | undefined) => boolean; endpoint: UpgradeEndpoint }[] =
+    [];
+  private address: { url: string; port: number } | null = null;
+
+  constructor(ctx: CloudContext) {
+    this.ctx = ctx;
+    const { tls } = ctx.config;
+    const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : null;
+    this.tls = https !== null;
+    this.app = (https ? Fastify({ https, logger: false }) : Fastify({ logger: false })) as FastifyInstance;
+    this.app.server.on('upgrade', (req, socket, head) => {
+      const route = this.endpoints.find((e) => e.claims(req.url));
+      if (route) route.endpoint.handleUpgrade(req, socket, head);
+      else socket.destroy();
+    });
+  }
+
+  /** Sends the WebSocket upgrades whose path `claims` accepts to `endpoint` (the first claim wins). */
+  upgrade(claims: (path: string | undefined) => boolean, endpoint: UpgradeEndpoint): void {
+    this.endpoints.push({ claims, endpoint });
+  }
+
+  /** The base URL the cloud listens on (scheme, address, port); only once started. */
+  get url(): string {
+    return this.listening().url;
+  }
+
+  get port(): number {
+    return this.listening().port;
+  }
+
+  async start(): Promise<void> {
+    const { listen } = this.ctx.config;
+    await this.app.listen({ host: listen.host, port: listen.port });
+    const address = this.app.server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.address = { url: `${this.tls ? 'https' : 'http'}://${host}:${address.port}`, port: address.port };
+  }
+
+  /** Closes the WebSocket endpoints' sockets, then the port. */
+  async stop(): Promise<void> {
+    for (const { endpoint } of this.endpoints) endpoint.closeAll();
+    await this.app.close();
+  }
+
+  private listening(): { url: string; port: number } {
+    if (!this.address) throw new Error('the cloud does not listen yet');
+    return this.address;
+  }
+}
