@@ -22,38 +22,69 @@ const MAX_LOST_REPORTS = 32;
 /** Id of the probe line; push lines are line-0, line-1, … */
 export const PROBE_LINE_ID = 'probe';
 
-export interface SupervisorOptions {
-  clock: Clock;
-  logger: Logger;
+/** Who the gateway is, as every hello tells the cloud. */
+export interface LinkIdentity {
   gatewayId: string;
   clientId: string;
+  /** The gateway's bearer token for the push endpoint. */
   token: string;
+  /** `mfp-gateway/<version>`. */
+  software: string;
+}
+
+/** Where the lines go, and through what. */
+export interface LinkTransport {
   url: string;
+  /** The site's HTTP proxy, if the lines go through one. */
   agent?: Agent;
+  /** The CA of the cloud's certificate; none: the system's roots. */
   ca?: Buffer;
+}
+
+/** How many lines, and how each keeps alive and reconnects. */
+export interface LinkLines {
   connections: number;
+  /** Delay between opening one push line and the next. */
   staggerMs: number;
+  /** Whether this gateway may open a probe line when the cloud picks it as its domain's representative. */
   probeAllowed: boolean;
   keepaliveDefaultMs: number;
   answerTimeoutMs: number;
   backoff: LineContext['backoff'];
-  software: string;
+}
+
+/** What each hello reports beyond identity (read afresh for every hello). */
+export interface HelloFacts {
   host: () => { domain: string; uptimeMs: number; cpuLoad: number };
   mode: () => PowerMode;
   /** The gateway's load now, carried by keep-alives. */
   load?: () => GatewayLoadReport;
+  /** Devices reported to the cloud's registry. */
+  devices?: () => DeviceReport[];
+  /** Most tunnels this gateway relays at once (the cloud's scheduler keeps under it). */
+  maxTunnels?: number;
+  /** LAN devices whose push connections this gateway proxies. */
+  proxiedDevices?: () => string[];
+}
+
+/** What the lines hand to the rest of the gateway. */
+export interface LinkHandlers {
   /** Hands a push to the gateway (which deduplicates it); resolve to acknowledge it. */
   onPush: (push: Push) => Promise<void>;
   /** Decides on each tunnel the cloud opens on any line. */
   onTunnel?: LineContext['onTunnel'];
-  /** Devices reported to the cloud's registry in every hello. */
-  devices?: () => DeviceReport[];
-  /** Most tunnels this gateway relays at once (the cloud's scheduler keeps under it). */
-  maxTunnels?: number;
-  /** Bytes all lines' tunnels together may buffer (the sum of their receive windows). */
+}
+
+export interface SupervisorOptions {
+  clock: Clock;
+  logger: Logger;
+  identity: LinkIdentity;
+  transport: LinkTransport;
+  lines: LinkLines;
+  hello: HelloFacts;
+  handlers: LinkHandlers;
+  /** Bytes all lines' tunnels together may buffer (the sum of their receive windows); none: unbounded. */
   tunnelMemoryCap?: number;
-  /** LAN devices whose push connections this gateway proxies, reported in every hello. */
-  proxiedDevices?: () => string[];
 }
 
 /** The link's state for status pages, readiness and the API. */
@@ -97,19 +128,20 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
     super();
     this.options = options;
     const log = options.logger.child({ part: 'link' });
+    const { identity, transport, lines, hello } = options;
     this.ctx = {
       clock: options.clock,
       logger: log,
-      url: options.url,
-      headers: lineHeaders(options.gatewayId, options.token),
-      agent: options.agent,
-      ca: options.ca,
-      keepaliveDefaultMs: options.keepaliveDefaultMs,
-      answerTimeoutMs: options.answerTimeoutMs,
-      openTimeoutMs: Math.max(options.answerTimeoutMs, 5000),
-      backoff: options.backoff,
-      mode: options.mode,
-      ...(options.load ? { load: options.load } : {}),
+      url: transport.url,
+      headers: lineHeaders(identity.gatewayId, identity.token),
+      agent: transport.agent,
+      ca: transport.ca,
+      keepaliveDefaultMs: lines.keepaliveDefaultMs,
+      answerTimeoutMs: lines.answerTimeoutMs,
+      openTimeoutMs: Math.max(lines.answerTimeoutMs, 5000),
+      backoff: lines.backoff,
+      mode: hello.mode,
+      ...(hello.load ? { load: hello.load } : {}),
       hello: (connectionId, role, keepaliveMs, policyLimited) =>
         this.hello(connectionId, role, keepaliveMs, policyLimited),
       lostReported: (reported) => {
@@ -123,15 +155,14 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
         this.lost.push({ report, observedAt });
         if (this.lost.length > MAX_LOST_REPORTS) this.lost.shift();
       },
-      onPush: (push) => this.options.onPush(push),
+      onPush: (push) => this.options.handlers.onPush(push),
       onAdvice: (advice, probe) => this.adviceArrived(advice, probe),
       onRestore: (ids, reason) => this.restore(ids, reason),
-      onTunnel: options.onTunnel,
+      onTunnel: options.handlers.onTunnel,
       tunnelBudget: options.tunnelMemoryCap ? new MemoryBudget(options.tunnelMemoryCap) : undefined,
       onStateChange: () => this.emit('change'),
     };
-    for (let i = 0; i < options.connections; i++)
-      this.lines.push(new PushLine(`line-${i}`, 'push', this.ctx));
+    for (let i = 0; i < lines.connections; i++) this.lines.push(new PushLine(`line-${i}`, 'push', this.ctx));
   }
 
   /** Opens the push lines, one every staggerMs, so they do not share a fate (or a keep-alive phase). */
@@ -140,7 +171,9 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
     this.lines.forEach((line, i) => {
       if (i === 0) line.start();
       else
-        this.startTimers.push(this.options.clock.setTimeout(() => line.start(), i * this.options.staggerMs));
+        this.startTimers.push(
+          this.options.clock.setTimeout(() => line.start(), i * this.options.lines.staggerMs),
+        );
     });
   }
 
@@ -181,36 +214,37 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
     keepaliveMs: number,
     policyLimited: boolean,
   ): Hello {
-    const host = this.options.host();
+    const { identity, hello } = this.options;
+    const host = hello.host();
     const now = this.options.clock.now();
     return {
       type: 'hello',
       v: PROTOCOL_VERSION,
-      gatewayId: this.options.gatewayId,
-      clientId: this.options.clientId,
+      gatewayId: identity.gatewayId,
+      clientId: identity.clientId,
       connectionId,
       role,
       domain: host.domain,
       uptimeMs: host.uptimeMs,
       cpuLoad: host.cpuLoad,
-      powerMode: this.options.mode().name,
+      powerMode: hello.mode().name,
       keepaliveMs,
       policyLimited,
-      software: this.options.software,
+      software: identity.software,
       lost: this.lost.map((entry) => {
         const copy: LostLine = { ...entry.report, agoMs: Math.max(0, now - entry.observedAt) };
         this.inHello.set(copy, entry);
         return copy;
       }),
-      ...(this.options.devices ? { devices: this.options.devices() } : {}),
-      ...(this.options.maxTunnels ? { maxTunnels: this.options.maxTunnels } : {}),
-      ...(this.options.proxiedDevices ? { proxiedDevices: this.options.proxiedDevices() } : {}),
+      ...(hello.devices ? { devices: hello.devices() } : {}),
+      ...(hello.maxTunnels ? { maxTunnels: hello.maxTunnels } : {}),
+      ...(hello.proxiedDevices ? { proxiedDevices: hello.proxiedDevices() } : {}),
     };
   }
 
   private adviceArrived(advice: Advice, probe: boolean): void {
     this.advice = advice;
-    const wantProbe = probe && this.options.probeAllowed && !this.stopped;
+    const wantProbe = probe && this.options.lines.probeAllowed && !this.stopped;
     if (wantProbe === this.probing) return;
     this.probing = wantProbe;
     if (wantProbe) {

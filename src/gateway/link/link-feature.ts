@@ -4,7 +4,7 @@ import type { GatewayContext } from '../gateway-context.ts';
 import { cpuLoad, hostDomain, systemUptimeMs } from '../host/host-info.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
 import type { CloudAccess } from './cloud-access.ts';
-import { LineSupervisor, type SupervisorOptions } from './line-supervisor.ts';
+import { LineSupervisor, type LinkHandlers } from './line-supervisor.ts';
 
 /** What the push lines need from the rest of the gateway. */
 export interface LinkDeps {
@@ -13,7 +13,7 @@ export interface LinkDeps {
   /** Takes a push that came over a line; resolve to acknowledge it. */
   onPush: (push: Push) => Promise<void>;
   /** Decides on each tunnel the cloud opens on a line. */
-  onTunnel: SupervisorOptions['onTunnel'];
+  onTunnel: LinkHandlers['onTunnel'];
   /** Devices reported to the cloud's registry in every hello. */
   devices: () => DeviceReport[];
   /** LAN devices whose push connections this gateway proxies (none: not reported). */
@@ -42,33 +42,40 @@ export class LinkFeature implements Feature {
     this.supervisor = new LineSupervisor({
       clock: ctx.clock,
       logger: ctx.logger,
-      gatewayId: config.gateway.id,
-      clientId: ctx.clientId,
-      token: config.cloud.token,
-      url: config.cloud.url,
-      agent: deps.access.agentFor(new URL(config.cloud.url)),
-      ca: deps.access.ca,
-      connections: config.cloud.connections,
-      staggerMs: config.cloud.stagger,
-      probeAllowed: config.cloud.probe,
-      keepaliveDefaultMs: config.keepalive.default,
-      answerTimeoutMs: config.keepalive.answerTimeout,
-      backoff: {
-        initialMs: config.reconnect.initialDelay,
-        maxMs: config.reconnect.maxDelay,
-        stableAfterMs: config.reconnect.stableAfter,
-        authFailureDelayMs: config.reconnect.authFailureDelay,
+      identity: {
+        gatewayId: config.gateway.id,
+        clientId: ctx.clientId,
+        token: config.cloud.token,
+        software: ctx.software,
       },
-      software: ctx.software,
-      host: () => ({ domain, uptimeMs: systemUptimeMs(), cpuLoad: cpuLoad() }),
-      mode: () => deps.power.mode(),
-      load: deps.load,
-      onPush: deps.onPush,
-      onTunnel: deps.onTunnel,
-      devices: deps.devices,
-      maxTunnels: config.tunnels.maxConcurrent,
+      transport: {
+        url: config.cloud.url,
+        agent: deps.access.agentFor(new URL(config.cloud.url)),
+        ca: deps.access.ca,
+      },
+      lines: {
+        connections: config.cloud.connections,
+        staggerMs: config.cloud.stagger,
+        probeAllowed: config.cloud.probe,
+        keepaliveDefaultMs: config.keepalive.default,
+        answerTimeoutMs: config.keepalive.answerTimeout,
+        backoff: {
+          initialMs: config.reconnect.initialDelay,
+          maxMs: config.reconnect.maxDelay,
+          stableAfterMs: config.reconnect.stableAfter,
+          authFailureDelayMs: config.reconnect.authFailureDelay,
+        },
+      },
+      hello: {
+        host: () => ({ domain, uptimeMs: systemUptimeMs(), cpuLoad: cpuLoad() }),
+        mode: () => deps.power.mode(),
+        load: deps.load,
+        devices: deps.devices,
+        maxTunnels: config.tunnels.maxConcurrent,
+        proxiedDevices: deps.proxiedDevices,
+      },
+      handlers: { onPush: deps.onPush, onTunnel: deps.onTunnel },
       tunnelMemoryCap: config.tunnels.memoryCap,
-      proxiedDevices: deps.proxiedDevices,
     });
     this.supervisor.on('change', () => bus.emit('link-change'));
     bus.on(this.name, 'power-mode', (state) => this.supervisor.setMode(state.mode));
