@@ -11,10 +11,7 @@ import {
   MAX_WINDOW,
   PING_PAYLOAD_BYTES,
   type StreamFrame,
-  TunnelCode,
-  type TunnelCodeName,
   type TunnelFrame,
-  tunnelCodeName,
 } from '../protocol/tunnel/frame-types.ts';
 import {
   encodeTarget,
@@ -22,6 +19,7 @@ import {
   type TunnelTargetInput,
   tunnelTargetSchema,
 } from '../protocol/tunnel/target.ts';
+import { TunnelCode, type TunnelCodeName, tunnelCodeName } from '../protocol/tunnel/tunnel-codes.ts';
 import { nextStreamWindow, ReceiveWindow, SendCredit } from './credit-window.ts';
 import { MemoryBudget } from './memory-budget.ts';
 import { type OutboundStream, Outbox } from './outbox.ts';

@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
-import type { TunnelCodeName } from '../protocol/tunnel/frame-types.ts';
 import type { TunnelTarget } from '../protocol/tunnel/target.ts';
+import type { TunnelCodeName } from '../protocol/tunnel/tunnel-codes.ts';
 import type { StreamOffsets } from './tunnel-error.ts';
 
 /** What a stream asks of the multiplexer that owns it. */

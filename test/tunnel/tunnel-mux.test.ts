@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { TunnelFrameDecoder } from '../../src/protocol/tunnel/frame-decoder.ts';
-import { INITIAL_WINDOW, TunnelCode, type TunnelFrame } from '../../src/protocol/tunnel/frame-types.ts';
+import { INITIAL_WINDOW, type TunnelFrame } from '../../src/protocol/tunnel/frame-types.ts';
+import { TunnelCode } from '../../src/protocol/tunnel/tunnel-codes.ts';
 import { TunnelError } from '../../src/tunnel/tunnel-error.ts';
 import type { StreamRequest } from '../../src/tunnel/tunnel-mux.ts';
 import type { TunnelStream } from '../../src/tunnel/tunnel-stream.ts';

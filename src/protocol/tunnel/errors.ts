@@ -1,4 +1,4 @@
-import { TunnelCode } from './frame-types.ts';
+import { TunnelCode } from './tunnel-codes.ts';
 
 /**
  * Stable codes for everything a peer can get wrong in tunnel frames. The first group is

@@ -5,10 +5,9 @@ import { encodeFrame, encodeFrames, FrameBatch } from '../../../src/protocol/tun
 import {
   FRAME_HEADER_BYTES,
   MAX_REASON_BYTES,
-  TunnelCode,
   type TunnelFrame,
-  tunnelCodeName,
 } from '../../../src/protocol/tunnel/frame-types.ts';
+import { TunnelCode, tunnelCodeName } from '../../../src/protocol/tunnel/tunnel-codes.ts';
 
 /** One frame of every type. */
 const everyType: TunnelFrame[] = [
