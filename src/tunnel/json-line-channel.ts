@@ -1,6 +1,6 @@
 import type { Decoded } from '../protocol/codec.ts';
 import type { ProtocolError } from '../protocol/errors.ts';
-import { JsonLineReader } from '../protocol/push-proxy/codec.ts';
+import { JsonLineReader } from '../protocol/json-lines.ts';
 import type { TunnelStream } from './tunnel-stream.ts';
 
 /** Invalid lines tolerated before the stream is reset as misbehaving (as on a push line). */
@@ -11,6 +11,8 @@ const DEFAULT_MAX_UNSENT = 1024 * 1024;
 export interface JsonLineChannelOptions<In> {
   stream: TunnelStream;
   decode: (line: Buffer) => Decoded<In>;
+  /** Longest line taken; a longer one ends the stream. */
+  maxLineBytes: number;
   /** Bytes queued for a peer that does not read, before the stream is reset (default 1 MiB). */
   maxUnsentBytes?: number;
 }
@@ -27,7 +29,7 @@ export class JsonLineChannel<In, Out> {
   onInvalid: (error: ProtocolError) => void = () => {};
   /** Called once when the stream is gone, with its error when it failed. */
   onClose: (error?: Error) => void = () => {};
-  private readonly reader = new JsonLineReader();
+  private readonly reader: JsonLineReader;
   private readonly decode: (line: Buffer) => Decoded<In>;
   private readonly maxUnsent: number;
   private invalid = 0;
@@ -39,6 +41,7 @@ export class JsonLineChannel<In, Out> {
     this.stream = options.stream;
     this.decode = options.decode;
     this.maxUnsent = options.maxUnsentBytes ?? DEFAULT_MAX_UNSENT;
+    this.reader = new JsonLineReader(options.maxLineBytes);
     const stream = options.stream;
     stream.on('data', (chunk: Buffer) => this.receive(chunk));
     stream.on('end', () => stream.end());

@@ -4,6 +4,7 @@ import { decodeStreamFromGateway } from '../../protocol/push-proxy/codec.ts';
 import {
   type CloudToStream,
   type GatewayToStream,
+  MAX_PROXY_MESSAGE_BYTES,
   PUSH_PROXY_VERSION,
   type PushStatus,
 } from '../../protocol/push-proxy/messages.ts';
@@ -75,7 +76,11 @@ export class DeviceStream {
     this.log = options.logger;
     this.events = options.events;
     this.openedAt = options.clock.now();
-    this.channel = new JsonLineChannel({ stream: options.stream, decode: decodeStreamFromGateway });
+    this.channel = new JsonLineChannel({
+      stream: options.stream,
+      decode: decodeStreamFromGateway,
+      maxLineBytes: MAX_PROXY_MESSAGE_BYTES,
+    });
     this.channel.onMessage = (message) => this.receive(message);
     this.channel.onInvalid = (error) =>
       this.log.warn({ code: error.code }, `invalid message on a device stream: ${error.message}`);

@@ -1,7 +1,12 @@
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeStreamFromCloud } from '../../protocol/push-proxy/codec.ts';
-import type { CloudToStream, GatewayToStream, ProxiedPush } from '../../protocol/push-proxy/messages.ts';
+import {
+  type CloudToStream,
+  type GatewayToStream,
+  MAX_PROXY_MESSAGE_BYTES,
+  type ProxiedPush,
+} from '../../protocol/push-proxy/messages.ts';
 import type { TunnelTargetInput } from '../../protocol/tunnel/target.ts';
 import { Backoff } from '../../retry/backoff.ts';
 import { JsonLineChannel } from '../../tunnel/json-line-channel.ts';
@@ -130,6 +135,7 @@ export class DeviceUpstream {
     const channel = new JsonLineChannel<CloudToStream, GatewayToStream>({
       stream,
       decode: decodeStreamFromCloud,
+      maxLineBytes: MAX_PROXY_MESSAGE_BYTES,
     });
     this.channel = channel;
     this.line = line;

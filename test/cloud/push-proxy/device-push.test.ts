@@ -7,7 +7,11 @@ import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
 import { PROTOCOL_VERSION } from '../../../src/protocol/messages.ts';
 import { decodeStreamFromCloud } from '../../../src/protocol/push-proxy/codec.ts';
-import type { CloudToStream, GatewayToStream } from '../../../src/protocol/push-proxy/messages.ts';
+import {
+  type CloudToStream,
+  type GatewayToStream,
+  MAX_PROXY_MESSAGE_BYTES,
+} from '../../../src/protocol/push-proxy/messages.ts';
 import { JsonLineChannel } from '../../../src/tunnel/json-line-channel.ts';
 import { TunnelMux } from '../../../src/tunnel/tunnel-mux.ts';
 import { wsTunnelTransport } from '../../../src/tunnel/ws-transport.ts';
@@ -75,6 +79,7 @@ async function attachDevice(
   const channel = new JsonLineChannel<CloudToStream, GatewayToStream>({
     stream,
     decode: decodeStreamFromCloud,
+    maxLineBytes: MAX_PROXY_MESSAGE_BYTES,
   });
   const pushes: string[] = [];
   channel.onMessage = (m) => {

@@ -6,10 +6,11 @@ import WebSocket from 'ws';
 import { DirectRelay } from '../../../src/gateway/push-proxy/direct-relay.ts';
 import { PushProxy, type PushProxySettings } from '../../../src/gateway/push-proxy/push-proxy.ts';
 import { decodeForDevice, decodeStreamFromGateway } from '../../../src/protocol/push-proxy/codec.ts';
-import type {
-  CloudToStream,
-  GatewayToDevice,
-  GatewayToStream,
+import {
+  type CloudToStream,
+  type GatewayToDevice,
+  type GatewayToStream,
+  MAX_PROXY_MESSAGE_BYTES,
 } from '../../../src/protocol/push-proxy/messages.ts';
 import { JsonLineChannel } from '../../../src/tunnel/json-line-channel.ts';
 import { capturedLogs } from '../../support/captured-logs.ts';
@@ -31,6 +32,7 @@ async function harness(hold: Partial<PushProxySettings['hold']> = {}, dir = scra
     const channel = new JsonLineChannel<GatewayToStream, CloudToStream>({
       stream: request.accept(),
       decode: decodeStreamFromGateway,
+      maxLineBytes: MAX_PROXY_MESSAGE_BYTES,
     }) as Cloud;
     channel.heard = [];
     channel.onMessage = (m) => channel.heard.push(m);
