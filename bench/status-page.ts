@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Response } from 'playwright-core';
 import { parseDuration } from '../src/config/duration.ts';
-import { hashPassword } from '../src/gateway/status/password-hash.ts';
+import { hashPassword } from '../src/secrets/password-hash.ts';
 import { launchChromium } from '../test/browser/chromium.ts';
 import { scratchDir, startCloud, startGatewayProcess } from '../test/support/chain.ts';
 import { freePort } from '../test/support/free-port.ts';

@@ -1,9 +1,9 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { cronProblem } from '../gateway/power/cron-fires.ts';
-import { hostTimeZone, isTimeZone } from '../gateway/power/zoned-time.ts';
-import { isPasswordHash, PASSWORD_HASH_EXPECTED } from '../gateway/status/password-hash.ts';
+import { cronProblem } from '../calendar/cron-fires.ts';
+import { hostTimeZone, isTimeZone } from '../calendar/zoned-time.ts';
 import { INITIAL_WINDOW } from '../protocol/tunnel/frame-types.ts';
+import { isPasswordHash, PASSWORD_HASH_EXPECTED } from '../secrets/password-hash.ts';
 import { devicesSection } from './device-config.ts';
 import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
 import { duration, port, secret, slug } from './schema-types.ts';

@@ -11,8 +11,8 @@ import { parseCloudConfig } from '../config/cloud-config.ts';
 import { formatDuration } from '../config/duration.ts';
 import { parseGatewayConfig } from '../config/gateway-config.ts';
 import { startGateway } from '../gateway/gateway-daemon.ts';
-import { hashPassword } from '../gateway/status/password-hash.ts';
 import type { Logger } from '../log/logger.ts';
+import { hashPassword } from '../secrets/password-hash.ts';
 import { IdleFirewall } from '../sim/firewall/idle-firewall.ts';
 
 export interface DemoOptions {

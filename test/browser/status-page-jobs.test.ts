@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/gateway/status/password-hash.ts';
+import { hashPassword } from '../../src/secrets/password-hash.ts';
 import { type CloudHandle, scratchDir, startCloud, startGatewayProcess } from '../support/chain.ts';
 import { type CliProcess, eventually } from '../support/cli-process.ts';
 import { freePort } from '../support/free-port.ts';

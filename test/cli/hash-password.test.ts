@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPasswordHash, verifyPassword } from '../../src/gateway/status/password-hash.ts';
+import { isPasswordHash, verifyPassword } from '../../src/secrets/password-hash.ts';
 import { startCli } from '../support/cli-process.ts';
 
 /** Runs `mfp-gateway hash-password ARGS` as a real process with `input` on its stdin. */

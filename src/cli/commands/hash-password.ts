@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { hashPassword } from '../../gateway/status/password-hash.ts';
+import { hashPassword } from '../../secrets/password-hash.ts';
 
 /** Shortest status page password accepted. */
 const MIN_PASSWORD_LENGTH = 8;

@@ -1,4 +1,4 @@
-import { type CronExpression, nextFire, previousFire } from './cron-fires.ts';
+import { type CronExpression, nextFire, previousFire } from '../../calendar/cron-fires.ts';
 
 /**
  * Which power mode is in force at an instant: a pure function of the schedules, the zone,

@@ -1,6 +1,6 @@
+import { parseCron } from '../../calendar/cron-fires.ts';
 import type { GatewayConfig } from '../../config/gateway-config.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
-import { parseCron } from './cron-fires.ts';
 import type { SchedulePolicy } from './mode-schedule.ts';
 
 /** The configured power modes, as the keep-alive policy wants them. */

@@ -2,10 +2,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../../log/logger.ts';
 import { sameSecret } from '../../protocol/same-secret.ts';
+import { verifyPassword } from '../../secrets/password-hash.ts';
 import { cookie, parseCookies } from './cookies.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import { loginPage, messagePage, setPasswordPage } from './pages.ts';
-import { verifyPassword } from './password-hash.ts';
 import type { PasswordStore } from './password-store.ts';
 import { randomToken, type Session, type SessionStore } from './session-store.ts';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hashPassword, isPasswordHash } from '../../secrets/password-hash.ts';
 import { writeFileAtomic } from '../../storage/atomic-file.ts';
-import { hashPassword, isPasswordHash } from './password-hash.ts';
 
 /** Shortest password the onboarding form accepts. */
 export const MIN_PASSWORD_LENGTH = 8;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCron } from '../../../src/gateway/power/cron-fires.ts';
+import { parseCron } from '../../../src/calendar/cron-fires.ts';
 import { modeAt, nextChange, type SchedulePolicy } from '../../../src/gateway/power/mode-schedule.ts';
 
 const utc = (iso: string): number => Date.parse(iso);

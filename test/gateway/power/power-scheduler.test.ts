@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseCron } from '../../../src/calendar/cron-fires.ts';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import type { PowerMode } from '../../../src/gateway/keepalive/power-policy.ts';
-import { parseCron } from '../../../src/gateway/power/cron-fires.ts';
 import { PowerScheduler, type PowerState } from '../../../src/gateway/power/power-scheduler.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
 import { scratchDir } from '../../support/chain.ts';

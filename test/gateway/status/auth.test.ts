@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
-import { hashPassword, verifyPassword } from '../../../src/gateway/status/password-hash.ts';
+import { hashPassword, verifyPassword } from '../../../src/secrets/password-hash.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
 import { Browser, startTestPage } from './page-harness.ts';
 

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
-import { hashPassword } from '../../../src/gateway/status/password-hash.ts';
+import { hashPassword } from '../../../src/secrets/password-hash.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
 import { Browser, line, startTestPage } from './page-harness.ts';
 

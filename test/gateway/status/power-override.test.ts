@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
-import { hashPassword } from '../../../src/gateway/status/password-hash.ts';
+import { hashPassword } from '../../../src/secrets/password-hash.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
 import { Browser, startTestPage } from './page-harness.ts';
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { createTask } from 'node-cron';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { nextFire, parseCron, previousFire } from '../../../src/gateway/power/cron-fires.ts';
-import { offsetAt } from '../../../src/gateway/power/zoned-time.ts';
+import { nextFire, parseCron, previousFire } from '../../src/calendar/cron-fires.ts';
+import { offsetAt } from '../../src/calendar/zoned-time.ts';
 
 const BERLIN = 'Europe/Berlin';
 const utc = (iso: string): number => Date.parse(iso);
