@@ -13,7 +13,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NORMAL_MODE, POWER_SAVING_MODE } from '../src/gateway/keepalive/keepalive-defaults.ts';
+import { NORMAL_MODE, POWER_SAVING_MODE } from '../src/config/keepalive-defaults.ts';
 import type { PowerMode } from '../src/gateway/keepalive/power-policy.ts';
 import { officeSite } from './sim/scenarios.ts';
 import { HOUR_MS, WEEK_MS, WeekSimulation } from './sim/week.ts';

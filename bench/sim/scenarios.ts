@@ -1,4 +1,4 @@
-import { NORMAL_MODE } from '../../src/gateway/keepalive/keepalive-defaults.ts';
+import { NORMAL_MODE } from '../../src/config/keepalive-defaults.ts';
 import type { Scenario, SiteSpec } from './week.ts';
 
 /** The idle timeouts the product must cope with: the design's 60 s … 2 h 4 min and points between. */

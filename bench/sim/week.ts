@@ -1,6 +1,6 @@
 import { ManualClock } from '../../src/clock/manual-clock.ts';
 import { DEFAULT_LEARNING_CONFIG, type LearningConfig } from '../../src/cloud/learning/learning-config.ts';
-import { DEFAULT_ANSWER_TIMEOUT_MS } from '../../src/gateway/keepalive/keepalive-defaults.ts';
+import { DEFAULT_ANSWER_TIMEOUT_MS } from '../../src/config/keepalive-defaults.ts';
 import { SimCloud } from './cloud-model.ts';
 import { Firewall } from './firewall.ts';
 import { type GatewaySpec, SimGateway } from './gateway-model.ts';

@@ -5,6 +5,8 @@ import { hostTimeZone, isTimeZone } from '../calendar/zoned-time.ts';
 import { INITIAL_WINDOW } from '../protocol/tunnel/frame-types.ts';
 import { isPasswordHash, PASSWORD_HASH_EXPECTED } from '../secrets/password-hash.ts';
 import { devicesSection } from './device-config.ts';
+import { formatDuration } from './duration.ts';
+import { DEFAULT_ANSWER_TIMEOUT_MS, NORMAL_MODE, POWER_SAVING_MODE } from './keepalive-defaults.ts';
 import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
 import { duration, port, secret, slug } from './schema-types.ts';
 
@@ -262,7 +264,9 @@ export const gatewayConfigSchema = z
     keepalive: z
       .strictObject({
         default: duration('25s').describe('interval used until the cloud advises one'),
-        answerTimeout: duration('10s').describe('a keep-alive unanswered this long marks its line dead'),
+        answerTimeout: duration(formatDuration(DEFAULT_ANSWER_TIMEOUT_MS)).describe(
+          'a keep-alive unanswered this long marks its line dead',
+        ),
       })
       .prefault({}),
     power: z
@@ -271,8 +275,14 @@ export const gatewayConfigSchema = z
         modes: z
           .record(slug, powerMode)
           .default({
-            normal: { minInterval: 0, changeThreshold: 0 } as never,
-            'power-saving': { minInterval: 3_600_000, changeThreshold: 1_800_000 } as never,
+            [NORMAL_MODE.name]: {
+              minInterval: NORMAL_MODE.minIntervalMs,
+              changeThreshold: NORMAL_MODE.changeThresholdMs,
+            } as never,
+            [POWER_SAVING_MODE.name]: {
+              minInterval: POWER_SAVING_MODE.minIntervalMs,
+              changeThreshold: POWER_SAVING_MODE.changeThresholdMs,
+            } as never,
           })
           .describe('named power modes'),
         timezone: z

@@ -3,7 +3,7 @@ import type { AdviceStep } from '../../../bench/sim/metrics.ts';
 import { BENCH_TIMEOUTS_MS, officeSite, officeWeek } from '../../../bench/sim/scenarios.ts';
 import { ACK_DEADLINE_MS, DAY_MS, HOUR_MS, MINUTE_MS, WeekSimulation } from '../../../bench/sim/week.ts';
 import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
-import { NORMAL_MODE, POWER_SAVING_MODE } from '../../../src/gateway/keepalive/keepalive-defaults.ts';
+import { NORMAL_MODE, POWER_SAVING_MODE } from '../../../src/config/keepalive-defaults.ts';
 
 /** What a gateway was told and did, from an offset of the week on. */
 function stepsOf(sim: WeekSimulation, gatewayId: string, fromOffsetMs = 0): AdviceStep[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
-import { NORMAL_MODE, POWER_SAVING_MODE } from '../../../src/gateway/keepalive/keepalive-defaults.ts';
+import { NORMAL_MODE, POWER_SAVING_MODE } from '../../../src/config/keepalive-defaults.ts';
 import { type DeadLineInfo, KeepaliveManager } from '../../../src/gateway/keepalive/keepalive-manager.ts';
 
 const SECOND = 1_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NORMAL_MODE, POWER_SAVING_MODE } from '../../../src/gateway/keepalive/keepalive-defaults.ts';
+import { NORMAL_MODE, POWER_SAVING_MODE } from '../../../src/config/keepalive-defaults.ts';
 import { applyAdvice } from '../../../src/gateway/keepalive/power-policy.ts';
 
 const MINUTE = 60_000;
