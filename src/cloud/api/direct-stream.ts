@@ -3,11 +3,11 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
+import { rejectUpgrade } from '../../http/reject-upgrade.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { DocumentSpool } from '../jobs/document-spool.ts';
 import { type DirectReport, JobRequestError, type JobRunner } from '../jobs/job-runner.ts';
 import type { Job } from '../jobs/job-store.ts';
-import { rejectUpgrade } from '../reject-upgrade.ts';
 
 const STREAM_PATH = /^\/direct\/v1\/jobs\/([^/]+)\/stream$/;
 /** The device sends only short text messages (its report). */

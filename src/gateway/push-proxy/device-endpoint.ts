@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../../clock/clock.ts';
+import { rejectUpgrade } from '../../http/reject-upgrade.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeFromDevice } from '../../protocol/push-proxy/codec.ts';
 import {
@@ -92,8 +93,8 @@ export class DeviceEndpoint {
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
     if (path !== PUSH_PROXY_PATH || this.unauthenticated >= MAX_UNAUTHENTICATED) {
-      const status = path !== PUSH_PROXY_PATH ? '404 Not Found' : '503 Service Unavailable';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      if (path !== PUSH_PROXY_PATH) rejectUpgrade(socket, 404, 'Not Found');
+      else rejectUpgrade(socket, 503, 'Service Unavailable');
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.awaitHello(ws, req.socket.remoteAddress ?? null));
