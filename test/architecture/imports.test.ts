@@ -38,7 +38,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['src/gateway/*-feature.ts'],
   ['src/gateway/gateway-daemon.ts'],
   // Cloud.
-  ['src/cloud/cloud-context.ts'],
+  ['src/cloud/cloud-context.ts', 'src/cloud/registry/'],
+  ['src/cloud/store/'],
   ['src/cloud/learning/', 'src/cloud/scheduler/', 'src/cloud/devices/'],
   ['src/cloud/status/'],
   // The advisor reads the push directory, and the push server asks the advisor: one layer.

@@ -16,7 +16,7 @@ import { PasswordStore } from './password-store.ts';
 import { registerPowerOverride } from './power-override-routes.ts';
 import { SessionStore } from './session-store.ts';
 import { buildSnapshot, type StatusSources } from './status-model.ts';
-import type { StatusPageContext } from './status-page.ts';
+import type { StatusPageContext } from './status-page-context.ts';
 
 /** Path of the live-update WebSocket. */
 export const LIVE_PATH = '/api/live';

@@ -12,7 +12,8 @@ import type { TunnelEndpoint } from '../tunnels/tunnel-endpoint.ts';
 import { watchActivity } from './activity-watch.ts';
 import { gatewayProviders } from './gateway-providers.ts';
 import { maskSecrets } from './mask-config.ts';
-import { type LinkEvents, type StatusPage, type StatusPageContext, startStatusPage } from './status-page.ts';
+import { type StatusPage, startStatusPage } from './status-page.ts';
+import type { LinkEvents, StatusPageContext } from './status-page-context.ts';
 
 /** The daemon's parts the page reads (it owns none of them). */
 export interface StatusParts {

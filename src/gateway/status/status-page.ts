@@ -1,41 +1,18 @@
 import type { Server } from 'node:http';
-import type { Clock } from '../../clock/clock.ts';
-import type { GatewayConfig } from '../../config/gateway-config.ts';
-import type { Logger } from '../../log/logger.ts';
 import { http } from '../../runtime/node-http.ts';
-import type { LinkSource } from '../systemd/service-notifier.ts';
 import { missingAssets } from './assets.ts';
 import { deferSite } from './deferred-site.ts';
 import { KeepaliveHistory } from './keepalive-history.ts';
 import { LiveUpdates } from './live-updates.ts';
 import { LogRing, teeLogger } from './log-ring.ts';
-import type { PowerControl } from './power-override-routes.ts';
 import { serverUrl } from './server-url.ts';
 import { buildSections, buildSnapshot, type StatusSources } from './status-model.ts';
-
-/** The `status` section of the gateway config. */
-export type StatusSettings = GatewayConfig['status'];
+import type { StatusPageContext } from './status-page-context.ts';
 
 /** Log lines the page keeps. */
 const LOG_LINES = 500;
 /** Browsers that may watch live at once. */
 const MAX_VIEWERS = 16;
-
-/** The link as the page needs it: its state and its change events (as systemd's notifier does). */
-export type LinkEvents = LinkSource;
-
-export interface StatusPageContext {
-  clock: Clock;
-  /** The daemon's logger: its lines (and its children's) also feed the page's log view. */
-  logger: Logger;
-  settings: StatusSettings;
-  sources: Omit<StatusSources, 'link' | 'powerModes' | 'powerOverride'>;
-  link: LinkEvents;
-  /** Names of the configured power modes (the power-mode metric, the override's choices). */
-  powerModes: readonly string[];
-  /** Where the page's power override goes; without it the page only shows the mode. */
-  power?: PowerControl;
-}
 
 /** The running status page. */
 export interface StatusPage {
