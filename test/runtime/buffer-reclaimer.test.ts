@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { bufferReclaimer } from '../../src/runtime/buffer-reclaimer.ts';
 
 const MIB = 1024 * 1024;
@@ -30,11 +30,10 @@ describe('bufferReclaimer', () => {
     bufferReclaimer({ everyBytes: 1 }).relayed(1);
     // V8 releases their memory on a background thread right after the scavenge; a busy
     // machine may take a moment (V8's own memory reducer would wait 8 s before a GC).
-    const deadline = Date.now() + 3000;
-    while (process.memoryUsage().arrayBuffers - before >= MIB && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(MIB);
+    await vi.waitFor(() => expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(MIB), {
+      timeout: 3000,
+      interval: 10,
+    });
     expect((globalThis as { gc?: unknown }).gc).toBeUndefined();
   });
 });

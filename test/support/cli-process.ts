@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { vi } from 'vitest';
 import { reapOnExit } from './reap-on-exit.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -101,23 +102,24 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, launch: Cl
   };
 }
 
-/** Polls an async condition until it holds or the time runs out; returns its last value. */
-export async function eventually<T>(
+/** Polls an async condition (vi.waitFor) until it holds or the time runs out; returns its value. */
+export function eventually<T>(
   probe: () => Promise<T>,
   ok: (value: T) => boolean,
   timeoutMs: number,
   what: string,
   everyMs = 250,
 ): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    last = await probe();
-    if (ok(last)) return last;
-    if (Date.now() > end)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`,
-      );
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  return vi.waitFor(
+    async () => {
+      const value = await probe();
+      if (!ok(value)) {
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(value)}`,
+        );
+      }
+      return value;
+    },
+    { timeout: timeoutMs, interval: everyMs },
+  );
 }

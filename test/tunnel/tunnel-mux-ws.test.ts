@@ -65,6 +65,7 @@ describe('TunnelMux over a real WebSocket on loopback', () => {
     const job = payload(20 * 1024 * 1024);
     const writing = writeAll(stream, job.data);
     await until(() => stream.offsets.sent === INITIAL_WINDOW, 'the first window to be sent');
+    // A fixed wait, as it proves that the sender sends nothing past the window.
     await new Promise((resolve) => setTimeout(resolve, 200));
 
     expect(stream.offsets).toMatchObject({ sent: INITIAL_WINDOW, acknowledged: 0 });

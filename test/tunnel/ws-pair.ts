@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { SystemClock } from '../../src/clock/system-clock.ts';
 import { TUNNEL_MUX_DEFAULTS, TunnelMux } from '../../src/tunnel/tunnel-mux.ts';
@@ -57,10 +58,11 @@ export async function wsMuxPair(tuning: MuxTuning = {}) {
 }
 
 /** Polls until cond() holds; fails after timeoutMs. */
-export async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+export function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  return vi.waitFor(
+    () => {
+      if (!cond()) throw new Error(`timed out waiting for ${what}`);
+    },
+    { timeout: timeoutMs, interval: 5 },
+  );
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { systemClock } from '../../../src/clock/system-clock.ts';
 import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
@@ -111,14 +111,17 @@ const api = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
 const pushTo = (device: string) =>
   api('POST', `/api/v1/gateways/gw1/devices/${device}/push`, { type: 'scan', payload: 1 });
 
-async function attached(device: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const state = (await api('GET', '/api/v1/gateways/gw1')).json();
-    if (state.proxiedDevices.some((d: { id: string; attached: boolean }) => d.id === device && d.attached))
-      return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`${device} did not attach`);
+function attached(device: string): Promise<void> {
+  return vi.waitFor(
+    async () => {
+      const state = (await api('GET', '/api/v1/gateways/gw1')).json();
+      const seen = state.proxiedDevices.some(
+        (d: { id: string; attached: boolean }) => d.id === device && d.attached,
+      );
+      if (!seen) throw new Error(`${device} did not attach`);
+    },
+    { interval: 10 },
+  );
 }
 
 describe('cloud side of the push proxy', () => {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SystemClock } from '../../../src/clock/system-clock.ts';
 import { isDeviceError } from '../../../src/devices/device-error.ts';
 import { encodeMessage, GroupTag, ValueTag } from '../../../src/devices/ipp/ipp-codec.ts';
@@ -139,7 +139,10 @@ describe('IPP driver: refusals, cancel, unreachable', () => {
         )
         .catch((e: unknown) => e);
       // The printer owns the job once it processes it; wait for that, then give up.
-      while ((await driver.status()).state !== 'printing') await new Promise((r) => setTimeout(r, 20));
+      await vi.waitFor(async () => expect((await driver.status()).state).toBe('printing'), {
+        timeout: 10_000,
+        interval: 20,
+      });
       abort.abort();
       expect(isDeviceError(await outcome, 'MFP_DEV_ERR_ABORTED')).toBe(true);
       // ippeveprinter lets its print command finish, so the job is "canceling": processing-to-stop-point.

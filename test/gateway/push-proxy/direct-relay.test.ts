@@ -182,6 +182,7 @@ describe('direct relay on the push proxy listener: a switched job’s device rea
     proxy.relay.route('job-1', url);
     const res = await deviceRequest(port, '/direct/v1/jobs/job-1/document?offset=0');
     res.pause();
+    // A fixed wait, as it proves that the relay does not read ahead of a paused device.
     await new Promise((resolve) => setTimeout(resolve, 300));
     // Only socket buffers sit between a paused device and the cloud: nothing is piled up in the gateway.
     expect(pushed).toBeLessThan(document.length / 2);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { DirectRelay } from '../../../src/gateway/push-proxy/direct-relay.ts';
 import { PushProxy, type PushProxySettings } from '../../../src/gateway/push-proxy/push-proxy.ts';
@@ -125,15 +125,17 @@ const push = (pushId: string) => ({
   payload: { id: pushId },
 });
 
-async function statusOf(cloud: Cloud, pushId: string, status: string): Promise<GatewayToStream> {
-  for (let i = 0; i < 200; i++) {
-    const found = cloud.heard.find(
-      (m) => m.type === 'push-status' && m.pushId === pushId && m.status === status,
-    );
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`no ${status} for ${pushId}; heard ${JSON.stringify(cloud.heard)}`);
+function statusOf(cloud: Cloud, pushId: string, status: string): Promise<GatewayToStream> {
+  return vi.waitFor(
+    () => {
+      const found = cloud.heard.find(
+        (m) => m.type === 'push-status' && m.pushId === pushId && m.status === status,
+      );
+      if (!found) throw new Error(`no ${status} for ${pushId}; heard ${JSON.stringify(cloud.heard)}`);
+      return found;
+    },
+    { interval: 5 },
+  );
 }
 
 describe('push proxy on the gateway', () => {
@@ -284,11 +286,14 @@ describe('push proxy across a gateway restart', () => {
 });
 
 /** Waits for the n-th state message (or attach) naming the state. */
-async function statusOrState(cloud: Cloud, state: string, nth = 1): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const seen = cloud.heard.filter((m) => (m.type === 'state' || m.type === 'attach') && m.state === state);
-    if (seen.length >= nth) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`no state ${state}; heard ${JSON.stringify(cloud.heard)}`);
+function statusOrState(cloud: Cloud, state: string, nth = 1): Promise<void> {
+  return vi.waitFor(
+    () => {
+      const seen = cloud.heard.filter(
+        (m) => (m.type === 'state' || m.type === 'attach') && m.state === state,
+      );
+      if (seen.length < nth) throw new Error(`no state ${state}; heard ${JSON.stringify(cloud.heard)}`);
+    },
+    { interval: 5 },
+  );
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseGatewayConfig } from '../../../src/config/gateway-config.ts';
 import type { DeviceDriver } from '../../../src/devices/device-driver.ts';
 import type { DeviceSnapshot } from '../../../src/gateway/devices/device-monitor.ts';
@@ -289,12 +289,13 @@ function device(): GatewayDevice {
   return { config, driver, status: undefined };
 }
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (check()) return;
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+function until(what: string, check: () => boolean): Promise<void> {
+  return vi.waitFor(
+    () => {
+      if (!check()) throw new Error(`timed out waiting for ${what}`);
+    },
+    { interval: 1 },
+  );
 }
 
 describe('gatewayProviders on the real tunnel endpoint, job tunnels and journal', () => {
