@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../../../src/clock/manual-clock.ts';
+import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
+import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
+import { LineSupervisor } from '../../../src/gateway/link/line-supervisor.ts';
+import { silentLogger } from '../../../src/log/logger.ts';
+import { deferredTeardown } from '../../support/teardown.ts';
+
+const defer = deferredTeardown();
+const TOKEN = 't'.repeat(32);
+const NORMAL = { name: 'normal', minIntervalMs: 0, changeThresholdMs: 0 };
+
+/** The in-process reference cloud and a supervisor of `connections` lines, both on one manual clock. */
+async function setUp(connections: number) {
+  const clock = new ManualClock();
+  const cloud: CloudServer = await startCloudServer(
+    parseCloudConfig({
+      listen: { host: '127.0.0.1', port: 0 },
+      api: { token: 'a'.repeat(32) },
+      gateways: [{ id: 'gw1', token: TOKEN }],
+      store: { path: ':memory:' },
+    }),
+    { logger: silentLogger(), clock },
+  );
+  defer(() => cloud.stop());
+  const link = new LineSupervisor({
+    clock,
+    logger: silentLogger(),
+    identity: { gatewayId: 'gw1', clientId: randomUUID(), token: TOKEN, software: 'test' },
+    transport: { url: `${cloud.url.replace('http', 'ws')}/push` },
+    lines: {
+      connections,
+      staggerMs: 10_000,
+      probeAllowed: false,
+      keepaliveDefaultMs: 50_000,
+      answerTimeoutMs: 10_000,
+      backoff: { initialMs: 1000, maxMs: 10_000, stableAfterMs: 60_000, authFailureDelayMs: 60_000 },
+    },
+    hello: { host: () => ({ domain: 'example.com', uptimeMs: 1000, cpuLoad: 0 }), mode: () => NORMAL },
+    handlers: { onPush: async () => {} },
+  });
+  defer(() => link.stop());
+  const stateOf = (id: string) => link.status().lines.find((l) => l.id === id)?.state;
+  return { clock, cloud, link, stateOf };
+}
+
+describe('LineSupervisor on a manual clock', () => {
+  it('opens the first line at once and the next one staggerMs later', async () => {
+    const { clock, link, stateOf } = await setUp(2);
+    link.start();
+    await vi.waitFor(() => expect(stateOf('line-0')).toBe('open'));
+    expect(stateOf('line-1')).toBe('idle');
+    clock.advance(9_999);
+    expect(stateOf('line-1')).toBe('idle');
+    clock.advance(1);
+    await vi.waitFor(() => expect(stateOf('line-1')).toBe('open'));
+    expect(link.status().linesUp).toBe(2);
+  });
+
+  it('reopens only the lines the cloud names, at once, and counts the reconnect', async () => {
+    const { link, stateOf } = await setUp(2);
+    link.start();
+    await vi.waitFor(() => expect(stateOf('line-0')).toBe('open'));
+    expect(link.restore(['line-0'], 'the cloud saw it die')).toEqual(['line-0']);
+    await vi.waitFor(() => expect(stateOf('line-0')).toBe('open'));
+    const lines = link.status().lines;
+    expect(lines.find((l) => l.id === 'line-0')?.reconnects).toBe(1);
+    expect(lines.find((l) => l.id === 'line-1')?.reconnects).toBe(0);
+  });
+
+  it('says when a line changes state, and closes every line on stop', async () => {
+    const { link, stateOf } = await setUp(1);
+    const changes = vi.fn();
+    link.on('change', changes);
+    link.start();
+    await vi.waitFor(() => expect(stateOf('line-0')).toBe('open'));
+    expect(changes).toHaveBeenCalled();
+    link.stop();
+    expect(stateOf('line-0')).toBe('stopped');
+    expect(link.status().linesUp).toBe(0);
+  });
+
+  it('keeps a line alive at the interval the cloud advised, on its clock', async () => {
+    const { clock, link, stateOf } = await setUp(1);
+    const line = () => link.status().lines[0];
+    link.start();
+    await vi.waitFor(() => expect(link.status().advice).not.toBeNull());
+    expect(stateOf('line-0')).toBe('open');
+    const interval = line()?.keepaliveMs as number;
+    expect(interval).toBe(link.status().advice?.intervalMs);
+    const before = line()?.lastTrafficAt as number;
+    clock.advance(interval - 1);
+    expect(line()?.lastTrafficAt).toBe(before);
+    clock.advance(1);
+    await vi.waitFor(() => expect(line()?.lastTrafficAt).toBeGreaterThan(before));
+  });
+});
