@@ -1,5 +1,16 @@
-import type { Death } from './evidence.ts';
 import { type LearningConfig, LIFETIME_MIN_SPAN_FRACTION } from './learning-config.ts';
+
+/** What the cap detector reads of a line's death (evidence.ts's Death has these). */
+export interface AgedDeath {
+  /** When the loss was observed, ms since epoch. */
+  at: number;
+  /** How long the line had been idle then, ms. */
+  gapMs: number;
+  /** How old the connection was then, ms. */
+  ageMs: number;
+  /** Oldest connection age of a success after this death, ms. */
+  okAgeAfterMs: number;
+}
 
 /** A detected cap and the newest death that supports it (the cap leaves the window with it). */
 export interface DetectedCap {
@@ -16,7 +27,10 @@ export interface DetectedCap {
  * succeeded after them at an older age. Returns a conservative estimate (no later than the
  * deaths show) or null.
  */
-export function detectLifetimeCap(candidates: readonly Death[], config: LearningConfig): DetectedCap | null {
+export function detectLifetimeCap(
+  candidates: readonly AgedDeath[],
+  config: LearningConfig,
+): DetectedCap | null {
   const tolerance = 1 + config.lifetimeAgeToleranceFraction;
   let best: { cap: DetectedCap; deaths: number } | null = null;
   for (const earliest of candidates) {
@@ -33,7 +47,7 @@ export function detectLifetimeCap(candidates: readonly Death[], config: Learning
 
 /** The cap a cluster of deaths points at, or null when the cluster is not a cap. */
 function capOfCluster(
-  members: readonly Death[],
+  members: readonly AgedDeath[],
   youngest: number,
   config: LearningConfig,
 ): DetectedCap | null {
@@ -41,7 +55,7 @@ function capOfCluster(
   // Each line was alive at (age − idle) and found dead at age: the cap lies after the latest
   // "still alive" and no later than the earliest "found dead".
   let lastAlive = 0;
-  let first = members[0] as Death;
+  let first = members[0] as AgedDeath;
   let lastDeath = Number.NEGATIVE_INFINITY;
   for (const m of members) {
     lastAlive = Math.max(lastAlive, m.ageMs - m.gapMs);
