@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Response } from 'playwright-core';
-import { parseDuration } from '../src/config/duration.ts';
+import { parseDuration } from '../src/calendar/duration.ts';
 import { hashPassword } from '../src/secrets/password-hash.ts';
 import { launchChromium } from '../test/browser/chromium.ts';
 import { scratchDir, startCloud, startGatewayProcess } from '../test/support/chain.ts';

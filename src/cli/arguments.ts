@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option } from 'commander';
+import { DurationError, formatDuration, parseDuration } from '../calendar/duration.ts';
 import { ByteRateError, parseByteRate } from '../config/byte-rate.ts';
-import { DurationError, formatDuration, parseDuration } from '../config/duration.ts';
 import { AddressError, type HostPort, parseHostPort } from '../sim/firewall/address.ts';
 
 /** The gateway config the unit runs with, and so the one `doctor` and `status` read by default. */

@@ -1,11 +1,11 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { cronProblem } from '../calendar/cron-fires.ts';
+import { formatDuration } from '../calendar/duration.ts';
 import { hostTimeZone, isTimeZone } from '../calendar/zoned-time.ts';
 import { INITIAL_WINDOW } from '../protocol/tunnel/frame-types.ts';
 import { isPasswordHash, PASSWORD_HASH_EXPECTED } from '../secrets/password-hash.ts';
 import { devicesSection } from './device-config.ts';
-import { formatDuration } from './duration.ts';
 import { DEFAULT_ANSWER_TIMEOUT_MS, NORMAL_MODE, POWER_SAVING_MODE } from './keepalive-defaults.ts';
 import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
 import { duration, port, secret, slug } from './schema-types.ts';

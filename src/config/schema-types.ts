@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { parseDuration } from '../calendar/duration.ts';
 import { ByteRateError, parseByteRate } from './byte-rate.ts';
-import { parseDuration } from './duration.ts';
 
 /** A duration written with a unit ("45s", "2h"), parsed to milliseconds. */
 export function duration(defaultValue: string) {

@@ -1,4 +1,4 @@
-import { formatDuration } from '../config/duration.ts';
+import { formatDuration } from '../calendar/duration.ts';
 import type { Advice } from './messages.ts';
 
 /** Advice explained for people. */

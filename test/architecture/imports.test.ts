@@ -38,7 +38,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['src/gateway/*-feature.ts'],
   ['src/gateway/gateway-daemon.ts'],
   // Cloud.
-  ['src/cloud/cloud-context.ts', 'src/cloud/registry/'],
+  ['src/cloud/cloud-context.ts', 'src/cloud/registry/', 'src/cloud/overload/'],
   ['src/cloud/store/'],
   ['src/cloud/learning/', 'src/cloud/scheduler/', 'src/cloud/devices/'],
   ['src/cloud/status/'],

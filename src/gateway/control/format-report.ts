@@ -1,4 +1,4 @@
-import { formatDuration } from '../../config/duration.ts';
+import { formatDuration } from '../../calendar/duration.ts';
 import type { DaemonReport } from './daemon-report.ts';
 
 /** "3h12m" since `at`, or "-" when there is no time. */
