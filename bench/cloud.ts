@@ -32,6 +32,7 @@ import { parseArgs } from 'node:util';
 import { learningConfigFrom } from '../src/cloud/cloud-server.ts';
 import { SqliteLearningStore } from '../src/cloud/status/sqlite-learning-store.ts';
 import { parseCloudConfig } from '../src/config/cloud-config.ts';
+import { DEFAULT_ANSWER_TIMEOUT_MS } from '../src/config/keepalive-defaults.ts';
 import { scratchDir, secret } from '../test/support/chain.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { reapOnExit } from '../test/support/reap-on-exit.ts';
@@ -58,8 +59,6 @@ const TARGETS = {
   eventLoopLagMaxMs: 100,
 };
 const LINES_PER_GATEWAY = 2;
-/** The gateway's keepalive.answerTimeout default. */
-const ANSWER_TIMEOUT_MS = 10_000;
 /** File descriptors a process needs besides its sockets (stores, logs, pipes, Node itself). */
 const SPARE_FDS = 200;
 /** Gateways per load worker when --workers is auto: 4 sockets each (2 lines to each server). */
@@ -105,7 +104,7 @@ const config = {
   openConcurrency: Number(args['open-concurrency']),
   connectTimeoutSeconds: Number(args['connect-timeout']),
   linesPerGateway: LINES_PER_GATEWAY,
-  answerTimeoutMs: ANSWER_TIMEOUT_MS,
+  answerTimeoutMs: DEFAULT_ANSWER_TIMEOUT_MS,
 };
 const workerCount =
   args.workers === 'auto'
@@ -271,7 +270,7 @@ function lagMax(nodes: readonly CloudNode[], from: number, to: number): number |
 function keepaliveSummary(stats: FleetStats) {
   return summarize([
     ...stats.keepaliveAnswerMs,
-    ...Array.from({ length: stats.unanswered }, () => ANSWER_TIMEOUT_MS),
+    ...Array.from({ length: stats.unanswered }, () => DEFAULT_ANSWER_TIMEOUT_MS),
   ]);
 }
 
@@ -329,7 +328,7 @@ async function run() {
       siteSize: config.siteSize,
       linesPerGateway: LINES_PER_GATEWAY,
       defaultKeepaliveMs: config.keepaliveMs,
-      answerTimeoutMs: ANSWER_TIMEOUT_MS,
+      answerTimeoutMs: DEFAULT_ANSWER_TIMEOUT_MS,
       openConcurrency: config.openConcurrency,
     })),
   );
