@@ -27,7 +27,13 @@ const LAYERS: readonly (readonly string[])[] = [
   ['src/config/'],
   ['src/sim/'],
   // Gateway, from what lines need up to the composition root.
-  ['src/gateway/keepalive/', 'src/gateway/host/', 'src/gateway/identity/', 'src/gateway/push/'],
+  [
+    'src/gateway/keepalive/',
+    'src/gateway/host/',
+    'src/gateway/identity/',
+    'src/gateway/push/',
+    'src/gateway/load/',
+  ],
   ['src/gateway/reload/', 'src/gateway/first-boot/'],
   ['src/gateway/link/', 'src/gateway/tunnels/', 'src/gateway/power/'],
   ['src/gateway/devices/', 'src/gateway/journal/', 'src/gateway/push-proxy/'],
@@ -45,7 +51,8 @@ const LAYERS: readonly (readonly string[])[] = [
   // The advisor reads the push directory, and the push server asks the advisor: one layer.
   ['src/cloud/push/', 'src/cloud/advisor/'],
   ['src/cloud/push-proxy/', 'src/cloud/jobs/', 'src/cloud/mqtt/'],
-  ['src/cloud/http/', 'src/cloud/api/'],
+  // The store opener builds every store (registry, jobs, documents, devices); its database helpers sit low.
+  ['src/cloud/http/', 'src/cloud/api/', 'src/cloud/store/cloud-store.ts'],
   ['src/cloud/'],
   // Entry points.
   ['src/demo/'],
