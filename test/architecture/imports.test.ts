@@ -41,6 +41,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['src/gateway/gateway-context.ts'],
   ['src/gateway/mqtt/', 'src/gateway/systemd/'],
   ['src/gateway/status/'],
+  ['src/gateway/control/'],
   ['src/gateway/*-feature.ts'],
   ['src/gateway/gateway-daemon.ts'],
   // Cloud.
@@ -55,7 +56,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['src/cloud/http/', 'src/cloud/api/', 'src/cloud/store/cloud-store.ts'],
   ['src/cloud/'],
   // Entry points.
-  ['src/demo/'],
+  ['src/demo/', 'src/doctor/'],
   ['src/cli/lifecycle.ts', 'src/cli/arguments.ts'],
   ['src/cli/commands/'],
   ['src/cli/main.ts'],
