@@ -12,13 +12,14 @@
  *
  *   node bench/cloud.ts [--gateways 10000] [--nodes 1] [--history-days 7] [--duration 120]
  *                       [--pushes-per-second 10] [--keepalive-ms 50000] [--site-size 3]
- *                       [--workers auto] [--cpu-prof] [--from-source] [--quick] [--out FILE]
+ *                       [--workers auto] [--cpu-prof] [--from-source] [--keep] [--quick] [--out FILE]
  *
  * Nodes share nothing yet: each node has its own store and holds whole sites (every
  * nodes-th site), the run split as bench/cloud/fleet-plan.ts nodeOf says; the reference
  * runs as many bare servers, split the same way. --cpu-prof profiles the cloud nodes and
  * prints their hot spots (with --from-source their locations are in src/, not in dist/'s
- * bundle; the profiles stay in the temporary directory printed). Other load on the machine
+ * bundle; the profiles stay in the temporary directory printed). --keep leaves each node's
+ * store, config, log and lag samples in the run's directory. Other load on the machine
  * skews CPU figures: the report gives the load average and the CPU used by processes other
  * than the bench's.
  */
@@ -83,6 +84,7 @@ const { values: args } = parseArgs({
     'connect-timeout': { type: 'string', default: '600' },
     'cpu-prof': { type: 'boolean', default: false },
     'from-source': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
@@ -260,11 +262,19 @@ function cpuPercents(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpu
   return { groups, other: round(Math.max(0, (100 * (b.machine - a.machine)) / seconds - ours)) };
 }
 
-/** The worst event-loop lag of any node over samples written between two times. */
-function lagMax(nodes: readonly CloudNode[], from: number, to: number): number | null {
-  const samples = nodes.flatMap((n) => n.lag()).filter((s: LagSample) => s.at > from && s.at <= to + 1000);
-  return samples.length === 0 ? null : round(Math.max(...samples.map((s) => s.maxMs)));
+/** The event-loop lag of every node, worst per second, over samples written between two times. */
+function lagSeries(nodes: readonly CloudNode[], from: number, to: number): number[] {
+  const perNode = nodes.map((n) =>
+    n
+      .lag()
+      .filter((s: LagSample) => s.at > from && s.at <= to + 1000)
+      .map((s) => s.maxMs),
+  );
+  const seconds = Math.max(0, ...perNode.map((series) => series.length));
+  return Array.from({ length: seconds }, (_, i) => Math.max(...perNode.map((series) => series[i] ?? 0)));
 }
+
+const maxOf = (series: number[]) => (series.length === 0 ? null : round(Math.max(...series)));
 
 /** Keep-alive answer times, an unanswered one counted as the whole answer timeout. */
 function keepaliveSummary(stats: FleetStats) {
@@ -310,7 +320,8 @@ async function run() {
     ? { entry: join(REPO, 'src/cli/main.ts'), env: { NODE_ENV: 'production' } }
     : shippedCloud();
   const { dir, cleanup } = scratchDir('bench-cloud');
-  process.once('exit', cleanup);
+  if (args.keep) console.log(`keeping the run's stores, configs and logs in ${dir}`);
+  else process.once('exit', cleanup);
   // Outside the scratch directory, which goes when the run ends: the profiles are for reading later.
   const profileDir = join(tmpdir(), `bench-cloud-profiles-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -420,8 +431,8 @@ async function run() {
       connectSeconds,
       connectedLines: connectReport.intervalsMs.cloud.length,
       welcome,
-      connectLagMaxMs: lagMax(nodes, connectFrom, windowFrom),
-      windowLagMaxMs: lagMax(nodes, windowFrom, windowTo),
+      connectLagMaxMs: maxOf(lagSeries(nodes, connectFrom, windowFrom)),
+      windowLag: lagSeries(nodes, windowFrom, windowTo),
       fleet,
       cpu,
       rssMB,
@@ -448,7 +459,7 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
   const refCpuPercent = m.cpu.groups.ref ?? 0;
   const cpuRatio = refCpuPercent > 0 ? round(cpuPercent / refCpuPercent, 2) : null;
   const lines = config.gateways * LINES_PER_GATEWAY;
-  const eventLoopLagMaxMs = m.windowLagMaxMs;
+  const eventLoopLagMaxMs = maxOf(m.windowLag);
   const disturbed = m.cpu.other > DISTURBED_OTHER_CPU_PERCENT;
   const loadDuring = m.loads.length ? m.loads : [loadavg()[0] ?? 0];
   return {
@@ -533,6 +544,8 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
     pushFailed: m.pushes.failed,
     pushFailures: m.pushes.failures,
     eventLoopLagMaxMs,
+    // Second by second over the window (the worst node's), to place a stall.
+    eventLoopLagPerSecondMs: m.windowLag.map((ms) => round(ms, 0)),
     listGatewaysMs: m.list.ms,
     listGatewaysStatus: m.list.status,
     hotSpots: m.profiles,
