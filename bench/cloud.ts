@@ -10,13 +10,14 @@
  * pushes, and the cloud's event-loop lag (bench/cloud/lag-probe.ts, loaded into it).
  * Prints a table with PASS/FAIL against the targets and writes bench/results/cloud.json.
  *
- *   node bench/cloud.ts [--gateways 10000] [--nodes 1] [--history-days 7] [--duration 120]
+ *   node bench/cloud.ts [--gateways 10000] [--nodes 1] [--store sqlite|postgres] [--history-days 7] [--duration 120]
  *                       [--pushes-per-second 10] [--keepalive-ms 50000] [--site-size 3]
  *                       [--workers auto] [--cpu-prof] [--from-source] [--keep] [--quick] [--out FILE]
  *
- * Nodes share nothing yet: each node has its own store and holds whole sites (every
- * nodes-th site), the run split as bench/cloud/fleet-plan.ts nodeOf says; the reference
- * runs as many bare servers, split the same way. --cpu-prof profiles the cloud nodes and
+ * Each node holds whole sites (every nodes-th site), as bench/cloud/fleet-plan.ts nodeOf
+ * says, with its own SQLite store, or with --store postgres one throwaway PostgreSQL that all
+ * share (its CPU counts as the cloud's); the reference runs as many bare servers, split the
+ * same way. --cpu-prof profiles the cloud nodes and
  * prints their hot spots (with --from-source their locations are in src/, not in dist/'s
  * bundle; the profiles stay in the temporary directory printed). --keep leaves each node's
  * store, config, log and lag samples in the run's directory. Other load on the machine
@@ -30,12 +31,15 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { systemClock } from '../src/clock/system-clock.ts';
 import { learningConfigFrom } from '../src/cloud/cloud-server.ts';
-import { SqliteLearningStore } from '../src/cloud/status/sqlite-learning-store.ts';
+import { openCloudStore } from '../src/cloud/store/cloud-store.ts';
 import { parseCloudConfig } from '../src/config/cloud-config.ts';
 import { DEFAULT_ANSWER_TIMEOUT_MS } from '../src/config/keepalive-defaults.ts';
 import { scratchDir, secret } from '../test/support/chain.ts';
 import { freePort } from '../test/support/free-port.ts';
+import { startPostgres } from '../test/support/postgres.ts';
 import { reapOnExit } from '../test/support/reap-on-exit.ts';
 import { type CloudNode, type CloudNodeSpec, nodeConfig, startCloudNode } from './cloud/cloud-nodes.ts';
 import { type CpuProfile, hotSpots } from './cloud/cpu-profile.ts';
@@ -47,7 +51,13 @@ import { drivePushes } from './cloud/pusher.ts';
 import type { FleetStats } from './cloud/sim-gateway.ts';
 import { summarize } from './cloud/stats.ts';
 import type { Target } from './cloud/worker-protocol.ts';
-import { cpuSeconds, machineBusySeconds, watchRss } from './support/proc-stats.ts';
+import {
+  cpuSeconds,
+  findProcess,
+  machineBusySeconds,
+  treeCpuSeconds,
+  watchRss,
+} from './support/proc-stats.ts';
 import { shippedCloud } from './support/shipped-gateway.ts';
 
 const TARGETS = {
@@ -74,6 +84,7 @@ const { values: args } = parseArgs({
   options: {
     gateways: { type: 'string' },
     nodes: { type: 'string', default: '1' },
+    store: { type: 'string', default: 'sqlite' },
     'history-days': { type: 'string' },
     duration: { type: 'string' },
     'pushes-per-second': { type: 'string' },
@@ -98,6 +109,8 @@ const option = (name: keyof typeof args, full: number, smoke: number) => {
 const config = {
   gateways: option('gateways', TARGETS.gateways, 20),
   nodes: Number(args.nodes),
+  /** sqlite: each node its own file; postgres: one throwaway PostgreSQL all nodes share. */
+  store: args.store === 'postgres' ? 'postgres' : 'sqlite',
   historyDays: option('history-days', TARGETS.historyDays, 0.005),
   durationSeconds: option('duration', 120, 3),
   pushesPerSecond: option('pushes-per-second', 10, 10),
@@ -171,36 +184,54 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** Size of a SQLite store with its write-ahead log, MB. */
-function storeMB(path: string): number {
+/** Size of the nodes' stores: their SQLite files with write-ahead logs, or the PostgreSQL database, MB. */
+async function storeMB(specs: readonly CloudNodeSpec[]): Promise<number> {
+  const url = specs[0]?.storeUrl;
+  if (url) {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query('SELECT pg_database_size(current_database()) AS bytes');
+      return round(Number(rows[0]?.bytes) / 2 ** 20);
+    } finally {
+      await client.end();
+    }
+  }
   const size = (file: string) => (existsSync(file) ? statSync(file).size : 0);
-  return round((size(path) + size(`${path}-wal`)) / 2 ** 20);
+  return round(specs.reduce((sum, s) => sum + size(s.storePath) + size(`${s.storePath}-wal`), 0) / 2 ** 20);
 }
 
-/** Fills each node's store with its gateways' history, then starts the nodes. */
+/**
+ * Fills the stores with the gateways' history — each node's own SQLite file, or once the
+ * PostgreSQL database all nodes share — then starts the nodes.
+ */
 async function startNodes(
   dir: string,
   gateways: readonly SimGatewayIdentity[],
   launch: { entry: string; env: Record<string, string>; nodeArgs: string[] },
+  storeUrl: string | undefined,
 ) {
-  const now = Date.now();
-  let records = 0;
-  const fillStarted = performance.now();
-  let said = performance.now();
   const specs: CloudNodeSpec[] = [];
   for (let index = 0; index < config.nodes; index++) {
     const nodeDir = join(dir, `node-${index}`);
     mkdirSync(nodeDir, { recursive: true });
-    const spec: CloudNodeSpec = {
+    specs.push({
       index,
       dir: nodeDir,
       port: await freePort(),
       apiToken: secret(),
       storePath: join(nodeDir, 'cloud.db'),
+      storeUrl,
       gateways: gateways.filter((g) => nodeOf(g.index, config.nodes, config.siteSize) === index),
       keepaliveMs: config.keepaliveMs,
       ...launch,
-    };
+    });
+  }
+  const now = Date.now();
+  const fillStarted = performance.now();
+  let said = performance.now();
+  let records = 0;
+  for (const spec of storeUrl ? specs.slice(0, 1) : specs) {
     // The evidence is folded and the log trimmed as this very config will have the node do it.
     const cloudConfig = parseCloudConfig(nodeConfig(spec));
     const keeping = {
@@ -208,29 +239,32 @@ async function startNodes(
       keepMs: cloudConfig.statusLog.keep,
       maxPerGateway: cloudConfig.statusLog.maxPerGateway,
     };
-    const store = new SqliteLearningStore(spec.storePath);
+    const store = await openCloudStore(cloudConfig.store, {
+      documentsDir: join(spec.dir, 'jobs'),
+      clock: systemClock,
+    });
     try {
       const history = {
         now,
         days: config.historyDays,
         keepaliveMs: config.keepaliveMs,
         lines: LINES_PER_GATEWAY,
-        seed: 14 + index,
+        seed: 14 + spec.index,
       };
-      records += await fillHistory(store, spec.gateways, history, keeping, (done) => {
+      const own = storeUrl ? gateways : spec.gateways;
+      records += await fillHistory(store.learning, own, history, keeping, (done) => {
         if (performance.now() - said < PROGRESS_EVERY_MS) return;
         said = performance.now();
         console.log(
-          `  … node ${index}: ${done.gateways} gateways folded, ${done.records} log records written`,
+          `  … ${done.gateways} of ${own.length} gateways folded, ${done.records} log records written`,
         );
       });
     } finally {
       await store.close();
     }
-    specs.push(spec);
   }
   const fillSeconds = (performance.now() - fillStarted) / 1000;
-  const mb = specs.reduce((sum, s) => sum + storeMB(s.storePath), 0);
+  const mb = await storeMB(specs);
   console.log(`history: ${records} records in ${round(fillSeconds)} s, stores ${round(mb)} MB`);
   const nodes = await Promise.all(specs.map(startCloudNode));
   return { nodes, history: { records, fillSeconds: round(fillSeconds), storeMB: round(mb) } };
@@ -238,16 +272,15 @@ async function startNodes(
 
 // ---- measuring ----
 
-/** CPU seconds of each process and of the whole machine, now. */
-function cpuSnapshot(pids: Record<string, number[]>) {
-  const perGroup = Object.fromEntries(
-    Object.entries(pids).map(([group, list]) => [
-      group,
-      list.reduce((sum, pid) => sum + (existsSync(`/proc/${pid}`) ? cpuSeconds(pid) : 0), 0),
-    ]),
-  );
+/** CPU seconds of each group of processes and of the whole machine, now. */
+function cpuSnapshot(groups: Record<string, () => number>) {
+  const perGroup = Object.fromEntries(Object.entries(groups).map(([group, seconds]) => [group, seconds()]));
   return { at: performance.now(), machine: machineBusySeconds(), perGroup };
 }
+
+/** CPU seconds of some processes, together. */
+const cpuOf = (pids: readonly number[]) => () =>
+  pids.reduce((sum, pid) => sum + (existsSync(`/proc/${pid}`) ? cpuSeconds(pid) : 0), 0);
 
 /** Percent of one core each group used between two snapshots, and what the rest of the machine used. */
 function cpuPercents(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>) {
@@ -329,7 +362,11 @@ async function run() {
   const gateways = Array.from({ length: config.gateways }, (_, i) =>
     simGateway(i, runSecret, config.siteSize),
   );
-  const { nodes, history } = await startNodes(dir, gateways, { ...shipped, nodeArgs });
+  // PostgreSQL shared by the nodes (store.url), as a fleet runs it; its CPU is the cloud's too.
+  const postgres = config.store === 'postgres' ? await startPostgres() : undefined;
+  const storeUrl = await postgres?.createDatabase();
+  const postmaster = postgres && findProcess('-p', String(postgres.port), 'listen_addresses=127.0.0.1');
+  const { nodes, history } = await startNodes(dir, gateways, { ...shipped, nodeArgs }, storeUrl);
   const refs = await Promise.all(Array.from({ length: config.nodes }, () => startRefServer(runSecret)));
   const workers = LoadWorkers.start(
     splitRange(config.gateways, workerCount).map(([from, to]) => ({
@@ -343,15 +380,16 @@ async function run() {
       openConcurrency: config.openConcurrency,
     })),
   );
-  const pids = {
-    cloud: nodes.map((n) => n.pid),
-    ref: refs.map((r) => r.child.pid as number),
-    loadGenerator: workers.pids,
-    bench: [process.pid],
+  const cpuGroups = {
+    cloud: cpuOf(nodes.map((n) => n.pid)),
+    store: postmaster ? () => treeCpuSeconds(postmaster) : () => 0,
+    ref: cpuOf(refs.map((r) => r.child.pid as number)),
+    loadGenerator: cpuOf(workers.pids),
+    bench: cpuOf([process.pid]),
   };
   const rss = {
     cloud: nodes.map((n) => watchRss(n.pid, 1000)),
-    ref: pids.ref.map((pid) => watchRss(pid, 1000)),
+    ref: refs.map((r) => watchRss(r.child.pid as number, 1000)),
   };
   try {
     const lines = config.gateways * LINES_PER_GATEWAY;
@@ -397,7 +435,7 @@ async function run() {
     console.log(`measuring for ${config.durationSeconds} s…`);
     workers.reset();
     const windowFrom = Date.now();
-    const before = cpuSnapshot(pids);
+    const before = cpuSnapshot(cpuGroups);
     const loads: number[] = [];
     const loadTimer = setInterval(() => loads.push(loadavg()[0] ?? 0), 5000);
     const durationMs = config.durationSeconds * 1000;
@@ -407,7 +445,7 @@ async function run() {
       return { apiUrl: node.url, apiToken: node.apiToken, gatewayId: g.id };
     });
     await sleep(durationMs);
-    const after = cpuSnapshot(pids);
+    const after = cpuSnapshot(cpuGroups);
     const windowTo = Date.now();
     clearInterval(loadTimer);
     const fleet = await workers.report();
@@ -445,6 +483,7 @@ async function run() {
     await workers.stop();
     await Promise.all(nodes.map((n) => n.stop()));
     await Promise.all(refs.map((r) => stopChild(r.child)));
+    await postgres?.dispose();
   }
 }
 
@@ -455,7 +494,9 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
   const cloudKeepalive = keepaliveSummary(m.fleet.stats.cloud);
   const refKeepalive = keepaliveSummary(m.fleet.stats.ref);
   const push = summarize(m.pushes.latenciesMs);
-  const cpuPercent = m.cpu.groups.cloud ?? 0;
+  // The cloud's cost is its nodes' and, when it has one, its database server's.
+  const storeCpuPercent = m.cpu.groups.store ?? 0;
+  const cpuPercent = round((m.cpu.groups.cloud ?? 0) + storeCpuPercent);
   const refCpuPercent = m.cpu.groups.ref ?? 0;
   const cpuRatio = refCpuPercent > 0 ? round(cpuPercent / refCpuPercent, 2) : null;
   const lines = config.gateways * LINES_PER_GATEWAY;
@@ -486,7 +527,12 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
       split:
         config.nodes === 1
           ? 'one node'
-          : `${config.nodes} nodes sharing nothing: each holds every ${config.nodes}th site with its own store; as many bare ws servers split alike`,
+          : `${config.nodes} nodes, each holding the lines of one site in ${config.nodes} and pushed to through its own API, ` +
+            `${config.store === 'postgres' ? 'sharing one PostgreSQL' : 'each with its own SQLite store'}; as many bare ws servers split alike`,
+      storeServer:
+        config.store === 'postgres'
+          ? 'throwaway PostgreSQL cluster (test/support/postgres.ts: fsync and synchronous_commit off); its CPU is in cpuPercent (storeCpuPercent)'
+          : 'SQLite files, in the nodes',
       cloud: {
         entry: relative(REPO, m.shipped.entry),
         env: m.shipped.env,
@@ -513,6 +559,7 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
     refWelcomeP99Ms: m.refWelcome.p99,
     connectEventLoopLagMaxMs: m.connectLagMaxMs,
     cpuPercent,
+    storeCpuPercent,
     refCpuPercent,
     cpuRatio,
     loadGeneratorCpuPercent: m.cpu.groups.loadGenerator ?? 0,

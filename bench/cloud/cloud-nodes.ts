@@ -39,6 +39,8 @@ export interface CloudNodeSpec {
   port: number;
   apiToken: string;
   storePath: string;
+  /** The PostgreSQL database the nodes share, instead of storePath. */
+  storeUrl?: string | undefined;
   gateways: readonly SimGatewayIdentity[];
   keepaliveMs: number;
   /** How to run the cloud: the entry (dist/mfp-gateway.js), Node's options and the environment. */
@@ -60,7 +62,7 @@ export function nodeConfig(spec: CloudNodeSpec): Record<string, unknown> {
     listen: { host: '127.0.0.1', port: spec.port },
     api: { token: spec.apiToken },
     gateways: spec.gateways.map((g) => ({ id: g.id, token: g.token })),
-    store: { path: spec.storePath },
+    store: spec.storeUrl ? { url: spec.storeUrl } : { path: spec.storePath },
     ...(spec.keepaliveMs < 2 * SHIPPED_MIN_INTERVAL_MS
       ? { keepalive: { default: `${spec.keepaliveMs}ms`, min: `${Math.floor(spec.keepaliveMs / 2)}ms` } }
       : {}),

@@ -74,7 +74,7 @@ export class GatewayHistory {
       return { connectionId: `line-${i}`, connectedAt, lastTrafficAt: connectedAt, dueAt: 0 };
     });
     for (const line of this.lines) line.dueAt = this.nextDue(line);
-    this.nextPushAt = start + this.prng.exponential(this.pushMeanGapMs());
+    this.nextPushAt = Math.round(start + this.prng.exponential(this.pushMeanGapMs()));
   }
 
   /** A history that goes on from where this one stands, apart from it. */
@@ -98,7 +98,7 @@ export class GatewayHistory {
         // The cloud pushes on the line with the least idle time.
         const freshest = this.lines.reduce((a, b) => (b.lastTrafficAt > a.lastTrafficAt ? b : a));
         records.push(this.record(freshest, 'push', at));
-        this.nextPushAt = at + this.prng.exponential(this.pushMeanGapMs());
+        this.nextPushAt = Math.round(at + this.prng.exponential(this.pushMeanGapMs()));
       } else {
         records.push(this.record(line, 'keepalive', at));
       }
@@ -124,7 +124,8 @@ export class GatewayHistory {
   }
 
   private nextDue(line: LineState): number {
-    return line.lastTrafficAt + this.options.keepaliveMs + this.prng.next() * TIMER_JITTER_MS;
+    // Whole ms, as the cloud's clock stamps them.
+    return Math.round(line.lastTrafficAt + this.options.keepaliveMs + this.prng.next() * TIMER_JITTER_MS);
   }
 
   private pushMeanGapMs(): number {

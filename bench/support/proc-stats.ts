@@ -2,7 +2,7 @@
  * What the kernel says a process (or the machine) has used, from Linux /proc: resident memory
  * and CPU time. The clock tick is 100 Hz on every Linux we run on (getconf CLK_TCK).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100;
 
@@ -40,10 +40,58 @@ export function watchRss(pid: number, everyMs = 100): () => number {
   };
 }
 
+/** The fields of /proc/PID/stat after the command name (state is [0]), or none when it is gone. */
+function statFields(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  } catch {
+    return [];
+  }
+}
+
 /** CPU time a process has used, user and system, in seconds. */
 export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const fields = statFields(pid);
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU time of a process and all its descendants, living or ended, in seconds: a server that
+ * forks a process per connection (PostgreSQL) counts whole. Ended children count once their
+ * parent has reaped them (cutime, cstime).
+ */
+export function treeCpuSeconds(root: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const parent = Number(statFields(pid)[1]);
+    children.set(parent, [...(children.get(parent) ?? []), pid]);
+  }
+  let ticks = 0;
+  const visit = (pid: number) => {
+    const fields = statFields(pid);
+    ticks +=
+      Number(fields[11] ?? 0) + Number(fields[12] ?? 0) + Number(fields[13] ?? 0) + Number(fields[14] ?? 0);
+    for (const child of children.get(pid) ?? []) visit(child);
+  };
+  visit(root);
+  return ticks / TICKS_PER_SECOND;
+}
+
+/** The pid of the process whose command line holds all of these arguments, if one does. */
+export function findProcess(...argv: string[]): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (argv.every((a) => args.includes(a))) return pid;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 /** CPU time the whole machine has spent busy (everything but idle and I/O wait), all cores, seconds. */
