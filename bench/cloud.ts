@@ -10,7 +10,7 @@
  * pushes, and the cloud's event-loop lag (bench/cloud/lag-probe.ts, loaded into it).
  * Prints a table with PASS/FAIL against the targets and writes bench/results/cloud.json.
  *
- *   node bench/cloud.ts [--gateways 10000] [--nodes 1] [--store sqlite|postgres] [--history-days 7] [--duration 120]
+ *   node bench/cloud.ts [--gateways 10000] [--nodes auto] [--store sqlite|postgres] [--history-days 7] [--duration 120]
  *                       [--pushes-per-second 10] [--keepalive-ms 50000] [--site-size 3]
  *                       [--workers auto] [--cpu-prof] [--from-source] [--keep] [--quick] [--out FILE]
  *
@@ -83,7 +83,7 @@ const REPO = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
   options: {
     gateways: { type: 'string' },
-    nodes: { type: 'string', default: '1' },
+    nodes: { type: 'string', default: 'auto' },
     store: { type: 'string', default: 'sqlite' },
     'history-days': { type: 'string' },
     duration: { type: 'string' },
@@ -100,7 +100,15 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
   },
 });
-/** --quick: a smoke run of seconds — few gateways, an hour of history, 1 s keep-alives. */
+/** The file-descriptor limits (soft, hard) processes started from here get. */
+function fdLimits(): { soft: number; hard: number } {
+  const run = spawnSync('/bin/sh', ['-c', 'ulimit -S -n; ulimit -H -n'], { encoding: 'utf8' });
+  const [soft = 0, hard = 0] = run.stdout.trim().split('\n').map(Number);
+  return { soft, hard };
+}
+
+const limits = fdLimits();
+/** --quick: a smoke run — 20 gateways, 7 minutes of history, 2 s keep-alives, 3 s of measuring. */
 const quick = args.quick;
 const option = (name: keyof typeof args, full: number, smoke: number) => {
   const text = args[name];
@@ -108,7 +116,16 @@ const option = (name: keyof typeof args, full: number, smoke: number) => {
 };
 const config = {
   gateways: option('gateways', TARGETS.gateways, 20),
-  nodes: Number(args.nodes),
+  /** auto: as few as the file-descriptor limit allows (2 for 20,000 lines under 20,000). */
+  nodes:
+    args.nodes === 'auto'
+      ? Math.max(
+          1,
+          Math.ceil(
+            (option('gateways', TARGETS.gateways, 20) * LINES_PER_GATEWAY) / (limits.hard - SPARE_FDS),
+          ),
+        )
+      : Number(args.nodes),
   /** sqlite: each node its own file; postgres: one throwaway PostgreSQL all nodes share. */
   store: args.store === 'postgres' ? 'postgres' : 'sqlite',
   historyDays: option('history-days', TARGETS.historyDays, 0.005),
@@ -133,16 +150,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- checks before starting ----
 
-/** The file-descriptor limits (soft, hard) processes started from here get. */
-function fdLimits(): { soft: number; hard: number } {
-  const run = spawnSync('/bin/sh', ['-c', 'ulimit -S -n; ulimit -H -n'], { encoding: 'utf8' });
-  const [soft = 0, hard = 0] = run.stdout.trim().split('\n').map(Number);
-  return { soft, hard };
-}
-
 /** Refuses a run whose processes could not hold their sockets. */
-function checkLimits(): { soft: number; hard: number } {
-  const limits = fdLimits();
+function checkLimits(): void {
   const linesPerNode = Math.ceil((config.gateways * LINES_PER_GATEWAY) / config.nodes);
   if (linesPerNode + SPARE_FDS > limits.hard) {
     throw new Error(
@@ -157,7 +166,6 @@ function checkLimits(): { soft: number; hard: number } {
         'raise it (ulimit -n) or use more --workers',
     );
   }
-  return limits;
 }
 
 // ---- the servers ----
@@ -347,7 +355,7 @@ function profiles(profileDir: string) {
 }
 
 async function run() {
-  const limits = checkLimits();
+  checkLimits();
   const loadBefore = loadavg()[0] ?? 0;
   const shipped = args['from-source']
     ? { entry: join(REPO, 'src/cli/main.ts'), env: { NODE_ENV: 'production' } }
