@@ -31,10 +31,9 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
-import { systemClock } from '../src/clock/system-clock.ts';
 import { learningConfigFrom } from '../src/cloud/cloud-server.ts';
-import { openCloudStore } from '../src/cloud/store/cloud-store.ts';
 import { parseCloudConfig } from '../src/config/cloud-config.ts';
 import { DEFAULT_ANSWER_TIMEOUT_MS } from '../src/config/keepalive-defaults.ts';
 import { scratchDir, secret } from '../test/support/chain.ts';
@@ -43,8 +42,8 @@ import { startPostgres } from '../test/support/postgres.ts';
 import { reapOnExit } from '../test/support/reap-on-exit.ts';
 import { type CloudNode, type CloudNodeSpec, nodeConfig, startCloudNode } from './cloud/cloud-nodes.ts';
 import { type CpuProfile, hotSpots } from './cloud/cpu-profile.ts';
+import type { FillJob, FillMessage } from './cloud/fill-worker.ts';
 import { nodeOf, type SimGatewayIdentity, simGateway, splitRange } from './cloud/fleet-plan.ts';
-import { fillHistory } from './cloud/history.ts';
 import type { LagSample } from './cloud/lag-probe.ts';
 import { LoadWorkers } from './cloud/load-workers.ts';
 import { drivePushes } from './cloud/pusher.ts';
@@ -74,7 +73,10 @@ const LINES_PER_GATEWAY = 2;
 const SPARE_FDS = 200;
 /** Gateways per load worker when --workers is auto: 4 sockets each (2 lines to each server). */
 const GATEWAYS_PER_WORKER = 2500;
-/** How often the bench says how far connecting has got. */
+/** Threads filling a shared PostgreSQL store at once. */
+const POSTGRES_FILL_THREADS = 2;
+const FILL_WORKER = new URL('./cloud/fill-worker.ts', import.meta.url);
+/** How often the bench says how far filling or connecting has got. */
 const PROGRESS_EVERY_MS = 30_000;
 /** CPU used by others, percent of one core, above which a run is reported as disturbed. */
 const DISTURBED_OTHER_CPU_PERCENT = 15;
@@ -216,6 +218,7 @@ async function storeMB(specs: readonly CloudNodeSpec[]): Promise<number> {
 async function startNodes(
   dir: string,
   gateways: readonly SimGatewayIdentity[],
+  runSecret: string,
   launch: { entry: string; env: Record<string, string>; nodeArgs: string[] },
   storeUrl: string | undefined,
 ) {
@@ -235,42 +238,60 @@ async function startNodes(
       ...launch,
     });
   }
-  const now = Date.now();
+  // The evidence is folded and the log trimmed as the nodes' own config will have them do it.
+  const cloudConfig = parseCloudConfig(nodeConfig(specs[0] as CloudNodeSpec));
+  const keeping = {
+    learning: learningConfigFrom(cloudConfig),
+    keepMs: cloudConfig.statusLog.keep,
+    maxPerGateway: cloudConfig.statusLog.maxPerGateway,
+  };
+  const history = {
+    now: Date.now(),
+    days: config.historyDays,
+    keepaliveMs: config.keepaliveMs,
+    lines: LINES_PER_GATEWAY,
+    seed: 14,
+  };
+  // One writer per SQLite file; PostgreSQL takes several at once.
+  const jobs: FillJob[] = (
+    storeUrl
+      ? splitRange(gateways.length, POSTGRES_FILL_THREADS).map(([from, to]) => gateways.slice(from, to))
+      : specs.map((spec) => spec.gateways)
+  ).map((part, i) => ({
+    store: storeUrl
+      ? { ...cloudConfig.store, url: storeUrl }
+      : { ...cloudConfig.store, path: specs[i]?.storePath ?? '' },
+    documentsDir: join(dir, 'jobs'),
+    indexes: part.map((g) => g.index),
+    runSecret,
+    siteSize: config.siteSize,
+    history,
+    keeping,
+  }));
   const fillStarted = performance.now();
-  let said = performance.now();
-  let records = 0;
-  for (const spec of storeUrl ? specs.slice(0, 1) : specs) {
-    // The evidence is folded and the log trimmed as this very config will have the node do it.
-    const cloudConfig = parseCloudConfig(nodeConfig(spec));
-    const keeping = {
-      learning: learningConfigFrom(cloudConfig),
-      keepMs: cloudConfig.statusLog.keep,
-      maxPerGateway: cloudConfig.statusLog.maxPerGateway,
-    };
-    const store = await openCloudStore(cloudConfig.store, {
-      documentsDir: join(spec.dir, 'jobs'),
-      clock: systemClock,
-    });
-    try {
-      const history = {
-        now,
-        days: config.historyDays,
-        keepaliveMs: config.keepaliveMs,
-        lines: LINES_PER_GATEWAY,
-        seed: 14 + spec.index,
-      };
-      const own = storeUrl ? gateways : spec.gateways;
-      records += await fillHistory(store.learning, own, history, keeping, (done) => {
-        if (performance.now() - said < PROGRESS_EVERY_MS) return;
-        said = performance.now();
-        console.log(
-          `  … ${done.gateways} of ${own.length} gateways folded, ${done.records} log records written`,
-        );
-      });
-    } finally {
-      await store.close();
-    }
-  }
+  const done = jobs.map(() => ({ gateways: 0, records: 0 }));
+  const progress = setInterval(() => {
+    const sum = (key: 'gateways' | 'records') => done.reduce((total, d) => total + d[key], 0);
+    console.log(
+      `  … ${sum('gateways')} of ${gateways.length} gateways folded, ${sum('records')} log records written`,
+    );
+  }, PROGRESS_EVERY_MS);
+  const records = await Promise.all(
+    jobs.map(
+      (job, i) =>
+        new Promise<number>((resolve, reject) => {
+          const worker = new Worker(FILL_WORKER, { workerData: job });
+          worker.on('message', (message: FillMessage) => {
+            if (message.type === 'progress') done[i] = message;
+            else resolve(message.records);
+          });
+          worker.once('error', reject);
+          worker.once('exit', (code) => reject(new Error(`a history fill worker exited (${code})`)));
+        }),
+    ),
+  )
+    .finally(() => clearInterval(progress))
+    .then((counts) => counts.reduce((a, b) => a + b, 0));
   const fillSeconds = (performance.now() - fillStarted) / 1000;
   const mb = await storeMB(specs);
   console.log(`history: ${records} records in ${round(fillSeconds)} s, stores ${round(mb)} MB`);
@@ -374,7 +395,7 @@ async function run() {
   const postgres = config.store === 'postgres' ? await startPostgres() : undefined;
   const storeUrl = await postgres?.createDatabase();
   const postmaster = postgres && findProcess('-p', String(postgres.port), 'listen_addresses=127.0.0.1');
-  const { nodes, history } = await startNodes(dir, gateways, { ...shipped, nodeArgs }, storeUrl);
+  const { nodes, history } = await startNodes(dir, gateways, runSecret, { ...shipped, nodeArgs }, storeUrl);
   const refs = await Promise.all(Array.from({ length: config.nodes }, () => startRefServer(runSecret)));
   const workers = LoadWorkers.start(
     splitRange(config.gateways, workerCount).map(([from, to]) => ({
