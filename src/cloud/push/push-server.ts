@@ -416,7 +416,8 @@ export class PushServer {
     const records: NewRecord[] = [];
     for (const lost of hello.lost) {
       if (lost.reason !== 'keepalive-timeout' && lost.reason !== 'error') continue;
-      const at = helloAt - Math.min(lost.agoMs ?? 0, MAX_LOSS_AGE_MS);
+      // Whole ms: a gateway may report a fractional age, and the log's time is an integer (bigint on PostgreSQL).
+      const at = Math.round(helloAt - Math.min(lost.agoMs ?? 0, MAX_LOSS_AGE_MS));
       const cloudLate =
         lost.reason === 'keepalive-timeout' && this.cloudWasLate(at, at + LOSS_ANSWER_WINDOW_MS);
       records.push({
