@@ -113,3 +113,12 @@ describe('the gateway unit', () => {
     expect(d.get('MemorySwapMax')).toEqual(['0']);
   });
 });
+
+describe('the cloud unit', () => {
+  const d = directives(readFileSync(join(UNITS_DIR, 'mfp-gateway-cloud.service'), 'utf8'));
+
+  it('may open a socket for each of 10,000 gateways’ two lines, with room to spare', () => {
+    const limit = Number(d.get('LimitNOFILE')?.[0]);
+    expect(limit).toBeGreaterThanOrEqual(3 * 10_000);
+  });
+});
