@@ -107,7 +107,7 @@ export class KeepaliveAdvisor {
     const candidates = this.directory.connectedAtSite(presence.siteKey).map((g) => ({
       gatewayId: g.gatewayId,
       uptimeMs: this.directory.uptimeMs(g),
-      cpuLoad: g.cpuLoad,
+      cpuLoad: this.directory.cpuLoadNow(g),
     }));
     return electRepresentative(candidates) === gatewayId;
   }

@@ -104,6 +104,16 @@ export class GatewayDirectory extends EventEmitter<DirectoryEvents> {
     return out;
   }
 
+  /**
+   * A gateway's CPU load as of its latest word on it: the usage its keep-alives and load
+   * reports carry (issue 18 item 8), or the load its hello gave when nothing newer came since.
+   */
+  cpuLoadNow(presence: GatewayPresence): number {
+    const { load } = presence;
+    if (load && load.cpuUsage !== null && load.at >= presence.helloAt) return load.cpuUsage;
+    return presence.cpuLoad;
+  }
+
   /** Current uptime of a gateway, extrapolated from its hello. */
   uptimeMs(presence: GatewayPresence): number {
     return presence.uptimeAtHelloMs + (this.clock.now() - presence.helloAt);
