@@ -82,12 +82,15 @@ export class PostgresLearningStore implements LearningStore {
 
   async record(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Promise<Recorded> {
     const { rows } = await this.pool.query(
-      `WITH ins AS (INSERT INTO status_log (${LOG_COLUMNS}) ${LOG_ROWS} RETURNING *)
+      `WITH ins AS (INSERT INTO status_log (${LOG_COLUMNS}) ${LOG_ROWS} ON CONFLICT DO NOTHING RETURNING *)
        SELECT ins.*, e.evidence AS current_evidence, e.version AS current_version
        FROM ins LEFT JOIN evidence e ON e.gateway_id = $13 ORDER BY ins.id`,
       [...logColumns(records), gatewayId],
     );
     const stored = rows.map(toRecord);
+    // Every row was a death already recorded (another hello reported it): nothing to fold.
+    if (stored.length === 0)
+      return { records: [], evidence: fold(await this.evidence(gatewayId), []), changed: false };
     let current = (rows[0]?.current_evidence ?? null) as Evidence | null;
     let version = (rows[0]?.current_version ?? null) as number | null;
     for (let attempt = 0; attempt < OPTIMISTIC_FOLDS; attempt++) {
@@ -193,7 +196,10 @@ export class PostgresLearningStore implements LearningStore {
 
   async appendMany(records: readonly NewRecord[]): Promise<void> {
     if (records.length === 0) return;
-    await this.pool.query(`INSERT INTO status_log (${LOG_COLUMNS}) ${LOG_ROWS}`, logColumns(records));
+    await this.pool.query(
+      `INSERT INTO status_log (${LOG_COLUMNS}) ${LOG_ROWS} ON CONFLICT DO NOTHING`,
+      logColumns(records),
+    );
   }
 
   async prune(policy: RetentionPolicy): Promise<PruneStep> {

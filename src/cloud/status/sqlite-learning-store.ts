@@ -123,10 +123,23 @@ export class SqliteLearningStore implements LearningStore {
     const columns = this.db.prepare('PRAGMA table_info(status_log)').all() as Array<{ name: string }>;
     if (!columns.some((c) => c.name === 'session_id'))
       this.db.exec('ALTER TABLE status_log ADD COLUMN session_id TEXT');
+    // One death per session, however many hellos report it (issue 15 item 5); logs from before
+    // the index lose their repeats once.
+    const indexed = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'status_log_one_death'")
+      .get();
+    if (!indexed)
+      this.db.exec(`
+        DELETE FROM status_log WHERE status = 'NG' AND session_id IS NOT NULL AND id NOT IN (
+          SELECT MIN(id) FROM status_log WHERE status = 'NG' AND session_id IS NOT NULL
+          GROUP BY gateway_id, session_id);
+        CREATE UNIQUE INDEX status_log_one_death ON status_log (gateway_id, session_id)
+          WHERE status = 'NG' AND session_id IS NOT NULL;
+      `);
     this.insertStmt = this.db.prepare(`INSERT INTO status_log
       (time, gateway_id, client_id, connection_id, session_id, role, data_type, status, idle_before_ms,
        connection_age_ms, failure, policy_limited)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
     this.recentStmt = this.db.prepare(`SELECT * FROM (
         SELECT * FROM status_log WHERE gateway_id = ? AND time >= ? ORDER BY time DESC, id DESC LIMIT ?
       ) ORDER BY time ASC, id ASC`);
@@ -157,7 +170,7 @@ export class SqliteLearningStore implements LearningStore {
     const current = this.cachedEvidence(gatewayId);
     this.db.exec('BEGIN');
     try {
-      const stored = records.map((r) => this.insert(r));
+      const stored = records.flatMap((r) => this.insert(r) ?? []);
       const evidence = fold(current, stored);
       const changed = evidence !== current;
       if (changed) {
@@ -239,7 +252,8 @@ export class SqliteLearningStore implements LearningStore {
     if (this.db.isOpen) this.db.close();
   }
 
-  private insert(r: NewRecord): StatusRecord {
+  /** Appends a row; undefined when it is a death already recorded (its session's). */
+  private insert(r: NewRecord): StatusRecord | undefined {
     const result = this.insertStmt.run(
       r.time,
       r.gatewayId,
@@ -254,6 +268,7 @@ export class SqliteLearningStore implements LearningStore {
       r.failure ?? null,
       r.policyLimited ? 1 : 0,
     );
+    if (Number(result.changes) === 0) return undefined;
     return { ...r, id: Number(result.lastInsertRowid) };
   }
 

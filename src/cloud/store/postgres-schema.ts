@@ -68,6 +68,17 @@ export const POSTGRES_SCHEMA = `
   );
   CREATE INDEX IF NOT EXISTS status_log_gateway_time ON status_log (gateway_id, time);
   CREATE INDEX IF NOT EXISTS status_log_time ON status_log (time);
+  -- One death per session, however many hellos report it (issue 15 item 5); logs from before
+  -- the index lose their repeats once.
+  DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'status_log_one_death') THEN
+      DELETE FROM status_log a USING status_log b
+        WHERE a.status = 'NG' AND b.status = 'NG' AND a.session_id = b.session_id
+          AND a.gateway_id = b.gateway_id AND a.id > b.id;
+      CREATE UNIQUE INDEX status_log_one_death ON status_log (gateway_id, session_id)
+        WHERE status = 'NG' AND session_id IS NOT NULL;
+    END IF;
+  END $$;
   CREATE TABLE IF NOT EXISTS gateways (
     gateway_id TEXT COLLATE "C" PRIMARY KEY,
     client_id TEXT NOT NULL,

@@ -81,6 +81,40 @@ describe.each(storeBackends())('learning store on $name', ({ name, fresh }) => {
     expect(await reopened.recent('g1', 0, 10)).toHaveLength(2);
   });
 
+  it('logs one death once, however many hellos report it (issue 15 item 5)', async () => {
+    const store = await open(await fresh());
+    const death: NewRecord = {
+      ...base,
+      time: 3000,
+      status: 'NG',
+      failure: 'keepalive-timeout',
+      idleBeforeMs: 22_000,
+      sessionId: 'dead-session',
+    };
+    const first = await store.record('g1', [death], fold);
+    expect(first.records).toHaveLength(1);
+    // The other line's hello, and the first line's next one, report the same death again.
+    const again = await store.record(
+      'g1',
+      [
+        { ...death, connectionId: 'line-0' },
+        { ...base, time: 4000 },
+      ],
+      fold,
+    );
+    expect(again.records.map((r) => r.status)).toEqual(['OK']);
+    const repeat = await store.record('g1', [death], fold);
+    expect(repeat).toMatchObject({ records: [], changed: false });
+    expect(repeat.evidence).toEqual(again.evidence);
+    const log = await store.recent('g1', 0, 10);
+    expect(log.filter((r) => r.status === 'NG')).toHaveLength(1);
+    // Failures without a session (a proxied device's push) are each their own.
+    const noSession = { ...death, sessionId: undefined, time: 5000 };
+    delete noSession.sessionId;
+    await store.record('g1', [noSession, { ...noSession, time: 5001 }], fold);
+    expect((await store.recent('g1', 0, 10)).filter((r) => r.status === 'NG')).toHaveLength(3);
+  });
+
   it.runIf(name === 'postgres')(
     'keeps every node’s evidence when two nodes record for one gateway at once',
     async () => {
