@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decryptFile, writeEncryptedFile } from '../../src/storage/secure-file.ts';
 import {
-  decryptFile,
   parseStorageKey,
   SecureFileError,
   type SecureFileErrorCode,
   SecureFileReader,
-  writeEncryptedFile,
-} from '../../src/storage/secure-file.ts';
+} from '../../src/storage/secure-format.ts';
 
 const HEADER = 37;
 const TAG = 16;

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { decryptFile, parseStorageKey, SecureFileError } from '../../storage/secure-file.ts';
+import { decryptFile } from '../../storage/secure-file.ts';
+import { parseStorageKey, SecureFileError } from '../../storage/secure-format.ts';
 
 /** Exit status for a file or key that cannot be used. */
 const EXIT_FAILURE = 1;

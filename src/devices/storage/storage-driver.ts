@@ -2,12 +2,8 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Clock } from '../../clock/clock.ts';
-import {
-  assertStorageKey,
-  SecureFileError,
-  storageNameProblem,
-  writeEncryptedFile,
-} from '../../storage/secure-file.ts';
+import { writeEncryptedFile } from '../../storage/secure-file.ts';
+import { assertStorageKey, SecureFileError, storageNameProblem } from '../../storage/secure-format.ts';
 import type { DeviceDriver, DeviceStatus, PrintJob, PrintResult } from '../device-driver.ts';
 import { asDeviceError, DeviceError } from '../device-error.ts';
 import { StatusTracker } from '../status-tracker.ts';

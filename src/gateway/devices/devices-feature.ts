@@ -1,5 +1,5 @@
 import type { Feature } from '../../lifecycle/feature.ts';
-import { parseStorageKey } from '../../storage/secure-file.ts';
+import { parseStorageKey } from '../../storage/secure-format.ts';
 import type { GatewayContext } from '../gateway-context.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
 import { DeviceMonitor } from './device-monitor.ts';

@@ -8,7 +8,8 @@ import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import type { PrintJob } from '../../../src/devices/device-driver.ts';
 import { type DeviceErrorCode, isDeviceError } from '../../../src/devices/device-error.ts';
 import { StorageDriver } from '../../../src/devices/storage/storage-driver.ts';
-import { decryptFile, SecureFileError } from '../../../src/storage/secure-file.ts';
+import { decryptFile } from '../../../src/storage/secure-file.ts';
+import { SecureFileError } from '../../../src/storage/secure-format.ts';
 
 const key = randomBytes(32);
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
