@@ -36,6 +36,16 @@ export function isDirectStreamPath(url: string | undefined): boolean {
   return STREAM_PATH.test((url ?? '').split('?')[0] ?? '');
 }
 
+/** The job id of a stream path, or '' when the path is not one or its encoding is malformed. */
+function streamJobId(url: string | undefined): string {
+  const encoded = STREAM_PATH.exec((url ?? '').split('?')[0] ?? '')?.[1] ?? '';
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return '';
+  }
+}
+
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
@@ -67,8 +77,7 @@ export class DirectStreamServer {
   /** Authenticates an upgrade for `/direct/v1/jobs/{id}/stream`; the device's connection is then up. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '', 'http://cloud');
-    const jobId = decodeURIComponent(STREAM_PATH.exec(url.pathname)?.[1] ?? '');
+    const jobId = streamJobId(req.url);
     if (!jobId) {
       rejectUpgrade(socket, 400, STATUS_TEXT[400] as string);
       return;

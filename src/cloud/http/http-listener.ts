@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { guardUpgrade, loggableTarget } from '../../http/guarded-handler.ts';
 import type { Feature } from '../../lifecycle/feature.ts';
 import type { CloudContext } from '../cloud-context.ts';
 
@@ -33,10 +34,23 @@ export class HttpListener implements Feature {
     const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : null;
     this.tls = https !== null;
     this.app = (https ? Fastify({ https, logger: false }) : Fastify({ logger: false })) as FastifyInstance;
-    this.app.server.on('upgrade', (req, socket, head) => {
-      const route = this.endpoints.find((e) => e.claims(req.url));
-      if (route) route.endpoint.handleUpgrade(req, socket, head);
-      else socket.destroy();
+    const log = ctx.logger.child({ part: 'http' });
+    this.app.server.on(
+      'upgrade',
+      guardUpgrade(log, (req, socket, head) => {
+        const route = this.endpoints.find((e) => e.claims(req.url));
+        if (route) route.endpoint.handleUpgrade(req, socket, head);
+        else socket.destroy();
+      }),
+    );
+    // Fastify answers a route's unexpected error with 500 itself; the log line is ours (its logger is off).
+    this.app.addHook('onError', async (req, _reply, err) => {
+      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500;
+      if (status < 500) return;
+      log.error(
+        { method: req.method, target: loggableTarget(req.url), status, err: err.message, stack: err.stack },
+        'request failed',
+      );
     });
   }
 

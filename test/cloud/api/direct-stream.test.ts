@@ -116,6 +116,14 @@ describe('cloud direct stream (push variant of a switched job)', () => {
     expect(await cloud.jobStore.get(jobId)).toMatchObject({ state: 'switching', route: [] });
   });
 
+  it('answers 400 to a stream path with a malformed percent-encoding, and serves on (issue 13.2)', async () => {
+    const bad = new WebSocket(`ws://127.0.0.1:${cloud.port}/direct/v1/jobs/%E0%A4%A/stream`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(await refusedWith(bad)).toBe(400);
+    expect(await refusedWith(connect(null))).toBe(401);
+  });
+
   it('streams the rest from what the device holds, then end; a matching report makes the job done', async () => {
     const ws = await holding(tunnelled);
     const { bytes, end } = await receive(ws);
