@@ -91,7 +91,7 @@ describe('npm run bundle', () => {
     const index = await page('/');
     expect(index.status).toBe(200);
     expect(await index.text()).toContain('<html');
-    for (const asset of ['/assets/app.js', '/assets/app.css', '/assets/uplot.js']) {
+    for (const asset of ['/assets/app.js', '/assets/live.js', '/assets/app.css', '/assets/uplot.js']) {
       expect((await page(asset)).status, asset).toBe(200);
     }
     expect(await (await page('/metrics')).text()).toMatch(/^mfpgw_/m);

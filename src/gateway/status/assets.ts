@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -7,18 +7,38 @@ import type { FastifyInstance } from 'fastify';
 
 /**
  * The page's own files sit beside this module (src/gateway/status/public; in the built app
- * beside its chunks, dist/public, board/bundle/build-app.ts); uPlot is served from its npm
+ * beside its chunks, dist/public, board/bundle/build-app.ts): its HTML shell, its style and
+ * its script, ES modules that import each other by relative path (`./dom.js` →
+ * `/assets/dom.js`), so every `.js` and `.css` there is served. uPlot is served from its npm
  * package, so the page needs no CDN.
  */
-const own = (name: string) => fileURLToPath(new URL(`./public/${name}`, import.meta.url));
+const PUBLIC = fileURLToPath(new URL('./public/', import.meta.url));
+const own = (name: string) => `${PUBLIC}${name}`;
 const fromPackage = (specifier: string) => createRequire(import.meta.url).resolve(specifier);
 
-const FILES: Record<string, { path: string; type: string }> = {
-  'app.js': { path: own('app.js'), type: 'text/javascript; charset=utf-8' },
-  'app.css': { path: own('app.css'), type: 'text/css; charset=utf-8' },
-  'uplot.js': { path: fromPackage('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
-  'uplot.css': { path: fromPackage('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
+const JS = 'text/javascript; charset=utf-8';
+const CSS = 'text/css; charset=utf-8';
+const TYPES: Record<string, string> = { js: JS, css: CSS };
+
+/** The page cannot run without these: a bundle that lacks one is reported at start. */
+const REQUIRED: Record<string, { path: string; type: string }> = {
+  'app.js': { path: own('app.js'), type: JS },
+  'app.css': { path: own('app.css'), type: CSS },
+  'uplot.js': { path: fromPackage('uplot/dist/uPlot.iife.min.js'), type: JS },
+  'uplot.css': { path: fromPackage('uplot/dist/uPlot.min.css'), type: CSS },
 };
+
+/** Every file served under /assets/: the required ones and the rest of public/'s modules. */
+function files(): Record<string, { path: string; type: string }> {
+  const found: Record<string, { path: string; type: string }> = {};
+  if (existsSync(PUBLIC)) {
+    for (const name of readdirSync(PUBLIC)) {
+      const type = TYPES[name.slice(name.lastIndexOf('.') + 1)];
+      if (type) found[name] = { path: own(name), type };
+    }
+  }
+  return { ...found, ...REQUIRED };
+}
 
 interface Asset {
   type: string;
@@ -49,7 +69,7 @@ export function pageShell(): string {
  */
 export function registerAssets(app: FastifyInstance): string[] {
   const assets = new Map<string, Asset>();
-  for (const [name, f] of Object.entries(FILES)) {
+  for (const [name, f] of Object.entries(files())) {
     if (existsSync(f.path)) assets.set(name, load(f.path, f.type));
   }
   app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
@@ -71,7 +91,7 @@ export function registerAssets(app: FastifyInstance): string[] {
 
 /** Paths of the page's files that are missing (a bundle built without them). */
 export function missingAssets(): string[] {
-  return Object.values(FILES)
+  return Object.values(REQUIRED)
     .map((f) => f.path)
     .filter((path) => !existsSync(path));
 }
