@@ -1,8 +1,16 @@
 /** One problem in a config file: which key, what it held, what was expected. */
 export interface ConfigIssue {
   key: string;
+  /** What the key held, secrets masked; "" when it is not shown (an unknown key's value). */
   value: string;
   expected: string;
+}
+
+/** One line for a person: "key: got value; expected …", or "key: …" when the value is not shown. */
+export function describeIssue(issue: ConfigIssue): string {
+  return issue.value === ''
+    ? `${issue.key}: ${issue.expected}`
+    : `${issue.key}: got ${issue.value}; expected ${issue.expected}`;
 }
 
 /** A config file that cannot be used; lists every problem, not only the first. */
@@ -12,9 +20,7 @@ export class ConfigError extends Error {
   readonly issues: ConfigIssue[];
 
   constructor(file: string, issues: ConfigIssue[]) {
-    super(
-      `invalid config ${file}:\n${issues.map((i) => `  - ${i.key}: got ${i.value}; expected ${i.expected}`).join('\n')}`,
-    );
+    super(`invalid config ${file}:\n${issues.map((i) => `  - ${describeIssue(i)}`).join('\n')}`);
     this.name = 'ConfigError';
     this.file = file;
     this.issues = issues;

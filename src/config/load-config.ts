@@ -1,16 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { isSecretKey, maskSecrets } from '../secrets/mask.ts';
 import { ConfigError, type ConfigIssue } from './config-error.ts';
 
-const SECRET_KEY = /token|password|secret|key$/i;
 const ENV_REF = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/;
 
-/** Shows a value in an error without ever printing a secret. */
+/**
+ * Shows a value in an error without ever printing a secret: a secret key's value is not
+ * shown at all, URL credentials and nested secrets are masked (src/secrets/mask.ts).
+ */
 function show(key: string, value: unknown): string {
   if (value === undefined) return 'nothing';
-  if (SECRET_KEY.test(key) && typeof value === 'string') return `a string of ${value.length} characters`;
-  const text = JSON.stringify(value);
+  if (isSecretKey(key)) return 'a hidden value (secrets are not shown)';
+  const text = JSON.stringify(maskSecrets(value, key)) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -97,7 +100,8 @@ export function parseConfig<S extends z.ZodType>(
       for (const k of unknownKeys) {
         issues.push({
           key: key === '(top level)' ? k : `${key}.${k}`,
-          value: show(k, valueAt(resolved, [...issue.path, k])),
+          // Never the value: a misspelt key ("tokn") may well hold a secret.
+          value: '',
           expected: 'no such setting (check the spelling; see the README)',
         });
       }

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock/clock.ts';
-import { ConfigError } from '../config/config-error.ts';
+import { ConfigError, describeIssue } from '../config/config-error.ts';
 import { type GatewayConfig, loadGatewayConfig } from '../config/gateway-config.ts';
 import { type CloudAccess, cloudAccess } from '../gateway/link/cloud-access.ts';
 import { type CheckResult, skipped } from './check-result.ts';
@@ -42,7 +42,7 @@ function checkConfig(file: string, env: NodeJS.ProcessEnv): { result: CheckResul
         status: 'fail',
         message: `${file} cannot be used: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'} (run would exit with status 78)`,
         fix: 'correct each key listed above',
-        details: err.issues.map((i) => `${i.key}: got ${i.value}; expected ${i.expected}`),
+        details: err.issues.map(describeIssue),
       },
     };
   }

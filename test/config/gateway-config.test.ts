@@ -56,6 +56,37 @@ describe('gateway config', () => {
     expect(err?.message).not.toContain('hunter2');
   });
 
+  it('never shows a URL’s password, an unknown key’s value or an SNMP community in an error', () => {
+    let message = '';
+    const issues = issuesOf(() => {
+      try {
+        parseGatewayConfig({
+          ...minimal,
+          cloud: {
+            ...minimal.cloud,
+            tokn: 'typo-held-secret-123',
+            proxy: 'https://bob:proxy-pw-77@proxy.lan:3128',
+          },
+          devices: [{ id: 'm', driver: 'pjl', host: 'h', snmp: { host: 'h', community: 'c'.repeat(65) } }],
+        });
+      } catch (err) {
+        message = (err as Error).message;
+        throw err;
+      }
+    });
+    expect(issues.map((i) => i.key).sort()).toEqual([
+      'cloud.proxy',
+      'cloud.tokn',
+      'devices.0.snmp.community',
+    ]);
+    expect(issues.find((i) => i.key === 'cloud.proxy')?.value).toBe('"https://bob:***@proxy.lan:3128"');
+    expect(issues.find((i) => i.key === 'cloud.tokn')?.value).toBe('');
+    for (const secret of ['proxy-pw-77', 'typo-held-secret-123', 'c'.repeat(65)]) {
+      expect(message).not.toContain(secret);
+      expect(JSON.stringify(issues)).not.toContain(secret);
+    }
+  });
+
   it('reports unknown keys (typos) instead of ignoring them', () => {
     const issues = issuesOf(() =>
       parseGatewayConfig({ ...minimal, cloud: { ...minimal.cloud, conections: 3 } }),

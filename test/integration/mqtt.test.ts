@@ -311,6 +311,24 @@ describe('MQTT channel against a real Mosquitto', () => {
       message: expect.stringContaining('power.timezone: got "Mars/Olympus"; expected an IANA time zone'),
       issues: [{ key: 'power.timezone', value: '"Mars/Olympus"', expected: expect.stringContaining('IANA') }],
     });
+    // Nor does it show a secret: not a proxy's password, not the value of a misspelt key.
+    writeFileSync(
+      file,
+      stringify({
+        ...original,
+        cloud: {
+          ...original.cloud,
+          tokn: 'typo-held-token-5b2c7d',
+          proxy: 'socks5://o:proxy-pass-9f3e1@192.0.2.8:1080',
+        },
+      }),
+    );
+    await send('reload-config', { id: 'reload-3' });
+    const refused = await replyTo('reload-3');
+    expect(refused).toMatchObject({ ok: false, code: 'MFP_ERR_CONFIG' });
+    expect(JSON.stringify(refused)).toContain('cloud.tokn');
+    expect(JSON.stringify(refused)).toContain('socks5://o:***@192.0.2.8:1080');
+    expect(JSON.stringify(refused)).not.toMatch(/typo-held-token-5b2c7d|proxy-pass-9f3e1/);
     await send('status-snapshot', { id: 'snap-after' });
     expect(await replyTo('snap-after')).toMatchObject({
       ok: true,

@@ -1,6 +1,6 @@
 import { chownSync, closeSync, fsyncSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
+import { ConfigError, type ConfigIssue, describeIssue } from '../../config/config-error.ts';
 import { loadGatewayConfig } from '../../config/gateway-config.ts';
 import type { Logger } from '../../log/logger.ts';
 import { writeFileAtomic } from '../../storage/atomic-file.ts';
@@ -118,7 +118,7 @@ export function reportBootConfig(result: FirstBootResult, log: Logger): void {
         { bootFile: result.bootFile, issues: result.issues },
         `first boot: ${result.bootFile} is not a valid gateway config; keeping the current config. ` +
           `Fix it and restart the service:\n${result.issues
-            .map((i) => `  - ${i.key}: got ${i.value}; expected ${i.expected}`)
+            .map((i) => `  - ${describeIssue(i)}`)
             .join('\n')}`,
       );
       return;

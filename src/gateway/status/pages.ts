@@ -78,7 +78,7 @@ export function configErrorsPage(
   const rows = issues
     .map(
       (i) =>
-        `<tr><td><code>${escapeHtml(i.key)}</code></td><td><code>${escapeHtml(i.value)}</code></td><td>${escapeHtml(i.expected)}</td></tr>`,
+        `<tr><td><code>${escapeHtml(i.key)}</code></td><td>${i.value === '' ? '—' : `<code>${escapeHtml(i.value)}</code>`}</td><td>${escapeHtml(i.expected)}</td></tr>`,
     )
     .join('\n');
   return page(

@@ -1,5 +1,6 @@
 import type { GatewayConfig } from '../../config/gateway-config.ts';
 import type { Feature } from '../../lifecycle/feature.ts';
+import { maskSecrets } from '../../secrets/mask.ts';
 import { VERSION } from '../../version.ts';
 import type { DeviceMonitor } from '../devices/device-monitor.ts';
 import type { GatewayContext } from '../gateway-context.ts';
@@ -11,7 +12,6 @@ import type { PushProxy } from '../push-proxy/push-proxy.ts';
 import type { TunnelEndpoint } from '../tunnels/tunnel-endpoint.ts';
 import { watchActivity } from './activity-watch.ts';
 import { gatewayProviders } from './gateway-providers.ts';
-import { maskSecrets } from './mask-config.ts';
 import { type StatusPage, startStatusPage } from './status-page.ts';
 import type { LinkEvents, StatusPageContext } from './status-page-context.ts';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import { parseGatewayConfig } from '../../../src/config/gateway-config.ts';
-import { maskSecrets } from '../../../src/gateway/status/mask-config.ts';
+import { maskSecrets } from '../../../src/secrets/mask.ts';
 import { hashPassword } from '../../../src/secrets/password-hash.ts';
 import { scratchDir } from '../../support/chain.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
