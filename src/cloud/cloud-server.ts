@@ -177,7 +177,7 @@ export async function startCloudServer(
   });
   const { runner } = jobs;
   registerJobsApi(app, { runner, store: jobStore, devices });
-  registerMetricsApi(app, { overload });
+  registerMetricsApi(app, { overload, advisor });
   registerDirectApi(app, { runner, spool });
   http.upgrade(isDirectStreamPath, new DirectStreamServer({ runner, spool, logger: log }));
   http.upgrade(() => true, push);

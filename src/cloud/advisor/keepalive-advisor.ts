@@ -117,9 +117,15 @@ export class KeepaliveAdvisor {
     this.sites.delete(siteKey);
   }
 
+  /** Gateways whose lines die after idle gaps the advice cannot go below (keepalive.min), for the metrics. */
+  gatewaysBelowMin(): number {
+    return this.warnedBelowMin.size;
+  }
+
   private warnIfBelowMin(gatewayId: string, advice: KeepaliveAdvice): void {
     const upper = advice.upperBoundMs;
-    if (upper === null || upper >= this.config.minIntervalMs) {
+    // The same condition as the API's and the page's warning (protocol/advice-words.ts).
+    if (upper === null || advice.intervalMs < upper) {
       this.warnedBelowMin.delete(gatewayId);
       return;
     }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { KeepaliveAdvisor } from '../advisor/keepalive-advisor.ts';
 import type { EventLoopWatch } from '../overload/event-loop-watch.ts';
 
 /**
@@ -7,7 +8,10 @@ import type { EventLoopWatch } from '../overload/event-loop-watch.ts';
  * the API), read at scrape time. Overload is what an operator must see first: a cloud that
  * stalls answers late, and late answers look like network failures.
  */
-export function registerMetricsApi(app: FastifyInstance, options: { overload: EventLoopWatch }): void {
+export function registerMetricsApi(
+  app: FastifyInstance,
+  options: { overload: EventLoopWatch; advisor: Pick<KeepaliveAdvisor, 'gatewaysBelowMin'> },
+): void {
   const register = new Registry();
   collectDefaultMetrics({ register, prefix: 'mfpcloud_' });
   const { overload } = options;
@@ -47,6 +51,14 @@ export function registerMetricsApi(app: FastifyInstance, options: { overload: Ev
     registers: [register],
     collect() {
       this.set(overload.stats().lagNowMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'mfpcloud_gateways_below_min',
+    help: 'Gateways whose lines die after idle gaps shorter than the shortest advice allowed (keepalive.min): lower it.',
+    registers: [register],
+    collect() {
+      this.set(options.advisor.gatewaysBelowMin());
     },
   });
   app.get('/api/v1/metrics', async (_req, reply) => {
