@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../clock/clock.ts';
 import { systemClock } from '../clock/system-clock.ts';
 import type { CloudConfig } from '../config/cloud-config.ts';
+import { ClientAddress } from '../http/client-address.ts';
 import { namedFeature, startFeatures } from '../lifecycle/feature.ts';
 import type { Logger } from '../log/logger.ts';
 import { KeepaliveAdvisor } from './advisor/keepalive-advisor.ts';
@@ -129,6 +130,7 @@ export async function startCloudServer(
     logger: log,
     probeAckTimeoutMs: config.push.ackTimeout,
     overload,
+    clientAddress: new ClientAddress(config.listen.trustedProxies),
     onStream: (line, request) => proxiedDevices.accept(line, request),
   });
   const mqtt = config.mqtt ? new CloudMqttFeature(ctx, config.mqtt, registry) : null;

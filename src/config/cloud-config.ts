@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseRange } from '../http/client-address.ts';
 import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
 import { byteRate, duration, fraction, optionalFraction, port, secret, slug } from './schema-types.ts';
 
@@ -35,6 +36,25 @@ export const cloudConfigSchema = z.strictObject({
     .strictObject({
       host: z.string().default('0.0.0.0'),
       port: port.default(8443),
+      trustedProxies: z
+        .array(
+          z.string().refine(
+            (entry) => {
+              try {
+                parseRange(entry);
+                return true;
+              } catch {
+                return false;
+              }
+            },
+            { message: 'not an IP address or CIDR range (e.g. 10.0.0.0/8)' },
+          ),
+        )
+        .max(256)
+        .default([])
+        .describe(
+          'load balancers or reverse proxies in front of the cloud whose X-Forwarded-For is believed (addresses or CIDR ranges); the egress address of a site is taken from it',
+        ),
     })
     .prefault({}),
   tls: z

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../../clock/clock.ts';
+import type { ClientAddress } from '../../http/client-address.ts';
 import { rejectUpgrade } from '../../http/reject-upgrade.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeFromGateway, encodeMessage } from '../../protocol/codec.ts';
@@ -43,6 +44,11 @@ export interface PushServerOptions {
   probeAckTimeoutMs: number;
   /** The cloud's own lateness: losses while it stalled are its own, not the network's. */
   overload?: EventLoopWatch;
+  /**
+   * Where a line really comes from (its site's egress address): the peer, or behind trusted
+   * load balancers their X-Forwarded-For. Default: the peer address.
+   */
+  clientAddress?: ClientAddress;
   /** Decides on the streams a gateway opens on a line (none: every one is refused). */
   onStream?: (line: CloudLine, request: StreamRequest) => void;
 }
@@ -88,11 +94,12 @@ export class PushServer {
     const gatewayId = String(req.headers[GATEWAY_HEADER] ?? '');
     const auth = String(req.headers.authorization ?? '');
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    const from = this.options.clientAddress?.of(req) ?? req.socket.remoteAddress ?? null;
     this.options.gateways.get(gatewayId).then(
       (registered) => {
         if (!registered || registered.disabled || !tokenMatchesHash(token, registered.tokenHash)) {
           this.log.warn(
-            { gateway: gatewayId.slice(0, 64), from: req.socket.remoteAddress },
+            { gateway: gatewayId.slice(0, 64), from },
             'push line refused: unknown or disabled gateway, or bad token',
           );
           rejectUpgrade(socket, 401, 'Unauthorized');
@@ -100,9 +107,7 @@ export class PushServer {
         }
         if (socket.destroyed) return;
         const authorizedAt = this.options.clock.now();
-        this.wss.handleUpgrade(req, socket, head, (ws) =>
-          this.awaitHello(ws, gatewayId, req.socket.remoteAddress ?? null, authorizedAt),
-        );
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.awaitHello(ws, gatewayId, from, authorizedAt));
       },
       (err: Error) => {
         this.log.error({ err: err.message, gateway: gatewayId.slice(0, 64) }, 'gateway registry unreadable');
