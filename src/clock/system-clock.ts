@@ -1,5 +1,11 @@
 import type { Clock, TimerHandle } from './clock.ts';
 
+/**
+ * The longest delay a Node timer keeps: a longer one (24.8 days and more) fires after 1 ms
+ * with a warning. Longer waits are armed in steps of at most this.
+ */
+export const MAX_TIMER_STEP_MS = 2 ** 31 - 1;
+
 /** The real clock, backed by Date.now, performance.now (monotonic) and Node timers. */
 export class SystemClock implements Clock {
   private nextId = 1;
@@ -13,16 +19,23 @@ export class SystemClock implements Clock {
     return performance.now();
   }
 
+  /** Any delay: one longer than a Node timer holds is re-armed in steps until it is due. */
   setTimeout(fn: () => void, delayMs: number): TimerHandle {
     const id = this.nextId++;
-    const timer = setTimeout(
-      () => {
+    const arm = (remaining: number) => {
+      const step = Math.min(remaining, MAX_TIMER_STEP_MS);
+      const timer = setTimeout(() => {
+        if (remaining > step) {
+          arm(remaining - step);
+          return;
+        }
         this.timers.delete(id);
         fn();
-      },
-      Math.max(0, delayMs),
-    );
-    this.timers.set(id, timer);
+      }, step);
+      this.timers.set(id, timer);
+    };
+    // NaN waits nothing (as Node does); Infinity never falls due.
+    arm(Number.isNaN(delayMs) ? 0 : Math.max(0, delayMs));
     return { id };
   }
 

@@ -64,4 +64,17 @@ describe('the manual clock', () => {
     clock.advance(0);
     expect(firedAt).toBe(mono + 5000);
   });
+
+  it('keeps waits longer than a Node timer holds (24.8 days): they fire once, when due, as the system clock’s', () => {
+    const clock = new ManualClock();
+    const day = 24 * 3600_000;
+    const fired: number[] = [];
+    const start = clock.monotonic();
+    clock.setTimeout(() => fired.push(clock.monotonic() - start), 30 * day);
+    clock.advance(1);
+    expect(fired).toEqual([]);
+    clock.advance(30 * day);
+    expect(fired).toEqual([30 * day]);
+    expect(clock.pendingCount()).toBe(0);
+  });
 });
