@@ -1,7 +1,12 @@
 import { z } from 'zod';
+import { formatDuration } from '../calendar/duration.ts';
 import { parseRange } from '../http/client-address.ts';
+import { MAX_ADVISED_MS } from '../protocol/messages.ts';
 import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
 import { byteRate, duration, fraction, optionalFraction, port, secret, slug } from './schema-types.ts';
+
+/** Keep-alive advice travels to gateways: bounded as the protocol bounds it. */
+const ADVISED_MAX = formatDuration(MAX_ADVISED_MS);
 
 const mqttSection = z
   .strictObject({
@@ -121,11 +126,13 @@ export const cloudConfigSchema = z.strictObject({
     .prefault({}),
   keepalive: z
     .strictObject({
-      default: duration('25s').describe('advice when nothing is known (under every idle timeout from 30 s)'),
-      min: duration('5s').describe(
+      default: duration('25s', ADVISED_MAX).describe(
+        'advice when nothing is known (under every idle timeout from 30 s)',
+      ),
+      min: duration('5s', ADVISED_MAX).describe(
         'never advise keep-alives more often (evidence below it is still learned and warned about)',
       ),
-      max: duration('168h'),
+      max: duration('168h', ADVISED_MAX).describe('never advise keep-alives less often (at most 24d)'),
       margin: fraction('5%', 0.5).describe('advice = longest good idle gap minus this fraction'),
       window: duration('7d').describe('how long evidence counts'),
       evidenceFloor: duration('2s').describe('idle gaps shorter than this are no evidence either way'),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { cronProblem } from '../calendar/cron-fires.ts';
 import { formatDuration } from '../calendar/duration.ts';
 import { hostTimeZone, isTimeZone } from '../calendar/zoned-time.ts';
+import { MAX_ADVISED_MS } from '../protocol/messages.ts';
 import { INITIAL_WINDOW } from '../protocol/tunnel/frame-types.ts';
 import { isPasswordHash, PASSWORD_HASH_EXPECTED } from '../secrets/password-hash.ts';
 import { devicesSection } from './device-config.ts';
@@ -69,7 +70,8 @@ const mqttSection = z
     proxy: proxyUrl
       .optional()
       .describe('HTTP proxy for wss:// brokers; default: cloud.proxy, else HTTPS_PROXY'),
-    keepalive: duration('60s').describe('MQTT keep-alive until the cloud has learned an interval'),
+    // MQTT's keep-alive is a 16-bit count of seconds.
+    keepalive: duration('60s', '65535s').describe('MQTT keep-alive until the cloud has learned an interval'),
     telemetry: z
       .strictObject({
         every: duration('5m').describe('publish telemetry at least this often'),
@@ -263,7 +265,9 @@ export const gatewayConfigSchema = z
     }),
     keepalive: z
       .strictObject({
-        default: duration('25s').describe('interval used until the cloud advises one'),
+        default: duration('25s', formatDuration(MAX_ADVISED_MS)).describe(
+          'interval used until the cloud advises one',
+        ),
         answerTimeout: duration(formatDuration(DEFAULT_ANSWER_TIMEOUT_MS)).describe(
           'a keep-alive unanswered this long marks its line dead',
         ),

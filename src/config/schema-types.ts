@@ -2,23 +2,36 @@ import { z } from 'zod';
 import { parseDuration } from '../calendar/duration.ts';
 import { ByteRateError, parseByteRate } from './byte-rate.ts';
 
-/** A duration written with a unit ("45s", "2h"), parsed to milliseconds. */
-export function duration(defaultValue: string) {
+/**
+ * The longest duration any setting takes unless it says otherwise: a year. Waits longer than
+ * Node's timers hold (24.8 days) are armed in steps by the clock; the cap keeps typos such
+ * as "3000d" from becoming never.
+ */
+export const MAX_CONFIG_DURATION = '365d';
+
+/** A duration written with a unit ("45s", "2h"), parsed to milliseconds, at most `max`. */
+export function duration(defaultValue: string, max: string = MAX_CONFIG_DURATION) {
+  const maxMs = parseDuration(max);
   return z
     .string({ error: 'a duration with a unit, e.g. "45s", "2h" or "1h30m"' })
     .default(defaultValue)
     .transform((text, ctx) => {
+      let value: number;
       try {
-        return parseDuration(text);
-      } catch (err) {
+        value = parseDuration(text);
+      } catch {
         ctx.addIssue({
           code: 'custom',
           message: 'a duration with a unit, e.g. "45s", "2h" or "1h30m"',
           input: text,
         });
-        void err;
         return z.NEVER;
       }
+      if (value > maxMs) {
+        ctx.addIssue({ code: 'custom', message: `a duration of at most ${max}`, input: text });
+        return z.NEVER;
+      }
+      return value;
     });
 }
 
