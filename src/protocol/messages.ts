@@ -12,18 +12,26 @@ export const MAX_CONTROL_FRAME_BYTES = 64 * 1024;
 const id = z.string().min(1).max(128);
 const ms = z.number().finite().nonnegative();
 
+/**
+ * The longest wait one end may ask of the other (keep-alive advice, a probe's gap): 24 days,
+ * under the 24.8 days a Node timer holds. A longer value from a misbehaving peer is taken as
+ * this much, not refused: the line keeps working.
+ */
+export const MAX_ADVISED_MS = 24 * 86_400_000;
+const advisedMs = ms.transform((value) => Math.min(value, MAX_ADVISED_MS));
+
 export const lineRole = z.enum(['push', 'probe']);
 
 export const adviceSchema = z.object({
-  intervalMs: ms,
+  intervalMs: advisedMs,
   source: z.enum(['default', 'history', 'domain', 'probe']),
   /** Which rule gave the interval (absent from older clouds); protocol/advice-words.ts says it in words. */
   basis: z.enum(['default', 'longest-good-gap', 'half-failing-gap']).optional(),
-  mcvtMs: ms.nullable(),
-  lowerBoundMs: ms.nullable(),
-  upperBoundMs: ms.nullable(),
-  lifetimeCapMs: ms.nullable(),
-  reconnectBeforeAgeMs: ms.nullable(),
+  mcvtMs: advisedMs.nullable(),
+  lowerBoundMs: advisedMs.nullable(),
+  upperBoundMs: advisedMs.nullable(),
+  lifetimeCapMs: advisedMs.nullable(),
+  reconnectBeforeAgeMs: advisedMs.nullable(),
   converged: z.boolean(),
 });
 
@@ -143,7 +151,7 @@ export const pushAckSchema = z.object({
 export const probeSchema = z.object({
   type: z.literal('probe'),
   probeId: id,
-  gapMs: ms,
+  gapMs: advisedMs,
 });
 
 export const probeAckSchema = z.object({

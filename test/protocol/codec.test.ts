@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFromCloud, decodeFromGateway, encodeMessage } from '../../src/protocol/codec.ts';
-import { MAX_CONTROL_FRAME_BYTES, PROTOCOL_VERSION } from '../../src/protocol/messages.ts';
+import { MAX_ADVISED_MS, MAX_CONTROL_FRAME_BYTES, PROTOCOL_VERSION } from '../../src/protocol/messages.ts';
 
 const hello = {
   type: 'hello',
@@ -95,5 +95,32 @@ describe('control message codec', () => {
         if (!decoded.ok) expect(decoded.error.code).toMatch(/^MFP_ERR_/);
       }
     }
+  });
+});
+
+describe('advice bounds (issue 13.14)', () => {
+  const advice = {
+    intervalMs: 30 * 86_400_000,
+    source: 'history',
+    mcvtMs: null,
+    lowerBoundMs: null,
+    upperBoundMs: 40 * 86_400_000,
+    lifetimeCapMs: null,
+    reconnectBeforeAgeMs: null,
+    converged: true,
+  };
+
+  it('takes advice longer than a Node timer holds as the protocol maximum, not as given', () => {
+    const decoded = decodeFromCloud(JSON.stringify({ type: 'keepalive-ack', seq: 1, advice, probe: false }));
+    expect(decoded.ok && decoded.message.type === 'keepalive-ack' && decoded.message.advice).toMatchObject({
+      intervalMs: MAX_ADVISED_MS,
+      upperBoundMs: MAX_ADVISED_MS,
+    });
+    expect(MAX_ADVISED_MS).toBeLessThan(2 ** 31 - 1);
+  });
+
+  it('bounds a probe gap the same way', () => {
+    const decoded = decodeFromCloud(JSON.stringify({ type: 'probe', probeId: 'p1', gapMs: 1e12 }));
+    expect(decoded.ok && decoded.message.type === 'probe' && decoded.message.gapMs).toBe(MAX_ADVISED_MS);
   });
 });
