@@ -143,25 +143,26 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): AuthGa
     if (open) return reply.redirect('/', 303);
     if (!gate.checkCsrf(req, reply, 'form')) return reply;
     const client = req.ip;
-    const verdict = throttle.check(client);
+    const hash = passwords.hash();
+    if (hash === null) return reply.redirect('/set-password', 303);
+    const verdict = throttle.begin(client);
     if (!verdict.allowed) {
       const seconds = Math.ceil(verdict.retryAfterMs / 1000);
+      const why = verdict.why === 'busy' ? 'Another login is being checked' : 'Too many wrong passwords';
       return reply
         .code(429)
         .header('retry-after', String(seconds))
         .type('text/html')
-        .send(
-          loginPage(
-            options.gatewayId,
-            gate.formToken(req, reply),
-            `Too many wrong passwords: try again in ${seconds} s.`,
-          ),
-        );
+        .send(loginPage(options.gatewayId, gate.formToken(req, reply), `${why}: try again in ${seconds} s.`));
     }
-    const hash = passwords.hash();
-    if (hash === null) return reply.redirect('/set-password', 303);
-    if (!(await verifyPassword(field(req.body, 'password') ?? '', hash))) {
-      const waitMs = throttle.failed(client);
+    let right = false;
+    try {
+      right = await verifyPassword(field(req.body, 'password') ?? '', hash);
+    } finally {
+      if (right) verdict.attempt.succeeded();
+    }
+    if (!right) {
+      const waitMs = verdict.attempt.failed();
       log.warn({ client, waitMs }, 'status page: wrong password');
       const wait = waitMs > 0 ? ` Wait ${Math.ceil(waitMs / 1000)} s before the next try.` : '';
       return reply
@@ -169,7 +170,6 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): AuthGa
         .type('text/html')
         .send(loginPage(options.gatewayId, gate.formToken(req, reply), `Wrong password.${wait}`));
     }
-    throttle.succeeded(client);
     log.info({ client }, 'status page: logged in');
     return startSession(req, reply);
   });

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import type { Clock } from '../../clock/clock.ts';
 
 export interface LoginThrottleOptions {
@@ -10,8 +11,15 @@ export interface LoginThrottleOptions {
   maxDelayMs: number;
 }
 
-/** Clients remembered at once; the least recently failed is forgotten beyond. */
-const MAX_CLIENTS = 1024;
+/** Clients remembered at once. Only those not waiting are forgotten to make room. */
+export const MAX_CLIENTS = 1024;
+/**
+ * Wrong passwords from all clients together before every client waits as one would: rotating
+ * source addresses (free with IPv6 privacy addresses, cheap on a LAN) buys no more guesses.
+ */
+export const GLOBAL_FREE_ATTEMPTS = 30;
+/** Password checks running at once, whoever asks (each scrypt check takes 16 MiB and a core for a while). */
+export const MAX_CHECKS_IN_FLIGHT = 2;
 
 interface Failures {
   count: number;
@@ -19,51 +27,137 @@ interface Failures {
   lastAt: number;
 }
 
+/** An attempt the throttle let through: say how it went. */
+export interface LoginAttempt {
+  /** The password was right: the client is forgotten. */
+  succeeded(): void;
+  /** The password was wrong: how long the client must now wait (0: not yet). */
+  failed(): number;
+}
+
 /** Whether a client may try a password now. */
-export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterMs: number };
+export type ThrottleVerdict =
+  | { allowed: true; attempt: LoginAttempt }
+  | { allowed: false; retryAfterMs: number; why: 'waiting' | 'busy' };
 
 /**
- * Slows password guessing per client: after `freeAttempts` wrong passwords each further
- * one makes the client wait twice as long as the last (up to `maxDelayMs`); while it
- * waits, even the right password is refused. A success forgets the client.
+ * Slows password guessing: after `freeAttempts` wrong passwords each further one makes the
+ * client wait twice as long as the last (up to `maxDelayMs`); while it waits, even the right
+ * password is refused. An attempt is counted when it starts, before the password is checked,
+ * and a client has one check in flight at a time, so parallel guesses gain nothing. IPv6
+ * clients count by /64 (one host picks freely among its addresses there), and all wrong
+ * passwords together have a budget of their own. A success forgets the client.
  */
 export class LoginThrottle {
   private readonly options: LoginThrottleOptions;
   private readonly clients = new Map<string, Failures>();
+  private readonly global: Failures = { count: 0, blockedUntil: 0, lastAt: 0 };
+  private readonly checking = new Set<string>();
 
   constructor(options: LoginThrottleOptions) {
     this.options = options;
   }
 
-  check(client: string): ThrottleVerdict {
-    const f = this.clients.get(client);
+  /** Starts an attempt from a client address, or says how long it must wait first. */
+  begin(address: string): ThrottleVerdict {
     const now = this.options.clock.now();
-    if (!f || f.blockedUntil <= now) return { allowed: true };
-    return { allowed: false, retryAfterMs: f.blockedUntil - now };
+    const key = clientKey(address);
+    if (this.checking.has(key) || this.checking.size >= MAX_CHECKS_IN_FLIGHT) {
+      return { allowed: false, retryAfterMs: 1000, why: 'busy' };
+    }
+    const own = this.clients.get(key);
+    const blockedUntil = Math.max(own?.blockedUntil ?? 0, this.global.blockedUntil);
+    if (blockedUntil > now) return { allowed: false, retryAfterMs: blockedUntil - now, why: 'waiting' };
+    const f = own ?? this.remember(now);
+    if (!f) {
+      // Every remembered client is waiting: a newcomer waits as long as the first of them.
+      const first = Math.min(...[...this.clients.values()].map((c) => c.blockedUntil));
+      return { allowed: false, retryAfterMs: Math.max(1000, first - now), why: 'waiting' };
+    }
+    this.count(f, this.options.freeAttempts, now);
+    this.count(this.global, GLOBAL_FREE_ATTEMPTS, now);
+    this.clients.delete(key);
+    this.clients.set(key, f);
+    this.checking.add(key);
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      this.checking.delete(key);
+      return true;
+    };
+    return {
+      allowed: true,
+      attempt: {
+        succeeded: () => {
+          if (!settle()) return;
+          this.clients.delete(key);
+          this.global.count = Math.max(0, this.global.count - 1);
+        },
+        failed: () => {
+          settle();
+          return Math.max(0, Math.max(f.blockedUntil, this.global.blockedUntil) - this.options.clock.now());
+        },
+      },
+    };
   }
 
-  /** Records a wrong password; returns how long the client must now wait (0: not yet). */
-  failed(client: string): number {
-    const now = this.options.clock.now();
-    const f = this.clients.get(client) ?? { count: 0, blockedUntil: 0, lastAt: now };
-    // A client quiet for longer than the longest lockout starts over.
-    if (now - f.lastAt > 2 * this.options.maxDelayMs) f.count = 0;
+  /** Clients remembered now. */
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** A new client's record, making room by forgetting one that does not wait; undefined when all do. */
+  private remember(now: number): Failures | undefined {
+    if (this.clients.size >= MAX_CLIENTS) {
+      let spare: string | undefined;
+      for (const [k, c] of this.clients) {
+        if (c.blockedUntil <= now) {
+          spare = k;
+          break;
+        }
+      }
+      if (spare === undefined) return undefined;
+      this.clients.delete(spare);
+    }
+    return { count: 0, blockedUntil: 0, lastAt: now };
+  }
+
+  /** Counts an attempt as failed until it is known to have succeeded, and sets the wait it earns. */
+  private count(f: Failures, free: number, now: number): void {
+    const { baseDelayMs, maxDelayMs } = this.options;
+    // Quiet for longer than the longest lockout: start over.
+    if (now - f.lastAt > 2 * maxDelayMs) f.count = 0;
     f.count++;
     f.lastAt = now;
-    const over = f.count - this.options.freeAttempts;
-    const delay =
-      over > 0 ? Math.min(this.options.baseDelayMs * 2 ** (over - 1), this.options.maxDelayMs) : 0;
-    f.blockedUntil = now + delay;
-    this.clients.delete(client);
-    this.clients.set(client, f);
-    if (this.clients.size > MAX_CLIENTS) {
-      const oldest = this.clients.keys().next().value;
-      if (oldest !== undefined) this.clients.delete(oldest);
-    }
-    return delay;
+    const over = f.count - free;
+    f.blockedUntil = over > 0 ? now + Math.min(baseDelayMs * 2 ** (over - 1), maxDelayMs) : 0;
   }
+}
 
-  succeeded(client: string): void {
-    this.clients.delete(client);
+/** The key a client counts under: its IPv4 address, or the /64 of its IPv6 address. */
+export function clientKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1]) return mapped[1];
+  if (!isIPv6(address)) return address;
+  return `${expandIPv6(address).slice(0, 4).join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (zone dropped), as hex without leading zeros. */
+function expandIPv6(address: string): string[] {
+  const bare = address.replace(/%.*$/, '');
+  const [head = '', tail] = bare.split('::');
+  const part = (text: string) => (text === '' ? [] : text.split(':'));
+  let left = part(head);
+  let right = tail === undefined ? [] : part(tail);
+  // An embedded IPv4 tail (::ffff:1.2.3.4 forms) is two groups.
+  const last = (tail === undefined ? left : right).at(-1);
+  if (last?.includes('.')) {
+    const [a = 0, b = 0, c = 0, d = 0] = last.split('.').map(Number);
+    const groups = [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+    if (tail === undefined) left = [...left.slice(0, -1), ...groups];
+    else right = [...right.slice(0, -1), ...groups];
   }
+  const fill = tail === undefined ? [] : Array(8 - left.length - right.length).fill('0');
+  return [...left, ...fill, ...right].map((g) => Number.parseInt(g, 16).toString(16));
 }

@@ -91,6 +91,25 @@ describe('status page login', () => {
   });
 });
 
+describe('login throttle against a racing client (issue 13, finding 8)', () => {
+  it('checks at most 4 of 40 parallel passwords; the right one last among them does not get in', async () => {
+    const { browser, logs } = await setUp();
+    const _csrf = await browser.formToken('/login');
+    const tries = Array.from({ length: 40 }, (_, i) => (i === 39 ? PASSWORD : `wrong-${i}`));
+    const answers = await Promise.all(
+      tries.map((password) => browser.request('/login', { form: { _csrf, password } })),
+    );
+    const statuses = answers.map((a) => a.status);
+    // Checked: one at a time, and no more than the free attempts and the one that used them up
+    // (the clock stands still, so the wait that earns never ends); the rest answered 429 unchecked.
+    const checked = statuses.filter((s) => s === 401).length;
+    expect(checked).toBeGreaterThanOrEqual(1);
+    expect(checked).toBeLessThanOrEqual(4);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(40 - checked);
+    expect(logs.filter((l) => l.msg === 'status page: wrong password')).toHaveLength(checked);
+  });
+});
+
 describe('CSRF protection', () => {
   it('refuses a login form post without the token that came with the form', async () => {
     const { browser } = await setUp();
