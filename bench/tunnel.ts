@@ -245,7 +245,7 @@ async function startChain({ launch, env }: ReturnType<typeof shippedGateway>) {
     { url: `ws://127.0.0.1:${cloud.port}/push`, token: gatewayToken },
     {
       log: { level: 'info' },
-      status: { listen: { host: '127.0.0.1', port: statusPort } },
+      status: { listen: { host: '127.0.0.1', port: statusPort }, metrics: 'open' },
       tunnels: {
         allow: [{ cidr: '127.0.0.1/32', ports: [sink.port] }],
         maxConcurrent,

@@ -171,6 +171,27 @@ const statusSection = z.strictObject({
     .optional()
     .describe('the login password, hashed; without it the first visitor sets one (stored in stateDir)'),
   sessionTtl: duration('12h').describe('a login lasts this long'),
+  hostnames: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/,
+          'a DNS name, e.g. "gateway.office.lan"',
+        ),
+    )
+    .max(32)
+    .default([])
+    .describe(
+      'DNS names the page is reached by; besides them only the box’s own IP addresses and localhost are accepted in Host (DNS rebinding)',
+    ),
+  setupWindow: duration('1h').describe(
+    'first boot: how long after start the first password (and onboarding) may be set; 0s: no limit. A restart opens it again',
+  ),
+  metrics: z
+    .enum(['login', 'open'])
+    .default('login')
+    .describe('"open": /metrics without login (for a Prometheus scraper); "login": a session is needed'),
   login: z
     .strictObject({
       freeAttempts: z.number().int().min(1).max(100).default(3).describe('wrong passwords before waiting'),

@@ -8,6 +8,7 @@ import type { LoginThrottle } from './login-throttle.ts';
 import { loginPage, messagePage, setPasswordPage } from './pages.ts';
 import type { PasswordStore } from './password-store.ts';
 import { randomToken, type Session, type SessionStore } from './session-store.ts';
+import { SETUP_CODE_FIELD, SETUP_CODE_HEADER, type SetupCode } from './setup-code.ts';
 
 /** The session cookie. */
 export const SESSION_COOKIE = 'mfpgw_session';
@@ -18,16 +19,12 @@ export const CSRF_HEADER = 'x-csrf-token';
 /** How long a login or setup form stays valid. */
 const FORM_TTL_S = 3600;
 
-/** Paths anyone may reach: probes, metrics, the login flow and static assets. */
-const PUBLIC = [
-  /^\/health$/,
-  /^\/ready$/,
-  /^\/metrics$/,
-  /^\/login$/,
-  /^\/set-password$/,
-  /^\/assets\//,
-  /^\/favicon\.ico$/,
-];
+/**
+ * Routes anyone may reach: probes, the login flow and static assets. Matched against the
+ * route Fastify chose, not the request's spelling of the path, so no other spelling of a
+ * protected path (percent-encoded, absolute-form, `//`) counts as public: deny by default.
+ */
+const PUBLIC = ['/health', '/ready', '/login', '/set-password', '/assets/:name', '/favicon.ico'];
 /** What our random tokens look like (32 bytes, base64url). */
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -39,8 +36,10 @@ export interface AuthOptions {
   sessions: SessionStore;
   throttle: LoginThrottle;
   logger: Logger;
-  /** Extra paths reachable without login (setup mode). */
-  publicPaths?: RegExp[];
+  /** Extra routes reachable without login (`/metrics` with `status.metrics: open`). */
+  publicRoutes?: string[];
+  /** The first-boot setup code; null when a password existed at start (or auth none). */
+  setupCode: SetupCode | null;
 }
 
 /** What routes ask of the login layer. */
@@ -60,6 +59,11 @@ export interface AuthGate {
    * new one, set as that cookie.
    */
   formToken(req: FastifyRequest, reply: FastifyReply): string;
+  /**
+   * Whether a first-boot request carries the setup code (field `setupCode` or header
+   * `x-setup-code`) within the setup window. Answers 403 with `refuse(reason)` when not.
+   */
+  checkSetupCode(req: FastifyRequest, reply: FastifyReply, refuse: (reason: string) => unknown): boolean;
 }
 
 function same(a: string | undefined, b: string | undefined): boolean {
@@ -83,7 +87,8 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): AuthGa
   const { sessions, passwords, throttle } = options;
   const log = options.logger;
   const open = options.mode === 'none';
-  const publicPaths = [...PUBLIC, ...(options.publicPaths ?? [])];
+  const publicRoutes = new Set([...PUBLIC, ...(options.publicRoutes ?? [])]);
+  const { setupCode } = options;
   const secure = (req: FastifyRequest) => req.protocol === 'https';
 
   const gate: AuthGate = {
@@ -116,12 +121,24 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): AuthGa
       void reply.header('set-cookie', cookie(FORM_COOKIE, token, FORM_TTL_S, false));
       return token;
     },
+    checkSetupCode(req, reply, refuse) {
+      const given =
+        (req.headers[SETUP_CODE_HEADER] as string | undefined) ?? field(req.body, SETUP_CODE_FIELD);
+      const verdict = setupCode
+        ? setupCode.check(given)
+        : { ok: false as const, status: 403 as const, reason: 'no first-boot setup on this gateway' };
+      if (verdict.ok) return true;
+      log.warn({ client: req.ip, url: req.url }, `status page: first-boot setup refused: ${verdict.reason}`);
+      void reply.code(verdict.status);
+      refuse(verdict.reason);
+      return false;
+    },
   };
 
   app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0] ?? '/';
-    if (open || publicPaths.some((p) => p.test(path)) || gate.session(req)) return;
-    if (path.startsWith('/api/')) {
+    const route = req.routeOptions.url;
+    if (open || (route !== undefined && publicRoutes.has(route)) || gate.session(req)) return;
+    if (route === '/metrics' || route?.startsWith('/api/') || req.url.startsWith('/api/')) {
       return reply.code(401).send({ error: 'unauthorized', message: 'log in at /login first' });
     }
     return reply.redirect(passwords.needsPassword() ? '/set-password' : '/login', 302);
@@ -184,21 +201,33 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): AuthGa
 
   app.get('/set-password', async (req, reply) => {
     if (open || !passwords.needsPassword()) return reply.redirect('/login', 302);
-    return reply.type('text/html').send(setPasswordPage(options.gatewayId, gate.formToken(req, reply)));
+    const closed = setupCode?.open ? undefined : setupCode?.check(undefined);
+    return reply
+      .type('text/html')
+      .send(
+        setPasswordPage(
+          options.gatewayId,
+          gate.formToken(req, reply),
+          closed && !closed.ok ? `${closed.reason}.` : undefined,
+        ),
+      );
   });
 
   app.post('/set-password', async (req, reply) => {
     if (open || !passwords.needsPassword()) return reply.redirect('/login', 303);
     if (!gate.checkCsrf(req, reply, 'form')) return reply;
     const password = field(req.body, 'password') ?? '';
-    const refuse = (message: string) =>
-      reply
-        .code(400)
-        .type('text/html')
-        .send(setPasswordPage(options.gatewayId, gate.formToken(req, reply), message));
+    const page = (message: string) =>
+      reply.type('text/html').send(setPasswordPage(options.gatewayId, gate.formToken(req, reply), message));
+    const refuse = (message: string) => {
+      void reply.code(400);
+      return page(message);
+    };
+    if (!gate.checkSetupCode(req, reply, (reason) => page(`Not set: ${reason}.`))) return reply;
     if (password !== field(req.body, 'confirm')) return refuse('The two passwords differ.');
     const result = await passwords.setFirst(password);
     if (!result.ok) return refuse(`Not set: ${result.reason}.`);
+    setupCode?.spend();
     log.info({ client: req.ip }, 'status page: password set on first boot');
     return startSession(req, reply);
   });

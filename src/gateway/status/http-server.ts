@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { AllowedHosts } from './allowed-hosts.ts';
 import { registerAssets } from './assets.ts';
 
 /** Largest request body: the forms are a few short fields. */
@@ -24,20 +25,35 @@ const CSP = [
 /** Hands Fastify's request handler to a server the caller made (and listens on) itself. */
 export type ServerFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server;
 
+/** Routes any `Host` may ask for: they say nothing about the box (probes by any name). */
+const ANY_HOST = new Set(['/health', '/ready']);
+
 /**
- * A Fastify app with what every status-page server needs: forms, security headers, assets;
- * and the asset files that are missing. With `serverFactory` it serves that server's
- * requests (the status page's, already listening) instead of making and listening on its own.
+ * A Fastify app with what every status-page server needs: forms, security headers, assets,
+ * and a `Host` that names this box (else 421: DNS rebinding); and the asset files that are
+ * missing. With `serverFactory` it serves that server's requests (the status page's, already
+ * listening) instead of making and listening on its own.
  */
-export function createStatusApp(serverFactory?: ServerFactory): {
+export function createStatusApp(options: { hosts: AllowedHosts; serverFactory?: ServerFactory }): {
   app: FastifyInstance;
   missingAssets: string[];
 } {
+  const { hosts, serverFactory } = options;
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
     ...(serverFactory ? { serverFactory } : {}),
   }) as unknown as FastifyInstance;
+  // First of all hooks: nothing else runs for a request that names another host.
+  app.addHook('onRequest', async (req, reply) => {
+    if (ANY_HOST.has(req.routeOptions.url ?? '') || hosts.allowsHost(req.headers.host)) return;
+    return reply
+      .code(421)
+      .type('text/plain; charset=utf-8')
+      .send(
+        'this gateway answers to its own addresses and the names in status.hostnames only; add the name you used there\n',
+      );
+  });
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: BODY_LIMIT },

@@ -32,6 +32,8 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
 export class LiveUpdates {
   private readonly options: LiveUpdatesOptions;
   private readonly clients = new Set<WebSocket>();
+  /** The sockets of each session, so that its end (logout) closes them. */
+  private readonly bySession = new Map<string, Set<WebSocket>>();
   private readonly lastSections = new Map<string, string>();
   private lastHistorySeq = 0;
   private lastLogSeq = 0;
@@ -45,10 +47,10 @@ export class LiveUpdates {
   }
 
   /**
-   * Takes a browser's socket: sends it the whole state, then keeps it up to date until
-   * `until` (its session's end; null: no login), when it is closed with 4001.
+   * Takes a browser's socket: sends it the whole state, then keeps it up to date until its
+   * session ends (expiry, or `endSession`: logout), when it is closed with 4001. null: no login.
    */
-  attach(ws: WebSocket, until: number | null): void {
+  attach(ws: WebSocket, session: { id: string; expiresAt: number } | null): void {
     if (this.stopped || this.clients.size >= this.options.maxClients) {
       ws.close(1013, 'too many status page viewers; try again later');
       return;
@@ -63,17 +65,31 @@ export class LiveUpdates {
     this.clients.add(ws);
     const { clock } = this.options;
     const expiry =
-      until === null
+      session === null
         ? undefined
-        : clock.setTimeout(() => ws.close(4001, 'session expired'), until - clock.now());
+        : clock.setTimeout(() => ws.close(4001, 'session expired'), session.expiresAt - clock.now());
+    if (session) {
+      const set = this.bySession.get(session.id) ?? new Set();
+      set.add(ws);
+      this.bySession.set(session.id, set);
+    }
     const forget = () => {
       clock.clearTimeout(expiry);
       this.clients.delete(ws);
+      if (!session) return;
+      const set = this.bySession.get(session.id);
+      set?.delete(ws);
+      if (set?.size === 0) this.bySession.delete(session.id);
     };
     ws.on('close', forget);
     ws.on('error', forget);
     this.send(ws, JSON.stringify({ type: 'snapshot', status: snapshot }));
     this.scheduleRefresh();
+  }
+
+  /** A session ended (logout, or dropped): its pages are closed with 4001 and go to the login. */
+  endSession(id: string): void {
+    for (const ws of this.bySession.get(id) ?? []) ws.close(4001, 'logged out');
   }
 
   /** Something the page shows may have changed. */

@@ -56,11 +56,21 @@ export function setPasswordPage(gatewayId: string, csrf: string, message?: strin
 ${notice(message)}
 <form method="post" action="/set-password">
 <input type="hidden" name="_csrf" value="${escapeHtml(csrf)}">
+${setupCodeField()}
 ${passwordFields()}
 <button type="submit">Set password</button>
 </form>
 </section>`,
   );
+}
+
+/**
+ * The first-boot setup code: proves the visitor has the box (printed in its log at start, and
+ * in the state directory's `setup-code`).
+ */
+function setupCodeField(): string {
+  return `<label>Setup code <input name="setupCode" autocomplete="off" autocapitalize="characters" spellcheck="false" placeholder="XXXX-XXXX-XXXX" required></label>
+<p class="hint">Printed in the gateway's log when it started (<code>journalctl -u mfp-gateway | grep "setup code"</code>) and kept in <code>setup-code</code> in its state directory.</p>`;
 }
 
 function passwordFields(): string {
@@ -126,6 +136,7 @@ ${notice(message)}${problems}
 <label>Gateway id <input name="id" value="${escapeHtml(values.id ?? '')}" required pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}"></label>
 <label>Cloud URL <input name="url" value="${escapeHtml(values.url ?? '')}" placeholder="wss://cloud.example.com/push" required></label>
 <label>Cloud token <input type="password" name="token" autocomplete="off" minlength="16" required></label>
+${setupCodeField()}
 ${passwordFields()}
 <button type="submit">Save and start</button>
 </form>

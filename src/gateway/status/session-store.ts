@@ -25,10 +25,16 @@ export class SessionStore {
   private readonly sessions = new Map<string, Session>();
   private readonly clock: Clock;
   private readonly ttlMs: number;
+  private readonly endListeners: Array<(id: string) => void> = [];
 
   constructor(clock: Clock, ttlMs: number) {
     this.clock = clock;
     this.ttlMs = ttlMs;
+  }
+
+  /** Calls `listener` with the id of every session that ends: logout, expiry, or dropped for a newer one. */
+  onEnd(listener: (id: string) => void): void {
+    this.endListeners.push(listener);
   }
 
   /** Starts a session. */
@@ -37,7 +43,7 @@ export class SessionStore {
     while (this.sessions.size >= MAX_SESSIONS) {
       const oldest = this.sessions.keys().next().value;
       if (oldest === undefined) break;
-      this.sessions.delete(oldest);
+      this.delete(oldest);
     }
     const session = { id: randomToken(), csrfToken: randomToken(), expiresAt: this.clock.now() + this.ttlMs };
     this.sessions.set(session.id, session);
@@ -50,7 +56,7 @@ export class SessionStore {
     const session = this.sessions.get(id);
     if (!session) return null;
     if (session.expiresAt <= this.clock.now()) {
-      this.sessions.delete(id);
+      this.delete(id);
       return null;
     }
     return session;
@@ -58,7 +64,8 @@ export class SessionStore {
 
   /** Ends a session (logout). */
   delete(id: string): void {
-    this.sessions.delete(id);
+    if (!this.sessions.delete(id)) return;
+    for (const listener of this.endListeners) listener(id);
   }
 
   get ttl(): number {
@@ -67,6 +74,6 @@ export class SessionStore {
 
   private sweep(): void {
     const now = this.clock.now();
-    for (const [id, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(id);
+    for (const [id, s] of this.sessions) if (s.expiresAt <= now) this.delete(id);
   }
 }

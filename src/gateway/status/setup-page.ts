@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse, stringify } from 'yaml';
+import { parseDuration } from '../../calendar/duration.ts';
 import type { Clock } from '../../clock/clock.ts';
 import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
 import { type GatewayConfig, loadGatewayConfig, parseGatewayConfig } from '../../config/gateway-config.ts';
@@ -8,6 +9,7 @@ import type { Logger } from '../../log/logger.ts';
 import { isPasswordHash } from '../../secrets/password-hash.ts';
 import { writeFileAtomic } from '../../storage/atomic-file.ts';
 import { IMPORTED_CONFIG_MODE } from '../first-boot/boot-config.ts';
+import { AllowedHosts } from './allowed-hosts.ts';
 import { registerAuth } from './auth.ts';
 import { createStatusApp } from './http-server.ts';
 import { LoginThrottle } from './login-throttle.ts';
@@ -15,9 +17,15 @@ import { configErrorsPage, messagePage, onboardingPage } from './pages.ts';
 import { MIN_PASSWORD_LENGTH, PasswordStore } from './password-store.ts';
 import { serverUrl } from './server-url.ts';
 import { SessionStore } from './session-store.ts';
+import { SetupCode } from './setup-code.ts';
 
 /** Where the setup page listens and keeps the password when the config cannot say. */
-export const SETUP_DEFAULTS = { host: '0.0.0.0', port: 8080, stateDir: '/var/lib/mfp-gateway' };
+export const SETUP_DEFAULTS = {
+  host: '0.0.0.0',
+  port: 8080,
+  stateDir: '/var/lib/mfp-gateway',
+  setupWindowMs: 60 * 60_000,
+};
 
 /** What setup mode could read from a config that does not validate as a whole. */
 export interface SetupSettings {
@@ -25,6 +33,10 @@ export interface SetupSettings {
   stateDir: string;
   passwordHash: string | undefined;
   auth: 'password' | 'none';
+  /** `status.hostnames`: names besides the box's addresses that `Host` may carry. */
+  hostnames: string[];
+  /** `status.setupWindow`: how long after start the onboarding form takes the setup code. */
+  setupWindowMs: number;
 }
 
 /**
@@ -51,12 +63,25 @@ export function peekSetupSettings(configFile: string): SetupSettings {
     typeof status.passwordHash === 'string' && isPasswordHash(status.passwordHash)
       ? status.passwordHash
       : undefined;
+  const hostnames = Array.isArray(status.hostnames)
+    ? status.hostnames.filter((n): n is string => typeof n === 'string')
+    : [];
   return {
     listen: { host, port },
     stateDir,
     passwordHash: hash,
     auth: status.auth === 'none' ? 'none' : 'password',
+    hostnames,
+    setupWindowMs: durationOr(status.setupWindow, SETUP_DEFAULTS.setupWindowMs),
   };
+}
+
+function durationOr(value: unknown, fallback: number): number {
+  try {
+    return typeof value === 'string' ? parseDuration(value) : fallback;
+  } catch {
+    return fallback;
+  }
 }
 
 export interface SetupPageOptions {
@@ -99,13 +124,18 @@ export function startSetupPage(options: SetupPageOptions): SetupPage {
     resolveConfigured = resolve;
   });
   // Without the style sheet the forms still work, unstyled: setup must never fail for it.
-  const { app, missingAssets } = createStatusApp();
+  const { app, missingAssets } = createStatusApp({ hosts: new AllowedHosts({ names: settings.hostnames }) });
   if (missingAssets.length > 0)
     log.warn({ missing: missingAssets }, 'setup page: some of its files are missing');
+  // Onboarding sets the first password: it takes the setup code as the first-password form does.
+  const setupCode = passwords.needsPassword()
+    ? new SetupCode({ stateDir: settings.stateDir, clock, windowMs: settings.setupWindowMs, logger: log })
+    : null;
   const gate = registerAuth(app, {
     mode: settings.auth === 'password' && passwords.hash() !== null ? 'password' : 'none',
     gatewayId: 'setup',
     passwords,
+    setupCode,
     sessions: new SessionStore(clock, 60 * 60_000),
     throttle: new LoginThrottle({ clock, freeAttempts: 3, baseDelayMs: 2000, maxDelayMs: 15 * 60_000 }),
     logger: log,
@@ -149,6 +179,13 @@ export function startSetupPage(options: SetupPageOptions): SetupPage {
     const refuse = (message: string | undefined, problems: ConfigIssue[] = []) =>
       reply.code(400).send(onboardingPage(configFile, gate.formToken(req, reply), values, message, problems));
     if (existsSync(configFile)) return refuse(`${configFile} exists now; reload the page.`);
+    if (
+      passwords.needsPassword() &&
+      !gate.checkSetupCode(req, reply, (reason) =>
+        reply.send(onboardingPage(configFile, gate.formToken(req, reply), values, `Not saved: ${reason}.`)),
+      )
+    )
+      return reply;
     const raw = {
       gateway: { id: values.id, stateDir: settings.stateDir },
       cloud: { url: values.url, token: field(req.body, 'token') },
@@ -168,6 +205,7 @@ export function startSetupPage(options: SetupPageOptions): SetupPage {
       if (passwords.needsPassword()) {
         const set = await passwords.setFirst(password);
         if (!set.ok) return refuse(`Password not set: ${set.reason}.`);
+        setupCode?.spend();
       }
       writeFileAtomic(configFile, stringify(raw), IMPORTED_CONFIG_MODE);
     } catch (err) {

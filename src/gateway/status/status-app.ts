@@ -1,7 +1,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { rejectUpgrade } from '../../http/reject-upgrade.ts';
 import type { Logger } from '../../log/logger.ts';
+import type { AllowedHosts } from './allowed-hosts.ts';
 import { pageShell } from './assets.ts';
 import { type AuthGate, registerAuth } from './auth.ts';
 import type { LoadedSite } from './deferred-site.ts';
@@ -12,9 +14,10 @@ import type { LogRing } from './log-ring.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { createMetrics } from './metrics.ts';
 import { escapeHtml } from './pages.ts';
-import { PasswordStore } from './password-store.ts';
+import type { PasswordStore } from './password-store.ts';
 import { registerPowerOverride } from './power-override-routes.ts';
 import { SessionStore } from './session-store.ts';
+import type { SetupCode } from './setup-code.ts';
 import { buildSnapshot, type StatusSources } from './status-model.ts';
 import type { StatusPageContext } from './status-page-context.ts';
 
@@ -29,6 +32,9 @@ export interface StatusAppParts {
   logs: LogRing;
   live: LiveUpdates;
   log: Logger;
+  passwords: PasswordStore;
+  setupCode: SetupCode | null;
+  hosts: AllowedHosts;
 }
 
 /**
@@ -38,21 +44,28 @@ export interface StatusAppParts {
  * on the first request (status-page.ts): everything here is needed only while someone looks.
  */
 export async function buildStatusApp(server: Server, parts: StatusAppParts): Promise<LoadedSite> {
-  const { ctx, sources, history, logs, live, log } = parts;
+  const { ctx, sources, history, logs, live, log, hosts } = parts;
   const { clock, settings } = ctx;
   let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const { app } = createStatusApp((handler) => {
-    handle = handler;
-    return server;
+  const { app } = createStatusApp({
+    hosts,
+    serverFactory: (handler) => {
+      handle = handler;
+      return server;
+    },
   });
   const shell = pageShell();
   const metrics = createMetrics(sources, history, ctx.powerModes);
 
+  const sessions = new SessionStore(clock, settings.sessionTtl);
+  sessions.onEnd((id) => live.endSession(id));
   const gate = registerAuth(app, {
     mode: settings.auth,
     gatewayId: sources.gatewayId,
-    passwords: new PasswordStore({ configuredHash: settings.passwordHash, stateDir: sources.stateDir }),
-    sessions: new SessionStore(clock, settings.sessionTtl),
+    passwords: parts.passwords,
+    setupCode: parts.setupCode,
+    publicRoutes: settings.metrics === 'open' ? ['/metrics'] : [],
+    sessions,
     throttle: new LoginThrottle({
       clock,
       freeAttempts: settings.login.freeAttempts,
@@ -116,7 +129,7 @@ export async function buildStatusApp(server: Server, parts: StatusAppParts): Pro
   return {
     request: (req, res) => handle?.(req, res),
     upgrade: (req, socket, head) =>
-      upgrade(req, socket, head, wss, gate, (ws) => live.attach(ws, gate.session(req)?.expiresAt ?? null)),
+      upgrade(req, socket, head, wss, gate, hosts, (ws) => live.attach(ws, gate.session(req))),
     async close() {
       wss.close();
       await app.close();
@@ -124,8 +137,9 @@ export async function buildStatusApp(server: Server, parts: StatusAppParts): Pro
   };
 }
 /**
- * Accepts the live WebSocket for a logged-in browser of this very page: the session
- * cookie must be valid and the Origin must be this host (no cross-site WebSocket).
+ * Accepts the live WebSocket for a logged-in browser of this very page: the path exactly,
+ * a `Host` and an `Origin` naming this box (not merely each other: a rebound page's Origin
+ * and Host agree), and a valid session cookie.
  */
 function upgrade(
   req: IncomingMessage,
@@ -133,26 +147,20 @@ function upgrade(
   head: Buffer,
   wss: WebSocketServer,
   gate: AuthGate,
+  hosts: AllowedHosts,
   accept: (ws: import('ws').WebSocket) => void,
 ): void {
-  const refusal = upgradeRefusal(req, gate);
-  if (refusal) socket.end(`HTTP/1.1 ${refusal}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  const refusal = upgradeRefusal(req, gate, hosts);
+  if (refusal) rejectUpgrade(socket, refusal[0], refusal[1]);
   else wss.handleUpgrade(req, socket, head, accept);
 }
 
-/** Why an upgrade request is refused (an HTTP status line), or null to accept it. */
-function upgradeRefusal(req: IncomingMessage, gate: AuthGate): string | null {
-  if ((req.url ?? '').split('?')[0] !== LIVE_PATH) return '404 Not Found';
+/** Why an upgrade request is refused (status and text), or null to accept it. */
+function upgradeRefusal(req: IncomingMessage, gate: AuthGate, hosts: AllowedHosts): [number, string] | null {
+  if (req.url !== LIVE_PATH) return [404, 'Not Found'];
+  if (!hosts.allowsHost(req.headers.host)) return [421, 'Misdirected Request'];
   const origin = req.headers.origin;
-  if (origin !== undefined && originHost(origin) !== req.headers.host) return '403 Forbidden';
-  if (!gate.allowed(req)) return '401 Unauthorized';
+  if (origin !== undefined && !hosts.allowsOrigin(origin)) return [403, 'Forbidden'];
+  if (!gate.allowed(req)) return [401, 'Unauthorized'];
   return null;
-}
-
-function originHost(origin: string): string | null {
-  try {
-    return new URL(origin).host;
-  } catch {
-    return null;
-  }
 }

@@ -1,11 +1,14 @@
 import type { Server } from 'node:http';
 import { http } from '../../runtime/node-http.ts';
+import { AllowedHosts } from './allowed-hosts.ts';
 import { missingAssets } from './assets.ts';
 import { deferSite } from './deferred-site.ts';
 import { KeepaliveHistory } from './keepalive-history.ts';
 import { LiveUpdates } from './live-updates.ts';
 import { LogRing, teeLogger } from './log-ring.ts';
+import { PasswordStore } from './password-store.ts';
 import { serverUrl } from './server-url.ts';
+import { SetupCode } from './setup-code.ts';
 import { buildSections, buildSnapshot, type StatusSources } from './status-model.ts';
 import type { StatusPageContext } from './status-page-context.ts';
 
@@ -63,11 +66,29 @@ export function startStatusPage(ctx: StatusPageContext): StatusPage {
   ctx.link.on('change', onLinkChange);
   const stopLogFeed = logs.onLine(() => live.noteChange());
 
+  // At start, not with the site: the setup code is printed (and its window runs) from boot.
+  const passwords = new PasswordStore({ configuredHash: settings.passwordHash, stateDir: sources.stateDir });
+  const setupCode =
+    settings.auth === 'password' && passwords.needsPassword()
+      ? new SetupCode({ stateDir: sources.stateDir, clock, windowMs: settings.setupWindow, logger: log })
+      : null;
+  const hosts = new AllowedHosts({ names: settings.hostnames });
+
   const server = http.createServer();
   const site = deferSite(
     server,
     async () =>
-      (await import('./status-app.ts')).buildStatusApp(server, { ctx, sources, history, logs, live, log }),
+      (await import('./status-app.ts')).buildStatusApp(server, {
+        ctx,
+        sources,
+        history,
+        logs,
+        live,
+        log,
+        passwords,
+        setupCode,
+        hosts,
+      }),
     (err) => log.error({ err: err.message }, 'status page cannot load; the gateway runs on without it'),
   );
   if (settings.auth === 'none') {

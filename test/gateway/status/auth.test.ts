@@ -30,7 +30,7 @@ describe('status page login', () => {
     expect(page.status).toBe(302);
     expect(page.headers.get('location')).toBe('/login');
     expect((await browser.request('/health')).status).toBe(200);
-    expect((await browser.request('/metrics')).status).toBe(200);
+    expect((await browser.request('/metrics')).status).toBe(401); // status.metrics: login by default
     expect((await browser.request('/ready')).status).toBe(503);
   });
 
@@ -139,22 +139,23 @@ describe('CSRF protection', () => {
 describe('first boot without a password', () => {
   it('sends every page to the set-password form; the password is stored hashed and logs the visitor in', async () => {
     const { browser, stateDir } = await setUp({ passwordHash: undefined });
+    const setupCode = readFileSync(join(stateDir, 'setup-code'), 'utf8').trim();
     expect((await browser.request('/')).headers.get('location')).toBe('/set-password');
     const _csrf = await browser.formToken('/set-password');
     const mismatch = await browser.request('/set-password', {
-      form: { _csrf, password: 'first password', confirm: 'other password' },
+      form: { _csrf, setupCode, password: 'first password', confirm: 'other password' },
     });
     expect(mismatch.status).toBe(400);
     expect(
       (
         await browser.request('/set-password', {
-          form: { password: 'first password', confirm: 'first password' },
+          form: { setupCode, password: 'first password', confirm: 'first password' },
         })
       ).status,
     ).toBe(403);
     const token = await browser.formToken('/set-password');
     const set = await browser.request('/set-password', {
-      form: { _csrf: token, password: 'first password', confirm: 'first password' },
+      form: { _csrf: token, setupCode, password: 'first password', confirm: 'first password' },
     });
     expect(set.status).toBe(303);
     expect((await browser.request('/api/status')).status).toBe(200);

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -85,6 +85,8 @@ describe('setup page without a config (first boot)', () => {
       stateDir: '/var/lib/mfp-gateway',
       passwordHash: undefined,
       auth: 'password',
+      hostnames: [],
+      setupWindowMs: 3_600_000,
     });
     const stateDir = join(dir, 'state');
     const page = startSetupPage({
@@ -102,11 +104,21 @@ describe('setup page without a config (first boot)', () => {
     const _csrf = /name="_csrf" value="([^"]+)"/.exec(form.text)?.[1] ?? '';
     const fields = {
       _csrf,
+      setupCode: readFileSync(join(stateDir, 'setup-code'), 'utf8').trim(),
       id: 'office-1',
       token: 'k'.repeat(24),
       password: 'page password',
       confirm: 'page password',
     };
+
+    // Without the setup code (the first visitor, or a rebound web page) nothing is written.
+    const { setupCode: _, ...noCode } = fields;
+    const claimed = await browser.request('/setup/onboard', {
+      form: { ...noCode, url: 'wss://attacker.example/push' },
+    });
+    expect(claimed.status).toBe(403);
+    expect(claimed.text).toContain('wrong setup code');
+    expect(existsSync(configFile)).toBe(false);
 
     const bad = await browser.request('/setup/onboard', {
       form: { ...fields, url: 'http://cloud.example.com' },
