@@ -5,6 +5,8 @@
  * the same bytes: direct loopback TCP to the sink, and `ssh -R` through a private OpenSSH
  * server (its default cipher, and aes128-gcm). Also the gateway's RSS with the lines up
  * and with 100 tunnels open and moving data, and the fairness spread across those 100.
+ * Memory is reported as RSS and as its private (anonymous) part, for idle, opened (the 100
+ * tunnels open, before data) and moving (the highest while the 100 move data).
  * TLS is off on the cloud line (ws:// on loopback); ssh always encrypts.
  * Prints PASS/FAIL against the targets and writes bench/results/tunnel.json.
  *
@@ -31,7 +33,7 @@ import type { TunnelMux } from '../src/tunnel/tunnel-mux.ts';
 import { scratchDir, secret, startGatewayProcess } from '../test/support/chain.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { receipt, startByteSink } from './support/byte-sink.ts';
-import { cpuSeconds, memory, watchRss } from './support/proc-stats.ts';
+import { cpuSeconds, memory, watchMemory } from './support/proc-stats.ts';
 import { shippedGateway } from './support/shipped-gateway.ts';
 import {
   type SshRemoteForward,
@@ -45,7 +47,17 @@ const WRITE_CHUNK = 64 * 1024;
 const FAST_SSH_CIPHER = 'aes128-gcm@openssh.com';
 /** Time for the gateway's start-up garbage to be collected before its idle RSS is read. */
 const SETTLE_MS = 3000;
-const TARGETS = { oneStreamMbps: 940, fairnessSpread: 0.2, rssIdleMB: 60, rss100TunnelsMB: 120 };
+/**
+ * Memory targets are the gateway's private (anonymous) memory, what a 512 MB board really
+ * spends on it: the node binary's file pages in RSS are shared and reclaimable (issue 19).
+ */
+const TARGETS = {
+  oneStreamMbps: 940,
+  fairnessSpread: 0.2,
+  anonIdleMB: 30,
+  anon100TunnelsMB: 60,
+  rss100TunnelsMB: 120,
+};
 
 const here = fileURLToPath(import.meta.url);
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -286,14 +298,18 @@ async function measure({ sink, pid, statusPort, tunnels }: Chain) {
   await transfer(viaTunnel, 4, 4 * MIB);
 
   console.log(`${streamCount} streams, ${perStreamBytes / MIB} MiB each, ${runs} rounds`);
-  const rssOpenedMB: number[] = [];
-  const stopWatching = watchRss(pid);
+  const opened: { rssMB: number; anonMB: number }[] = [];
+  const stopWatching = watchMemory(pid);
   const many = await rounds({
     tunnel: () =>
-      transfer(viaTunnel, streamCount, perStreamBytes, () => rssOpenedMB.push(round(memory(pid).rssMB, 1))),
+      transfer(viaTunnel, streamCount, perStreamBytes, () => {
+        const now = memory(pid);
+        opened.push({ rssMB: round(now.rssMB, 1), anonMB: round(now.anonMB, 1) });
+      }),
     direct: () => transfer(direct, streamCount, perStreamBytes),
   });
-  const rssManyMB = round(stopWatching(), 1);
+  const highest = stopWatching();
+  const moving = { rssMB: round(highest.rssMB, 1), anonMB: round(highest.anonMB, 1) };
 
   console.log(`1 stream, ${oneStreamBytes / MIB} MiB, ${runs} rounds`);
   const ssh = await sshForward(sink.port);
@@ -316,8 +332,8 @@ async function measure({ sink, pid, statusPort, tunnels }: Chain) {
     return {
       idle,
       after: await gatewayMemory(pid, statusPort),
-      rssOpenedMB,
-      rssManyMB,
+      opened,
+      moving,
       cpuPerGiB: gatewayCpuSeconds / ((oneStreamBytes * runs) / GIB),
       one,
       many,
@@ -387,11 +403,20 @@ function toReport(
       min: round(Math.min(...m.many.tunnel.median.perStreamMbps)),
       max: round(Math.max(...m.many.tunnel.median.perStreamMbps)),
     },
+    // Private (anonymous) memory and RSS: idle with the lines up, the tunnels opened (first
+    // round) and the highest while they moved data (all rounds).
+    memory: {
+      idle: { anonMB: m.idle.anonMB, rssMB: m.idle.rssMB },
+      opened: m.opened[0] ?? null,
+      moving: m.moving,
+    },
+    anonIdleMB: m.idle.anonMB,
+    anon100TunnelsMB: m.moving.anonMB,
     rssIdleMB: m.idle.rssMB,
     // Node 24 itself with the same options, doing nothing: the part of every figure that is not ours.
     rssNodeAloneMB: nodeAloneMB,
-    rss100TunnelsMB: m.rssManyMB,
-    rss100TunnelsOpenedMB: m.rssOpenedMB[0] ?? null,
+    rss100TunnelsMB: m.moving.rssMB,
+    rss100TunnelsOpenedMB: m.opened[0]?.rssMB ?? null,
     rssAfterMB: m.after.rssMB,
     rssPeakMB: m.after.peakMB,
     gatewayMemory: { idle: m.idle, after: m.after },
@@ -402,15 +427,16 @@ function toReport(
       sshAesGcmMbps: rates(m.one.sshFast),
       hundredStreamsMbps: rates(m.many.tunnel),
       fairnessSpread: m.many.tunnel.all.map((t) => round(t.fairnessSpread, 4)),
-      rss100TunnelsOpenedMB: m.rssOpenedMB,
+      opened: m.opened,
     },
     targets: { ...TARGETS, oneStreamMbpsAtLeast: 'sshMbps' },
     met: {
       oneStreamMbps: oneStreamMbps >= TARGETS.oneStreamMbps,
       oneStreamAtLeastSsh: sshMbps === null ? null : oneStreamMbps >= sshMbps,
       fairnessSpread: fairnessSpread <= TARGETS.fairnessSpread,
-      rssIdleMB: m.idle.rssMB <= TARGETS.rssIdleMB,
-      rss100TunnelsMB: m.rssManyMB <= TARGETS.rss100TunnelsMB,
+      anonIdleMB: m.idle.anonMB <= TARGETS.anonIdleMB,
+      anon100TunnelsMB: m.moving.anonMB <= TARGETS.anon100TunnelsMB,
+      rss100TunnelsMB: m.moving.rssMB <= TARGETS.rss100TunnelsMB,
     },
   };
 }
@@ -426,10 +452,15 @@ function print(report: ReturnType<typeof toReport>): void {
     [`direct TCP, ${streamCount} connections`]: { 'Mbit/s': report.directHundredMbps },
   });
   console.log(`gateway CPU, 1 stream: ${report.gatewayCpuSecondsPerGiB} s per GiB`);
+  const { idle, opened, moving } = report.memory;
   console.log(
-    `gateway RSS MB: idle ${report.rssIdleMB}, ${streamCount} tunnels opened ${report.rss100TunnelsOpenedMB}, ` +
-      `moving data ${report.rss100TunnelsMB}, after ${report.rssAfterMB}, peak ${report.rssPeakMB}; ` +
-      `Node alone ${report.rssNodeAloneMB} (private at idle ${report.gatewayMemory.idle.anonMB})`,
+    `gateway private MB: idle ${idle.anonMB}, ${streamCount} tunnels opened ${opened?.anonMB ?? '-'}, ` +
+      `moving data ${moving.anonMB}, after ${report.gatewayMemory.after.anonMB}`,
+  );
+  console.log(
+    `gateway RSS MB: idle ${idle.rssMB}, ${streamCount} tunnels opened ${opened?.rssMB ?? '-'}, ` +
+      `moving data ${moving.rssMB}, after ${report.rssAfterMB}, peak ${report.rssPeakMB}; ` +
+      `Node alone ${report.rssNodeAloneMB}`,
   );
   const verdict = (ok: boolean | null) => (ok === null ? 'n/a ' : ok ? 'PASS' : 'FAIL');
   const { met } = report;
@@ -437,7 +468,11 @@ function print(report: ReturnType<typeof toReport>): void {
     [met.oneStreamMbps, `one stream ${report.oneStreamMbps} Mbit/s ≥ ${TARGETS.oneStreamMbps}`],
     [met.oneStreamAtLeastSsh, `one stream ${report.oneStreamMbps} Mbit/s ≥ ssh -R ${report.sshMbps ?? '–'}`],
     [met.fairnessSpread, `spread ${report.fairnessSpread} ≤ ${TARGETS.fairnessSpread}`],
-    [met.rssIdleMB, `gateway RSS idle ${report.rssIdleMB} MB ≤ ${TARGETS.rssIdleMB}`],
+    [met.anonIdleMB, `gateway private idle ${report.anonIdleMB} MB ≤ ${TARGETS.anonIdleMB}`],
+    [
+      met.anon100TunnelsMB,
+      `gateway private with ${streamCount} tunnels ${report.anon100TunnelsMB} MB ≤ ${TARGETS.anon100TunnelsMB}`,
+    ],
     [
       met.rss100TunnelsMB,
       `gateway RSS with ${streamCount} tunnels ${report.rss100TunnelsMB} MB ≤ ${TARGETS.rss100TunnelsMB}`,

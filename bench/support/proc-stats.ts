@@ -40,6 +40,29 @@ export function watchRss(pid: number, everyMs = 100): () => number {
   };
 }
 
+/**
+ * Samples a process's memory until the returned function is called; that returns the highest
+ * resident set and the highest private (anonymous) part seen, MB (each at its own moment).
+ */
+export function watchMemory(pid: number, everyMs = 100): () => { rssMB: number; anonMB: number } {
+  const max = { rssMB: 0, anonMB: 0 };
+  const sample = () => {
+    if (!existsSync(`/proc/${pid}`)) return;
+    const now = memory(pid);
+    // An exited process not yet reaped has a status without VmRSS.
+    if (Number.isNaN(now.rssMB)) return;
+    max.rssMB = Math.max(max.rssMB, now.rssMB);
+    max.anonMB = Math.max(max.anonMB, now.anonMB);
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return () => {
+    clearInterval(timer);
+    sample();
+    return { ...max };
+  };
+}
+
 /** The fields of /proc/PID/stat after the command name (state is [0]), or none when it is gone. */
 function statFields(pid: number): string[] {
   try {
