@@ -19,6 +19,11 @@ export interface Clock {
    * while the box is suspended; a jump detector compares the two (gateway/clock-watch).
    */
   monotonic(): number;
+  /**
+   * Milliseconds since boot, suspended time included (Linux CLOCK_BOOTTIME): tells a suspend
+   * from the wall clock being set. Optional: a clock without it leaves the two alike.
+   */
+  sinceBoot?(): number;
   /** Calls fn once after delayMs of monotonic time. */
   setTimeout(fn: () => void, delayMs: number): TimerHandle;
   /** Cancels a timer; unknown or fired handles are ignored. */

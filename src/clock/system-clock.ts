@@ -1,3 +1,4 @@
+import { uptime } from 'node:os';
 import type { Clock, TimerHandle } from './clock.ts';
 
 /**
@@ -6,7 +7,7 @@ import type { Clock, TimerHandle } from './clock.ts';
  */
 export const MAX_TIMER_STEP_MS = 2 ** 31 - 1;
 
-/** The real clock, backed by Date.now, performance.now (monotonic) and Node timers. */
+/** The real clock, backed by Date.now, performance.now (monotonic), os.uptime (since boot) and Node timers. */
 export class SystemClock implements Clock {
   private nextId = 1;
   private readonly timers = new Map<number, NodeJS.Timeout>();
@@ -17,6 +18,11 @@ export class SystemClock implements Clock {
 
   monotonic(): number {
     return performance.now();
+  }
+
+  /** Linux: CLOCK_BOOTTIME, to the hundredth of a second. */
+  sinceBoot(): number {
+    return uptime() * 1000;
   }
 
   /** Any delay: one longer than a Node timer holds is re-armed in steps until it is due. */

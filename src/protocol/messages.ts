@@ -51,6 +51,11 @@ export const lostLineSchema = z.object({
   sessionId: id.optional(),
   /** How long before this hello the loss was observed, ms: the cloud dates the death, not the report. */
   agoMs: ms.optional(),
+  /**
+   * The gateway was away while this line sat idle (suspended, its process frozen): the idle
+   * gap it measured is not what the path saw, so the death is no evidence (absent: false).
+   */
+  away: z.boolean().optional(),
 });
 
 /** A device behind the gateway, as reported in its hello (the cloud's device registry). */

@@ -29,6 +29,7 @@ const LAYERS: readonly (readonly string[])[] = [
   // Gateway, from what lines need up to the composition root.
   [
     'src/gateway/keepalive/',
+    'src/gateway/clock-watch/',
     'src/gateway/host/',
     'src/gateway/identity/',
     'src/gateway/push/',

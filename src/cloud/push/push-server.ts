@@ -415,12 +415,14 @@ export class PushServer {
    * The lines a hello reports lost, as status-log rows dated at their deaths. A clean close by
    * the cloud says nothing about the path, nor does a line the gateway replaced itself; an
    * unanswered keep-alive or a connection dropped under the gateway after an idle gap does —
-   * unless the cloud was stalled when it owed the answer, then the loss is the cloud's.
+   * unless the cloud was stalled when it owed the answer, then the loss is the cloud's. Nor
+   * does a line lost while the gateway was away (suspended, frozen): its gap is not the path's.
    */
   private lossRecords(hello: Hello, helloAt: number): NewRecord[] {
     const records: NewRecord[] = [];
     for (const lost of hello.lost) {
       if (lost.reason !== 'keepalive-timeout' && lost.reason !== 'error') continue;
+      if (lost.away) continue;
       // Whole ms: a gateway may report a fractional age, and the log's time is an integer (bigint on PostgreSQL).
       const at = Math.round(helloAt - Math.min(lost.agoMs ?? 0, MAX_LOSS_AGE_MS));
       const cloudLate =

@@ -8,7 +8,7 @@ export interface DeadLineInfo {
   reason: 'keepalive-timeout';
   /** Age of the line when the unanswered keep-alive was sent, ms. */
   connectionAgeMs: number;
-  /** When the unanswered keep-alive was sent, ms since epoch. */
+  /** When the unanswered keep-alive was sent, on the monotonic clock (Clock.monotonic), ms. */
   sentAt: number;
   /** The interval was longer than advised because of the power policy: not network evidence. */
   limitedByPolicy: boolean;
@@ -35,6 +35,9 @@ export interface KeepaliveManagerOptions {
  *
  * One timer, re-armed lazily: traffic only records a time; when the timer fires it compares
  * with the last traffic and sleeps again, so a busy line costs no timer churn.
+ *
+ * Every time here is monotonic (Clock.monotonic): the wall clock jumps when it is set (a Pi
+ * has no battery-backed clock and sets it at boot), and a jump must never read as idle time.
  */
 export class KeepaliveManager {
   private readonly clock: Clock;
@@ -78,7 +81,7 @@ export class KeepaliveManager {
     return this.limited;
   }
 
-  /** When traffic last crossed the line (or the line started), ms since epoch. */
+  /** When traffic last crossed the line (or the line started), on the monotonic clock, ms. */
   get lastTrafficAt(): number {
     return this.lastTraffic;
   }
@@ -92,7 +95,7 @@ export class KeepaliveManager {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.startedAt = this.clock.now();
+    this.startedAt = this.clock.monotonic();
     this.lastTraffic = this.startedAt;
     this.pending = null;
     this.replaceSignalled = false;
@@ -113,7 +116,7 @@ export class KeepaliveManager {
    * swallows writes silently).
    */
   noteTraffic(direction: 'in' | 'out' = 'in'): void {
-    this.lastTraffic = this.clock.now();
+    this.lastTraffic = this.clock.monotonic();
     if (direction === 'in') this.pending = null;
   }
 
@@ -151,7 +154,7 @@ export class KeepaliveManager {
     this.timer = undefined;
     this.timerDueAt = null;
     if (!this.running) return;
-    const now = this.clock.now();
+    const now = this.clock.monotonic();
     if (this.pending !== null && now >= this.pending.sentAt + this.answerTimeoutMs) {
       const { sentAt, idleBeforeMs } = this.pending;
       this.stop();
@@ -188,7 +191,7 @@ export class KeepaliveManager {
     if (this.timerDueAt !== null && this.timerDueAt <= due) return;
     this.clock.clearTimeout(this.timer);
     this.timerDueAt = due;
-    this.timer = this.clock.setTimeout(() => this.fire(), due - this.clock.now());
+    this.timer = this.clock.setTimeout(() => this.fire(), due - this.clock.monotonic());
   }
 
   private nextDue(): number {

@@ -76,11 +76,16 @@ export interface SessionEnd {
 
 /**
  * One WebSocket session of a push line: opens, says hello, waits for welcome, then
- * carries control messages. Tracks the time of the last byte either way.
+ * carries control messages. Tracks the time of the last byte either way: the date for
+ * status pages, the monotonic time for ages and idle gaps (a wall-clock jump is no idle time).
  */
 export class LineSession {
+  /** When the connection opened, on the monotonic clock (Clock.monotonic), ms. */
   openedAt = 0;
+  /** When the last byte crossed, ms since the epoch (for display). */
   lastTrafficAt = 0;
+  /** When the last byte crossed, on the monotonic clock, ms. */
+  lastTrafficMono = 0;
   onMessage: (message: CloudToGateway) => void = () => {};
   onEnd: (end: SessionEnd) => void = () => {};
   onInvalid: (code: string, message: string) => void = () => {};
@@ -135,7 +140,7 @@ export class LineSession {
         if (!settled) fail(classifyFailure({ error: err as NodeJS.ErrnoException }));
       });
       ws.on('open', () => {
-        this.openedAt = clock.now();
+        this.openedAt = clock.monotonic();
         this.send(this.options.hello);
       });
       ws.on('close', (code, reason) => {
@@ -149,7 +154,7 @@ export class LineSession {
         this.finish({ code, reason: reason.toString() });
       });
       ws.on('message', (data, isBinary) => {
-        this.lastTrafficAt = clock.now();
+        this.noteTraffic();
         if (isBinary) return; // tunnel frames: the mux reads them
         const decoded = decodeFromCloud(data as Buffer, isBinary);
         if (!decoded.ok) {
@@ -186,7 +191,7 @@ export class LineSession {
   /** Sends a control message; false when the session is gone. */
   send(message: GatewayToCloud): boolean {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
-    this.lastTrafficAt = this.options.clock.now();
+    this.noteTraffic();
     this.ws.send(encodeMessage(message));
     return true;
   }
@@ -203,6 +208,12 @@ export class LineSession {
     if (this.ended) return;
     this.ws?.terminate();
     this.finish({ code: 1006, reason });
+  }
+
+  private noteTraffic(): void {
+    const { clock } = this.options;
+    this.lastTrafficAt = clock.now();
+    this.lastTrafficMono = clock.monotonic();
   }
 
   private finish(end: SessionEnd): void {

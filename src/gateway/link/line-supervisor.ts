@@ -85,6 +85,8 @@ export interface SupervisorOptions {
   handlers: LinkHandlers;
   /** Bytes all lines' tunnels together may buffer (the sum of their receive windows); none: unbounded. */
   tunnelMemoryCap?: number;
+  /** Whether the gateway was away (suspended, frozen) since a monotonic time (the clock watch). */
+  awaySince?: (monotonicMs: number) => boolean;
 }
 
 /** The link's state for status pages, readiness and the API. */
@@ -113,7 +115,7 @@ export function lineHeaders(gatewayId: string, token: string): Record<string, st
 export class LineSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly lines: PushLine[] = [];
   private probeLine: PushLine | undefined;
-  /** Losses not yet reported in a welcomed hello, with when each was observed. */
+  /** Losses not yet reported in a welcomed hello, with when each was observed (monotonic). */
   private readonly lost: Array<{ report: Omit<LostLine, 'agoMs'>; observedAt: number }> = [];
   /** The copy a hello carried → the loss it reports, so a welcome can clear exactly those. */
   private readonly inHello = new WeakMap<LostLine, { report: Omit<LostLine, 'agoMs'>; observedAt: number }>();
@@ -161,6 +163,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
       onTunnel: options.handlers.onTunnel,
       tunnelBudget: options.tunnelMemoryCap ? new MemoryBudget(options.tunnelMemoryCap) : undefined,
       onStateChange: () => this.emit('change'),
+      ...(options.awaySince ? { awaySince: options.awaySince } : {}),
     };
     for (let i = 0; i < lines.connections; i++) this.lines.push(new PushLine(`line-${i}`, 'push', this.ctx));
   }
@@ -216,7 +219,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
   ): Hello {
     const { identity, hello } = this.options;
     const host = hello.host();
-    const now = this.options.clock.now();
+    const now = this.options.clock.monotonic();
     return {
       type: 'hello',
       v: PROTOCOL_VERSION,
@@ -232,7 +235,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
       policyLimited,
       software: identity.software,
       lost: this.lost.map((entry) => {
-        const copy: LostLine = { ...entry.report, agoMs: Math.max(0, now - entry.observedAt) };
+        const copy: LostLine = { ...entry.report, agoMs: Math.max(0, Math.round(now - entry.observedAt)) };
         this.inHello.set(copy, entry);
         return copy;
       }),

@@ -1,5 +1,6 @@
 import type { Feature } from '../../lifecycle/feature.ts';
 import type { DeviceReport, GatewayLoadReport, Push } from '../../protocol/messages.ts';
+import { type ClockJump, ClockWatch } from '../clock-watch/clock-watch.ts';
 import type { GatewayContext } from '../gateway-context.ts';
 import { cpuLoad, hostDomain, systemUptimeMs } from '../host/host-info.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
@@ -27,11 +28,14 @@ export interface LinkDeps {
 /**
  * The gateway's push lines to the cloud, through the site's proxy: emits `link-change`, gives
  * the lines' keep-alives the power mode in force, and while jobs run passes each `load-sample`
- * to the cloud on the lines that carry tunnels (its tunnel scheduler needs it fresh).
+ * to the cloud on the lines that carry tunnels (its tunnel scheduler needs it fresh). Its clock
+ * watch reconnects every line at once when the gateway comes back from a suspend or a freeze,
+ * and keeps the lines lost meanwhile from counting as evidence.
  */
 export class LinkFeature implements Feature {
   readonly name = 'link';
   readonly supervisor: LineSupervisor;
+  readonly clockWatch: ClockWatch;
   /** The domain told to the cloud (its identical-domain evidence). */
   readonly domain: string;
 
@@ -39,6 +43,13 @@ export class LinkFeature implements Feature {
     const { config, bus } = ctx;
     const domain = config.gateway.domain ?? hostDomain();
     this.domain = domain;
+    const log = ctx.logger.child({ part: 'link' });
+    const { clock } = ctx;
+    this.clockWatch = new ClockWatch({
+      clock,
+      ...(clock.sinceBoot ? { sinceBoot: () => clock.sinceBoot?.() ?? 0 } : {}),
+      onJump: (jump) => this.jumped(jump, log),
+    });
     this.supervisor = new LineSupervisor({
       clock: ctx.clock,
       logger: ctx.logger,
@@ -76,6 +87,7 @@ export class LinkFeature implements Feature {
       },
       handlers: { onPush: deps.onPush, onTunnel: deps.onTunnel },
       tunnelMemoryCap: config.tunnels.memoryCap,
+      awaySince: (t) => this.clockWatch.awaySince(t),
     });
     this.supervisor.on('change', () => bus.emit('link-change'));
     bus.on(this.name, 'power-mode', (state) => this.supervisor.setMode(state.mode));
@@ -85,10 +97,24 @@ export class LinkFeature implements Feature {
   }
 
   start(): void {
+    this.clockWatch.start();
     this.supervisor.start();
   }
 
   stop(): void {
+    this.clockWatch.stop();
     this.supervisor.stop();
+  }
+
+  private jumped(jump: ClockJump, log: GatewayContext['logger']): void {
+    if (jump.kind === 'clock-step') {
+      log.info({ stepMs: Math.round(jump.ms) }, 'the wall clock was set; keep-alive timing is unaffected');
+      return;
+    }
+    const lines = this.supervisor.restore(undefined, `the gateway was away (${jump.kind})`);
+    log.warn(
+      { kind: jump.kind, awayMs: Math.round(jump.ms), lines },
+      'the gateway was away: reconnecting its lines now (their losses are no evidence)',
+    );
   }
 }

@@ -40,8 +40,16 @@ export interface LineContext {
   hello: (connectionId: string, role: Hello['role'], keepaliveMs: number, policyLimited: boolean) => Hello;
   /** Called once a hello carrying the lost-line evidence has been welcomed. */
   lostReported: (lost: readonly LostLine[]) => void;
-  /** A loss to report on the next hello; observedAt dates it (the hello says how long ago). */
+  /**
+   * A loss to report on the next hello; observedAt (monotonic, ms) dates it: the hello says
+   * how long ago.
+   */
   reportLost: (lost: Omit<LostLine, 'agoMs'>, observedAt: number) => void;
+  /**
+   * Whether the gateway was away (suspended, or its process frozen) at some moment since
+   * this monotonic time: a line lost meanwhile is no evidence of the path (clock-watch).
+   */
+  awaySince?: (monotonicMs: number) => boolean;
   onPush: (push: Push) => Promise<void>;
   onAdvice: (advice: Advice, probe: boolean, from: PushLine) => void;
   onRestore: (connectionIds: string[], reason: string) => void;
@@ -344,7 +352,10 @@ export class PushLine {
   /** Make-before-break before a lifetime cap: open a new session, then drop the old one. */
   private replace(old: LineSession): void {
     if (this.session !== old || this.state !== 'open') return;
-    this.log.info({ ageMs: this.ctx.clock.now() - old.openedAt }, 'replacing line before its lifetime cap');
+    this.log.info(
+      { ageMs: this.ctx.clock.monotonic() - old.openedAt },
+      'replacing line before its lifetime cap',
+    );
     const { session: next, hello } = this.newSession();
     this.replacing = old;
     next.open().then(
@@ -372,7 +383,14 @@ export class PushLine {
     if (session !== this.session) return;
     this.log.warn({ idleBeforeMs: info.idleBeforeMs }, 'keep-alive unanswered: line is dead, reconnecting');
     // Evidence is dated when the unanswered keep-alive left, not when we gave up on it.
-    this.lose(session, info.idleBeforeMs, 'keepalive-timeout', info.sentAt, info.connectionAgeMs);
+    this.lose(
+      session,
+      info.idleBeforeMs,
+      'keepalive-timeout',
+      info.sentAt,
+      info.connectionAgeMs,
+      info.sentAt - info.idleBeforeMs,
+    );
     session.terminate('keep-alive unanswered');
   }
 
@@ -383,41 +401,61 @@ export class PushLine {
       this.log.debug({ code, reason }, 'replaced session closed');
       return;
     }
-    const now = this.ctx.clock.now();
+    const now = this.ctx.clock.monotonic();
     const unanswered = this.keepalive?.unanswered ?? null;
     if (unanswered !== null) {
       // A reset or close under our keep-alive is the middlebox answering it: the evidence is the
       // gap the line sat before the keep-alive, not the few ms since it left.
-      this.lose(session, unanswered.idleBeforeMs, 'keepalive-timeout', now);
+      this.lose(
+        session,
+        unanswered.idleBeforeMs,
+        'keepalive-timeout',
+        now,
+        undefined,
+        unanswered.sentAt - unanswered.idleBeforeMs,
+      );
     } else {
       this.lose(
         session,
-        now - session.lastTrafficAt,
+        now - session.lastTrafficMono,
         code === 1000 || code === 1001 ? 'closed' : 'error',
         now,
+        undefined,
+        session.lastTrafficMono,
       );
     }
     this.log.info({ code, reason }, 'line closed');
   }
 
+  /**
+   * Reports a lost session for the next hello and reconnects. observedAt and idleSince are
+   * monotonic: the idle gap began at idleSince, and if the gateway was away since then (a
+   * suspend, a frozen process) the gap it measured is not the one the path saw, so the
+   * report says `away` and the cloud learns nothing from it.
+   */
   private lose(
     session: LineSession,
     idleBeforeMs: number,
     reason: LostLine['reason'],
     observedAt: number,
-    ageMs?: number,
+    ageMs: number | undefined,
+    idleSince: number,
   ): void {
     if (session !== this.session) return;
     const { clock } = this.ctx;
+    const away = this.ctx.awaySince?.(idleSince) ?? false;
+    if (away) this.log.info({ reason }, 'line lost while the gateway was away: not evidence');
     this.ctx.reportLost(
       {
         connectionId: this.id,
         role: this.role,
-        idleBeforeMs: Math.max(0, idleBeforeMs),
-        ageMs: ageMs ?? observedAt - session.openedAt,
+        // Whole ms: the monotonic clock has fractions, the cloud's status log does not.
+        idleBeforeMs: Math.max(0, Math.round(idleBeforeMs)),
+        ageMs: Math.max(0, Math.round(ageMs ?? observedAt - session.openedAt)),
         reason,
         policyLimited: this.keepalive?.limitedByPolicy ?? false,
         ...(this.sessionId === undefined ? {} : { sessionId: this.sessionId }),
+        ...(away ? { away: true } : {}),
       },
       observedAt,
     );

@@ -21,6 +21,7 @@ class CountingClock extends ManualClock {
 function setup(initialIntervalMs = MINUTE, mode = NORMAL_MODE) {
   const clock = new CountingClock();
   const start = clock.now();
+  const monoStart = clock.monotonic();
   const sent: number[] = [];
   const dead: Array<DeadLineInfo & { at: number }> = [];
   const replaced: number[] = [];
@@ -37,7 +38,7 @@ function setup(initialIntervalMs = MINUTE, mode = NORMAL_MODE) {
     onDead: (info) => dead.push({ ...info, at: clock.now() - start }),
     onReplaceDue: () => replaced.push(clock.now() - start),
   });
-  return { clock, start, sent, dead, replaced, state, manager };
+  return { clock, start, monoStart, sent, dead, replaced, state, manager };
 }
 
 describe('KeepaliveManager', () => {
@@ -65,7 +66,7 @@ describe('KeepaliveManager', () => {
   });
 
   it('declares the line dead once, when a keep-alive is not answered in time, and stops', () => {
-    const { clock, start, sent, dead, state, manager } = setup();
+    const { clock, monoStart, sent, dead, state, manager } = setup();
     manager.start();
     clock.advance(30 * SECOND);
     manager.noteTraffic();
@@ -77,7 +78,8 @@ describe('KeepaliveManager', () => {
         at: 100 * SECOND,
         idleBeforeMs: MINUTE,
         connectionAgeMs: 90 * SECOND,
-        sentAt: start + 90 * SECOND,
+        // Monotonic: a date would move with every setting of the wall clock.
+        sentAt: monoStart + 90 * SECOND,
         reason: 'keepalive-timeout',
         limitedByPolicy: false,
       },
@@ -158,11 +160,52 @@ describe('KeepaliveManager', () => {
     expect(clock.pendingCount()).toBe(0);
   });
 
-  it('reports the last traffic time', () => {
-    const { clock, start, manager } = setup();
+  it('reports the last traffic time, on the monotonic clock', () => {
+    const { clock, monoStart, manager } = setup();
     manager.start();
     clock.advance(42 * SECOND);
     manager.noteTraffic();
-    expect(manager.lastTrafficAt).toBe(start + 42 * SECOND);
+    expect(manager.lastTrafficAt).toBe(monoStart + 42 * SECOND);
+  });
+
+  describe('on the monotonic clock', () => {
+    it('takes no wall-clock step for idle time, forward or back', () => {
+      const { clock, sent, dead, manager } = setup();
+      manager.start();
+      clock.advance(30 * SECOND);
+      // NTP sets the clock of a board without RTC a day ahead, then an hour back.
+      clock.stepWall(24 * HOUR);
+      clock.advance(10 * SECOND);
+      clock.stepWall(-HOUR);
+      expect(sent).toEqual([]);
+      clock.advance(20 * SECOND);
+      expect(sent).toEqual([MINUTE + 23 * HOUR]);
+      expect(dead).toEqual([]);
+      expect(manager.unanswered).toBeNull();
+    });
+
+    it('keeps its interval across a suspend: the sleep is no idle time of its own', () => {
+      const { clock, dead, manager, state } = setup();
+      manager.start();
+      clock.advance(30 * SECOND);
+      state.answering = false;
+      clock.suspend(8 * HOUR);
+      // Monotonic time stood still: half an interval of idle, nothing due yet.
+      expect(manager.unanswered).toBeNull();
+      clock.advance(30 * SECOND);
+      expect(manager.unanswered).toMatchObject({ idleBeforeMs: MINUTE });
+      clock.advance(10 * SECOND);
+      expect(dead).toMatchObject([{ idleBeforeMs: MINUTE }]);
+    });
+
+    it('after a frozen process, asks for a keep-alive at once and dates the idle gap it saw', () => {
+      const { clock, monoStart, sent, manager, state } = setup();
+      state.answering = false;
+      manager.start();
+      clock.stall(10 * MINUTE);
+      clock.advance(0);
+      expect(sent).toHaveLength(1);
+      expect(manager.unanswered).toEqual({ sentAt: monoStart + 10 * MINUTE, idleBeforeMs: 10 * MINUTE });
+    });
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
 import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
+import { ClockWatch } from '../../../src/gateway/clock-watch/clock-watch.ts';
 import { LineSupervisor } from '../../../src/gateway/link/line-supervisor.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
@@ -11,9 +12,17 @@ const defer = deferredTeardown();
 const TOKEN = 't'.repeat(32);
 const NORMAL = { name: 'normal', minIntervalMs: 0, changeThresholdMs: 0 };
 
-/** The in-process reference cloud and a supervisor of `connections` lines, both on one manual clock. */
-async function setUp(connections: number) {
+/**
+ * The in-process reference cloud and a supervisor of `connections` lines, both on one manual
+ * clock; with `watch`, the supervisor asks a clock watch whether the gateway was away.
+ */
+async function setUp(connections: number, options: { watch?: boolean } = {}) {
   const clock = new ManualClock();
+  const watch = new ClockWatch({ clock, sinceBoot: () => clock.sinceBoot(), onJump: () => {} });
+  if (options.watch) {
+    watch.start();
+    defer(() => watch.stop());
+  }
   const cloud: CloudServer = await startCloudServer(
     parseCloudConfig({
       listen: { host: '127.0.0.1', port: 0 },
@@ -39,11 +48,23 @@ async function setUp(connections: number) {
     },
     hello: { host: () => ({ domain: 'example.com', uptimeMs: 1000, cpuLoad: 0 }), mode: () => NORMAL },
     handlers: { onPush: async () => {} },
+    ...(options.watch ? { awaySince: (t: number) => watch.awaySince(t) } : {}),
   });
   defer(() => link.stop());
   const stateOf = (id: string) => link.status().lines.find((l) => l.id === id)?.state;
   return { clock, cloud, link, stateOf };
 }
+
+/** Drops the cloud's side of gw1's line-0 under the gateway, and waits for the gateway to be back. */
+async function dropLine(cloud: CloudServer, link: LineSupervisor) {
+  const line = cloud.push.directory.lines('gw1').find((l) => l.connectionId === 'line-0');
+  line?.terminate('dropped by the test');
+  await vi.waitFor(() => expect(cloud.push.directory.lines('gw1').some((l) => l !== line)).toBe(true));
+  await vi.waitFor(() => expect(link.status().linesUp).toBe(1));
+}
+
+const failures = async (cloud: CloudServer) =>
+  (await cloud.store.recent('gw1', 0, 100)).filter((r) => r.status === 'NG');
 
 describe('LineSupervisor on a manual clock', () => {
   it('opens the first line at once and the next one staggerMs later', async () => {
@@ -94,5 +115,24 @@ describe('LineSupervisor on a manual clock', () => {
     expect(line()?.lastTrafficAt).toBe(before);
     clock.advance(1);
     await vi.waitFor(() => expect(line()?.lastTrafficAt).toBeGreaterThan(before));
+  });
+  it('reports a line reset after an idle gap as evidence', async () => {
+    const { clock, cloud, link } = await setUp(1, { watch: true });
+    link.start();
+    await vi.waitFor(() => expect(link.status().linesUp).toBe(1));
+    clock.advance(20_000);
+    await dropLine(cloud, link);
+    expect(await failures(cloud)).toMatchObject([{ connectionId: 'line-0', failure: 'reset' }]);
+  });
+
+  it('marks a line lost across a freeze of the gateway as away, and the cloud learns nothing from it', async () => {
+    const { clock, cloud, link } = await setUp(1, { watch: true });
+    link.start();
+    await vi.waitFor(() => expect(link.status().linesUp).toBe(1));
+    clock.advance(20_000);
+    // SIGSTOP: time passes, nothing of the gateway runs; the line dies meanwhile.
+    clock.stall(120_000);
+    await dropLine(cloud, link);
+    expect(await failures(cloud)).toEqual([]);
   });
 });
