@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../clock/clock.ts';
@@ -16,6 +18,7 @@ import { registerHttpApi } from './api/http-api.ts';
 import { registerJobsApi } from './api/jobs-api.ts';
 import { registerMetricsApi } from './api/metrics-api.ts';
 import type { CloudContext } from './cloud-context.ts';
+import { ClusterFeature } from './cluster/cluster-feature.ts';
 import type { DeviceRegistry } from './devices/device-registry.ts';
 import { HttpListener } from './http/http-listener.ts';
 import type { JobRunner } from './jobs/job-runner.ts';
@@ -51,6 +54,16 @@ export function learningConfigFrom(config: CloudConfig): LearningConfig {
   };
 }
 
+/**
+ * This node's name: `cluster.node`, else in a fleet the host name and port (unique per host,
+ * the same across restarts, so a restarted node takes back its own jobs), else the host name.
+ */
+function nodeName(config: CloudConfig): string {
+  if (!config.cluster) return hostname();
+  if (config.cluster.node) return config.cluster.node;
+  return `${hostname()}-${config.listen.port === 0 ? randomUUID().slice(0, 8) : config.listen.port}`;
+}
+
 /** A running reference cloud: push endpoint, HTTP API and status store. */
 export interface CloudServer {
   readonly url: string;
@@ -70,6 +83,10 @@ export interface CloudServer {
   readonly proxiedDevices: ProxiedDevices;
   /** The MQTT client (and embedded broker), when `mqtt` is configured. */
   readonly mqtt: CloudMqttParts | null;
+  /** This node's name (the jobs it carries are marked with it). */
+  readonly node: string;
+  /** The fleet over NATS, when `cluster` is configured. */
+  readonly cluster: ClusterFeature | null;
   stop(): Promise<void>;
 }
 
@@ -112,6 +129,8 @@ export async function startCloudServer(
   });
   const overload = new EventLoopWatch({ clock, logger: log });
   const directory = new GatewayDirectory(clock);
+  const node = nodeName(config);
+  const cluster = config.cluster ? new ClusterFeature(ctx, config.cluster, node, directory) : null;
   const advisor = new KeepaliveAdvisor({
     store,
     directory,
@@ -132,6 +151,7 @@ export async function startCloudServer(
     overload,
     clientAddress: new ClientAddress(config.listen.trustedProxies),
     onStream: (line, request) => proxiedDevices.accept(line, request),
+    fleet: cluster ?? undefined,
   });
   const mqtt = config.mqtt ? new CloudMqttFeature(ctx, config.mqtt, registry) : null;
   const dispatcher = new PushDispatcher({
@@ -141,6 +161,7 @@ export async function startCloudServer(
     ackTimeoutMs: config.push.ackTimeout,
     deadlineMs: config.push.deadline,
     alternate: mqtt ?? undefined,
+    fleet: cluster ?? undefined,
   });
   registerHttpApi(app, { apiToken: config.api.token, registry, store, dispatcher });
   registerGatewaysApi(app, {
@@ -154,6 +175,7 @@ export async function startCloudServer(
     }),
     closeLines: async (id, reason) => {
       push.closeGateway(id, reason);
+      cluster?.closeEverywhere(id, reason);
     },
     clock,
   });
@@ -176,8 +198,11 @@ export async function startCloudServer(
     directory,
     gateways: registry,
     listener: http,
+    node,
+    fleet: cluster ?? undefined,
   });
   const { runner } = jobs;
+  cluster?.serve({ push, dispatcher, runner });
   registerJobsApi(app, { runner, store: jobStore, devices });
   registerMetricsApi(app, { overload, advisor });
   registerDirectApi(app, { runner, spool });
@@ -186,6 +211,7 @@ export async function startCloudServer(
   const started = await startFeatures(
     [
       stores,
+      cluster,
       mqtt,
       http,
       namedFeature('status-log-retention', retention),
@@ -195,7 +221,11 @@ export async function startCloudServer(
     { logger: log, allNeeded: true },
   );
   log.info(
-    { url: http.url, store: cloudStore.kind === 'postgres' ? 'postgres' : config.store.path },
+    {
+      url: http.url,
+      store: cloudStore.kind === 'postgres' ? 'postgres' : config.store.path,
+      ...(cluster ? { node, nats: config.cluster?.nats } : {}),
+    },
     'cloud listening',
   );
   return {
@@ -212,6 +242,8 @@ export async function startCloudServer(
     devices,
     proxiedDevices,
     mqtt: mqtt?.parts ?? null,
+    node,
+    cluster,
     stop: () => started.stop(),
   };
 }

@@ -36,169 +36,200 @@ const mqttSection = z
     path: ['url'],
   });
 
-export const cloudConfigSchema = z.strictObject({
-  listen: z
-    .strictObject({
-      host: z.string().default('0.0.0.0'),
-      port: port.default(8443),
-      trustedProxies: z
-        .array(
-          z.string().refine(
-            (entry) => {
-              try {
-                parseRange(entry);
-                return true;
-              } catch {
-                return false;
-              }
-            },
-            { message: 'not an IP address or CIDR range (e.g. 10.0.0.0/8)' },
+const clusterSection = z
+  .strictObject({
+    nats: z
+      .string()
+      .refine((text) => {
+        try {
+          return ['nats:', 'tls:'].includes(new URL(text).protocol);
+        } catch {
+          return false;
+        }
+      }, 'a nats://host:port URL of the NATS server the nodes share')
+      .describe('the NATS server the nodes share'),
+    token: secret.optional().describe('the NATS server’s token (env MFPGW_NATS_TOKEN overrides)'),
+    node: slug
+      .optional()
+      .describe(
+        'this node’s name in the fleet, unique and the same across restarts; default: host name and port',
+      ),
+    nodeTimeout: duration('5s').describe(
+      'a node not heard from this long has left: the others take over its gateways’ jobs',
+    ),
+  })
+  .describe('several nodes behind a plain load balancer (docs/fleet.md); needs store.url');
+
+export const cloudConfigSchema = z
+  .strictObject({
+    listen: z
+      .strictObject({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(8443),
+        trustedProxies: z
+          .array(
+            z.string().refine(
+              (entry) => {
+                try {
+                  parseRange(entry);
+                  return true;
+                } catch {
+                  return false;
+                }
+              },
+              { message: 'not an IP address or CIDR range (e.g. 10.0.0.0/8)' },
+            ),
+          )
+          .max(256)
+          .default([])
+          .describe(
+            'load balancers or reverse proxies in front of the cloud whose X-Forwarded-For is believed (addresses or CIDR ranges); the egress address of a site is taken from it',
           ),
-        )
-        .max(256)
-        .default([])
-        .describe(
-          'load balancers or reverse proxies in front of the cloud whose X-Forwarded-For is believed (addresses or CIDR ranges); the egress address of a site is taken from it',
-        ),
-    })
-    .prefault({}),
-  tls: z
-    .strictObject({
-      certFile: z.string().describe('PEM certificate chain'),
-      keyFile: z.string().describe('PEM private key'),
-    })
-    .optional()
-    .describe('serve wss/https; omit only behind a TLS-terminating load balancer or on loopback'),
-  api: z.strictObject({
-    token: secret.describe('bearer token for the HTTP API (env MFPGW_API_TOKEN overrides)'),
-  }),
-  gateways: z
-    .array(
-      z.strictObject({
-        id: slug,
-        token: secret,
-        maxTunnels: z
+      })
+      .prefault({}),
+    tls: z
+      .strictObject({
+        certFile: z.string().describe('PEM certificate chain'),
+        keyFile: z.string().describe('PEM private key'),
+      })
+      .optional()
+      .describe('serve wss/https; omit only behind a TLS-terminating load balancer or on loopback'),
+    api: z.strictObject({
+      token: secret.describe('bearer token for the HTTP API (env MFPGW_API_TOKEN overrides)'),
+    }),
+    gateways: z
+      .array(
+        z.strictObject({
+          id: slug,
+          token: secret,
+          maxTunnels: z
+            .number()
+            .int()
+            .min(1)
+            .max(1000)
+            .default(8)
+            .describe('job tunnels open at once through this gateway (seed 001’s limit)'),
+          cpuThreshold: optionalFraction().describe(
+            'also count the gateway as saturated while its CPU usage (busy share of all cores, measured over the last seconds) is at or above this, e.g. "85%"',
+          ),
+          lineThreshold: byteRate()
+            .optional()
+            .describe(
+              'also count the gateway as saturated while its measured line speed is at or below this many bytes per second, e.g. "1m"',
+            ),
+        }),
+      )
+      .refine((list) => new Set(list.map((g) => g.id)).size === list.length, 'gateway ids to be unique')
+      .default([])
+      .describe(
+        'optional seed of the gateway registry; add, disable and delete gateways at run time through the admin API (docs/fleet.md)',
+      ),
+    store: z
+      .strictObject({
+        path: z.string().default('mfp-cloud.db').describe('the SQLite file of a single node'),
+        url: z
+          .string()
+          .refine((text) => {
+            try {
+              return ['postgres:', 'postgresql:'].includes(new URL(text).protocol);
+            } catch {
+              return false;
+            }
+          }, 'a postgres://user:password@host:port/database URL')
+          .optional()
+          .describe(
+            'PostgreSQL shared by every node of a fleet, instead of the file (env MFPGW_STORE_URL overrides)',
+          ),
+        maxConnections: z
           .number()
           .int()
           .min(1)
           .max(1000)
-          .default(8)
-          .describe('job tunnels open at once through this gateway (seed 001’s limit)'),
-        cpuThreshold: optionalFraction().describe(
-          'also count the gateway as saturated while its CPU usage (busy share of all cores, measured over the last seconds) is at or above this, e.g. "85%"',
+          .default(10)
+          .describe('connections to PostgreSQL per node'),
+      })
+      .prefault({}),
+    keepalive: z
+      .strictObject({
+        default: duration('25s', ADVISED_MAX).describe(
+          'advice when nothing is known (under every idle timeout from 30 s)',
         ),
-        lineThreshold: byteRate()
+        min: duration('5s', ADVISED_MAX).describe(
+          'never advise keep-alives more often (evidence below it is still learned and warned about)',
+        ),
+        max: duration('168h', ADVISED_MAX).describe('never advise keep-alives less often (at most 24d)'),
+        margin: fraction('5%', 0.5).describe('advice = longest good idle gap minus this fraction'),
+        window: duration('7d').describe('how long evidence counts'),
+        evidenceFloor: duration('2s').describe('idle gaps shorter than this are no evidence either way'),
+        domainAgreeing: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .default(2)
+          .describe('gateways of a site that must know something and agree before its value is shared'),
+        probe: z.boolean().default(true).describe('let one representative per domain probe longer gaps'),
+        probeTolerance: fraction('5%', 0.1).describe('stop probing when the bounds are this close'),
+      })
+      .prefault({}),
+    statusLog: z
+      .strictObject({
+        keep: duration('7d').describe('status-log rows older than this are pruned'),
+        maxPerGateway: z.number().int().min(10).default(10_000).describe('newest rows kept per gateway'),
+        pruneEvery: duration('10m').describe('how often the status log is pruned'),
+      })
+      .prefault({})
+      .describe('the communication status log (the learning itself needs none of it)'),
+    push: z
+      .strictObject({
+        ackTimeout: duration('10s').describe('a push unacknowledged this long has failed on its line'),
+        deadline: duration('30s').describe('give up on a push after this long'),
+      })
+      .prefault({}),
+    jobs: z
+      .strictObject({
+        spoolDir: z
+          .string()
           .optional()
+          .describe('where job documents are kept until done; default: "jobs" beside store.path'),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1)
+          .default(2 * 1024 ** 3)
+          .describe('largest document accepted, bytes'),
+        publicUrl: z
+          .url({ protocol: /^https?$/ })
+          .optional()
+          .describe('base URL devices use for direct connections; default: this server’s own URL'),
+        directMode: z
+          .enum(['push', 'pull'])
+          .default('push')
           .describe(
-            'also count the gateway as saturated while its measured line speed is at or below this many bytes per second, e.g. "1m"',
+            'how a switched job’s rest reaches a device on its own connection: the cloud streams it over a WebSocket (push) or the device fetches it (pull); a device relayed by its gateway always pulls',
           ),
-      }),
-    )
-    .refine((list) => new Set(list.map((g) => g.id)).size === list.length, 'gateway ids to be unique')
-    .default([])
-    .describe(
-      'optional seed of the gateway registry; add, disable and delete gateways at run time through the admin API (docs/fleet.md)',
-    ),
-  store: z
-    .strictObject({
-      path: z.string().default('mfp-cloud.db').describe('the SQLite file of a single node'),
-      url: z
-        .string()
-        .refine((text) => {
-          try {
-            return ['postgres:', 'postgresql:'].includes(new URL(text).protocol);
-          } catch {
-            return false;
-          }
-        }, 'a postgres://user:password@host:port/database URL')
-        .optional()
-        .describe(
-          'PostgreSQL shared by every node of a fleet, instead of the file (env MFPGW_STORE_URL overrides)',
+        connectTimeout: duration('30s').describe(
+          'a device told to connect directly must be connected within this, or the switch is given up and the job stays on its tunnel',
         ),
-      maxConnections: z
-        .number()
-        .int()
-        .min(1)
-        .max(1000)
-        .default(10)
-        .describe('connections to PostgreSQL per node'),
-    })
-    .prefault({}),
-  keepalive: z
-    .strictObject({
-      default: duration('25s', ADVISED_MAX).describe(
-        'advice when nothing is known (under every idle timeout from 30 s)',
-      ),
-      min: duration('5s', ADVISED_MAX).describe(
-        'never advise keep-alives more often (evidence below it is still learned and warned about)',
-      ),
-      max: duration('168h', ADVISED_MAX).describe('never advise keep-alives less often (at most 24d)'),
-      margin: fraction('5%', 0.5).describe('advice = longest good idle gap minus this fraction'),
-      window: duration('7d').describe('how long evidence counts'),
-      evidenceFloor: duration('2s').describe('idle gaps shorter than this are no evidence either way'),
-      domainAgreeing: z
-        .number()
-        .int()
-        .min(1)
-        .max(100)
-        .default(2)
-        .describe('gateways of a site that must know something and agree before its value is shared'),
-      probe: z.boolean().default(true).describe('let one representative per domain probe longer gaps'),
-      probeTolerance: fraction('5%', 0.1).describe('stop probing when the bounds are this close'),
-    })
-    .prefault({}),
-  statusLog: z
-    .strictObject({
-      keep: duration('7d').describe('status-log rows older than this are pruned'),
-      maxPerGateway: z.number().int().min(10).default(10_000).describe('newest rows kept per gateway'),
-      pruneEvery: duration('10m').describe('how often the status log is pruned'),
-    })
-    .prefault({})
-    .describe('the communication status log (the learning itself needs none of it)'),
-  push: z
-    .strictObject({
-      ackTimeout: duration('10s').describe('a push unacknowledged this long has failed on its line'),
-      deadline: duration('30s').describe('give up on a push after this long'),
-    })
-    .prefault({}),
-  jobs: z
-    .strictObject({
-      spoolDir: z
-        .string()
-        .optional()
-        .describe('where job documents are kept until done; default: "jobs" beside store.path'),
-      maxBytes: z
-        .number()
-        .int()
-        .min(1)
-        .default(2 * 1024 ** 3)
-        .describe('largest document accepted, bytes'),
-      publicUrl: z
-        .url({ protocol: /^https?$/ })
-        .optional()
-        .describe('base URL devices use for direct connections; default: this server’s own URL'),
-      directMode: z
-        .enum(['push', 'pull'])
-        .default('push')
-        .describe(
-          'how a switched job’s rest reaches a device on its own connection: the cloud streams it over a WebSocket (push) or the device fetches it (pull); a device relayed by its gateway always pulls',
+        directTimeout: duration('10m').describe(
+          'a device whose tunnel was interrupted must finish the job on its own connection within this',
         ),
-      connectTimeout: duration('30s').describe(
-        'a device told to connect directly must be connected within this, or the switch is given up and the job stays on its tunnel',
-      ),
-      directTimeout: duration('10m').describe(
-        'a device whose tunnel was interrupted must finish the job on its own connection within this',
-      ),
-      resumeWithin: duration('10m').describe('keep resuming a job whose tunnel broke for this long'),
-      keepDone: duration('7d').describe('forget finished jobs (and their documents) after this'),
-    })
-    .prefault({})
-    .describe('print and secure-storage jobs (docs/jobs.md)'),
-  mqtt: mqttSection.optional().describe('MQTT: alternate push line, commands and telemetry'),
-  log: z
-    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
-    .prefault({}),
-});
+        resumeWithin: duration('10m').describe('keep resuming a job whose tunnel broke for this long'),
+        keepDone: duration('7d').describe('forget finished jobs (and their documents) after this'),
+      })
+      .prefault({})
+      .describe('print and secure-storage jobs (docs/jobs.md)'),
+    mqtt: mqttSection.optional().describe('MQTT: alternate push line, commands and telemetry'),
+    cluster: clusterSection.optional(),
+    log: z
+      .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
+      .prefault({}),
+  })
+  .refine((c) => !c.cluster || c.store.url, {
+    message:
+      'nodes of a fleet share PostgreSQL: set store.url too (or remove cluster for one node on SQLite)',
+    path: ['cluster', 'nats'],
+  });
 
 export type CloudConfig = z.output<typeof cloudConfigSchema>;
 
@@ -206,6 +237,7 @@ export const CLOUD_ENV_OVERRIDES = {
   MFPGW_API_TOKEN: 'api.token',
   MFPGW_MQTT_PASSWORD: 'mqtt.password',
   MFPGW_STORE_URL: 'store.url',
+  MFPGW_NATS_TOKEN: 'cluster.token',
 };
 
 /** Loads and validates a cloud config file. */

@@ -54,7 +54,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['src/cloud/push/', 'src/cloud/advisor/'],
   ['src/cloud/push-proxy/', 'src/cloud/jobs/', 'src/cloud/mqtt/'],
   // The store opener builds every store (registry, jobs, documents, devices); its database helpers sit low.
-  ['src/cloud/http/', 'src/cloud/api/', 'src/cloud/store/cloud-store.ts'],
+  ['src/cloud/http/', 'src/cloud/api/', 'src/cloud/store/cloud-store.ts', 'src/cloud/cluster/'],
   ['src/cloud/'],
   // Entry points.
   ['src/demo/', 'src/doctor/'],

@@ -100,15 +100,27 @@ export class KeepaliveAdvisor {
     return this.state(gatewayId, await this.observe(gatewayId, []));
   }
 
-  /** Whether the gateway is its site's representative among the connected gateways. */
+  /**
+   * Whether the gateway is its site's representative among the connected gateways, those of
+   * other nodes included: every node sees the same candidates (presence over NATS) and the
+   * election is deterministic, so one gateway of a site probes whichever node holds it.
+   */
   isRepresentative(gatewayId: string): boolean {
     const presence = this.directory.get(gatewayId);
     if (!presence) return false;
-    const candidates = this.directory.connectedAtSite(presence.siteKey).map((g) => ({
-      gatewayId: g.gatewayId,
-      uptimeMs: this.directory.uptimeMs(g),
-      cpuLoad: this.directory.cpuLoadNow(g),
-    }));
+    const now = this.clock.now();
+    const candidates = [
+      ...this.directory.connectedAtSite(presence.siteKey).map((g) => ({
+        gatewayId: g.gatewayId,
+        uptimeMs: this.directory.uptimeMs(g),
+        cpuLoad: this.directory.cpuLoadNow(g),
+      })),
+      ...this.directory.remoteAtSite(presence.siteKey).map((g) => ({
+        gatewayId: g.gatewayId,
+        uptimeMs: g.uptimeAtHelloMs + (now - g.helloAt),
+        cpuLoad: g.cpuLoad,
+      })),
+    ];
     return electRepresentative(candidates) === gatewayId;
   }
 

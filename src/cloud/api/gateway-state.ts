@@ -26,7 +26,7 @@ export function gatewayLiveState(
     const now = clock.now();
     return {
       id,
-      connected: directory.lines(id).length > 0,
+      connected: directory.lines(id).length > 0 || directory.remoteLines(id).length > 0,
       domain: presence?.domain ?? (await store.gateway(id))?.domain ?? null,
       site: presence?.siteKey ?? null,
       powerMode: presence?.powerMode ?? null,
@@ -49,6 +49,8 @@ export function gatewayLiveState(
         keepaliveMs: l.hello.keepaliveMs,
         egressAddress: l.egressAddress,
       })),
+      // Lines other nodes of the fleet hold (docs/fleet.md).
+      elsewhere: directory.remoteLines(id).map((l) => ({ id: l.connectionId, role: l.role, node: l.node })),
       keepalive: {
         adviceMs: state.advice.intervalMs,
         source: state.advice.source,

@@ -43,6 +43,14 @@ export interface JobRunnerOptions {
   /** ...and must finish the job on its connection within this once the tunnel is interrupted. */
   directTimeoutMs: number;
   resumeWithinMs: number;
+  /** The other nodes of a fleet (absent: one node). */
+  fleet?: JobFleet | undefined;
+}
+
+/** What the runner asks of the other nodes of a fleet (implemented over NATS by `cluster/`). */
+export interface JobFleet {
+  /** Asks a node to schedule a gateway's queued jobs. */
+  schedule(node: string, gatewayId: string): void;
 }
 
 /**
@@ -75,6 +83,8 @@ export class JobRunner {
   private stopped = false;
   /** Gateways being scheduled now; `again` asks for one more pass when that one ends. */
   private readonly scheduling = new Map<string, { again: boolean }>();
+  /** Gateways whose last schedule call came from another node: not handed on again. */
+  private readonly handOn = new Set<string>();
 
   constructor(options: JobRunnerOptions) {
     this.options = options;
@@ -180,10 +190,15 @@ export class JobRunner {
 
   /**
    * Starts, switches or leaves waiting the gateway's queued jobs, highest priority first.
-   * Returns at once; passes for one gateway run one at a time, so a job starts once.
+   * Returns at once; passes for one gateway run one at a time, so a job starts once. In a
+   * fleet only the node that runs the gateway's jobs (jobsNode) schedules; another hands the
+   * call on to it, unless the call came from another node (no ping-pong while their views of
+   * the fleet differ).
    */
-  schedule(gatewayId: string): void {
+  schedule(gatewayId: string, from: 'here' | 'fleet' = 'here'): void {
     if (this.stopped) return;
+    if (from === 'here') this.handOn.delete(gatewayId);
+    else this.handOn.add(gatewayId);
     const running = this.scheduling.get(gatewayId);
     if (running) {
       running.again = true;
@@ -206,9 +221,15 @@ export class JobRunner {
   }
 
   private async schedulePass(gatewayId: string): Promise<void> {
-    const { store, devices, directory } = this.options;
+    const { store, devices, directory, fleet, node } = this.options;
     const queued = await store.queued(gatewayId);
-    if (queued.length === 0 || directory.lines(gatewayId, 'push').length === 0) return;
+    if (queued.length === 0) return;
+    const at = this.jobsNode(gatewayId);
+    if (at !== node) {
+      if (at !== null && fleet && !this.handOn.has(gatewayId)) fleet.schedule(at, gatewayId);
+      return;
+    }
+    if (directory.lines(gatewayId, 'push').length === 0) return;
     const limits = await this.options.gateways.get(gatewayId);
     if (!limits || limits.disabled) return;
     for (const job of queued) {
@@ -241,6 +262,18 @@ export class JobRunner {
       this.log.debug({ jobId: job.id, decision }, 'job waits for a tunnel');
       return;
     }
+  }
+
+  /**
+   * The node that runs a gateway's jobs: of the nodes holding its push lines, the first by
+   * name, so every node names the same one (null: no node holds a line). One node's runner
+   * keeps the gateway's tunnel limit; the job store's claim keeps a job on one node.
+   */
+  private jobsNode(gatewayId: string): string | null {
+    const { directory, node } = this.options;
+    const nodes = directory.remoteLines(gatewayId, 'push').map((l) => l.node);
+    if (directory.lines(gatewayId, 'push').length > 0) nodes.push(node);
+    return nodes.sort()[0] ?? null;
   }
 
   private async runningJobs(gatewayId: string): Promise<RunningJob[]> {
@@ -289,10 +322,16 @@ export class JobRunner {
           function done() {
             clock.clearTimeout(timer);
             directory.off('line-up', done);
+            directory.off('remote-line-up', done);
             resolve();
           }
           directory.on('line-up', done);
+          directory.on('remote-line-up', done);
         }),
+      elsewhere: () => {
+        const at = this.jobsNode(job.gatewayId);
+        return at !== null && at !== this.options.node;
+      },
       resumeWithinMs: this.options.resumeWithinMs,
       onLeg: (line, offset) => {
         this.addLeg(job.id, { route: 'tunnel', at: clock.now(), offset, line }).catch((err: Error) =>
@@ -330,6 +369,13 @@ export class JobRunner {
             await store.update(job.id, { bytesTunnel: outcome.offset, node: null }, clock.now());
             this.armDirectTimer(job.id);
           }
+        } else if (outcome.kind === 'handed-off') {
+          // The gateway resumes it at the offset it holds, through the node that now holds its lines.
+          this.log.info(
+            { jobId: job.id },
+            'no line of the gateway here any more: the job goes on on another node',
+          );
+          await store.update(job.id, { state: 'queued', node: null, directTokenHash: null }, clock.now());
         } else {
           await this.finish(job.id, { state: 'failed', error: outcome.reason });
         }

@@ -22,7 +22,9 @@ import type { Job } from './job-store.ts';
 export type TransferOutcome =
   | { kind: 'done'; pages: number | undefined }
   | { kind: 'switched'; offset: number }
-  | { kind: 'failed'; reason: string };
+  | { kind: 'failed'; reason: string }
+  /** This node holds no line of the gateway, another does: that node resumes the job. */
+  | { kind: 'handed-off' };
 
 export interface TransferDeps {
   clock: Clock;
@@ -31,8 +33,10 @@ export interface TransferDeps {
   read: (offset: number) => Readable;
   /** A live push line of the job's gateway to open the tunnel on, if any. */
   pickLine: () => CloudLine | undefined;
-  /** Resolves when a line of the gateway comes up, or after ms. */
+  /** Resolves when a line of the gateway comes up (here or, in a fleet, on another node), or after ms. */
   waitForLine: (ms: number) => Promise<void>;
+  /** With no line here: whether another node of the fleet holds one and should carry on. */
+  elsewhere?: () => boolean;
   /** Keep retrying a broken tunnel for this long without progress. */
   resumeWithinMs: number;
   /** A new tunnel leg began on a line at an offset. */
@@ -195,6 +199,7 @@ export class JobTransfer {
       if (this.cancelled) return { kind: 'failed', reason: this.cancelled };
       const line = this.deps.pickLine();
       if (!line?.tunnels) {
+        if (this.deps.elsewhere?.()) return { kind: 'handed-off' };
         const left = giveUpAt - clock.now();
         if (left <= 0) {
           return { kind: 'failed', reason: `no push line of gateway ${this.job.gatewayId} came up in time` };

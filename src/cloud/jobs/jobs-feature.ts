@@ -1,11 +1,10 @@
-import { hostname } from 'node:os';
 import type { Feature } from '../../lifecycle/feature.ts';
 import type { CloudContext } from '../cloud-context.ts';
 import type { DeviceRegistry } from '../devices/device-registry.ts';
 import type { GatewayDirectory } from '../push/gateway-directory.ts';
 import type { GatewayRegistry } from '../registry/gateway-registry.ts';
 import type { DocumentSpool } from './document-spool.ts';
-import { JobRunner } from './job-runner.ts';
+import { type JobFleet, JobRunner } from './job-runner.ts';
 import type { JobStore } from './job-store.ts';
 
 /**
@@ -27,6 +26,10 @@ export class JobsFeature implements Feature {
       gateways: GatewayRegistry;
       /** The cloud's port, started before the jobs. */
       listener: { readonly url: string };
+      /** This node's name: the jobs it carries are marked with it. */
+      node: string;
+      /** The other nodes of a fleet, when there are. */
+      fleet?: JobFleet | undefined;
     },
   ) {
     const { config, clock, logger } = ctx;
@@ -37,7 +40,8 @@ export class JobsFeature implements Feature {
       devices: deps.devices,
       directory: deps.directory,
       gateways: deps.gateways,
-      node: hostname(),
+      node: deps.node,
+      fleet: deps.fleet,
       clock,
       logger,
       maxBytes: config.jobs.maxBytes,

@@ -19,9 +19,29 @@ export interface GatewayPresence {
   lines: Map<string, CloudLine>;
 }
 
+/** A line of a gateway held by another node of the fleet (told over NATS, docs/fleet.md). */
+export interface RemoteLine {
+  gatewayId: string;
+  connectionId: string;
+  role: CloudLine['role'];
+  /** The node that holds it. */
+  node: string;
+}
+
+/** What another node told of a gateway it holds a line of: enough to elect a site's representative. */
+export interface RemoteGateway {
+  gatewayId: string;
+  siteKey: string;
+  uptimeAtHelloMs: number;
+  helloAt: number;
+  cpuLoad: number;
+}
+
 interface DirectoryEvents {
   'line-up': [line: CloudLine];
   'line-down': [line: CloudLine];
+  /** A line of the gateway came up on another node. */
+  'remote-line-up': [line: RemoteLine];
 }
 
 /**
@@ -32,6 +52,10 @@ export class GatewayDirectory extends EventEmitter<DirectoryEvents> {
   private readonly gateways = new Map<string, GatewayPresence>();
   /** Gateways by site, so a site's peers are found without walking every gateway. */
   private readonly sites = new Map<string, Set<string>>();
+  /** Gateways with lines on other nodes: gateway → "node connectionId" → line. */
+  private readonly remote = new Map<string, { gateway: RemoteGateway; lines: Map<string, RemoteLine> }>();
+  /** Gateways of other nodes by site (representative election across nodes). */
+  private readonly remoteSites = new Map<string, Set<string>>();
   private readonly clock: Clock;
 
   constructor(clock: Clock) {
@@ -121,5 +145,71 @@ export class GatewayDirectory extends EventEmitter<DirectoryEvents> {
 
   all(): GatewayPresence[] {
     return [...this.gateways.values()];
+  }
+
+  /** Records a line another node holds (a later report of the same line replaces it). */
+  addRemote(gateway: RemoteGateway, line: RemoteLine): void {
+    let entry = this.remote.get(gateway.gatewayId);
+    if (!entry) {
+      entry = { gateway, lines: new Map() };
+      this.remote.set(gateway.gatewayId, entry);
+    } else {
+      if (entry.gateway.siteKey !== gateway.siteKey)
+        this.remoteSites.get(entry.gateway.siteKey)?.delete(gateway.gatewayId);
+      entry.gateway = gateway;
+    }
+    let site = this.remoteSites.get(gateway.siteKey);
+    if (!site) {
+      site = new Set();
+      this.remoteSites.set(gateway.siteKey, site);
+    }
+    site.add(gateway.gatewayId);
+    entry.lines.set(`${line.node} ${line.connectionId}`, line);
+    this.emit('remote-line-up', line);
+  }
+
+  /** Forgets a line another node held. */
+  removeRemote(gatewayId: string, node: string, connectionId: string): void {
+    const entry = this.remote.get(gatewayId);
+    if (!entry) return;
+    entry.lines.delete(`${node} ${connectionId}`);
+    if (entry.lines.size === 0) this.dropRemote(gatewayId);
+  }
+
+  /** Forgets every line a node held (it left, or told its lines anew); returns their gateways. */
+  forgetNode(node: string): string[] {
+    const touched: string[] = [];
+    for (const [gatewayId, entry] of this.remote) {
+      for (const [key, line] of entry.lines) {
+        if (line.node !== node) continue;
+        entry.lines.delete(key);
+        touched.push(gatewayId);
+      }
+      if (entry.lines.size === 0) this.dropRemote(gatewayId);
+    }
+    return touched;
+  }
+
+  /** Lines of a gateway other nodes hold, optionally of one role. */
+  remoteLines(gatewayId: string, role?: CloudLine['role']): RemoteLine[] {
+    const lines = this.remote.get(gatewayId)?.lines.values() ?? [];
+    return [...lines].filter((l) => !role || l.role === role);
+  }
+
+  /** Gateways of a site with a line on another node (and none here). */
+  remoteAtSite(siteKey: string): RemoteGateway[] {
+    const out: RemoteGateway[] = [];
+    for (const id of this.remoteSites.get(siteKey) ?? []) {
+      const entry = this.remote.get(id);
+      if (entry && this.lines(id).length === 0) out.push(entry.gateway);
+    }
+    return out;
+  }
+
+  private dropRemote(gatewayId: string): void {
+    const entry = this.remote.get(gatewayId);
+    if (!entry) return;
+    this.remote.delete(gatewayId);
+    this.remoteSites.get(entry.gateway.siteKey)?.delete(gatewayId);
   }
 }

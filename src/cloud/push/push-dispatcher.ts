@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
-import type { CloudLine } from './cloud-line.ts';
+import type { CloudLine, ExchangeOutcome } from './cloud-line.ts';
+import type { FleetCalls } from './fleet-calls.ts';
 import type { PushServer } from './push-server.ts';
 
 /** The result of one push request, as the HTTP API reports it; `line` says which kind carried it. */
@@ -24,6 +25,8 @@ export interface PushDispatcherOptions {
   deadlineMs: number;
   /** The alternate push line (MQTT), tried when the gateway has no live WebSocket line. */
   alternate?: AlternatePushLine;
+  /** The other nodes of a fleet, holding the lines this node does not (absent: one node). */
+  fleet?: FleetCalls | undefined;
 }
 
 /** A second way to reach a gateway: resolves true once the gateway acknowledged the push. */
@@ -47,64 +50,105 @@ export class PushDispatcher {
     this.options = options;
   }
 
-  /** Sends one push and resolves when it was acknowledged or definitely failed. */
+  /**
+   * Sends one push and resolves when it was acknowledged or definitely failed: this node's
+   * lines first (the one proven alive last first), then those other nodes hold.
+   */
   async push(gatewayId: string, dataType: string, payload: unknown): Promise<PushResult> {
-    const { server, clock } = this.options;
+    const { server, clock, fleet } = this.options;
     const pushId = randomUUID();
     const deadline = clock.now() + this.options.deadlineMs;
-    const tried = new Set<CloudLine>();
+    const tried = new Set<CloudLine | string>();
     let attempts = 0;
     let lastFailure = 'no push line of the gateway is connected';
     let alternateTried = false;
     while (clock.now() < deadline) {
+      const ackTimeout = () => Math.min(this.options.ackTimeoutMs, Math.max(1, deadline - clock.now()));
       const line = server.directory
         .lines(gatewayId, 'push')
         .filter((l) => !tried.has(l))
         .sort((a, b) => a.silenceMs() - b.silenceMs())[0];
-      if (!line) {
-        const { alternate } = this.options;
-        if (alternate && !alternateTried) {
-          alternateTried = true;
-          attempts++;
-          const timeout = Math.min(this.options.ackTimeoutMs, Math.max(1, deadline - clock.now()));
-          if (await alternate.push(gatewayId, { pushId, dataType, payload }, timeout)) {
-            return { delivered: true, pushId, line: 'mqtt', connection: 'mqtt', idleBeforeMs: 0, attempts };
-          }
-          lastFailure = `${lastFailure}; no acknowledgement over MQTT within ${timeout} ms`;
-          continue;
+      if (line) {
+        tried.add(line);
+        attempts++;
+        const outcome = await this.pushOnLine(line, { pushId, dataType, payload }, ackTimeout());
+        if (outcome.ok) {
+          return {
+            delivered: true,
+            pushId,
+            line: 'websocket',
+            connection: line.connectionId,
+            idleBeforeMs: outcome.idleBeforeMs,
+            attempts,
+          };
         }
-        const arrived = await this.waitForLine(gatewayId, deadline - clock.now());
-        if (!arrived) break;
+        lastFailure = `line ${line.connectionId} failed after ${outcome.idleBeforeMs} ms idle (${outcome.failure})`;
         continue;
       }
-      tried.add(line);
-      attempts++;
-      const ackTimeout = Math.min(this.options.ackTimeoutMs, Math.max(1, deadline - clock.now()));
-      const outcome = await line.exchange(
-        `push:${pushId}`,
-        { type: 'push', pushId, dataType, payload },
-        ackTimeout,
-      );
-      void server.recordOutcome(line, 'push', outcome);
-      if (outcome.ok) {
-        return {
-          delivered: true,
-          pushId,
-          line: 'websocket',
-          connection: line.connectionId,
-          idleBeforeMs: outcome.idleBeforeMs,
-          attempts,
-        };
+      const remote = fleet
+        ? server.directory
+            .remoteLines(gatewayId, 'push')
+            .find((l) => !tried.has(`${l.node} ${l.connectionId}`))
+        : undefined;
+      if (remote && fleet) {
+        tried.add(`${remote.node} ${remote.connectionId}`);
+        attempts++;
+        const outcome = await fleet.push(remote, { pushId, dataType, payload }, ackTimeout());
+        if (outcome.ok) {
+          return {
+            delivered: true,
+            pushId,
+            line: 'websocket',
+            connection: remote.connectionId,
+            idleBeforeMs: outcome.idleBeforeMs,
+            attempts,
+          };
+        }
+        lastFailure = `line ${remote.connectionId} on node ${remote.node} failed (${outcome.failure})`;
+        continue;
       }
-      lastFailure = `line ${line.connectionId} failed after ${outcome.idleBeforeMs} ms idle (${outcome.failure})`;
-      this.options.logger.warn(
-        { gateway: gatewayId, pushId, line: line.connectionId, failure: outcome.failure },
-        'push failed on a line; retrying on another',
-      );
-      line.terminate(`push failed: ${outcome.failure}`);
-      server.restore(gatewayId, [line.connectionId], lastFailure);
+      const { alternate } = this.options;
+      if (alternate && !alternateTried) {
+        alternateTried = true;
+        attempts++;
+        const timeout = ackTimeout();
+        if (await alternate.push(gatewayId, { pushId, dataType, payload }, timeout)) {
+          return { delivered: true, pushId, line: 'mqtt', connection: 'mqtt', idleBeforeMs: 0, attempts };
+        }
+        lastFailure = `${lastFailure}; no acknowledgement over MQTT within ${timeout} ms`;
+        continue;
+      }
+      const arrived = await this.waitForLine(gatewayId, deadline - clock.now());
+      if (!arrived) break;
     }
     return { delivered: false, pushId, reason: lastFailure, attempts };
+  }
+
+  /**
+   * One attempt on one of this node's lines (for this node's pushes and for other nodes'):
+   * the outcome is logged as evidence; a line that failed is closed and the gateway is told,
+   * over another line, to restore it.
+   */
+  async pushOnLine(
+    line: CloudLine,
+    push: { pushId: string; dataType: string; payload: unknown },
+    ackTimeoutMs: number,
+  ): Promise<ExchangeOutcome> {
+    const { server } = this.options;
+    const outcome = await line.exchange(`push:${push.pushId}`, { type: 'push', ...push }, ackTimeoutMs);
+    void server.recordOutcome(line, 'push', outcome);
+    if (outcome.ok) return outcome;
+    this.options.logger.warn(
+      { gateway: line.gatewayId, pushId: push.pushId, line: line.connectionId, failure: outcome.failure },
+      'push failed on a line; retrying on another',
+    );
+    line.terminate(`push failed: ${outcome.failure}`);
+    server.restore(
+      line.gatewayId,
+      [line.connectionId],
+      `line ${line.connectionId} failed after ${outcome.idleBeforeMs} ms idle (${outcome.failure})`,
+    );
+    return outcome;
   }
 
   /** Waits until a push line of the gateway comes up, or the time runs out. */
@@ -112,17 +156,20 @@ export class PushDispatcher {
     const { server, clock } = this.options;
     if (withinMs <= 0) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const onUp = (line: CloudLine) => {
+      const { directory } = server;
+      const onUp = (line: { gatewayId: string; role: CloudLine['role'] }) => {
         if (line.gatewayId !== gatewayId || line.role !== 'push') return;
         clock.clearTimeout(timer);
-        server.directory.off('line-up', onUp);
-        resolve(true);
+        done(true);
       };
-      const timer = clock.setTimeout(() => {
-        server.directory.off('line-up', onUp);
-        resolve(false);
-      }, withinMs);
-      server.directory.on('line-up', onUp);
+      const done = (arrived: boolean) => {
+        directory.off('line-up', onUp);
+        directory.off('remote-line-up', onUp);
+        resolve(arrived);
+      };
+      const timer = clock.setTimeout(() => done(false), withinMs);
+      directory.on('line-up', onUp);
+      directory.on('remote-line-up', onUp);
     });
   }
 }

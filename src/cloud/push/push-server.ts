@@ -16,6 +16,7 @@ import { type GatewayRegistry, tokenMatchesHash } from '../registry/gateway-regi
 import type { LearningStore, NewRecord } from '../status/learning-store.ts';
 import { CloudLine, type ExchangeOutcome } from './cloud-line.ts';
 import { exchangeRecord } from './exchange-recorder.ts';
+import type { FleetCalls } from './fleet-calls.ts';
 import type { GatewayDirectory } from './gateway-directory.ts';
 import { ProbeRunner } from './probe-runner.ts';
 
@@ -51,6 +52,8 @@ export interface PushServerOptions {
   clientAddress?: ClientAddress;
   /** Decides on the streams a gateway opens on a line (none: every one is refused). */
   onStream?: (line: CloudLine, request: StreamRequest) => void;
+  /** The other nodes of a fleet: a restore goes over a line one of them holds when this node has none. */
+  fleet?: FleetCalls | undefined;
 }
 
 /**
@@ -144,18 +147,41 @@ export class PushServer {
     return this.options.directory;
   }
 
-  /** Asks a gateway, over a live line, to reopen lines the cloud saw die. */
-  restore(gatewayId: string, connectionIds: string[], reason: string, except?: CloudLine): boolean {
+  /**
+   * Asks a gateway, over a live line, to reopen lines the cloud saw die: one of this node's,
+   * else (in a fleet, unless `localOnly`) one another node holds.
+   */
+  restore(
+    gatewayId: string,
+    connectionIds: string[],
+    reason: string,
+    options: { except?: CloudLine; localOnly?: boolean } = {},
+  ): boolean {
     const via = this.options.directory
       .lines(gatewayId, 'push')
-      .filter((l) => l !== except && !connectionIds.includes(l.connectionId))
+      .filter((l) => l !== options.except && !connectionIds.includes(l.connectionId))
       .sort((a, b) => a.silenceMs() - b.silenceMs())[0];
-    if (!via) return false;
+    if (!via) return !options.localOnly && this.restoreElsewhere(gatewayId, connectionIds, reason);
     this.log.info(
       { gateway: gatewayId, lines: connectionIds, via: via.connectionId, reason },
       'asking gateway to restore lines',
     );
     return via.send({ type: 'restore', connectionIds, reason });
+  }
+
+  /** A restore over a line another node holds (the two lines of a gateway may sit on two nodes). */
+  private restoreElsewhere(gatewayId: string, connectionIds: string[], reason: string): boolean {
+    const { fleet, directory } = this.options;
+    const via = fleet
+      ? directory.remoteLines(gatewayId, 'push').find((l) => !connectionIds.includes(l.connectionId))
+      : undefined;
+    if (!fleet || !via) return false;
+    this.log.info(
+      { gateway: gatewayId, lines: connectionIds, via: via.connectionId, node: via.node, reason },
+      'asking gateway to restore lines, over another node',
+    );
+    void fleet.restore(via, connectionIds, reason);
+    return true;
   }
 
   /** Logs an exchange outcome and tells the gateway when the advice changed. */
