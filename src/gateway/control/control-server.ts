@@ -1,4 +1,5 @@
 import { chmod, unlink } from 'node:fs/promises';
+import { guardRequest } from '../../http/guarded-handler.ts';
 import type { Logger } from '../../log/logger.ts';
 import { http } from '../../runtime/node-http.ts';
 
@@ -46,13 +47,15 @@ function answers(path: string): Promise<boolean> {
  */
 export function startControlServer(options: ControlServerOptions): ControlServer {
   const log = options.logger.child({ part: 'control' });
-  const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || req.url !== REPORT_PATH) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(options.report()));
-  });
+  const server = http.createServer(
+    guardRequest(log, (req, res) => {
+      if (req.method !== 'GET' || req.url !== REPORT_PATH) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(options.report()));
+    }),
+  );
   const ready = (async () => {
     if (await answers(options.path)) {
       log.error(

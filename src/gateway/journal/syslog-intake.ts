@@ -223,8 +223,17 @@ export class SyslogIntake {
       }
       if (!session.timer) drain();
     };
-    socket.on('data', (chunk: Buffer) => take(framer.push(chunk)));
-    socket.on('end', () => take(framer.end()));
+    // A bug met by some input ends this connection (logged), never the daemon.
+    const guarded = (work: () => void) => {
+      try {
+        work();
+      } catch (err) {
+        this.log.error({ source, err: (err as Error).message }, 'syslog TCP connection failed; closed');
+        socket.destroy();
+      }
+    };
+    socket.on('data', (chunk: Buffer) => guarded(() => take(framer.push(chunk))));
+    socket.on('end', () => guarded(() => take(framer.end())));
     socket.on('error', (err) => this.log.debug({ source, err: err.message }, 'syslog TCP connection error'));
     // Messages still queued when the sender hangs up are stored as the rate allows (drain's timer).
     socket.on('close', () => this.sessions.delete(session));

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../../clock/clock.ts';
+import { guardRequest, guardUpgrade } from '../../http/guarded-handler.ts';
 import { rejectUpgrade } from '../../http/reject-upgrade.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeFromDevice } from '../../protocol/push-proxy/codec.ts';
@@ -53,16 +54,23 @@ export class DeviceEndpoint {
   constructor(options: DeviceEndpointOptions) {
     this.options = options;
     this.log = options.logger;
-    this.server = http.createServer((req, res) => {
-      if (options.onRequest?.(req, res)) return;
-      if ((req.url ?? '').split('?')[0] === PUSH_PROXY_PATH) {
-        res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
-        res.end(`the push proxy speaks WebSocket at ${PUSH_PROXY_PATH} (docs/push-proxy.md)\n`);
-        return;
-      }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-    });
-    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    // Guarded: whatever a LAN client sends, an unexpected error is an error answer and a log
+    // line, never the end of the daemon (issue 13, finding 6).
+    this.server = http.createServer(
+      guardRequest(this.log, (req, res) => {
+        if (options.onRequest?.(req, res)) return;
+        if ((req.url ?? '').split('?')[0] === PUSH_PROXY_PATH) {
+          res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+          res.end(`the push proxy speaks WebSocket at ${PUSH_PROXY_PATH} (docs/push-proxy.md)\n`);
+          return;
+        }
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      }),
+    );
+    this.server.on(
+      'upgrade',
+      guardUpgrade(this.log, (req, socket, head) => this.upgrade(req, socket, head)),
+    );
   }
 
   /** Starts listening; resolves with the bound port. */
@@ -118,36 +126,50 @@ export class DeviceEndpoint {
     ws.once('close', done);
     ws.once('message', (data, isBinary) => {
       done();
-      const decoded = decodeFromDevice(data as Buffer, isBinary);
-      if (!decoded.ok || decoded.message.type !== 'hello') {
-        const code = decoded.ok ? 'MFP_ERR_UNEXPECTED_MESSAGE' : decoded.error.code;
-        const reason = decoded.ok ? `expected hello, got ${decoded.message.type}` : decoded.error.message;
-        this.refuse(ws, remote, code, reason, null);
-        return;
+      try {
+        this.hello(ws, remote, data as Buffer, isBinary);
+      } catch (err) {
+        // A bug met by some hello ends this connection (logged), never the daemon.
+        this.log.error(
+          { from: remote, err: (err as Error).message },
+          'device hello failed; connection closed',
+        );
+        ws.close(1011, 'MFP_ERR_INTERNAL');
       }
-      const hello = decoded.message;
-      if (hello.v !== PUSH_PROXY_VERSION) {
-        const reason = `push proxy version ${hello.v} not supported; this gateway speaks ${PUSH_PROXY_VERSION}`;
-        this.refuse(ws, remote, 'MFP_ERR_UNSUPPORTED_VERSION', reason, hello.deviceId);
-        return;
-      }
-      const expected = this.options.tokens.get(hello.deviceId);
-      if (expected === undefined || !sameSecret(hello.token, expected)) {
-        // One message for both: a prober learns nothing about which device ids exist.
-        const reason = 'unknown device or wrong token: check the device id and token in pushProxy.devices';
-        this.refuse(ws, remote, 'MFP_PXY_ERR_AUTH', reason, hello.deviceId);
-        return;
-      }
-      const session = new DeviceSession({
-        ws,
-        deviceId: hello.deviceId,
-        remoteAddress: remote,
-        keepaliveMs: this.options.keepaliveMs,
-        clock,
-        logger: this.log,
-      });
-      this.options.onSession(session, hello);
     });
+  }
+
+  private hello(ws: WebSocket, remote: string | null, data: Buffer, isBinary: boolean): void {
+    const { clock } = this.options;
+    const decoded = decodeFromDevice(data, isBinary);
+    if (!decoded.ok || decoded.message.type !== 'hello') {
+      const code = decoded.ok ? 'MFP_ERR_UNEXPECTED_MESSAGE' : decoded.error.code;
+      const reason = decoded.ok ? `expected hello, got ${decoded.message.type}` : decoded.error.message;
+      this.refuse(ws, remote, code, reason, null);
+      return;
+    }
+    const hello = decoded.message;
+    if (hello.v !== PUSH_PROXY_VERSION) {
+      const reason = `push proxy version ${hello.v} not supported; this gateway speaks ${PUSH_PROXY_VERSION}`;
+      this.refuse(ws, remote, 'MFP_ERR_UNSUPPORTED_VERSION', reason, hello.deviceId);
+      return;
+    }
+    const expected = this.options.tokens.get(hello.deviceId);
+    if (expected === undefined || !sameSecret(hello.token, expected)) {
+      // One message for both: a prober learns nothing about which device ids exist.
+      const reason = 'unknown device or wrong token: check the device id and token in pushProxy.devices';
+      this.refuse(ws, remote, 'MFP_PXY_ERR_AUTH', reason, hello.deviceId);
+      return;
+    }
+    const session = new DeviceSession({
+      ws,
+      deviceId: hello.deviceId,
+      remoteAddress: remote,
+      keepaliveMs: this.options.keepaliveMs,
+      clock,
+      logger: this.log,
+    });
+    this.options.onSession(session, hello);
   }
 
   private refuse(

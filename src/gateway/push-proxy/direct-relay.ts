@@ -112,8 +112,13 @@ export class DirectRelay {
 
   /** Takes a request on the LAN listener if its path is a direct job's; false leaves it to the caller. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const url = new URL(req.url ?? '/', 'http://lan');
-    const match = DIRECT_PATH.exec(url.pathname);
+    // Split by hand, not `new URL(req.url, base)`: a target such as `//` or `//x:y` is a
+    // scheme-relative URL to it and throws (issue 13, finding 6); any target has a path and a query.
+    const requested = req.url ?? '/';
+    const q = requested.indexOf('?');
+    const pathname = q === -1 ? requested : requested.slice(0, q);
+    const search = new URLSearchParams(q === -1 ? '' : requested.slice(q + 1));
+    const match = DIRECT_PATH.exec(pathname);
     if (!match) return false;
     const jobId = safeDecode(match[1] as string);
     const kind = match[2] as DirectRequestKind;
@@ -132,7 +137,7 @@ export class DirectRelay {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return true;
     }
-    const offset = url.searchParams.get('offset');
+    const offset = search.get('offset');
     const query = kind === 'document' && offset !== null ? `?offset=${encodeURIComponent(offset)}` : '';
     const target = new URL(`${job.cloudUrl}/direct/v1/jobs/${encodeURIComponent(jobId)}/${kind}${query}`);
     this.relay(req, res, target, {

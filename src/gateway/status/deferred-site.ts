@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { type GuardLog, guardRequest, guardUpgrade } from '../../http/guarded-handler.ts';
 
 /** A site built on demand: what the server hands its requests and upgrades to. */
 export interface LoadedSite {
@@ -27,6 +28,7 @@ export function deferSite(
   server: Server,
   load: () => Promise<LoadedSite>,
   onError: (err: Error) => void,
+  log: GuardLog,
 ): DeferredSite {
   let site: Promise<LoadedSite> | undefined;
   const get = () => {
@@ -36,21 +38,28 @@ export function deferSite(
     });
     return site;
   };
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    get().then(
-      (s) => s.request(req, res),
-      () => {
-        res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '60' });
-        res.end('the status page is unavailable; the gateway log says why\n');
-      },
-    );
-  });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    get().then(
-      (s) => s.upgrade(req, socket, head),
-      () => socket.destroy(),
-    );
-  });
+  // Guarded (issue 13): an error of the site's handlers is an error answer and a log line.
+  server.on(
+    'request',
+    guardRequest(log, (req: IncomingMessage, res: ServerResponse) =>
+      get().then(
+        (s) => s.request(req, res),
+        () => {
+          res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '60' });
+          res.end('the status page is unavailable; the gateway log says why\n');
+        },
+      ),
+    ),
+  );
+  server.on(
+    'upgrade',
+    guardUpgrade(log, (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      get().then(
+        (s) => s.upgrade(req, socket, head),
+        () => socket.destroy(),
+      ),
+    ),
+  );
   return {
     get requested() {
       return site !== undefined;

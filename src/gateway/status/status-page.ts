@@ -90,6 +90,7 @@ export function startStatusPage(ctx: StatusPageContext): StatusPage {
         hosts,
       }),
     (err) => log.error({ err: err.message }, 'status page cannot load; the gateway runs on without it'),
+    log,
   );
   if (settings.auth === 'none') {
     log.warn(

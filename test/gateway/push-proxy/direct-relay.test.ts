@@ -81,6 +81,39 @@ function deviceRequest(
   });
 }
 
+/** Sends one raw request on a fresh connection; resolves with the status line's code (0: none). */
+async function rawStatus(port: number, text: string): Promise<number> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(text));
+    let answer = '';
+    socket.on('data', (c: Buffer) => {
+      answer += c.toString('latin1');
+    });
+    socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0)));
+    socket.on('error', () => {});
+  });
+}
+
+describe('direct relay on the push proxy listener: hostile request targets (issue 13, finding 6)', () => {
+  it('answers `GET //` and other scheme-relative targets instead of ending the process', async () => {
+    const { proxy, port } = await relayOnly();
+    proxy.relay.route('job-1', 'http://127.0.0.1:1');
+    for (const target of [
+      '//',
+      '//x:y/direct/v1/jobs/job-1/document',
+      '//[::1/',
+      '//%zz',
+      '/direct/v1/jobs/%E0%A4%A/document',
+    ]) {
+      expect(await rawStatus(port, `GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`), target).toBe(404);
+    }
+    expect(
+      await rawStatus(port, 'GET /direct/v1/jobs/none/document?offset=%zz HTTP/1.1\r\nHost: x\r\n\r\n'),
+    ).toBe(404);
+  });
+});
+
 describe('direct relay on the push proxy listener: a switched job’s device reaches the cloud through the gateway', () => {
   it('relays the document fetch and the report of a handed-over job, token untouched, and logs each', async () => {
     const document = randomBytes(3 * 1024 * 1024);

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deferSite, type LoadedSite } from '../../../src/gateway/status/deferred-site.ts';
+import { silentLogger } from '../../../src/log/logger.ts';
 import { http } from '../../../src/runtime/node-http.ts';
 
 const servers: import('node:http').Server[] = [];
@@ -52,6 +53,7 @@ describe('a site built on the first request', () => {
         });
       },
       () => {},
+      silentLogger(),
     );
     expect(site.requested).toBe(false);
     expect(loads).toBe(0);
@@ -74,6 +76,7 @@ describe('a site built on the first request', () => {
       server,
       () => Promise.reject(new Error('chunk missing')),
       (err) => errors.push(err.message),
+      silentLogger(),
     );
     expect((await get(`${url}/`)).status).toBe(503);
     expect((await get(`${url}/health`)).status).toBe(503);
@@ -84,11 +87,11 @@ describe('a site built on the first request', () => {
     let closed = 0;
     const counting = async (): Promise<LoadedSite> => ({ ...echoSite(), close: async () => void closed++ });
     const idle = await listening();
-    await deferSite(idle.server, counting, () => {}).close();
+    await deferSite(idle.server, counting, () => {}, silentLogger()).close();
     expect(closed).toBe(0);
 
     const visited = await listening();
-    const site = deferSite(visited.server, counting, () => {});
+    const site = deferSite(visited.server, counting, () => {}, silentLogger());
     await get(`${visited.url}/`);
     await site.close();
     expect(closed).toBe(1);
