@@ -6,6 +6,8 @@ export type ProtocolErrorCode =
   | 'MFP_ERR_UNKNOWN_TYPE'
   | 'MFP_ERR_INVALID_MESSAGE'
   | 'MFP_ERR_UNSUPPORTED_VERSION'
+  /** A hello names another gateway than the credentials the line was opened with. */
+  | 'MFP_ERR_GATEWAY_MISMATCH'
   | 'MFP_ERR_UNEXPECTED_MESSAGE';
 
 /** A malformed or unexpected message from a peer; a value, never a crash. */

@@ -270,12 +270,20 @@ export class PushServer {
         return;
       }
       const hello = decoded.message;
-      if (hello.v !== PROTOCOL_VERSION || hello.gatewayId !== gatewayId) {
-        const message =
-          hello.v !== PROTOCOL_VERSION
-            ? `protocol version ${hello.v} not supported; this cloud speaks ${PROTOCOL_VERSION}`
-            : 'hello names another gateway than the token';
-        ws.send(encodeMessage({ type: 'error', code: 'MFP_ERR_UNSUPPORTED_VERSION', message }));
+      const refusal =
+        hello.v !== PROTOCOL_VERSION
+          ? {
+              code: 'MFP_ERR_UNSUPPORTED_VERSION' as const,
+              message: `protocol version ${hello.v} not supported; this cloud speaks ${PROTOCOL_VERSION}`,
+            }
+          : hello.gatewayId !== gatewayId
+            ? {
+                code: 'MFP_ERR_GATEWAY_MISMATCH' as const,
+                message: 'the hello names another gateway than the one the line authenticated as',
+              }
+            : null;
+      if (refusal) {
+        ws.send(encodeMessage({ type: 'error', ...refusal }));
         ws.close(1008, 'bad hello');
         return;
       }

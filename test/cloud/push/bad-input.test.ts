@@ -95,7 +95,8 @@ describe('cloud push endpoint against a misbehaving peer', () => {
     await new Promise((r) => ws.once('open', r));
     const closing = closed(ws);
     ws.send(JSON.stringify({ ...rawHello, gatewayId: 'someone-else' }));
-    expect(await nextMessage(ws)).toMatchObject({ type: 'error' });
+    // Issue 13.5: not MFP_ERR_UNSUPPORTED_VERSION, which sent operators after the wrong problem.
+    expect(await nextMessage(ws)).toMatchObject({ type: 'error', code: 'MFP_ERR_GATEWAY_MISMATCH' });
     expect(await closing).toBe(1008);
   });
 
