@@ -163,7 +163,7 @@ export async function startCloudServer(
     alternate: mqtt ?? undefined,
     fleet: cluster ?? undefined,
   });
-  registerHttpApi(app, { apiToken: config.api.token, registry, store, dispatcher });
+  registerHttpApi(app, { registry, store, dispatcher });
   registerGatewaysApi(app, {
     registry,
     liveState: gatewayLiveState({

@@ -1,12 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { sameSecret } from '../../protocol/same-secret.ts';
 import type { PushDispatcher } from '../push/push-dispatcher.ts';
 import type { GatewayRegistry } from '../registry/gateway-registry.ts';
 import type { LearningStore } from '../status/learning-store.ts';
 
 export interface HttpApiOptions {
-  apiToken: string;
   registry: GatewayRegistry;
   store: LearningStore;
   dispatcher: PushDispatcher;
@@ -35,24 +33,14 @@ export const MAX_PUSHES_IN_FLIGHT = 256;
 
 const logQuery = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) });
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  return sameSecret(header?.startsWith('Bearer ') ? header.slice(7) : '', token);
-}
-
-/** The cloud's HTTP API (v1): push to a gateway, read its status log (its state: gateways-api.ts). */
+/**
+ * The cloud's HTTP API (v1): push to a gateway, read its status log (its state: gateways-api.ts).
+ * The API token is checked for every route by the listener (http/api-auth.ts).
+ */
 export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): void {
   const { registry, store, dispatcher } = options;
 
   app.get('/health', async () => ({ ok: true }));
-
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/api/')) return;
-    if (!tokenMatches(req.headers.authorization, options.apiToken)) {
-      return reply
-        .code(401)
-        .send({ error: 'unauthorized', message: 'send "Authorization: Bearer <api token>"' });
-    }
-  });
 
   const inFlight = new Map<string, number>();
   const unknownGateway = { error: 'not-found', message: 'no such gateway is registered' };

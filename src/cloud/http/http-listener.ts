@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { guardUpgrade, loggableTarget } from '../../http/guarded-handler.ts';
 import type { Feature } from '../../lifecycle/feature.ts';
 import type { CloudContext } from '../cloud-context.ts';
+import { requireApiToken } from './api-auth.ts';
 
 /** A WebSocket endpoint on the cloud's port. */
 export interface UpgradeEndpoint {
@@ -35,6 +36,7 @@ export class HttpListener implements Feature {
     this.tls = https !== null;
     this.app = (https ? Fastify({ https, logger: false }) : Fastify({ logger: false })) as FastifyInstance;
     const log = ctx.logger.child({ part: 'http' });
+    requireApiToken(this.app, ctx.config.api.token);
     this.app.server.on(
       'upgrade',
       guardUpgrade(log, (req, socket, head) => {
