@@ -3,6 +3,10 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { isSecretKey, maskSecrets } from '../secrets/mask.ts';
 import { ConfigError, type ConfigIssue } from './config-error.ts';
+import { didYouMean } from './did-you-mean.ts';
+import { plainIssueText } from './issue-text.ts';
+import { requiredSettingsAt, settingsAt } from './schema-keys.ts';
+import { yamlIssue, yamlValueIssue } from './yaml-errors.ts';
 
 const ENV_REF = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/;
 
@@ -91,25 +95,49 @@ export function parseConfig<S extends z.ZodType>(
     if (value !== undefined && value !== '') setPath(resolved, key, value);
   }
   if (issues.length > 0) throw new ConfigError(file, issues);
-  const result = schema.safeParse(resolved);
+  const result = schema.safeParse(resolved, { error: plainIssueText });
   if (result.success) return result.data;
   for (const issue of result.error.issues) {
     const key = issue.path.map(String).join('.') || '(top level)';
-    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : undefined;
-    if (unknownKeys) {
-      for (const k of unknownKeys) {
-        issues.push({
-          key: key === '(top level)' ? k : `${key}.${k}`,
-          // Never the value: a misspelt key ("tokn") may well hold a secret.
-          value: '',
-          expected: 'no such setting (check the spelling; see the README)',
-        });
-      }
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) issues.push(unknownSetting(schema, issue.path, k));
       continue;
     }
-    issues.push({ key, value: show(key, valueAt(resolved, issue.path)), expected: issue.message });
+    const value = valueAt(resolved, issue.path);
+    if (value === undefined && issue.code === 'invalid_type') {
+      issues.push(missing(schema, issue.path, key, issue.message));
+      continue;
+    }
+    issues.push({ key, value: show(key, value), expected: issue.message });
   }
   throw new ConfigError(file, issues);
+}
+
+/** A key the schema does not know: never its value (a misspelt "tokn" may hold a secret). */
+function unknownSetting(schema: z.ZodType, section: readonly PropertyKey[], name: string): ConfigIssue {
+  const key = [...section.map(String), name].join('.');
+  const meant = didYouMean(schema, section, name);
+  if (meant) return { key, value: '', expected: `unknown setting; did you mean ${meant}?` };
+  const known = settingsAt(schema, section);
+  const list =
+    known.length > 0 && known.length <= 16
+      ? `; ${section.length ? 'this section has' : 'the file has sections'}: ${known.join(', ')}`
+      : '';
+  return { key, value: '', expected: `unknown setting (check the spelling${list})` };
+}
+
+/** A required setting or section that is absent: what it needs, not zod's "received undefined". */
+function missing(schema: z.ZodType, path: readonly PropertyKey[], key: string, wanted: string): ConfigIssue {
+  const needs = requiredSettingsAt(schema, path);
+  if (needs.length > 0) {
+    return { key, value: '', expected: `required section missing; add "${key}:" with ${joinNames(needs)}` };
+  }
+  return { key, value: '', expected: `required setting missing; add it: ${wanted}` };
+}
+
+/** "url", "url and token", "id, url and token". */
+function joinNames(names: string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 }
 
 /** Reads a YAML config file and validates it; throws ConfigError naming every bad key. */
@@ -129,15 +157,17 @@ export function loadConfigFile<S extends z.ZodType>(
     ]);
   }
   const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
+  if (doc.errors.length > 0)
     throw new ConfigError(
       file,
-      doc.errors.map((e) => ({
-        key: `(line ${e.linePos?.[0]?.line ?? '?'})`,
-        value: 'unparseable YAML',
-        expected: e.message.split('\n')[0] ?? 'valid YAML',
-      })),
+      doc.errors.map((e) => yamlIssue(file, e)),
     );
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // An alias to no anchor, or more aliases than yaml expands (maxAliasCount): no crash.
+    throw new ConfigError(file, [yamlValueIssue(file, err as Error)]);
   }
-  return parseConfig(file, doc.toJS(), schema, options);
+  return parseConfig(file, raw, schema, options);
 }

@@ -81,4 +81,22 @@ describe('--help', () => {
     expect(help).toContain('(default: run until Ctrl-C)');
     expect(help).not.toMatch(/default: \d{4,}/);
   });
+
+  it('no command shows a default in milliseconds', () => {
+    const commands = [
+      [],
+      ['run'],
+      ['cloud'],
+      ['demo'],
+      ['doctor'],
+      ['status'],
+      ['decrypt'],
+      ['hash-password'],
+    ];
+    for (const command of [...commands, ['sim', 'firewall'], ['sim', 'mfp']]) {
+      const run = spawnSync(process.execPath, [CLI, ...command, '--help'], { encoding: 'utf8' });
+      expect(run.status, command.join(' ')).toBe(0);
+      expect(run.stdout.replace(/\s+/g, ' '), command.join(' ')).not.toMatch(/default: "?\d{4,}|\d ?ms\b/);
+    }
+  });
 });
