@@ -202,7 +202,7 @@ export async function startCloudServer(
     fleet: cluster ?? undefined,
   });
   const { runner } = jobs;
-  cluster?.serve({ push, dispatcher, runner });
+  cluster?.serve({ push, dispatcher, runner, jobStore });
   registerJobsApi(app, { runner, store: jobStore, devices });
   registerMetricsApi(app, { overload, advisor });
   registerDirectApi(app, { runner, spool });

@@ -7,6 +7,7 @@ import type { Feature } from '../../lifecycle/feature.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { CloudContext } from '../cloud-context.ts';
 import type { JobFleet, JobRunner } from '../jobs/job-runner.ts';
+import type { JobStore } from '../jobs/job-store.ts';
 import type { CloudLine } from '../push/cloud-line.ts';
 import type { FleetCalls, RemotePushOutcome } from '../push/fleet-calls.ts';
 import type { GatewayDirectory, RemoteLine } from '../push/gateway-directory.ts';
@@ -14,6 +15,7 @@ import type { PushDispatcher } from '../push/push-dispatcher.ts';
 import type { PushServer } from '../push/push-server.ts';
 import {
   closeGatewaySchema,
+  directConnectedSchema,
   heartbeatSchema,
   type PresenceEvent,
   type PresenceLine,
@@ -44,6 +46,7 @@ export interface LocalParts {
   push: PushServer;
   dispatcher: PushDispatcher;
   runner: JobRunner;
+  jobStore: JobStore;
 }
 
 const encoder = new TextEncoder();
@@ -118,6 +121,10 @@ export class ClusterFeature implements Feature, FleetCalls, JobFleet {
     this.subscribe(SUBJECTS.node(this.node, 'schedule'), scheduleSchema, (m) =>
       this.parts?.runner.schedule(m.gatewayId, 'fleet'),
     );
+    this.subscribe(SUBJECTS.node(this.node, 'direct'), directConnectedSchema, async (m) => {
+      const job = await this.parts?.jobStore.get(m.jobId);
+      if (job) this.parts?.runner.directConnected(job);
+    });
     this.subscribe(SUBJECTS.closeGateway, closeGatewaySchema, (m) => {
       if (m.from !== this.node) this.parts?.push.closeGateway(m.gatewayId, m.reason);
     });
@@ -181,6 +188,10 @@ export class ClusterFeature implements Feature, FleetCalls, JobFleet {
 
   schedule(node: string, gatewayId: string): void {
     this.publish(SUBJECTS.node(node, 'schedule'), { gatewayId });
+  }
+
+  directConnected(node: string, jobId: string): void {
+    this.publish(SUBJECTS.node(node, 'direct'), { jobId });
   }
 
   // ------------------------------------------------------------ presence

@@ -13,7 +13,7 @@ export const SUBJECTS = {
   heartbeat: 'mfpgw.nodes.heartbeat',
   presence: 'mfpgw.presence',
   closeGateway: 'mfpgw.gateways.close',
-  node: (node: string, what: 'sync' | 'snapshot' | 'push' | 'restore' | 'schedule') =>
+  node: (node: string, what: 'sync' | 'snapshot' | 'push' | 'restore' | 'schedule' | 'direct') =>
     `mfpgw.node.${Buffer.from(node).toString('hex')}.${what}`,
 };
 
@@ -93,6 +93,9 @@ export const restoreRequestSchema = z.object({
 export const restoreReplySchema = z.object({ sent: z.boolean() });
 
 export const scheduleSchema = z.object({ gatewayId: id });
+
+/** A job's device connected by itself through another node. */
+export const directConnectedSchema = z.object({ jobId: id });
 
 export const closeGatewaySchema = z.object({ from: id, gatewayId: id, reason: z.string().max(512) });
 

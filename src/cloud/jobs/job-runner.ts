@@ -51,6 +51,8 @@ export interface JobRunnerOptions {
 export interface JobFleet {
   /** Asks a node to schedule a gateway's queued jobs. */
   schedule(node: string, gatewayId: string): void;
+  /** Tells the node carrying a job that its device's own connection is up (it came in through another node). */
+  directConnected(node: string, jobId: string): void;
 }
 
 /**
@@ -490,7 +492,13 @@ export class JobRunner {
    */
   directConnected(job: Job): void {
     const transfer = this.running.get(job.id);
-    if (!transfer?.interrupt()) return;
+    if (!transfer) {
+      // In a fleet the device may come in through any node; the one carrying the tunnel interrupts it.
+      const { fleet, node } = this.options;
+      if (fleet && job.node && job.node !== node) fleet.directConnected(job.node, job.id);
+      return;
+    }
+    if (!transfer.interrupt()) return;
     this.armDirectTimer(job.id);
     this.log.info({ jobId: job.id }, 'the device’s own connection is up: interrupting its tunnel');
   }
