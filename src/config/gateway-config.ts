@@ -19,18 +19,28 @@ function isCidr(text: string): boolean {
   return Number(prefix) <= (family === 6 ? 128 : 32);
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+/**
+ * Whether a URL's host is an IP literal of the loopback range (127.0.0.0/8, ::1): only then
+ * may a plain ws:// or mqtt:// URL be used. A name never counts, "localhost" or
+ * "127.cloud.example" alike: DNS may answer anything (issue 13.12). URL has already
+ * normalised IPv4 spellings such as 127.1 or 0x7f.1 to dotted quads.
+ */
+function isLoopbackLiteral(hostname: string): boolean {
+  const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return isIP(host) === 6 && host === '::1';
+}
 
 /** The cloud URL must be wss:// (verified TLS); plain ws:// is allowed on loopback only, for demos. */
 const cloudUrl = z.string({ error: 'a wss:// URL of the cloud push endpoint' }).refine((text) => {
   try {
     const url = new URL(text);
     if (url.protocol === 'wss:') return true;
-    return url.protocol === 'ws:' && (LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.'));
+    return url.protocol === 'ws:' && isLoopbackLiteral(url.hostname);
   } catch {
     return false;
   }
-}, 'a wss:// URL (ws:// only on loopback, for demos), e.g. "wss://cloud.example.com/push"');
+}, 'a wss:// URL (ws:// only to a loopback IP address such as 127.0.0.1, for demos), e.g. "wss://cloud.example.com/push"');
 
 const proxyUrl = z.string().refine((text) => {
   try {
@@ -45,12 +55,12 @@ const mqttUrl = z.string({ error: 'an mqtts:// or wss:// URL of the MQTT broker'
   try {
     const url = new URL(text);
     if (url.protocol === 'mqtts:' || url.protocol === 'wss:') return true;
-    const loopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
+    const loopback = isLoopbackLiteral(url.hostname);
     return (url.protocol === 'mqtt:' || url.protocol === 'ws:') && loopback;
   } catch {
     return false;
   }
-}, 'an mqtts:// or wss:// URL (mqtt:// and ws:// only on loopback), e.g. "mqtts://broker.example.com:8883"');
+}, 'an mqtts:// or wss:// URL (mqtt:// and ws:// only to a loopback IP address), e.g. "mqtts://broker.example.com:8883"');
 
 const mqttSection = z
   .strictObject({
