@@ -23,6 +23,12 @@ peers=(
   "chromium:/usr/bin/chromium"
   "postgresql:/usr/lib/postgresql/*/bin/initdb"
   "nats-server:/usr/sbin/nats-server"
+  # File servers a NAS speaks, for secure storage (test/support/file-servers.ts): OpenSSH's
+  # sftp-server behind sshd, and Samba with its client smbclient, which the gateway itself uses.
+  "openssh-server:/usr/sbin/sshd"
+  "openssh-sftp-server:/usr/lib/openssh/sftp-server"
+  "samba:/usr/sbin/smbd"
+  "smbclient:/usr/bin/smbclient"
   # The arm64 release bundle runs under user-mode emulation in test/board/arm64.test.ts.
   "qemu-user-static:/usr/bin/qemu-aarch64-static"
   "libc6-arm64-cross:/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1"

@@ -77,8 +77,65 @@ const serial = z.strictObject({
 const storage = z.strictObject({
   ...common,
   driver: z.literal('storage'),
-  directory: z.string().min(1).describe('where encrypted files are stored (a NAS share mounted here)'),
+  directory: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'where encrypted files are stored: a directory here (a NAS share mounted on the gateway); or give url',
+    ),
+  url: z
+    .string()
+    .regex(
+      /^(sftp:\/\/[^@/\s:]+@[^/\s]+\/\S*|smb:\/\/[^@/\s]+\/[^/\s]+(\/\S*)?)$/,
+      'sftp://USER@HOST[:PORT]/ABSOLUTE/DIR or smb://HOST[:PORT]/SHARE[/DIR], without a password (give it in password)',
+    )
+    .optional()
+    .describe('a file server to store on: sftp://user@host[:port]/dir or smb://host[:port]/share[/dir]'),
+  hostKey: z
+    .string()
+    .regex(
+      /^SHA256:[A-Za-z0-9+/]{43}$/,
+      'SHA256: and 43 base64 characters, as `ssh-keygen -l -f KEY.pub` prints it',
+    )
+    .optional()
+    .describe("sftp: the server's host key fingerprint (required: no trust on first use)"),
+  privateKeyFile: z.string().min(1).optional().describe('sftp: a private key file to log in with'),
+  username: z.string().min(1).max(256).optional().describe('smb: the user to log in as'),
+  password: z.string().min(1).optional().describe('sftp or smb: the password (use ${env:NAME})'),
+  domain: z.string().min(1).max(256).optional().describe("smb: the user's domain or workgroup"),
+  protection: z
+    .enum(['encrypt', 'sign', 'off'])
+    .default('encrypt')
+    .describe('smb: SMB3 encryption (default), signing only, or neither'),
+  timeout: duration('30s').describe(
+    'give up connecting to the file server or on a silent one after this long',
+  ),
 });
+
+/** What a storage device's url and credentials must hold together; the messages name the key. */
+function checkStorage(d: z.output<typeof storage>, ctx: z.RefinementCtx, at: (string | number)[]): void {
+  const issue = (message: string, key: string) =>
+    ctx.addIssue({ code: 'custom', message, path: [...at, key] });
+  if ((d.directory === undefined) === (d.url === undefined)) {
+    issue('either directory (a mounted share) or url (a file server), not both and not neither', 'directory');
+    return;
+  }
+  if (d.url?.startsWith('sftp:')) {
+    if (d.hostKey === undefined)
+      issue("the server's host key fingerprint (ssh-keygen -l -f its key)", 'hostKey');
+    if (d.password === undefined && d.privateKeyFile === undefined)
+      issue('password or privateKeyFile to log in', 'password');
+    if (d.username !== undefined)
+      issue('not used for sftp: the user is in the url (sftp://USER@HOST/…)', 'username');
+  }
+  if (d.url?.startsWith('smb:')) {
+    if (d.username === undefined) issue('the user to log in to the share as', 'username');
+    if (d.password === undefined) issue('the password of username (use ${env:NAME})', 'password');
+    if (d.hostKey !== undefined || d.privateKeyFile !== undefined)
+      issue('not used for smb', d.hostKey ? 'hostKey' : 'privateKeyFile');
+  }
+}
 
 /** One device on the gateway's LAN; the configured devices are the tunnels' device allow-list. */
 export const deviceSchema = z.discriminatedUnion('driver', [pjl, ipp, lpd, serial, storage], {
@@ -93,6 +150,7 @@ export const devicesSection = z
   .superRefine((devices, ctx) => {
     const seen = new Set<string>();
     for (const [i, d] of devices.entries()) {
+      if (d.driver === 'storage') checkStorage(d, ctx, [i]);
       if (seen.has(d.id)) ctx.addIssue({ code: 'custom', message: 'a device id used once', path: [i, 'id'] });
       seen.add(d.id);
     }
@@ -110,6 +168,6 @@ export function deviceAddress(d: DeviceConfig): string {
     case 'serial':
       return d.path;
     case 'storage':
-      return d.directory;
+      return d.url ?? d.directory ?? '';
   }
 }

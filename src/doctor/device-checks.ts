@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import type { DeviceConfig } from '../config/device-config.ts';
+import { storageTarget } from '../gateway/devices/storage-target.ts';
 import type { CheckResult } from './check-result.ts';
 import type { CheckContext } from './cloud-checks.ts';
 import { connectTcp, type PathError } from './cloud-path.ts';
@@ -67,7 +68,20 @@ export async function checkDevice(ctx: CheckContext, device: DeviceConfig): Prom
       };
     }
   }
-  const directory = device.driver === 'storage' ? device.directory : '';
+  if (device.driver === 'storage' && device.url !== undefined) {
+    const target = storageTarget(device, '');
+    const problem =
+      'share' in target ? await target.share.problem(AbortSignal.timeout(ctx.timeoutMs)) : undefined;
+    return problem === undefined
+      ? { check, status: 'ok', message: `file server ${device.url} answers and the login works` }
+      : {
+          check,
+          status: 'fail',
+          message: `file server ${device.url}: ${problem}`,
+          fix: `check the url and credentials of devices[${device.id}] and that the server is up`,
+        };
+  }
+  const directory = device.driver === 'storage' ? (device.directory ?? '') : '';
   const broken = (problem: string): CheckResult => ({
     check,
     status: 'fail',

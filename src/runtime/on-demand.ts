@@ -15,6 +15,7 @@ interface OnDemandPackages {
   'pino-pretty': typeof import('pino-pretty');
   pg: typeof import('pg');
   nats: typeof import('nats');
+  ssh2: typeof import('ssh2');
 }
 
 /** Their names; the build leaves them out of the bundle (board/bundle/build-app.ts). */
@@ -26,6 +27,7 @@ const LISTED: Record<keyof OnDemandPackages, true> = {
   'pino-pretty': true,
   pg: true,
   nats: true,
+  ssh2: true,
 };
 export const ON_DEMAND_PACKAGES = Object.keys(LISTED) as (keyof OnDemandPackages)[];
 

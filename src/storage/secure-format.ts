@@ -63,8 +63,10 @@ export const SECURE_FILE_ERROR_CODES = [
   'MFP_STORE_ERR_ABORTED',
   /** The file system is full or over quota. */
   'MFP_STORE_ERR_NO_SPACE',
-  /** Any other file system error (missing directory, permissions, I/O error). */
+  /** Any other file system error (missing directory, permissions, I/O error), or a share that cannot be reached. */
   'MFP_STORE_ERR_IO',
+  /** A file server refused the login, or its identity (SFTP host key) is not the one configured. */
+  'MFP_STORE_ERR_DENIED',
   /** The input does not start with the format's magic. */
   'MFP_STORE_ERR_NOT_ENCRYPTED',
   /** The input is of a format version this gateway does not know. */

@@ -1,17 +1,28 @@
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { access, mkdir, rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Clock } from '../../clock/clock.ts';
 import { writeEncryptedFile } from '../../storage/secure-file.ts';
-import { assertStorageKey, SecureFileError, storageNameProblem } from '../../storage/secure-format.ts';
+import {
+  assertStorageKey,
+  LENGTH_OFFSET,
+  lengthField,
+  measured,
+  SecureFileError,
+  sealed,
+  storageNameProblem,
+  storedNames,
+} from '../../storage/secure-format.ts';
 import type { DeviceDriver, DeviceStatus, PrintJob, PrintResult } from '../device-driver.ts';
 import { asDeviceError, DeviceError } from '../device-error.ts';
 import { StatusTracker } from '../status-tracker.ts';
+import type { RemoteShare } from './remote-share.ts';
 
 export interface StorageDriverOptions {
   id: string;
-  /** Where encrypted files are stored, typically a NAS share mounted on the gateway. */
-  directory: string;
+  /** Where encrypted files are stored: a directory (a NAS share mounted on the gateway) or a file server. */
+  target: { directory: string } | { share: RemoteShare; spoolDirectory: string };
   /** The site's AES-256 storage key (32 bytes). */
   key: Buffer;
   clock: Clock;
@@ -19,8 +30,9 @@ export interface StorageDriverOptions {
 
 /**
  * A NAS-like "device" for secure-storage jobs: each job's document is encrypted with the site's
- * storage key and stored whole, or not at all, as `<name>.enc` in the directory
- * (docs/secure-storage.md). The job is complete once the file is fsynced and in place.
+ * storage key on the gateway and stored whole, or not at all, as `<name>.enc` in a directory or
+ * on a file server (SFTP, SMB) (docs/secure-storage.md). The job is complete once the file is
+ * in place under its final name. Plaintext never leaves the gateway nor touches its disk.
  */
 export class StorageDriver implements DeviceDriver {
   readonly id: string;
@@ -50,13 +62,11 @@ export class StorageDriver implements DeviceDriver {
     const abort = signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
     this.running++;
     try {
-      const stored = await writeEncryptedFile(
-        job.document,
-        this.options.directory,
-        name,
-        this.options.key,
-        abort,
-      );
+      const target = this.options.target;
+      const stored =
+        'directory' in target
+          ? await writeEncryptedFile(job.document, target.directory, name, this.options.key, abort)
+          : await this.storeOnShare(job, name, target, abort);
       return {
         deviceJobId: basename(stored.path),
         bytesSent: stored.bytes,
@@ -71,7 +81,15 @@ export class StorageDriver implements DeviceDriver {
 
   async status(): Promise<DeviceStatus> {
     this.assertOpen();
-    const { directory } = this.options;
+    const target = this.options.target;
+    if ('share' in target) {
+      const problem = await target.share.problem(
+        AbortSignal.any([this.closing.signal, AbortSignal.timeout(30_000)]),
+      );
+      if (problem !== undefined) return this.offline(problem);
+      return this.tracker.observe({ state: this.running > 0 ? 'printing' : 'idle', reasons: [] });
+    }
+    const { directory } = target;
     try {
       if (!(await stat(directory)).isDirectory()) {
         return this.offline(`${directory} is not a directory; check the device's directory setting`);
@@ -87,6 +105,61 @@ export class StorageDriver implements DeviceDriver {
 
   async close(): Promise<void> {
     this.closing.abort();
+  }
+
+  /**
+   * Seals the document as it streams and hands it to the share. A share that cannot write at an
+   * offset gets the length in the header up front: from the job's size, or, when the cloud did
+   * not say it, by sealing into an encrypted spool file on the gateway first.
+   */
+  private async storeOnShare(
+    job: PrintJob,
+    name: string,
+    target: { share: RemoteShare; spoolDirectory: string },
+    signal: AbortSignal,
+  ): Promise<{ path: string; bytes: number }> {
+    const { share } = target;
+    const key = this.options.key;
+    const tempName = `.${name}.partial-${randomBytes(6).toString('hex')}`;
+    if (!share.canPatch && job.size === undefined) {
+      await mkdir(target.spoolDirectory, { recursive: true, mode: 0o700 });
+      const spooled = await writeEncryptedFile(
+        job.document,
+        target.spoolDirectory,
+        tempName.slice(1),
+        key,
+        signal,
+      );
+      try {
+        const stored = await share.store(
+          { bytes: createReadStream(spooled.path), tempName, names: storedNames(name) },
+          signal,
+        );
+        return { path: stored, bytes: spooled.bytes };
+      } finally {
+        await rm(spooled.path, { force: true });
+      }
+    }
+    const tally = { bytes: 0, hash: createHash('sha256') };
+    const declared = share.canPatch ? undefined : job.size;
+    const plaintext = checkedLength(measured(job.document, tally), tally, declared);
+    try {
+      const stored = await share.store(
+        {
+          bytes: sealed(plaintext, key, declared),
+          tempName,
+          names: storedNames(name),
+          ...(declared === undefined
+            ? { patch: () => ({ at: LENGTH_OFFSET, data: lengthField(tally.bytes) }) }
+            : {}),
+        },
+        signal,
+      );
+      return { path: stored, bytes: tally.bytes };
+    } catch (err) {
+      job.document.destroy();
+      throw err;
+    }
   }
 
   private offline(message: string): DeviceStatus {
@@ -108,7 +181,9 @@ export class StorageDriver implements DeviceDriver {
         return new DeviceError(
           'MFP_DEV_ERR_UNREACHABLE',
           this.id,
-          `${err.message}; check that the share is mounted and writable`,
+          'share' in this.options.target
+            ? err.message
+            : `${err.message}; check that the share is mounted and writable`,
           { cause: err },
         );
       default:
@@ -118,6 +193,24 @@ export class StorageDriver implements DeviceDriver {
 
   private assertOpen(): void {
     if (this.closing.signal.aborted) throw new DeviceError('MFP_DEV_ERR_CLOSED', this.id, 'driver closed');
+  }
+}
+
+/** Passes the plaintext on, failing before its end when it is not the length the header declared. */
+async function* checkedLength(
+  plaintext: AsyncIterable<Buffer>,
+  tally: { bytes: number },
+  declared: number | undefined,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of plaintext) {
+    if (declared !== undefined && tally.bytes > declared) break;
+    yield chunk;
+  }
+  if (declared !== undefined && tally.bytes !== declared) {
+    throw new SecureFileError(
+      'MFP_STORE_ERR_SOURCE',
+      `the document has ${tally.bytes} bytes where the job said ${declared}; nothing was stored — send it again`,
+    );
   }
 }
 

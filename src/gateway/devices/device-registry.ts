@@ -9,6 +9,7 @@ import { SerialLink } from '../../devices/serial/serial-link.ts';
 import { StorageDriver } from '../../devices/storage/storage-driver.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { DeviceReport } from '../../protocol/messages.ts';
+import { storageTarget } from './storage-target.ts';
 
 /** A configured device with its driver and what the gateway last saw of it. */
 export interface GatewayDevice {
@@ -31,7 +32,7 @@ export class DeviceRegistry {
   /** Builds every configured device's driver (a serial port that is missing is retried by its link). */
   static create(
     configs: readonly DeviceConfig[],
-    deps: { clock: Clock; logger: Logger; storageKey: Buffer | undefined },
+    deps: { clock: Clock; logger: Logger; storageKey: Buffer | undefined; stateDir: string },
   ): DeviceRegistry {
     return new DeviceRegistry(
       configs.map((config) => ({ config, driver: makeDriver(config, deps), status: undefined })),
@@ -74,7 +75,7 @@ export class DeviceRegistry {
 
 function makeDriver(
   config: DeviceConfig,
-  deps: { clock: Clock; logger: Logger; storageKey: Buffer | undefined },
+  deps: { clock: Clock; logger: Logger; storageKey: Buffer | undefined; stateDir: string },
 ): DeviceDriver {
   const { clock } = deps;
   const logger = deps.logger.child({ device: config.id });
@@ -116,6 +117,11 @@ function makeDriver(
     }
     case 'storage':
       if (!deps.storageKey) throw new Error(`device ${config.id}: secure storage needs storage.key`);
-      return new StorageDriver({ id: config.id, directory: config.directory, key: deps.storageKey, clock });
+      return new StorageDriver({
+        id: config.id,
+        target: storageTarget(config, deps.stateDir),
+        key: deps.storageKey,
+        clock,
+      });
   }
 }

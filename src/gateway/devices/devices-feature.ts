@@ -20,6 +20,7 @@ export class DevicesFeature implements Feature {
       clock,
       logger,
       storageKey: config.storage ? parseStorageKey(config.storage.key) : undefined,
+      stateDir: config.gateway.stateDir,
     });
     const monitor = new DeviceMonitor(this.registry, { clock, logger });
     this.monitor = monitor;

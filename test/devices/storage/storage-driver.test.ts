@@ -20,7 +20,7 @@ let driver: StorageDriver;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'storage-driver-'));
   clock = new ManualClock();
-  driver = new StorageDriver({ id: 'nas', directory: dir, key, clock });
+  driver = new StorageDriver({ id: 'nas', target: { directory: dir }, key, clock });
 });
 afterEach(async () => {
   await driver.close();
@@ -122,7 +122,12 @@ describe('storage driver', () => {
   });
 
   it('is offline with a reason when its directory is missing or not a directory, and says since when', async () => {
-    const missing = new StorageDriver({ id: 'nas2', directory: join(dir, 'unmounted'), key, clock });
+    const missing = new StorageDriver({
+      id: 'nas2',
+      target: { directory: join(dir, 'unmounted') },
+      key,
+      clock,
+    });
     const t0 = clock.now();
     const status = await missing.status();
     expect(status).toMatchObject({ state: 'offline', reasons: ['offline'], since: t0 });
@@ -133,7 +138,7 @@ describe('storage driver', () => {
     await missing.close();
 
     await writeFile(join(dir, 'file'), 'x');
-    const notDir = new StorageDriver({ id: 'nas3', directory: join(dir, 'file'), key, clock });
+    const notDir = new StorageDriver({ id: 'nas3', target: { directory: join(dir, 'file') }, key, clock });
     expect(await notDir.status()).toMatchObject({
       state: 'offline',
       message: expect.stringMatching(/not a directory/),
@@ -154,8 +159,8 @@ describe('storage driver', () => {
   });
 
   it('will not start with a key that is not 32 bytes', () => {
-    expect(() => new StorageDriver({ id: 'x', directory: dir, key: randomBytes(16), clock })).toThrow(
-      SecureFileError,
-    );
+    expect(
+      () => new StorageDriver({ id: 'x', target: { directory: dir }, key: randomBytes(16), clock }),
+    ).toThrow(SecureFileError);
   });
 });

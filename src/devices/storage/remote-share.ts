@@ -1,0 +1,28 @@
+import type { Readable } from 'node:stream';
+
+/** What a remote share is given to store: the sealed file's bytes and the names to try. */
+export interface Upload {
+  /** The sealed file, header to tag (secure-format.ts). */
+  bytes: Readable | AsyncIterable<Buffer>;
+  /** The name it is written under first, then renamed from: hidden, unique, never a final name. */
+  tempName: string;
+  /** The final names in the order to try them; a taken one is never replaced. */
+  names: Iterable<string>;
+  /** Bytes to write at offset `at` once `bytes` has ended (the length field), for shares that can. */
+  patch?: () => { at: number; data: Buffer };
+}
+
+/**
+ * A file server a NAS speaks, reached from the gateway (SFTP, SMB). A store is all or nothing:
+ * the file is written under a temp name and renamed to a free final name, or removed.
+ */
+export interface RemoteShare {
+  /** The share's URL without credentials, for messages and the device registry. */
+  readonly address: string;
+  /** Whether the share can write at an offset after the end (SFTP); SMB through smbclient cannot. */
+  readonly canPatch: boolean;
+  /** Stores the upload; resolves with the final name used. Throws SecureFileError. */
+  store(upload: Upload, signal: AbortSignal): Promise<string>;
+  /** Why nothing can be stored there now (with a fix), or undefined when the share answers. */
+  problem(signal: AbortSignal): Promise<string | undefined>;
+}
