@@ -30,9 +30,14 @@ export interface PjlMessage {
 const FF = 0x0c;
 const PREFIX = '@PJL';
 
+/** Bytes skipped before a message's `@PJL` (printers pad with them). */
+const BLANK = new Set([0x0d, 0x0a, 0x00, 0x20]);
+
 export class PjlReader {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** The message's first non-blank characters, until they are known to be `@PJL`. */
+  private head = '';
   private readonly maxMessageBytes: number;
 
   constructor(options: { maxMessageBytes?: number } = {}) {
@@ -45,15 +50,15 @@ export class PjlReader {
     let start = 0;
     for (let i = chunk.indexOf(FF); i !== -1; i = chunk.indexOf(FF, start)) {
       this.append(chunk.subarray(start, i));
-      const raw = Buffer.concat(this.pending).toString('latin1');
+      const raw = Buffer.concat(this.pending, this.pendingBytes).toString('latin1');
       this.pending = [];
       this.pendingBytes = 0;
+      this.head = '';
       start = i + 1;
       const message = parseMessage(raw);
       if (message) out.push(message);
     }
     this.append(chunk.subarray(start));
-    this.checkPrefix();
     return out;
   }
 
@@ -67,19 +72,29 @@ export class PjlReader {
       );
     }
     this.pending.push(part);
+    this.checkPrefix(part);
   }
 
-  /** Fails early on a reply that cannot become PJL, instead of waiting for a form feed that never comes. */
-  private checkPrefix(): void {
-    const head = Buffer.concat(this.pending)
-      .toString('latin1')
-      .replace(/^[\r\n\0 ]+/, '');
-    const n = Math.min(head.length, PREFIX.length);
-    if (head.slice(0, n) !== PREFIX.slice(0, n)) {
-      throw new PjlParseError(
-        'PJL_ERR_GARBAGE',
-        `reply does not start with @PJL: ${JSON.stringify(head.slice(0, 40))}`,
-      );
+  /**
+   * Fails early on a reply that cannot become PJL, instead of waiting for a form feed that
+   * never comes. Looks at each byte once, and only until the `@PJL` is seen: a reply read
+   * byte by byte costs linear time, not a copy of all that came before per byte (issue 13,
+   * finding 15).
+   */
+  private checkPrefix(part: Buffer): void {
+    for (let i = 0; i < part.length && this.head.length < PREFIX.length; i++) {
+      const byte = part[i] as number;
+      if (this.head === '' && BLANK.has(byte)) continue;
+      this.head += String.fromCharCode(byte);
+      if (this.head !== PREFIX.slice(0, this.head.length)) {
+        const shown = Buffer.concat(this.pending, this.pendingBytes)
+          .toString('latin1')
+          .replace(/^[\r\n\0 ]+/, '');
+        throw new PjlParseError(
+          'PJL_ERR_GARBAGE',
+          `reply does not start with @PJL: ${JSON.stringify(shown.slice(0, 40))}`,
+        );
+      }
     }
   }
 }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PjlParseError, PjlReader } from '../../../src/devices/pjl/pjl-reader.ts';
 
 const END = '@PJL USTATUS JOB\r\nEND\r\nNAME="job-1"\r\nPAGES=3\r\n\f';
@@ -51,6 +51,24 @@ describe('PJL reader', () => {
       }
       expect(caught, JSON.stringify(text.slice(0, 30))).toBeInstanceOf(PjlParseError);
       expect((caught as PjlParseError).code).toBe(code);
+    }
+  });
+
+  it('does linear work on a reply read one byte at a time (issue 13, finding 15)', () => {
+    // An 8 KiB reply byte by byte: count the bytes Buffer.concat copies (main copied all
+    // that came before on every byte: 33 MB for this reply; 0.7 s).
+    const body = `@PJL INFO STATUS\r\n${'DISPLAY="READY"\r\n'.repeat(400)}`.slice(0, 8000);
+    const reply = Buffer.from(`${body}\f`, 'latin1');
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      const reader = new PjlReader({ maxMessageBytes: 8192 });
+      const got = [];
+      for (let i = 0; i < reply.length; i++) got.push(...reader.push(reply.subarray(i, i + 1)));
+      expect(got).toHaveLength(1);
+      const copied = concat.mock.results.reduce((n, r) => n + (r.value as Buffer).length, 0);
+      expect(copied).toBeLessThanOrEqual(2 * reply.length);
+    } finally {
+      concat.mockRestore();
     }
   });
 });
