@@ -260,6 +260,7 @@ async function startChain({ launch, env }: ReturnType<typeof shippedGateway>) {
       status: { listen: { host: '127.0.0.1', port: statusPort }, metrics: 'open' },
       tunnels: {
         allow: [{ cidr: '127.0.0.1/32', ports: [sink.port] }],
+        allowLocal: true,
         maxConcurrent,
         // The least the gateway accepts for that many tunnels: one initial window each.
         memoryCap: maxConcurrent * INITIAL_WINDOW,

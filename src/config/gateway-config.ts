@@ -364,7 +364,15 @@ export const gatewayConfigSchema = z
             }),
           )
           .default([])
-          .describe('LAN targets the cloud may open tunnels to; nothing else (deny by default)'),
+          .describe(
+            'LAN targets the cloud may open tunnels to; nothing else (deny by default). Loopback, link-local and the box’s own addresses never, whatever the rules say',
+          ),
+        allowLocal: z
+          .boolean()
+          .default(false)
+          .describe(
+            'labs and tests only: let the rules reach the gateway’s own host (loopback, its addresses)',
+          ),
         maxConcurrent: z.number().int().min(1).max(1000).default(32).describe('tunnels relayed at once'),
         connectTimeout: duration('10s').describe('give up connecting to a LAN device after this long'),
         memoryCap: z

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
+import { canonicalIp } from '../../runtime/ip-address.ts';
 
 export interface AllowedHostsOptions {
   /** DNS names the page is reached by (`status.hostnames`). */
@@ -68,9 +69,7 @@ function canonicalName(name: string): string {
 
 /** An address as compared: no zone, IPv4-mapped IPv6 as IPv4, lower case. */
 function canonicalAddress(address: string): string {
-  const bare = address.replace(/%.*$/, '').toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
-  return mapped?.[1] ?? bare;
+  return canonicalIp(address)?.address ?? address.toLowerCase();
 }
 
 /** The host of a `Host` header without its port; null when it is not a plain host[:port]. */

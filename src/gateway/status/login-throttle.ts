@@ -1,5 +1,5 @@
-import { isIPv6 } from 'node:net';
 import type { Clock } from '../../clock/clock.ts';
+import { canonicalIp, ipv6Groups } from '../../runtime/ip-address.ts';
 
 export interface LoginThrottleOptions {
   clock: Clock;
@@ -137,27 +137,10 @@ export class LoginThrottle {
 
 /** The key a client counts under: its IPv4 address, or the /64 of its IPv6 address. */
 export function clientKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1]) return mapped[1];
-  if (!isIPv6(address)) return address;
-  return `${expandIPv6(address).slice(0, 4).join(':')}::/64`;
-}
-
-/** The eight 16-bit groups of an IPv6 address (zone dropped), as hex without leading zeros. */
-function expandIPv6(address: string): string[] {
-  const bare = address.replace(/%.*$/, '');
-  const [head = '', tail] = bare.split('::');
-  const part = (text: string) => (text === '' ? [] : text.split(':'));
-  let left = part(head);
-  let right = tail === undefined ? [] : part(tail);
-  // An embedded IPv4 tail (::ffff:1.2.3.4 forms) is two groups.
-  const last = (tail === undefined ? left : right).at(-1);
-  if (last?.includes('.')) {
-    const [a = 0, b = 0, c = 0, d = 0] = last.split('.').map(Number);
-    const groups = [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
-    if (tail === undefined) left = [...left.slice(0, -1), ...groups];
-    else right = [...right.slice(0, -1), ...groups];
-  }
-  const fill = tail === undefined ? [] : Array(8 - left.length - right.length).fill('0');
-  return [...left, ...fill, ...right].map((g) => Number.parseInt(g, 16).toString(16));
+  const ip = canonicalIp(address);
+  if (ip === null || ip.family === 4) return ip?.address ?? address;
+  const prefix = ipv6Groups(ip.address)
+    .slice(0, 4)
+    .map((g) => g.toString(16));
+  return `${prefix.join(':')}::/64`;
 }

@@ -10,8 +10,21 @@ export class TunnelsFeature implements Feature {
 
   constructor(ctx: GatewayContext, deps: { devices: DeviceAddresses; jobs: JobCarrier }) {
     const { config, bus } = ctx;
+    const allowList = new TunnelAllowList(config.tunnels.allow, { allowLocal: config.tunnels.allowLocal });
+    const wide = allowList.wideRules();
+    if (wide.length > 0) {
+      ctx.logger.warn(
+        { rules: wide },
+        'tunnels.allow has very wide rules: the cloud may open tunnels to any address in them; list the devices’ subnets or addresses',
+      );
+    }
+    if (config.tunnels.allowLocal) {
+      ctx.logger.warn(
+        'tunnels.allowLocal: the cloud may open tunnels to this gateway itself (loopback, its own addresses); use this in a lab only',
+      );
+    }
     this.endpoint = new TunnelEndpoint({
-      allowList: new TunnelAllowList(config.tunnels.allow),
+      allowList,
       devices: deps.devices,
       jobs: deps.jobs,
       maxConcurrent: config.tunnels.maxConcurrent,

@@ -38,6 +38,59 @@ describe('tunnel allow-list', () => {
   it('denies everything when nothing is configured', () => {
     expect(new TunnelAllowList([]).check('127.0.0.1', 9100)).toMatchObject({ allowed: false });
   });
+
+  it('never lets a wide IPv6 rule match IPv4, nor any rule reach the box itself (issue 13, finding 13)', () => {
+    const interfaces = () =>
+      ({
+        lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }],
+        eth0: [
+          { address: '192.168.1.2', family: 'IPv4', internal: false },
+          { address: 'fd00::2', family: 'IPv6', internal: false },
+        ],
+      }) as unknown as NodeJS.Dict<import('node:os').NetworkInterfaceInfo[]>;
+    const wide = new TunnelAllowList(
+      [
+        { cidr: '::/0', ports: [8080, 9100] },
+        { cidr: '::ffff:0:0/96', ports: [8080] },
+        { cidr: '0.0.0.0/0', ports: [9100] },
+      ],
+      { interfaces },
+    );
+    // ::/0 is IPv6 only: it does not reach IPv4 (on main it matched 127.0.0.1, the status page).
+    expect(wide.check('127.0.0.1', 8080)).toMatchObject({ allowed: false });
+    expect(wide.check('10.1.2.3', 8080)).toMatchObject({ allowed: true }); // ::ffff:0:0/96 is all IPv4…
+    for (const own of [
+      '127.0.0.1',
+      '127.8.9.10',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '::1',
+      '0.0.0.0',
+      '::',
+    ]) {
+      expect(wide.check(own, 8080), own).toMatchObject({ allowed: false, code: 'NOT_ALLOWED' }); // …but never loopback
+    }
+    for (const local of [
+      '169.254.169.254',
+      'fe80::1',
+      'fe80::1%eth0',
+      '192.168.1.2',
+      '::ffff:192.168.1.2',
+      'fd00::2',
+    ]) {
+      expect(wide.check(local, 9100), local).toMatchObject({ allowed: false, code: 'NOT_ALLOWED' });
+    }
+    expect(wide.check('192.168.1.20', 9100)).toEqual({ allowed: true });
+    expect(wide.check('::ffff:192.168.1.20', 9100)).toEqual({ allowed: true });
+    expect(wide.wideRules()).toEqual(['::/0', '::ffff:0:0/96', '0.0.0.0/0']);
+    expect(list.wideRules()).toEqual(['fd00::/8']); // the whole ULA range: more than a LAN
+    // A lab where the "devices" run on the gateway's own host says so.
+    const lab = new TunnelAllowList([{ cidr: '127.0.0.1/32', ports: [9100] }], {
+      allowLocal: true,
+      interfaces,
+    });
+    expect(lab.check('127.0.0.1', 9100)).toEqual({ allowed: true });
+  });
 });
 
 /** A TCP echo server standing in for a LAN device. */
@@ -85,7 +138,7 @@ async function chain(allowPort: number, broker: Broker = 'none') {
     parseGatewayConfig({
       gateway: { id: 'gw1', domain: 'example.com', stateDir: dir },
       cloud: { url: `ws://127.0.0.1:${cloud.port}/push`, token, connections: 1 },
-      tunnels: { allow: [{ cidr: '127.0.0.1/32', ports: [allowPort] }] },
+      tunnels: { allow: [{ cidr: '127.0.0.1/32', ports: [allowPort] }], allowLocal: true },
       ...mqtt,
     }),
     { logger: silentLogger() },
