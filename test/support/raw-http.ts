@@ -96,13 +96,18 @@ export class RawHttpConnection {
       if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
     }
     const rest = this.buffer.subarray(end + 4);
+    if (status >= 100 && status < 200 && status !== 101) {
+      // An interim answer (100 Continue): the final one follows.
+      this.buffer = rest;
+      return this.parse(head);
+    }
     const closing = (headers.connection ?? '').toLowerCase() === 'close';
     const take = (body: Buffer, used: number, closed: boolean): RawAnswer => {
       this.buffer = rest.subarray(used);
       if (closed || status === 101) this.destroy();
       return { status, headers, body, closed: closed || status === 101 };
     };
-    if (head || status === 101 || status === 204 || status === 304 || (status >= 100 && status < 200)) {
+    if (head || status === 101 || status === 204 || status === 304) {
       return take(Buffer.alloc(0), 0, closing);
     }
     if (headers['content-length'] !== undefined) {

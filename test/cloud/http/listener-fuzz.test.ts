@@ -1,0 +1,371 @@
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CloudHandle, scratchDir, startCloud } from '../../support/chain.ts';
+import { type RawAnswer, RawHttpConnection, rawRequest } from '../../support/raw-http.ts';
+
+/**
+ * Issue 13, class-level: thousands of generated request lines against the real cloud process
+ * (its one port: API, health, direct endpoints, the push and direct-stream WebSockets). None
+ * carries a valid credential for what it asks, so nothing may answer 2xx but the health check,
+ * no upgrade may succeed, and the process must still be up and serving at the end. Requests go
+ * over a few keep-alive connections (upgrades on their own) so a run stays short.
+ */
+
+const RUNS_HTTP = 3000;
+const RUNS_UPGRADE = 800;
+const CONNECTIONS = 4;
+
+let scratch: ReturnType<typeof scratchDir>;
+let cloud: CloudHandle;
+let jobId: string;
+const pool: RawHttpConnection[] = [];
+
+beforeAll(async () => {
+  scratch = scratchDir('listener-fuzz');
+  cloud = await startCloud(scratch.dir);
+  const res = await fetch(`http://127.0.0.1:${cloud.port}/api/v1/jobs?gateway=gw1&device=mfp&type=print`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${cloud.apiToken}`, 'content-type': 'application/pdf' },
+    body: randomBytes(2048),
+  });
+  expect(res.status).toBe(202);
+  jobId = ((await res.json()) as { id: string }).id;
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of pool) c.destroy();
+  await cloud?.proc.stop();
+  scratch?.cleanup();
+});
+
+const ROUTES = () => [
+  '/api/v1/gateways',
+  '/api/v1/gateways/gw1',
+  '/api/v1/gateways/gw1/log',
+  '/api/v1/gateways/gw1/push',
+  '/api/v1/gateways/gw1/token',
+  '/api/v1/gateways/gw1/devices',
+  '/api/v1/gateways/gw1/devices/mfp',
+  '/api/v1/gateways/gw1/devices/mfp/push',
+  '/api/v1/jobs',
+  `/api/v1/jobs/${jobId}`,
+  '/api/v1/devices',
+  '/api/v1/metrics',
+  `/direct/v1/jobs/${jobId}/connect`,
+  `/direct/v1/jobs/${jobId}/document`,
+  `/direct/v1/jobs/${jobId}/complete`,
+  `/direct/v1/jobs/${jobId}/stream`,
+  '/direct/v1/jobs/%E0%A4%A/stream',
+  '/push',
+  '/health',
+  '/',
+];
+
+const hex = (c: string, upper: boolean) => {
+  const h = c.charCodeAt(0).toString(16).padStart(2, '0');
+  return `%${upper ? h.toUpperCase() : h}`;
+};
+
+/** One way to spell a path differently. */
+const mutation = fc.oneof(
+  fc.record({ op: fc.constant('encode' as const), at: fc.nat(), upper: fc.boolean() }),
+  fc.record({ op: fc.constant('double-encode' as const), at: fc.nat() }),
+  fc.record({
+    op: fc.constant('slash' as const),
+    at: fc.nat(),
+    text: fc.constantFrom('//', '/./', '/x/../', '\\', '/%2F', '/%2e/'),
+  }),
+  fc.record({
+    op: fc.constant('append' as const),
+    text: fc.constantFrom(
+      '/',
+      '?',
+      '?a=1&a=2',
+      '#f',
+      ';x',
+      '%00',
+      '%',
+      '%G1',
+      '%E0%A4%A',
+      '%FF',
+      '%C0%AF',
+      '/..',
+      '?limit=99999999999999999999',
+    ),
+  }),
+  fc.record({ op: fc.constant('upper' as const) }),
+  fc.record({ op: fc.constant('raw-byte' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
+);
+
+type Mutation = { op: string; at?: number; upper?: boolean; text?: string; byte?: number };
+
+function mutate(path: string, m: Mutation): string {
+  const at = m.at !== undefined && path.length > 0 ? m.at % path.length : 0;
+  switch (m.op) {
+    case 'encode': {
+      const c = path[at] ?? 'a';
+      return path.slice(0, at) + hex(c, m.upper ?? false) + path.slice(at + 1);
+    }
+    case 'double-encode':
+      return path.replaceAll('%', '%25');
+    case 'slash': {
+      const slash = path.indexOf('/', at);
+      return slash < 0
+        ? path + (m.text ?? '')
+        : path.slice(0, slash) + (m.text ?? '') + path.slice(slash + 1);
+    }
+    case 'append':
+      return path + (m.text ?? '');
+    case 'upper':
+      return path.toUpperCase();
+    case 'raw-byte':
+      return path.slice(0, at) + String.fromCharCode(m.byte ?? 0) + path.slice(at);
+    default:
+      return path;
+  }
+}
+
+/** The request target: origin, absolute, authority or asterisk form. */
+const target = fc
+  .record({
+    route: fc.nat(),
+    mutations: fc.array(mutation, { maxLength: 4 }),
+    form: fc.constantFrom(
+      'origin',
+      'origin',
+      'origin',
+      'absolute',
+      'absolute-https',
+      'authority',
+      'asterisk',
+      'empty',
+    ),
+    host: fc.constantFrom('x', 'cloud.example', '127.0.0.1:1', '[::1]', 'user:pw@x', ''),
+  })
+  .map(({ route, mutations, form, host }) => {
+    const routes = ROUTES();
+    let path = routes[route % routes.length] as string;
+    for (const m of mutations) path = mutate(path, m);
+    switch (form) {
+      case 'absolute':
+        return `http://${host}${path}`;
+      case 'absolute-https':
+        return `https://${host}${path}`;
+      case 'authority':
+        return host || 'cloud.example:443';
+      case 'asterisk':
+        return '*';
+      case 'empty':
+        return '';
+      default:
+        return path;
+    }
+  });
+
+const method = fc.constantFrom(
+  'GET',
+  'GET',
+  'POST',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+  'CONNECT',
+  'TRACE',
+  'get',
+  'PROPFIND',
+);
+
+/** Credentials that are all wrong for what they are sent to. */
+const authorization = () =>
+  fc.constantFrom(
+    null,
+    'Bearer ',
+    'Bearer wrong-token-0123456789abcdef',
+    `Bearer ${cloud.gatewayToken}`,
+    `Basic ${Buffer.from(`api:${cloud.apiToken}`).toString('base64')}`,
+    `Bearer ${cloud.apiToken.slice(0, -1)}`,
+    `Bearer ${cloud.apiToken}x`,
+    `Token ${cloud.apiToken}`,
+    'Bearer \u00ff\u00fe',
+  );
+
+const extraHeaders = fc.array(
+  fc.oneof(
+    fc.constantFrom(
+      'Content-Type: application/json',
+      'Content-Type: application/pdf',
+      'Content-Type: text/plain',
+      'Idempotency-Key: k',
+      'X-Mfp-Gateway: gw2',
+      'X-Mfp-Gateway: GW1',
+      'X-Forwarded-For: 127.0.0.1',
+      'Expect: 100-continue',
+      'Transfer-Encoding: chunked',
+      'Host: other.example',
+      'Cookie: a=b',
+      'X-Bad: \u00e9\u00ff',
+    ),
+    fc.integer({ min: 1000, max: 40_000 }).map((n) => `X-Pad: ${'a'.repeat(n)}`),
+    fc
+      .integer({ min: 10, max: 120 })
+      .map((n) => Array.from({ length: n }, (_, i) => `X-H${i}: v`).join('\r\n')),
+  ),
+  { maxLength: 3 },
+);
+
+const body = fc.oneof(
+  fc.constant(''),
+  fc.constantFrom(
+    '{"type":"x","payload":1}',
+    '{"id":"evil","token":"x"}',
+    '{"disabled":true}',
+    '{',
+    'null',
+    '%PDF-1.4',
+  ),
+  fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b).toString('latin1')),
+);
+
+const upgradeHeaders = fc.record({
+  upgrade: fc.constantFrom('websocket', 'WebSocket', 'h2c', 'websocket, foo', ''),
+  connection: fc.constantFrom('Upgrade', 'upgrade, keep-alive', 'keep-alive', 'close'),
+  version: fc.constantFrom('13', '8', '', 'x'),
+  key: fc.constantFrom(
+    randomBytes(16).toString('base64'),
+    'short',
+    '',
+    '=====',
+    randomBytes(40).toString('base64'),
+  ),
+  extra: fc.constantFrom(
+    '',
+    'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits',
+    'Sec-WebSocket-Protocol: mqtt',
+    'Origin: http://evil.example',
+  ),
+});
+
+interface Generated {
+  method: string;
+  target: string;
+  headers: string[];
+  body: string;
+  upgrade: boolean;
+}
+
+function encode(req: Generated): Buffer {
+  const lines = [`${req.method} ${req.target} HTTP/1.1`, 'Host: cloud.example', ...req.headers];
+  const chunked = req.headers.includes('Transfer-Encoding: chunked');
+  const bytes = Buffer.from(req.body, 'latin1');
+  if (chunked) {
+    const payload =
+      bytes.length > 0 ? `${bytes.length.toString(16)}\r\n${req.body}\r\n0\r\n\r\n` : '0\r\n\r\n';
+    return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${payload}`, 'latin1');
+  }
+  lines.push(`Content-Length: ${bytes.length}`);
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), bytes]);
+}
+
+let served = 0;
+
+async function send(req: Generated): Promise<RawAnswer> {
+  const bytes = encode(req);
+  const head = req.method.toUpperCase() === 'HEAD';
+  if (req.upgrade) return rawRequest(cloud.port, bytes, { head, timeoutMs: 5000 });
+  const slot = served++ % CONNECTIONS;
+  let conn = pool[slot];
+  if (!conn?.open) {
+    conn = new RawHttpConnection(cloud.port);
+    pool[slot] = conn;
+  }
+  return conn.exchange(bytes, { head, timeoutMs: 5000 });
+}
+
+let statuses = new Map<number, number>();
+
+function check(req: Generated, answer: RawAnswer): void {
+  statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+  const what = `${JSON.stringify(encode(req).subarray(0, 300).toString('latin1'))} answered ${answer.status}`;
+  expect(answer.status, what).not.toBe(101);
+  if (answer.status >= 200 && answer.status < 300) {
+    // Only the health check is public; its answer is this and nothing else.
+    expect(req.method.toUpperCase() === 'HEAD' || answer.body.toString() === '{"ok":true}', what).toBe(true);
+  }
+  expect(cloud.proc.child.exitCode, `the cloud exited after ${what}`).toBeNull();
+}
+
+async function stillServing(): Promise<void> {
+  expect(cloud.proc.child.exitCode).toBeNull();
+  expect((await fetch(`http://127.0.0.1:${cloud.port}/health`)).status).toBe(200);
+  expect((await cloud.api('/api/v1/gateways')).status).toBe(200);
+  expect((await cloud.api('/api/v1/gateways/gw1')).body).toMatchObject({ id: 'gw1', disabled: false });
+}
+
+describe('the cloud listener under generated hostile requests (issue 13)', () => {
+  it(`request lines: ${RUNS_HTTP} without a credential reach nothing but /health, and the cloud stays up`, async () => {
+    const request = fc.record({
+      method,
+      target,
+      auth: authorization(),
+      headers: extraHeaders,
+      body,
+      upgrade: fc.constant(false),
+    });
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const req: Generated = {
+          method: r.method,
+          target: r.target,
+          headers: [...(r.auth === null ? [] : [`Authorization: ${r.auth}`]), ...r.headers],
+          body: r.body,
+          upgrade: false,
+        };
+        check(req, await send(req));
+      }),
+      { numRuns: RUNS_HTTP, endOnFailure: true },
+    );
+    await stillServing();
+    console.info('request lines: answers by status', Object.fromEntries(statuses));
+    statuses = new Map();
+  }, 180_000);
+
+  it(`upgrade handshakes: ${RUNS_UPGRADE} to every route (push, direct stream, API) never open a WebSocket without a credential`, async () => {
+    const request = fc.record({
+      method: fc.constantFrom('GET', 'GET', 'GET', 'POST', 'HEAD'),
+      target,
+      auth: authorization(),
+      gatewayHeader: fc.constantFrom(null, 'gw2', 'GW1', 'gw1x', ''),
+      upgrade: upgradeHeaders,
+      headers: extraHeaders,
+    });
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const u = r.upgrade;
+        const req: Generated = {
+          method: r.method,
+          target: r.target,
+          headers: [
+            ...(r.auth === null ? [] : [`Authorization: ${r.auth}`]),
+            ...(r.gatewayHeader === null ? [] : [`X-Mfp-Gateway: ${r.gatewayHeader}`]),
+            `Connection: ${u.connection}`,
+            `Upgrade: ${u.upgrade}`,
+            `Sec-WebSocket-Version: ${u.version}`,
+            `Sec-WebSocket-Key: ${u.key}`,
+            ...(u.extra ? [u.extra] : []),
+            ...r.headers.filter((h) => !h.startsWith('Transfer-Encoding')),
+          ],
+          body: '',
+          upgrade: true,
+        };
+        check(req, await send(req));
+      }),
+      { numRuns: RUNS_UPGRADE, endOnFailure: true },
+    );
+    await stillServing();
+    console.info('upgrades: answers by status', Object.fromEntries(statuses));
+  }, 180_000);
+});
