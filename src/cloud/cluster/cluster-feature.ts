@@ -38,6 +38,8 @@ export type ClusterSettings = NonNullable<CloudConfig['cluster']>;
 const HEARTBEAT_MS = 1_000;
 /** A request to another node gets this much longer than the work it asks for. */
 const REQUEST_SLACK_MS = 5_000;
+/** A node sharing this node's name is logged at most this often. */
+const NAMESAKE_WARN_MS = 60_000;
 /** A restore request to another node. */
 const RESTORE_TIMEOUT_MS = 5_000;
 
@@ -75,6 +77,7 @@ export class ClusterFeature implements Feature, FleetCalls, JobFleet {
   private startedAt = 0;
   /** When this node last heard its own heartbeat: proof that it hears the others. */
   private ownHeardAt = 0;
+  private namesakeWarnedAt = Number.NEGATIVE_INFINITY;
   private readonly onLineUp = (line: CloudLine) => this.lineUp(line);
   private readonly onLineDown = (line: CloudLine) => this.lineDown(line);
 
@@ -257,6 +260,13 @@ export class ClusterFeature implements Feature, FleetCalls, JobFleet {
     const now = this.ctx.clock.now();
     if (beat.node === this.node) {
       if (beat.instance === this.instance) this.ownHeardAt = now;
+      else if (!beat.leaving && now - this.namesakeWarnedAt > NAMESAKE_WARN_MS) {
+        this.namesakeWarnedAt = now;
+        this.log.error(
+          { nats: this.settings.nats },
+          'another node runs under this node’s name: give each node its own cluster.node',
+        );
+      }
       return;
     }
     if (beat.leaving) {

@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import WebSocket from 'ws';
 import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
 import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
+import { type Logger, silentLogger } from '../../../src/log/logger.ts';
+import { capturedLogs } from '../../support/captured-logs.ts';
 import { type NatsHandle, startNats } from '../../support/nats.ts';
 import { type PostgresHandle, startPostgres } from '../../support/postgres.ts';
 import { rawHello } from '../../support/raw-gateway.ts';
@@ -31,7 +32,10 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
 
-async function fleetOf(count: number): Promise<CloudServer[]> {
+async function fleetOf(
+  count: number,
+  options: { names?: string[]; logger?: Logger } = {},
+): Promise<CloudServer[]> {
   const url = await pg.createDatabase();
   const started: CloudServer[] = [];
   for (let i = 0; i < count; i++) {
@@ -46,9 +50,14 @@ async function fleetOf(count: number): Promise<CloudServer[]> {
         store: { url, maxConnections: 2 },
         keepalive: { probe: false },
         push: { ackTimeout: '1s', deadline: '10s' },
-        cluster: { nats: nats.url, token: nats.token, node: `node-${'ab'[i]}`, nodeTimeout: '2s' },
+        cluster: {
+          nats: nats.url,
+          token: nats.token,
+          node: options.names?.[i] ?? `node-${'ab'[i]}`,
+          nodeTimeout: '2s',
+        },
       }),
-      { logger: silentLogger() },
+      { logger: options.logger ?? silentLogger() },
     );
     nodes.push(node);
     started.push(node);
@@ -172,5 +181,15 @@ describe('a fleet of two cloud nodes on PostgreSQL and NATS', () => {
     const pending = push(a, 'gw1');
     await openLine(a, 'gw1', 'line-0');
     expect(await pending).toMatchObject({ delivered: true, connection: 'line-0' });
+  });
+
+  it('says so when two nodes run under one name', async () => {
+    const { logger, logs } = capturedLogs();
+    await fleetOf(2, { names: ['twin', 'twin'], logger });
+    await vi.waitFor(() =>
+      expect(logs.map((l) => l.msg)).toContain(
+        'another node runs under this node’s name: give each node its own cluster.node',
+      ),
+    );
   });
 });
