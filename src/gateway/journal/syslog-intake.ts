@@ -56,8 +56,20 @@ export interface SyslogAddresses {
 
 interface TcpSession {
   socket: Socket;
+  source: string;
+  /** The rate limit's wait before the queued messages go on. */
   timer: TimerHandle | undefined;
+  /** Closes the connection when it stays silent (first message, then any). */
+  idle: TimerHandle | undefined;
+  lastActiveAt: number;
 }
+
+/** A TCP sender must send its first bytes within this time: a socket that says nothing is closed. */
+export const FIRST_BYTES_TIMEOUT_MS = 30_000;
+/** A TCP connection silent this long is closed (syslog senders reconnect when they have something to say). */
+export const IDLE_TIMEOUT_MS = 15 * 60_000;
+/** TCP connections at once from one sender address; a newer one closes its longest-silent one. */
+export const MAX_CONNECTIONS_PER_SOURCE = 4;
 
 /**
  * Receives devices' connection logs as RFC 5424 syslog over UDP and TCP on the LAN side.
@@ -129,6 +141,7 @@ export class SyslogIntake {
     this.stopped = true;
     for (const session of this.sessions) {
       this.options.clock.clearTimeout(session.timer);
+      this.options.clock.clearTimeout(session.idle);
       session.socket.destroy();
     }
     this.sessions.clear();
@@ -154,8 +167,8 @@ export class SyslogIntake {
   }
 
   private async listenTcp(at: ListenAddress): Promise<Server> {
+    // No server.maxConnections: it turns the newcomer away. connection() makes room instead.
     const server = createServer((socket) => this.connection(socket));
-    server.maxConnections = this.options.maxConnections;
     const listening = once(server, 'listening');
     server.listen({ host: at.host, port: at.port });
     await listening.catch((err: Error) => {
@@ -191,8 +204,24 @@ export class SyslogIntake {
       socket.destroy();
       return;
     }
-    const session: TcpSession = { socket, timer: undefined };
+    this.makeRoom(source);
+    const { clock } = this.options;
+    const session: TcpSession = {
+      socket,
+      source,
+      timer: undefined,
+      idle: undefined,
+      lastActiveAt: clock.now(),
+    };
     this.sessions.add(session);
+    const armIdle = (ms: number, what: string) => {
+      clock.clearTimeout(session.idle);
+      session.idle = clock.setTimeout(() => {
+        this.log.debug({ source }, `syslog TCP connection closed: ${what}`);
+        socket.destroy();
+      }, ms);
+    };
+    armIdle(FIRST_BYTES_TIMEOUT_MS, `nothing sent within ${FIRST_BYTES_TIMEOUT_MS} ms`);
     const framer = new SyslogFramer(this.options.maxMessageBytes);
     const queue: Buffer[] = [];
     // Messages already read are held while the sender is over its rate; the socket is paused
@@ -232,11 +261,44 @@ export class SyslogIntake {
         socket.destroy();
       }
     };
-    socket.on('data', (chunk: Buffer) => guarded(() => take(framer.push(chunk))));
+    socket.on('data', (chunk: Buffer) => {
+      session.lastActiveAt = clock.now();
+      armIdle(IDLE_TIMEOUT_MS, `silent for ${IDLE_TIMEOUT_MS} ms`);
+      guarded(() => take(framer.push(chunk)));
+    });
     socket.on('end', () => guarded(() => take(framer.end())));
     socket.on('error', (err) => this.log.debug({ source, err: err.message }, 'syslog TCP connection error'));
     // Messages still queued when the sender hangs up are stored as the rate allows (drain's timer).
-    socket.on('close', () => this.sessions.delete(session));
+    socket.on('close', () => {
+      clock.clearTimeout(session.idle);
+      this.sessions.delete(session);
+    });
+  }
+
+  /**
+   * Past the bounds (per sender, and maxConnections in all) the newcomer is let in and the
+   * longest-silent connection (of its sender first) closed: silent sockets cannot stop the
+   * intake, and a sender that hangs on to a connection it does not use loses it first.
+   */
+  private makeRoom(source: string): void {
+    const longestSilent = (list: TcpSession[]) =>
+      list.reduce<TcpSession | undefined>(
+        (a, b) => (a === undefined || b.lastActiveAt < a.lastActiveAt ? b : a),
+        undefined,
+      );
+    const all = [...this.sessions];
+    const own = all.filter((s) => s.source === source);
+    const victim =
+      own.length >= MAX_CONNECTIONS_PER_SOURCE
+        ? longestSilent(own)
+        : all.length >= this.options.maxConnections
+          ? longestSilent(all)
+          : undefined;
+    if (!victim) return;
+    this.log.debug({ source: victim.source }, 'syslog TCP connection closed to make room for a newer one');
+    this.options.clock.clearTimeout(victim.idle);
+    this.sessions.delete(victim);
+    victim.socket.destroy();
   }
 
   private admits(source: string): boolean {

@@ -19,8 +19,15 @@ import { DeviceSession } from './device-session.ts';
 
 /** A connection that does not say a valid hello within this time is closed. */
 const HELLO_TIMEOUT_MS = 10_000;
-/** Connections still to say hello at once; more are turned away (a LAN scanner costs little). */
-const MAX_UNAUTHENTICATED = 32;
+/**
+ * Connections still to say hello at once, and from one source address. A newcomer past
+ * either bound closes the oldest such connection (of that source first) rather than being
+ * turned away: a real device says hello at once, so silent sockets cannot keep it out.
+ */
+export const MAX_UNAUTHENTICATED = 32;
+export const MAX_UNAUTHENTICATED_PER_SOURCE = 4;
+/** An HTTP request (the upgrade, or a relayed direct request) must have its headers in within this time. */
+const HEADERS_TIMEOUT_MS = 10_000;
 
 export type DeviceHello = Extract<DeviceToGateway, { type: 'hello' }>;
 
@@ -48,7 +55,8 @@ export class DeviceEndpoint {
   private readonly log: Logger;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PROXY_MESSAGE_BYTES });
   private readonly server: Server;
-  private unauthenticated = 0;
+  /** Sockets still to say hello, oldest first, with their source address. */
+  private readonly pending = new Map<WebSocket, string>();
   private refusals = 0;
 
   constructor(options: DeviceEndpointOptions) {
@@ -67,6 +75,9 @@ export class DeviceEndpoint {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       }),
     );
+    // A connection that never sends its request is closed too, not only one that never says hello.
+    this.server.headersTimeout = HEADERS_TIMEOUT_MS;
+    this.server.requestTimeout = 5 * HEADERS_TIMEOUT_MS;
     this.server.on(
       'upgrade',
       guardUpgrade(this.log, (req, socket, head) => this.upgrade(req, socket, head)),
@@ -100,22 +111,40 @@ export class DeviceEndpoint {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
-    if (path !== PUSH_PROXY_PATH || this.unauthenticated >= MAX_UNAUTHENTICATED) {
-      if (path !== PUSH_PROXY_PATH) rejectUpgrade(socket, 404, 'Not Found');
-      else rejectUpgrade(socket, 503, 'Service Unavailable');
+    if (path !== PUSH_PROXY_PATH) {
+      rejectUpgrade(socket, 404, 'Not Found');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.awaitHello(ws, req.socket.remoteAddress ?? null));
+    const source = req.socket.remoteAddress ?? '';
+    this.makeRoom(source);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.awaitHello(ws, source || null));
+  }
+
+  /** Closes the oldest silent connection of this source, or of all, when a bound is reached. */
+  private makeRoom(source: string): void {
+    const ofSource = [...this.pending].filter(([, from]) => from === source);
+    const victim =
+      ofSource.length >= MAX_UNAUTHENTICATED_PER_SOURCE
+        ? ofSource[0]?.[0]
+        : this.pending.size >= MAX_UNAUTHENTICATED
+          ? this.pending.keys().next().value
+          : undefined;
+    if (!victim) return;
+    const from = this.pending.get(victim) ?? null;
+    this.pending.delete(victim);
+    this.refusals++;
+    this.log.debug({ from }, 'device connection closed before its hello: a newer one needed the room');
+    victim.terminate();
   }
 
   private awaitHello(ws: WebSocket, remote: string | null): void {
     const { clock } = this.options;
-    this.unauthenticated++;
+    this.pending.set(ws, remote ?? '');
     let waiting = true;
     const done = () => {
       if (!waiting) return;
       waiting = false;
-      this.unauthenticated--;
+      this.pending.delete(ws);
       clock.clearTimeout(timer);
     };
     const timer = clock.setTimeout(() => {

@@ -5,7 +5,12 @@ import { connect, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
-import { SyslogIntake, type SyslogIntakeOptions } from '../../../src/gateway/journal/syslog-intake.ts';
+import {
+  FIRST_BYTES_TIMEOUT_MS,
+  IDLE_TIMEOUT_MS,
+  SyslogIntake,
+  type SyslogIntakeOptions,
+} from '../../../src/gateway/journal/syslog-intake.ts';
 import { TunnelJournal } from '../../../src/gateway/journal/tunnel-journal.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
@@ -185,8 +190,8 @@ describe('SyslogIntake over real sockets', () => {
     const t0 = s.clock.now();
     await write(socket, [1, 2, 3, 4, 5].map((i) => counted(msg(`m${i}`))).join(''));
     while (s.stored() < 5) {
-      // A pending timer is the session waiting for the sender's next token.
-      await vi.waitFor(() => expect(s.clock.pendingCount()).toBe(1));
+      // Two pending timers: the connection's idle timeout, and the session waiting for the sender's next token.
+      await vi.waitFor(() => expect(s.clock.pendingCount()).toBe(2));
       const before = s.stored();
       s.clock.advance(1000);
       expect(s.stored()).toBe(before + 1);
@@ -245,5 +250,33 @@ describe('SyslogIntake over real sockets', () => {
     });
     await expect(second.start()).rejects.toThrow(`cannot listen for syslog on TCP 127.0.0.1:${taken}`);
     expect(second.addresses()).toEqual({ udp: null, tcp: null });
+  });
+});
+
+describe('SyslogIntake: silent TCP sockets (issue 13, finding 9)', () => {
+  it('lets a sender in past maxConnections by closing the longest-silent connection', async () => {
+    const s = await startIntake({ maxConnections: 4 });
+    const silent: Socket[] = [];
+    for (let i = 0; i < 4; i++) silent.push(await s.tcp());
+    const closed = once(silent[0] as Socket, 'close');
+    const sender = await s.tcp();
+    await write(sender, counted(msg('got through')));
+    await vi.waitFor(() => expect(s.messages()).toEqual(['got through']));
+    await closed;
+  });
+
+  it('closes a socket that sends nothing, and one that falls silent', async () => {
+    const s = await startIntake();
+    const mute = await s.tcp();
+    const talker = await s.tcp();
+    await write(talker, counted(msg('once')));
+    await vi.waitFor(() => expect(s.stored()).toBe(1));
+    const muteClosed = once(mute, 'close');
+    s.clock.advance(FIRST_BYTES_TIMEOUT_MS);
+    await muteClosed;
+    expect(talker.destroyed).toBe(false);
+    const talkerClosed = once(talker, 'close');
+    s.clock.advance(IDLE_TIMEOUT_MS);
+    await talkerClosed;
   });
 });

@@ -138,6 +138,31 @@ function statusOf(cloud: Cloud, pushId: string, status: string): Promise<Gateway
   );
 }
 
+describe('push proxy: silent sockets (issue 13, finding 9)', () => {
+  it('keeps a real device in: silent sockets past the bounds close, oldest first, instead of the newcomer', async () => {
+    const h = await harness();
+    const silent: WebSocket[] = [];
+    for (let i = 0; i < 40; i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${h.port}/push-proxy`);
+      defer(() => ws.terminate());
+      ws.on('error', () => {});
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('unexpected-response', (_req, res) => reject(new Error(`refused: ${res.statusCode}`)));
+      });
+      silent.push(ws);
+    }
+    const d = await device(h.port, 'a', TOKENS.a);
+    expect(await d.next('welcome')).toMatchObject({ deviceId: 'a' });
+    // One source keeps at most 4 sockets that have not said hello; the newest ones stay.
+    await vi.waitFor(() =>
+      expect(silent.filter((ws) => ws.readyState === WebSocket.OPEN).length).toBeLessThanOrEqual(4),
+    );
+    expect(silent.at(-1)?.readyState).toBe(WebSocket.OPEN);
+    expect(silent[0]?.readyState).not.toBe(WebSocket.OPEN);
+  });
+});
+
 describe('push proxy on the gateway', () => {
   it('opens one stream per device and attaches it with the device state', async () => {
     const h = await harness();
