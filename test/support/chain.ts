@@ -124,8 +124,10 @@ export async function startFirewall(
   lifetime?: string,
   /** The line's capacity each way, bytes/s (e.g. "2m"): a slow line. */
   rate?: string,
+  /** Listen on this port (a restarted firewall in front of the same gateways); default: a free one. */
+  listenPort?: number,
 ): Promise<{ proc: CliProcess; port: number }> {
-  const port = await freePort();
+  const port = listenPort ?? (await freePort());
   const proc = startCli([
     'sim',
     'firewall',

@@ -38,6 +38,8 @@ export interface SquidOptions {
   users: Record<string, string>;
   /** Seconds a CONNECT tunnel may stay idle (no bytes either way) before Squid closes it. */
   idleTimeoutSec: number;
+  /** Listen on this port (a restarted proxy in front of the same gateways); default: a free one. */
+  port?: number;
 }
 
 export interface SquidHandle {
@@ -50,9 +52,10 @@ export interface SquidHandle {
   proxyUrl(user?: string, password?: string): string;
   /**
    * Stops squid (SIGINT, then SIGKILL if it lingers) and removes its temp dir. Idempotent.
-   * The port stops accepting at once; squid's own shutdown takes about 2 s.
+   * The port stops accepting at once; squid's own shutdown takes about 2 s. SIGKILL: a crash,
+   * every tunnel cut at once.
    */
-  stop(): Promise<void>;
+  stop(signal?: 'SIGINT' | 'SIGKILL'): Promise<void>;
   /** squid's stderr, cache.log and access.log, for diagnostics. */
   logs(): Promise<string>;
 }
@@ -76,7 +79,7 @@ export async function startSquid(opts: SquidOptions): Promise<SquidHandle> {
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
     try {
-      return await startOnce(opts, await freePort());
+      return await startOnce(opts, opts.port ?? (await freePort()));
     } catch (err) {
       // freePort() releases the port before squid binds it: someone else may have taken it.
       if (err instanceof PortInUseError) {
@@ -214,10 +217,10 @@ async function startOnce(opts: SquidOptions, port: number): Promise<SquidHandle>
     ].join('\n');
 
   let stopped: Promise<void> | undefined;
-  const stop = () => {
+  const stop = (signal: 'SIGINT' | 'SIGKILL' = 'SIGINT') => {
     stopped ??= (async () => {
       if (exitInfo === undefined) {
-        child.kill('SIGINT');
+        child.kill(signal);
         if (!(await within(exited, STOP_GRACE_MS))) {
           child.kill('SIGKILL');
           await within(exited, KILL_GRACE_MS);

@@ -1,0 +1,332 @@
+import { describe, expect, it } from 'vitest';
+import { type CloudHandle, startCloud, startFirewall, startGatewayProcess } from '../support/chain.ts';
+import { type CliProcess, eventually } from '../support/cli-process.ts';
+import { type SquidHandle, startSquid } from '../support/squid.ts';
+import { processTeardown } from '../support/teardown.ts';
+
+/**
+ * The evidence the cloud learns from, through real middleboxes (issue 15 items 1, 3, 10, 11;
+ * issue 18 item 7): what a dying line is recorded with, what an outage is not, and what a
+ * make-before-break replacement is not.
+ */
+
+interface LineView {
+  id: string;
+  role: string;
+  idleMs: number;
+}
+interface GatewayState {
+  connections: LineView[];
+  keepalive: {
+    adviceMs: number;
+    source: string;
+    lowerBoundMs: number | null;
+    upperBoundMs: number | null;
+    lifetimeCapMs: number | null;
+    converged: boolean;
+  };
+}
+interface LogRecord {
+  time: string;
+  connectionId: string;
+  sessionId?: string;
+  role: string;
+  dataType: string;
+  status: 'OK' | 'NG';
+  failure?: string;
+  idleBeforeMs: number;
+}
+
+const TIMEOUT_MS = 3000;
+/** The chain's keepalive.evidenceFloor (test/support/chain.ts). */
+const EVIDENCE_FLOOR_MS = 100;
+/** Learning runs in real time through real middleboxes: allow for a loaded machine. */
+const LEARNING_TEST_MS = 240_000;
+
+const { track, scratch, defer } = processTeardown();
+
+const stateOf = async (cloud: CloudHandle, id = 'gw1') =>
+  (await cloud.api<GatewayState>(`/api/v1/gateways/${id}`)).body;
+const logOf = async (cloud: CloudHandle, id = 'gw1') =>
+  (await cloud.api<{ records: LogRecord[] }>(`/api/v1/gateways/${id}/log?limit=1000`)).body.records;
+
+function waitState(
+  cloud: CloudHandle,
+  ok: (s: GatewayState) => boolean,
+  what: string,
+  id = 'gw1',
+): Promise<GatewayState> {
+  return eventually(() => stateOf(cloud, id), ok, 200_000, what, 300);
+}
+
+/**
+ * What every log of a line dying under idleness must show (items 1, 5 and 10): each death once,
+ * blamed on the gap the line really sat (at least the middlebox's timeout, never the few ms
+ * since a keep-alive a reset answered), and no keep-alive credited with a gap the cloud's own
+ * sends cut short.
+ */
+function expectHonestLog(records: LogRecord[], timeoutMs: number): void {
+  const deaths = records.filter((r) => r.status === 'NG');
+  expect(deaths.length).toBeGreaterThan(0);
+  for (const d of deaths) expect(d.idleBeforeMs, JSON.stringify(d)).toBeGreaterThanOrEqual(timeoutMs);
+  const sessions = deaths.flatMap((d) => (d.sessionId ? [d.sessionId] : []));
+  expect(new Set(sessions).size).toBe(sessions.length);
+  for (const k of records.filter((r) => r.dataType === 'keepalive' && r.status === 'OK'))
+    expect(k.idleBeforeMs, JSON.stringify(k)).toBeGreaterThanOrEqual(EVIDENCE_FLOOR_MS);
+}
+
+/** A cloud that never probes, whose default keep-alive (5 s) outlives a 3 s middlebox: push lines die. */
+async function dyingChain(name: string): Promise<{ dir: string; cloud: CloudHandle }> {
+  const dir = scratch(name);
+  const cloud = await startCloud(dir, { keepalive: { default: '5s', probe: false } });
+  track(cloud.proc);
+  return { dir, cloud };
+}
+
+/** Waits until the cloud learned a death and advised below it, and the gateway follows. */
+async function learnedDeath(cloud: CloudHandle, gateway: CliProcess): Promise<GatewayState> {
+  const state = await waitState(
+    cloud,
+    (s) => s.keepalive.upperBoundMs !== null && s.keepalive.adviceMs < TIMEOUT_MS,
+    'a death to be learned and the advice to drop below it',
+  );
+  await gateway.waitFor(
+    (l) => l.msg === 'keep-alive interval changed' && Number(l.toMs) < TIMEOUT_MS,
+    20_000,
+    'the gateway to keep alive below the timeout',
+  );
+  return state;
+}
+
+describe.each(['silent', 'rst'] as const)(
+  'a line dying of idleness behind the sim firewall (%s)',
+  (onExpiry) => {
+    it(
+      'is recorded once with the gap it sat before the keep-alive, never the ms since it (items 1, 5, 10)',
+      async () => {
+        const { dir, cloud } = await dyingChain(`die-${onExpiry}`);
+        const firewall = await startFirewall(cloud.port, `${TIMEOUT_MS}ms`, onExpiry);
+        track(firewall.proc);
+        const gateway = track(
+          startGatewayProcess(dir, {
+            url: `ws://127.0.0.1:${firewall.port}/push`,
+            token: cloud.gatewayToken,
+          }),
+        );
+        const state = await learnedDeath(cloud, gateway);
+        expect(state.keepalive.upperBoundMs).toBeGreaterThanOrEqual(TIMEOUT_MS);
+        expectHonestLog(await logOf(cloud), TIMEOUT_MS);
+      },
+      LEARNING_TEST_MS,
+    );
+  },
+);
+
+describe('a line dying of idleness behind a real Squid (read_timeout 3 s)', () => {
+  it(
+    'is recorded once with the gap it sat, and lowers the advice (items 1, 5, 10)',
+    async () => {
+      const { dir, cloud } = await dyingChain('die-squid');
+      const squid = await startSquid({
+        users: { office: 'proxy-pass-1' },
+        idleTimeoutSec: TIMEOUT_MS / 1000,
+      });
+      defer(() => squid.stop());
+      const gateway = track(
+        startGatewayProcess(dir, {
+          url: `ws://127.0.0.1:${cloud.port}/push`,
+          token: cloud.gatewayToken,
+          proxy: squid.proxyUrl('office'),
+        }),
+      );
+      await learnedDeath(cloud, gateway);
+      // Squid checks read_timeout on a whole-second clock: it may cut a tunnel idle T − 1 s.
+      expectHonestLog(await logOf(cloud), TIMEOUT_MS - 1000);
+    },
+    LEARNING_TEST_MS,
+  );
+});
+
+/**
+ * Lets the gateway's push lines sit at clearly different idle gaps: a push resets one (the
+ * dispatcher picks the line heard from last), the other keeps its gap. Resolves when the gaps
+ * differ by more than the outage window (1 s) and both are past the evidence floor.
+ */
+async function staggerIdleGaps(cloud: CloudHandle): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const lines = (await stateOf(cloud)).connections.filter((c) => c.role === 'push');
+    const [a, b] = lines.sort((x, y) => y.idleMs - x.idleMs);
+    if (a && b && a.idleMs - b.idleMs > 1300 && b.idleMs > 300) return;
+    if (a && b && a.idleMs > 1000 && a.idleMs < 1600) {
+      await cloud.api('/api/v1/gateways/gw1/push', {
+        method: 'POST',
+        body: JSON.stringify({ type: 'print-ready', payload: {} }),
+      });
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the push lines never sat at different idle gaps');
+}
+
+/** An outage's evidence must leave the learned bounds as they were (item 3). */
+async function expectOutageIgnored(cloud: CloudHandle, before: GatewayState, since: number): Promise<void> {
+  await eventually(
+    () => logOf(cloud),
+    (records) => records.filter((r) => r.status === 'NG' && Date.parse(r.time) >= since).length >= 2,
+    60_000,
+    'both push lines’ deaths to be reported',
+    300,
+  );
+  const after = await waitState(cloud, (s) => s.connections.length > 0, 'the gateway to reconnect');
+  expect(after.keepalive.upperBoundMs).toBe(before.keepalive.upperBoundMs);
+  expect(after.keepalive.lowerBoundMs).toBeGreaterThanOrEqual(before.keepalive.lowerBoundMs ?? 0);
+  expect(after.keepalive.adviceMs).toBeGreaterThanOrEqual(before.keepalive.adviceMs);
+}
+
+describe('an outage: every line of the gateway cut at one moment after different idle gaps (item 3)', () => {
+  it(
+    'a restarted sim firewall neither lowers U nor wipes L',
+    async () => {
+      const dir = scratch('outage-fw');
+      const cloud = await startCloud(dir);
+      track(cloud.proc);
+      const firewall = await startFirewall(cloud.port, `${TIMEOUT_MS}ms`, 'silent');
+      const gateway = track(
+        startGatewayProcess(dir, { url: `ws://127.0.0.1:${firewall.port}/push`, token: cloud.gatewayToken }),
+      );
+      const before = await waitState(
+        cloud,
+        (s) => s.keepalive.converged && s.connections.every((c) => c.role === 'push'),
+        'the advice to converge and probing to end',
+      );
+      await staggerIdleGaps(cloud);
+      const since = Date.now() - 100;
+      await firewall.proc.stop('SIGKILL');
+      track(
+        (await startFirewall(cloud.port, `${TIMEOUT_MS}ms`, 'silent', undefined, undefined, firewall.port))
+          .proc,
+      );
+      await gateway.waitFor((l) => l.msg === 'line closed', 10_000, 'the gateway to see its lines cut');
+      await expectOutageIgnored(cloud, before, since);
+    },
+    LEARNING_TEST_MS,
+  );
+
+  it(
+    'a crashed and restarted Squid neither lowers U nor wipes L',
+    async () => {
+      const dir = scratch('outage-squid');
+      const cloud = await startCloud(dir);
+      track(cloud.proc);
+      const users = { office: 'proxy-pass-1' };
+      let squid: SquidHandle = await startSquid({ users, idleTimeoutSec: TIMEOUT_MS / 1000 });
+      defer(() => squid.stop());
+      const proxy = squid.proxyUrl('office');
+      track(
+        startGatewayProcess(dir, {
+          url: `ws://127.0.0.1:${cloud.port}/push`,
+          token: cloud.gatewayToken,
+          proxy,
+        }),
+      );
+      const before = await waitState(
+        cloud,
+        (s) => s.keepalive.converged && s.connections.every((c) => c.role === 'push'),
+        'the advice to converge through Squid and probing to end',
+      );
+      await staggerIdleGaps(cloud);
+      const since = Date.now() - 100;
+      const port = squid.port;
+      await squid.stop('SIGKILL');
+      squid = await startSquid({ users, idleTimeoutSec: TIMEOUT_MS / 1000, port });
+      await expectOutageIgnored(cloud, before, since);
+    },
+    LEARNING_TEST_MS,
+  );
+});
+
+describe('make-before-break replacement before a lifetime cap (item 11)', () => {
+  it(
+    'is no loss: no death recorded for a replaced line, the cap does not ratchet down, no loop',
+    async () => {
+      const dir = scratch('mbb');
+      const cloud = await startCloud(dir, { keepalive: { default: '1s' } });
+      track(cloud.proc);
+      const firewall = await startFirewall(cloud.port, '60s', 'silent', '6s');
+      track(firewall.proc);
+      const gateway = track(
+        startGatewayProcess(dir, { url: `ws://127.0.0.1:${firewall.port}/push`, token: cloud.gatewayToken }),
+      );
+      const found = await waitState(cloud, (s) => s.keepalive.lifetimeCapMs !== null, 'the cap to be found');
+      const since = Date.now();
+      const replacements = () =>
+        gateway.lines.filter((l) => l.msg === 'replacing line before its lifetime cap');
+      const start = replacements().length;
+      await eventually(
+        async () => replacements().length,
+        (n) => n >= start + 4,
+        120_000,
+        'four make-before-break replacements',
+        500,
+      );
+      const after = await stateOf(cloud);
+      expect(after.keepalive.lifetimeCapMs).toBeGreaterThanOrEqual(found.keepalive.lifetimeCapMs ?? 0);
+      const pushDeaths = (await logOf(cloud)).filter(
+        (r) => r.status === 'NG' && r.role === 'push' && Date.parse(r.time) > since,
+      );
+      expect(pushDeaths).toEqual([]);
+      // Each replacement opens one line: no reconnect storm of superseded replacements.
+      const superseded = gateway.lines.filter(
+        (l) => l.reason === 'superseded' || l.msg === 'replaced session closed',
+      );
+      expect(superseded.length).toBeLessThanOrEqual(replacements().length);
+    },
+    LEARNING_TEST_MS,
+  );
+});
+
+describe('identical domain through a real firewall (issue 18 item 7)', () => {
+  it(
+    'a second gateway of the domain inherits only once its own evidence agrees with the first’s',
+    async () => {
+      const dir = scratch('domain');
+      const tokens = { gw1: 'g1'.repeat(16), gw2: 'g2'.repeat(16) };
+      const cloud = await startCloud(dir, {
+        gateways: Object.entries(tokens).map(([id, token]) => ({ id, token })),
+      });
+      track(cloud.proc);
+      const firewall = await startFirewall(cloud.port, `${TIMEOUT_MS}ms`, 'silent');
+      track(firewall.proc);
+      const url = `ws://127.0.0.1:${firewall.port}/push`;
+      track(startGatewayProcess(dir, { url, token: tokens.gw1 }));
+      const first = await waitState(cloud, (s) => s.keepalive.converged, 'the first gateway to converge');
+      const dir2 = scratch('domain-2');
+      track(
+        startGatewayProcess(
+          dir2,
+          { url, token: tokens.gw2 },
+          { gateway: { id: 'gw2', domain: 'b.test.example.co.jp', stateDir: `${dir2}/gateway-state` } },
+        ),
+      );
+      const up = await cloud.proc.waitFor(
+        (l) => l.msg === 'line up' && l.gateway === 'gw2',
+        30_000,
+        'the second gateway’s first line',
+      );
+      // One gateway's word is not enough: the newcomer starts from the default.
+      expect(up.source).toBe('default');
+      const second = await waitState(
+        cloud,
+        (s) => s.keepalive.source === 'domain',
+        'the second gateway to take the site’s value',
+        'gw2',
+      );
+      expect(second.keepalive.lowerBoundMs).toBe((await stateOf(cloud)).keepalive.lowerBoundMs);
+      expect(second.keepalive.lowerBoundMs).toBeGreaterThanOrEqual(first.keepalive.lowerBoundMs ?? 0);
+      expect(second.keepalive.adviceMs).toBeLessThan(TIMEOUT_MS);
+      expect((await logOf(cloud, 'gw2')).filter((r) => r.status === 'NG')).toEqual([]);
+    },
+    LEARNING_TEST_MS,
+  );
+});
