@@ -9,10 +9,18 @@ import { ByteRateError, parseByteRate } from './byte-rate.ts';
  */
 export const MAX_CONFIG_DURATION = '365d';
 
+/** The definitions of `duration()` schemas; `.describe()` and the like clone a schema but keep its definition. */
+const durationDefs = new WeakSet<object>();
+
+/** Whether a schema is a `duration()` (or a clone of one): its value is milliseconds. */
+export function isDurationSchema(schema: z.core.$ZodType): boolean {
+  return durationDefs.has(schema._zod.def);
+}
+
 /** A duration written with a unit ("45s", "2h"), parsed to milliseconds, at most `max`. */
 export function duration(defaultValue: string, max: string = MAX_CONFIG_DURATION) {
   const maxMs = parseDuration(max);
-  return z
+  const schema = z
     .string({ error: 'a duration with a unit, e.g. "45s", "2h" or "1h30m"' })
     .default(defaultValue)
     .transform((text, ctx) => {
@@ -33,6 +41,8 @@ export function duration(defaultValue: string, max: string = MAX_CONFIG_DURATION
       }
       return value;
     });
+  durationDefs.add(schema._zod.def);
+  return schema;
 }
 
 const fractionInput = (max: number) =>
