@@ -107,7 +107,11 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
         passwordHash: await hashPassword(statusPassword),
       },
     }),
-    { logger: options.logger.child({ side: 'gateway' }), clock },
+    {
+      logger: options.logger.child({ side: 'gateway' }),
+      clock,
+      sharedProcess: 'the demo’s cloud and firewall',
+    },
   );
 
   const statusUrl = (await gateway.statusPage?.ready) ?? null;

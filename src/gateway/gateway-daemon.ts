@@ -68,6 +68,11 @@ export interface GatewayDeps {
   onPush?: (push: Push) => Promise<void> | void;
   /** The file `config` came from: the `reload-config` command re-reads it (none: not supported). */
   configFile?: string;
+  /**
+   * What else runs in this process (the demo: "the demo’s cloud and firewall"): the status
+   * page then does not pass the process's memory off as the gateway's.
+   */
+  sharedProcess?: string;
 }
 
 /**
@@ -157,6 +162,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     jobs: jobs.jobs,
     journal: journal.journal.store,
     pushProxy: pushProxy?.proxy ?? null,
+    sharedProcess: deps.sharedProcess ?? null,
   });
   const control = new ControlFeature(ctx, {
     cloud: new URL(config.cloud.url).origin,

@@ -13,7 +13,10 @@ export interface IntervalPoint {
   limitedByPolicy: boolean;
 }
 
-/** A line that went down after being up. */
+/**
+ * A line that went down after being up. A probe line's drop (`role: 'probe'`) is planned:
+ * the probe idles it until the firewall cuts it, to measure the timeout; it is no outage.
+ */
 export interface Drop {
   seq: number;
   at: number;
@@ -37,6 +40,7 @@ export class KeepaliveHistory {
   private readonly lineStates = new Map<string, string>();
   private seq = 0;
   private dropCount = 0;
+  private probeDropCount = 0;
 
   constructor(clock: Clock) {
     this.clock = clock;
@@ -49,7 +53,8 @@ export class KeepaliveHistory {
       const before = this.lineStates.get(line.id);
       this.lineStates.set(line.id, line.state);
       if (before === 'open' && line.state !== 'open' && line.state !== 'stopped') {
-        this.dropCount++;
+        if (line.role === 'probe') this.probeDropCount++;
+        else this.dropCount++;
         push(this.drops, { seq: ++this.seq, at, line: line.id, role: line.role, reason: line.lastError });
       }
     }
@@ -85,9 +90,14 @@ export class KeepaliveHistory {
     return this.seq;
   }
 
-  /** Drops since start (not only those still kept). */
+  /** Drops of push lines since start (not only those still kept): real outages of a line. */
   get totalDrops(): number {
     return this.dropCount;
+  }
+
+  /** Probe lines cut since start: planned, each one a measurement of the firewall's timeout. */
+  get probeDrops(): number {
+    return this.probeDropCount;
   }
 }
 

@@ -72,10 +72,18 @@ export function createMetrics(
   });
   new Counter({
     name: 'mfpgw_link_drops_total',
-    help: 'Times a line that was up went down (middlebox timeout, reset, unanswered keep-alive).',
+    help: 'Times a push line that was up went down (middlebox timeout, reset, unanswered keep-alive).',
     registers: [register],
     collect() {
       advance(this, 'drops', {}, history.totalDrops);
+    },
+  });
+  new Counter({
+    name: 'mfpgw_link_probe_drops_total',
+    help: 'Times a probe line was cut while it idled on purpose to measure the timeout (planned, no outage).',
+    registers: [register],
+    collect() {
+      advance(this, 'probeDrops', {}, history.probeDrops);
     },
   });
   new Gauge({

@@ -1,4 +1,5 @@
-import type { GatewayConfig } from '../../config/gateway-config.ts';
+import { inConfigUnits } from '../../config/config-units.ts';
+import { type GatewayConfig, gatewayConfigSchema } from '../../config/gateway-config.ts';
 import type { Feature } from '../../lifecycle/feature.ts';
 import { maskSecrets } from '../../secrets/mask.ts';
 import { VERSION } from '../../version.ts';
@@ -28,6 +29,8 @@ export interface StatusParts {
   journal: TunnelJournal;
   /** The LAN push proxy; null when `pushProxy` is not configured: its section stays hidden. */
   pushProxy: PushProxy | null;
+  /** What else runs in this process (GatewayDeps.sharedProcess), or null. */
+  sharedProcess?: string | null;
 }
 
 /**
@@ -98,8 +101,10 @@ function pageContext(ctx: GatewayContext, parts: StatusParts): StatusPageContext
       power: () => parts.power.state(),
       mqtt: () => (mqtt && broker ? { broker, connected: mqtt.connected } : null),
       pushesReceived: parts.pushesReceived,
-      settings: maskSecrets(config),
+      // In the file's own units (durations as "45s"), secrets masked: what an admin would write.
+      settings: inConfigUnits(gatewayConfigSchema, maskSecrets(config)),
       providers: gatewayProviders({ clock, logger, ...parts }),
+      sharedProcess: parts.sharedProcess ?? null,
     },
   };
 }

@@ -1,5 +1,6 @@
 import { statfsSync } from 'node:fs';
 import type { Clock } from '../../clock/clock.ts';
+import { type AdviceInWords, adviceInWords } from '../../protocol/advice-words.ts';
 import type { Advice } from '../../protocol/messages.ts';
 import type { DeviceState as ProxiedDeviceState } from '../../protocol/push-proxy/messages.ts';
 import { type HostMetrics, hostMetrics } from '../host/host-metrics.ts';
@@ -9,6 +10,7 @@ import type { LinkStatus } from '../link/line-supervisor.ts';
 import type { LineStatus } from '../link/push-line.ts';
 import type { PowerState } from '../power/power-scheduler.ts';
 import type { TunnelTotals } from '../tunnels/tunnel-endpoint.ts';
+import { type HealthVerdict, healthVerdict } from './health-verdict.ts';
 import type { Drop, IntervalPoint, KeepaliveHistory } from './keepalive-history.ts';
 import type { LogEntry, LogRing } from './log-ring.ts';
 
@@ -186,6 +188,8 @@ export interface StatusSources {
   /** The effective config, secrets already masked. */
   settings: unknown;
   providers: StatusProviders;
+  /** What else runs in this process (the demo's cloud), or null: the process is the gateway's alone. */
+  sharedProcess?: string | null;
 }
 
 /** Everything the page shows; also the body of GET /api/status. */
@@ -198,6 +202,8 @@ export interface StatusSnapshot {
     now: number;
     uptimeMs: number;
   };
+  /** The overall verdict, for the page's banner. */
+  health: HealthVerdict;
   cloud: { url: string; reachable: boolean; linesUp: number; probing: boolean; representative: boolean };
   lines: LineStatus[];
   mqtt: { broker: string; connected: boolean } | null;
@@ -214,11 +220,20 @@ export interface StatusSnapshot {
   };
   keepalive: {
     advice: Advice | null;
+    /** The advice in the words of docs/keepalive-learning.md (null: no advice yet). */
+    words: AdviceInWords | null;
     effectiveMs: number | null;
     limitedByPolicy: boolean;
+    /** Push lines that went down after being up, since start: real outages of a line. */
     drops: number;
+    /** Probe lines the firewall cut while they idled on purpose: measurements, no outage. */
+    probeDrops: number;
   };
-  host: HostMetrics & { disk: { path: string; totalBytes: number; freeBytes: number } | null };
+  host: HostMetrics & {
+    disk: { path: string; totalBytes: number; freeBytes: number } | null;
+    /** What else runs in the gateway's process (the demo's cloud): `memory.rssBytes` is not the gateway's alone. */
+    sharedProcess: string | null;
+  };
   pushes: { websocket: number; mqtt: number };
   devices: DeviceView[];
   tunnels: TunnelView[];
@@ -233,6 +248,7 @@ export interface StatusSnapshot {
 /** Sections a live patch may replace whole; history and logs are appended instead. */
 export const PATCH_SECTIONS = [
   'gateway',
+  'health',
   'cloud',
   'lines',
   'mqtt',
@@ -284,6 +300,11 @@ export function buildSections(
   const link = sources.link();
   const power = sources.power();
   const pushLines = link.lines.filter((l) => l.role === 'push');
+  const words = link.advice ? adviceInWords(link.advice) : null;
+  const effectiveMs =
+    pushLines.find((l) => l.state === 'open')?.keepaliveMs ?? pushLines[0]?.keepaliveMs ?? null;
+  const limitedByPolicy = pushLines.some((l) => l.limitedByPolicy);
+  const mqtt = sources.mqtt();
   return {
     gateway: {
       id: sources.gatewayId,
@@ -293,6 +314,16 @@ export function buildSections(
       now,
       uptimeMs: now - sources.startedAt,
     },
+    health: healthVerdict({
+      lines: link.lines,
+      advice: link.advice,
+      effectiveMs,
+      limitedByPolicy,
+      powerMode: power.mode.name,
+      probing: link.probing,
+      mqtt,
+      adviceWarning: words?.warning ?? null,
+    }),
     cloud: {
       url: sources.cloud,
       reachable: link.linesUp > 0,
@@ -301,7 +332,7 @@ export function buildSections(
       representative: link.representative,
     },
     lines: link.lines,
-    mqtt: sources.mqtt(),
+    mqtt,
     power: {
       mode: power.mode.name,
       minIntervalMs: power.mode.minIntervalMs,
@@ -315,12 +346,13 @@ export function buildSections(
     },
     keepalive: {
       advice: link.advice,
-      effectiveMs:
-        pushLines.find((l) => l.state === 'open')?.keepaliveMs ?? pushLines[0]?.keepaliveMs ?? null,
-      limitedByPolicy: pushLines.some((l) => l.limitedByPolicy),
+      words,
+      effectiveMs,
+      limitedByPolicy,
       drops: history.totalDrops,
+      probeDrops: history.probeDrops,
     },
-    host: { ...hostMetrics(), disk: disk(sources.stateDir) },
+    host: { ...hostMetrics(), disk: disk(sources.stateDir), sharedProcess: sources.sharedProcess ?? null },
     pushes: sources.pushesReceived(),
     devices: sources.providers.devices(),
     tunnels: sources.providers.tunnels(),
