@@ -53,6 +53,10 @@ describe('the status page in Chromium, against the demo chain', () => {
     await page.locator('#lines tr[data-line="line-0"][data-state="open"]').waitFor();
     await page.locator('#lines tr[data-line="line-1"][data-state="open"]').waitFor();
     await expect.poll(() => page.locator('#overview-facts').innerText()).toContain('reachable');
+    // The demo's process also runs the cloud: its memory is not passed off as the gateway's.
+    expect(await page.locator('#host-facts').innerText()).toContain(
+      'the gateway’s own use is not shown: its process also runs the demo’s cloud and firewall',
+    );
     await page.screenshot({ path: artifact('status-page-overview.png'), fullPage: true });
 
     // The chart gains points as the firewall teaches the cloud its timeout, until probing found it.
@@ -60,8 +64,22 @@ describe('the status page in Chromium, against the demo chain', () => {
     const points = async () => Number(await page.locator('#chart').getAttribute('data-points'));
     const before = await points();
     await expect.poll(points, { timeout: 60_000 }).toBeGreaterThan(before);
-    await page.getByText('learned from probing').waitFor({ timeout: 60_000 });
+    await page.getByText('learned by probing').waitFor({ timeout: 60_000 });
     expect(await points()).toBeGreaterThan(before);
+    // The probe's planned cuts are counted apart from real drops, and the banner gives the verdict.
+    const probeCuts = async () =>
+      Number(await page.locator('[data-probe-drops]').getAttribute('data-probe-drops'));
+    expect(await probeCuts()).toBeGreaterThan(0);
+    const api = (await (await page.request.get(`${status.url}api/status`)).json()) as {
+      keepalive: { drops: number; probeDrops: number };
+      history: { drops: { role: string }[] };
+    };
+    expect(api.keepalive.probeDrops).toBe(api.history.drops.filter((d) => d.role === 'probe').length);
+    expect(api.keepalive.drops).toBe(api.history.drops.filter((d) => d.role === 'push').length);
+    expect(await page.locator('#lines tr[data-role="probe"] .badge.bad').count()).toBe(0);
+    await expect
+      .poll(() => page.locator('#health-headline .verdict').innerText(), { timeout: 30_000 })
+      .toMatch(/^Connected · firewall forgets idle lines after ≈\d+(\.\d)? s · keep-alive every [\d.]+ s$/);
     await page.locator('#keepalive').screenshot({ path: artifact('status-page-keepalive.png') });
 
     // The daemon's own log lines, filterable; the sections still to be wired say so; secrets masked.
@@ -72,12 +90,9 @@ describe('the status page in Chromium, against the demo chain', () => {
     expect(shown.every((t) => t.includes('push received'))).toBe(true);
     expect(await page.locator('#device-list').innerText()).toContain('No devices configured yet.');
     expect(await page.locator('#tunnel-list').innerText()).toContain('No tunnels open.');
-    const settings = JSON.parse(await page.locator('#settings-json').innerText()) as {
-      cloud: { token: string };
-      status: { passwordHash: string };
-    };
-    expect(settings.cloud.token).toBe('***');
-    expect(settings.status.passwordHash).toBe('***');
+    const settings = await page.locator('#settings-yaml').innerText();
+    expect(settings).toContain('token: "***"');
+    expect(settings).toContain('passwordHash: "***"');
 
     // A phone: one column, nothing wider than the screen.
     await page.setViewportSize({ width: 390, height: 844 });

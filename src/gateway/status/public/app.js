@@ -2,6 +2,7 @@
 // The status page: one WebSocket brings a snapshot, then patches; every section is drawn
 // from that one state by its own module. No framework, no polling.
 import { renderDevices } from './devices.js';
+import { renderHealth } from './health.js';
 import { renderTunnelsAndJobs } from './jobs.js';
 import { followChartBox, renderKeepalive } from './keepalive.js';
 import { connect, current } from './live.js';
@@ -16,6 +17,7 @@ import { renderSettings } from './settings.js';
 /** @type {Renderer} */
 const render = {
   all(status) {
+    renderHealth(status.health);
     renderOverview(status);
     renderKeepalive(status);
     renderDevices(status.devices);
@@ -26,6 +28,7 @@ const render = {
   },
   patch(status, changed) {
     // Uptime and "… ago" move by themselves: the overview and keep-alive are drawn every time.
+    renderHealth(status.health);
     renderOverview(status);
     renderKeepalive(status);
     const has = (/** @type {string} */ name) => changed.sections.includes(name);

@@ -73,27 +73,47 @@ export const empty = (text) => el('p', { class: 'empty' }, text);
 export const nowrap = (text) => el('td', { class: 'nowrap' }, text);
 
 /**
- * A table with a header row, scrolling sideways on a phone.
+ * Plain words with the technical term behind them as a tooltip (dotted underline).
+ * @param {Child} text
+ * @param {string | null | undefined} technical
+ */
+export const term = (text, technical) =>
+  technical ? el('span', { class: 'term', title: technical }, text) : el('span', null, text);
+
+/**
+ * Labels each cell with its column's header (`data-label`): on a phone the table's rows
+ * stack as cards and each cell shows its label (app.css), so no column is out of sight.
+ * @param {HTMLTableElement} node
+ */
+export function labelCells(node) {
+  const headers = [...node.querySelectorAll('thead th')].map((th) => th.textContent || '');
+  for (const row of node.querySelectorAll('tbody tr')) {
+    [...row.children].forEach((cell, i) => {
+      cell.setAttribute('data-label', headers[i] || '');
+    });
+  }
+}
+
+/**
+ * A table with a header row; on a phone its rows stack (see labelCells).
  * @param {string[]} headers
  * @param {HTMLTableRowElement[]} rows
  */
 export function table(headers, rows) {
-  return el(
-    'div',
-    { class: 'scroll' },
+  const node = el(
+    'table',
+    { class: 'stack' },
     el(
-      'table',
+      'thead',
       null,
       el(
-        'thead',
+        'tr',
         null,
-        el(
-          'tr',
-          null,
-          headers.map((h) => el('th', null, h)),
-        ),
+        headers.map((h) => el('th', null, h)),
       ),
-      el('tbody', null, rows),
     ),
+    el('tbody', null, rows),
   );
+  labelCells(node);
+  return el('div', { class: 'scroll' }, node);
 }

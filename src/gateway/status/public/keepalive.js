@@ -1,23 +1,16 @@
 // @ts-check
 // The keep-alive interval in use, where it comes from, what was learned, and its chart.
-import { byId, facts } from './dom.js';
+import { byId, el, facts, term } from './dom.js';
 import { duration } from './format.js';
 
 /**
  * @typedef {import('./types.js').Status} Status
  * @typedef {import('./types.js').IntervalPoint} IntervalPoint
+ * @typedef {import('./dom.js').Child} Child
  * @typedef {typeof import('uplot')} UPlotClass
  * @typedef {import('uplot')} UPlot
  * @typedef {import('uplot').AlignedData} AlignedData
  */
-
-/** @type {Record<string, string>} */
-const ADVICE_SOURCES = {
-  default: 'default (nothing learned yet)',
-  history: 'this gateway’s own history',
-  domain: 'the domain’s shared history',
-  probe: 'probing',
-};
 
 /** @type {UPlot | null} */
 let chart = null;
@@ -27,27 +20,59 @@ const uPlotClass = () => /** @type {{ uPlot?: UPlotClass }} */ (/** @type {unkno
 
 /** @param {Status} status */
 export function renderKeepalive(status) {
-  const { advice, effectiveMs, limitedByPolicy, drops } = status.keepalive;
+  const { advice, words, effectiveMs, limitedByPolicy, drops, probeDrops } = status.keepalive;
   const power = status.power;
-  const source = advice ? ADVICE_SOURCES[advice.source] || advice.source : 'waiting for the cloud';
-  facts(byId('keepalive-facts'), [
-    ['In use', duration(effectiveMs)],
+  /** @type {[Child, Child][]} */
+  const rows = [
+    [term('In use', 'keep-alive interval'), effectiveMs === null ? '—' : `every ${duration(effectiveMs)}`],
     [
       'Comes from',
       limitedByPolicy
-        ? `power policy: mode ${power.mode} keeps alive at most every ${duration(power.minIntervalMs)} (cloud advises ${duration(advice?.intervalMs)} from ${source})`
-        : `the cloud's advice, learned from ${source}`,
+        ? `the power policy: mode ${power.mode} keeps alive at most every ${duration(power.minIntervalMs)} (the cloud advises every ${duration(advice?.intervalMs)})`
+        : // The words of docs/keepalive-learning.md, as the cloud's API gives them: not re-worded here.
+          (words?.comesFrom ?? 'waiting for the cloud’s advice'),
+    ],
+  ];
+  if (words?.warning) rows.push(['Needs attention', el('span', { class: 'error-text' }, words.warning)]);
+  rows.push(
+    [
+      term(
+        'Longest idle that worked',
+        'L, the lower bound of the idle timeout: an idle gap this long still worked',
+      ),
+      advice?.lowerBoundMs == null ? 'none yet' : duration(advice.lowerBoundMs),
     ],
     [
-      'Learned bounds',
-      advice
-        ? `${duration(advice.lowerBoundMs)} (L, worked) < timeout ≤ ${duration(advice.upperBoundMs)} (U, failed)`
-        : '—',
+      term(
+        'Shortest idle that failed',
+        'U, the upper bound of the idle timeout: an idle gap this long was cut',
+      ),
+      advice?.upperBoundMs == null ? 'none yet' : duration(advice.upperBoundMs),
     ],
-    ['Lifetime cap', advice?.lifetimeCapMs ? duration(advice.lifetimeCapMs) : 'none seen'],
-    ['Converged', advice ? (advice.converged ? 'yes' : 'not yet') : '—'],
-    ['Drops', String(drops)],
-  ]);
+    [
+      term(
+        'Longest a line may live',
+        'lifetime cap: some middleboxes end a connection at a fixed age, idle or not',
+      ),
+      advice?.lifetimeCapMs ? duration(advice.lifetimeCapMs) : 'no limit seen',
+    ],
+    [
+      term('Learning', 'converged: the bounds are as close as the learner needs'),
+      advice ? (advice.converged ? 'done' : 'still narrowing down') : '—',
+    ],
+    [
+      term('Drops', 'push lines that went down after being up: each one a real outage of that line'),
+      el('span', { 'data-drops': drops }, drops === 0 ? 'none' : String(drops)),
+    ],
+    [
+      term(
+        'Planned test cuts',
+        'probe drops: the firewall cutting the probe line while it measures; not outages',
+      ),
+      el('span', { 'data-probe-drops': probeDrops }, probeDrops === 0 ? 'none' : String(probeDrops)),
+    ],
+  );
+  facts(byId('keepalive-facts'), rows);
   renderChart(status);
 }
 
@@ -57,10 +82,13 @@ export function renderKeepalive(status) {
  * @returns {AlignedData}
  */
 function chartData(status) {
-  /** @type {{ at: number, point?: IntervalPoint, drop?: boolean }[]} */
+  /** @type {{ at: number, point?: IntervalPoint, drop?: 'real' | 'probe' }[]} */
   const events = [
     ...status.history.points.map((p) => ({ at: p.at, point: p })),
-    ...status.history.drops.map((d) => ({ at: d.at, drop: true })),
+    ...status.history.drops.map((d) => ({
+      at: d.at,
+      drop: /** @type {'real' | 'probe'} */ (d.role === 'probe' ? 'probe' : 'real'),
+    })),
   ].sort((a, b) => a.at - b.at);
   /** @type {number[]} */
   const x = [];
@@ -70,18 +98,23 @@ function chartData(status) {
   const inUse = [];
   /** @type {number[]} */
   const dropped = [];
+  /** @type {number[]} */
+  const cut = [];
   /** @type {IntervalPoint | null} */
   let last = null;
   let count = 0;
+  let cuts = 0;
   for (const e of events) {
     if (e.point) last = e.point;
-    if (e.drop) count++;
+    if (e.drop === 'real') count++;
+    if (e.drop === 'probe') cuts++;
     x.push(e.at / 1000);
     advised.push(last && last.adviceMs !== null ? last.adviceMs / 1000 : null);
     inUse.push(last && last.effectiveMs !== null ? last.effectiveMs / 1000 : null);
     dropped.push(count);
+    cut.push(cuts);
   }
-  return [x, advised, inUse, dropped];
+  return [x, advised, inUse, dropped, cut];
 }
 
 /** @param {Status} status */
@@ -115,6 +148,14 @@ function renderChart(status) {
             paths: stepped,
             scale: 'drops',
             points: { show: true },
+          },
+          {
+            label: 'planned test cuts',
+            stroke: '#9aa5b1',
+            width: 1,
+            dash: [2, 3],
+            paths: stepped,
+            scale: 'drops',
           },
         ],
         axes: [

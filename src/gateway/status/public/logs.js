@@ -6,10 +6,34 @@ import { bytes, duration } from './format.js';
 
 /** @typedef {import('./types.js').Status} Status */
 
-/** @typedef {{ source: 'gateway' | 'tunnel' | 'device', time: number, level: string, text: string }} LogRow */
+/**
+ * One row of the list: `details` are the line's other fields, shown small after the message.
+ * @typedef {{ source: 'gateway' | 'tunnel' | 'device', time: number, level: string, text: string, details: string }} LogRow
+ */
 
 /** @type {Record<string, number>} */
 const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
+/** Words for the levels, as a person reads them. */
+/** @type {Record<string, string>} */
+const LEVEL_WORDS = {
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warning',
+  error: 'error',
+  fatal: 'fatal',
+};
+
+/**
+ * A log line's fields as `key value` pairs (a nested value as compact JSON), not a JSON object.
+ * @param {Record<string, unknown>} fields
+ */
+function fieldText(fields) {
+  return Object.entries(fields)
+    .map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' · ');
+}
 
 /** Syslog severities (0 emergency … 7 debug) as the page's levels. */
 const SEVERITY_LEVELS = ['fatal', 'fatal', 'fatal', 'error', 'warn', 'info', 'info', 'debug'];
@@ -24,14 +48,16 @@ function logRows(status) {
     source: 'gateway',
     time: l.time,
     level: l.level,
-    text: `${l.msg} ${Object.keys(l.fields).length ? JSON.stringify(l.fields) : ''}`,
+    text: l.msg,
+    details: fieldText(l.fields),
   }));
   for (const t of status.journal.tunnels) {
     rows.push({
       source: 'tunnel',
       time: t.closedAt,
       level: t.outcome === 'done' || t.outcome === 'switched' ? 'info' : 'warn',
-      text: `job ${t.jobId} → ${t.target}: ${t.outcome} · ${bytes(t.bytesToDevice)} to the device, ${bytes(t.bytesFromDevice)} back · open ${duration(t.closedAt - t.openedAt)}`,
+      text: `job ${t.jobId} → ${t.target}: ${t.outcome}`,
+      details: `${bytes(t.bytesToDevice)} to the device, ${bytes(t.bytesFromDevice)} back · open ${duration(t.closedAt - t.openedAt)}`,
     });
   }
   for (const d of status.journal.deviceLogs) {
@@ -39,10 +65,30 @@ function logRows(status) {
       source: 'device',
       time: d.receivedAt,
       level: SEVERITY_LEVELS[d.severity] || 'info',
-      text: `${d.hostname || d.source}${d.appName ? ` ${d.appName}` : ''}: ${d.message}${d.jobId ? ` (job ${d.jobId})` : ''}`,
+      text: `${d.hostname || d.source}${d.appName ? ` ${d.appName}` : ''}: ${d.message}`,
+      details: d.jobId ? `job ${d.jobId}` : '',
     });
   }
   return rows;
+}
+
+/** @type {Record<string, string>} */
+const NONE_YET = {
+  all: 'No log lines yet: the gateway’s messages, finished tunnels and device logs show here as they happen.',
+  gateway: 'No messages from the gateway yet.',
+  tunnel: 'No finished tunnels yet: each one shows here once it closes.',
+  device: 'No device log lines yet: devices that send their syslog to the gateway show here.',
+};
+
+/**
+ * Why the list is empty: nothing yet (of that source), or the filters hide everything.
+ * @param {LogRow[]} rows
+ * @param {string} source
+ */
+function emptyText(rows, source) {
+  const ofSource = source === 'all' ? rows : rows.filter((r) => r.source === source);
+  if (ofSource.length === 0) return NONE_YET[source] || NONE_YET.all || '';
+  return 'No log lines match: change the filter text or the lowest level shown.';
 }
 
 /** @param {Status} status */
@@ -50,23 +96,28 @@ export function renderLogs(status) {
   const filter = byId('log-filter', HTMLInputElement).value.trim().toLowerCase();
   const min = LEVELS[byId('log-level', HTMLSelectElement).value] || 0;
   const source = byId('log-source', HTMLSelectElement).value;
-  const shown = logRows(status)
+  const rows = logRows(status);
+  const shown = rows
     .filter((r) => (source === 'all' || r.source === source) && (LEVELS[r.level] || 0) >= min)
-    .filter((r) => !filter || r.text.toLowerCase().includes(filter))
+    .filter((r) => !filter || `${r.text} ${r.details}`.toLowerCase().includes(filter))
     .sort((a, b) => b.time - a.time)
     .slice(0, 200);
-  byId('log-lines').replaceChildren(
+  const list = byId('log-lines');
+  list.replaceChildren(
     ...shown.map((r) =>
       el(
         'li',
         { class: `level-${r.level}`, 'data-source': r.source },
-        el('time', null, new Date(r.time).toLocaleTimeString()),
-        ` ${r.level} `,
+        el('time', { datetime: new Date(r.time).toISOString() }, new Date(r.time).toLocaleTimeString()),
+        el('span', { class: 'level' }, LEVEL_WORDS[r.level] || r.level),
         el('span', { class: 'source' }, r.source),
-        ` ${r.text}`,
+        el('span', { class: 'text' }, r.text),
+        r.details ? el('small', { class: 'details' }, r.details) : null,
       ),
     ),
   );
+  byId('log-empty').textContent = shown.length > 0 ? '' : emptyText(rows, source);
+  byId('log-empty').hidden = shown.length > 0;
 }
 
 /**
