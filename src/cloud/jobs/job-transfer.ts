@@ -12,6 +12,7 @@ import {
   JobEventDecoder,
   JobStreamError,
 } from '../../protocol/job/job-records.ts';
+import type { JobTarget } from '../../protocol/job/job-target.ts';
 import { TunnelError } from '../../tunnel/tunnel-error.ts';
 import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
 import type { DirectVia } from '../devices/device-registry.ts';
@@ -228,14 +229,17 @@ export class JobTransfer {
     const { job } = this;
     const mux = line.tunnels;
     if (!mux) throw new TunnelError('MFP_TUN_ERR_TRANSPORT_CLOSED', 'the line has no tunnels');
-    const stream = await mux.openStream({
-      jobId: job.id,
-      deviceId: job.deviceId,
-      resumeOffset: this.offset,
+    const fields: JobTarget = {
       jobType: job.type,
       size: job.size,
       ...(job.name ? { name: job.name } : {}),
       ...(job.format ? { format: job.format } : {}),
+    };
+    const stream = await mux.openStream({
+      jobId: job.id,
+      deviceId: job.deviceId,
+      resumeOffset: this.offset,
+      ...fields,
     });
     this.current = stream;
     stream.on('error', () => {}); // failures reach us through the inbox
@@ -330,7 +334,8 @@ export class JobTransfer {
     try {
       const mux = line.tunnels;
       if (!mux) throw new TunnelError('MFP_TUN_ERR_TRANSPORT_CLOSED', 'the line has no tunnels');
-      stream = await mux.openStream({ jobId: this.job.id, deviceId: this.job.deviceId, command: 'connect' });
+      const command: JobTarget = { command: 'connect' };
+      stream = await mux.openStream({ jobId: this.job.id, deviceId: this.job.deviceId, ...command });
     } catch (err) {
       if (
         err instanceof TunnelError &&

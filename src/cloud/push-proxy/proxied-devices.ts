@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { DeviceState, PushStatus } from '../../protocol/push-proxy/messages.ts';
+import { isPushProxyStream } from '../../protocol/push-proxy/proxy-target.ts';
 import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
 import type { CloudLine } from '../push/cloud-line.ts';
 import type { GatewayDirectory } from '../push/gateway-directory.ts';
@@ -94,11 +95,11 @@ export class ProxiedDevices extends EventEmitter<ProxiedDevicesEvents> {
     const { target } = request;
     const deviceId = target.deviceId;
     const reported = deviceId !== undefined && (line.hello.proxiedDevices ?? []).includes(deviceId);
-    if (target.proxy !== 'push' || line.role !== 'push' || !reported) {
-      const reason =
-        target.proxy !== 'push'
-          ? 'the cloud accepts only push-proxy streams from gateways'
-          : `device ${deviceId ?? '(none)'} is not among the proxied devices in this line's hello`;
+    const pushStream = isPushProxyStream(target);
+    if (!pushStream || line.role !== 'push' || !reported) {
+      const reason = !pushStream
+        ? 'the cloud accepts only push-proxy streams from gateways'
+        : `device ${deviceId ?? '(none)'} is not among the proxied devices in this line's hello`;
       this.log.warn(
         { gateway: line.gatewayId, line: line.connectionId, device: deviceId },
         `stream refused: ${reason}`,

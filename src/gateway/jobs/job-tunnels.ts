@@ -9,6 +9,7 @@ import {
   JobRecordDecoder,
   JobStreamError,
 } from '../../protocol/job/job-records.ts';
+import { jobTargetOf } from '../../protocol/job/job-target.ts';
 import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
 import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
 import type { DeviceRegistry } from '../devices/device-registry.ts';
@@ -139,7 +140,12 @@ export class JobTunnels {
       this.refuse(request, 'NOT_ALLOWED', `no device "${deviceId}" is configured on this gateway`);
       return false;
     }
-    const wants = target.jobType ?? 'print';
+    const fields = jobTargetOf(target);
+    if ('problem' in fields) {
+      this.refuse(request, 'BAD_TARGET', fields.problem);
+      return false;
+    }
+    const wants = fields.jobType ?? 'print';
     const takes = device.config.driver === 'storage' ? 'storage' : 'print';
     if (wants !== takes) {
       this.refuse(request, 'BAD_TARGET', `device "${deviceId}" takes ${takes} jobs, not ${wants} jobs`);
@@ -158,9 +164,9 @@ export class JobTunnels {
       job = new DeviceJob({
         jobId: target.jobId,
         device,
-        name: target.name,
-        format: target.format,
-        size: target.size,
+        name: fields.name,
+        format: fields.format,
+        size: fields.size,
         clock: this.options.clock,
         graceMs: this.options.resumeGraceMs,
       });
@@ -281,6 +287,11 @@ export class JobTunnels {
    */
   command(request: StreamRequest): boolean {
     const { target } = request;
+    const fields = jobTargetOf(target);
+    if ('problem' in fields || fields.command !== 'connect') {
+      this.refuse(request, 'BAD_TARGET', 'problem' in fields ? fields.problem : 'not a command stream');
+      return false;
+    }
     const job = this.jobs.get(target.jobId);
     if (!job || job.device.config.id !== target.deviceId || !job.open) {
       this.refuse(

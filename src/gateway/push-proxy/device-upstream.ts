@@ -7,6 +7,7 @@ import {
   MAX_PROXY_MESSAGE_BYTES,
   type ProxiedPush,
 } from '../../protocol/push-proxy/messages.ts';
+import { pushProxyTarget } from '../../protocol/push-proxy/proxy-target.ts';
 import type { TunnelTargetInput } from '../../protocol/tunnel/target.ts';
 import { Backoff } from '../../retry/backoff.ts';
 import { JsonLineChannel } from '../../tunnel/json-line-channel.ts';
@@ -76,7 +77,7 @@ export class DeviceUpstream {
   ensure(): void {
     if (this.stopped || this.opening || this.channel || this.retry) return;
     const { deviceId } = this.options;
-    const target: TunnelTargetInput = { jobId: `push-proxy:${deviceId}`, deviceId, proxy: 'push' };
+    const target: TunnelTargetInput = pushProxyTarget(deviceId);
     const opened = this.options.open(target);
     if (!opened) return;
     this.opening = true;

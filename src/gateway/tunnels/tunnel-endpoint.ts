@@ -171,6 +171,7 @@ export class TunnelEndpoint extends EventEmitter<TunnelEvents> {
     const { jobs } = this.options;
     // A command for a running job is not a tunnel of its own: it is neither counted nor journalled.
     if (target.command !== undefined && jobs) {
+      // The jobs part checks the command's fields (protocol/job/job-target.ts).
       jobs.command(request);
       return;
     }

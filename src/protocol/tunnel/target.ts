@@ -4,31 +4,20 @@ import { TunnelFrameError } from './errors.ts';
 const name = z.string().min(1).max(128);
 
 /**
- * What an OPEN asks the acceptor to connect to: a device by id, or a host and port,
- * for one job, starting at `resumeOffset` of the job's bytes. Unknown fields are
- * ignored so later versions can add some.
+ * What an OPEN asks the acceptor to connect to: a device by id, or a host and port, for one
+ * job, starting at `resumeOffset` of the job's bytes. This layer knows nothing of what the
+ * stream is for: the layers above put their own fields beside these and check them where
+ * they are used (protocol/job/job-target.ts: the job's type, name, size and commands;
+ * protocol/push-proxy/proxy-target.ts: a device's push stream). Unknown fields pass through,
+ * so later versions can add some.
  */
 export const tunnelTargetSchema = z
-  .object({
+  .looseObject({
     jobId: name,
     deviceId: name.optional(),
     host: z.string().min(1).max(253).optional(),
     port: z.number().int().min(1).max(65_535).optional(),
     resumeOffset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
-    /** For device targets: what the job is (a print, or a file for secure storage). */
-    jobType: z.enum(['print', 'storage']).optional(),
-    /** For device targets: the document's name (a stored file's name) and MIME type. */
-    name: z.string().min(1).max(255).optional(),
-    format: z.string().min(1).max(127).optional(),
-    /** For device targets: the whole document's size in bytes, so the gateway can show progress. */
-    size: z.number().int().min(0).optional(),
-    /** A stream the gateway opens for a LAN device's push connection (docs/push-proxy.md), not a job. */
-    proxy: z.enum(['push']).optional(),
-    /**
-     * A command stream for job `jobId` running on `deviceId` (docs/jobs.md): its data is one
-     * CONNECT record (seed 001's 7G), which so overtakes the job stream's data in flight.
-     */
-    command: z.enum(['connect']).optional(),
   })
   .refine((t) => t.deviceId !== undefined || (t.host !== undefined && t.port !== undefined), {
     message: 'a target needs a deviceId, or a host and a port',

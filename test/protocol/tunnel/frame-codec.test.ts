@@ -193,13 +193,17 @@ describe('tunnel frame codec', () => {
     expect(errorOf(raw({ type: 6, streamId: 1 }, badReason)).message).toContain('UTF-8');
   });
 
-  it('ignores unknown fields of a target and fills in resumeOffset', () => {
+  it('passes fields it does not know through to the layers above, and fills in resumeOffset', () => {
     const bytes = raw(
       { type: 1, streamId: 1 },
       Buffer.from('{"jobId":"j","host":"10.0.0.7","port":9100,"later":true}'),
     );
     expect(decodeAll(bytes)).toEqual([
-      { type: 'open', streamId: 1, target: { jobId: 'j', host: '10.0.0.7', port: 9100, resumeOffset: 0 } },
+      {
+        type: 'open',
+        streamId: 1,
+        target: { jobId: 'j', host: '10.0.0.7', port: 9100, resumeOffset: 0, later: true },
+      },
     ]);
   });
 
