@@ -135,4 +135,19 @@ describe('LineSupervisor on a manual clock', () => {
     await dropLine(cloud, link);
     expect(await failures(cloud)).toEqual([]);
   });
+
+  it('blames a reset that answers a keep-alive on the gap before the keep-alive (issue 15 item 1)', async () => {
+    const { clock, cloud, link } = await setUp(1);
+    link.start();
+    await vi.waitFor(() => expect(link.status().advice).not.toBeNull());
+    const interval = link.status().lines[0]?.keepaliveMs as number;
+    const cloudSide = cloud.push.directory.lines('gw1')[0];
+    // The keep-alive leaves after `interval` idle, and the path answers it with a reset.
+    clock.advance(interval);
+    cloudSide?.terminate('the middlebox answers the keep-alive with a reset');
+    await vi.waitFor(() => expect(cloud.push.directory.lines('gw1').some((l) => l !== cloudSide)).toBe(true));
+    await vi.waitFor(async () => expect(await failures(cloud)).toHaveLength(1));
+    const [death] = await failures(cloud);
+    expect(death?.idleBeforeMs).toBe(interval);
+  });
 });
