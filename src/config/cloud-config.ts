@@ -2,8 +2,21 @@ import { z } from 'zod';
 import { formatDuration } from '../calendar/duration.ts';
 import { parseRange } from '../http/client-address.ts';
 import { MAX_ADVISED_MS } from '../protocol/messages.ts';
+import {
+  DEFAULT_INTERVAL_MS,
+  DOMAIN_MIN_AGREEING,
+  EVIDENCE_FLOOR_MS,
+  MARGIN_FRACTION,
+  MAX_INTERVAL_MS,
+  MIN_INTERVAL_MS,
+  PROBE_TOLERANCE_FRACTION,
+  WINDOW_MS,
+} from './learning-defaults.ts';
 import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
 import { byteRate, duration, fraction, optionalFraction, port, secret, slug } from './schema-types.ts';
+
+/** A fraction as the schema's percent text: 0.05 → "5%". */
+const percent = (f: number): string => `${Math.round(f * 10_000) / 100}%`;
 
 /** Keep-alive advice travels to gateways: bounded as the protocol bounds it. */
 const ADVISED_MAX = formatDuration(MAX_ADVISED_MS);
@@ -151,25 +164,33 @@ export const cloudConfigSchema = z
       .prefault({}),
     keepalive: z
       .strictObject({
-        default: duration('25s', ADVISED_MAX).describe(
+        default: duration(formatDuration(DEFAULT_INTERVAL_MS), ADVISED_MAX).describe(
           'advice when nothing is known (under every idle timeout from 30 s)',
         ),
-        min: duration('5s', ADVISED_MAX).describe(
+        min: duration(formatDuration(MIN_INTERVAL_MS), ADVISED_MAX).describe(
           'never advise keep-alives more often (evidence below it is still learned and warned about)',
         ),
-        max: duration('168h', ADVISED_MAX).describe('never advise keep-alives less often (at most 24d)'),
-        margin: fraction('5%', 0.5).describe('advice = longest good idle gap minus this fraction'),
-        window: duration('7d').describe('how long evidence counts'),
-        evidenceFloor: duration('2s').describe('idle gaps shorter than this are no evidence either way'),
+        max: duration(formatDuration(MAX_INTERVAL_MS), ADVISED_MAX).describe(
+          'never advise keep-alives less often (at most 24d)',
+        ),
+        margin: fraction(percent(MARGIN_FRACTION), 0.5).describe(
+          'advice = longest good idle gap minus this fraction',
+        ),
+        window: duration(formatDuration(WINDOW_MS)).describe('how long evidence counts'),
+        evidenceFloor: duration(formatDuration(EVIDENCE_FLOOR_MS)).describe(
+          'idle gaps shorter than this are no evidence either way',
+        ),
         domainAgreeing: z
           .number()
           .int()
           .min(1)
           .max(100)
-          .default(2)
+          .default(DOMAIN_MIN_AGREEING)
           .describe('gateways of a site that must know something and agree before its value is shared'),
         probe: z.boolean().default(true).describe('let one representative per domain probe longer gaps'),
-        probeTolerance: fraction('5%', 0.1).describe('stop probing when the bounds are this close'),
+        probeTolerance: fraction(percent(PROBE_TOLERANCE_FRACTION), 0.1).describe(
+          'stop probing when the bounds are this close',
+        ),
       })
       .prefault({}),
     statusLog: z

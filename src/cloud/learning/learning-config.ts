@@ -4,34 +4,34 @@
  * what each knob means. Durations are ms, fractions are 0..1.
  */
 
+import {
+  DEFAULT_INTERVAL_MS,
+  DOMAIN_MIN_AGREEING,
+  EVIDENCE_FLOOR_MS,
+  MARGIN_FRACTION,
+  MAX_INTERVAL_MS,
+  MIN_INTERVAL_MS,
+  PROBE_TOLERANCE_FRACTION,
+  WINDOW_MS,
+} from '../../config/learning-defaults.ts';
+
+// The defaults the cloud's config schema also shows live in config/ (a lower layer).
+export {
+  DEFAULT_INTERVAL_MS,
+  DOMAIN_MIN_AGREEING,
+  EVIDENCE_FLOOR_MS,
+  MARGIN_FRACTION,
+  MAX_INTERVAL_MS,
+  MIN_INTERVAL_MS,
+  PROBE_TOLERANCE_FRACTION,
+  WINDOW_MS,
+};
+
 const SECOND_MS = 1_000;
 const MINUTE_MS = 60 * SECOND_MS;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
 
-/**
- * Advised while nothing is known: with the margin, under every idle timeout from 30 s up, so
- * the push lines do not die while the probe lines learn (a 50 s start killed them 8 times
- * behind a 25 s firewall before convergence).
- */
-export const DEFAULT_INTERVAL_MS = 25 * SECOND_MS;
-/**
- * Never advise keep-alives more often than this: a safety bound against keep-alive storms,
- * not a blind spot — evidence below it is still learned, and surfaced as a warning.
- */
-export const MIN_INTERVAL_MS = 5 * SECOND_MS;
-/**
- * Idle gaps shorter than this say nothing about a middlebox (none times out that fast): a
- * failure that soon after traffic is a reset under traffic or a restart, and a success that
- * soon (a push a millisecond after a reconnect) must not become L.
- */
-export const EVIDENCE_FLOOR_MS = 2 * SECOND_MS;
-/** Never advise keep-alives less often than this: the seed's longest ladder step (168 h). */
-export const MAX_INTERVAL_MS = 168 * HOUR_MS;
-/** Advice = longest good idle gap × (1 − margin): room for timer jitter and clock drift. */
-export const MARGIN_FRACTION = 0.05;
-/** The seed's "recent log": only the last 7 days say anything about today's middlebox. */
-export const WINDOW_MS = 7 * DAY_MS;
 /** The window is remembered in this many slices: each keeps its longest good gap and when it was seen. */
 export const EVIDENCE_WINDOW_SLICES = 7;
 /** Deaths remembered one by one (so later evidence can still explain them); older ones are settled. */
@@ -49,13 +49,6 @@ export const OUTAGE_WINDOW_MS = 1_000;
  * the probe lines find it, where creeping down by the margin killed a line per step.
  */
 export const FIRST_REACTION_FRACTION = 0.5;
-/** A site's value is shared once this many of its gateways know something and agree (issue 18). */
-export const DOMAIN_MIN_AGREEING = 2;
-/**
- * Learning stops when the longest good gap L is within 5 % of the shortest idle failure U.
- * Then L ≥ 0.95 T, and advice L × (1 − margin) ≥ 0.9025 T: within the required 10 % of T.
- */
-export const PROBE_TOLERANCE_FRACTION = 0.05;
 /** Without an upper bound the probe gap grows ×2 per success: 50 s reaches 2 h 4 min in 8 steps. */
 export const PROBE_GROWTH_FACTOR = 2;
 /**
