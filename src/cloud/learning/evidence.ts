@@ -60,6 +60,11 @@ export interface Death {
   wiped?: { good: GapMark[]; aboveU: GapMark[] };
   /** Oldest connection age of a success after this death (capped where it no longer matters), ms. */
   okAgeAfterMs: number;
+  /**
+   * Found by a probe the cloud sent: dated when the cloud chose to send it, so two such deaths
+   * at one moment are two probes scheduled together, not lines cut together.
+   */
+  probed?: true;
 }
 
 /**
@@ -294,6 +299,7 @@ class Draft {
       role: record.role,
       verdict: 'idle',
       okAgeAfterMs: 0,
+      ...(record.dataType === 'probe' ? { probed: true as const } : {}),
     };
     death.verdict = this.firstVerdict(record);
     if (death.verdict === 'idle') {
@@ -351,6 +357,7 @@ class Draft {
     return this.ev.deaths.filter(
       (d) =>
         d.line !== death.line &&
+        !(d.probed && death.probed) &&
         Math.abs(d.at - death.at) <= OUTAGE_WINDOW_MS &&
         Math.abs(d.gapMs - death.gapMs) > OUTAGE_WINDOW_MS &&
         (d.verdict === 'idle' || d.verdict === 'outage' || d.verdict === 'lifetime-cap'),

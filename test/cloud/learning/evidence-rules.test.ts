@@ -25,6 +25,19 @@ describe('evidence rules of issue 15', () => {
     expect(after.lowerMs).toBe(22 * SECOND);
   });
 
+  it('item 3: probes the cloud sent together on several probe lines are not an outage when they fail', () => {
+    const probe = (line: string) => ({
+      role: 'probe' as const,
+      dataType: 'probe' as const,
+      connectionId: line,
+    });
+    const log = new LogBuilder()
+      .ok(10 * SECOND)
+      .ng(20 * SECOND, { ...probe('probe-0'), sessionId: 'p0', time: 1e12 })
+      .ng(40 * SECOND, { ...probe('probe-1'), sessionId: 'p1', time: 1e12 + 100 });
+    expect(deriveBounds(log.records, log.now, CONFIG).upperMs).toBe(20 * SECOND);
+  });
+
   it('item 3: one line dying alone after an idle gap still lowers U', () => {
     const log = new LogBuilder().ok(20 * SECOND).ng(21 * SECOND, { sessionId: 's0' });
     expect(deriveBounds(log.records, log.now, CONFIG).upperMs).toBe(21 * SECOND);
