@@ -203,7 +203,7 @@ export async function startCloudServer(
   });
   const { runner } = jobs;
   cluster?.serve({ push, dispatcher, runner, jobStore });
-  registerJobsApi(app, { runner, store: jobStore, devices });
+  registerJobsApi(app, { runner, store: jobStore, devices, maxUploads: config.jobs.maxUploads });
   registerMetricsApi(app, { overload, advisor });
   registerDirectApi(app, { runner, spool });
   http.upgrade(isDirectStreamPath, new DirectStreamServer({ runner, spool, logger: log }));

@@ -98,6 +98,9 @@ export const cloudConfigSchema = z
           .describe(
             'load balancers or reverse proxies in front of the cloud whose X-Forwarded-For is believed (addresses or CIDR ranges); the egress address of a site is taken from it',
           ),
+        idleTimeout: duration('30s', '1h').describe(
+          'a request whose headers or body stall this long is answered 408 and its connection closed',
+        ),
       })
       .prefault({}),
     tls: z
@@ -219,6 +222,13 @@ export const cloudConfigSchema = z
           .min(1)
           .default(2 * 1024 ** 3)
           .describe('largest document accepted, bytes'),
+        maxUploads: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(32)
+          .describe('documents received at once; one more is answered 503 with Retry-After'),
         publicUrl: z
           .url({ protocol: /^https?$/ })
           .optional()

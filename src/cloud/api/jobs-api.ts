@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { DeviceRegistry } from '../devices/device-registry.ts';
 import { SpoolError } from '../jobs/document-spool.ts';
@@ -72,9 +72,18 @@ function badRequest(reply: FastifyReply, where: string, error: z.ZodError) {
  * `GET /api/v1/devices`, `PUT|DELETE /api/v1/gateways/{id}/devices/{device}/override`.
  * Bearer auth comes from the API's onRequest hook (registered first).
  */
+/** How long a client refused for too many uploads at once is asked to wait. */
+export const UPLOAD_RETRY_AFTER_S = 5;
+
 export function registerJobsApi(
   app: FastifyInstance,
-  deps: { runner: JobRunner; store: JobStore; devices: DeviceRegistry },
+  deps: {
+    runner: JobRunner;
+    store: JobStore;
+    devices: DeviceRegistry;
+    /** Documents received at once; one more is refused with 503 and Retry-After (issue 13.3). */
+    maxUploads: number;
+  },
 ): void {
   const { runner, store, devices } = deps;
 
@@ -82,9 +91,35 @@ export function registerJobsApi(
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 
+  let uploads = 0;
   app.post('/api/v1/jobs', async (req, reply) => {
     const body = req.body as Readable | undefined;
     const drain = () => body?.resume?.();
+    if (uploads >= deps.maxUploads) {
+      // Not read: the connection closes after the answer, so the client stops sending.
+      return reply
+        .code(503)
+        .header('retry-after', String(UPLOAD_RETRY_AFTER_S))
+        .header('connection', 'close')
+        .send({
+          error: 'busy',
+          message: `${uploads} documents are being received; retry in ${UPLOAD_RETRY_AFTER_S} s`,
+        });
+    }
+    uploads++;
+    try {
+      return await receiveJob(req, reply, body, drain);
+    } finally {
+      uploads--;
+    }
+  });
+
+  const receiveJob = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    body: Readable | undefined,
+    drain: () => void,
+  ) => {
     const query = jobQuery.safeParse(req.query);
     if (!query.success) {
       drain();
@@ -126,6 +161,8 @@ export function registerJobsApi(
       return reply.code(created ? 202 : 200).send(jobView(job));
     } catch (err) {
       drain();
+      // The body stalled and the listener has answered 408 already.
+      if (reply.sent) return reply;
       if (err instanceof JobRequestError) {
         return reply.code(err.status).send({ error: 'rejected', message: err.message });
       }
@@ -135,7 +172,7 @@ export function registerJobsApi(
       }
       throw err;
     }
-  });
+  };
 
   app.get('/api/v1/jobs', async (req, reply) => {
     const query = listQuery.safeParse(req.query);

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { guardUpgrade, loggableTarget } from '../../http/guarded-handler.ts';
+import { limitRequestIdle } from '../../http/request-idle.ts';
 import type { Feature } from '../../lifecycle/feature.ts';
 import type { CloudContext } from '../cloud-context.ts';
 import { requireApiToken } from './api-auth.ts';
@@ -34,9 +36,29 @@ export class HttpListener implements Feature {
     const { tls } = ctx.config;
     const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : null;
     this.tls = https !== null;
-    this.app = (https ? Fastify({ https, logger: false }) : Fastify({ logger: false })) as FastifyInstance;
+    const idleMs = ctx.config.listen.idleTimeout;
+    // Fastify leaves Node's request timeouts off; headers that stall are answered 408 by Node,
+    // checked often enough to honour a short idleTimeout.
+    const timeouts = {
+      headersTimeout: idleMs,
+      requestTimeout: 0,
+      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.round(idleMs / 4))),
+    };
+    const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
+      https ? createHttpsServer({ ...https, ...timeouts }, handler) : createHttpServer(timeouts, handler);
+    this.app = Fastify({ logger: false, serverFactory }) as unknown as FastifyInstance;
     const log = ctx.logger.child({ part: 'http' });
     requireApiToken(this.app, ctx.config.api.token);
+    // A body that stalls (a slow upload holding a spool file) ends with 408 (issue 13.3).
+    this.app.addHook('onRequest', async (req, reply) => {
+      limitRequestIdle(req.raw, reply.raw, idleMs, () => {
+        log.info(
+          { method: req.method, target: loggableTarget(req.url), idleMs },
+          'request body stalled; 408',
+        );
+        reply.hijack();
+      });
+    });
     this.app.server.on(
       'upgrade',
       guardUpgrade(log, (req, socket, head) => {
