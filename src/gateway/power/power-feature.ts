@@ -8,9 +8,11 @@ import { PowerScheduler } from './power-scheduler.ts';
 export class PowerFeature implements Feature {
   readonly name = 'power';
   readonly scheduler: PowerScheduler;
+  private readonly bus: GatewayContext['bus'];
 
   constructor(ctx: GatewayContext) {
     const { config, bus } = ctx;
+    this.bus = bus;
     this.scheduler = new PowerScheduler({
       clock: ctx.clock,
       logger: ctx.logger.child({ part: 'power' }),
@@ -26,6 +28,9 @@ export class PowerFeature implements Feature {
 
   start(): void {
     this.scheduler.start();
+    // The mode in force from the start is news too: the devices' SNMP pace and the telemetry
+    // pace apply a mode's limits only when told, and starting in a mode is not a change.
+    this.bus.emit('power-mode', this.scheduler.state());
   }
 
   stop(): void {
