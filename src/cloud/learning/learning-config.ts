@@ -29,7 +29,6 @@ export {
 
 const SECOND_MS = 1_000;
 const MINUTE_MS = 60 * SECOND_MS;
-const HOUR_MS = 60 * MINUTE_MS;
 
 /** The window is remembered in this many slices: each keeps its longest good gap and when it was seen. */
 export const EVIDENCE_WINDOW_SLICES = 7;
