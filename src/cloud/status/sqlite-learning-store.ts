@@ -81,6 +81,15 @@ export class SqliteLearningStore implements LearningStore {
   private readonly keepFromStmt: StatementSync;
   private readonly pruneGatewayStmt: StatementSync;
   private readonly evidenceCache = new Map<string, Evidence | null>();
+  /** Exchanges folded this tick, written together at its end (flush). */
+  private readonly pending: Array<{
+    gatewayId: string;
+    records: readonly NewRecord[];
+    evidence: Evidence;
+    changed: boolean;
+    resolve: (recorded: Recorded) => void;
+    reject: (err: Error) => void;
+  }> = [];
   /** Where the per-gateway cap left off, so each prune call moves on through the gateways. */
   private capCursor = '';
 
@@ -167,6 +176,58 @@ export class SqliteLearningStore implements LearningStore {
   }
 
   async record(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Promise<Recorded> {
+    // A death may be a repeat (its session's, already logged): only the insert can tell, so it
+    // is written at once, after what waits. Every other row is new: folded now, written with the tick's.
+    if (records.some((r) => r.status === 'NG' && r.sessionId !== undefined)) {
+      this.flush();
+      return this.recordNow(gatewayId, records, fold);
+    }
+    const current = this.cachedEvidence(gatewayId);
+    const evidence = fold(
+      current,
+      records.map((r) => ({ ...r, id: 0 })),
+    );
+    this.evidenceCache.set(gatewayId, evidence);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ gatewayId, records, evidence, changed: evidence !== current, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /**
+   * Writes the records and evidence of this tick's exchanges in one transaction (group commit:
+   * a commit per keep-alive cost more CPU than the rest of the exchange). The write lock is held
+   * only within this synchronous call, so the other stores' connections to the file never wait
+   * on it across the event loop.
+   */
+  private flush(): void {
+    const batch = this.pending.splice(0);
+    if (batch.length === 0) return;
+    const results: Recorded[] = [];
+    try {
+      this.db.exec('BEGIN');
+      const saved = new Map<string, { evidence: Evidence; at: number }>();
+      for (const entry of batch) {
+        const stored = entry.records.map((r) => ({ ...r, id: Number(this.insertRow(r).lastInsertRowid) }));
+        if (entry.changed)
+          saved.set(entry.gatewayId, { evidence: entry.evidence, at: stored.at(-1)?.time ?? 0 });
+        results.push({ records: stored, evidence: entry.evidence, changed: entry.changed });
+      }
+      for (const [gatewayId, { evidence, at }] of saved)
+        this.saveEvidenceStmt.run(gatewayId, JSON.stringify(evidence), at);
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      // The cache ran ahead of the file by this batch: read the evidence again from the file.
+      this.evidenceCache.clear();
+      for (const entry of batch) entry.reject(err as Error);
+      return;
+    }
+    batch.forEach((entry, i) => entry.resolve(results[i] as Recorded));
+  }
+
+  /** One exchange in its own transaction, its rows inserted before the fold. */
+  private recordNow(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Recorded {
     const current = this.cachedEvidence(gatewayId);
     this.db.exec('BEGIN');
     try {
@@ -213,10 +274,12 @@ export class SqliteLearningStore implements LearningStore {
   }
 
   async recent(gatewayId: string, since: number, limit: number): Promise<StatusRecord[]> {
+    this.flush();
     return (this.recentStmt.all(gatewayId, since, limit) as unknown as RecordRow[]).map(toRecord);
   }
 
   async appendMany(records: readonly NewRecord[]): Promise<void> {
+    this.flush();
     this.db.exec('BEGIN');
     try {
       for (const r of records) this.insert(r);
@@ -228,6 +291,7 @@ export class SqliteLearningStore implements LearningStore {
   }
 
   async prune(policy: RetentionPolicy): Promise<PruneStep> {
+    this.flush();
     let deleted = 0;
     if (this.capCursor === '') {
       deleted = Number(this.pruneOldStmt.run(policy.before, policy.batch).changes);
@@ -249,12 +313,19 @@ export class SqliteLearningStore implements LearningStore {
   }
 
   async close(): Promise<void> {
+    this.flush();
     if (this.db.isOpen) this.db.close();
   }
 
   /** Appends a row; undefined when it is a death already recorded (its session's). */
   private insert(r: NewRecord): StatusRecord | undefined {
-    const result = this.insertStmt.run(
+    const result = this.insertRow(r);
+    if (Number(result.changes) === 0) return undefined;
+    return { ...r, id: Number(result.lastInsertRowid) };
+  }
+
+  private insertRow(r: NewRecord): { changes: number | bigint; lastInsertRowid: number | bigint } {
+    return this.insertStmt.run(
       r.time,
       r.gatewayId,
       r.clientId,
@@ -268,8 +339,6 @@ export class SqliteLearningStore implements LearningStore {
       r.failure ?? null,
       r.policyLimited ? 1 : 0,
     );
-    if (Number(result.changes) === 0) return undefined;
-    return { ...r, id: Number(result.lastInsertRowid) };
   }
 
   private cachedEvidence(gatewayId: string): Evidence | null {

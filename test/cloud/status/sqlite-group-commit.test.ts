@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Evidence, foldRecords } from '../../../src/cloud/learning/evidence.ts';
+import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
+import type { NewRecord } from '../../../src/cloud/status/learning-store.ts';
+import { SqliteLearningStore } from '../../../src/cloud/status/sqlite-learning-store.ts';
+
+const fold = (current: Evidence | null, records: readonly NewRecord[]) =>
+  foldRecords(current, records, { config: CONFIG });
+
+const keepalive = (gatewayId: string, time: number, idleBeforeMs: number): NewRecord => ({
+  time,
+  gatewayId,
+  clientId: 'c1',
+  connectionId: 'line-0',
+  role: 'push',
+  dataType: 'keepalive',
+  status: 'OK',
+  idleBeforeMs,
+  connectionAgeMs: 60_000,
+  policyLimited: false,
+});
+
+const cleanup: Array<() => void> = [];
+afterEach(() => {
+  for (const fn of cleanup.splice(0)) fn();
+});
+
+function fileStore(): { store: SqliteLearningStore; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'group-commit-'));
+  const file = join(dir, 'cloud.db');
+  const store = new SqliteLearningStore(file);
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  return { store, file };
+}
+
+describe('the SQLite learning store’s group commit', () => {
+  it('writes the exchanges of one tick together at its end, folded as if one by one', async () => {
+    const { store, file } = fileStore();
+    const other = new DatabaseSync(file);
+    cleanup.push(() => other.close());
+    const rows = () => (other.prepare('SELECT COUNT(*) AS n FROM status_log').get() as { n: number }).n;
+    const recorded = [
+      store.record('g1', [keepalive('g1', 1_000, 30_000)], fold),
+      store.record('g2', [keepalive('g2', 1_001, 20_000)], fold),
+      store.record('g1', [keepalive('g1', 1_002, 45_000)], fold),
+    ];
+    expect(rows()).toBe(0);
+    const results = await Promise.all(recorded);
+    expect(rows()).toBe(3);
+    expect(results.map((r) => r.changed)).toEqual([true, true, true]);
+    expect(results.map((r) => r.records[0]?.id)).toEqual([1, 2, 3]);
+    const sequential = fold(fold(null, [keepalive('g1', 1_000, 30_000)]), [keepalive('g1', 1_002, 45_000)]);
+    expect(await store.evidence('g1')).toEqual(sequential);
+    // What a restarted node reads: the evidence was written with the rows.
+    const reopened = new SqliteLearningStore(file);
+    cleanup.push(() => void reopened.close());
+    expect(await reopened.evidence('g1')).toEqual(sequential);
+    expect((await reopened.recent('g1', 0, 10)).map((r) => r.idleBeforeMs)).toEqual([30_000, 45_000]);
+  });
+
+  it('holds no write lock across the tick: another connection writes the file meanwhile', async () => {
+    const { store, file } = fileStore();
+    const other = new DatabaseSync(file);
+    other.exec('PRAGMA busy_timeout = 0; CREATE TABLE IF NOT EXISTS jobs_probe (x INTEGER)');
+    cleanup.push(() => other.close());
+    const pending = store.record('g1', [keepalive('g1', 1_000, 30_000)], fold);
+    // A job store's connection, say, writing in the same tick must not find the file locked.
+    expect(() => other.exec('INSERT INTO jobs_probe VALUES (1)')).not.toThrow();
+    await pending;
+    expect(await store.recent('g1', 0, 10)).toHaveLength(1);
+  });
+
+  it('writes a reported death at once, after what waits, and logs a repeat of it once', async () => {
+    const { store } = fileStore();
+    const death: NewRecord = {
+      ...keepalive('g1', 2_000, 61_000),
+      status: 'NG',
+      failure: 'keepalive-timeout',
+      sessionId: 's1',
+    };
+    const first = store.record('g1', [keepalive('g1', 1_000, 30_000)], fold);
+    const dead = await store.record('g1', [death], fold);
+    const again = await store.record('g1', [{ ...death, time: 3_000 }], fold);
+    await first;
+    expect(dead.records).toHaveLength(1);
+    expect(again.records).toHaveLength(0);
+    expect((await store.recent('g1', 0, 10)).map((r) => r.status)).toEqual(['OK', 'NG']);
+  });
+});
