@@ -223,7 +223,7 @@ export class SqliteLearningStore implements LearningStore {
       for (const entry of batch) entry.reject(err as Error);
       return;
     }
-    batch.forEach((entry, i) => entry.resolve(results[i] as Recorded));
+    for (const [i, entry] of batch.entries()) entry.resolve(results[i] as Recorded);
   }
 
   /** One exchange in its own transaction, its rows inserted before the fold. */
