@@ -9,6 +9,7 @@ import { ClientAddress } from '../http/client-address.ts';
 import { namedFeature, startFeatures } from '../lifecycle/feature.ts';
 import type { Logger } from '../log/logger.ts';
 import { KeepaliveAdvisor } from './advisor/keepalive-advisor.ts';
+import { requireApiToken } from './api/api-auth.ts';
 import { registerDevicePushApi } from './api/device-push-api.ts';
 import { registerDirectApi } from './api/direct-api.ts';
 import { DirectStreamServer, isDirectStreamPath } from './api/direct-stream.ts';
@@ -119,6 +120,8 @@ export async function startCloudServer(
   const { jobs: jobStore, devices, documents: spool } = cloudStore;
   const http = new HttpListener(ctx);
   const { app } = http;
+  // Before any route: every route needs the API token but the few public ones.
+  requireApiToken(app, config.api.token);
   const retention = new StatusLogRetention({
     store,
     clock,

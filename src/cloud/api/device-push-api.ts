@@ -22,7 +22,7 @@ export const MAX_DEVICE_PUSHES_IN_FLIGHT = 64;
  * `POST /api/v1/gateways/{id}/devices/{device}/push` answers 200 delivered, 202 held for
  * the sleeping device, 404 for a device the gateway does not proxy, 413 for a payload over
  * what one proxy message carries, 503 otherwise.
- * Authentication is the API's (requireApiToken in http/api-auth.ts).
+ * Authentication is the API's (requireApiToken in api-auth.ts).
  */
 export function registerDevicePushApi(app: FastifyInstance, options: DevicePushApiOptions): void {
   const inFlight = new Map<string, number>();

@@ -35,7 +35,7 @@ const logQuery = z.object({ limit: z.coerce.number().int().min(1).max(10_000).de
 
 /**
  * The cloud's HTTP API (v1): push to a gateway, read its status log (its state: gateways-api.ts).
- * The API token is checked for every route by the listener (http/api-auth.ts).
+ * The API token is checked for every route (api-auth.ts, installed by cloud-server.ts).
  */
 export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): void {
   const { registry, store, dispatcher } = options;

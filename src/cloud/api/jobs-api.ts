@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { DeviceRegistry } from '../devices/device-registry.ts';
 import { SpoolError } from '../jobs/document-spool.ts';
 import { JobRequestError, type JobRunner } from '../jobs/job-runner.ts';
-import type { Job, JobStore } from '../jobs/job-store.ts';
+import { clientIdempotencyKey, type Job, type JobStore } from '../jobs/job-store.ts';
+import { apiClientId } from './api-auth.ts';
 
 const jobQuery = z.object({
   type: z.enum(['print', 'storage']).default('print'),
@@ -45,7 +46,7 @@ export function jobView(job: Job) {
     priority: job.priority,
     name: job.name,
     format: job.format,
-    idempotencyKey: job.idempotencyKey,
+    idempotencyKey: clientIdempotencyKey(job.idempotencyKey),
     state: job.state,
     size: job.size,
     sha256: job.sha256,
@@ -146,16 +147,10 @@ export function registerJobsApi(
       deviceId: query.data.device,
       priority: query.data.priority,
       idempotencyKey: parsedKey?.data ?? null,
+      apiClient: apiClientId(req),
       name: query.data.name ?? null,
       format: contentType === 'application/octet-stream' ? null : contentType,
     };
-    if (request.idempotencyKey) {
-      const first = await runner.existing(request.idempotencyKey);
-      if (first) {
-        drain();
-        return reply.code(200).send(jobView(first));
-      }
-    }
     try {
       const { job, created } = await runner.submit(request, body);
       return reply.code(created ? 202 : 200).send(jobView(job));

@@ -8,7 +8,6 @@ import { guardUpgrade, loggableTarget } from '../../http/guarded-handler.ts';
 import { limitRequestIdle } from '../../http/request-idle.ts';
 import type { Feature } from '../../lifecycle/feature.ts';
 import type { CloudContext } from '../cloud-context.ts';
-import { requireApiToken } from './api-auth.ts';
 
 /** A WebSocket endpoint on the cloud's port. */
 export interface UpgradeEndpoint {
@@ -48,7 +47,6 @@ export class HttpListener implements Feature {
       https ? createHttpsServer({ ...https, ...timeouts }, handler) : createHttpServer(timeouts, handler);
     this.app = Fastify({ logger: false, serverFactory }) as unknown as FastifyInstance;
     const log = ctx.logger.child({ part: 'http' });
-    requireApiToken(this.app, ctx.config.api.token);
     // A body that stalls (a slow upload holding a spool file) ends with 408 (issue 13.3).
     this.app.addHook('onRequest', async (req, reply) => {
       limitRequestIdle(req.raw, reply.raw, idleMs, () => {

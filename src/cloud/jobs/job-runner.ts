@@ -9,7 +9,14 @@ import type { GatewayDirectory } from '../push/gateway-directory.ts';
 import type { GatewayRegistry, RegisteredGateway } from '../registry/gateway-registry.ts';
 import { decide, type GatewayLoad, type RunningJob } from '../scheduler/tunnel-scheduler.ts';
 import type { DocumentSpool } from './document-spool.ts';
-import type { Job, JobStore, NewJob, RouteEntry } from './job-store.ts';
+import {
+  type Job,
+  type JobStore,
+  type NewJob,
+  type RouteEntry,
+  requestFingerprint,
+  scopedIdempotencyKey,
+} from './job-store.ts';
 import { JobTransfer } from './job-transfer.ts';
 
 /** A request the API turns into a 4xx: the message says what to change. */
@@ -61,8 +68,13 @@ export interface JobFleet {
  */
 export const LOAD_FRESH_MS = 30_000;
 
-/** What a client asks for; the runner adds the id, and the spool the size and hash. */
-export type NewJobRequest = Omit<NewJob, 'id' | 'size' | 'sha256' | 'createdAt'>;
+/**
+ * What a client asks for; the runner adds the id, and the spool the size and hash.
+ * `idempotencyKey` is the client's own key; `apiClient` names who sent it (its scope).
+ */
+export type NewJobRequest = Omit<NewJob, 'id' | 'size' | 'sha256' | 'createdAt' | 'requestFingerprint'> & {
+  apiClient?: string;
+};
 
 /** What a device reports at the end of its direct connection. */
 export type DirectReport = { bytes: number; sha256: string; pages?: number } | { error: string };
@@ -157,25 +169,53 @@ export class JobRunner {
     }
   }
 
-  /** The job with this idempotency key, if one was accepted. */
-  existing(idempotencyKey: string): Promise<Job | undefined> {
-    return this.options.store.byIdempotencyKey(idempotencyKey);
-  }
-
-  /** Spools the document and queues the job; a repeated idempotency key returns the first job. */
+  /**
+   * Spools the document and queues the job. A repeated idempotency key (of the same API
+   * client, for the same gateway) returns the first job when the request is the same,
+   * document included, and is refused with 422 when it is not: nothing is dropped silently.
+   */
   async submit(request: NewJobRequest, body: Readable): Promise<{ job: Job; created: boolean }> {
     await this.validate(request);
     const { store, spool, clock } = this.options;
+    const { apiClient, ...asked } = request;
     const id = randomUUID();
     const { size, sha256 } = await spool.receive(body, id, this.options.maxBytes);
-    if (request.idempotencyKey) {
-      const first = await store.byIdempotencyKey(request.idempotencyKey);
-      if (first) {
-        await spool.remove(id);
-        return { job: first, created: false };
+    const fingerprint = requestFingerprint({ ...asked, size, sha256 });
+    const key =
+      asked.idempotencyKey === null
+        ? null
+        : scopedIdempotencyKey(apiClient ?? '', asked.gatewayId, asked.idempotencyKey);
+    const repeat = async (): Promise<{ job: Job; created: false } | null> => {
+      const first = key === null ? undefined : await store.byIdempotencyKey(key);
+      if (!first) return null;
+      await spool.remove(id);
+      if (first.requestFingerprint !== null && first.requestFingerprint !== fingerprint) {
+        throw new JobRequestError(
+          422,
+          `Idempotency-Key "${asked.idempotencyKey}" was used for job ${first.id}, a different request (device, options or document); send a new key for a new job`,
+        );
       }
+      return { job: first, created: false };
+    };
+    const earlier = await repeat();
+    if (earlier) return earlier;
+    let job: Job;
+    try {
+      job = await store.insert({
+        ...asked,
+        idempotencyKey: key,
+        requestFingerprint: fingerprint,
+        id,
+        size,
+        sha256,
+        createdAt: clock.now(),
+      });
+    } catch (err) {
+      // The same key arrived twice at once: the other one was stored first.
+      const raced = await repeat();
+      if (raced) return raced;
+      throw err;
     }
-    const job = await store.insert({ ...request, id, size, sha256, createdAt: clock.now() });
     this.log.info(
       { jobId: id, gateway: job.gatewayId, device: job.deviceId, size, priority: job.priority },
       'job accepted',

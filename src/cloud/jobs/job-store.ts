@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 export type JobType = 'print' | 'storage';
 export type JobState = 'queued' | 'via-tunnel' | 'switching' | 'via-direct' | 'done' | 'failed';
 
@@ -19,7 +21,10 @@ export interface Job {
   gatewayId: string;
   deviceId: string;
   priority: number;
+  /** The stored form: scoped to the API client and the gateway (scopedIdempotencyKey). */
   idempotencyKey: string | null;
+  /** What the job was asked with (requestFingerprint): a repeated key must ask the same. */
+  requestFingerprint: string | null;
   name: string | null;
   format: string | null;
   size: number;
@@ -47,6 +52,7 @@ export interface JobRow {
   device_id: string;
   priority: number;
   idempotency_key: string | null;
+  request_fingerprint: string | null;
   name: string | null;
   format: string | null;
   size: number;
@@ -63,6 +69,32 @@ export interface JobRow {
   updated_at: number;
 }
 
+/**
+ * An idempotency key as stored: the client's key scoped to the API client that sent it and
+ * the gateway it is for (issue 13.4), so one client's key never answers another's request.
+ * Header values cannot hold a newline, so the parts cannot run into each other.
+ */
+export function scopedIdempotencyKey(client: string, gatewayId: string, key: string): string {
+  return `${client}\n${gatewayId}\n${key}`;
+}
+
+/** The client's own key of a stored one (keys stored before scoping are their own). */
+export function clientIdempotencyKey(stored: string | null): string | null {
+  if (stored === null) return null;
+  const parts = stored.split('\n');
+  return parts.length >= 3 ? parts.slice(2).join('\n') : stored;
+}
+
+/** What identifies a job request: a repeat of its idempotency key must match it. */
+export function requestFingerprint(
+  request: Pick<Job, 'type' | 'gatewayId' | 'deviceId' | 'priority' | 'name' | 'format' | 'size' | 'sha256'>,
+): string {
+  const { type, gatewayId, deviceId, priority, name, format, size, sha256 } = request;
+  return createHash('sha256')
+    .update(JSON.stringify([type, gatewayId, deviceId, priority, name, format, size, sha256]))
+    .digest('hex');
+}
+
 /** A jobs row as a Job. */
 export function toJob(row: JobRow): Job {
   return {
@@ -72,6 +104,7 @@ export function toJob(row: JobRow): Job {
     deviceId: row.device_id,
     priority: row.priority,
     idempotencyKey: row.idempotency_key,
+    requestFingerprint: row.request_fingerprint ?? null,
     name: row.name,
     format: row.format,
     size: row.size,

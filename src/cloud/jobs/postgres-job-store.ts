@@ -19,9 +19,9 @@ export class PostgresJobStore implements JobStore {
 
   async insert(job: NewJob): Promise<Job> {
     const { rows } = await this.pool.query(
-      `INSERT INTO jobs (id, type, gateway_id, device_id, priority, idempotency_key, name, format, size, sha256,
+      `INSERT INTO jobs (id, type, gateway_id, device_id, priority, idempotency_key, request_fingerprint, name, format, size, sha256,
          state, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11) RETURNING *`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $12, $12) RETURNING *`,
       [
         job.id,
         job.type,
@@ -29,6 +29,7 @@ export class PostgresJobStore implements JobStore {
         job.deviceId,
         job.priority,
         job.idempotencyKey,
+        job.requestFingerprint ?? null,
         job.name,
         job.format,
         job.size,

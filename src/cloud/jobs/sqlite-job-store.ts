@@ -25,6 +25,7 @@ export class SqliteJobStore implements JobStore {
         device_id TEXT NOT NULL,
         priority INTEGER NOT NULL,
         idempotency_key TEXT UNIQUE,
+        request_fingerprint TEXT,
         name TEXT,
         format TEXT,
         size INTEGER NOT NULL,
@@ -45,6 +46,9 @@ export class SqliteJobStore implements JobStore {
     // Added with the fleet (docs/fleet.md); files of earlier versions lack it.
     const columns = this.db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'node')) this.db.exec('ALTER TABLE jobs ADD COLUMN node TEXT');
+    // Added with scoped idempotency keys (issue 13.4).
+    if (!columns.some((c) => c.name === 'request_fingerprint'))
+      this.db.exec('ALTER TABLE jobs ADD COLUMN request_fingerprint TEXT');
   }
 
   private rows(sql: string, ...params: (string | number | null)[]): Job[] {
@@ -54,9 +58,9 @@ export class SqliteJobStore implements JobStore {
   async insert(job: NewJob): Promise<Job> {
     this.db
       .prepare(
-        `INSERT INTO jobs (id, type, gateway_id, device_id, priority, idempotency_key, name, format, size, sha256,
+        `INSERT INTO jobs (id, type, gateway_id, device_id, priority, idempotency_key, request_fingerprint, name, format, size, sha256,
            state, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
       )
       .run(
         job.id,
@@ -65,6 +69,7 @@ export class SqliteJobStore implements JobStore {
         job.deviceId,
         job.priority,
         job.idempotencyKey,
+        job.requestFingerprint ?? null,
         job.name,
         job.format,
         job.size,

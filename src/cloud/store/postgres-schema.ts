@@ -23,6 +23,7 @@ export const POSTGRES_SCHEMA = `
     device_id TEXT NOT NULL,
     priority INTEGER NOT NULL,
     idempotency_key TEXT UNIQUE,
+    request_fingerprint TEXT,
     name TEXT,
     format TEXT,
     size BIGINT NOT NULL,
@@ -38,6 +39,8 @@ export const POSTGRES_SCHEMA = `
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
   );
+  -- Added with scoped idempotency keys (issue 13.4); databases of earlier versions lack it.
+  ALTER TABLE jobs ADD COLUMN IF NOT EXISTS request_fingerprint TEXT;
   CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, gateway_id);
   CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created_at);
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PUBLIC_ROUTES } from '../../../src/cloud/api/api-auth.ts';
 import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { PUBLIC_ROUTES } from '../../../src/cloud/http/api-auth.ts';
 import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
 import { RawHttpConnection } from '../../support/raw-http.ts';

@@ -16,6 +16,7 @@ const job = (id: string): NewJob => ({
   deviceId: 'mfp',
   priority: 0,
   idempotencyKey: null,
+  requestFingerprint: null,
   name: null,
   format: null,
   size: 10,

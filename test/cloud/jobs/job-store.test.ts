@@ -19,6 +19,7 @@ const newJob = (id: string, extra: Partial<NewJob> = {}): NewJob => ({
   deviceId: 'mfp',
   priority: 0,
   idempotencyKey: null,
+  requestFingerprint: null,
   name: null,
   format: null,
   size: 10,
