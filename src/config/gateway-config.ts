@@ -8,7 +8,7 @@ import { INITIAL_WINDOW } from '../protocol/tunnel/frame-types.ts';
 import { isPasswordHash, PASSWORD_HASH_EXPECTED } from '../secrets/password-hash.ts';
 import { devicesSection } from './device-config.ts';
 import { DEFAULT_ANSWER_TIMEOUT_MS, NORMAL_MODE, POWER_SAVING_MODE } from './keepalive-defaults.ts';
-import { loadConfigFile, type ParseOptions, parseConfig } from './load-config.ts';
+import { loadConfigFile, type ParseOptions, parseConfig, parseConfigText } from './load-config.ts';
 import { duration, port, secret, slug } from './schema-types.ts';
 
 /** True for "address/prefix" with a valid IPv4 or IPv6 address and prefix length. */
@@ -455,6 +455,15 @@ export const GATEWAY_ENV_OVERRIDES = {
 /** Loads and validates a gateway config file. */
 export function loadGatewayConfig(file: string, options: ParseOptions = {}): GatewayConfig {
   return loadConfigFile(file, gatewayConfigSchema, { overrides: GATEWAY_ENV_OVERRIDES, ...options });
+}
+
+/** Validates the text of a gateway config file (to be) at `file`, as loadGatewayConfig does. */
+export function parseGatewayConfigText(
+  file: string,
+  text: string,
+  options: ParseOptions = {},
+): GatewayConfig {
+  return parseConfigText(file, text, gatewayConfigSchema, { overrides: GATEWAY_ENV_OVERRIDES, ...options });
 }
 
 /** Validates an in-memory gateway config (demo, tests). */

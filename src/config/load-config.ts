@@ -156,6 +156,19 @@ export function loadConfigFile<S extends z.ZodType>(
       { key: '(file)', value: file, expected: `a readable YAML file (${reason})` },
     ]);
   }
+  return parseConfigText(file, text, schema, options);
+}
+
+/**
+ * Validates a config file's text as `loadConfigFile` does once it has read it (the setup
+ * page checks an edited config before writing it); `file` names it in the errors.
+ */
+export function parseConfigText<S extends z.ZodType>(
+  file: string,
+  text: string,
+  schema: S,
+  options: ParseOptions = {},
+): z.output<S> {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0)
     throw new ConfigError(
