@@ -11,6 +11,7 @@ import {
 } from '../../gateway/status/setup-mode.ts';
 import { notifySystemd } from '../../gateway/systemd/service-notifier.ts';
 import { createLogger } from '../../log/logger.ts';
+import { hostPortArg } from '../arguments.ts';
 import { exitOnConfigError, stopOnSignal } from '../lifecycle.ts';
 
 /** `mfp-gateway run --config FILE`: the gateway daemon. */
@@ -32,6 +33,12 @@ export function runCommand(): Command {
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     )
+    .option(
+      '--listen <host:port>',
+      'where the setup page listens (setup mode only; default: status.listen from the config when readable, ' +
+        'else 0.0.0.0:8080), e.g. 127.0.0.1:8080 to keep it on this machine',
+      hostPortArg,
+    )
     .addHelpText(
       'after',
       `
@@ -45,25 +52,37 @@ Environment:
 Example:
   mfp-gateway run --config /etc/mfp-gateway/gateway.yaml`,
     )
-    .action(async (opts: { config: string; firstBootOnly?: boolean; setupPage: SetupPageWhen }) => {
-      reportBootConfig(importBootConfig({ configFile: opts.config }), createLogger());
-      if (opts.firstBootOnly) return;
-      let config: ReturnType<typeof loadGatewayConfig>;
-      let setup: SetupOutcome | null = null;
-      try {
-        config = loadGatewayConfig(opts.config);
-      } catch (err) {
-        if (!(err instanceof ConfigError) || !wantsSetupPage(opts.setupPage)) exitOnConfigError(err);
-        process.stderr.write(`${err.message}\n`);
-        setup = await runSetupMode({ configFile: opts.config, error: err, logger: createLogger() });
-        config = setup.config;
-      }
-      const logger = createLogger({ level: config.log.level });
-      const daemon = await startGateway(config, { logger, configFile: opts.config });
-      const systemd = setup ? setup.handOver(daemon.link) : notifySystemd(daemon.link, { logger });
-      stopOnSignal(async () => {
-        await systemd.stopping();
-        await daemon.stop();
-      }, logger);
-    });
+    .action(
+      async (opts: {
+        config: string;
+        firstBootOnly?: boolean;
+        setupPage: SetupPageWhen;
+        listen?: { host: string; port: number };
+      }) => {
+        reportBootConfig(importBootConfig({ configFile: opts.config }), createLogger());
+        if (opts.firstBootOnly) return;
+        let config: ReturnType<typeof loadGatewayConfig>;
+        let setup: SetupOutcome | null = null;
+        try {
+          config = loadGatewayConfig(opts.config);
+        } catch (err) {
+          if (!(err instanceof ConfigError) || !wantsSetupPage(opts.setupPage)) exitOnConfigError(err);
+          process.stderr.write(`${err.message}\n`);
+          setup = await runSetupMode({
+            configFile: opts.config,
+            error: err,
+            logger: createLogger(),
+            ...(opts.listen ? { listen: opts.listen } : {}),
+          });
+          config = setup.config;
+        }
+        const logger = createLogger({ level: config.log.level });
+        const daemon = await startGateway(config, { logger, configFile: opts.config });
+        const systemd = setup ? setup.handOver(daemon.link) : notifySystemd(daemon.link, { logger });
+        stopOnSignal(async () => {
+          await systemd.stopping();
+          await daemon.stop();
+        }, logger);
+      },
+    );
 }

@@ -78,12 +78,20 @@ function passwordFields(): string {
 <label>Repeat it <input type="password" name="confirm" autocomplete="new-password" minlength="8" required></label>`;
 }
 
+/** The config file in an editor, its secrets shown as *** (config-text.ts). */
+export interface ConfigEditor {
+  text: string;
+  /** No password protects the page yet: saving takes the setup code. */
+  needsCode: boolean;
+}
+
 /** Setup mode with a config that does not validate: every problem, and how to go on. */
 export function configErrorsPage(
   file: string,
   issues: ConfigIssue[],
   csrf: string,
   message?: string,
+  editor?: ConfigEditor,
 ): string {
   const rows = issues
     .map(
@@ -95,8 +103,8 @@ export function configErrorsPage(
     'Setup: config errors',
     `<section class="card">
 <h2>The gateway is not running: its config has errors</h2>
-<p>File <code>${escapeHtml(file)}</code>. Fix each key below (on the gateway, or drop a corrected
-<code>mfp-gateway.yaml</code> on the SD card's boot partition and restart), then check again.</p>
+<p>File <code>${escapeHtml(file)}</code>. Fix each key below here in the page, or on the gateway (or
+drop a corrected <code>mfp-gateway.yaml</code> on the SD card's boot partition and restart) and check again.</p>
 ${notice(message)}
 <div class="scroll"><table class="issues">
 <thead><tr><th>key</th><th>value</th><th>expected</th></tr></thead>
@@ -105,10 +113,25 @@ ${rows}
 </tbody></table></div>
 <form method="post" action="/setup/recheck">
 <input type="hidden" name="_csrf" value="${escapeHtml(csrf)}">
-<button type="submit">Check again</button>
+<button type="submit" class="secondary">Check the file again</button>
 </form>
-</section>`,
+</section>
+${editor ? configEditor(csrf, editor) : ''}`,
   );
+}
+
+function configEditor(csrf: string, editor: ConfigEditor): string {
+  return `<section class="card">
+<h2>Edit the config</h2>
+<p class="hint">Saved only once it is valid; the gateway then starts. Secrets show as <code>***</code>:
+leave a <code>***</code> line as it is to keep its secret, or type the new value over it.</p>
+<form method="post" action="/setup/save">
+<input type="hidden" name="_csrf" value="${escapeHtml(csrf)}">
+<label>Config (YAML) <textarea name="config" rows="24" spellcheck="false" autocapitalize="off" autocomplete="off">${escapeHtml(editor.text)}</textarea></label>
+${editor.needsCode ? setupCodeField() : ''}
+<button type="submit">Save and start</button>
+</form>
+</section>`;
 }
 
 /** Setup mode without a config: the onboarding form. */

@@ -32,6 +32,8 @@ export async function runSetupMode(options: {
   configFile: string;
   error: ConfigError;
   logger: Logger;
+  /** `run --listen`: where the setup page listens instead of the config's status.listen. */
+  listen?: { host: string; port: number };
 }): Promise<SetupOutcome> {
   // Loaded only here: a box with a valid config never pays for the setup page's web stack.
   const { peekSetupSettings, startSetupPage } = await import('./setup-page.ts');
@@ -42,7 +44,10 @@ export async function runSetupMode(options: {
     logger: options.logger,
     configFile: options.configFile,
     issues: options.error.issues,
-    settings: peekSetupSettings(options.configFile),
+    settings: {
+      ...peekSetupSettings(options.configFile),
+      ...(options.listen ? { listen: options.listen } : {}),
+    },
   });
   const config = await page.configured;
   await page.stop();

@@ -4,13 +4,19 @@ import { parse, stringify } from 'yaml';
 import { parseDuration } from '../../calendar/duration.ts';
 import type { Clock } from '../../clock/clock.ts';
 import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
-import { type GatewayConfig, loadGatewayConfig, parseGatewayConfig } from '../../config/gateway-config.ts';
+import {
+  type GatewayConfig,
+  loadGatewayConfig,
+  parseGatewayConfig,
+  parseGatewayConfigText,
+} from '../../config/gateway-config.ts';
 import type { Logger } from '../../log/logger.ts';
 import { isPasswordHash } from '../../secrets/password-hash.ts';
 import { writeFileAtomic } from '../../storage/atomic-file.ts';
 import { IMPORTED_CONFIG_MODE } from '../first-boot/boot-config.ts';
 import { AllowedHosts } from './allowed-hosts.ts';
 import { registerAuth } from './auth.ts';
+import { maskConfigText, restoreSecrets } from './config-text.ts';
 import { createStatusApp } from './http-server.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { configErrorsPage, messagePage, onboardingPage } from './pages.ts';
@@ -18,6 +24,9 @@ import { MIN_PASSWORD_LENGTH, PasswordStore } from './password-store.ts';
 import { serverUrl } from './server-url.ts';
 import { SessionStore } from './session-store.ts';
 import { SetupCode } from './setup-code.ts';
+
+/** The largest config the setup page's editor takes, characters (a real one is a few KB). */
+export const MAX_CONFIG_TEXT = 256 * 1024;
 
 /** Where the setup page listens and keeps the password when the config cannot say. */
 export const SETUP_DEFAULTS = {
@@ -53,7 +62,10 @@ export function peekSetupSettings(configFile: string): SetupSettings {
   }
   const status = (raw.status ?? {}) as Record<string, unknown>;
   const listen = (status.listen ?? {}) as Record<string, unknown>;
-  const host = typeof listen.host === 'string' && isIP(listen.host) ? listen.host : SETUP_DEFAULTS.host;
+  const host =
+    typeof listen.host === 'string' && (isIP(listen.host) || listen.host === 'localhost')
+      ? listen.host
+      : SETUP_DEFAULTS.host;
   const port =
     Number.isInteger(listen.port) && (listen.port as number) >= 0 && (listen.port as number) <= 65535
       ? (listen.port as number)
@@ -141,6 +153,15 @@ export function startSetupPage(options: SetupPageOptions): SetupPage {
     logger: log,
   });
   const loaded = () => loadGatewayConfig(configFile, { env: options.env });
+  const fileText = () => {
+    try {
+      return readFileSync(configFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  /** The editor of the errors page: the setup code is asked while no password protects the page. */
+  const editor = (text: string) => ({ text, needsCode: passwords.needsPassword() });
   const starting = (config: GatewayConfig) => {
     const { host, port } = config.status.listen;
     const at = config.status.enabled ? ` Its status page will be at port ${port} (${host}).` : '';
@@ -155,7 +176,7 @@ export function startSetupPage(options: SetupPageOptions): SetupPage {
     void reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
     const token = gate.formToken(req, reply);
     if (!existsSync(configFile)) return onboardingPage(configFile, token, {});
-    return configErrorsPage(configFile, issues, token);
+    return configErrorsPage(configFile, issues, token, undefined, editor(maskConfigText(fileText())));
   });
 
   app.post('/setup/recheck', async (req, reply) => {
@@ -168,8 +189,58 @@ export function startSetupPage(options: SetupPageOptions): SetupPage {
       issues = err.issues;
       return reply
         .code(422)
-        .send(configErrorsPage(configFile, issues, gate.formToken(req, reply), 'Still not valid.'));
+        .send(
+          configErrorsPage(
+            configFile,
+            issues,
+            gate.formToken(req, reply),
+            'Still not valid.',
+            editor(maskConfigText(fileText())),
+          ),
+        );
     }
+  });
+
+  // The config edited in the page: checked as the daemon will load it, written only once valid.
+  app.post('/setup/save', async (req, reply) => {
+    if (!gate.checkCsrf(req, reply, 'form')) return reply;
+    void reply.type('text/html; charset=utf-8');
+    const edited = field(req.body, 'config').replace(/\r\n/g, '\n');
+    const page = (message: string, problems: ConfigIssue[] = issues) =>
+      configErrorsPage(configFile, problems, gate.formToken(req, reply), message, editor(edited));
+    if (!existsSync(configFile)) return messagePage('Not saved', `${configFile} is gone; reload the page.`);
+    if (
+      passwords.needsPassword() &&
+      !gate.checkSetupCode(req, reply, (reason) => reply.send(page(`Not saved: ${reason}.`)))
+    )
+      return reply;
+    if (edited.length > MAX_CONFIG_TEXT)
+      return reply
+        .code(413)
+        .send(page(`Not saved: more than ${MAX_CONFIG_TEXT / 1024} KiB; edit the file on the gateway.`));
+    const { text, unresolved } = restoreSecrets(edited, fileText());
+    if (unresolved.length > 0) {
+      const lines = unresolved.map((l) => `"${l}"`).join(', ');
+      return reply
+        .code(422)
+        .send(page(`Not saved: type the secret on ${lines} (*** keeps a secret only where it was shown).`));
+    }
+    const content = `${text.replace(/\n*$/, '')}\n`;
+    try {
+      parseGatewayConfigText(configFile, content, { env: options.env });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      issues = err.issues;
+      return reply.code(422).send(page('Not saved: still not valid (the file is unchanged).', issues));
+    }
+    try {
+      writeFileAtomic(configFile, content, IMPORTED_CONFIG_MODE);
+    } catch (err) {
+      log.error({ err: (err as Error).message, configFile }, 'setup: cannot write the config');
+      return reply.code(500).send(page(`Not saved: cannot write ${configFile}: ${(err as Error).message}.`));
+    }
+    log.info({ configFile }, 'setup: config saved from the setup page');
+    return starting(loaded());
   });
 
   app.post('/setup/onboard', async (req, reply) => {

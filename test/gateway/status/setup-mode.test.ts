@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -13,6 +13,12 @@ import { deferredTeardown } from '../../support/teardown.ts';
 import { Browser } from './page-harness.ts';
 
 const defer = deferredTeardown();
+
+/** The setup page's config editor's text, unescaped. */
+function textarea(html: string): string {
+  const text = /<textarea[^>]*>([\s\S]*?)<\/textarea>/.exec(html)?.[1] ?? '';
+  return text.replace(/&#(\d+);/g, (_all, code: string) => String.fromCharCode(Number(code)));
+}
 
 function scratch(name: string): string {
   const { dir, cleanup } = scratchDir(name);
@@ -64,6 +70,92 @@ describe('mfp-gateway run --setup-page on', () => {
     expect(JSON.parse(health.text)).toMatchObject({ ok: true });
     expect(JSON.parse(health.text)).not.toHaveProperty('setup');
     expect((await browser.request('/')).headers.get('location')).toBe('/set-password');
+  });
+
+  it('edits the broken config in the page behind the setup code, on the --listen address', async () => {
+    const dir = scratch('setup-edit');
+    const [statusPort, setupPort] = [await freePort(), await freePort()];
+    const stateDir = join(dir, 'state');
+    const token = 'the-cloud-token-0123456789';
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(
+      file,
+      `# office gateway
+gateway: { id: gw1, stateDir: ${stateDir} }
+cloud:
+  url: ws://127.0.0.1:1/push
+  token: ${token}   # from the cloud's console
+status:
+  listen: { host: 127.0.0.1, port: ${statusPort} }
+keepalive: { default: 45 }
+`,
+    );
+    // --listen: loopback on a port of its own, not the config's status.listen.
+    const gateway = startCli([
+      'run',
+      '--config',
+      file,
+      '--setup-page',
+      'on',
+      '--listen',
+      `127.0.0.1:${setupPort}`,
+    ]);
+    defer(() => gateway.stop());
+    await gateway.waitFor(
+      (l) => /^setup mode: the config has errors/.test(String(l.msg)),
+      20_000,
+      'setup mode',
+    );
+    const browser = new Browser(`http://127.0.0.1:${setupPort}`);
+    const page = await browser.request('/');
+    expect(page.status).toBe(200);
+    const shown = textarea(page.text);
+    // The file as it is, comments kept, the token hidden.
+    expect(shown).toContain('# office gateway');
+    expect(shown).toContain(`  token: "***"   # from the cloud's console`);
+    expect(page.text).not.toContain(token);
+    const _csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
+    const fixed = shown.replace('keepalive: { default: 45 }', 'keepalive: { default: 45s }');
+    const before = readFileSync(file, 'utf8');
+
+    // No password yet: saving takes the one-time setup code.
+    const noCode = await browser.request('/setup/save', { form: { _csrf, config: fixed } });
+    expect(noCode.status).toBe(403);
+    expect(textarea(noCode.text)).toBe(fixed.trim()); // the edits are kept
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    const setupCode = readFileSync(join(stateDir, 'setup-code'), 'utf8').trim();
+
+    // Still invalid: not written, the problems and the edits shown again.
+    const invalid = shown.replace('keepalive: { default: 45 }', 'keepalive: { default: 45 minutes }');
+    const refused = await browser.request('/setup/save', { form: { _csrf, setupCode, config: invalid } });
+    expect(refused.status).toBe(422);
+    expect(refused.text).toContain('<code>keepalive.default</code>');
+    expect(textarea(refused.text)).toBe(invalid.trim());
+    expect(readFileSync(file, 'utf8')).toBe(before);
+
+    // Valid: written with the token kept where *** was left, and the gateway starts.
+    const saved = await browser.request('/setup/save', { form: { _csrf, setupCode, config: fixed } });
+    expect(saved.status).toBe(200);
+    expect(saved.text).toContain('the gateway is starting');
+    expect(readFileSync(file, 'utf8')).toBe(before.replace('default: 45 }', 'default: 45s }'));
+    expect(statSync(file).mode & 0o777).toBe(0o640);
+    await gateway.waitFor((l) => l.msg === 'status page listening', 20_000, 'the status page');
+    expect((await fetch(`http://127.0.0.1:${statusPort}/health`)).status).toBe(200);
+  });
+
+  it('refuses a --listen that is not HOST:PORT', async () => {
+    const gateway = startCli([
+      'run',
+      '--config',
+      '/nonexistent.yaml',
+      '--setup-page',
+      'on',
+      '--listen',
+      '8080',
+    ]);
+    defer(() => gateway.stop());
+    expect(await gateway.exited()).not.toBe(0);
+    expect(gateway.stderr()).toContain('has no port');
   });
 
   it('still exits with status 78 by default outside systemd', async () => {
