@@ -7,8 +7,8 @@ import {
   decideBounds,
   domainBounds,
 } from '../../src/cloud/learning/interval-decision.ts';
-import type { LearningConfig } from '../../src/cloud/learning/learning-config.ts';
-import { nextProbeGap } from '../../src/cloud/learning/probe-planner.ts';
+import { type LearningConfig, PROBE_LINES } from '../../src/cloud/learning/learning-config.ts';
+import { assignProbes, type ProbeLineView, probeTargets } from '../../src/cloud/learning/probe-planner.ts';
 import { electRepresentative } from '../../src/cloud/learning/representative.ts';
 import type { StatusRecord } from '../../src/cloud/learning/status-record.ts';
 import type { SimMetrics } from './metrics.ts';
@@ -16,7 +16,9 @@ import {
   type DeathReport,
   type DownMessage,
   type GatewayPort,
+  isProbeLine,
   type LineName,
+  type ProbeLineName,
   PUSH_LINES,
   type PushLineName,
 } from './wire.ts';
@@ -32,25 +34,32 @@ interface CloudLine {
   sessionId: string;
 }
 
+/** Where one probe line stands. */
+interface ProbeSlot {
+  /** The next probe, when one is planned. */
+  timer: TimerHandle | undefined;
+  /** A probe is out and not yet answered. */
+  inFlight: boolean;
+  /** The cloud asked the gateway to (re)open the line at this time and waits for it; null: not waiting. */
+  requestedAt: number | null;
+}
+
 /** Everything the cloud keeps per gateway. */
 interface CloudGateway {
   port: GatewayPort;
   evidence: Evidence;
   lines: Map<LineName, CloudLine>;
+  probeSlots: Map<ProbeLineName, ProbeSlot>;
   bounds: DecidedBounds | null;
   advice: KeepaliveAdvice | null;
+  /** What the gateway was last told (interval, replacement age, converged): a change is worth a message. */
+  toldKey: string | null;
 }
 
-/** Where the site's probing stands. */
-type ProbeState = 'idle' | 'scheduled' | 'awaiting-line' | 'awaiting-ack';
-
-/** Gateways behind one middlebox (same domain, same egress) and their representative's probing. */
+/** Gateways behind one middlebox (same domain, same egress) and their representative. */
 interface CloudSite {
   members: string[];
   representative: string | null;
-  probeState: ProbeState;
-  probeStateSince: number;
-  probeTimer: TimerHandle | undefined;
 }
 
 /** How the simulated cloud is wired. */
@@ -60,19 +69,26 @@ export interface CloudModelOptions {
   /** How long the cloud waits for an acknowledgement before it calls a send failed, ms. */
   ackDeadlineMs: number;
   metrics: SimMetrics;
+  /** Probe lines the representative keeps while learning (default PROBE_LINES). */
+  probeLines?: number;
 }
+
+const PROBE_NAMES = (count: number): ProbeLineName[] =>
+  Array.from({ length: count }, (_, i) => `probe-${i}` as ProbeLineName);
 
 /**
  * The reference cloud's keep-alive half, reduced to what the week needs: the status log, the
  * interval decision (recomputed, as the seed says, on every failure, whenever a success beats
- * the stored value, and hourly for the window), pushes with retry on the other line and
- * restore of the dead one, the representative election and its probe line.
+ * the stored value, and hourly for the window), advice sent when it changes, pushes with retry
+ * on the other line and restore of the dead one, the representative election and its probe
+ * lines, planned by the real assignProbes.
  */
 export class SimCloud {
   private readonly clock: Clock;
   private readonly config: LearningConfig;
   private readonly ackDeadlineMs: number;
   private readonly metrics: SimMetrics;
+  private readonly probeNames: ProbeLineName[];
   private readonly gateways = new Map<string, CloudGateway>();
   private readonly sites = new Map<string, CloudSite>();
   private readonly probes = new Map<string, number>();
@@ -83,6 +99,7 @@ export class SimCloud {
     this.config = options.config;
     this.ackDeadlineMs = options.ackDeadlineMs;
     this.metrics = options.metrics;
+    this.probeNames = PROBE_NAMES(options.probeLines ?? PROBE_LINES);
     this.scheduleTick();
   }
 
@@ -92,18 +109,14 @@ export class SimCloud {
       port,
       evidence: emptyEvidence(),
       lines: new Map(),
+      probeSlots: new Map(),
       bounds: null,
       advice: null,
+      toldKey: null,
     });
     let site = this.sites.get(port.siteKey);
     if (!site) {
-      site = {
-        members: [],
-        representative: null,
-        probeState: 'idle',
-        probeStateSince: 0,
-        probeTimer: undefined,
-      };
+      site = { members: [], representative: null };
       this.sites.set(port.siteKey, site);
     }
     site.members.push(port.id);
@@ -114,6 +127,8 @@ export class SimCloud {
   connect(gatewayId: string, line: LineName, sessionId: string, report: DeathReport | null): KeepaliveAdvice {
     const gw = this.gateway(gatewayId);
     const now = this.clock.now();
+    const previous = gw.lines.get(line);
+    if (previous) previous.open = false;
     gw.lines.set(line, { open: true, openedAt: now, lastTrafficAt: now, sessionId });
     if (report) {
       this.record(gw, line, 'keepalive', 'NG', report.idleBeforeMs, report.connectionAgeMs, {
@@ -123,13 +138,19 @@ export class SimCloud {
         sessionId: report.sessionId,
       });
     }
-    const site = this.siteOf(gw);
-    if (site.representative === gatewayId) {
-      if (line === 'probe' && site.probeState === 'awaiting-line') this.setProbeState(site, 'idle');
-      // A new line may be what the representative's probing was waiting for.
-      this.replan(site);
+    if (isProbeLine(line)) {
+      const slot = this.slot(gw, line);
+      this.clock.clearTimeout(slot.timer);
+      slot.timer = undefined;
+      slot.inFlight = false;
+      slot.requestedAt = null;
     }
-    return this.adviceFor(gatewayId);
+    const site = this.siteOf(gw);
+    // A new line may be what the representative's probing was waiting for.
+    if (site.representative === gatewayId) this.replan(site);
+    const advice = this.adviceFor(gatewayId);
+    if (!isProbeLine(line)) gw.toldKey = adviceKey(advice);
+    return advice;
   }
 
   /** A keep-alive arrived on a push line: an OK record at its idle gap; the reply carries advice. */
@@ -143,7 +164,15 @@ export class SimCloud {
       });
       state.lastTrafficAt = now;
     }
-    return this.adviceFor(gatewayId);
+    const advice = this.adviceFor(gatewayId);
+    gw.toldKey = adviceKey(advice);
+    return advice;
+  }
+
+  /** A line the cloud holds was closed under it (a reset reached the cloud's end). */
+  lineReset(gatewayId: string, line: LineName): void {
+    const state = this.gateway(gatewayId).lines.get(line);
+    if (state) state.open = false;
   }
 
   /** A job for the gateway: sent on the first live line, retried on the other on failure. */
@@ -158,7 +187,7 @@ export class SimCloud {
     return this.gateway(gatewayId).advice as KeepaliveAdvice;
   }
 
-  /** Probes sent on a gateway's probe line so far. */
+  /** Probes sent on a gateway's probe lines so far. */
   probesOf(gatewayId: string): number {
     return this.probes.get(gatewayId) ?? 0;
   }
@@ -173,7 +202,7 @@ export class SimCloud {
     gatewayId: string,
     kind: DownMessage['kind'],
     tried: readonly PushLineName[],
-    onLost?: () => void,
+    extra: { probeLines?: readonly ProbeLineName[]; onLost?: () => void } = {},
   ): void {
     const gw = this.gateway(gatewayId);
     const now = this.clock.now();
@@ -189,29 +218,39 @@ export class SimCloud {
     }
     if (best === null) {
       if (kind === 'push') this.metrics.lostPushTimes.push(now);
-      onLost?.();
+      extra.onLost?.();
       return;
     }
     const { name, state } = best;
     const idle = now - state.lastTrafficAt;
     const age = now - state.openedAt;
     const restore = tried.filter((line) => gw.lines.get(line)?.open === false);
-    const message: DownMessage = { kind, advice: this.adviceFor(gatewayId), restore };
-    if (gw.port.deliver(name, message)) {
+    const advice = this.adviceFor(gatewayId);
+    const message: DownMessage = {
+      kind,
+      advice,
+      restore,
+      ...(extra.probeLines ? { probeLines: extra.probeLines } : {}),
+    };
+    const delivery = gw.port.deliver(name, message);
+    if (delivery === 'delivered') {
       state.lastTrafficAt = now;
-      this.record(gw, name, 'push', 'OK', idle, age, {});
+      gw.toldKey = adviceKey(advice);
+      this.record(gw, name, kind === 'push' ? 'push' : 'keepalive', 'OK', idle, age, {});
       return;
     }
     if (kind === 'push') this.metrics.failedPushAttemptTimes.push(now);
+    // A reset tells at once; silence only when the acknowledgement is overdue.
+    const wait = delivery === 'reset' ? 0 : this.ackDeadlineMs;
     this.clock.setTimeout(() => {
-      this.record(gw, name, 'push', 'NG', idle, age, {
-        failure: 'ack-timeout',
+      this.record(gw, name, kind === 'push' ? 'push' : 'keepalive', 'NG', idle, age, {
+        failure: delivery === 'reset' ? 'reset' : 'ack-timeout',
         at: now,
         sessionId: state.sessionId,
       });
       if (gw.lines.get(name) === state) state.open = false;
-      this.sendDown(gatewayId, kind, [...tried, name], onLost);
-    }, this.ackDeadlineMs);
+      this.sendDown(gatewayId, kind, [...tried, name], extra);
+    }, wait);
   }
 
   private record(
@@ -229,7 +268,7 @@ export class SimCloud {
       gatewayId: gw.port.id,
       clientId: `${gw.port.id}-client`,
       connectionId: line,
-      role: line === 'probe' ? 'probe' : 'push',
+      role: isProbeLine(line) ? 'probe' : 'push',
       dataType,
       status,
       idleBeforeMs,
@@ -246,6 +285,16 @@ export class SimCloud {
     const site = this.siteOf(gw);
     for (const id of site.members) this.gateway(id).bounds = null;
     this.replan(site);
+    // As the push server's notifyAdvice: a gateway whose advice changed is told at once.
+    this.clock.setTimeout(() => {
+      for (const id of site.members) this.tellIfChanged(id);
+    }, 0);
+  }
+
+  private tellIfChanged(gatewayId: string): void {
+    const gw = this.gateway(gatewayId);
+    if (gw.toldKey === null || gw.toldKey === adviceKey(this.adviceFor(gatewayId))) return;
+    this.sendDown(gatewayId, 'advice', []);
   }
 
   private peerBounds(gw: CloudGateway) {
@@ -273,14 +322,7 @@ export class SimCloud {
 
   private scheduleTick(): void {
     this.clock.setTimeout(() => {
-      for (const key of this.sites.keys()) {
-        const site = this.sites.get(key) as CloudSite;
-        // A request that got no answer in an hour (both lines were dead) is forgotten and redone.
-        const stuck =
-          site.probeState === 'awaiting-line' && this.clock.now() - site.probeStateSince >= HOUR_MS;
-        if (stuck) this.setProbeState(site, 'idle');
-        this.markSiteDirty(key);
-      }
+      for (const key of this.sites.keys()) this.markSiteDirty(key);
       this.scheduleTick();
     }, HOUR_MS);
   }
@@ -289,50 +331,78 @@ export class SimCloud {
     const now = this.clock.now();
     const chosen = electRepresentative(site.members.map((id) => this.gateway(id).port.candidate(now)));
     if (chosen === site.representative) return;
-    if (site.representative !== null) this.closeProbeLine(site, site.representative);
-    if (site.probeState !== 'awaiting-ack') this.setProbeState(site, 'idle');
+    if (site.representative !== null) this.closeProbeLines(this.gateway(site.representative));
     site.representative = chosen;
   }
 
-  /** Decides the next probe of the site's representative from the site's decided bounds. */
+  /** Plans every probe line of the site's representative afresh from the site's decided bounds. */
   private replan(site: CloudSite): void {
     const repId = site.representative;
-    if (repId === null || site.probeState === 'awaiting-line' || site.probeState === 'awaiting-ack') return;
+    if (repId === null) return;
     const rep = this.gateway(repId);
     this.refresh(rep);
     const bounds = rep.bounds as DecidedBounds;
-    const gap = nextProbeGap(bounds, this.config);
-    this.clock.clearTimeout(site.probeTimer);
-    this.setProbeState(site, 'idle');
-    if (gap === null) {
-      this.closeProbeLine(site, repId);
-      return;
-    }
-    const probe = rep.lines.get('probe');
     const now = this.clock.now();
-    const due = probe ? probe.lastTrafficAt + gap : 0;
     const capLimit =
       bounds.lifetimeCapMs === null
         ? Number.POSITIVE_INFINITY
         : bounds.lifetimeCapMs * this.config.reconnectBeforeCapFraction;
-    // A line already idle past the gap, or one that would outlive the cap first, cannot measure
-    // it; a fresh one can (the planner never asks for more than the cap allows).
-    const unfit =
-      probe !== undefined && probe.openedAt < now && (due < now || due - probe.openedAt > capLimit);
-    if (!probe?.open || unfit) {
-      this.setProbeState(site, 'awaiting-line');
-      this.sendDown(repId, 'probe-open', [], () => this.setProbeState(site, 'idle'));
+    const views: ProbeLineView[] = [];
+    const missing: ProbeLineName[] = [];
+    for (const name of this.probeNames) {
+      const slot = this.slot(rep, name);
+      if (slot.inFlight) continue;
+      const line = rep.lines.get(name);
+      if (!line?.open) {
+        // A request that got no answer in an hour (both push lines were dead) is made again.
+        if (slot.requestedAt === null || now - slot.requestedAt >= HOUR_MS) missing.push(name);
+        continue;
+      }
+      views.push({ id: name, idleMs: now - line.lastTrafficAt });
+    }
+    if (probeTargets(bounds, this.config).length === 0) {
+      this.closeProbeLines(rep);
       return;
     }
-    this.setProbeState(site, 'scheduled');
-    site.probeTimer = this.clock.setTimeout(() => this.sendProbe(site, repId), due - now);
+    const plan = assignProbes(bounds, views, this.config);
+    const reopen: ProbeLineName[] = [...missing];
+    for (const step of plan) {
+      const name = step.id as ProbeLineName;
+      const slot = this.slot(rep, name);
+      this.clock.clearTimeout(slot.timer);
+      slot.timer = undefined;
+      const line = rep.lines.get(name) as CloudLine;
+      // A line that would outlive the cap before its gap cannot measure it; a fresh one can.
+      if ('reopen' in step || line.lastTrafficAt + step.gapMs - line.openedAt > capLimit) {
+        reopen.push(name);
+        continue;
+      }
+      slot.timer = this.clock.setTimeout(
+        () => this.sendProbe(rep, name),
+        Math.max(0, line.lastTrafficAt + step.gapMs - now),
+      );
+    }
+    if (reopen.length > 0) {
+      for (const name of reopen) {
+        const line = rep.lines.get(name);
+        if (line) line.open = false;
+        this.slot(rep, name).requestedAt = now;
+      }
+      this.sendDown(repId, 'probe-open', [], {
+        probeLines: reopen,
+        onLost: () => {
+          for (const name of reopen) this.slot(rep, name).requestedAt = null;
+        },
+      });
+    }
   }
 
-  private sendProbe(site: CloudSite, repId: string): void {
-    const rep = this.gateway(repId);
-    const probe = rep.lines.get('probe');
-    if (!probe?.open || site.representative !== repId) {
-      this.setProbeState(site, 'idle');
+  private sendProbe(rep: CloudGateway, name: ProbeLineName): void {
+    const slot = this.slot(rep, name);
+    slot.timer = undefined;
+    const site = this.siteOf(rep);
+    const probe = rep.lines.get(name);
+    if (!probe?.open || site.representative !== rep.port.id) {
       this.replan(site);
       return;
     }
@@ -340,38 +410,57 @@ export class SimCloud {
     const idle = now - probe.lastTrafficAt;
     const age = now - probe.openedAt;
     this.metrics.probeTimes.push(now);
-    this.probes.set(repId, this.probesOf(repId) + 1);
-    this.setProbeState(site, 'awaiting-ack');
-    if (rep.port.deliver('probe', { kind: 'probe', advice: this.adviceFor(repId), restore: [] })) {
+    this.probes.set(rep.port.id, this.probesOf(rep.port.id) + 1);
+    slot.inFlight = true;
+    const delivery = rep.port.deliver(name, {
+      kind: 'probe',
+      advice: this.adviceFor(rep.port.id),
+      restore: [],
+    });
+    if (delivery === 'delivered') {
       probe.lastTrafficAt = now;
-      this.setProbeState(site, 'idle');
-      this.record(rep, 'probe', 'probe', 'OK', idle, age, {});
+      slot.inFlight = false;
+      this.record(rep, name, 'probe', 'OK', idle, age, {});
       this.replan(site);
       return;
     }
-    this.clock.setTimeout(() => {
+    const failed = () => {
       probe.open = false;
-      this.setProbeState(site, 'idle');
-      this.record(rep, 'probe', 'probe', 'NG', idle, age, {
-        failure: 'ack-timeout',
+      slot.inFlight = false;
+      this.record(rep, name, 'probe', 'NG', idle, age, {
+        failure: delivery === 'reset' ? 'reset' : 'ack-timeout',
         at: now,
         sessionId: probe.sessionId,
       });
       this.replan(site);
-    }, this.ackDeadlineMs);
+    };
+    if (delivery === 'reset') failed();
+    else this.clock.setTimeout(failed, this.ackDeadlineMs);
   }
 
-  private closeProbeLine(site: CloudSite, gatewayId: string): void {
-    this.clock.clearTimeout(site.probeTimer);
-    const probe = this.gateway(gatewayId).lines.get('probe');
-    if (!probe?.open) return;
-    probe.open = false;
-    this.sendDown(gatewayId, 'probe-close', []);
+  private closeProbeLines(gw: CloudGateway): void {
+    const open: ProbeLineName[] = [];
+    for (const name of this.probeNames) {
+      const slot = this.slot(gw, name);
+      this.clock.clearTimeout(slot.timer);
+      slot.timer = undefined;
+      slot.requestedAt = null;
+      const line = gw.lines.get(name);
+      if (line?.open) {
+        line.open = false;
+        open.push(name);
+      }
+    }
+    if (open.length > 0) this.sendDown(gw.port.id, 'probe-close', [], { probeLines: open });
   }
 
-  private setProbeState(site: CloudSite, state: ProbeState): void {
-    site.probeState = state;
-    site.probeStateSince = this.clock.now();
+  private slot(gw: CloudGateway, name: ProbeLineName): ProbeSlot {
+    let slot = gw.probeSlots.get(name);
+    if (!slot) {
+      slot = { timer: undefined, inFlight: false, requestedAt: null };
+      gw.probeSlots.set(name, slot);
+    }
+    return slot;
   }
 
   private gateway(id: string): CloudGateway {
@@ -383,4 +472,9 @@ export class SimCloud {
   private siteOf(gw: CloudGateway): CloudSite {
     return this.sites.get(gw.port.siteKey) as CloudSite;
   }
+}
+
+/** What the gateway acts on in advice (as the push server's adviceKey), plus whether it is final. */
+function adviceKey(advice: KeepaliveAdvice): string {
+  return `${advice.intervalMs}|${advice.reconnectBeforeAgeMs}|${advice.converged}`;
 }

@@ -14,6 +14,11 @@ export interface FirewallOptions {
   idleTimeoutMs: number;
   /** A flow this old is dropped whatever its traffic (C), silently; null: no cap. */
   lifetimeCapMs?: number | null;
+  /**
+   * What a packet of a forgotten flow gets: nothing ('silent', the sender waits for an answer
+   * that never comes) or a TCP reset ('rst', the sender learns at once). Default 'silent'.
+   */
+  onExpiry?: 'silent' | 'rst';
 }
 
 /**
@@ -23,12 +28,15 @@ export interface FirewallOptions {
 export class Firewall {
   private idleTimeout: number;
   private readonly lifetimeCap: number | null;
+  /** True when a packet of a forgotten flow is answered with a reset. */
+  readonly resets: boolean;
   private readonly flows = new Map<number, Flow>();
   private nextId = 1;
 
   constructor(options: FirewallOptions) {
     this.idleTimeout = options.idleTimeoutMs;
     this.lifetimeCap = options.lifetimeCapMs ?? null;
+    this.resets = options.onExpiry === 'rst';
   }
 
   /** A new connection through the middlebox; the handshake itself always passes. */
@@ -67,6 +75,17 @@ export class Firewall {
   kill(id: number, now: number): void {
     const flow = this.flows.get(id);
     if (flow && flow.killedAt === null && now < this.deathOf(flow)) flow.killedAt = now;
+  }
+
+  /** Forgets every flow at once (a proxy restart); returns the flows it cut. */
+  restart(now: number): number[] {
+    const cut: number[] = [];
+    for (const [id, flow] of this.flows) {
+      if (now >= this.deathOf(flow)) continue;
+      flow.killedAt = now;
+      cut.push(id);
+    }
+    return cut;
   }
 
   /** Changes the idle timeout; existing flows idle longer than the new value die at once. */

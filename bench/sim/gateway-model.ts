@@ -9,9 +9,12 @@ import type { Firewall } from './firewall.ts';
 import type { LineLife, SimMetrics } from './metrics.ts';
 import {
   type DeathReport,
+  type Delivery,
   type DownMessage,
   type GatewayPort,
+  isProbeLine,
   type LineName,
+  type ProbeLineName,
   PUSH_LINES,
   type PushLineName,
 } from './wire.ts';
@@ -51,7 +54,7 @@ interface ActiveLine {
 
 /**
  * A gateway: two push lines, each driven by the real KeepaliveManager on the simulated clock,
- * and — when the cloud asks — a probe line that sends nothing and only answers probes. The
+ * and — when the cloud asks — probe lines that send nothing and only answer probes. The
  * socket work the real daemon does is reduced to firewall.pass calls.
  */
 export class SimGateway implements GatewayPort {
@@ -60,7 +63,7 @@ export class SimGateway implements GatewayPort {
   private readonly ctx: GatewayContext;
   private readonly spec: GatewaySpec;
   private readonly lines = new Map<PushLineName, ActiveLine>();
-  private probeConn: number | null = null;
+  private readonly probeConns = new Map<ProbeLineName, number>();
   private readonly mode: PowerMode;
   private bootedAt: number | null = null;
   private lastAdvice: KeepaliveAdvice | null = null;
@@ -91,7 +94,7 @@ export class SimGateway implements GatewayPort {
 
   /** The middlebox flow currently carrying a line. */
   connectionOf(line: LineName): number | null {
-    if (line === 'probe') return this.probeConn;
+    if (isProbeLine(line)) return this.probeConns.get(line) ?? null;
     return this.lines.get(line)?.connId ?? null;
   }
 
@@ -111,12 +114,13 @@ export class SimGateway implements GatewayPort {
     };
   }
 
-  deliver(line: LineName, message: DownMessage): boolean {
+  deliver(line: LineName, message: DownMessage): Delivery {
     const { clock, firewall } = this.ctx;
     const now = clock.now();
     const connId = this.connectionOf(line);
-    if (connId === null || !firewall.pass(connId, now)) return false;
-    if (line !== 'probe') {
+    if (connId === null) return 'silent';
+    if (!firewall.pass(connId, now)) return firewall.resets ? 'reset' : 'silent';
+    if (!isProbeLine(line)) {
       const active = this.lines.get(line) as ActiveLine;
       active.manager.noteTraffic('in');
       active.life.traffic.push(now);
@@ -124,16 +128,40 @@ export class SimGateway implements GatewayPort {
     this.takeAdvice(message.advice);
     // Acted on after the acknowledgement, as the daemon would from its event loop.
     clock.setTimeout(() => this.act(message), 0);
-    return true;
+    return 'delivered';
+  }
+
+  /**
+   * The path was cut under every line at once (a proxy restart): each push line sees its
+   * connection close and reconnects at once, reporting the gap it sat; probe lines reconnect.
+   */
+  pathCut(): void {
+    const now = this.ctx.clock.now();
+    for (const line of PUSH_LINES) {
+      const active = this.lines.get(line);
+      if (!active) continue;
+      this.closeLine(line, active);
+      this.lines.delete(line);
+      this.openLine(line, {
+        idleBeforeMs: now - active.manager.lastTrafficAt,
+        connectionAgeMs: now - active.life.openedAt,
+        limitedByPolicy: active.manager.limitedByPolicy,
+        at: now,
+        sessionId: String(active.connId),
+      });
+    }
+    for (const line of [...this.probeConns.keys()]) this.openProbeLine(line);
   }
 
   private act(message: DownMessage): void {
     for (const line of message.restore) {
       this.ctx.metrics.restoreTimes.push(this.ctx.clock.now());
-      this.openLine(line, null);
+      if (isProbeLine(line)) this.openProbeLine(line);
+      else this.openLine(line, null);
     }
-    if (message.kind === 'probe-open') this.openProbeLine();
-    if (message.kind === 'probe-close') this.closeProbeLine();
+    if (message.kind === 'probe-open') for (const line of message.probeLines ?? []) this.openProbeLine(line);
+    if (message.kind === 'probe-close')
+      for (const line of message.probeLines ?? []) this.closeProbeLine(line);
   }
 
   private openLine(line: PushLineName, report: DeathReport | null): void {
@@ -175,7 +203,24 @@ export class SimGateway implements GatewayPort {
     if (active?.connId !== connId) return;
     const now = this.ctx.clock.now();
     active.life.keepalives.push(now);
-    if (!this.ctx.firewall.pass(connId, now)) return;
+    if (!this.ctx.firewall.pass(connId, now)) {
+      // A reset answers the keep-alive at once: the line is dead now, not after the answer timeout.
+      const sent = active.manager.unanswered;
+      if (this.ctx.firewall.resets && sent !== null) {
+        this.ctx.clock.setTimeout(
+          () =>
+            this.lineDied(line, connId, {
+              idleBeforeMs: sent.idleBeforeMs,
+              reason: 'keepalive-timeout',
+              connectionAgeMs: sent.sentAt - active.life.openedAt,
+              sentAt: sent.sentAt,
+              limitedByPolicy: active.manager.limitedByPolicy,
+            }),
+          0,
+        );
+      }
+      return;
+    }
     const advice = this.ctx.cloud.keepalive(this.id, line, active.manager.limitedByPolicy);
     active.manager.noteAnswer();
     this.takeAdvice(advice);
@@ -202,15 +247,17 @@ export class SimGateway implements GatewayPort {
     this.openLine(line, null);
   }
 
-  private openProbeLine(): void {
-    this.closeProbeLine();
-    this.probeConn = this.ctx.firewall.open(this.ctx.clock.now());
-    this.takeAdvice(this.ctx.cloud.connect(this.id, 'probe', String(this.probeConn), null));
+  private openProbeLine(line: ProbeLineName): void {
+    this.closeProbeLine(line);
+    const connId = this.ctx.firewall.open(this.ctx.clock.now());
+    this.probeConns.set(line, connId);
+    this.takeAdvice(this.ctx.cloud.connect(this.id, line, String(connId), null));
   }
 
-  private closeProbeLine(): void {
-    if (this.probeConn !== null) this.ctx.firewall.close(this.probeConn);
-    this.probeConn = null;
+  private closeProbeLine(line: ProbeLineName): void {
+    const connId = this.probeConns.get(line);
+    if (connId !== undefined) this.ctx.firewall.close(connId);
+    this.probeConns.delete(line);
   }
 
   private takeAdvice(advice: KeepaliveAdvice): void {

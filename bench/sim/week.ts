@@ -24,6 +24,10 @@ export interface SiteSpec {
   lifetimeCapMs?: number | null;
   /** The middlebox becomes stricter at this offset. */
   stricter?: { atMs: number; idleTimeoutMs: number };
+  /** What a packet of a forgotten connection gets: silence (default) or a reset. */
+  onExpiry?: 'silent' | 'rst';
+  /** The middlebox restarts at these offsets: every connection through it is cut at once. */
+  restartsAtMs?: readonly number[];
   gateways: GatewaySpec[];
 }
 
@@ -37,6 +41,8 @@ export interface Scenario {
   ackDeadlineMs?: number;
   /** Mean gap between pushes per gateway; null: no pushes. */
   pushMeanGapMs?: number | null;
+  /** Probe lines the representative keeps while learning (default PROBE_LINES). */
+  probeLines?: number;
 }
 
 /** The numbers of a finished week; times are offsets from its start, ms. */
@@ -44,6 +50,8 @@ export interface WeekReport {
   /** When every gateway had received converged advice (null: never). */
   convergeMs: number | null;
   keepalivesBeforeConvergence: number;
+  /** Push lines that died (of any cause) before convergence: what a user sees while the cloud learns. */
+  safeLineDeathsBeforeConvergence: number;
   /** Keep-alives on the push lines after convergence. */
   keepalives: number;
   /** Same lines, same traffic, same period, a keep-alive every T × (1 − margin) of idle. */
@@ -88,6 +96,7 @@ export class WeekSimulation {
       config: this.config,
       ackDeadlineMs: scenario.ackDeadlineMs ?? ACK_DEADLINE_MS,
       metrics: this.metrics,
+      ...(scenario.probeLines === undefined ? {} : { probeLines: scenario.probeLines }),
     });
     const prng = new Prng(scenario.seed ?? 1);
     const pushMean = scenario.pushMeanGapMs === undefined ? PUSH_MEAN_GAP_MS : scenario.pushMeanGapMs;
@@ -95,10 +104,17 @@ export class WeekSimulation {
       const firewall = new Firewall({
         idleTimeoutMs: site.idleTimeoutMs,
         lifetimeCapMs: site.lifetimeCapMs ?? null,
+        onExpiry: site.onExpiry ?? 'silent',
       });
       const { stricter } = site;
       if (stricter)
         this.at(stricter.atMs, () => firewall.setIdleTimeout(stricter.idleTimeoutMs, this.clock.now()));
+      for (const restartAt of site.restartsAtMs ?? []) {
+        this.at(restartAt, () => {
+          firewall.restart(this.clock.now());
+          for (const spec of site.gateways) this.gateway(spec.id).pathCut();
+        });
+      }
       for (const spec of site.gateways) {
         const gateway = new SimGateway(
           {
@@ -176,6 +192,7 @@ export class WeekSimulation {
     }
     let darkTimeMs = 0;
     for (const spell of metrics.darkSpells) darkTimeMs = Math.max(darkTimeMs, spell.endedAt - spell.diedAt);
+    const safeLineDeaths = metrics.darkSpells.filter((s) => s.diedAt < from).length;
     for (const [id, gateway] of this.gateways) {
       for (const line of ['line-0', 'line-1'] as const) {
         const connId = gateway.connectionOf(line);
@@ -188,6 +205,7 @@ export class WeekSimulation {
     return {
       convergeMs: convergedAt === null ? null : convergedAt - startMs,
       keepalivesBeforeConvergence: before,
+      safeLineDeathsBeforeConvergence: safeLineDeaths,
       keepalives,
       oracleKeepalives: oracle,
       ratioToOracle: convergedAt === null || oracle === 0 ? null : keepalives / oracle,

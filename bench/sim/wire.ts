@@ -3,18 +3,30 @@ import type { Candidate } from '../../src/cloud/learning/representative.ts';
 
 /** The two safe push lines every gateway keeps. */
 export type PushLineName = 'line-0' | 'line-1';
-/** A push line, or the representative's probe line. */
-export type LineName = PushLineName | 'probe';
+/** The representative's probe lines. */
+export type ProbeLineName = `probe-${number}`;
+/** A push line, or one of the representative's probe lines. */
+export type LineName = PushLineName | ProbeLineName;
 
 export const PUSH_LINES: readonly PushLineName[] = ['line-0', 'line-1'];
 
+/** True for the representative's probe lines. */
+export function isProbeLine(line: LineName): line is ProbeLineName {
+  return line.startsWith('probe-');
+}
+
 /** What the cloud sends down a line. Every message carries the current advice, as every reply does. */
 export interface DownMessage {
-  kind: 'push' | 'probe' | 'probe-open' | 'probe-close';
+  kind: 'push' | 'probe' | 'advice' | 'probe-open' | 'probe-close';
   advice: KeepaliveAdvice;
-  /** Push lines the cloud saw die: reconnect them at once (plural connections). */
-  restore: readonly PushLineName[];
+  /** Lines the cloud saw die (or wants afresh): reconnect them at once (plural connections). */
+  restore: readonly LineName[];
+  /** For probe-open and probe-close: which probe lines. */
+  probeLines?: readonly ProbeLineName[];
 }
+
+/** How a message down a line fared: acknowledged, lost in silence, or answered by a reset. */
+export type Delivery = 'delivered' | 'silent' | 'reset';
 
 /** What a gateway says about the line it lost, when it reconnects it. */
 export interface DeathReport {
@@ -33,6 +45,6 @@ export interface GatewayPort {
   readonly siteKey: string;
   /** Uptime and load, for the representative election. */
   candidate(now: number): Candidate;
-  /** Sends a message down a line: true when it crossed the middlebox and was acknowledged. */
-  deliver(line: LineName, message: DownMessage): boolean;
+  /** Sends a message down a line. */
+  deliver(line: LineName, message: DownMessage): Delivery;
 }

@@ -47,8 +47,17 @@ export const OUTAGE_WINDOW_MS = 1_000;
  * the probe lines find it, where creeping down by the margin killed a line per step.
  */
 export const FIRST_REACTION_FRACTION = 0.5;
-/** Without an upper bound the probe gap grows ×2 per success: 50 s reaches 2 h 4 min in 8 steps. */
-export const PROBE_GROWTH_FACTOR = 2;
+/**
+ * Without an upper bound the probe gaps grow ×1.6 per rung (40 s reaches 2 h 4 min in 12 rungs,
+ * four at a time): a finer ladder finds the first failing gap closer above the timeout.
+ */
+export const PROBE_GROWTH_FACTOR = 1.6;
+/**
+ * Probe lines the representative keeps while learning. Idle lines cost nothing on the wire, so
+ * several gaps are tested at once: four lines climb the ladder four rungs at a time and narrow
+ * a factor-1.6 bracket to the 5 % tolerance in two rounds (docs/keepalive-learning.md, "Probing").
+ */
+export const PROBE_LINES = 4;
 /**
  * Successes past a failing gap needed before the failure is believed outdated (the middlebox
  * got more lenient). One is not enough: middleboxes with coarse timers (Squid checks its

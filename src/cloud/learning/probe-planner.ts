@@ -1,31 +1,95 @@
 import { isConverged, probeCeilingMs } from './convergence.ts';
 import type { Bounds } from './evidence.ts';
-import { type LearningConfig, PROBE_GROWTH_FACTOR } from './learning-config.ts';
+import { type LearningConfig, PROBE_GROWTH_FACTOR, PROBE_LINES } from './learning-config.ts';
 
 /**
  * The idle gap the representative's probe line should sit before the next probe, or null when
- * there is nothing left to learn.
- *
- * Without an upper bound the gap grows geometrically from max(L, default) (the seed's ladder,
- * but with no holes: any timeout up to the ceiling is bracketed within a factor of 2). With
- * both bounds it bisects geometrically, at √(L·U): the stopping rule is relative (L ≥ U ×
- * (1 − tol)), so halving log(U/L) converges in a fixed ⌈log2(ln 2 / −ln(1 − tol))⌉ = 4 steps
- * from any factor-2 bracket, for 60 s and 2 h 4 min alike; an arithmetic midpoint needs 4 or 5
- * and spends longer idle waits on the high side, where failures also cost a reconnect.
+ * there is nothing left to learn: the shortest of the gaps probeTargets asks for.
  */
 export function nextProbeGap(bounds: Bounds, config: LearningConfig): number | null {
-  if (isConverged(bounds, config)) return null;
+  return probeTargets(bounds, config, 1)[0] ?? null;
+}
+
+/**
+ * The idle gaps worth testing now, shortest first, at most `count` (one per probe line); empty
+ * when there is nothing left to learn.
+ *
+ * Idle probe lines cost nothing on the wire, so several gaps are tested at once:
+ * - without an upper bound, a ladder growing ×1.6 from max(L, default) (the seed's ladder, with
+ *   no holes): with `count` lines the rungs overlap, so the first failing rung — within a
+ *   factor of 1.6 above the timeout — is reached after about its own gap;
+ * - with both bounds, `count` gaps spaced geometrically inside (L, U): each round of answers
+ *   shrinks log(U/L) by a factor count + 1, so a factor-1.6 bracket is within the 5 % tolerance
+ *   after two rounds with four lines (5² = 25 > ln 1.6 / −ln 0.95 ≈ 9.2), three with two (3³ = 27).
+ */
+export function probeTargets(bounds: Bounds, config: LearningConfig, count = PROBE_LINES): number[] {
+  if (isConverged(bounds, config)) return [];
   const { lowerMs, upperMs } = bounds;
-  let gap: number;
+  const ceiling = Math.floor(probeCeilingMs(bounds, config));
+  const raw: number[] = [];
   if (upperMs === null) {
     const growth = config.probeGrowthFactor ?? PROBE_GROWTH_FACTOR;
-    gap = Math.max(config.probeStartGapMs ?? 0, growth * Math.max(lowerMs ?? 0, config.defaultIntervalMs));
+    const base = Math.max(lowerMs ?? 0, config.defaultIntervalMs);
+    const first = Math.max(config.probeStartGapMs ?? 0, growth * base);
+    for (let i = 0; i < count; i++) raw.push(first * growth ** i);
   } else {
     // With no good gap known yet, the default (or half of U, if U is below it) stands in for L.
     const low = lowerMs ?? Math.max(config.minIntervalMs, Math.min(config.defaultIntervalMs, upperMs / 2));
-    gap = Math.sqrt(low * upperMs);
+    const ratio = upperMs / low;
+    for (let i = 1; i <= count; i++) raw.push(low * ratio ** (i / (count + 1)));
   }
-  gap = Math.min(Math.round(gap), Math.floor(probeCeilingMs(bounds, config)));
-  if (lowerMs !== null && gap <= lowerMs) return null;
-  return gap;
+  const gaps: number[] = [];
+  for (const g of raw) {
+    const gap = Math.min(Math.round(g), ceiling);
+    if ((lowerMs !== null && gap <= lowerMs) || (upperMs !== null && gap >= upperMs)) continue;
+    if (gaps.at(-1) !== gap) gaps.push(gap);
+  }
+  return gaps;
+}
+
+/** A probe line the planner may use: open, no probe in flight, idle this long. */
+export interface ProbeLineView {
+  id: string;
+  idleMs: number;
+}
+
+/** What to do with one probe line: probe when its idle reaches gapMs, or reopen it (fresh). */
+export type ProbeAssignment = { id: string; gapMs: number } | { id: string; reopen: true };
+
+/**
+ * Gives each probe line a gap to test. An idle line can test any gap at least as long as it has
+ * already sat, so the shortest target goes to the line idle longest short of it (it answers
+ * soonest). A line left over tests its own idle now when that still says something (between L
+ * and U), waits when it is not yet past L, and is reopened when it is idle at or past U (it can
+ * only fail). Call again whenever the bounds change: pending probes are moved, not waited for.
+ */
+export function assignProbes(
+  bounds: Bounds,
+  lines: readonly ProbeLineView[],
+  config: LearningConfig,
+): ProbeAssignment[] {
+  const targets = probeTargets(bounds, config, Math.max(1, lines.length));
+  if (targets.length === 0) return [];
+  const free = [...lines];
+  const out: ProbeAssignment[] = [];
+  for (const gapMs of targets) {
+    let best = -1;
+    for (let i = 0; i < free.length; i++) {
+      const idle = (free[i] as ProbeLineView).idleMs;
+      if (idle <= gapMs && (best < 0 || idle > (free[best] as ProbeLineView).idleMs)) best = i;
+    }
+    if (best < 0) continue;
+    const [line] = free.splice(best, 1);
+    out.push({ id: (line as ProbeLineView).id, gapMs });
+  }
+  const { lowerMs, upperMs } = bounds;
+  const ceiling = probeCeilingMs(bounds, config);
+  for (const line of free) {
+    const pastUseful = (upperMs !== null && line.idleMs >= upperMs) || line.idleMs >= ceiling;
+    // A line idle past U can only fail: start it afresh. One not yet past L waits for the next plan.
+    if (pastUseful) out.push({ id: line.id, reopen: true });
+    else if (lowerMs === null || line.idleMs > lowerMs)
+      out.push({ id: line.id, gapMs: Math.ceil(line.idleMs) });
+  }
+  return out;
 }

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Bounds } from '../../../src/cloud/learning/evidence.ts';
-import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
-import { nextProbeGap } from '../../../src/cloud/learning/probe-planner.ts';
+import { DEFAULT_LEARNING_CONFIG } from '../../../src/cloud/learning/learning-config.ts';
+import { assignProbes, nextProbeGap, probeTargets } from '../../../src/cloud/learning/probe-planner.ts';
 import { HOUR, MINUTE, SECOND } from './record-factory.ts';
+
+/** One probe line at a time, doubling: the planner's sequential use (the seed's single probe line). */
+const CONFIG = { ...DEFAULT_LEARNING_CONFIG, probeGrowthFactor: 2 };
 
 function bounds(lowerMs: number | null, upperMs: number | null, lifetimeCapMs: number | null = null): Bounds {
   return { lowerMs, upperMs, lifetimeCapMs, lowerFrom: lowerMs === null ? null : 'probe' };
@@ -58,6 +61,7 @@ describe('nextProbeGap', () => {
   it('never probes beyond what the advice could use, nor past a lifetime cap', () => {
     const ceiling = CONFIG.maxIntervalMs / (1 - CONFIG.marginFraction);
     expect(nextProbeGap(bounds(100 * HOUR, null), CONFIG)).toBe(Math.floor(ceiling));
+    expect(nextProbeGap(bounds(150 * HOUR, null), DEFAULT_LEARNING_CONFIG)).toBe(Math.floor(ceiling));
     expect(nextProbeGap(bounds(ceiling, null), CONFIG)).toBeNull();
     expect(nextProbeGap(bounds(5 * MINUTE, null, 10 * MINUTE), CONFIG)).toBe(9 * MINUTE);
     expect(nextProbeGap(bounds(9 * MINUTE, null, 10 * MINUTE), CONFIG)).toBeNull();
@@ -88,5 +92,80 @@ describe('nextProbeGap', () => {
     expect((lowerMs as number) * (1 - CONFIG.marginFraction)).toBeGreaterThanOrEqual(
       CONFIG.maxIntervalMs * (1 - CONFIG.probeToleranceFraction),
     );
+  });
+});
+
+describe('probeTargets (several probe lines at once)', () => {
+  const config = DEFAULT_LEARNING_CONFIG;
+  const growth = config.probeGrowthFactor as number;
+
+  it('climbs a ladder from the default, one rung per line, while no failure is known', () => {
+    const d = config.defaultIntervalMs;
+    expect(probeTargets(bounds(null, null), config, 4)).toEqual(
+      [1, 2, 3, 4].map((i) => Math.round(d * growth ** i)),
+    );
+    expect(probeTargets(bounds(10 * MINUTE, null), config, 2)).toEqual([
+      Math.round(10 * MINUTE * growth),
+      Math.round(10 * MINUTE * growth ** 2),
+    ]);
+  });
+
+  it('spaces the gaps geometrically inside (L, U) once both are known', () => {
+    const gaps = probeTargets(bounds(HOUR, 2 * HOUR), config, 3);
+    expect(gaps).toEqual([1, 2, 3].map((i) => Math.round(HOUR * 2 ** (i / 4))));
+  });
+
+  it('asks for nothing once converged', () => {
+    expect(probeTargets(bounds(57 * MINUTE, 59.9 * MINUTE), config, 4)).toEqual([]);
+  });
+});
+
+describe('assignProbes', () => {
+  const config = DEFAULT_LEARNING_CONFIG;
+
+  it('gives the shortest gap to the line idle longest short of it', () => {
+    const plan = assignProbes(
+      bounds(HOUR, 2 * HOUR),
+      [
+        { id: 'probe-0', idleMs: 0 },
+        { id: 'probe-1', idleMs: 70 * MINUTE },
+        { id: 'probe-2', idleMs: 10 * MINUTE },
+      ],
+      config,
+    );
+    const gaps = probeTargets(bounds(HOUR, 2 * HOUR), config, 3);
+    expect(plan).toEqual([
+      { id: 'probe-1', gapMs: gaps[0] },
+      { id: 'probe-2', gapMs: gaps[1] },
+      { id: 'probe-0', gapMs: gaps[2] },
+    ]);
+  });
+
+  it('reopens a line idle past U (it can only fail), lets one past L test its idle now', () => {
+    const plan = assignProbes(
+      bounds(HOUR, 2 * HOUR),
+      [
+        { id: 'probe-0', idleMs: 3 * HOUR },
+        { id: 'probe-1', idleMs: 110 * MINUTE },
+        { id: 'probe-2', idleMs: 115 * MINUTE },
+      ],
+      config,
+    );
+    expect(plan).toContainEqual({ id: 'probe-0', reopen: true });
+    expect(plan).toContainEqual({ id: 'probe-1', gapMs: 110 * MINUTE });
+    expect(plan).toContainEqual({ id: 'probe-2', gapMs: 115 * MINUTE });
+  });
+
+  it('leaves a fresh line waiting when there is no gap for it (nothing is reopened in a loop)', () => {
+    const ceiling = 9 * MINUTE;
+    const plan = assignProbes(
+      bounds(8.5 * MINUTE, null, ceiling / config.reconnectBeforeCapFraction),
+      [
+        { id: 'probe-0', idleMs: 0 },
+        { id: 'probe-1', idleMs: 0 },
+      ],
+      config,
+    );
+    expect(plan).toEqual([{ id: 'probe-0', gapMs: ceiling }]);
   });
 });

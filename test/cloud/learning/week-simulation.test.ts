@@ -29,6 +29,11 @@ describe('a simulated week behind an idle-dropping middlebox', () => {
       }
     });
 
+    it('kills no push line while it learns (the default is below every T from 30 s up)', () => {
+      expect(report.safeLineDeathsBeforeConvergence).toBe(0);
+      expect(report.keepaliveDeaths).toBe(0);
+    });
+
     it('never advises an interval the middlebox would punish', () => {
       for (const id of ['gw-1', 'gw-2']) {
         for (const step of stepsOf(sim, id)) expect(step.intervalMs).toBeLessThan(timeoutMs);
@@ -71,7 +76,9 @@ describe('a middlebox with a lifetime cap', () => {
       // As long as a line may live: only the replacement age bounds what can be learned.
       const replaceAt = last.advice.reconnectBeforeAgeMs as number;
       expect(replaceAt).toBeLessThan(cap);
-      expect(last.intervalMs).toBeGreaterThanOrEqual(replaceAt * (1 - CONFIG.marginFraction) - 1);
+      expect(last.intervalMs).toBeGreaterThanOrEqual(
+        replaceAt * (1 - CONFIG.probeToleranceFraction) * (1 - CONFIG.marginFraction) - 1,
+      );
     }
     const laterLives = sim.metrics.lives.filter(
       (l) => l.openedAt >= sim.startMs + settled && l.closedAt !== null,
@@ -175,6 +182,59 @@ describe('identical domain', () => {
       source: 'default',
       intervalMs: CONFIG.defaultIntervalMs,
     });
+  });
+});
+
+describe('four probe lines at once (issue 15 item 7)', () => {
+  it.each(BENCH_TIMEOUTS_MS)(
+    'idle timeout %i ms: converge within 3.6 × T (one line: 7–8 × T)',
+    (timeoutMs) => {
+      const sim = new WeekSimulation({ ...officeWeek(timeoutMs), durationMs: 2 * DAY_MS });
+      const report = sim.run();
+      expect(report.convergeMs as number).toBeLessThanOrEqual(3.6 * timeoutMs);
+      expect(report.lostPushes).toBe(0);
+      expect(report.safeLineDeathsBeforeConvergence).toBe(0);
+      for (const advised of Object.values(report.finalAdviceMs)) {
+        expect(advised).toBeLessThan(timeoutMs);
+        expect(advised).toBeGreaterThanOrEqual(0.9 * timeoutMs);
+      }
+    },
+  );
+});
+
+describe('a firewall that answers forgotten connections with a reset (issue 15 item 8)', () => {
+  const timeoutMs = 100_000;
+  const sim = new WeekSimulation({ seed: 13, sites: [officeSite(timeoutMs, { onExpiry: 'rst' })] });
+  const report = sim.run();
+
+  it('learns the timeout from the resets and says converged only then', () => {
+    expect(report.convergeMs).not.toBeNull();
+    for (const id of ['gw-1', 'gw-2']) {
+      const steps = stepsOf(sim, id);
+      const last = steps.at(-1) as AdviceStep;
+      expect(last.advice.upperBoundMs).not.toBeNull();
+      expect(last.intervalMs).toBeLessThan(timeoutMs);
+      expect(last.intervalMs).toBeGreaterThanOrEqual(0.9 * timeoutMs);
+      for (const step of steps) if (step.advice.converged) expect(step.advice.upperBoundMs).not.toBeNull();
+    }
+  });
+
+  it('loses no push and kills no push line', () => {
+    expect(report.lostPushes).toBe(0);
+    expect(report.safeLineDeathsBeforeConvergence).toBe(0);
+    expect(report.keepaliveDeaths).toBe(0);
+  });
+});
+
+describe('a proxy that restarts (every line cut at once)', () => {
+  it('loses no push: every line reconnects at once', () => {
+    const sim = new WeekSimulation({
+      seed: 17,
+      sites: [officeSite(240_000, { restartsAtMs: [2 * DAY_MS, 4 * DAY_MS] })],
+    });
+    const report = sim.run();
+    expect(report.lostPushes).toBe(0);
+    expect(report.safeLineDeathsBeforeConvergence).toBe(0);
   });
 });
 
