@@ -1,4 +1,4 @@
-import type { Clock } from '../../clock/clock.ts';
+import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { DirectConnect } from '../../devices/device-driver.ts';
 import type { Logger } from '../../log/logger.ts';
 import {
@@ -74,6 +74,8 @@ interface Carrier {
  */
 export class JobTunnels {
   private readonly jobs = new Map<string, DeviceJob>();
+  private readonly forgetTimers = new Set<TimerHandle>();
+  private closed = false;
   private readonly options: JobTunnelsOptions;
   private readonly log: Logger;
   /** Streams currently carrying a job to a device. */
@@ -183,10 +185,13 @@ export class JobTunnels {
     return true;
   }
 
-  /** Aborts every job (shutdown). */
+  /** Aborts every job (shutdown) and drops the timers that would forget settled ones. */
   close(): void {
+    this.closed = true;
     for (const job of this.jobs.values()) job.fail('the gateway is stopping');
     for (const { stream } of this.carrying.values()) stream.destroy();
+    for (const timer of this.forgetTimers) this.options.clock.clearTimeout(timer);
+    this.forgetTimers.clear();
   }
 
   private carry(request: StreamRequest, job: DeviceJob, onRecord: (record: TunnelRecord) => void): void {
@@ -385,10 +390,14 @@ export class JobTunnels {
     if (event.event !== 'ready' && event.event !== 'switch-refused') this.totals[event.event]++;
     this.log.info({ jobId: job.jobId, device: job.device.config.id, ...event }, 'job settled');
     // Keep the outcome for a cloud that missed it (its line died just then), then forget the job.
+    // Not once closed: a 10-minute timer would keep a stopped gateway's process alive.
+    if (this.closed) return;
     const keep = this.options.keepSettledMs ?? 10 * 60_000;
-    this.options.clock.setTimeout(() => {
+    const timer = this.options.clock.setTimeout(() => {
+      this.forgetTimers.delete(timer);
       if (this.jobs.get(job.jobId) === job) this.jobs.delete(job.jobId);
     }, keep);
+    this.forgetTimers.add(timer);
   }
 
   private refuse(request: StreamRequest, code: 'NOT_ALLOWED' | 'BAD_TARGET' | 'LIMIT', reason: string): void {

@@ -82,7 +82,7 @@ async function harness(
   stream.on('data', (chunk: Buffer) => events.push(...decoder.push(chunk)));
   stream.on('error', () => {});
   await settle();
-  return { stream, events, records, ...device, clock: pair.clock };
+  return { stream, events, records, ...device, clock: pair.clock, jobs };
 }
 
 function sendData(stream: TunnelStream, bytes: number): void {
@@ -119,6 +119,20 @@ describe('job tunnels: seed 001’s switch, make-before-break', () => {
       expect.objectContaining({ outcome: 'switched', bytesToDevice: 1000, directUpAt: upAt }),
     ]);
     expect(records[0]?.closedAt).toBeGreaterThan(upAt);
+  });
+
+  it('leaves no timer behind once closed: a settled job’s 10-minute memory must not keep a stopped process alive', async () => {
+    const { stream, clock, jobs } = await harness();
+    const before = clock.pendingCount();
+    sendData(stream, 100);
+    stream.write(encodeConnect({ url: CLOUD, token: TOKEN, mode: 'push' }));
+    stream.write(encodeInterrupt({ offset: 100 }));
+    stream.end();
+    await settle();
+    expect(clock.pendingCount()).toBeGreaterThan(before);
+    jobs.close();
+    await settle();
+    expect(clock.pendingCount()).toBeLessThanOrEqual(before);
   });
 
   it('gives the device the cloud itself when the switch is "own" (and pull when the cloud says nothing)', async () => {
