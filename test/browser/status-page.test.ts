@@ -18,6 +18,8 @@ beforeAll(async () => {
     durationMs: 0,
     logger,
     print: () => {},
+    // The empty device and tunnel sections are checked below: no printers, no jobs.
+    jobsAfterMs: null,
   });
   browser = await launchChromium();
 }, 60_000);

@@ -8,7 +8,7 @@ import { stopOnSignal } from '../lifecycle.ts';
 export function demoCommand(): Command {
   return new Command('demo')
     .description(
-      'run cloud, a simulated idle-dropping firewall and a gateway on loopback, and watch the keep-alive learn',
+      'run cloud, a simulated idle-dropping firewall, a gateway and two simulated printers on loopback: watch the keep-alive learn (about 3 minutes) and two print jobs, one switched to direct',
     )
     .addOption(durationOption('--firewall-idle <duration>', 'idle timeout of the simulated firewall', 20_000))
     .addOption(
@@ -22,6 +22,8 @@ export function demoCommand(): Command {
         .argParser(durationArg)
         .default(0, 'run until Ctrl-C'),
     )
+    .option('--verbose', 'also show every push, the MQTT traffic and a power-mode schedule')
+    .option('--no-jobs', 'leave out the print jobs')
     .option('--log-level <level>', 'log level of the parts (info shows every line change)', 'warn')
     .addHelpText('after', '\nExample:\n  mfp-gateway demo --firewall-idle 20s --on-expiry rst')
     .action(
@@ -31,6 +33,8 @@ export function demoCommand(): Command {
         pushEvery: number;
         duration: number;
         logLevel: string;
+        verbose?: boolean;
+        jobs: boolean;
       }) => {
         const logger = createLogger({ level: opts.logLevel, pretty: true });
         const demo = await runDemo({
@@ -39,6 +43,8 @@ export function demoCommand(): Command {
           pushEveryMs: opts.pushEvery,
           durationMs: opts.duration,
           logger,
+          verbose: opts.verbose ?? false,
+          jobsAfterMs: opts.jobs ? undefined : null,
         });
         stopOnSignal(() => demo.stop(), logger);
         await demo.done;
