@@ -246,6 +246,8 @@ describe('an outage: every line of the gateway cut at one moment after different
   );
 });
 
+// Squid has no connection lifetime for CONNECT tunnels (client_lifetime 6 s left them alive for
+// minutes), so the cap is the sim firewall's alone.
 describe('make-before-break replacement before a lifetime cap (item 11)', () => {
   it(
     'is no loss: no death recorded for a replaced line, the cap does not ratchet down, no loop',
