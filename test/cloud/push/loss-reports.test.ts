@@ -77,6 +77,15 @@ describe('lost lines reported in hellos', () => {
     expect(Date.parse(deaths[0]?.time ?? '')).toBeLessThanOrEqual(before - 39_000);
   });
 
+  it('records nothing for a line replaced before a lifetime cap, or closed by the cloud (item 11)', async () => {
+    await hello('line-0', [
+      { ...death(20_000, 1_000), reason: 'lifetime-replace', sessionId: 'replaced' },
+      { ...death(20_000, 1_000), reason: 'closed', sessionId: 'closed-by-cloud', connectionId: 'line-2' },
+    ]);
+    const { records } = await api<{ records: LogRecord[] }>('/api/v1/gateways/gw1/log?limit=50');
+    expect(records.filter((r) => r.status === 'NG')).toEqual([]);
+  });
+
   it('learns a timeout below keepalive.min, warns on the API and counts it in the metrics (item 4)', async () => {
     const welcome = await hello('line-0', [death(3_000, 100)]);
     expect(welcome).toMatchObject({ advice: { upperBoundMs: 3_000, intervalMs: 5_000 } });
