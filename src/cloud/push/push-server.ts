@@ -70,6 +70,8 @@ export class PushServer {
   private readonly log: Logger;
   private readonly probes: ProbeRunner;
   private readonly lastAdviceSent = new WeakMap<CloudLine, string>();
+  /** The probe lines each gateway has opened while probing: reopened over a live push line when lost. */
+  private readonly probeLineIds = new Map<string, Set<string>>();
   /** When each gateway's lines were last closed by the admin API (kept for one hello timeout). */
   private readonly revokedAt = new Map<string, number>();
 
@@ -372,8 +374,15 @@ export class PushServer {
       },
       'line up',
     );
-    if (line.role === 'probe') this.probes.track(line);
-    else this.notifyAdvice(hello.gatewayId, state);
+    if (line.role === 'probe') {
+      let ids = this.probeLineIds.get(hello.gatewayId);
+      if (!ids) {
+        ids = new Set();
+        this.probeLineIds.set(hello.gatewayId, ids);
+      }
+      ids.add(line.connectionId);
+      this.probes.track(line);
+    } else this.notifyAdvice(hello.gatewayId, state);
   }
 
   private lineMessage(line: CloudLine, message: GatewayToCloud, idleBeforeMs: number): void {
@@ -408,6 +417,7 @@ export class PushServer {
           probe: state.probeGapMs !== null,
         });
         this.notifyAdvice(line.gatewayId, state);
+        this.restoreLostProbeLines(line, state);
       });
       this.options.directory.noteLoad(line.gatewayId, message);
     } else if (message.type === 'load') {
@@ -424,6 +434,29 @@ export class PushServer {
         message: `unexpected "${message.type}" on an open line`,
       });
     }
+  }
+
+  /**
+   * A keep-alive just proved this push line alive: if the gateway should be probing but a probe
+   * line it opened is gone (a failed probe closed it, and the restore asked for then went over a
+   * line the middlebox had already forgotten; the probe line sends no keep-alives, so the gateway
+   * cannot notice), ask again over this line, so probing goes on.
+   */
+  private restoreLostProbeLines(line: CloudLine, state: GatewayKeepaliveState): void {
+    const ids = this.probeLineIds.get(line.gatewayId);
+    if (!ids || line.role !== 'push') return;
+    if (state.probeGapMs === null) {
+      this.probeLineIds.delete(line.gatewayId);
+      return;
+    }
+    const open = new Set(this.options.directory.lines(line.gatewayId, 'probe').map((l) => l.connectionId));
+    const lost = [...ids].filter((id) => !open.has(id));
+    if (lost.length === 0) return;
+    this.log.info(
+      { gateway: line.gatewayId, lines: lost, via: line.connectionId },
+      'probe line lost while probing: asking the gateway to reopen it',
+    );
+    line.send({ type: 'restore', connectionIds: lost, reason: 'probe line lost while probing' });
   }
 
   /** Whether the cloud stalled in [from, to]: a loss then is the cloud's own (counted for the metrics). */
