@@ -41,6 +41,15 @@ function logColumns(records: readonly NewRecord[]): unknown[] {
   ];
 }
 
+/** An exchange waiting for the next group commit. */
+interface PendingRecord {
+  gatewayId: string;
+  records: readonly NewRecord[];
+  fold: EvidenceFold;
+  resolve: (recorded: Recorded) => void;
+  reject: (err: Error) => void;
+}
+
 function toRecord(row: Record<string, unknown>): StatusRecord {
   const record: StatusRecord = {
     id: Number(row.id),
@@ -67,20 +76,109 @@ function toRecord(row: Record<string, unknown>): StatusRecord {
  * reads the evidence with its version; the fold runs here; when it changed the evidence, an
  * update succeeds only on the version read, else the fold runs again on the newer evidence.
  * A fold that changed nothing writes nothing — it is as if it ran just before the other
- * node's, which is a valid order. Per keep-alive: one round trip, two when the evidence moved;
- * a gateway whose evidence keeps moving under the folds is folded under the row's lock.
+ * node's, which is a valid order. The keep-alives that come while one batch is written go in
+ * the next, one statement and one commit for all (group commit); a write of evidence follows
+ * only when it moved. A gateway whose evidence keeps moving under the folds is folded under the
+ * row's lock.
  * An evidence row may hold NULL (the lock's placeholder): no evidence yet.
  */
 export class PostgresLearningStore implements LearningStore {
   private readonly pool: Pool;
   /** Where the per-gateway cap left off, so each prune call moves on through the gateways. */
   private capCursor = '';
+  /** Exchanges waiting for the next group commit (flush). */
+  private readonly pending: PendingRecord[] = [];
+  private flushing = false;
 
   constructor(pool: Pool) {
     this.pool = pool;
   }
 
   async record(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Promise<Recorded> {
+    // A death may be a repeat (its session's): written on its own, where the insert tells.
+    if (records.some((r) => r.status === 'NG' && r.sessionId !== undefined))
+      return this.recordNow(gatewayId, records, fold);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ gatewayId, records, fold, resolve, reject });
+      if (this.pending.length === 1 && !this.flushing) setImmediate(() => void this.flush());
+    });
+  }
+
+  /**
+   * Group commit: the exchanges that came while the last batch was written (or in this tick)
+   * go in one statement, one commit, instead of a round trip and a commit each; then each is
+   * folded into its gateway's evidence as record() always did (a write only when it changed).
+   */
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0);
+    if (batch.length === 0) return;
+    this.flushing = true;
+    try {
+      await this.writeBatch(batch);
+    } finally {
+      this.flushing = false;
+      if (this.pending.length > 0) setImmediate(() => void this.flush());
+    }
+  }
+
+  private async writeBatch(batch: PendingRecord[]): Promise<void> {
+    let rows: Record<string, unknown>[];
+    try {
+      ({ rows } = await this.pool.query(
+        `WITH ins AS (INSERT INTO status_log (${LOG_COLUMNS}) ${LOG_ROWS} RETURNING *)
+         SELECT ins.*, e.evidence AS current_evidence, e.version AS current_version
+         FROM ins LEFT JOIN evidence e ON e.gateway_id = ins.gateway_id ORDER BY ins.id`,
+        logColumns(batch.flatMap((entry) => entry.records)),
+      ));
+    } catch (err) {
+      for (const entry of batch) entry.reject(err as Error);
+      return;
+    }
+    // The rows come back in the order given: each exchange owns the next records.length of them.
+    const byGateway = new Map<string, Array<{ entry: PendingRecord; rows: Record<string, unknown>[] }>>();
+    let next = 0;
+    for (const entry of batch) {
+      const own = rows.slice(next, next + entry.records.length);
+      next += entry.records.length;
+      const list = byGateway.get(entry.gatewayId) ?? [];
+      list.push({ entry, rows: own });
+      byGateway.set(entry.gatewayId, list);
+    }
+    await Promise.all(
+      [...byGateway.values()].map(async (exchanges) => {
+        // One gateway's exchanges fold in order; after a write the next one reads the evidence anew.
+        let known: { current: Evidence | null; version: number | null } | null = null;
+        for (const { entry, rows: own } of exchanges) {
+          try {
+            const first = own[0];
+            known ??= {
+              current: (first?.current_evidence ?? null) as Evidence | null,
+              version: (first?.current_version ?? null) as number | null,
+            };
+            const recorded = await this.foldInto(
+              entry.gatewayId,
+              own.map(toRecord),
+              entry.fold,
+              known.current,
+              known.version,
+            );
+            if (recorded.changed) known = await this.readEvidence(entry.gatewayId);
+            entry.resolve(recorded);
+          } catch (err) {
+            known = null;
+            entry.reject(err as Error);
+          }
+        }
+      }),
+    );
+  }
+
+  /** One exchange on its own: its rows inserted (a repeated death is skipped), then folded. */
+  private async recordNow(
+    gatewayId: string,
+    records: readonly NewRecord[],
+    fold: EvidenceFold,
+  ): Promise<Recorded> {
     const { rows } = await this.pool.query(
       `WITH ins AS (INSERT INTO status_log (${LOG_COLUMNS}) ${LOG_ROWS} ON CONFLICT DO NOTHING RETURNING *)
        SELECT ins.*, e.evidence AS current_evidence, e.version AS current_version
@@ -91,8 +189,26 @@ export class PostgresLearningStore implements LearningStore {
     // Every row was a death already recorded (another hello reported it): nothing to fold.
     if (stored.length === 0)
       return { records: [], evidence: fold(await this.evidence(gatewayId), []), changed: false };
-    let current = (rows[0]?.current_evidence ?? null) as Evidence | null;
-    let version = (rows[0]?.current_version ?? null) as number | null;
+    return this.foldInto(
+      gatewayId,
+      stored,
+      fold,
+      (rows[0]?.current_evidence ?? null) as Evidence | null,
+      (rows[0]?.current_version ?? null) as number | null,
+    );
+  }
+
+  /**
+   * Folds stored rows into the gateway's evidence read at `version`: written only when it
+   * changed, on that version; when another node wrote meanwhile, folded again on the newer.
+   */
+  private async foldInto(
+    gatewayId: string,
+    stored: StatusRecord[],
+    fold: EvidenceFold,
+    current: Evidence | null,
+    version: number | null,
+  ): Promise<Recorded> {
     for (let attempt = 0; attempt < OPTIMISTIC_FOLDS; attempt++) {
       const evidence = fold(current, stored);
       if (evidence === current) return { records: stored, evidence, changed: false };
@@ -110,13 +226,21 @@ export class PostgresLearningStore implements LearningStore {
               [gatewayId, JSON.stringify(evidence), at, version],
             );
       if ((written.rowCount ?? 0) > 0) return { records: stored, evidence, changed: true };
-      const fresh = await this.pool.query('SELECT evidence, version FROM evidence WHERE gateway_id = $1', [
-        gatewayId,
-      ]);
-      current = (fresh.rows[0]?.evidence ?? null) as Evidence | null;
-      version = (fresh.rows[0]?.version ?? null) as number | null;
+      ({ current, version } = await this.readEvidence(gatewayId));
     }
     return this.lockedFold(gatewayId, stored, fold);
+  }
+
+  private async readEvidence(
+    gatewayId: string,
+  ): Promise<{ current: Evidence | null; version: number | null }> {
+    const fresh = await this.pool.query('SELECT evidence, version FROM evidence WHERE gateway_id = $1', [
+      gatewayId,
+    ]);
+    return {
+      current: (fresh.rows[0]?.evidence ?? null) as Evidence | null,
+      version: (fresh.rows[0]?.version ?? null) as number | null,
+    };
   }
 
   /** The fold under the row's lock, for a gateway whose evidence keeps moving under optimistic folds. */
@@ -245,6 +369,11 @@ export class PostgresLearningStore implements LearningStore {
     return { deleted, done };
   }
 
-  /** The pool belongs to the cloud store, which closes it. */
-  async close(): Promise<void> {}
+  /** Writes what waits; the pool belongs to the cloud store, which closes it. */
+  async close(): Promise<void> {
+    while (this.flushing || this.pending.length > 0) {
+      if (this.flushing) await new Promise((resolve) => setImmediate(resolve));
+      else await this.flush();
+    }
+  }
 }

@@ -49,14 +49,18 @@ export async function openCloudStore(
 ): Promise<CloudStore> {
   if (settings.url) {
     const pool = await openPostgres(settings.url, settings.maxConnections);
+    const learning = new PostgresLearningStore(pool);
     return {
       kind: 'postgres',
       gateways: new PostgresGatewayRegistry(pool),
       jobs: new PostgresJobStore(pool),
       documents: new PostgresDocumentSpool(pool, deps.clock),
       devices: new PostgresDeviceRegistry(pool),
-      learning: new PostgresLearningStore(pool),
-      close: () => pool.end(),
+      learning,
+      close: async () => {
+        await learning.close();
+        await pool.end();
+      },
     };
   }
   const gateways = new SqliteGatewayRegistry(settings.path);

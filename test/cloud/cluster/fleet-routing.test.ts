@@ -92,14 +92,28 @@ async function openLine(node: CloudServer, gatewayId: string, connectionId: stri
   return line;
 }
 
-async function push(node: CloudServer, gatewayId: string): Promise<Record<string, unknown>> {
-  const res = await node.app.inject({
-    method: 'POST',
-    url: `/api/v1/gateways/${gatewayId}/push`,
-    headers: { authorization: `Bearer ${apiToken}` },
-    payload: { type: 'job-notice', payload: { n: 1 } },
+/** Calls a node's HTTP API over a real socket, as a client behind the balancer would. */
+async function api(
+  node: CloudServer,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${node.port}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${apiToken}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  return res.json() as Record<string, unknown>;
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function push(node: CloudServer, gatewayId: string): Promise<Record<string, unknown>> {
+  return (
+    await api(node, 'POST', `/api/v1/gateways/${gatewayId}/push`, { type: 'job-notice', payload: { n: 1 } })
+  ).body;
 }
 
 /** Waits until every node knows the lines the others hold. */
@@ -142,13 +156,9 @@ describe('a fleet of two cloud nodes on PostgreSQL and NATS', () => {
     await knows(a, 'gw2', 1);
     const flags = async (node: CloudServer) =>
       Promise.all(
-        ['gw1', 'gw2'].map(async (id) => {
-          const res = await node.app.inject({
-            url: `/api/v1/gateways/${id}`,
-            headers: { authorization: `Bearer ${apiToken}` },
-          });
-          return (res.json() as { representative: boolean }).representative;
-        }),
+        ['gw1', 'gw2'].map(
+          async (id) => (await api(node, 'GET', `/api/v1/gateways/${id}`)).body.representative,
+        ),
       );
     // Each node answers for the gateway it holds: exactly one of the two is the site's.
     const [onA] = await flags(a);
@@ -160,13 +170,8 @@ describe('a fleet of two cloud nodes on PostgreSQL and NATS', () => {
     const [a, b] = (await fleetOf(2)) as [CloudServer, CloudServer];
     const onB = await openLine(b, 'gw1', 'line-1');
     await knows(a, 'gw1', 1);
-    const res = await a.app.inject({
-      method: 'PATCH',
-      url: '/api/v1/gateways/gw1',
-      headers: { authorization: `Bearer ${apiToken}` },
-      payload: { disabled: true },
-    });
-    expect(res.statusCode).toBe(200);
+    const res = await api(a, 'PATCH', '/api/v1/gateways/gw1', { disabled: true });
+    expect(res.status).toBe(200);
     await vi.waitFor(() => expect(onB.ws.readyState).toBe(WebSocket.CLOSED));
     await knows(a, 'gw1', 0);
   });

@@ -3,10 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../../src/clock/system-clock.ts';
 import { type Evidence, foldRecords } from '../../../src/cloud/learning/evidence.ts';
 import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
 import type { NewRecord } from '../../../src/cloud/status/learning-store.ts';
 import { SqliteLearningStore } from '../../../src/cloud/status/sqlite-learning-store.ts';
+import { type CloudStore, openCloudStore } from '../../../src/cloud/store/cloud-store.ts';
+import { storeBackends } from '../../support/cloud-stores.ts';
 
 const fold = (current: Evidence | null, records: readonly NewRecord[]) =>
   foldRecords(current, records, { config: CONFIG });
@@ -89,5 +92,34 @@ describe('the SQLite learning store’s group commit', () => {
     expect(dead.records).toHaveLength(1);
     expect(again.records).toHaveLength(0);
     expect((await store.recent('g1', 0, 10)).map((r) => r.status)).toEqual(['OK', 'NG']);
+  });
+});
+
+const opened: CloudStore[] = [];
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close();
+});
+
+describe.each(storeBackends())('group commit on $name', ({ fresh }) => {
+  it('records a burst of exchanges, several per gateway, as if one by one', async () => {
+    const cloud = await openCloudStore(await fresh(), { documentsDir: tmpdir(), clock: systemClock });
+    opened.push(cloud);
+    const store = cloud.learning;
+    const gaps = [30_000, 20_000, 45_000, 50_000, 10_000, 60_000];
+    const burst = gaps.map((gap, i) =>
+      store.record(`g${i % 2}`, [keepalive(`g${i % 2}`, 1_000 + i, gap)], fold),
+    );
+    const results = await Promise.all(burst);
+    expect(results.every((r) => r.records.length === 1)).toBe(true);
+    for (const g of [0, 1]) {
+      let expected: Evidence | null = null;
+      gaps.forEach((gap, i) => {
+        if (i % 2 === g) expected = fold(expected, [keepalive(`g${g}`, 1_000 + i, gap)]);
+      });
+      expect(await store.evidence(`g${g}`)).toEqual(expected);
+      expect((await store.recent(`g${g}`, 0, 10)).map((r) => r.idleBeforeMs)).toEqual(
+        gaps.filter((_, i) => i % 2 === g),
+      );
+    }
   });
 });
