@@ -1,6 +1,7 @@
 import type { Agent } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { onDemand } from '../../runtime/on-demand.ts';
+import { maskUrlCredentials } from '../../secrets/mask.ts';
 
 /**
  * True when NO_PROXY (comma-separated hosts, ".suffix", "*", address ranges such as
@@ -57,9 +58,7 @@ export function proxyAgent(proxy: URL): Agent {
   return new HttpsProxyAgent(proxy, { keepAlive: false });
 }
 
-/** The proxy URL with its password masked, for logs. */
+/** The proxy URL with its password masked, for logs (src/secrets/mask.ts decides how). */
 export function describeProxy(proxy: URL): string {
-  const copy = new URL(proxy.href);
-  if (copy.password) copy.password = '***';
-  return copy.href;
+  return maskUrlCredentials(proxy.href);
 }
