@@ -12,7 +12,8 @@ export function limitRequestIdle(
   idleMs: number,
   onIdle?: () => void,
 ): () => void {
-  if (req.complete || idleMs <= 0) return () => {};
+  // Injected requests (Fastify's inject, for tests) have no socket to time.
+  if (req.complete || idleMs <= 0 || typeof req.setTimeout !== 'function') return () => {};
   const timedOut = () => {
     disarm();
     onIdle?.();
@@ -32,7 +33,7 @@ export function limitRequestIdle(
     res.end(body, () => req.destroy());
   };
   const disarm = () => {
-    req.socket.setTimeout(0);
+    req.socket?.setTimeout?.(0);
     req.off('timeout', timedOut);
     req.off('end', disarm);
     req.off('close', disarm);
