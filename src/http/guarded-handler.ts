@@ -117,3 +117,38 @@ export function guardUpgrade(log: GuardLog, handler: UpgradeHandler): UpgradeHan
     }
   };
 }
+
+/**
+ * Wraps an event listener of an open connection (a WebSocket's `message`): an error it throws,
+ * or a promise it rejects, is logged and `fail` ends that one connection (close with 1011),
+ * never the process.
+ */
+export function guardListener<A extends unknown[]>(
+  log: GuardLog,
+  what: string,
+  fail: (err: unknown) => void,
+  listener: (...args: A) => unknown,
+): (...args: A) => void {
+  const failed = (err: unknown) => {
+    log.error(
+      {
+        err: err instanceof Error ? err.message : String(err),
+        stack: err instanceof Error ? err.stack : undefined,
+      },
+      `${what} failed; the connection is closed`,
+    );
+    try {
+      fail(err);
+    } catch {
+      // Ending the connection is best effort: it may be gone already.
+    }
+  };
+  return (...args) => {
+    try {
+      const result = listener(...args);
+      if (result instanceof Promise) result.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
+  };
+}

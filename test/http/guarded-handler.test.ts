@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  guardListener,
   guardRequest,
   guardUpgrade,
   loggableTarget,
@@ -137,5 +138,36 @@ describe('statusForError and loggableTarget', () => {
     expect(loggableTarget('/a\r\nb')).toBe('/a\\x0d\\x0ab');
     expect(loggableTarget('x'.repeat(1000))).toHaveLength(200);
     expect(loggableTarget(undefined)).toBe('');
+  });
+});
+
+describe('guardListener', () => {
+  it('logs a throw or a rejection and ends only that connection', async () => {
+    const { logger, logs } = capturedLogs();
+    const ended: unknown[] = [];
+    const sync = guardListener(
+      logger,
+      'handling a message',
+      (err) => ended.push(err),
+      (n: number) => {
+        if (n > 1) throw new Error(`bad ${n}`);
+      },
+    );
+    sync(1);
+    sync(2);
+    const async = guardListener(
+      logger,
+      'handling a message',
+      (err) => ended.push(err),
+      async () => {
+        throw new Error('later');
+      },
+    );
+    async();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ended.map((e) => (e as Error).message)).toEqual(['bad 2', 'later']);
+    expect(logs.filter((l) => l.msg === 'handling a message failed; the connection is closed')).toHaveLength(
+      2,
+    );
   });
 });

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
+import { guardListener } from '../../http/guarded-handler.ts';
 import { rejectUpgrade } from '../../http/reject-upgrade.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { DocumentSpool } from '../jobs/document-spool.ts';
@@ -119,36 +120,42 @@ export class DirectStreamServer {
       log.warn({ reason }, 'direct stream closed: malformed or refused device message');
       ws.close(1008, reason.slice(0, 120));
     };
-    ws.on('message', (data, isBinary) => {
-      if (answered) return;
-      const message = parseMessage(data, isBinary);
-      if (message instanceof Error) return refuse(message.message);
-      if (message.type !== 'holding') {
-        answered = true;
-        const { type: _type, ...report } = message;
-        this.settle(ws, job.id, token, report, log).catch((err: Error) => {
-          log.error({ err: err.message }, 'direct stream report not stored');
-          ws.close(1011, 'cannot store the report');
-        });
-        return;
-      }
-      if (streaming) return refuse('the device said twice what it holds');
-      streaming = true;
-      const { offset } = message;
-      this.runner
-        .authorizeDirect(job.id, token)
-        .then((current) => this.runner.directFetch(current, offset))
-        .then(
-          () => {
-            log.info({ offset, mode: 'push' }, 'device streams the rest of its job');
-            return this.stream(ws, job, offset, () => answered).catch((err: Error) => {
-              log.warn({ err: err.message }, 'cannot stream the document');
-              ws.close(1011, 'cannot read the document');
-            });
-          },
-          (err: Error) => refuse(err.message),
-        );
-    });
+    const onMessage = guardListener(
+      log,
+      'handling a device message',
+      () => ws.close(1011, 'internal error'),
+      (data: RawData, isBinary: boolean) => {
+        if (answered) return;
+        const message = parseMessage(data, isBinary);
+        if (message instanceof Error) return refuse(message.message);
+        if (message.type !== 'holding') {
+          answered = true;
+          const { type: _type, ...report } = message;
+          this.settle(ws, job.id, token, report, log).catch((err: Error) => {
+            log.error({ err: err.message }, 'direct stream report not stored');
+            ws.close(1011, 'cannot store the report');
+          });
+          return;
+        }
+        if (streaming) return refuse('the device said twice what it holds');
+        streaming = true;
+        const { offset } = message;
+        this.runner
+          .authorizeDirect(job.id, token)
+          .then((current) => this.runner.directFetch(current, offset))
+          .then(
+            () => {
+              log.info({ offset, mode: 'push' }, 'device streams the rest of its job');
+              return this.stream(ws, job, offset, () => answered).catch((err: Error) => {
+                log.warn({ err: err.message }, 'cannot stream the document');
+                ws.close(1011, 'cannot read the document');
+              });
+            },
+            (err: Error) => refuse(err.message),
+          );
+      },
+    );
+    ws.on('message', onMessage);
     ws.on('error', (err) => log.warn({ err: err.message }, 'direct stream error'));
   }
 

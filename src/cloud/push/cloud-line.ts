@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
+import { guardListener } from '../../http/guarded-handler.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeFromGateway, encodeMessage } from '../../protocol/codec.ts';
 import type { CloudToGateway, GatewayToCloud, Hello } from '../../protocol/messages.ts';
@@ -103,7 +104,15 @@ export class CloudLine {
       clock: this.clock,
       side: 'server',
     });
-    this.ws.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
+    this.ws.on(
+      'message',
+      guardListener(
+        this.log,
+        'handling a line message',
+        () => this.ws.close(1011, 'internal error'),
+        (data: unknown, isBinary: boolean) => this.receive(data as Buffer, isBinary),
+      ),
+    );
     this.ws.on('close', (code, reason) => this.closed(code, reason.toString()));
     this.ws.on('error', (err) => this.log.debug({ err: err.message }, 'line socket error'));
   }

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../../clock/clock.ts';
 import type { ClientAddress } from '../../http/client-address.ts';
+import { guardListener } from '../../http/guarded-handler.ts';
 import { rejectUpgrade } from '../../http/reject-upgrade.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeFromGateway, encodeMessage } from '../../protocol/codec.ts';
@@ -261,43 +262,62 @@ export class PushServer {
     const timer = clock.setTimeout(() => ws.close(1008, 'no hello'), HELLO_TIMEOUT_MS);
     ws.on('error', () => {});
     ws.once('close', () => clock.clearTimeout(timer));
+    const onHello = guardListener(
+      this.log,
+      'handling a hello',
+      () => ws.close(1011, 'internal error'),
+      (data: unknown, isBinary: boolean) =>
+        this.hello(ws, data as Buffer, isBinary, gatewayId, egress, authorizedAt),
+    );
     ws.once('message', (data, isBinary) => {
       clock.clearTimeout(timer);
-      const decoded = decodeFromGateway(data as Buffer, isBinary);
-      if (!decoded.ok || decoded.message.type !== 'hello') {
-        const reason = decoded.ok ? `expected hello, got ${decoded.message.type}` : decoded.error.message;
-        const code = decoded.ok ? 'MFP_ERR_UNEXPECTED_MESSAGE' : decoded.error.code;
-        ws.send(encodeMessage({ type: 'error', code, message: reason }));
-        ws.close(1008, code);
-        return;
-      }
-      const hello = decoded.message;
-      const refusal =
-        hello.v !== PROTOCOL_VERSION
+      onHello(data, isBinary);
+    });
+  }
+
+  /** The line's first message: a hello for the gateway it authenticated as, or the line ends. */
+  private hello(
+    ws: WebSocket,
+    data: Buffer,
+    isBinary: boolean,
+    gatewayId: string,
+    egress: string | null,
+    authorizedAt: number,
+  ): void {
+    const decoded = decodeFromGateway(data, isBinary);
+    if (!decoded.ok || decoded.message.type !== 'hello') {
+      const reason = decoded.ok ? `expected hello, got ${decoded.message.type}` : decoded.error.message;
+      const code = decoded.ok ? 'MFP_ERR_UNEXPECTED_MESSAGE' : decoded.error.code;
+      ws.send(encodeMessage({ type: 'error', code, message: reason }));
+      ws.close(1008, code);
+      return;
+    }
+    const hello = decoded.message;
+    const refusal =
+      hello.v !== PROTOCOL_VERSION
+        ? {
+            code: 'MFP_ERR_UNSUPPORTED_VERSION' as const,
+            message: `protocol version ${hello.v} not supported; this cloud speaks ${PROTOCOL_VERSION}`,
+          }
+        : hello.gatewayId !== gatewayId
           ? {
-              code: 'MFP_ERR_UNSUPPORTED_VERSION' as const,
-              message: `protocol version ${hello.v} not supported; this cloud speaks ${PROTOCOL_VERSION}`,
+              code: 'MFP_ERR_GATEWAY_MISMATCH' as const,
+              message: 'the hello names another gateway than the one the line authenticated as',
             }
-          : hello.gatewayId !== gatewayId
-            ? {
-                code: 'MFP_ERR_GATEWAY_MISMATCH' as const,
-                message: 'the hello names another gateway than the one the line authenticated as',
-              }
-            : null;
-      if (refusal) {
-        ws.send(encodeMessage({ type: 'error', ...refusal }));
-        ws.close(1008, 'bad hello');
-        return;
-      }
-      const revokedAt = this.revokedAt.get(gatewayId);
-      if (revokedAt !== undefined && authorizedAt <= revokedAt) {
-        ws.close(1000, 'gateway credentials changed');
-        return;
-      }
-      this.accept(ws, hello, egress).catch((err: Error) => {
-        this.log.error({ gateway: hello.gatewayId, err: err.message }, 'cannot accept line');
-        ws.close(1011, 'cloud error');
-      });
+          : null;
+    if (refusal) {
+      ws.send(encodeMessage({ type: 'error', ...refusal }));
+      ws.close(1008, 'bad hello');
+      return;
+    }
+    const revokedAt = this.revokedAt.get(gatewayId);
+    if (revokedAt !== undefined && authorizedAt <= revokedAt) {
+      ws.close(1000, 'gateway credentials changed');
+      return;
+    }
+    this.accept(ws, hello, egress).catch((err: Error) => {
+      this.log.error({ gateway: hello.gatewayId, err: err.message }, 'cannot accept line');
+      ws.close(1011, 'cloud error');
     });
   }
 
