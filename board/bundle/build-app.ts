@@ -14,7 +14,7 @@
  * match src/'s depth where it matters: ../package.json and ./build-info.json (src/version.ts)
  * and ./public/ (the status page's files, copied to OUT_DIR/public).
  */
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'rolldown';
@@ -37,6 +37,25 @@ const asciiLegalComments: Plugin = {
     code.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
 };
 
+/**
+ * The status page's ES modules as one minified app.js: served from a checkout as they are
+ * (one request each, their JSDoc types and comments included), but shipped as one file,
+ * 7 KB gzipped instead of 14 modules and 16.5 KB. The other modules are removed from
+ * publicDir: app.js holds them now.
+ */
+async function bundlePage(entry: string, publicDir: string): Promise<void> {
+  const out = join(publicDir, 'app.js');
+  await build({
+    input: entry,
+    platform: 'browser',
+    logLevel: 'warn',
+    output: { file: out, format: 'esm', minify: true },
+  });
+  for (const name of readdirSync(publicDir)) {
+    if (name.endsWith('.js') && name !== 'app.js') rmSync(join(publicDir, name));
+  }
+}
+
 /** Builds the app into outDir (emptied first). */
 export async function buildApp(outDir: string, repo = REPO): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
@@ -57,6 +76,7 @@ export async function buildApp(outDir: string, repo = REPO): Promise<void> {
     },
   });
   cpSync(join(repo, 'src/gateway/status/public'), join(outDir, 'public'), { recursive: true });
+  await bundlePage(join(repo, 'src/gateway/status/public/app.js'), join(outDir, 'public'));
   // `--version` and bug reports name the commit; the board has no git to ask.
   writeFileSync(join(outDir, BUILD_INFO_FILE), `${JSON.stringify({ commit: gitCommit(repo) })}\n`);
 }

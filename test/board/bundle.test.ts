@@ -91,9 +91,12 @@ describe('npm run bundle', () => {
     const index = await page('/');
     expect(index.status).toBe(200);
     expect(await index.text()).toContain('<html');
-    for (const asset of ['/assets/app.js', '/assets/live.js', '/assets/app.css', '/assets/uplot.js']) {
+    for (const asset of ['/assets/app.js', '/assets/app.css', '/assets/uplot.js']) {
       expect((await page(asset)).status, asset).toBe(200);
     }
+    // The page's modules ship as one minified app.js that imports nothing.
+    expect(await (await page('/assets/app.js')).text()).not.toMatch(/\bfrom\s*["']\.\//);
+    expect((await page('/assets/live.js')).status).toBe(404);
     expect(await (await page('/metrics')).text()).toMatch(/^mfpgw_/m);
     const exited = new Promise((resolve) => daemon.once('exit', resolve));
     daemon.kill('SIGTERM');
