@@ -21,7 +21,8 @@ function commandsOf(markdown: string): string[] {
     const command = row[1]?.trim();
     if (command && /^(mfp-gateway|npm|journalctl|http)/.test(command)) commands.add(command);
   }
-  for (const inline of markdown.matchAll(/`((?:npm|mfp-gateway) [^`]+)`/g)) commands.add(inline[1]!.trim());
+  for (const inline of markdown.matchAll(/`((?:npm|mfp-gateway) [^`]+)`/g))
+    commands.add((inline[1] ?? '').trim());
   return [...commands];
 }
 
@@ -84,7 +85,7 @@ describe('README', () => {
 
   it('links only to files that exist', () => {
     const missing = [...README.matchAll(/\]\(([^)#]+)\)/g)]
-      .map((m) => m[1]!)
+      .map((m) => m[1] ?? '')
       .filter((target) => !/^https?:/.test(target))
       .filter((target) => !existsSync(join(ROOT, target)));
     expect(missing).toEqual([]);
