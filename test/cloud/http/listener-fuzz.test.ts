@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { type CloudHandle, scratchDir, startCloud } from '../../support/chain.ts';
+import { rawHello } from '../../support/raw-gateway.ts';
 import { type RawAnswer, RawHttpConnection, rawRequest } from '../../support/raw-http.ts';
 
 /**
@@ -14,6 +16,7 @@ import { type RawAnswer, RawHttpConnection, rawRequest } from '../../support/raw
 
 const RUNS_HTTP = 3000;
 const RUNS_UPGRADE = 800;
+const RUNS_FIRST_FRAME = 300;
 const CONNECTIONS = 4;
 
 let scratch: ReturnType<typeof scratchDir>;
@@ -367,5 +370,91 @@ describe('the cloud listener under generated hostile requests (issue 13)', () =>
     );
     await stillServing();
     console.info('upgrades: answers by status', Object.fromEntries(statuses));
+  }, 180_000);
+
+  it(`push line first frames: ${RUNS_FIRST_FRAME} generated hellos on an authenticated line; only a true hello for the line's gateway is welcomed`, async () => {
+    const field = fc.constantFrom(...Object.keys(rawHello));
+    const oddValue = fc.oneof(
+      fc.jsonValue(),
+      fc.constantFrom(
+        -1,
+        1e308,
+        Number.MAX_SAFE_INTEGER + 2,
+        '',
+        'gw2',
+        'GW1',
+        'gw1\u0000',
+        '__proto__',
+        30 * 86_400_000,
+      ),
+      fc.string({ maxLength: 300 }),
+    );
+    const frame = fc.oneof(
+      fc.record({
+        kind: fc.constant('hello' as const),
+        changes: fc.dictionary(field, oddValue, { maxKeys: 3 }),
+        drop: fc.option(field),
+      }),
+      fc.record({ kind: fc.constant('json' as const), value: fc.jsonValue({ maxDepth: 4 }) }),
+      fc.record({ kind: fc.constant('text' as const), text: fc.string({ maxLength: 2000 }) }),
+      fc.record({ kind: fc.constant('binary' as const), bytes: fc.uint8Array({ maxLength: 2000 }) }),
+      fc.record({ kind: fc.constant('deep' as const), depth: fc.integer({ min: 1000, max: 30_000 }) }),
+      fc.record({ kind: fc.constant('huge' as const), size: fc.integer({ min: 60_000, max: 300_000 }) }),
+      fc.constant({ kind: 'proto' as const }),
+    );
+    const encodeFrame = (f: Record<string, unknown>): string | Buffer => {
+      switch (f.kind) {
+        case 'hello': {
+          const hello: Record<string, unknown> = { ...rawHello, ...(f.changes as object) };
+          if (typeof f.drop === 'string') delete hello[f.drop];
+          return JSON.stringify(hello);
+        }
+        case 'json':
+          return JSON.stringify(f.value);
+        case 'text':
+          return f.text as string;
+        case 'binary':
+          return Buffer.from(f.bytes as Uint8Array);
+        case 'deep':
+          return `${'['.repeat(f.depth as number)}${']'.repeat(f.depth as number)}`;
+        case 'huge':
+          return JSON.stringify({ ...rawHello, software: 'x'.repeat(f.size as number) });
+        default:
+          return `{"__proto__":{"gatewayId":"gw1"},"constructor":{"prototype":{"v":1}},${JSON.stringify(rawHello).slice(1)}`;
+      }
+    };
+    let welcomed = 0;
+    await fc.assert(
+      fc.asyncProperty(frame, async (f) => {
+        const data = encodeFrame(f as Record<string, unknown>);
+        const ws = new WebSocket(`ws://127.0.0.1:${cloud.port}/push`, {
+          headers: { authorization: `Bearer ${cloud.gatewayToken}`, 'x-mfp-gateway': 'gw1' },
+        });
+        ws.on('error', () => {});
+        await new Promise<void>((resolve, reject) => {
+          ws.once('open', () => resolve());
+          ws.once('unexpected-response', (_req, res) =>
+            reject(new Error(`handshake answered ${res.statusCode}`)),
+          );
+        });
+        const first = new Promise<Record<string, unknown> | null>((resolve) => {
+          ws.once('message', (d) => resolve(JSON.parse(String(d)) as Record<string, unknown>));
+          ws.once('close', () => resolve(null));
+        });
+        ws.send(data);
+        const answer = await first;
+        if (answer?.type === 'welcome') {
+          welcomed++;
+          const sent = JSON.parse(String(data)) as Record<string, unknown>;
+          expect(sent.gatewayId, String(data).slice(0, 300)).toBe('gw1');
+          expect(sent.v).toBe(1);
+        }
+        ws.terminate();
+        expect(cloud.proc.child.exitCode).toBeNull();
+      }),
+      { numRuns: RUNS_FIRST_FRAME, endOnFailure: true },
+    );
+    await stillServing();
+    console.info(`push first frames: ${welcomed} of ${RUNS_FIRST_FRAME} welcomed`);
   }, 180_000);
 });
