@@ -2,6 +2,18 @@ import leven from 'leven';
 import type { z } from 'zod';
 import { allSettings, settingsAt, settingsBelow } from './schema-keys.ts';
 
+/** "prot" for "port": two edits for Levenshtein, one slip of the fingers; counted as one. */
+function swapsTwoLetters(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  const i = [...a].findIndex((c, k) => c !== b[k]);
+  return i >= 0 && a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+}
+
+/** Edit distance with a swap of two neighbouring letters counted as one edit. */
+function typoEdits(a: string, b: string, max: number): number {
+  return swapsTwoLetters(a, b) ? 1 : leven(a, b, { maxDistance: max + 1 });
+}
+
 /** How many edits still count as a typo: one for short names, up to three for long ones. */
 function typoDistance(name: string): number {
   return name.length <= 4 ? 1 : name.length <= 9 ? 2 : 3;
@@ -21,7 +33,7 @@ export function didYouMean(
   const lower = name.toLowerCase();
   let best: { name: string; distance: number } | undefined;
   for (const sibling of settingsAt(schema, section)) {
-    const distance = leven(lower, sibling.toLowerCase(), { maxDistance: typoDistance(name) + 1 });
+    const distance = typoEdits(lower, sibling.toLowerCase(), typoDistance(name));
     if (distance <= typoDistance(name) && (!best || distance < best.distance))
       best = { name: sibling, distance };
   }
@@ -29,7 +41,7 @@ export function didYouMean(
   // Deeper in this section ("devices.1.community" → "devices.1.snmp.community"), near-typos too.
   const named = (path: string) => {
     const last = path.split('.').at(-1)?.toLowerCase() ?? '';
-    return leven(lower, last, { maxDistance: typoDistance(name) + 1 }) <= typoDistance(name);
+    return typoEdits(lower, last, typoDistance(name)) <= typoDistance(name);
   };
   const below = settingsBelow(schema, section).filter(named);
   if (below.length === 1) return [...prefix, below[0]].join('.');

@@ -76,6 +76,9 @@ describe('config error messages', () => {
     expect(
       problems(parse({ ...minimal, devices: [{ id: 'm', driver: 'pjl', host: 'h', comunity: 'x' }] })),
     ).toEqual(['devices.0.comunity: unknown setting; did you mean devices.0.snmp.community?']);
+    expect(problems(parse({ ...minimal, status: { listen: { prot: 8080 } } }))).toEqual([
+      'status.listen.prot: unknown setting; did you mean status.listen.port?',
+    ]);
     expect(problems(parse({ ...minimal, stateDir: '/var/lib/x' }))).toEqual([
       'stateDir: unknown setting; did you mean gateway.stateDir?',
     ]);
