@@ -20,6 +20,7 @@ interface GatewayState {
   keepalive: {
     adviceMs: number;
     source: string;
+    basis: string;
     lowerBoundMs: number | null;
     upperBoundMs: number | null;
     lifetimeCapMs: number | null;
@@ -169,6 +170,13 @@ async function staggerIdleGaps(cloud: CloudHandle): Promise<void> {
   throw new Error('the push lines never sat at different idle gaps');
 }
 
+/** Converged advice is L minus the 5 % margin, named after the probe line that found L (item 2). */
+function expectAdviceFromL(state: GatewayState): void {
+  const lower = state.keepalive.lowerBoundMs as number;
+  expect(state.keepalive.adviceMs).toBe(Math.floor(lower * 0.95));
+  expect(state.keepalive).toMatchObject({ source: 'probe', basis: 'longest-good-gap' });
+}
+
 /** An outage's evidence must leave the learned bounds as they were (item 3). */
 async function expectOutageIgnored(cloud: CloudHandle, before: GatewayState, since: number): Promise<void> {
   await eventually(
@@ -186,7 +194,7 @@ async function expectOutageIgnored(cloud: CloudHandle, before: GatewayState, sin
 
 describe('an outage: every line of the gateway cut at one moment after different idle gaps (item 3)', () => {
   it(
-    'a restarted sim firewall neither lowers U nor wipes L',
+    'advises L − 5 % from the probe (item 2); a restarted sim firewall neither lowers U nor wipes L',
     async () => {
       const dir = scratch('outage-fw');
       const cloud = await startCloud(dir);
@@ -200,6 +208,7 @@ describe('an outage: every line of the gateway cut at one moment after different
         (s) => s.keepalive.converged && s.connections.every((c) => c.role === 'push'),
         'the advice to converge and probing to end',
       );
+      expectAdviceFromL(before);
       await staggerIdleGaps(cloud);
       const since = Date.now() - 100;
       await firewall.proc.stop('SIGKILL');
@@ -214,7 +223,7 @@ describe('an outage: every line of the gateway cut at one moment after different
   );
 
   it(
-    'a crashed and restarted Squid neither lowers U nor wipes L',
+    'advises L − 5 % from the probe (item 2); a crashed and restarted Squid neither lowers U nor wipes L',
     async () => {
       const dir = scratch('outage-squid');
       const cloud = await startCloud(dir);
@@ -235,6 +244,7 @@ describe('an outage: every line of the gateway cut at one moment after different
         (s) => s.keepalive.converged && s.connections.every((c) => c.role === 'push'),
         'the advice to converge through Squid and probing to end',
       );
+      expectAdviceFromL(before);
       await staggerIdleGaps(cloud);
       const since = Date.now() - 100;
       const port = squid.port;
