@@ -1,11 +1,21 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock/system-clock.ts';
+import { ConfigError } from '../../src/config/config-error.ts';
 import { inConfigUnits } from '../../src/config/config-units.ts';
-import { gatewayConfigSchema, parseGatewayConfig } from '../../src/config/gateway-config.ts';
+import {
+  gatewayConfigSchema,
+  loadGatewayConfig,
+  parseGatewayConfig,
+} from '../../src/config/gateway-config.ts';
+import { peekSetupSettings, startSetupPage } from '../../src/gateway/status/setup-page.ts';
+import { silentLogger } from '../../src/log/logger.ts';
 import type { Advice } from '../../src/protocol/messages.ts';
 import { maskSecrets } from '../../src/secrets/mask.ts';
 import { line, startTestPage, type TestPage } from '../gateway/status/page-harness.ts';
+import { scratchDir } from '../support/chain.ts';
 import { artifact, launchChromium } from './chromium.ts';
 
 let browser: Browser;
@@ -233,5 +243,56 @@ describe('the status page for an admin, in Chromium', () => {
     await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: artifact('status-phone-top.png') });
     await page.screenshot({ path: artifact('status-phone.png'), fullPage: true });
+  }, 60_000);
+
+  it('lets an admin fix a broken config on the setup page, from a phone, with the setup code', async () => {
+    const { dir, cleanup } = scratchDir('setup-browser');
+    defer(cleanup);
+    const file = join(dir, 'gateway.yaml');
+    const token = 'the-cloud-token-0123456789';
+    writeFileSync(
+      file,
+      `gateway: { id: gw1, stateDir: ${join(dir, 'state')} }\ncloud:\n  url: ws://127.0.0.1:1/push\n  token: ${token}\nkeepalive: { default: 45 }\n`,
+    );
+    let issues: ConfigError['issues'] = [];
+    try {
+      loadGatewayConfig(file);
+    } catch (err) {
+      if (err instanceof ConfigError) issues = err.issues;
+    }
+    const setup = startSetupPage({
+      clock: systemClock,
+      logger: silentLogger(),
+      configFile: file,
+      issues,
+      settings: { ...peekSetupSettings(file), listen: { host: '127.0.0.1', port: 0 } },
+    });
+    defer(() => setup.stop());
+    const url = String(await setup.ready);
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    defer(() => page.close());
+    await page.goto(url);
+    expect(await page.locator('.issues').innerText()).toContain('keepalive.default');
+    const editor = page.locator('textarea[name=config]');
+    expect(await editor.inputValue()).toContain('token: "***"');
+    expect(await page.content()).not.toContain(token);
+    // The editor fits the phone.
+    const box = await editor.boundingBox();
+    expect(box && box.x >= 0 && box.x + box.width <= 390).toBe(true);
+    expect(
+      await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth'),
+    ).toBeLessThanOrEqual(0);
+
+    await editor.fill((await editor.inputValue()).replace('default: 45 }', 'default: 45s }'));
+    await page.fill('input[name=setupCode]', readFileSync(join(dir, 'state', 'setup-code'), 'utf8').trim());
+    await page.screenshot({ path: artifact('setup-page-editor-phone.png'), fullPage: true });
+    await Promise.all([
+      page.waitForLoadState(),
+      page.click('form[action="/setup/save"] button[type=submit]'),
+    ]);
+    await page.getByText('the gateway is starting').waitFor();
+    const config = await setup.configured;
+    expect(config.keepalive.default).toBe(45_000);
+    expect(config.cloud.token).toBe(token);
   }, 60_000);
 });

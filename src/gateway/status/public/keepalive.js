@@ -161,7 +161,7 @@ function renderChart(status) {
         axes: [
           {},
           { scale: 's', label: 'interval (s)' },
-          { scale: 'drops', side: 1, label: 'drops', grid: { show: false } },
+          { scale: 'drops', side: 1, label: 'drops, test cuts', grid: { show: false } },
         ],
       },
       data,
