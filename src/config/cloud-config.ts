@@ -101,6 +101,11 @@ export const cloudConfigSchema = z
         idleTimeout: duration('30s', '1h').describe(
           'a request whose headers or body stall this long is answered 408 and its connection closed',
         ),
+        minBodyRate: byteRate()
+          .default(1024)
+          .describe(
+            'a request body slower than this on average over any idleTimeout is answered 408 (0: no floor), e.g. 1k',
+          ),
       })
       .prefault({}),
     tls: z

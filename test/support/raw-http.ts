@@ -79,6 +79,11 @@ export class RawHttpConnection {
     }
   }
 
+  /** Sends more bytes of the current request (a body in pieces). */
+  write(bytes: string | Buffer): void {
+    if (this.open) this.socket.write(bytes);
+  }
+
   destroy(): void {
     this.socket.destroy();
     this.ended = true;

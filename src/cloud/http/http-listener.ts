@@ -47,15 +47,25 @@ export class HttpListener implements Feature {
       https ? createHttpsServer({ ...https, ...timeouts }, handler) : createHttpServer(timeouts, handler);
     this.app = Fastify({ logger: false, serverFactory }) as unknown as FastifyInstance;
     const log = ctx.logger.child({ part: 'http' });
-    // A body that stalls (a slow upload holding a spool file) ends with 408 (issue 13.3).
+    // A body that stalls or trickles (a slow upload holding a spool file) ends with 408 (issue 13.3).
+    const pace = {
+      minBytesPerWindow: Math.ceil((ctx.config.listen.minBodyRate * idleMs) / 1000),
+      timers: ctx.clock,
+    };
     this.app.addHook('onRequest', async (req, reply) => {
-      limitRequestIdle(req.raw, reply.raw, idleMs, () => {
-        log.info(
-          { method: req.method, target: loggableTarget(req.url), idleMs },
-          'request body stalled; 408',
-        );
-        reply.hijack();
-      });
+      limitRequestIdle(
+        req.raw,
+        reply.raw,
+        idleMs,
+        (why) => {
+          log.info(
+            { method: req.method, target: loggableTarget(req.url), why },
+            'request body too slow; 408',
+          );
+          reply.hijack();
+        },
+        pace,
+      );
     });
     this.app.server.on(
       'upgrade',

@@ -18,7 +18,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mfpgw-slow-uploads-'));
   cloud = await startCloudServer(
     parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0, idleTimeout: '400ms' },
+      listen: { host: '127.0.0.1', port: 0, idleTimeout: '1s', minBodyRate: 100 },
       api: { token: apiToken },
       gateways: [{ id: 'gw1', token: 't'.repeat(32) }],
       store: { path: ':memory:' },
@@ -94,25 +94,37 @@ describe('slow and stalled uploads', () => {
     await vi.waitFor(async () => expect((await upload(5000, 5000).answer).status).toBe(202));
   });
 
-  it('lets a slow upload through as long as bytes keep coming', async () => {
+  /** Sends `chunks` pieces of `bytes` bytes, one every 150 ms, as one upload; resolves with its answer. */
+  async function trickle(chunks: number, bytes: number) {
     const conn = new RawHttpConnection(cloud.port);
     open.push(conn);
-    const chunks = 6;
     const head = [
       'POST /api/v1/jobs?gateway=gw1&device=mfp&type=print HTTP/1.1',
       'Host: cloud',
       `Authorization: Bearer ${apiToken}`,
       'Content-Type: application/pdf',
-      `Content-Length: ${chunks * 10}`,
+      `Content-Length: ${chunks * bytes}`,
       '',
       '',
     ].join('\r\n');
     const answer = conn.exchange(head, { timeoutMs: 20_000 });
-    for (let i = 0; i < chunks; i++) {
-      // Each pause is shorter than the idle timeout; together they are longer.
+    for (let i = 0; i < chunks && conn.open; i++) {
       await new Promise((resolve) => setTimeout(resolve, 150));
-      (conn as unknown as { socket: { write(b: Buffer): void } }).socket.write(Buffer.alloc(10, i));
+      conn.write(Buffer.alloc(bytes, i));
     }
-    expect((await answer).status).toBe(202);
+    return answer;
+  }
+
+  it('lets a slow upload through as long as it keeps the pace (100 B/s here)', async () => {
+    // About 330 bytes a second, never silent for the 1 s idle timeout, for about 2 s.
+    expect((await trickle(12, 50)).status).toBe(202);
+  });
+
+  it('answers a trickle below the pace 408 although it is never silent, and removes its spool file', async () => {
+    // About 33 bytes a second: the issue's "one byte every 2 s", faster.
+    const answer = await trickle(40, 5);
+    expect(answer.status).toBe(408);
+    expect(answer.body.toString()).toContain('too slow');
+    await vi.waitFor(async () => expect(await spoolFiles()).toEqual([]));
   });
 });
