@@ -21,6 +21,7 @@ interface GatewayState {
     adviceMs: number;
     source: string;
     basis: string;
+    warning: string | null;
     lowerBoundMs: number | null;
     upperBoundMs: number | null;
     lifetimeCapMs: number | null;
@@ -143,6 +144,46 @@ describe('a line dying of idleness behind a real Squid (read_timeout 3 s)', () =
       await learnedDeath(cloud, gateway);
       // Squid checks read_timeout on a whole-second clock: it may cut a tunnel idle T − 1 s.
       expectHonestLog(await logOf(cloud), TIMEOUT_MS - 1000);
+    },
+    LEARNING_TEST_MS,
+  );
+});
+
+describe('a timeout below keepalive.min, behind a real Squid (read_timeout 3 s, item 4)', () => {
+  it(
+    'is learned and said: the API warns, the metrics count the gateway, the cloud logs it',
+    async () => {
+      const dir = scratch('below-min');
+      // The shipped floors: advice never below 5 s, evidence from 2 s up.
+      const cloud = await startCloud(dir, {
+        keepalive: { default: '25s', min: '5s', evidenceFloor: '2s', probe: false },
+      });
+      track(cloud.proc);
+      const squid = await startSquid({ users: { office: 'proxy-pass-1' }, idleTimeoutSec: 3 });
+      defer(() => squid.stop());
+      track(
+        startGatewayProcess(dir, {
+          url: `ws://127.0.0.1:${cloud.port}/push`,
+          token: cloud.gatewayToken,
+          proxy: squid.proxyUrl('office'),
+        }),
+      );
+      const state = await waitState(
+        cloud,
+        (s) => s.keepalive.upperBoundMs !== null && s.keepalive.upperBoundMs < 5000,
+        'a death under keepalive.min to be learned',
+      );
+      expect(state.keepalive.adviceMs).toBe(5000);
+      expect(state.keepalive.warning).toMatch(/keepalive\.min/);
+      const metrics = await fetch(`http://127.0.0.1:${cloud.port}/api/v1/metrics`, {
+        headers: { authorization: `Bearer ${cloud.apiToken}` },
+      });
+      expect(await metrics.text()).toMatch(/^mfpcloud_gateways_below_min 1$/m);
+      await cloud.proc.waitFor(
+        (l) => typeof l.msg === 'string' && l.msg.includes('shorter than keepalive.min'),
+        10_000,
+        'the cloud to log the warning',
+      );
     },
     LEARNING_TEST_MS,
   );
