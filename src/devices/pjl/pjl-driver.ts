@@ -1,15 +1,9 @@
 import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
-import type {
-  DeviceDriver,
-  DeviceState,
-  DeviceStatus,
-  DirectConnect,
-  PrintJob,
-  PrintResult,
-} from '../device-driver.ts';
+import type { DeviceDriver, DeviceState, DeviceStatus, PrintJob, PrintResult } from '../device-driver.ts';
 import { DeviceError } from '../device-error.ts';
 import { StatusTracker } from '../status-tracker.ts';
+import { documentSteps } from './document-steps.ts';
 import type { PjlChannel, PjlLink } from './pjl-channel.ts';
 import {
   connectCommand,
@@ -135,21 +129,14 @@ export class PjlDriver implements DeviceDriver {
       const language = pjlLanguage(job.format, this.options.defaultLanguage);
       await this.send(channel, conversation, jobHeader(name, language));
       // The document, with seed 001's connection-establishment commands put in between chunks as they come.
-      let next = chunks.next();
-      let connect = direct?.nextConnect();
-      for (;;) {
-        const step = await nextStep(next, connect);
+      for await (const step of documentSteps(chunks, direct && (() => direct.nextConnect()))) {
         if ('connect' in step) {
           await this.send(channel, conversation, connectCommand(name, step.connect, language));
-          connect = direct?.nextConnect();
           continue;
         }
-        if (step.chunk.done) break;
-        const buf = Buffer.isBuffer(step.chunk.value) ? step.chunk.value : Buffer.from(step.chunk.value);
-        bytesOffered += buf.length;
-        await this.send(channel, conversation, buf);
-        bytesSent += buf.length;
-        next = chunks.next();
+        bytesOffered += step.chunk.length;
+        await this.send(channel, conversation, step.chunk);
+        bytesSent += step.chunk.length;
       }
       if (direct?.interrupted()) {
         interrupting = true;
@@ -299,16 +286,6 @@ function isJobReport(m: PjlMessage, name: string, word: string): boolean {
   return (
     m.header[0] === 'USTATUS' && m.header[1] === 'JOB' && m.words.includes(word) && m.fields.NAME === name
   );
-}
-
-/** Whichever comes first: the document's next chunk, or a connection-establishment command. */
-function nextStep(
-  next: Promise<IteratorResult<Buffer | string>>,
-  connect: Promise<DirectConnect> | undefined,
-): Promise<{ chunk: IteratorResult<Buffer | string> } | { connect: DirectConnect }> {
-  const chunk = next.then((result) => ({ chunk: result }));
-  chunk.catch(() => {}); // when the command wins, a failing read shows at the next step
-  return connect ? Promise.race([chunk, connect.then((c) => ({ connect: c }))]) : chunk;
 }
 
 /** INFO STATUS and USTATUS DEVICE carry CODE / DISPLAY / ONLINE. */

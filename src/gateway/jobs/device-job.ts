@@ -206,6 +206,10 @@ export class DeviceJob {
     if (this.final) return;
     this.final = event;
     this.settledAt = this.clock.now();
+    // The job is kept a while for its outcome only: let go of what the driver was waiting on.
+    this.connectWaiter = undefined;
+    this.pendingConnect = undefined;
+    this.directListeners.clear();
     if (this.grace !== undefined) this.clock.clearTimeout(this.grace);
     this.grace = undefined;
     for (const fn of this.listeners) fn(event);
