@@ -103,6 +103,8 @@ export const welcomeSchema = z.object({
   representative: z.boolean(),
   /** The gateway should keep a probe line open (it is its domain's representative). */
   probe: z.boolean(),
+  /** How many probe lines to keep while probing (absent from older clouds: one). */
+  probeLines: z.number().int().min(1).max(8).optional(),
   /** An older session of the same line was replaced at once. */
   tookOver: z.boolean(),
 });
@@ -139,6 +141,8 @@ export const keepaliveAckSchema = z.object({
   seq: z.number().int().nonnegative(),
   advice: adviceSchema,
   probe: z.boolean(),
+  /** How many probe lines to keep while probing (absent from older clouds: one). */
+  probeLines: z.number().int().min(1).max(8).optional(),
 });
 
 export const pushSchema = z.object({
@@ -176,6 +180,8 @@ export const adviceMessageSchema = z.object({
   type: z.literal('advice'),
   advice: adviceSchema,
   probe: z.boolean(),
+  /** How many probe lines to keep while probing (absent from older clouds: one). */
+  probeLines: z.number().int().min(1).max(8).optional(),
 });
 
 export const errorSchema = z.object({

@@ -77,10 +77,18 @@ describe.each(['silent', 'rst'] as const)(
           'the gateway to apply the learned interval',
         );
         await pushAfterIdleGaps(cloud, [0, 1000, 2500, 4000, 6000]);
-        const log = await cloud.api<{ records: { status: string; dataType: string }[] }>(
-          '/api/v1/gateways/gw1/log?limit=500',
+        const log = await cloud.api<{
+          records: { status: string; dataType: string; connectionId: string; time: string }[];
+        }>('/api/v1/gateways/gw1/log?limit=500');
+        const probes = log.body.records.filter((r) => r.dataType === 'probe');
+        expect(probes.some((r) => r.status === 'NG')).toBe(true);
+        // Several probe lines tested gaps at once (issue 15 item 7)…
+        expect(new Set(probes.map((r) => r.connectionId)).size).toBeGreaterThan(1);
+        // …and a failed probe did not end probing (item 9).
+        const firstFailure = Math.min(
+          ...probes.filter((r) => r.status === 'NG').map((r) => Date.parse(r.time)),
         );
-        expect(log.body.records.some((r) => r.dataType === 'probe' && r.status === 'NG')).toBe(true);
+        expect(probes.some((r) => r.status === 'OK' && Date.parse(r.time) > firstFailure)).toBe(true);
         expect(log.body.records.filter((r) => r.dataType === 'push').every((r) => r.status === 'OK')).toBe(
           true,
         );

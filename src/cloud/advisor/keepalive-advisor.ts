@@ -4,7 +4,13 @@ import type { KeepaliveAdvice } from '../learning/advice.ts';
 import { type Bounds, boundsOf, type Evidence, foldRecords } from '../learning/evidence.ts';
 import { adviceFromBounds, decideBounds, domainBounds } from '../learning/interval-decision.ts';
 import type { LearningConfig } from '../learning/learning-config.ts';
-import { nextProbeGap } from '../learning/probe-planner.ts';
+import {
+  assignProbes,
+  nextProbeGap,
+  type ProbeAssignment,
+  type ProbeLineView,
+  probeTargets,
+} from '../learning/probe-planner.ts';
 import { electRepresentative } from '../learning/representative.ts';
 import type { GatewayDirectory } from '../push/gateway-directory.ts';
 import type { LearningStore, NewRecord } from '../status/learning-store.ts';
@@ -98,6 +104,18 @@ export class KeepaliveAdvisor {
   /** Current advice, representative flag and probe plan of a gateway. */
   async stateFor(gatewayId: string): Promise<GatewayKeepaliveState> {
     return this.state(gatewayId, await this.observe(gatewayId, []));
+  }
+
+  /**
+   * What each of the representative's idle probe lines should do next (probe-planner.ts,
+   * assignProbes); null when there is nothing to learn or the gateway should not probe.
+   */
+  async planProbes(gatewayId: string, lines: readonly ProbeLineView[]): Promise<ProbeAssignment[] | null> {
+    const snapshot = await this.observe(gatewayId, []);
+    if (!this.probeEnabled || !this.isRepresentative(gatewayId)) return null;
+    const decided = decideBounds({ own: snapshot.own, peers: snapshot.peers, config: this.config });
+    if (probeTargets(decided, this.config).length === 0) return null;
+    return assignProbes(decided, lines, this.config);
   }
 
   /**

@@ -1,68 +1,90 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
+import type { ProbeAssignment, ProbeLineView } from '../learning/probe-planner.ts';
 import type { CloudLine, ExchangeOutcome } from './cloud-line.ts';
 
 export interface ProbeRunnerOptions {
   clock: Clock;
   logger: Logger;
   ackTimeoutMs: number;
-  /** The candidate gap to test next on this gateway's probe line; null: stop probing. */
-  planGap: (gatewayId: string) => Promise<number | null>;
-  /** Called with every probe outcome, to log it and update advice. */
-  onOutcome: (line: CloudLine, outcome: ExchangeOutcome) => void;
+  /** A gateway's open probe lines. */
+  linesOf: (gatewayId: string) => CloudLine[];
+  /** What each of the given probe lines should do next; null: stop probing (converged, or not representative). */
+  plan: (gatewayId: string, lines: readonly ProbeLineView[]) => Promise<ProbeAssignment[] | null>;
+  /** Called with every probe outcome, to log it and update advice; the next plan waits for it. */
+  onOutcome: (line: CloudLine, outcome: ExchangeOutcome) => Promise<void>;
+  /** A probe line idle past the shortest failing gap: closed, the gateway should open it afresh. */
+  onReopen: (line: CloudLine) => void;
   /** Called when probing for a gateway is over (converged or no longer representative). */
-  onDone: (line: CloudLine) => void;
+  onDone: (gatewayId: string) => void;
 }
 
 /**
- * Tests candidate idle gaps on a representative's probe line: lets the line sit idle for
- * the gap, then sends a probe. Real pushes never travel on it, so a failed probe costs no
- * push. A failed probe line is closed; the caller asks the gateway to restore it.
+ * Tests candidate idle gaps on a representative's probe lines, several at once: each line sits
+ * idle for the gap the planner gave it, then gets a probe. Every answer (and every new line)
+ * re-plans all the gateway's lines, so pending probes move as the bounds narrow. Real pushes
+ * never travel on probe lines, so a failed probe costs no push. A failed probe line is closed;
+ * the caller asks the gateway to restore it.
  */
 export class ProbeRunner {
   private readonly timers = new Map<CloudLine, TimerHandle>();
+  private readonly inFlight = new Set<CloudLine>();
   private readonly options: ProbeRunnerOptions;
 
   constructor(options: ProbeRunnerOptions) {
     this.options = options;
   }
 
-  /** Starts testing on a freshly accepted probe line. */
+  /** Starts testing on a freshly accepted probe line (and re-plans the gateway's others). */
   track(line: CloudLine): void {
-    this.schedule(line);
+    this.replan(line.gatewayId);
   }
 
   /** Stops testing on a line (closed or replaced). */
   untrack(line: CloudLine): void {
-    this.options.clock.clearTimeout(this.timers.get(line));
-    this.timers.delete(line);
+    this.clear(line);
+    this.inFlight.delete(line);
   }
 
   stopAll(): void {
     for (const line of [...this.timers.keys()]) this.untrack(line);
   }
 
-  private schedule(line: CloudLine): void {
-    this.untrack(line);
-    if (!line.isOpen) return;
-    this.options.planGap(line.gatewayId).then(
-      (gap) => this.scheduleAt(line, gap),
-      (err: Error) =>
-        this.options.logger.error({ gateway: line.gatewayId, err: err.message }, 'cannot plan a probe'),
-    );
+  private clear(line: CloudLine): void {
+    this.options.clock.clearTimeout(this.timers.get(line));
+    this.timers.delete(line);
   }
 
-  private scheduleAt(line: CloudLine, gap: number | null): void {
-    if (!line.isOpen || this.timers.has(line)) return;
-    if (gap === null) {
-      this.options.onDone(line);
-      return;
-    }
-    const delay = Math.max(0, line.lastPacketAt + gap - this.options.clock.now());
-    this.timers.set(
-      line,
-      this.options.clock.setTimeout(() => void this.fire(line, gap), delay),
+  /** Plans every idle probe line of a gateway afresh. */
+  private replan(gatewayId: string): void {
+    const { clock } = this.options;
+    const lines = this.options.linesOf(gatewayId).filter((l) => l.isOpen && !this.inFlight.has(l));
+    const views = lines.map((l) => ({ id: l.connectionId, idleMs: l.idleMs() }));
+    this.options.plan(gatewayId, views).then(
+      (plan) => {
+        if (plan === null) {
+          for (const line of lines) this.clear(line);
+          if (lines.length > 0) this.options.onDone(gatewayId);
+          return;
+        }
+        for (const step of plan) {
+          const line = lines.find((l) => l.connectionId === step.id);
+          if (!line?.isOpen || this.inFlight.has(line)) continue;
+          this.clear(line);
+          if ('reopen' in step) {
+            this.options.onReopen(line);
+            continue;
+          }
+          const delay = Math.max(0, line.lastPacketAt + step.gapMs - clock.now());
+          this.timers.set(
+            line,
+            clock.setTimeout(() => void this.fire(line, step.gapMs), delay),
+          );
+        }
+      },
+      (err: Error) =>
+        this.options.logger.error({ gateway: gatewayId, err: err.message }, 'cannot plan a probe'),
     );
   }
 
@@ -70,21 +92,26 @@ export class ProbeRunner {
     this.timers.delete(line);
     if (!line.isOpen) return;
     if (line.idleMs() < gap) {
-      this.schedule(line);
+      this.replan(line.gatewayId);
       return;
     }
     const probeId = randomUUID();
     this.options.logger.info(
-      { gateway: line.gatewayId, gapMs: gap, idleMs: line.idleMs() },
+      { gateway: line.gatewayId, line: line.connectionId, gapMs: gap, idleMs: line.idleMs() },
       'probing idle gap',
     );
+    this.inFlight.add(line);
     const outcome = await line.exchange(
       `probe:${probeId}`,
       { type: 'probe', probeId, gapMs: gap },
       this.options.ackTimeoutMs,
     );
-    this.options.onOutcome(line, outcome);
-    if (outcome.ok) this.schedule(line);
-    else line.terminate(`probe of ${gap} ms idle failed (${outcome.failure})`);
+    if (!outcome.ok) line.terminate(`probe of ${gap} ms idle failed (${outcome.failure})`);
+    try {
+      await this.options.onOutcome(line, outcome);
+    } finally {
+      this.inFlight.delete(line);
+      this.replan(line.gatewayId);
+    }
   }
 }

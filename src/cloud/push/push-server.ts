@@ -11,6 +11,7 @@ import { type Advice, type GatewayToCloud, type Hello, PROTOCOL_VERSION } from '
 import { type StreamRequest, TUNNEL_LINE_MAX_MESSAGE } from '../../tunnel/tunnel-mux.ts';
 import type { GatewayKeepaliveState, KeepaliveAdvisor } from '../advisor/keepalive-advisor.ts';
 import { domainOf, siteKey } from '../learning/domain.ts';
+import { PROBE_LINES } from '../learning/learning-config.ts';
 import type { DataType } from '../learning/status-record.ts';
 import type { EventLoopWatch } from '../overload/event-loop-watch.ts';
 import { type GatewayRegistry, tokenMatchesHash } from '../registry/gateway-registry.ts';
@@ -83,9 +84,14 @@ export class PushServer {
       clock: options.clock,
       logger: this.log,
       ackTimeoutMs: options.probeAckTimeoutMs,
-      planGap: async (gatewayId) => (await options.advisor.stateFor(gatewayId)).probeGapMs,
+      linesOf: (gatewayId) => options.directory.lines(gatewayId, 'probe'),
+      plan: (gatewayId, lines) => options.advisor.planProbes(gatewayId, lines),
       onOutcome: (line, outcome) => this.recordOutcome(line, 'probe', outcome),
-      onDone: (line) => this.notifyAdvice(line.gatewayId),
+      onReopen: (line) => {
+        line.close(1000, 'probe line idle past the failing gap: reopen it');
+        this.restore(line.gatewayId, [line.connectionId], 'probe line idle past the failing gap');
+      },
+      onDone: (gatewayId) => this.notifyAdvice(gatewayId),
     });
   }
 
@@ -236,7 +242,7 @@ export class PushServer {
       for (const line of lines) {
         if (this.lastAdviceSent.get(line) === key) continue;
         this.lastAdviceSent.set(line, key);
-        line.send({ type: 'advice', advice: state.advice as Advice, probe: state.probeGapMs !== null });
+        line.send({ type: 'advice', advice: state.advice as Advice, ...probeFields(state) });
       }
     };
     if (known) send(known);
@@ -380,7 +386,7 @@ export class PushServer {
       sessionId: line.sessionId,
       advice: state.advice as Advice,
       representative: state.representative,
-      probe: state.probeGapMs !== null,
+      ...probeFields(state),
       tookOver: previous !== undefined,
     });
     this.log.info(
@@ -434,7 +440,7 @@ export class PushServer {
           type: 'keepalive-ack',
           seq: message.seq,
           advice: state.advice as Advice,
-          probe: state.probeGapMs !== null,
+          ...probeFields(state),
         });
         this.notifyAdvice(line.gatewayId, state);
         this.restoreLostProbeLines(line, state);
@@ -531,6 +537,11 @@ export class PushServer {
     }
     return records;
   }
+}
+
+/** Whether the gateway should probe, and on how many lines. */
+function probeFields(state: GatewayKeepaliveState): { probe: boolean; probeLines?: number } {
+  return state.probeGapMs === null ? { probe: false } : { probe: true, probeLines: PROBE_LINES };
 }
 
 /** What the gateway acts on in advice: a change in anything else is not worth a packet. */

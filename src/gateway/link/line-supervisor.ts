@@ -19,8 +19,13 @@ import { type LineContext, type LineStatus, PushLine } from './push-line.ts';
 
 /** Most lost-line reports kept for the next hello. */
 const MAX_LOST_REPORTS = 32;
-/** Id of the probe line; push lines are line-0, line-1, … */
+/** Id of the first probe line; push lines are line-0, line-1, … */
 export const PROBE_LINE_ID = 'probe';
+
+/** Id of the i-th probe line: `probe`, then `probe-1`, `probe-2`, … (a cloud that asks for one sees `probe`). */
+export function probeLineId(i: number): string {
+  return i === 0 ? PROBE_LINE_ID : `${PROBE_LINE_ID}-${i}`;
+}
 
 /** Who the gateway is, as every hello tells the cloud. */
 export interface LinkIdentity {
@@ -114,14 +119,16 @@ export function lineHeaders(gatewayId: string, token: string): Record<string, st
  */
 export class LineSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly lines: PushLine[] = [];
-  private probeLine: PushLine | undefined;
+  /** The probe lines, started or stopped as the cloud asks (index i is probeLineId(i)). */
+  private readonly probeLines: PushLine[] = [];
   /** Losses not yet reported in a welcomed hello, with when each was observed (monotonic). */
   private readonly lost: Array<{ report: Omit<LostLine, 'agoMs'>; observedAt: number }> = [];
   /** The copy a hello carried → the loss it reports, so a welcome can clear exactly those. */
   private readonly inHello = new WeakMap<LostLine, { report: Omit<LostLine, 'agoMs'>; observedAt: number }>();
   private readonly startTimers: TimerHandle[] = [];
   private advice: Advice | null = null;
-  private probing = false;
+  /** How many probe lines the cloud wants open now (0: not probing). */
+  private probing = 0;
   private stopped = false;
   private readonly options: SupervisorOptions;
   private readonly ctx: LineContext;
@@ -158,7 +165,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
         if (this.lost.length > MAX_LOST_REPORTS) this.lost.shift();
       },
       onPush: (push) => this.options.handlers.onPush(push),
-      onAdvice: (advice, probe) => this.adviceArrived(advice, probe),
+      onAdvice: (advice, probe, _from, probeLines) => this.adviceArrived(advice, probe, probeLines),
       onRestore: (ids, reason) => this.restore(ids, reason),
       onTunnel: options.handlers.onTunnel,
       tunnelBudget: options.tunnelMemoryCap ? new MemoryBudget(options.tunnelMemoryCap) : undefined,
@@ -185,7 +192,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
     this.stopped = true;
     for (const t of this.startTimers) this.options.clock.clearTimeout(t);
     for (const line of this.lines) line.stop();
-    this.probeLine?.stop();
+    for (const line of this.probeLines) line.stop();
   }
 
   /** Applies a new power mode to every push line. */
@@ -201,13 +208,13 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   status(): LinkStatus {
-    const all = [...this.lines, ...(this.probeLine ? [this.probeLine] : [])];
+    const probes = this.probeLines.slice(0, this.probing);
     return {
-      lines: all.map((l) => l.status()),
+      lines: [...this.lines, ...probes].map((l) => l.status()),
       linesUp: this.lines.filter((l) => l.isOpen).length,
       advice: this.advice,
-      representative: this.probing,
-      probing: this.probeLine?.isOpen ?? false,
+      representative: this.probing > 0,
+      probing: probes.some((l) => l.isOpen),
     };
   }
 
@@ -245,18 +252,24 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
     };
   }
 
-  private adviceArrived(advice: Advice, probe: boolean): void {
+  private adviceArrived(advice: Advice, probe: boolean, probeLines = 1): void {
     this.advice = advice;
-    const wantProbe = probe && this.options.lines.probeAllowed && !this.stopped;
-    if (wantProbe === this.probing) return;
-    this.probing = wantProbe;
-    if (wantProbe) {
-      this.probeLine ??= new PushLine(PROBE_LINE_ID, 'probe', this.ctx);
-      this.ctx.logger.info('this gateway is its domain’s representative: opening the probe line');
-      this.probeLine.start();
-    } else if (this.probeLine) {
-      this.ctx.logger.info('probing finished: closing the probe line');
-      this.probeLine.stop();
+    const want = probe && this.options.lines.probeAllowed && !this.stopped ? probeLines : 0;
+    if (want === this.probing) return;
+    const before = this.probing;
+    this.probing = want;
+    if (want > before) {
+      this.ctx.logger.info(
+        { probeLines: want },
+        'this gateway is its domain’s representative: opening probe lines',
+      );
+      for (let i = before; i < want; i++) {
+        this.probeLines[i] ??= new PushLine(probeLineId(i), 'probe', this.ctx);
+        this.probeLines[i]?.start();
+      }
+    } else {
+      this.ctx.logger.info({ probeLines: want }, 'probing finished: closing probe lines');
+      for (let i = want; i < before; i++) this.probeLines[i]?.stop('probing finished');
     }
     this.emit('change');
   }
@@ -278,7 +291,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
   /** Reopens the named lines now (all push lines when ids is undefined); returns the ids restored. */
   restore(ids: string[] | undefined, reason: string): string[] {
     const restored: string[] = [];
-    for (const line of [...this.lines, ...(this.probeLine ? [this.probeLine] : [])]) {
+    for (const line of [...this.lines, ...this.probeLines.slice(0, this.probing)]) {
       if (ids ? ids.includes(line.id) : line.role === 'push') {
         line.restore(reason);
         restored.push(line.id);

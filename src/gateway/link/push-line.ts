@@ -51,7 +51,8 @@ export interface LineContext {
    */
   awaySince?: (monotonicMs: number) => boolean;
   onPush: (push: Push) => Promise<void>;
-  onAdvice: (advice: Advice, probe: boolean, from: PushLine) => void;
+  /** Advice arrived; probe: keep probe lines open, probeLines of them (absent: one). */
+  onAdvice: (advice: Advice, probe: boolean, from: PushLine, probeLines?: number) => void;
   onRestore: (connectionIds: string[], reason: string) => void;
   /** Decides on each tunnel the cloud opens on a line. */
   onTunnel?: (request: StreamRequest) => void;
@@ -114,12 +115,12 @@ export class PushLine {
     this.connect();
   }
 
-  /** Closes the line for good (until start is called again). */
-  stop(): void {
+  /** Closes the line for good (until start is called again), telling the cloud why. */
+  stop(reason = 'gateway stopping'): void {
     this.setState('stopped');
     this.clearTimers();
     this.keepalive?.stop();
-    this.session?.close(1000, 'gateway stopping');
+    this.session?.close(1000, reason);
     this.session = undefined;
   }
 
@@ -243,7 +244,7 @@ export class PushLine {
 
   private opened(session: LineSession, welcome: Welcome): void {
     const { clock } = this.ctx;
-    const { advice, probe, tookOver } = welcome;
+    const { advice, probe, tookOver, probeLines } = welcome;
     this.sessionId = welcome.sessionId;
     this.lastError = null;
     this.connectedSince = clock.now();
@@ -266,7 +267,7 @@ export class PushLine {
     this.stableTimer = clock.setTimeout(() => this.backoff.reset(), this.ctx.backoff.stableAfterMs);
     this.setState('open');
     this.log.info({ role: this.role, tookOver }, 'line open');
-    this.applyAdvice(advice, probe);
+    this.applyAdvice(advice, probe, probeLines);
   }
 
   private sendKeepalive(session: LineSession): void {
@@ -295,10 +296,10 @@ export class PushLine {
     switch (message.type) {
       case 'keepalive-ack':
         this.keepalive?.noteAnswer();
-        this.applyAdvice(message.advice, message.probe);
+        this.applyAdvice(message.advice, message.probe, message.probeLines);
         break;
       case 'advice':
-        this.applyAdvice(message.advice, message.probe);
+        this.applyAdvice(message.advice, message.probe, message.probeLines);
         break;
       case 'push':
         this.ctx.onPush(message).then(
@@ -324,7 +325,7 @@ export class PushLine {
     }
   }
 
-  private applyAdvice(advice: Advice, probe: boolean): void {
+  private applyAdvice(advice: Advice, probe: boolean, probeLines?: number): void {
     if (this.keepalive) {
       this.keepalive.setReplaceBeforeAge(advice.reconnectBeforeAgeMs);
       const before = this.keepalive.intervalMs;
@@ -345,7 +346,7 @@ export class PushLine {
         );
       }
     }
-    this.ctx.onAdvice(advice, probe, this);
+    this.ctx.onAdvice(advice, probe, this, probeLines);
     this.ctx.onStateChange();
   }
 
