@@ -135,7 +135,7 @@ export function guardListener<A extends unknown[]>(
         err: err instanceof Error ? err.message : String(err),
         stack: err instanceof Error ? err.stack : undefined,
       },
-      `${what} failed; the connection is closed`,
+      `${what} failed`,
     );
     try {
       fail(err);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Clock } from '../../clock/clock.ts';
+import { guardListener } from '../../http/guarded-handler.ts';
 import type { Logger } from '../../log/logger.ts';
 import { type CommandReply, commandReplySchema } from '../../protocol/mqtt/commands.ts';
 import { decodeJson, type MqttPush, mqttPushAckSchema } from '../../protocol/mqtt/push.ts';
@@ -41,7 +42,16 @@ export class CloudMqtt {
   /** Connects, subscribes, and resolves on the first connection (reconnects on its own after). */
   start(): Promise<void> {
     const { client } = this;
-    client.on('message', (topic, payload) => this.received(topic, payload));
+    // What gateways publish is their input, not ours: a message that breaks its handler is logged and dropped.
+    client.on(
+      'message',
+      guardListener(
+        this.log,
+        'handling an MQTT message',
+        () => {},
+        (topic: string, payload: Buffer) => this.received(topic, payload),
+      ),
+    );
     client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
     client.on('connect', () => {
       this.log.info('mqtt connected');

@@ -81,6 +81,12 @@ describe('slow and stalled uploads', () => {
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
   });
 
+  it('closes a connection that never sends a byte', async () => {
+    const socket = connect(cloud.port, '127.0.0.1');
+    socket.on('data', () => {});
+    await new Promise((resolve) => socket.once('close', resolve));
+  });
+
   it('refuses an upload beyond maxUploads with 503 and Retry-After, and takes one again once a slot is free', async () => {
     const first = upload(100_000, 10);
     const second = upload(100_000, 10);
