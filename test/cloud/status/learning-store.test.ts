@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/clock/system-clock.ts';
 import { type Evidence, foldRecords } from '../../../src/cloud/learning/evidence.ts';
 import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
 import type { LearningStore, NewRecord } from '../../../src/cloud/status/learning-store.ts';
+import { SqliteLearningStore } from '../../../src/cloud/status/sqlite-learning-store.ts';
 import { type CloudStore, openCloudStore, type StoreSettings } from '../../../src/cloud/store/cloud-store.ts';
 import { storeBackends } from '../../support/cloud-stores.ts';
 
@@ -189,5 +191,45 @@ describe.each(storeBackends())('learning store on $name', ({ name, fresh }) => {
       Array.from({ length: 20 }, (_, i) => 1030 + i),
     );
     expect(await store.recent('g2', 0, 100)).toHaveLength(20);
+  });
+});
+
+describe('SQLite learning store opening an older log', () => {
+  it('keeps one row per death it had logged several times, and the index from then on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'learning-store-old-'));
+    dirs.push(dir);
+    const path = join(dir, 'cloud.db');
+    // A log written before the one-death index: the same session's death logged by two hellos.
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE status_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, gateway_id TEXT NOT NULL,
+        client_id TEXT NOT NULL, connection_id TEXT NOT NULL, role TEXT NOT NULL, data_type TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('OK', 'NG')), idle_before_ms INTEGER NOT NULL,
+        connection_age_ms INTEGER NOT NULL, failure TEXT, policy_limited INTEGER NOT NULL DEFAULT 0,
+        session_id TEXT)`);
+    const insert = old.prepare(`INSERT INTO status_log (time, gateway_id, client_id, connection_id, role,
+        data_type, status, idle_before_ms, connection_age_ms, failure, session_id)
+        VALUES (?, 'g1', 'c1', 'line-0', 'push', 'keepalive', ?, 22000, 60000, ?, ?)`);
+    insert.run(1000, 'NG', 'keepalive-timeout', 's1');
+    insert.run(1001, 'NG', 'keepalive-timeout', 's1');
+    insert.run(1002, 'OK', null, 's1');
+    insert.run(1003, 'OK', null, 's1');
+    old.close();
+    const store = new SqliteLearningStore(path);
+    try {
+      expect((await store.recent('g1', 0, 10)).map((r) => [r.time, r.status])).toEqual([
+        [1000, 'NG'],
+        [1002, 'OK'],
+        [1003, 'OK'],
+      ]);
+      const again = await store.record(
+        'g1',
+        [{ ...base, status: 'NG', failure: 'reset', sessionId: 's1' }],
+        fold,
+      );
+      expect(again.records).toEqual([]);
+    } finally {
+      await store.close();
+    }
   });
 });
