@@ -143,7 +143,7 @@ export class SimGateway implements GatewayPort {
       this.closeLine(line, active);
       this.lines.delete(line);
       this.openLine(line, {
-        idleBeforeMs: now - active.manager.lastTrafficAt,
+        idleBeforeMs: this.ctx.clock.monotonic() - active.manager.lastTrafficAt,
         connectionAgeMs: now - active.life.openedAt,
         limitedByPolicy: active.manager.limitedByPolicy,
         at: now,
@@ -212,7 +212,7 @@ export class SimGateway implements GatewayPort {
             this.lineDied(line, connId, {
               idleBeforeMs: sent.idleBeforeMs,
               reason: 'keepalive-timeout',
-              connectionAgeMs: sent.sentAt - active.life.openedAt,
+              connectionAgeMs: this.wallOf(sent.sentAt) - active.life.openedAt,
               sentAt: sent.sentAt,
               limitedByPolicy: active.manager.limitedByPolicy,
             }),
@@ -226,6 +226,11 @@ export class SimGateway implements GatewayPort {
     this.takeAdvice(advice);
   }
 
+  /** The wall time of a monotonic reading (the keep-alive manager's times are monotonic). */
+  private wallOf(monotonicMs: number): number {
+    return monotonicMs + (this.ctx.clock.now() - this.ctx.clock.monotonic());
+  }
+
   private lineDied(line: PushLineName, connId: number, info: DeadLineInfo): void {
     const active = this.lines.get(line);
     if (active?.connId !== connId) return;
@@ -236,7 +241,7 @@ export class SimGateway implements GatewayPort {
       idleBeforeMs: info.idleBeforeMs,
       connectionAgeMs: info.connectionAgeMs,
       limitedByPolicy: info.limitedByPolicy,
-      at: info.sentAt,
+      at: this.wallOf(info.sentAt),
       sessionId: String(connId),
     });
   }
