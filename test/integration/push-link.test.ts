@@ -98,6 +98,35 @@ describe.each(['silent', 'rst'] as const)(
   },
 );
 
+describe('push link through the sim firewall while the probe lines learn (issue 15 item 6)', () => {
+  it(
+    'never loses a push line when the default is below the timeout, as the shipped 25 s is below 30 s',
+    async () => {
+      const dir = scratch('safe-lines');
+      // Scaled by 1/10: the shipped default (25 s) against the shortest timeout it must survive (30 s).
+      const cloud = await startCloud(dir, { keepalive: { default: '2500ms' } });
+      track(cloud.proc);
+      const firewall = await startFirewall(cloud.port, `${FIREWALL_IDLE_MS}ms`, 'silent');
+      track(firewall.proc);
+      const gateway = track(
+        startGatewayProcess(dir, { url: `ws://127.0.0.1:${firewall.port}/push`, token: cloud.gatewayToken }),
+      );
+      const state = await converge(cloud);
+      expect(state.keepalive.adviceMs).toBeLessThan(FIREWALL_IDLE_MS);
+      const pushLineDeaths = gateway.lines.filter(
+        (l) =>
+          typeof l.line === 'string' &&
+          l.line.startsWith('line-') &&
+          (l.msg === 'keep-alive unanswered: line is dead, reconnecting' || l.msg === 'line closed'),
+      );
+      expect(pushLineDeaths).toEqual([]);
+      // The probe lines did die: that is how the timeout was learned.
+      expect(gateway.lines.some((l) => typeof l.line === 'string' && l.line.startsWith('probe'))).toBe(true);
+    },
+    LEARNING_TEST_MS,
+  );
+});
+
 describe('push link through a middlebox that caps connection age', () => {
   it(
     'tells the cap from an idle timeout: keeps the keep-alive long and replaces lines before the cap',
