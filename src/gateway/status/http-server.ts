@@ -42,6 +42,8 @@ export function createStatusApp(options: { hosts: AllowedHosts; serverFactory?: 
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
+    // The setup page's own server (the status page's sets its timeouts itself): forms are small.
+    requestTimeout: 30_000,
     ...(serverFactory ? { serverFactory } : {}),
   }) as unknown as FastifyInstance;
   // First of all hooks: nothing else runs for a request that names another host.

@@ -16,6 +16,9 @@ import type { StatusPageContext } from './status-page-context.ts';
 const LOG_LINES = 500;
 /** Browsers that may watch live at once. */
 const MAX_VIEWERS = 16;
+/** How long a client may take to send its request headers, and its whole request (forms are small). */
+export const REQUEST_HEADERS_MS = 10_000;
+export const REQUEST_MS = 30_000;
 
 /** The running status page. */
 export interface StatusPage {
@@ -74,7 +77,13 @@ export function startStatusPage(ctx: StatusPageContext): StatusPage {
       : null;
   const hosts = new AllowedHosts({ names: settings.hostnames });
 
-  const server = http.createServer();
+  // A request must be in within these times: a LAN client trickling its headers or form
+  // (slowloris) does not hold a socket for Node's defaults of 1 and 5 minutes.
+  const server = http.createServer({
+    headersTimeout: REQUEST_HEADERS_MS,
+    requestTimeout: REQUEST_MS,
+    connectionsCheckingInterval: 5000,
+  });
   const site = deferSite(
     server,
     async () =>
