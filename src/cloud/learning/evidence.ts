@@ -5,6 +5,7 @@ import {
   LENIENCY_CONFIRMATIONS,
   type LearningConfig,
   LIFETIME_MAX_IDLE_FRACTION,
+  OUTAGE_REPEAT_FRACTION,
   OUTAGE_WINDOW_MS,
 } from './learning-config.ts';
 import { detectLifetimeCap } from './lifetime-cap.ts';
@@ -186,6 +187,14 @@ function freshUpper(evidence: Evidence, from: number): number | null {
   return upper;
 }
 
+/** The longest success a death made stale, or −∞. */
+function longestWiped(death: Death): number {
+  let longest = Number.NEGATIVE_INFINITY;
+  for (const mark of [...(death.wiped?.good ?? []), ...(death.wiped?.aboveU ?? [])])
+    longest = Math.max(longest, mark.gapMs);
+  return longest;
+}
+
 function longestGood(evidence: Evidence): number {
   let longest = Number.NEGATIVE_INFINITY;
   for (const mark of evidence.good) longest = Math.max(longest, mark.gapMs);
@@ -349,19 +358,36 @@ class Draft {
   }
 
   /**
-   * Other lines of the gateway that died at the same moment after a clearly different idle gap:
-   * a middlebox timing out idle lines kills each at its own gap, so lines dying together after
-   * different gaps were cut by something else (a proxy restart, a link going down).
+   * Other lines of the gateway that died at the same moment as this one, when that says the
+   * path went down (a proxy restart, a link going down) rather than a timeout:
+   * - after clearly different idle gaps: a middlebox timing out idle lines kills each at its
+   *   own gap, so lines it kills together sat about the same gap (within its timer's tick);
+   * - or in phase (about the same gap) but every one shorter than a gap lines had just
+   *   survived (L): a proxy restart catches lines that keep alive together at whatever gap
+   *   they sat. A middlebox that got stricter kills them at that gap again, though — so when
+   *   an earlier death was at about the same gap, the repeat is believed as a timeout.
    */
   private outagePartners(death: Death): Death[] {
-    return this.ev.deaths.filter(
+    const together = this.ev.deaths.filter(
       (d) =>
         d.line !== death.line &&
         !(d.probed && death.probed) &&
         Math.abs(d.at - death.at) <= OUTAGE_WINDOW_MS &&
-        Math.abs(d.gapMs - death.gapMs) > OUTAGE_WINDOW_MS &&
         (d.verdict === 'idle' || d.verdict === 'outage' || d.verdict === 'lifetime-cap'),
     );
+    const apart = together.filter((d) => Math.abs(d.gapMs - death.gapMs) > OUTAGE_WINDOW_MS);
+    if (apart.length > 0) return apart;
+    if (together.length === 0) return [];
+    let provenMs = longestGood(this.ev);
+    for (const d of together) provenMs = Math.max(provenMs, longestWiped(d));
+    if ([death, ...together].some((d) => d.gapMs >= provenMs)) return [];
+    const repeated = this.ev.deaths.some(
+      (d) =>
+        d.at < death.at - OUTAGE_WINDOW_MS &&
+        (d.verdict === 'idle' || d.verdict === 'outage') &&
+        Math.abs(d.gapMs - death.gapMs) <= Math.max(OUTAGE_WINDOW_MS, death.gapMs * OUTAGE_REPEAT_FRACTION),
+    );
+    return repeated ? [] : together;
   }
 
   /**
@@ -427,10 +453,7 @@ class Draft {
     const maxIdle = this.config.lifetimeMaxIdleFraction ?? LIFETIME_MAX_IDLE_FRACTION;
     // Idleness cannot explain a death no longer than a gap that succeeded (stale ones included).
     let longest = longestGood(ev);
-    for (const d of ev.deaths) {
-      for (const m of [...(d.wiped?.good ?? []), ...(d.wiped?.aboveU ?? [])])
-        longest = Math.max(longest, m.gapMs);
-    }
+    for (const d of ev.deaths) longest = Math.max(longest, longestWiped(d));
     const candidates = ev.deaths.filter(
       (d) =>
         (d.verdict === 'idle' || d.verdict === 'lifetime-cap') &&

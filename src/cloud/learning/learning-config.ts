@@ -42,6 +42,12 @@ export const EVIDENCE_SESSION_MEMORY = 32;
  */
 export const OUTAGE_WINDOW_MS = 1_000;
 /**
+ * Lines dying together in phase, at a gap shorter than L, are taken for an outage only once:
+ * a death at about the same gap (within this share of it, or OUTAGE_WINDOW_MS) before them
+ * says a middlebox kills lines at that gap, and the repeat is a timeout.
+ */
+export const OUTAGE_REPEAT_FRACTION = 0.1;
+/**
  * With a failure below the default and no success known yet, advise this share of the failing
  * gap: the failure only says the timeout is shorter, and halving keeps the lines alive while
  * the probe lines find it, where creeping down by the margin killed a line per step.

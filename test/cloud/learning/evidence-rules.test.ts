@@ -38,6 +38,48 @@ describe('evidence rules of issue 15', () => {
     expect(deriveBounds(log.records, log.now, CONFIG).upperMs).toBe(20 * SECOND);
   });
 
+  it('item 3: lines in phase cut together at a gap they had survived are an outage too', () => {
+    // Two push lines keeping alive together (300 ms apart) when the proxy restarts.
+    const at = 1e12;
+    const log = new LogBuilder()
+      .ok(22 * SECOND, { role: 'probe', connectionId: 'probe' })
+      .ng(10 * SECOND, { connectionId: 'line-0', sessionId: 's0', time: at })
+      .ng(10.3 * SECOND, { connectionId: 'line-1', sessionId: 's1', time: at + 5 });
+    expect(deriveBounds(log.records, log.now, CONFIG)).toMatchObject({ lowerMs: 22 * SECOND, upperMs: null });
+  });
+
+  it('item 3: a middlebox that got stricter, cutting lines in phase at one gap again, is believed the second time', () => {
+    const at = 1e12;
+    const log = new LogBuilder()
+      .ok(22 * SECOND, { role: 'probe', connectionId: 'probe' })
+      .ng(10 * SECOND, { connectionId: 'line-0', sessionId: 's0', time: at })
+      .ng(10.3 * SECOND, { connectionId: 'line-1', sessionId: 's1', time: at + 5 })
+      .ng(10.1 * SECOND, { connectionId: 'line-0', sessionId: 's2', time: at + 11 * SECOND })
+      .ng(10.2 * SECOND, { connectionId: 'line-1', sessionId: 's3', time: at + 11 * SECOND + 5 });
+    expect(deriveBounds(log.records, log.now, CONFIG).upperMs).toBe(10.1 * SECOND);
+  });
+
+  it('item 3: proxy restarts on different days, each catching lines in phase, stay outages', () => {
+    const day = 24 * 60 * MINUTE;
+    const log = new LogBuilder().ok(22 * SECOND, { role: 'probe', connectionId: 'probe' });
+    for (const [i, gap] of [10 * SECOND, 4 * SECOND, 17 * SECOND].entries()) {
+      const at = log.now + day;
+      log.ok(20 * SECOND, { time: at - MINUTE });
+      log.ng(gap, { connectionId: 'line-0', sessionId: `a${i}`, time: at });
+      log.ng(gap + 200, { connectionId: 'line-1', sessionId: `b${i}`, time: at + 3 });
+    }
+    expect(deriveBounds(log.records, log.now, CONFIG)).toMatchObject({ lowerMs: 22 * SECOND, upperMs: null });
+  });
+
+  it('item 3: lines cut together in phase past every gap that worked are a timeout (Squid’s one-second sweep)', () => {
+    const at = 1e12;
+    const log = new LogBuilder()
+      .ok(20 * SECOND)
+      .ng(23.2 * SECOND, { connectionId: 'line-0', sessionId: 's0', time: at })
+      .ng(23.6 * SECOND, { connectionId: 'line-1', sessionId: 's1', time: at + 2 });
+    expect(deriveBounds(log.records, log.now, CONFIG).upperMs).toBe(23.2 * SECOND);
+  });
+
   it('item 3: one line dying alone after an idle gap still lowers U', () => {
     const log = new LogBuilder().ok(20 * SECOND).ng(21 * SECOND, { sessionId: 's0' });
     expect(deriveBounds(log.records, log.now, CONFIG).upperMs).toBe(21 * SECOND);
