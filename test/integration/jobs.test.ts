@@ -157,7 +157,8 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
       size: document.length,
       sha256: sha256(document),
     });
-    const again = await postJob(cloud, { gateway: 'gw1', device: 'mfp1' }, document, {
+    // A retry is the same request: the same key with another one is refused (422, issue 13.4).
+    const again = await postJob(cloud, { gateway: 'gw1', device: 'mfp1', priority: 1 }, document, {
       'idempotency-key': 'order-42',
     });
     expect(again.status).toBe(200);
