@@ -53,7 +53,9 @@ export function startControlServer(options: ControlServerOptions): ControlServer
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(options.report()));
+      // The report first: a part that fails to report is a 500 answer, not a cut connection.
+      const report = JSON.stringify(options.report());
+      res.writeHead(200, { 'content-type': 'application/json' }).end(report);
     }),
   );
   const ready = (async () => {

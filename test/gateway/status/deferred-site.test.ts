@@ -96,4 +96,33 @@ describe('a site built on the first request', () => {
     await site.close();
     expect(closed).toBe(1);
   });
+
+  it('answers 500 when the site throws, and serves on (issue 13: no handler error ends the daemon)', async () => {
+    const { server, url } = await listening();
+    const failing = async (): Promise<LoadedSite> => ({
+      ...echoSite(),
+      request: (req, res) => {
+        if (req.url === '/boom') throw new URIError('URI malformed');
+        if (req.url === '/bug') throw new Error('a bug');
+        res.end(`site: ${req.url}`);
+      },
+      upgrade: () => {
+        throw new Error('upgrade bug');
+      },
+    });
+    deferSite(server, failing, () => {}, silentLogger());
+    expect((await get(`${url}/boom`)).status).toBe(400);
+    expect((await get(`${url}/bug`)).status).toBe(500);
+    const upgraded = await new Promise<string>((resolve) => {
+      const req = http.request(`${url}/api/live`, {
+        headers: { connection: 'upgrade', upgrade: 'websocket' },
+      });
+      req.on('response', (res) => resolve(String(res.statusCode)));
+      req.on('upgrade', () => resolve('upgraded'));
+      req.on('error', (err) => resolve(err.message));
+      req.end();
+    });
+    expect(upgraded).toBe('500');
+    expect(await get(`${url}/fine`)).toEqual({ status: 200, body: 'site: /fine' });
+  });
 });
