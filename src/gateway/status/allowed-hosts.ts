@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
+import { hostname, type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 import { canonicalIp } from '../../runtime/ip-address.ts';
 
 export interface AllowedHostsOptions {
@@ -7,12 +7,16 @@ export interface AllowedHostsOptions {
   names: readonly string[];
   /** The host's interfaces (injected by tests). */
   interfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
+  /** The box's host name (injected by tests). */
+  hostname?: string;
 }
 
 /**
  * The names a request to the page may carry in `Host` (and a browser in `Origin`): the box's
- * own IP addresses, `localhost` and the configured names. A web page that rebinds its own
- * DNS name to the box's address still sends its own name, so it is refused (DNS rebinding).
+ * own IP addresses, `localhost`, its host name bare and in `.local` (mDNS: how a first boot
+ * is often reached, before any name can be configured) and the configured names. A web page
+ * that rebinds its own DNS name to the box's address still sends its own name, so it is
+ * refused (DNS rebinding): none of these is a name an outside site controls.
  */
 export class AllowedHosts {
   private readonly names: Set<string>;
@@ -20,7 +24,8 @@ export class AllowedHosts {
   private addresses: Set<string>;
 
   constructor(options: AllowedHostsOptions) {
-    this.names = new Set(['localhost', ...options.names.map(canonicalName)]);
+    const own = canonicalName(options.hostname ?? hostname());
+    this.names = new Set(['localhost', own, `${own}.local`, ...options.names.map(canonicalName)]);
     this.interfaces = options.interfaces ?? networkInterfaces;
     this.addresses = this.readAddresses();
   }

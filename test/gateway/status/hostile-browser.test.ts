@@ -132,6 +132,9 @@ describe('Host and Origin (DNS rebinding)', () => {
     expect((await withHost(url, '/set-password', `127.0.0.1:${port}`)).status).toBe(200);
     expect((await withHost(url, '/set-password', `[::1]:${port}`)).status).toBe(200);
     expect((await withHost(url, '/set-password', `192.0.2.77:${port}`)).status).toBe(421);
+    const { hostname } = await import('node:os');
+    expect((await withHost(url, '/set-password', `${hostname()}.local:${port}`)).status).toBe(200);
+    expect((await withHost(url, '/set-password', `${hostname()}.attacker.example`)).status).toBe(421);
     expect((await withHost(url, '/set-password', `user@127.0.0.1:${port}`)).status).toBe(421);
   });
 
