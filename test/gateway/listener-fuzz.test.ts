@@ -219,6 +219,9 @@ const host = (port: number) =>
   fc.constantFrom(
     `127.0.0.1:${port}`,
     `127.0.0.1:${port}`,
+    `127.0.0.1:${port}`,
+    `127.0.0.1:${port}`,
+    `localhost:${port}`,
     `localhost:${port}`,
     `attacker.example:${port}`,
     '127.0.0.1.nip.io',
