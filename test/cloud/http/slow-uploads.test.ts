@@ -1,8 +1,9 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import { UPLOAD_RETRY_AFTER_S } from '../../../src/cloud/api/jobs-api.ts';
 import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
 import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
@@ -99,38 +100,82 @@ describe('slow and stalled uploads', () => {
     // The slots free once the stalled uploads' spool files are gone.
     await vi.waitFor(async () => expect((await upload(5000, 5000).answer).status).toBe(202));
   });
+});
 
-  /** Sends `chunks` pieces of `bytes` bytes, one every 150 ms, as one upload; resolves with its answer. */
-  async function trickle(chunks: number, bytes: number) {
-    const conn = new RawHttpConnection(cloud.port);
+// The pace is checked on the cloud's clock: a manual one makes the windows exact, so the test
+// does not hang on the machine's speed. The idle timeout (real time) is long here.
+describe('uploads below the pace (listen.minBodyRate)', () => {
+  let paced: CloudServer;
+  let clock: ManualClock;
+  let pacedDir: string;
+
+  beforeEach(async () => {
+    pacedDir = await mkdtemp(join(tmpdir(), 'mfpgw-paced-uploads-'));
+    clock = new ManualClock();
+    paced = await startCloudServer(
+      parseCloudConfig({
+        listen: { host: '127.0.0.1', port: 0, idleTimeout: '1m', minBodyRate: 100 },
+        api: { token: apiToken },
+        gateways: [{ id: 'gw1', token: 't'.repeat(32) }],
+        store: { path: ':memory:' },
+        jobs: { spoolDir: join(pacedDir, 'jobs') },
+      }),
+      { logger: silentLogger(), clock },
+    );
+  });
+
+  afterEach(async () => {
+    await paced.stop();
+    await rm(pacedDir, { recursive: true, force: true });
+  });
+
+  /** Starts an upload of `size` bytes; `send` adds to its body. */
+  async function startUpload(size: number) {
+    const conn = new RawHttpConnection(paced.port);
     open.push(conn);
     const head = [
       'POST /api/v1/jobs?gateway=gw1&device=mfp&type=print HTTP/1.1',
       'Host: cloud',
       `Authorization: Bearer ${apiToken}`,
       'Content-Type: application/pdf',
-      `Content-Length: ${chunks * bytes}`,
+      `Content-Length: ${size}`,
       '',
-      '',
+      '1234',
     ].join('\r\n');
-    const answer = conn.exchange(head, { timeoutMs: 20_000 });
-    for (let i = 0; i < chunks && conn.open; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      conn.write(Buffer.alloc(bytes, i));
-    }
-    return answer;
+    const answer = conn.exchange(head, { timeoutMs: 30_000 });
+    const files = () => readdir(join(pacedDir, 'jobs')).catch(() => [] as string[]);
+    // The upload is under way once its spool file exists (the pace window is armed before).
+    await vi.waitFor(async () => expect((await files()).length).toBe(1));
+    const partial = join(pacedDir, 'jobs', (await files())[0] as string);
+    /** Sends bytes and waits until the cloud has them (in its spool file), so a window counts them. */
+    const send = async (bytes: Buffer) => {
+      const before = (await stat(partial)).size;
+      conn.write(bytes);
+      await vi.waitFor(async () => expect((await stat(partial)).size).toBe(before + bytes.length));
+    };
+    return { answer, files, send, finish: (bytes: Buffer) => conn.write(bytes) };
   }
 
-  it('lets a slow upload through as long as it keeps the pace (100 B/s here)', async () => {
-    // About 330 bytes a second, never silent for the 1 s idle timeout, for about 2 s.
-    expect((await trickle(12, 50)).status).toBe(202);
+  it('lets an upload that keeps the pace through, window after window', async () => {
+    // 100 B/s over a 1 min window: 6,000 bytes a window.
+    const { answer, send, finish } = await startUpload(4 + 3 * 7000 + 1);
+    for (let i = 0; i < 3; i++) {
+      await send(Buffer.alloc(7000, i));
+      clock.advance(60_000);
+    }
+    finish(Buffer.alloc(1));
+    expect((await answer).status).toBe(202);
   });
 
-  it('answers a trickle below the pace 408 although it is never silent, and removes its spool file', async () => {
-    // About 33 bytes a second: the issue's "one byte every 2 s", faster.
-    const answer = await trickle(40, 5);
-    expect(answer.status).toBe(408);
-    expect(answer.body.toString()).toContain('too slow');
-    await vi.waitFor(async () => expect(await spoolFiles()).toEqual([]));
+  it('answers a trickle 408 although it is never silent, and removes its spool file', async () => {
+    const { answer, files, send } = await startUpload(100_000);
+    await send(Buffer.alloc(7000, 1));
+    clock.advance(60_000);
+    await send(Buffer.alloc(100, 2));
+    clock.advance(60_000);
+    const res = await answer;
+    expect(res.status).toBe(408);
+    expect(res.body.toString()).toContain('too slow');
+    await vi.waitFor(async () => expect(await files()).toEqual([]));
   });
 });
