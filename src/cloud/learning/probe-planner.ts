@@ -15,12 +15,12 @@ export function nextProbeGap(bounds: Bounds, config: LearningConfig): number | n
  * when there is nothing left to learn.
  *
  * Idle probe lines cost nothing on the wire, so several gaps are tested at once:
- * - without an upper bound, a ladder growing ×1.6 from max(L, default) (the seed's ladder, with
+ * - without an upper bound, a ladder growing ×1.4 from max(L, default) (the seed's ladder, with
  *   no holes): with `count` lines the rungs overlap, so the first failing rung — within a
- *   factor of 1.6 above the timeout — is reached after about its own gap;
+ *   factor of 1.4 above the timeout — is reached after about its own gap;
  * - with both bounds, `count` gaps spaced geometrically inside (L, U): each round of answers
- *   shrinks log(U/L) by a factor count + 1, so a factor-1.6 bracket is within the 5 % tolerance
- *   after two rounds with four lines (5² = 25 > ln 1.6 / −ln 0.95 ≈ 9.2), three with two (3³ = 27).
+ *   shrinks log(U/L) by a factor count + 1, so with eight lines a factor-1.4 bracket is within
+ *   the 5 % tolerance after one round (9 > ln 1.4 / −ln 0.95 ≈ 6.6) unless lines were lost.
  */
 export function probeTargets(bounds: Bounds, config: LearningConfig, count = PROBE_LINES): number[] {
   if (isConverged(bounds, config)) return [];

@@ -185,21 +185,18 @@ describe('identical domain', () => {
   });
 });
 
-describe('four probe lines at once (issue 15 item 7)', () => {
-  it.each(BENCH_TIMEOUTS_MS)(
-    'idle timeout %i ms: converge within 3.6 × T (one line: 7–8 × T)',
-    (timeoutMs) => {
-      const sim = new WeekSimulation({ ...officeWeek(timeoutMs), durationMs: 2 * DAY_MS });
-      const report = sim.run();
-      expect(report.convergeMs as number).toBeLessThanOrEqual(3.6 * timeoutMs);
-      expect(report.lostPushes).toBe(0);
-      expect(report.safeLineDeathsBeforeConvergence).toBe(0);
-      for (const advised of Object.values(report.finalAdviceMs)) {
-        expect(advised).toBeLessThan(timeoutMs);
-        expect(advised).toBeGreaterThanOrEqual(0.9 * timeoutMs);
-      }
-    },
-  );
+describe('eight probe lines at once (issue 15 item 7)', () => {
+  it.each(BENCH_TIMEOUTS_MS)('idle timeout %i ms: converge within 3 × T (one line: 7–8 × T)', (timeoutMs) => {
+    const sim = new WeekSimulation({ ...officeWeek(timeoutMs), durationMs: 2 * DAY_MS });
+    const report = sim.run();
+    expect(report.convergeMs as number).toBeLessThanOrEqual(3 * timeoutMs);
+    expect(report.lostPushes).toBe(0);
+    expect(report.safeLineDeathsBeforeConvergence).toBe(0);
+    for (const advised of Object.values(report.finalAdviceMs)) {
+      expect(advised).toBeLessThan(timeoutMs);
+      expect(advised).toBeGreaterThanOrEqual(0.9 * timeoutMs);
+    }
+  });
 });
 
 describe('a firewall that answers forgotten connections with a reset (issue 15 item 8)', () => {
