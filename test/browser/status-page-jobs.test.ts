@@ -50,6 +50,7 @@ beforeAll(async () => {
       status: {
         listen: { host: '127.0.0.1', port: statusPort },
         passwordHash: await hashPassword(PASSWORD),
+        metrics: 'open', // scraped below without a session, as Prometheus would
         live: { minGap: '250ms', refresh: '5s' },
       },
     },
