@@ -9,6 +9,9 @@ import { limitRequestIdle } from '../../http/request-idle.ts';
 import type { Feature } from '../../lifecycle/feature.ts';
 import type { CloudContext } from '../cloud-context.ts';
 
+/** How long an idle keep-alive connection stays open. */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
 /** A WebSocket endpoint on the cloud's port. */
 export interface UpgradeEndpoint {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -43,8 +46,14 @@ export class HttpListener implements Feature {
       requestTimeout: 0,
       connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.round(idleMs / 4))),
     };
-    const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
-      https ? createHttpsServer({ ...https, ...timeouts }, handler) : createHttpServer(timeouts, handler);
+    const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+      const server = https
+        ? createHttpsServer({ ...https, ...timeouts }, handler)
+        : createHttpServer(timeouts, handler);
+      // An idle keep-alive connection is closed after this (Node's default, said aloud).
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      return server;
+    };
     this.app = Fastify({ logger: false, serverFactory }) as unknown as FastifyInstance;
     const log = ctx.logger.child({ part: 'http' });
     // A body that stalls or trickles (a slow upload holding a spool file) ends with 408 (issue 13.3).
