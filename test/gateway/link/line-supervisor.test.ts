@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
+import { PROBE_LINES } from '../../../src/cloud/learning/learning-config.ts';
 import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
 import { ClockWatch } from '../../../src/gateway/clock-watch/clock-watch.ts';
-import { LineSupervisor } from '../../../src/gateway/link/line-supervisor.ts';
+import { LineSupervisor, probeLineId } from '../../../src/gateway/link/line-supervisor.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
 
@@ -16,7 +17,7 @@ const NORMAL = { name: 'normal', minIntervalMs: 0, changeThresholdMs: 0 };
  * The in-process reference cloud and a supervisor of `connections` lines, both on one manual
  * clock; with `watch`, the supervisor asks a clock watch whether the gateway was away.
  */
-async function setUp(connections: number, options: { watch?: boolean } = {}) {
+async function setUp(connections: number, options: { watch?: boolean; probe?: boolean } = {}) {
   const clock = new ManualClock();
   const watch = new ClockWatch({ clock, sinceBoot: () => clock.sinceBoot(), onJump: () => {} });
   if (options.watch) {
@@ -41,7 +42,7 @@ async function setUp(connections: number, options: { watch?: boolean } = {}) {
     lines: {
       connections,
       staggerMs: 10_000,
-      probeAllowed: false,
+      probeAllowed: options.probe ?? false,
       keepaliveDefaultMs: 50_000,
       answerTimeoutMs: 10_000,
       backoff: { initialMs: 1000, maxMs: 10_000, stableAfterMs: 60_000, authFailureDelayMs: 60_000 },
@@ -67,6 +68,19 @@ const failures = async (cloud: CloudServer) =>
   (await cloud.store.recent('gw1', 0, 100)).filter((r) => r.status === 'NG');
 
 describe('LineSupervisor on a manual clock', () => {
+  it('keeps as many probe lines as the cloud asks for while it probes (issue 15 item 7)', async () => {
+    const { cloud, link } = await setUp(1, { probe: true });
+    link.start();
+    await vi.waitFor(() => expect(cloud.push.directory.lines('gw1', 'probe')).toHaveLength(PROBE_LINES));
+    expect(
+      cloud.push.directory
+        .lines('gw1', 'probe')
+        .map((l) => l.connectionId)
+        .sort(),
+    ).toEqual(Array.from({ length: PROBE_LINES }, (_, i) => probeLineId(i)).sort());
+    expect(link.status()).toMatchObject({ representative: true, probing: true });
+  });
+
   it('opens the first line at once and the next one staggerMs later', async () => {
     const { clock, link, stateOf } = await setUp(2);
     link.start();
