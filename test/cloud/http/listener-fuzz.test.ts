@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { type CloudHandle, scratchDir, startCloud } from '../../support/chain.ts';
 import { rawHello } from '../../support/raw-gateway.ts';
 import { type RawAnswer, RawHttpConnection, rawRequest } from '../../support/raw-http.ts';
+import { mutatePath, pathMutation } from '../../support/request-fuzz.ts';
 
 /**
  * Issue 13, class-level: thousands of generated request lines against the real cloud process
@@ -65,69 +66,8 @@ const ROUTES = () => [
   '/',
 ];
 
-const hex = (c: string, upper: boolean) => {
-  const h = c.charCodeAt(0).toString(16).padStart(2, '0');
-  return `%${upper ? h.toUpperCase() : h}`;
-};
-
 /** One way to spell a path differently. */
-const mutation = fc.oneof(
-  fc.record({ op: fc.constant('encode' as const), at: fc.nat(), upper: fc.boolean() }),
-  fc.record({ op: fc.constant('double-encode' as const), at: fc.nat() }),
-  fc.record({
-    op: fc.constant('slash' as const),
-    at: fc.nat(),
-    text: fc.constantFrom('//', '/./', '/x/../', '\\', '/%2F', '/%2e/'),
-  }),
-  fc.record({
-    op: fc.constant('append' as const),
-    text: fc.constantFrom(
-      '/',
-      '?',
-      '?a=1&a=2',
-      '#f',
-      ';x',
-      '%00',
-      '%',
-      '%G1',
-      '%E0%A4%A',
-      '%FF',
-      '%C0%AF',
-      '/..',
-      '?limit=99999999999999999999',
-    ),
-  }),
-  fc.record({ op: fc.constant('upper' as const) }),
-  fc.record({ op: fc.constant('raw-byte' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
-);
-
-type Mutation = { op: string; at?: number; upper?: boolean; text?: string; byte?: number };
-
-function mutate(path: string, m: Mutation): string {
-  const at = m.at !== undefined && path.length > 0 ? m.at % path.length : 0;
-  switch (m.op) {
-    case 'encode': {
-      const c = path[at] ?? 'a';
-      return path.slice(0, at) + hex(c, m.upper ?? false) + path.slice(at + 1);
-    }
-    case 'double-encode':
-      return path.replaceAll('%', '%25');
-    case 'slash': {
-      const slash = path.indexOf('/', at);
-      return slash < 0
-        ? path + (m.text ?? '')
-        : path.slice(0, slash) + (m.text ?? '') + path.slice(slash + 1);
-    }
-    case 'append':
-      return path + (m.text ?? '');
-    case 'upper':
-      return path.toUpperCase();
-    case 'raw-byte':
-      return path.slice(0, at) + String.fromCharCode(m.byte ?? 0) + path.slice(at);
-    default:
-      return path;
-  }
-}
+const mutation = pathMutation({ appends: ['?limit=99999999999999999999'] });
 
 /** The request target: origin, absolute, authority or asterisk form. */
 const target = fc
@@ -149,7 +89,7 @@ const target = fc
   .map(({ route, mutations, form, host }) => {
     const routes = ROUTES();
     let path = routes[route % routes.length] as string;
-    for (const m of mutations) path = mutate(path, m);
+    for (const m of mutations) path = mutatePath(path, m);
     switch (form) {
       case 'absolute':
         return `http://${host}${path}`;
