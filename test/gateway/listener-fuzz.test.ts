@@ -10,7 +10,7 @@ import { scratchDir, startGatewayProcess } from '../support/chain.ts';
 import type { CliProcess } from '../support/cli-process.ts';
 import { freePort } from '../support/free-port.ts';
 import { type RawAnswer, RawHttpConnection, rawRequest } from '../support/raw-http.ts';
-import { mutatePath, pathMutation } from '../support/request-fuzz.ts';
+import { pathMutation, requestTarget } from '../support/request-fuzz.ts';
 import { Browser } from './status/page-harness.ts';
 
 /**
@@ -105,40 +105,11 @@ const PROXY_ROUTES = [
 
 /** The request target: origin, absolute, authority or asterisk form, or nothing. */
 function target(routes: readonly string[]) {
-  return fc
-    .record({
-      route: fc.nat(),
-      mutations: fc.array(mutation, { maxLength: 4 }),
-      form: fc.constantFrom(
-        'origin',
-        'origin',
-        'origin',
-        'absolute',
-        'absolute-https',
-        'authority',
-        'asterisk',
-        'empty',
-      ),
-      host: fc.constantFrom('x', '127.0.0.1', 'localhost:1', '[::1]', 'user:pw@x', ''),
-    })
-    .map(({ route, mutations, form, host }) => {
-      let path = routes[route % routes.length] as string;
-      for (const m of mutations) path = mutatePath(path, m);
-      switch (form) {
-        case 'absolute':
-          return `http://${host}${path}`;
-        case 'absolute-https':
-          return `https://${host}${path}`;
-        case 'authority':
-          return host || 'gateway.example:8080';
-        case 'asterisk':
-          return '*';
-        case 'empty':
-          return '';
-        default:
-          return path;
-      }
-    });
+  return requestTarget(() => routes, {
+    mutation,
+    hosts: ['x', '127.0.0.1', 'localhost:1', '[::1]', 'user:pw@x'],
+    authority: 'gateway.example:8080',
+  });
 }
 
 const method = fc.constantFrom(

@@ -74,3 +74,50 @@ export function mutatePath(path: string, m: PathMutation): string {
       return path;
   }
 }
+
+/**
+ * Generates request targets: one of `routes()` (read when a value is made, so routes known
+ * only at run time count) spelled differently by up to four mutations, in origin form
+ * (most often), absolute form (http and https, with one of `hosts`), authority form,
+ * asterisk form, or empty.
+ */
+export function requestTarget(
+  routes: () => readonly string[],
+  opts: { mutation: fc.Arbitrary<PathMutation>; hosts: string[]; authority: string },
+): fc.Arbitrary<string> {
+  return fc
+    .record({
+      route: fc.nat(),
+      mutations: fc.array(opts.mutation, { maxLength: 4 }),
+      form: fc.constantFrom(
+        'origin',
+        'origin',
+        'origin',
+        'absolute',
+        'absolute-https',
+        'authority',
+        'asterisk',
+        'empty',
+      ),
+      host: fc.constantFrom(...opts.hosts, ''),
+    })
+    .map(({ route, mutations, form, host }) => {
+      const all = routes();
+      let path = all[route % all.length] as string;
+      for (const m of mutations) path = mutatePath(path, m);
+      switch (form) {
+        case 'absolute':
+          return `http://${host}${path}`;
+        case 'absolute-https':
+          return `https://${host}${path}`;
+        case 'authority':
+          return host || opts.authority;
+        case 'asterisk':
+          return '*';
+        case 'empty':
+          return '';
+        default:
+          return path;
+      }
+    });
+}

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { type CloudHandle, scratchDir, startCloud } from '../../support/chain.ts';
 import { rawHello } from '../../support/raw-gateway.ts';
 import { type RawAnswer, RawHttpConnection, rawRequest } from '../../support/raw-http.ts';
-import { mutatePath, pathMutation } from '../../support/request-fuzz.ts';
+import { pathMutation, requestTarget } from '../../support/request-fuzz.ts';
 
 /**
  * Issue 13, class-level: thousands of generated request lines against the real cloud process
@@ -70,41 +70,11 @@ const ROUTES = () => [
 const mutation = pathMutation({ appends: ['?limit=99999999999999999999'] });
 
 /** The request target: origin, absolute, authority or asterisk form. */
-const target = fc
-  .record({
-    route: fc.nat(),
-    mutations: fc.array(mutation, { maxLength: 4 }),
-    form: fc.constantFrom(
-      'origin',
-      'origin',
-      'origin',
-      'absolute',
-      'absolute-https',
-      'authority',
-      'asterisk',
-      'empty',
-    ),
-    host: fc.constantFrom('x', 'cloud.example', '127.0.0.1:1', '[::1]', 'user:pw@x', ''),
-  })
-  .map(({ route, mutations, form, host }) => {
-    const routes = ROUTES();
-    let path = routes[route % routes.length] as string;
-    for (const m of mutations) path = mutatePath(path, m);
-    switch (form) {
-      case 'absolute':
-        return `http://${host}${path}`;
-      case 'absolute-https':
-        return `https://${host}${path}`;
-      case 'authority':
-        return host || 'cloud.example:443';
-      case 'asterisk':
-        return '*';
-      case 'empty':
-        return '';
-      default:
-        return path;
-    }
-  });
+const target = requestTarget(ROUTES, {
+  mutation,
+  hosts: ['x', 'cloud.example', '127.0.0.1:1', '[::1]', 'user:pw@x'],
+  authority: 'cloud.example:443',
+});
 
 const method = fc.constantFrom(
   'GET',

@@ -35,14 +35,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Starts an upload of `size` bytes and sends only `sent` of them. */
-function upload(
-  size: number,
-  sent: number,
-): { conn: RawHttpConnection; answer: ReturnType<RawHttpConnection['exchange']> } {
-  const conn = new RawHttpConnection(cloud.port);
-  open.push(conn);
-  const head = [
+/** The request line and headers of a document upload of `size` bytes. */
+function uploadHead(size: number): string {
+  return [
     'POST /api/v1/jobs?gateway=gw1&device=mfp&type=print HTTP/1.1',
     'Host: cloud',
     `Authorization: Bearer ${apiToken}`,
@@ -51,6 +46,16 @@ function upload(
     '',
     '',
   ].join('\r\n');
+}
+
+/** Starts an upload of `size` bytes and sends only `sent` of them. */
+function upload(
+  size: number,
+  sent: number,
+): { conn: RawHttpConnection; answer: ReturnType<RawHttpConnection['exchange']> } {
+  const conn = new RawHttpConnection(cloud.port);
+  open.push(conn);
+  const head = uploadHead(size);
   return {
     conn,
     answer: conn.exchange(Buffer.concat([Buffer.from(head), Buffer.alloc(sent, 1)]), { timeoutMs: 20_000 }),
@@ -133,15 +138,7 @@ describe('uploads below the pace (listen.minBodyRate)', () => {
   async function startUpload(size: number) {
     const conn = new RawHttpConnection(paced.port);
     open.push(conn);
-    const head = [
-      'POST /api/v1/jobs?gateway=gw1&device=mfp&type=print HTTP/1.1',
-      'Host: cloud',
-      `Authorization: Bearer ${apiToken}`,
-      'Content-Type: application/pdf',
-      `Content-Length: ${size}`,
-      '',
-      '1234',
-    ].join('\r\n');
+    const head = `${uploadHead(size)}1234`;
     const answer = conn.exchange(head, { timeoutMs: 30_000 });
     const files = () => readdir(join(pacedDir, 'jobs')).catch(() => [] as string[]);
     // The upload is under way once its spool file exists (the pace window is armed before).
