@@ -31,3 +31,16 @@ export function ipv6Groups(address: string): number[] {
   const right = tail === undefined ? [] : expand(part(tail));
   return [...left, ...Array(8 - left.length - right.length).fill(0), ...right];
 }
+
+/**
+ * The key a client counts under for per-source limits: its IPv4 address, or the /64 of its
+ * IPv6 address (one host picks freely among the addresses of its /64: privacy addresses).
+ */
+export function sourceKey(address: string): string {
+  const ip = canonicalIp(address);
+  if (ip === null || ip.family === 4) return ip?.address ?? address;
+  const prefix = ipv6Groups(ip.address)
+    .slice(0, 4)
+    .map((g) => g.toString(16));
+  return `${prefix.join(':')}::/64`;
+}

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { type AddressInfo, BlockList, createServer, isIP, isIPv4, type Server, type Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
+import { sourceKey } from '../../runtime/ip-address.ts';
 import { type SourceRateLimit, SourceRateLimiter } from './source-rate-limiter.ts';
 import {
   type FramedItem,
@@ -287,7 +288,9 @@ export class SyslogIntake {
         undefined,
       );
     const all = [...this.sessions];
-    const own = all.filter((s) => s.source === source);
+    // Counted by /64 for IPv6: a host rotating its privacy addresses is one sender.
+    const key = sourceKey(source);
+    const own = all.filter((s) => sourceKey(s.source) === key);
     const victim =
       own.length >= MAX_CONNECTIONS_PER_SOURCE
         ? longestSilent(own)

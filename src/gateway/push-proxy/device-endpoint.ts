@@ -14,6 +14,7 @@ import {
   PUSH_PROXY_VERSION,
 } from '../../protocol/push-proxy/messages.ts';
 import { sameSecret } from '../../protocol/same-secret.ts';
+import { sourceKey } from '../../runtime/ip-address.ts';
 import { http } from '../../runtime/node-http.ts';
 import { DeviceSession } from './device-session.ts';
 
@@ -115,9 +116,11 @@ export class DeviceEndpoint {
       rejectUpgrade(socket, 404, 'Not Found');
       return;
     }
-    const source = req.socket.remoteAddress ?? '';
+    const remote = req.socket.remoteAddress ?? '';
+    // Counted by /64 for IPv6: a host rotating its privacy addresses is one source.
+    const source = sourceKey(remote);
     this.makeRoom(source);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.awaitHello(ws, source || null));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.awaitHello(ws, source, remote || null));
   }
 
   /** Closes the oldest silent connection of this source, or of all, when a bound is reached. */
@@ -137,9 +140,9 @@ export class DeviceEndpoint {
     victim.terminate();
   }
 
-  private awaitHello(ws: WebSocket, remote: string | null): void {
+  private awaitHello(ws: WebSocket, source: string, remote: string | null): void {
     const { clock } = this.options;
-    this.pending.set(ws, remote ?? '');
+    this.pending.set(ws, source);
     let waiting = true;
     const done = () => {
       if (!waiting) return;

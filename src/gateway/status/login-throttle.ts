@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock/clock.ts';
-import { canonicalIp, ipv6Groups } from '../../runtime/ip-address.ts';
+import { sourceKey } from '../../runtime/ip-address.ts';
 
 export interface LoginThrottleOptions {
   clock: Clock;
@@ -136,11 +136,4 @@ export class LoginThrottle {
 }
 
 /** The key a client counts under: its IPv4 address, or the /64 of its IPv6 address. */
-export function clientKey(address: string): string {
-  const ip = canonicalIp(address);
-  if (ip === null || ip.family === 4) return ip?.address ?? address;
-  const prefix = ipv6Groups(ip.address)
-    .slice(0, 4)
-    .map((g) => g.toString(16));
-  return `${prefix.join(':')}::/64`;
-}
+export const clientKey = sourceKey;
