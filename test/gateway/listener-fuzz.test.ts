@@ -9,8 +9,15 @@ import { hashPassword } from '../../src/secrets/password-hash.ts';
 import { scratchDir, startGatewayProcess } from '../support/chain.ts';
 import type { CliProcess } from '../support/cli-process.ts';
 import { freePort } from '../support/free-port.ts';
-import { type RawAnswer, RawHttpConnection, rawRequest } from '../support/raw-http.ts';
-import { pathMutation, requestTarget } from '../support/request-fuzz.ts';
+import type { RawAnswer } from '../support/raw-http.ts';
+import {
+  describeExchange,
+  FuzzSender,
+  type GeneratedRequest,
+  pathMutation,
+  requestTarget,
+  upgradeHeaders,
+} from '../support/request-fuzz.ts';
 import { Browser } from './status/page-harness.ts';
 
 /**
@@ -33,7 +40,8 @@ const DEVICE_TOKEN = randomBytes(16).toString('hex');
 let scratch: ReturnType<typeof scratchDir>;
 let gateway: CliProcess;
 const ports = { status: 0, proxy: 0, syslog: 0 };
-const pool = new Map<string, RawHttpConnection>();
+const sender = new FuzzSender(CONNECTIONS);
+const send = (port: number, req: GeneratedRequest) => sender.send(port, req);
 
 beforeAll(async () => {
   scratch = scratchDir('gateway-fuzz');
@@ -62,7 +70,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of pool.values()) c.destroy();
+  sender.destroy();
   await gateway?.stop();
   scratch?.cleanup();
 });
@@ -193,75 +201,11 @@ const body = fc.oneof(
   fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b).toString('latin1')),
 );
 
-const upgradeHeaders = fc.record({
-  upgrade: fc.constantFrom('websocket', 'WebSocket', 'h2c', 'websocket, foo', ''),
-  connection: fc.constantFrom('Upgrade', 'upgrade, keep-alive', 'keep-alive', 'close'),
-  version: fc.constantFrom('13', '8', '', 'x'),
-  key: fc.constantFrom(
-    randomBytes(16).toString('base64'),
-    'short',
-    '',
-    '=====',
-    randomBytes(40).toString('base64'),
-  ),
-  extra: fc.constantFrom(
-    '',
-    'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits',
-    'Sec-WebSocket-Protocol: mqtt',
-    'Origin: http://attacker.example',
-  ),
-});
-
-interface Generated {
-  method: string;
-  target: string;
-  host: string | null;
-  headers: string[];
-  body: string;
-  upgrade: boolean;
-}
-
-function encode(req: Generated): Buffer {
-  const lines = [
-    `${req.method} ${req.target} HTTP/1.1`,
-    ...(req.host === null ? [] : [`Host: ${req.host}`]),
-    ...req.headers,
-  ];
-  const bytes = Buffer.from(req.body, 'latin1');
-  if (req.headers.includes('Transfer-Encoding: chunked')) {
-    const payload =
-      bytes.length > 0 ? `${bytes.length.toString(16)}\r\n${req.body}\r\n0\r\n\r\n` : '0\r\n\r\n';
-    return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${payload}`, 'latin1');
-  }
-  lines.push(`Content-Length: ${bytes.length}`);
-  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), bytes]);
-}
-
-let served = 0;
-
-async function send(port: number, req: Generated): Promise<RawAnswer> {
-  const bytes = encode(req);
-  const head = req.method.toUpperCase() === 'HEAD';
-  if (req.upgrade) return rawRequest(port, bytes, { head, timeoutMs: 5000 });
-  const key = `${port}/${served++ % CONNECTIONS}`;
-  let conn = pool.get(key);
-  if (!conn?.open) {
-    conn = new RawHttpConnection(port);
-    pool.set(key, conn);
-  }
-  return conn.exchange(bytes, { head, timeoutMs: 5000 });
-}
-
 let statuses = new Map<number, number>();
 
-function describeRequest(req: Generated, answer: RawAnswer): string {
-  return `${JSON.stringify(encode(req).subarray(0, 300).toString('latin1'))} answered ${answer.status}`;
-}
-
-/** What a status-page answer without a credential may never be: the page, its data or a session. */
-function checkStatusPage(req: Generated, answer: RawAnswer): void {
+function checkStatusPage(req: GeneratedRequest, answer: RawAnswer): void {
   statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-  const what = describeRequest(req, answer);
+  const what = describeExchange(req, answer);
   expect(answer.status, what).not.toBe(101);
   expect(answer.headers['set-cookie'] ?? '', what).not.toMatch(/mfpgw_session=[^;]/);
   if (answer.status >= 200 && answer.status < 300) {
@@ -273,9 +217,9 @@ function checkStatusPage(req: Generated, answer: RawAnswer): void {
 }
 
 /** The push proxy listener answers nothing with 2xx without a handed-over job; an upgrade opens only at its path. */
-function checkProxy(req: Generated, answer: RawAnswer): void {
+function checkProxy(req: GeneratedRequest, answer: RawAnswer): void {
   statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-  const what = describeRequest(req, answer);
+  const what = describeExchange(req, answer);
   expect(answer.status >= 200 && answer.status < 300, what).toBe(false);
   if (answer.status === 101) expect(req.target.split('?')[0], what).toBe('/push-proxy');
   expect(gateway.child.exitCode, `the gateway exited after ${what}`).toBeNull();
@@ -305,10 +249,10 @@ function generated(port: number, routes: readonly string[], upgrade: boolean) {
       credentials,
       headers: extraHeaders,
       body: upgrade ? fc.constant('') : body,
-      upgrade: upgradeHeaders,
+      upgrade: upgradeHeaders('http://attacker.example'),
     })
     .map(
-      (r): Generated => ({
+      (r): GeneratedRequest => ({
         method: r.method,
         target: r.target,
         host: r.host,

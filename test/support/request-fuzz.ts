@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
+import { type RawAnswer, RawHttpConnection, rawRequest } from './raw-http.ts';
 
 /** One way to spell a request path differently (see mutatePath). */
 export type PathMutation = { op: string; at?: number; upper?: boolean; text?: string; byte?: number };
@@ -120,4 +122,90 @@ export function requestTarget(
           return path;
       }
     });
+}
+
+/** One generated request: its line, its Host (null: none), other headers, body, and whether it upgrades. */
+export interface GeneratedRequest {
+  method: string;
+  target: string;
+  host: string | null;
+  headers: string[];
+  body: string;
+  upgrade: boolean;
+}
+
+/** The bytes of a generated request: Content-Length, or chunked when it says so. */
+export function encodeRequest(req: GeneratedRequest): Buffer {
+  const lines = [
+    `${req.method} ${req.target} HTTP/1.1`,
+    ...(req.host === null ? [] : [`Host: ${req.host}`]),
+    ...req.headers,
+  ];
+  const bytes = Buffer.from(req.body, 'latin1');
+  if (req.headers.includes('Transfer-Encoding: chunked')) {
+    const payload =
+      bytes.length > 0 ? `${bytes.length.toString(16)}\r\n${req.body}\r\n0\r\n\r\n` : '0\r\n\r\n';
+    return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${payload}`, 'latin1');
+  }
+  lines.push(`Content-Length: ${bytes.length}`);
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), bytes]);
+}
+
+/** A request and its answer, short enough for an assertion message. */
+export function describeExchange(req: GeneratedRequest, answer: RawAnswer): string {
+  return `${JSON.stringify(encodeRequest(req).subarray(0, 300).toString('latin1'))} answered ${answer.status}`;
+}
+
+/** WebSocket handshake headers, right and wrong, with `origin` as the foreign page's Origin. */
+export function upgradeHeaders(origin: string) {
+  return fc.record({
+    upgrade: fc.constantFrom('websocket', 'WebSocket', 'h2c', 'websocket, foo', ''),
+    connection: fc.constantFrom('Upgrade', 'upgrade, keep-alive', 'keep-alive', 'close'),
+    version: fc.constantFrom('13', '8', '', 'x'),
+    key: fc.constantFrom(
+      randomBytes(16).toString('base64'),
+      'short',
+      '',
+      '=====',
+      randomBytes(40).toString('base64'),
+    ),
+    extra: fc.constantFrom(
+      '',
+      'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits',
+      'Sec-WebSocket-Protocol: mqtt',
+      `Origin: ${origin}`,
+    ),
+  });
+}
+
+/**
+ * Sends generated requests over a few keep-alive connections per port (a fresh one when the
+ * server closed one), upgrades each on a connection of its own.
+ */
+export class FuzzSender {
+  private readonly pool = new Map<string, RawHttpConnection>();
+  private readonly connections: number;
+  private served = 0;
+
+  constructor(connections: number) {
+    this.connections = connections;
+  }
+
+  send(port: number, req: GeneratedRequest): Promise<RawAnswer> {
+    const bytes = encodeRequest(req);
+    const head = req.method.toUpperCase() === 'HEAD';
+    if (req.upgrade) return rawRequest(port, bytes, { head, timeoutMs: 5000 });
+    const key = `${port}/${this.served++ % this.connections}`;
+    let conn = this.pool.get(key);
+    if (!conn?.open) {
+      conn = new RawHttpConnection(port);
+      this.pool.set(key, conn);
+    }
+    return conn.exchange(bytes, { head, timeoutMs: 5000 });
+  }
+
+  destroy(): void {
+    for (const c of this.pool.values()) c.destroy();
+    this.pool.clear();
+  }
 }

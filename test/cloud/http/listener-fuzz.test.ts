@@ -4,8 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type CloudHandle, scratchDir, startCloud } from '../../support/chain.ts';
 import { rawHello } from '../../support/raw-gateway.ts';
-import { type RawAnswer, RawHttpConnection, rawRequest } from '../../support/raw-http.ts';
-import { pathMutation, requestTarget } from '../../support/request-fuzz.ts';
+import type { RawAnswer } from '../../support/raw-http.ts';
+import {
+  describeExchange,
+  FuzzSender,
+  type GeneratedRequest,
+  pathMutation,
+  requestTarget,
+  upgradeHeaders,
+} from '../../support/request-fuzz.ts';
 
 /**
  * Issue 13, class-level: thousands of generated request lines against the real cloud process
@@ -23,7 +30,8 @@ const CONNECTIONS = 4;
 let scratch: ReturnType<typeof scratchDir>;
 let cloud: CloudHandle;
 let jobId: string;
-const pool: RawHttpConnection[] = [];
+const sender = new FuzzSender(CONNECTIONS);
+const send = (req: GeneratedRequest) => sender.send(cloud.port, req);
 
 beforeAll(async () => {
   scratch = scratchDir('listener-fuzz');
@@ -38,7 +46,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of pool) c.destroy();
+  sender.destroy();
   await cloud?.proc.stop();
   scratch?.cleanup();
 });
@@ -143,66 +151,11 @@ const body = fc.oneof(
   fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b).toString('latin1')),
 );
 
-const upgradeHeaders = fc.record({
-  upgrade: fc.constantFrom('websocket', 'WebSocket', 'h2c', 'websocket, foo', ''),
-  connection: fc.constantFrom('Upgrade', 'upgrade, keep-alive', 'keep-alive', 'close'),
-  version: fc.constantFrom('13', '8', '', 'x'),
-  key: fc.constantFrom(
-    randomBytes(16).toString('base64'),
-    'short',
-    '',
-    '=====',
-    randomBytes(40).toString('base64'),
-  ),
-  extra: fc.constantFrom(
-    '',
-    'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits',
-    'Sec-WebSocket-Protocol: mqtt',
-    'Origin: http://evil.example',
-  ),
-});
-
-interface Generated {
-  method: string;
-  target: string;
-  headers: string[];
-  body: string;
-  upgrade: boolean;
-}
-
-function encode(req: Generated): Buffer {
-  const lines = [`${req.method} ${req.target} HTTP/1.1`, 'Host: cloud.example', ...req.headers];
-  const chunked = req.headers.includes('Transfer-Encoding: chunked');
-  const bytes = Buffer.from(req.body, 'latin1');
-  if (chunked) {
-    const payload =
-      bytes.length > 0 ? `${bytes.length.toString(16)}\r\n${req.body}\r\n0\r\n\r\n` : '0\r\n\r\n';
-    return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${payload}`, 'latin1');
-  }
-  lines.push(`Content-Length: ${bytes.length}`);
-  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), bytes]);
-}
-
-let served = 0;
-
-async function send(req: Generated): Promise<RawAnswer> {
-  const bytes = encode(req);
-  const head = req.method.toUpperCase() === 'HEAD';
-  if (req.upgrade) return rawRequest(cloud.port, bytes, { head, timeoutMs: 5000 });
-  const slot = served++ % CONNECTIONS;
-  let conn = pool[slot];
-  if (!conn?.open) {
-    conn = new RawHttpConnection(cloud.port);
-    pool[slot] = conn;
-  }
-  return conn.exchange(bytes, { head, timeoutMs: 5000 });
-}
-
 let statuses = new Map<number, number>();
 
-function check(req: Generated, answer: RawAnswer): void {
+function check(req: GeneratedRequest, answer: RawAnswer): void {
   statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-  const what = `${JSON.stringify(encode(req).subarray(0, 300).toString('latin1'))} answered ${answer.status}`;
+  const what = describeExchange(req, answer);
   expect(answer.status, what).not.toBe(101);
   if (answer.status >= 200 && answer.status < 300) {
     // Only the health check is public; its answer is this and nothing else.
@@ -230,7 +183,8 @@ describe('the cloud listener under generated hostile requests (issue 13)', () =>
     });
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
-        const req: Generated = {
+        const req: GeneratedRequest = {
+          host: 'cloud.example',
           method: r.method,
           target: r.target,
           headers: [...(r.auth === null ? [] : [`Authorization: ${r.auth}`]), ...r.headers],
@@ -252,13 +206,14 @@ describe('the cloud listener under generated hostile requests (issue 13)', () =>
       target,
       auth: authorization(),
       gatewayHeader: fc.constantFrom(null, 'gw2', 'GW1', 'gw1x', ''),
-      upgrade: upgradeHeaders,
+      upgrade: upgradeHeaders('http://evil.example'),
       headers: extraHeaders,
     });
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
         const u = r.upgrade;
-        const req: Generated = {
+        const req: GeneratedRequest = {
+          host: 'cloud.example',
           method: r.method,
           target: r.target,
           headers: [
