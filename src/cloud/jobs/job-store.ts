@@ -186,7 +186,9 @@ export interface JobStore {
   /**
    * Puts back in the queue the jobs on tunnels (or in a switch not yet interrupted, whose
    * token it voids) of the given nodes, or of every node but the given ones; returns them.
-   * A job on a tunnel with no node (from before fleets) counts as orphaned.
+   * A job on a tunnel with no node (from before fleets) counts as orphaned; a switching job
+   * with no node does not: its tunnel closed with the switch, and its device is taking the rest
+   * over its own connection with the token this would void.
    */
   requeue(nodes: { of: readonly string[] } | { allBut: readonly string[] }, now: number): Promise<Job[]>;
   /** Forgets finished jobs last updated before `before`; returns their ids. */

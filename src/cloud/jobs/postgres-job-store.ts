@@ -99,7 +99,8 @@ export class PostgresJobStore implements JobStore {
     const match = 'of' in nodes ? 'node = ANY($1::text[])' : 'NOT (node = ANY($1::text[]))';
     const { rows } = await this.pool.query(
       `UPDATE jobs SET state = 'queued', node = NULL, direct_token_hash = NULL, updated_at = $2
-       WHERE state IN ('via-tunnel', 'switching') AND (node IS NULL OR ${match}) RETURNING *`,
+       WHERE state IN ('via-tunnel', 'switching') AND ((node IS NULL AND state = 'via-tunnel') OR ${match})
+       RETURNING *`,
       ['of' in nodes ? nodes.of : nodes.allBut, now],
     );
     return rows.map(toJob);

@@ -136,7 +136,8 @@ export class SqliteJobStore implements JobStore {
     return this.rows(
       `UPDATE jobs SET state = 'queued', node = NULL, direct_token_hash = NULL, updated_at = ?
        WHERE state IN ('via-tunnel', 'switching')
-         AND (node IS NULL OR node ${match} (SELECT value FROM json_each(?))) RETURNING *`,
+         AND ((node IS NULL AND state = 'via-tunnel') OR node ${match} (SELECT value FROM json_each(?)))
+       RETURNING *`,
       now,
       JSON.stringify('of' in nodes ? nodes.of : nodes.allBut),
     );

@@ -72,6 +72,13 @@ describe.each(storeBackends())('job store and document spool on $name', ({ fresh
     expect(await jobs.get('b1')).toMatchObject({ state: 'queued', directTokenHash: null });
     expect((await jobs.get('a1'))?.state).toBe('via-tunnel');
     expect(await jobs.requeue({ allBut: ['node-a'] }, 7)).toEqual([]);
+    // A switch whose tunnel already closed (no node): its device holds the token; no node's leaving touches it.
+    await jobs.insert(newJob('s1'));
+    await jobs.claim('s1', 'node-b', 8);
+    await jobs.update('s1', { state: 'switching', directTokenHash: 'h', node: null }, 9);
+    expect(await jobs.requeue({ allBut: ['node-a'] }, 10)).toEqual([]);
+    expect(await jobs.requeue({ of: ['node-b'] }, 10)).toEqual([]);
+    expect(await jobs.get('s1')).toMatchObject({ state: 'switching', directTokenHash: 'h' });
   });
 
   it('finds by idempotency key, lists newest first, keeps route history, prunes finished jobs', async () => {
