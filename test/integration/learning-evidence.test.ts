@@ -47,6 +47,18 @@ const LEARNING_TEST_MS = 240_000;
 
 const { track, scratch, defer } = processTeardown();
 
+/**
+ * A gateway that waits 5 s for a keep-alive's answer (the chain's 1 s default): on a loaded
+ * machine a late answer must not read as a line dying at a gap shorter than the middlebox's.
+ */
+function startGateway(
+  dir: string,
+  link: Parameters<typeof startGatewayProcess>[1],
+  extra: Record<string, unknown> = {},
+): CliProcess {
+  return startGatewayProcess(dir, link, { keepalive: { answerTimeout: '5s' }, ...extra });
+}
+
 const stateOf = async (cloud: CloudHandle, id = 'gw1') =>
   (await cloud.api<GatewayState>(`/api/v1/gateways/${id}`)).body;
 const logOf = async (cloud: CloudHandle, id = 'gw1') =>
@@ -110,7 +122,7 @@ describe.each(['silent', 'rst'] as const)(
         const firewall = await startFirewall(cloud.port, `${TIMEOUT_MS}ms`, onExpiry);
         track(firewall.proc);
         const gateway = track(
-          startGatewayProcess(dir, {
+          startGateway(dir, {
             url: `ws://127.0.0.1:${firewall.port}/push`,
             token: cloud.gatewayToken,
           }),
@@ -135,7 +147,7 @@ describe('a line dying of idleness behind a real Squid (read_timeout 3 s)', () =
       });
       defer(() => squid.stop());
       const gateway = track(
-        startGatewayProcess(dir, {
+        startGateway(dir, {
           url: `ws://127.0.0.1:${cloud.port}/push`,
           token: cloud.gatewayToken,
           proxy: squid.proxyUrl('office'),
@@ -162,7 +174,7 @@ describe('a timeout below keepalive.min, behind a real Squid (read_timeout 3 s, 
       const squid = await startSquid({ users: { office: 'proxy-pass-1' }, idleTimeoutSec: 3 });
       defer(() => squid.stop());
       track(
-        startGatewayProcess(dir, {
+        startGateway(dir, {
           url: `ws://127.0.0.1:${cloud.port}/push`,
           token: cloud.gatewayToken,
           proxy: squid.proxyUrl('office'),
@@ -242,7 +254,7 @@ describe('an outage: every line of the gateway cut at one moment after different
       track(cloud.proc);
       const firewall = await startFirewall(cloud.port, `${TIMEOUT_MS}ms`, 'silent');
       const gateway = track(
-        startGatewayProcess(dir, { url: `ws://127.0.0.1:${firewall.port}/push`, token: cloud.gatewayToken }),
+        startGateway(dir, { url: `ws://127.0.0.1:${firewall.port}/push`, token: cloud.gatewayToken }),
       );
       const before = await waitState(
         cloud,
@@ -274,7 +286,7 @@ describe('an outage: every line of the gateway cut at one moment after different
       defer(() => squid.stop());
       const proxy = squid.proxyUrl('office');
       track(
-        startGatewayProcess(dir, {
+        startGateway(dir, {
           url: `ws://127.0.0.1:${cloud.port}/push`,
           token: cloud.gatewayToken,
           proxy,
@@ -309,7 +321,7 @@ describe('make-before-break replacement before a lifetime cap (item 11)', () => 
       const firewall = await startFirewall(cloud.port, '60s', 'silent', '6s');
       track(firewall.proc);
       const gateway = track(
-        startGatewayProcess(dir, { url: `ws://127.0.0.1:${firewall.port}/push`, token: cloud.gatewayToken }),
+        startGateway(dir, { url: `ws://127.0.0.1:${firewall.port}/push`, token: cloud.gatewayToken }),
       );
       const found = await waitState(cloud, (s) => s.keepalive.lifetimeCapMs !== null, 'the cap to be found');
       const since = Date.now();
@@ -352,11 +364,11 @@ describe('identical domain through a real firewall (issue 18 item 7)', () => {
       const firewall = await startFirewall(cloud.port, `${TIMEOUT_MS}ms`, 'silent');
       track(firewall.proc);
       const url = `ws://127.0.0.1:${firewall.port}/push`;
-      track(startGatewayProcess(dir, { url, token: tokens.gw1 }));
+      track(startGateway(dir, { url, token: tokens.gw1 }));
       const first = await waitState(cloud, (s) => s.keepalive.converged, 'the first gateway to converge');
       const dir2 = scratch('domain-2');
       track(
-        startGatewayProcess(
+        startGateway(
           dir2,
           { url, token: tokens.gw2 },
           { gateway: { id: 'gw2', domain: 'b.test.example.co.jp', stateDir: `${dir2}/gateway-state` } },
