@@ -134,7 +134,7 @@ export class DemoStory {
     const learned =
       this.finishedAt !== null
         ? `learned in ${elapsed(this.finishedAt - this.startedAt).slice(1)} (mm:ss)`
-        : `still learning after ${elapsed(now - this.startedAt).slice(1)} (mm:ss); it takes about 3 minutes with a 20 s firewall`;
+        : `still learning after ${elapsed(now - this.startedAt).slice(1)} (mm:ss); it takes about a minute with a 20 s firewall`;
     return [
       `firewall timeout  ${between(this.lower, this.upper)}`,
       `keep-alive        ${this.inUse === null ? 'no line was up' : `every ${seconds(this.inUse)}`} (started at ${this.firstInUse === null ? '-' : seconds(this.firstInUse)}); ${learned}`,

@@ -123,7 +123,7 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
   print(`  cloud        ${cloud.url} (the firewall between it and the gateway: ${fw.host}:${fw.port})`);
   if (statusUrl) print(`  status page  ${statusUrl} (log in with password ${statusPassword})`);
   print(
-    `  The cloud learns the firewall's timeout in about ${idle >= 10_000 ? `${Math.round((idle * 9) / 60_000)} minutes` : 'a minute'}; Ctrl-C stops the demo and prints a summary.${verbose ? '' : ' --verbose shows every push and the MQTT traffic.'}`,
+    `  The cloud learns the firewall's timeout in about ${idle * 3 > 90_000 ? `${Math.round((idle * 3) / 60_000)} minutes` : 'a minute'}; Ctrl-C stops the demo and prints a summary.${verbose ? '' : ' --verbose shows every push and the MQTT traffic.'}`,
   );
 
   const watcher = verbose ? await watchMqtt(cloud.mqtt?.broker?.url ?? '', apiToken, story, clock) : null;

@@ -8,7 +8,7 @@ import { stopOnSignal } from '../lifecycle.ts';
 export function demoCommand(): Command {
   return new Command('demo')
     .description(
-      'run cloud, a simulated idle-dropping firewall, a gateway and two simulated printers on loopback: watch the keep-alive learn (about 3 minutes) and two print jobs, one switched to direct',
+      'run cloud, a simulated idle-dropping firewall, a gateway and two simulated printers on loopback: watch the keep-alive learn (about a minute) and two print jobs, one switched to direct',
     )
     .addOption(durationOption('--firewall-idle <duration>', 'idle timeout of the simulated firewall', 20_000))
     .addOption(
