@@ -6,6 +6,18 @@ export interface ConfigIssue {
   expected: string;
 }
 
+/** How an unknown key's issue begins (its value is never shown: it may be a misspelt secret). */
+export const UNKNOWN_SETTING = 'unknown setting';
+
+/** The names of the unknown keys among the issues ("tokn" of "cloud.tokn"): hide their values too. */
+export function unknownSettingNames(issues: readonly ConfigIssue[]): Set<string> {
+  return new Set(
+    issues
+      .filter((i) => i.value === '' && i.expected.startsWith(UNKNOWN_SETTING))
+      .map((i) => i.key.split('.').at(-1) ?? i.key),
+  );
+}
+
 /** One line for a person: "key: got value; expected …", or "key: …" when the value is not shown. */
 export function describeIssue(issue: ConfigIssue): string {
   return issue.value === ''

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { isSecretKey, maskSecrets } from '../secrets/mask.ts';
-import { ConfigError, type ConfigIssue } from './config-error.ts';
+import { ConfigError, type ConfigIssue, UNKNOWN_SETTING } from './config-error.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { plainIssueText } from './issue-text.ts';
 import { requiredSettingsAt, settingsAt } from './schema-keys.ts';
@@ -117,13 +117,13 @@ export function parseConfig<S extends z.ZodType>(
 function unknownSetting(schema: z.ZodType, section: readonly PropertyKey[], name: string): ConfigIssue {
   const key = [...section.map(String), name].join('.');
   const meant = didYouMean(schema, section, name);
-  if (meant) return { key, value: '', expected: `unknown setting; did you mean ${meant}?` };
+  if (meant) return { key, value: '', expected: `${UNKNOWN_SETTING}; did you mean ${meant}?` };
   const known = settingsAt(schema, section);
   const list =
     known.length > 0 && known.length <= 16
       ? `; ${section.length ? 'this section has' : 'the file has sections'}: ${known.join(', ')}`
       : '';
-  return { key, value: '', expected: `unknown setting (check the spelling${list})` };
+  return { key, value: '', expected: `${UNKNOWN_SETTING} (check the spelling${list})` };
 }
 
 /** A required setting or section that is absent: what it needs, not zod's "received undefined". */

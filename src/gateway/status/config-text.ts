@@ -22,10 +22,17 @@ const BLOCK = /^(\s*(?:-\s+)?)([A-Za-z0-9_.-]+)(\s*:\s*)[|>][+-]?\d*\s*(#.*)?$/;
 
 const QUOTED_MASK = `"${MASK}"`;
 
-function maskLine(line: string): string {
+/** Keys whose values are hidden: the secrets, and keys named in `also` (a file's unknown keys). */
+type IsHidden = (key: string) => boolean;
+const hiding =
+  (also: ReadonlySet<string>): IsHidden =>
+  (key) =>
+    isSecretKey(key) || also.has(key);
+
+function maskLine(line: string, hidden: IsHidden): string {
   return maskUrlCredentials(
     line.replace(PAIR, (all, key: string, sep: string, value: string) =>
-      isSecretKey(key) && value !== '""' && value !== "''" ? `${key}${sep}${QUOTED_MASK}` : all,
+      hidden(key) && value !== '""' && value !== "''" ? `${key}${sep}${QUOTED_MASK}` : all,
     ),
   );
 }
@@ -37,13 +44,13 @@ interface Unit {
 
 const indentOf = (line: string) => line.length - line.trimStart().length;
 
-function units(text: string): Unit[] {
+function units(text: string, hidden: IsHidden): Unit[] {
   const lines = text.split('\n');
   const out: Unit[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
     const block = BLOCK.exec(line);
-    if (block && isSecretKey(block[2] as string)) {
+    if (block && hidden(block[2] as string)) {
       // The block's lines are blank or indented deeper than its key; trailing blank lines are not its own.
       const keyColumn = (block[1] ?? '').length;
       let end = i + 1;
@@ -60,22 +67,25 @@ function units(text: string): Unit[] {
       i = end - 1;
       continue;
     }
-    out.push({ original: line, masked: maskLine(line) });
+    out.push({ original: line, masked: maskLine(line, hidden) });
   }
   return out;
 }
 
 /** Whether a line still has a secret key whose value is `***`. */
-function showsMask(line: string): boolean {
+function showsMask(line: string, hidden: IsHidden): boolean {
   for (const [, key, , value] of line.matchAll(PAIR)) {
-    if (isSecretKey(key as string) && [MASK, QUOTED_MASK, `'${MASK}'`].includes(value as string)) return true;
+    if (hidden(key as string) && [MASK, QUOTED_MASK, `'${MASK}'`].includes(value as string)) return true;
   }
   return false;
 }
 
-/** The text with every secret shown as `***`. */
-export function maskConfigText(text: string): string {
-  return units(text)
+/**
+ * The text with every secret shown as `***`, and the values of the keys in `also` (the
+ * file's unknown keys: a misspelt `tokn` holds a token).
+ */
+export function maskConfigText(text: string, also: ReadonlySet<string> = new Set()): string {
+  return units(text, hiding(also))
     .map((u) => u.masked)
     .join('\n');
 }
@@ -84,9 +94,14 @@ export function maskConfigText(text: string): string {
  * The edited text with the secrets it still shows as `***` taken from the original.
  * `unresolved`: the masked lines that match nothing in the original (a secret to type).
  */
-export function restoreSecrets(edited: string, original: string): { text: string; unresolved: string[] } {
+export function restoreSecrets(
+  edited: string,
+  original: string,
+  also: ReadonlySet<string> = new Set(),
+): { text: string; unresolved: string[] } {
+  const isHidden = hiding(also);
   const hidden = new Map<string, string[]>();
-  for (const u of units(original)) {
+  for (const u of units(original, isHidden)) {
     if (u.masked === u.original) continue;
     const list = hidden.get(u.masked) ?? [];
     list.push(u.original);
@@ -102,7 +117,7 @@ export function restoreSecrets(edited: string, original: string): { text: string
       used.set(key, n + 1);
       return candidates[Math.min(n, candidates.length - 1)] as string;
     }
-    if (showsMask(line)) unresolved.push(line.trim());
+    if (showsMask(line, isHidden)) unresolved.push(line.trim());
     return line;
   });
   return { text: lines.join('\n'), unresolved };

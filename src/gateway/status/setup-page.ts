@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { parse, stringify } from 'yaml';
 import { parseDuration } from '../../calendar/duration.ts';
 import type { Clock } from '../../clock/clock.ts';
-import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
+import { ConfigError, type ConfigIssue, unknownSettingNames } from '../../config/config-error.ts';
 import {
   type GatewayConfig,
   loadGatewayConfig,
@@ -160,6 +160,20 @@ export function startSetupPage(options: SetupPageOptions): SetupPage {
       return '';
     }
   };
+  /** The file's unknown keys, whose values the editor hides like secrets (a misspelt `tokn`). */
+  const unknownKeys = (text: string): Set<string> => {
+    try {
+      parseGatewayConfigText(configFile, text, { env: options.env });
+      return new Set();
+    } catch (err) {
+      return err instanceof ConfigError ? unknownSettingNames(err.issues) : new Set();
+    }
+  };
+  /** The file's text for the editor, its secrets and unknown keys' values as ***. */
+  const maskedFile = () => {
+    const text = fileText();
+    return maskConfigText(text, unknownKeys(text));
+  };
   /** The editor of the errors page: the setup code is asked while no password protects the page. */
   const editor = (text: string) => ({ text, needsCode: passwords.needsPassword() });
   const starting = (config: GatewayConfig) => {
@@ -176,7 +190,7 @@ export function startSetupPage(options: SetupPageOptions): SetupPage {
     void reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
     const token = gate.formToken(req, reply);
     if (!existsSync(configFile)) return onboardingPage(configFile, token, {});
-    return configErrorsPage(configFile, issues, token, undefined, editor(maskConfigText(fileText())));
+    return configErrorsPage(configFile, issues, token, undefined, editor(maskedFile()));
   });
 
   app.post('/setup/recheck', async (req, reply) => {
@@ -195,7 +209,7 @@ export function startSetupPage(options: SetupPageOptions): SetupPage {
             issues,
             gate.formToken(req, reply),
             'Still not valid.',
-            editor(maskConfigText(fileText())),
+            editor(maskedFile()),
           ),
         );
     }
@@ -218,7 +232,8 @@ export function startSetupPage(options: SetupPageOptions): SetupPage {
       return reply
         .code(413)
         .send(page(`Not saved: more than ${MAX_CONFIG_TEXT / 1024} KiB; edit the file on the gateway.`));
-    const { text, unresolved } = restoreSecrets(edited, fileText());
+    const original = fileText();
+    const { text, unresolved } = restoreSecrets(edited, original, unknownKeys(original));
     if (unresolved.length > 0) {
       const lines = unresolved.map((l) => `"${l}"`).join(', ');
       return reply

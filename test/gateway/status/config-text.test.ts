@@ -56,6 +56,16 @@ describe('a config file’s text for the setup page’s editor', () => {
     expect(retyped.text).toContain('community: private-two');
   });
 
+  it('hides the value of a key the file misspelt (named by the config errors) and puts it back', () => {
+    const text = 'cloud:\n  url: wss://cloud.example/push\n  tokn: typo-held-token-5b2c7d\n';
+    const masked = maskConfigText(text, new Set(['tokn']));
+    expect(masked).toBe('cloud:\n  url: wss://cloud.example/push\n  tokn: "***"\n');
+    const edited = masked.replace('tokn: "***"', 'tokn: "***"\n  connections: 3');
+    expect(restoreSecrets(edited, text, new Set(['tokn'])).text).toBe(
+      'cloud:\n  url: wss://cloud.example/push\n  tokn: typo-held-token-5b2c7d\n  connections: 3\n',
+    );
+  });
+
   it('names a *** that has no secret behind it', () => {
     const restored = restoreSecrets(
       `${masked}\nmqtt: { url: mqtts://b.example, password: "***" }\n`,
