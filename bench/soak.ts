@@ -1,0 +1,416 @@
+/**
+ * Soak benchmark: does the gateway's private memory stay flat while it works? A real
+ * `mfp-gateway run` process as shipped (the bundle, the unit's environment) keeps its push
+ * lines to a cloud in this process on loopback, with keep-alives every few seconds, and for
+ * `--minutes` (30 by default) gets, over and over: pushes, tunnels the cloud opens to a
+ * byte sink, moves data through and closes, and print jobs to a sim MFP. Its private
+ * (anonymous) memory is sampled every few seconds and reported every minute (the median of
+ * the minute, with the lowest and highest); after the warm-up, the slope of a least-squares
+ * line through the minutes says whether it grows. Writes bench/results/soak.json and exits
+ * non-zero when the slope is above the bound or the gateway died.
+ *
+ *   node bench/soak.ts [--minutes 30] [--warmup-minutes 5] [--max-slope-mb-per-hour 0.5]
+ *
+ * --only push|tunnels|jobs runs one kind of activity (to find which one grows); keep-alives run always.
+ * BENCH_GATEWAY_ENV='NAME=value ...' adds to (or overrides) the unit's environment for the
+ * gateway, e.g. to try a malloc or V8 setting; the JSON records the environment used.
+ * The bound: a board has ~130 MB between the idle gateway and the unit's MemoryHigh, so a
+ * gateway that is to run a week must grow by less than 0.77 MB an hour; 0.5 leaves room.
+ * Real time throughout: what leaks is what real sockets, timers and the GC leave behind,
+ * which a simulated clock would not show.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startCloudServer } from '../src/cloud/cloud-server.ts';
+import { parseCloudConfig } from '../src/config/cloud-config.ts';
+import { silentLogger } from '../src/log/logger.ts';
+import { scratchDir, secret, startGatewayProcess } from '../test/support/chain.ts';
+import { freePort } from '../test/support/free-port.ts';
+import { startSimMfp } from '../test/support/jobs.ts';
+import { receipt, startByteSink } from './support/byte-sink.ts';
+import { memory } from './support/proc-stats.ts';
+import { shippedGateway } from './support/shipped-gateway.ts';
+
+const MIB = 1024 * 1024;
+const MINUTE_MS = 60_000;
+const SAMPLE_EVERY_MS = 5000;
+const PUSH_EVERY_MS = 3000;
+const TUNNELS_EVERY_MS = 5000;
+const TUNNELS_AT_ONCE = 4;
+const TUNNEL_BYTES = 256 * 1024;
+const JOB_EVERY_MS = 10_000;
+const JOB_BYTES = 128 * 1024;
+const JOB_TIMEOUT_MS = 60_000;
+
+const here = fileURLToPath(import.meta.url);
+const { values: args } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '30' },
+    'warmup-minutes': { type: 'string' },
+    'max-slope-mb-per-hour': { type: 'string', default: '0.5' },
+    only: { type: 'string' },
+  },
+});
+const minutes = Number(args.minutes);
+// Short trial runs keep a third of their minutes for the warm-up.
+const warmupMinutes = Number(args['warmup-minutes'] ?? Math.min(5, Math.floor(minutes / 3)));
+const maxSlopeMBPerHour = Number(args['max-slope-mb-per-hour']);
+const ACTIVITIES = ['push', 'tunnels', 'jobs'] as const;
+if (args.only !== undefined && !(ACTIVITIES as readonly string[]).includes(args.only)) {
+  throw new Error(`--only must be one of ${ACTIVITIES.join(', ')}`);
+}
+const runs = (activity: (typeof ACTIVITIES)[number]) => args.only === undefined || args.only === activity;
+if (!(minutes >= 3) || !(warmupMinutes >= 0) || minutes - warmupMinutes < 2) {
+  throw new Error('--minutes must be at least 3 and leave at least 2 minutes after --warmup-minutes');
+}
+
+const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/** Least-squares slope of y over x, and the fit's R². */
+export function linearTrend(points: { x: number; y: number }[]): { slope: number; r2: number } {
+  const n = points.length;
+  if (n < 2) return { slope: 0, r2: 0 };
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (const p of points) {
+    sxy += (p.x - mx) * (p.y - my);
+    sxx += (p.x - mx) ** 2;
+    syy += (p.y - my) ** 2;
+  }
+  const slope = sxx === 0 ? 0 : sxy / sxx;
+  return { slope, r2: syy === 0 ? 0 : (sxy * sxy) / (sxx * syy) };
+}
+
+/** What the activity loops did, counted. */
+const counts = {
+  pushes: 0,
+  pushesFailed: 0,
+  tunnels: 0,
+  tunnelsFailed: 0,
+  jobs: 0,
+  jobsFailed: 0,
+};
+const errors: string[] = [];
+const noteError = (what: string, error: unknown) => {
+  if (errors.length < 20) errors.push(`${new Date().toISOString()} ${what}: ${(error as Error).message}`);
+};
+
+/** A JSON call to the cloud's API (fetch for small bodies; posts a document as a stream). */
+function api(
+  port: number,
+  token: string,
+  path: string,
+  init: { method?: string; json?: unknown; body?: Buffer } = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const body = init.body ?? (init.json === undefined ? undefined : Buffer.from(JSON.stringify(init.json)));
+    const req = request(
+      `http://127.0.0.1:${port}${path}`,
+      {
+        method: init.method ?? 'GET',
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body
+            ? {
+                'content-type': init.body ? 'application/octet-stream' : 'application/json',
+                'content-length': String(body.length),
+              }
+            : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+        });
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} });
+          } catch (error) {
+            reject(error);
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Runs `step` every `everyMs` until `running()` is false; a failed step is counted by the step itself. */
+async function every(everyMs: number, running: () => boolean, step: () => Promise<void>): Promise<void> {
+  while (running()) {
+    const started = Date.now();
+    await step();
+    await sleep(Math.max(0, everyMs - (Date.now() - started)));
+  }
+}
+
+async function main(): Promise<number> {
+  const loadBefore = loadavg()[0] ?? 0;
+  const shipped = shippedGateway();
+  for (const setting of process.env.BENCH_GATEWAY_ENV?.split(' ').filter(Boolean) ?? []) {
+    const at = setting.indexOf('=');
+    if (at > 0) shipped.env[setting.slice(0, at)] = setting.slice(at + 1);
+  }
+  const { dir, cleanup } = scratchDir('bench-soak');
+  process.once('exit', cleanup);
+  const sink = await startByteSink();
+  const mfp = await startSimMfp(join(dir, 'spool'));
+  const apiToken = secret();
+  const gatewayToken = secret();
+  const statusPort = await freePort();
+  const cloud = await startCloudServer(
+    parseCloudConfig({
+      listen: { host: '127.0.0.1', port: 0 },
+      api: { token: apiToken },
+      gateways: [{ id: 'gw1', token: gatewayToken }],
+      store: { path: join(dir, 'cloud.db') },
+      // Keep-alives every few seconds, all the run long: no probing toward longer gaps.
+      keepalive: { default: '3s', min: '1s', max: '5s', evidenceFloor: '100ms', probe: false },
+      push: { ackTimeout: '2s', deadline: '10s' },
+    }),
+    { logger: silentLogger() },
+  );
+  const gateway = startGatewayProcess(
+    dir,
+    { url: `ws://127.0.0.1:${cloud.port}/push`, token: gatewayToken },
+    {
+      log: { level: 'info' },
+      status: { listen: { host: '127.0.0.1', port: statusPort }, metrics: 'open' },
+      // The shipped keep-alive timings (not the test helper's short answer timeout).
+      keepalive: {},
+      devices: [{ id: 'mfp', driver: 'pjl', host: '127.0.0.1', port: mfp.port }],
+      // The sink stands on loopback: a lab setting (the box itself is otherwise never a target).
+      tunnels: { allow: [{ cidr: '127.0.0.1/32', ports: [sink.port] }], allowLocal: true },
+    },
+    { ...shipped.env, MFPGW_LOG_LEVEL: 'info' },
+    shipped.launch,
+  );
+  const stopAll = async () => {
+    await gateway.stop();
+    await cloud.stop();
+    await sink.stop();
+    await mfp.proc.stop();
+    process.off('exit', cleanup);
+    cleanup();
+  };
+  try {
+    await gateway.waitFor((l) => l.msg === 'line open' && l.line === 'line-1', 20_000, 'both push lines up');
+    const pid = gateway.child.pid as number;
+    const alive = () => gateway.child.exitCode === null && gateway.child.signalCode === null;
+    const endAt = Date.now() + minutes * MINUTE_MS;
+    const running = () => alive() && Date.now() < endAt;
+
+    const pushes = every(
+      PUSH_EVERY_MS,
+      () => runs('push') && running(),
+      async () => {
+        try {
+          const res = await api(cloud.port, apiToken, '/api/v1/gateways/gw1/push', {
+            method: 'POST',
+            json: { type: 'print-ready', payload: { at: Date.now() } },
+          });
+          if (res.body.delivered === true) counts.pushes++;
+          else throw new Error(`not delivered: ${JSON.stringify(res.body)}`);
+        } catch (error) {
+          counts.pushesFailed++;
+          noteError('push', error);
+        }
+      },
+    );
+    const source = randomBytes(TUNNEL_BYTES);
+    let tunnelSeq = 0;
+    const tunnels = every(
+      TUNNELS_EVERY_MS,
+      () => runs('tunnels') && running(),
+      async () => {
+        const line = cloud.push.directory.lines('gw1', 'push').find((l) => l.tunnels);
+        await Promise.all(
+          Array.from({ length: TUNNELS_AT_ONCE }, async () => {
+            try {
+              if (!line?.tunnels) throw new Error('no push line carries tunnels');
+              const stream = await line.tunnels.openStream({
+                jobId: `soak-${tunnelSeq++}`,
+                host: '127.0.0.1',
+                port: sink.port,
+              });
+              const [, counted] = await Promise.all([
+                pipeline(Readable.from([source]), stream),
+                receipt(stream),
+              ]);
+              if (counted !== TUNNEL_BYTES) throw new Error(`the sink counted ${counted} of ${TUNNEL_BYTES}`);
+              counts.tunnels++;
+            } catch (error) {
+              counts.tunnelsFailed++;
+              noteError('tunnel', error);
+            }
+          }),
+        );
+      },
+    );
+    const jobs = every(
+      JOB_EVERY_MS,
+      () => runs('jobs') && running(),
+      async () => {
+        try {
+          const posted = await api(cloud.port, apiToken, '/api/v1/jobs?gateway=gw1&device=mfp', {
+            method: 'POST',
+            body: randomBytes(JOB_BYTES),
+          });
+          const id = posted.body.id as string | undefined;
+          if (posted.status !== 202 || !id) throw new Error(`job refused: ${JSON.stringify(posted.body)}`);
+          for (const giveUp = Date.now() + JOB_TIMEOUT_MS; ; await sleep(250)) {
+            const { body } = await api(cloud.port, apiToken, `/api/v1/jobs/${id}`);
+            if (body.state === 'done') break;
+            if (body.state === 'failed') throw new Error(`job failed: ${String(body.error)}`);
+            if (Date.now() > giveUp) throw new Error(`job ${id} not done in ${JOB_TIMEOUT_MS} ms`);
+          }
+          counts.jobs++;
+        } catch (error) {
+          counts.jobsFailed++;
+          noteError('job', error);
+        }
+      },
+    );
+
+    // Every minute: the private memory's median, lowest and highest of the minute's samples,
+    // the RSS's median, and the V8 heap from the gateway's own /metrics (the status page is used).
+    const perMinute: {
+      minute: number;
+      anonMB: number;
+      anonMinMB: number;
+      anonMaxMB: number;
+      rssMB: number;
+      heapUsedMB: number | null;
+      heapTotalMB: number | null;
+      externalMB: number | null;
+    }[] = [];
+    console.log(`soak: ${minutes} min (warm-up ${warmupMinutes}), gateway pid ${pid}`);
+    for (let minute = 1; minute <= minutes && alive(); minute++) {
+      const anon: number[] = [];
+      const rss: number[] = [];
+      const minuteEnd = Date.now() + MINUTE_MS;
+      while (Date.now() < minuteEnd && alive()) {
+        const now = memory(pid);
+        if (!Number.isNaN(now.rssMB)) {
+          anon.push(now.anonMB);
+          rss.push(now.rssMB);
+        }
+        await sleep(Math.min(SAMPLE_EVERY_MS, Math.max(0, minuteEnd - Date.now())));
+      }
+      if (!alive() || anon.length === 0) break;
+      const heap = { heapUsedMB: null, heapTotalMB: null, externalMB: null } as Record<string, number | null>;
+      try {
+        const text = await (await fetch(`http://127.0.0.1:${statusPort}/metrics`)).text();
+        const metric = (name: string) =>
+          round(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1]) / MIB);
+        heap.heapUsedMB = metric('nodejs_heap_size_used_bytes');
+        heap.heapTotalMB = metric('nodejs_heap_size_total_bytes');
+        heap.externalMB = metric('nodejs_external_memory_bytes');
+      } catch (error) {
+        noteError('metrics', error);
+      }
+      const { heapUsedMB = null, heapTotalMB = null, externalMB = null } = heap;
+      const row = {
+        minute,
+        anonMB: round(median(anon)),
+        anonMinMB: round(Math.min(...anon)),
+        anonMaxMB: round(Math.max(...anon)),
+        rssMB: round(median(rss)),
+        heapUsedMB,
+        heapTotalMB,
+        externalMB,
+      };
+      perMinute.push(row);
+      console.log(
+        `minute ${minute}: private ${row.anonMB} MB (${row.anonMinMB}-${row.anonMaxMB}), RSS ${row.rssMB} MB, ` +
+          `heap ${heapUsedMB}/${heapTotalMB} MB, external ${externalMB} MB; pushes ${counts.pushes}, tunnels ${counts.tunnels}, jobs ${counts.jobs}, ` +
+          `failed ${counts.pushesFailed}/${counts.tunnelsFailed}/${counts.jobsFailed}`,
+      );
+    }
+    const died = !alive();
+    await Promise.all([pushes, tunnels, jobs]);
+
+    const measured = perMinute.filter((r) => r.minute > warmupMinutes);
+    const trend = linearTrend(measured.map((r) => ({ x: r.minute, y: r.anonMB })));
+    const heapTrend = linearTrend(
+      measured.flatMap((r) => (r.heapUsedMB === null ? [] : [{ x: r.minute, y: r.heapUsedMB }])),
+    );
+    const slopeMBPerHour = round(trend.slope * 60, 3);
+    const complete = perMinute.length === minutes;
+    const pass = !died && complete && slopeMBPerHour <= maxSlopeMBPerHour;
+    const report = {
+      date: new Date().toISOString(),
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memoryMB: Math.round(totalmem() / MIB),
+        kernel: release(),
+        node: process.version,
+        loadAverage1min: { before: round(loadBefore, 2), after: round(loadavg()[0] ?? 0, 2) },
+      },
+      config: {
+        minutes,
+        warmupMinutes,
+        only: args.only ?? null,
+        maxSlopeMBPerHour,
+        gatewayLaunch: { entry: 'dist/mfp-gateway.js', env: shipped.env },
+        gateway:
+          '2 push lines, keep-alive advice 3-5 s, status page on (its /metrics read every minute), log level info',
+        activity: {
+          pushEveryMs: PUSH_EVERY_MS,
+          tunnels: `${TUNNELS_AT_ONCE} at once every ${TUNNELS_EVERY_MS} ms, ${TUNNEL_BYTES} bytes each, to a byte sink`,
+          jobs: `one print job of ${JOB_BYTES} bytes every ${JOB_EVERY_MS} ms to a sim MFP (PJL)`,
+        },
+        sampleEveryMs: SAMPLE_EVERY_MS,
+      },
+      slopeMBPerHour,
+      slopeR2: round(trend.r2, 3),
+      heapSlopeMBPerHour: round(heapTrend.slope * 60, 3),
+      anonFirstMB: perMinute[0]?.anonMB ?? null,
+      anonAfterWarmupMB: measured[0]?.anonMB ?? null,
+      anonLastMB: perMinute.at(-1)?.anonMB ?? null,
+      gatewayDied: died,
+      counts,
+      errors,
+      perMinute,
+      pass,
+    };
+    const out = join(dirname(here), 'results', 'soak.json');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(
+      `${pass ? 'PASS' : 'FAIL'}  private memory slope after minute ${warmupMinutes}: ${slopeMBPerHour} MB/h ` +
+        `(≤ ${maxSlopeMBPerHour}; R² ${report.slopeR2}); ${report.anonFirstMB} → ${report.anonLastMB} MB` +
+        (died ? '; the gateway died' : complete ? '' : '; the run ended early'),
+    );
+    if (died) console.error(`the gateway's stderr:\n${gateway.stderr().slice(-2000)}`);
+    console.log(`wrote ${out}`);
+    return pass ? 0 : 1;
+  } finally {
+    await stopAll();
+  }
+}
+
+// Ctrl-C or a kill still runs the exit hooks that reap the gateway, sink and sim MFP.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+process.exitCode = await main();
