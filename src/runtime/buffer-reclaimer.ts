@@ -15,6 +15,15 @@ import { runInNewContext } from 'node:vm';
 /** Bytes relayed between two minor collections: the sweet spot of bench:tunnel (1, 2, 4, 8 MiB tried). */
 export const RECLAIM_EVERY_BYTES = 2 * 1024 * 1024;
 
+/**
+ * While data moves, at most one full (major) collection this often, in place of a minor one.
+ * Buffers and objects that lived through a few scavenges (a socket's queued writes, a
+ * tunnel's bookkeeping) die in the old generation, which V8 lets grow to a multiple of the
+ * live heap before it collects it, and their freed memory lies about the malloc heap in
+ * pieces meanwhile. An idle gateway relays nothing and pays nothing.
+ */
+export const MAJOR_EVERY_MS = 60_000;
+
 export interface BufferReclaimer {
   /** Counts bytes that went through this process in Buffers; collects young garbage every so many. */
   relayed(bytes: number): void;
@@ -38,18 +47,45 @@ function exposedGc(): GcFunction {
   }
 }
 
-/** A reclaimer that calls `collect` after every `everyBytes` relayed (tests inject both). */
+/**
+ * A reclaimer that collects after every `everyBytes` relayed: a full collection
+ * (`collectMajor`) if none ran for `majorEveryMs` by `now`, else a minor one (`collect`).
+ * Tests inject them all.
+ */
 export function bufferReclaimer(
-  options: { everyBytes?: number; collect?: () => void } = {},
+  options: {
+    everyBytes?: number;
+    collect?: () => void;
+    collectMajor?: () => void;
+    majorEveryMs?: number;
+    /** Monotonic milliseconds (the runtime layer sits below clock/). */
+    now?: () => number;
+  } = {},
 ): BufferReclaimer {
   const everyBytes = options.everyBytes ?? RECLAIM_EVERY_BYTES;
+  const majorEveryMs = options.majorEveryMs ?? MAJOR_EVERY_MS;
+  const now = options.now ?? (() => performance.now());
   let collect = options.collect;
+  let collectMajor = options.collectMajor;
   let since = 0;
+  // The first full collection comes a period after the first bytes, not at once.
+  let lastMajor: number | undefined;
   return {
     relayed(bytes) {
       since += bytes;
       if (since < everyBytes) return;
       since = 0;
+      const t = now();
+      lastMajor ??= t;
+      if (t - lastMajor >= majorEveryMs) {
+        lastMajor = t;
+        if (!collectMajor) {
+          const gc = exposedGc();
+          collectMajor = () => gc({ type: 'major' });
+        }
+        collectMajor();
+        return;
+      }
       if (!collect) {
         const gc = exposedGc();
         collect = () => gc({ type: 'minor' });

@@ -22,6 +22,29 @@ describe('bufferReclaimer', () => {
     expect(collections).toBe(4);
   });
 
+  it('makes one collection a full one when none ran for majorEveryMs, counted from the first', () => {
+    let t = 0;
+    const done: string[] = [];
+    const reclaimer = bufferReclaimer({
+      everyBytes: 100,
+      majorEveryMs: 60_000,
+      now: () => t,
+      collect: () => done.push('minor'),
+      collectMajor: () => done.push('major'),
+    });
+    reclaimer.relayed(100);
+    t = 59_999;
+    reclaimer.relayed(100);
+    t = 60_000;
+    reclaimer.relayed(100);
+    reclaimer.relayed(100);
+    // Idle for an hour: nothing runs; the next bytes bring one full collection.
+    t += 3_600_000;
+    reclaimer.relayed(100);
+    reclaimer.relayed(100);
+    expect(done).toEqual(['minor', 'minor', 'major', 'minor', 'major', 'minor']);
+  });
+
   it('frees dead Buffers with V8’s own minor GC, without exposing gc() globally', async () => {
     const before = process.memoryUsage().arrayBuffers;
     churn(8 * MIB);
