@@ -257,6 +257,9 @@ async function startChain({ launch, env }: ReturnType<typeof shippedGateway>) {
     { url: `ws://127.0.0.1:${cloud.port}/push`, token: gatewayToken },
     {
       log: { level: 'info' },
+      // The shipped keep-alive timings, not the test helper's 1 s answer timeout: with 100
+      // streams filling the line on a loaded machine an answer can take longer than that.
+      keepalive: {},
       status: { listen: { host: '127.0.0.1', port: statusPort }, metrics: 'open' },
       tunnels: {
         allow: [{ cidr: '127.0.0.1/32', ports: [sink.port] }],
@@ -497,9 +500,12 @@ async function main(): Promise<void> {
     writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`wrote ${out}`);
   } catch (error) {
-    const { child, stderr } = chain.gateway;
+    const { child, stderr, lines } = chain.gateway;
     const exit = child.exitCode ?? child.signalCode;
     if (exit !== null) console.error(`the gateway exited (${exit}); its stderr:\n${stderr().slice(-2000)}`);
+    // Its last warnings say why a line closed under the bench (pino: warn is 40).
+    const warnings = lines.filter((l) => (l.level ?? 0) >= 40).slice(-20);
+    console.error(`the gateway's last warnings:\n${warnings.map((l) => JSON.stringify(l)).join('\n')}`);
     throw error;
   } finally {
     await chain.stop();
