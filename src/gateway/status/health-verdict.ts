@@ -144,8 +144,8 @@ export function healthVerdict(inputs: HealthInputs): HealthVerdict {
   const learning = !inputs.advice?.converged || inputs.probing;
   if (inputs.probing) {
     notes.push({
-      text: 'Measuring the firewall with a test line: the firewall cutting it is planned, not an outage.',
-      term: 'probe line',
+      text: 'Measuring the firewall with test lines: the firewall cutting them is planned, not an outage.',
+      term: 'probe lines',
     });
   } else if (learning) {
     notes.push({
