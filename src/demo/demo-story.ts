@@ -78,7 +78,7 @@ export class DemoStory {
     if (view.probing && !this.wasProbing && this.finishedAt === null) {
       this.milestone(
         now,
-        'the cloud opened a probe line: it stays idle longer and longer until the firewall drops it',
+        'the cloud opened probe lines: they stay idle for longer and longer until the firewall drops them',
       );
     }
     const finishing = !view.probing && this.wasProbing;

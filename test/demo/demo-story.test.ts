@@ -54,7 +54,7 @@ describe('the demo’s story', () => {
     story.observe(179_000, view(18_700, advice(18_700, 19_700, 20_500), false));
     expect(lines).toEqual([
       "+00:01 push lines up; keep-alive every 5 s until the cloud has learned the firewall's timeout",
-      '+00:01 the cloud opened a probe line: it stays idle longer and longer until the firewall drops it',
+      '+00:01 the cloud opened probe lines: they stay idle for longer and longer until the firewall drops them',
       '+00:41 first failure: a line idle for 20.5 s died → the firewall forgets idle connections within 20.5 s',
       '+00:42 timeout between 10 s and 20.5 s → keep-alive every 9.5 s',
       '+02:58 probe finished: timeout between 19.7 s and 20.5 s → keep-alive 18.7 s',
