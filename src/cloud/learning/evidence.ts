@@ -311,9 +311,15 @@ class Draft {
       ...(record.dataType === 'probe' ? { probed: true as const } : {}),
     };
     death.verdict = this.firstVerdict(record);
-    if (death.verdict === 'idle') {
-      const partners = this.outagePartners(death);
-      if (partners.length > 0) {
+    if (death.verdict === 'too-short') {
+      // Too little idle for any middlebox: this line died of something else (a restart, a link
+      // going down), and lines of the gateway that died at that moment died of it too.
+      const partners = this.ev.deaths.filter((d) => d.verdict === 'idle' && this.diedWith(d, death));
+      if (partners.length > 0) this.retract(partners, 'outage');
+    } else if (death.verdict === 'idle') {
+      const short = this.ev.deaths.some((d) => d.verdict === 'too-short' && this.diedWith(d, death));
+      const partners = short ? [] : this.outagePartners(death);
+      if (short || partners.length > 0) {
         death.verdict = 'outage';
         this.retract(partners, 'outage');
       }
@@ -355,6 +361,13 @@ class Draft {
     if (cap !== null && record.connectionAgeMs >= cap * (1 - this.config.lifetimeAgeToleranceFraction))
       return 'lifetime-cap';
     return 'idle';
+  }
+
+  /** Whether two deaths are of other lines of the gateway at the same moment (never two of the cloud's own probes). */
+  private diedWith(d: Death, death: Death): boolean {
+    return (
+      d.line !== death.line && !(d.probed && death.probed) && Math.abs(d.at - death.at) <= OUTAGE_WINDOW_MS
+    );
   }
 
   /**

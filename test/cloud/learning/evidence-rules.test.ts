@@ -25,6 +25,31 @@ describe('evidence rules of issue 15', () => {
     expect(after.lowerMs).toBe(22 * SECOND);
   });
 
+  it('item 3: a line that died after too short an idle gap makes its partners of that moment an outage', () => {
+    // A proxy restart with nothing known yet: one push line had just kept alive (1.9 s idle, below the
+    // evidence floor: no middlebox times out that fast), the other sat 21 s. Either order of arrival.
+    for (const order of ['short first', 'long first'] as const) {
+      const at = 1e12;
+      const short = {
+        connectionId: 'line-1',
+        sessionId: 's1',
+        time: at + (order === 'short first' ? 0 : 300),
+      };
+      const long = {
+        connectionId: 'line-0',
+        sessionId: 's0',
+        time: at + (order === 'short first' ? 300 : 0),
+      };
+      const log = new LogBuilder().ok(15 * SECOND);
+      if (order === 'short first') log.ng(1.9 * SECOND, short).ng(21 * SECOND, long);
+      else log.ng(21 * SECOND, long).ng(1.9 * SECOND, short);
+      expect(deriveBounds(log.records, log.now, CONFIG), order).toMatchObject({
+        lowerMs: 15 * SECOND,
+        upperMs: null,
+      });
+    }
+  });
+
   it('item 3: probes the cloud sent together on several probe lines are not an outage when they fail', () => {
     const probe = (line: string) => ({
       role: 'probe' as const,
