@@ -12,7 +12,8 @@ beforeAll(async () => {
   // The page's log view shows what the daemon logs: info level, written nowhere else.
   const logger = pino({ level: 'info' }, new Writable({ write: (_c, _e, done) => done() }));
   demo = await runDemo({
-    firewallIdleMs: 3000,
+    // 8 s: learned in about 16 s; a 3 s firewall often never converges with eight probe lines.
+    firewallIdleMs: 8000,
     onExpiry: 'silent',
     pushEveryMs: 2000,
     durationMs: 0,
