@@ -33,8 +33,12 @@ export function probeTargets(bounds: Bounds, config: LearningConfig, count = PRO
     const first = Math.max(config.probeStartGapMs ?? 0, growth * base);
     for (let i = 0; i < count; i++) raw.push(first * growth ** i);
   } else {
-    // With no good gap known yet, the default (or half of U, if U is below it) stands in for L.
-    const low = lowerMs ?? Math.max(config.minIntervalMs, Math.min(config.defaultIntervalMs, upperMs / 2));
+    // With no good gap known yet, the default (or half of U, if U is below it) stands in for L,
+    // but never below the evidence floor: a probe that short proves nothing, and planning it
+    // again and again would never move the bounds.
+    const low =
+      lowerMs ??
+      Math.max(config.minIntervalMs, config.evidenceFloorMs, Math.min(config.defaultIntervalMs, upperMs / 2));
     const ratio = upperMs / low;
     for (let i = 1; i <= count; i++) raw.push(low * ratio ** (i / (count + 1)));
   }
@@ -42,6 +46,7 @@ export function probeTargets(bounds: Bounds, config: LearningConfig, count = PRO
   for (const g of raw) {
     const gap = Math.min(Math.round(g), ceiling);
     if ((lowerMs !== null && gap <= lowerMs) || (upperMs !== null && gap >= upperMs)) continue;
+    if (gap < config.evidenceFloorMs) continue;
     if (gaps.at(-1) !== gap) gaps.push(gap);
   }
   return gaps;

@@ -96,6 +96,17 @@ describe('nextProbeGap', () => {
 });
 
 describe('probeTargets (several probe lines at once)', () => {
+  it('never plans a gap below the evidence floor, where a probe proves nothing (demo with a 3 s firewall)', () => {
+    // The demo's settings: default and min 1 s, the shipped 2 s floor; a line died at 3 s.
+    const demo = { ...DEFAULT_LEARNING_CONFIG, defaultIntervalMs: SECOND, minIntervalMs: SECOND };
+    const targets = probeTargets(bounds(null, 3 * SECOND), demo, 8);
+    expect(targets.length).toBeGreaterThan(0);
+    expect(Math.min(...targets)).toBeGreaterThanOrEqual(demo.evidenceFloorMs);
+    expect(Math.max(...targets)).toBeLessThan(3 * SECOND);
+    // With U at the floor there is nothing a probe could show.
+    expect(probeTargets(bounds(null, demo.evidenceFloorMs), demo, 8)).toEqual([]);
+  });
+
   const config = DEFAULT_LEARNING_CONFIG;
   const growth = config.probeGrowthFactor as number;
 
