@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { SecureFileError } from '../../storage/secure-format.ts';
 
 /** What a remote share is given to store: the sealed file's bytes and the names to try. */
 export interface Upload {
@@ -25,4 +26,31 @@ export interface RemoteShare {
   store(upload: Upload, signal: AbortSignal): Promise<string>;
   /** Why nothing can be stored there now (with a fix), or undefined when the share answers. */
   problem(signal: AbortSignal): Promise<string | undefined>;
+}
+
+/**
+ * A share's failure as a SecureFileError: its own errors pass, anything after an abort says
+ * nothing was stored, `specific` maps what the protocol tells apart, and the rest is an I/O error.
+ */
+export function shareError(
+  address: string,
+  err: unknown,
+  signal: AbortSignal,
+  specific: (err: unknown, detail: string) => SecureFileError | undefined,
+): SecureFileError {
+  if (err instanceof SecureFileError) return err;
+  if (signal.aborted) {
+    return new SecureFileError(
+      'MFP_STORE_ERR_ABORTED',
+      `storing to ${address} was aborted; nothing was stored`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const detail = err instanceof Error ? err.message : String(err);
+  return (
+    specific(err, detail) ??
+    new SecureFileError('MFP_STORE_ERR_IO', `cannot store to ${address}: ${detail}`, { cause: err })
+  );
 }

@@ -4,7 +4,7 @@ import { posix } from 'node:path';
 import type { Client, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { onDemand } from '../../runtime/on-demand.ts';
 import { SecureFileError } from '../../storage/secure-format.ts';
-import type { RemoteShare, Upload } from './remote-share.ts';
+import { type RemoteShare, shareError, type Upload } from './remote-share.ts';
 
 export interface SftpShareOptions {
   host: string;
@@ -156,36 +156,25 @@ export class SftpShare implements RemoteShare {
   }
 
   private asStoreError(err: unknown, signal: AbortSignal): SecureFileError {
-    if (err instanceof SecureFileError) return err;
-    if (signal.aborted) {
-      return new SecureFileError(
-        'MFP_STORE_ERR_ABORTED',
-        `storing to ${this.address} was aborted; nothing was stored`,
-        {
-          cause: err,
-        },
-      );
-    }
-    const code = (err as { code?: unknown }).code;
-    const detail = err instanceof Error ? err.message : String(err);
-    if (code === SFTP_PERMISSION_DENIED) {
-      return new SecureFileError(
-        'MFP_STORE_ERR_IO',
-        `${this.address}: permission denied (${detail}); let ${this.options.username} write to the directory`,
-        { cause: err },
-      );
-    }
-    if (code === SFTP_NO_SUCH_FILE) {
-      return new SecureFileError(
-        'MFP_STORE_ERR_IO',
-        `${this.address}: no such directory; check the device's url`,
-        {
-          cause: err,
-        },
-      );
-    }
-    return new SecureFileError('MFP_STORE_ERR_IO', `cannot store to ${this.address}: ${detail}`, {
-      cause: err,
+    return shareError(this.address, err, signal, (e, detail) => {
+      const code = (e as { code?: unknown }).code;
+      if (code === SFTP_PERMISSION_DENIED) {
+        return new SecureFileError(
+          'MFP_STORE_ERR_IO',
+          `${this.address}: permission denied (${detail}); let ${this.options.username} write to the directory`,
+          { cause: e },
+        );
+      }
+      if (code === SFTP_NO_SUCH_FILE) {
+        return new SecureFileError(
+          'MFP_STORE_ERR_IO',
+          `${this.address}: no such directory; check the device's url`,
+          {
+            cause: e,
+          },
+        );
+      }
+      return undefined;
     });
   }
 }

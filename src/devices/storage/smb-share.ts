@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { SecureFileError } from '../../storage/secure-format.ts';
-import type { RemoteShare, Upload } from './remote-share.ts';
+import { type RemoteShare, shareError, type Upload } from './remote-share.ts';
 
 export const SMBCLIENT = '/usr/bin/smbclient';
 
@@ -163,40 +163,27 @@ export class SmbShare implements RemoteShare {
   }
 
   private asStoreError(err: unknown, signal: AbortSignal): SecureFileError {
-    if (err instanceof SecureFileError) return err;
-    if (signal.aborted) {
-      return new SecureFileError(
-        'MFP_STORE_ERR_ABORTED',
-        `storing to ${this.address} was aborted; nothing was stored`,
-        {
-          cause: err,
-        },
-      );
-    }
-    if (err instanceof SmbStatus) {
-      if (DENIED.test(err.status)) {
+    return shareError(this.address, err, signal, (e) => {
+      if (!(e instanceof SmbStatus)) return undefined;
+      if (DENIED.test(e.status)) {
         return new SecureFileError(
           'MFP_STORE_ERR_DENIED',
-          `${this.address} refused ${this.options.username} (${err.status}); check the device's username, password and share name`,
-          { cause: err },
+          `${this.address} refused ${this.options.username} (${e.status}); check the device's username, password and share name`,
+          { cause: e },
         );
       }
-      if (FULL.test(err.status)) {
+      if (FULL.test(e.status)) {
         return new SecureFileError(
           'MFP_STORE_ERR_NO_SPACE',
-          `${this.address} is full (${err.status}); free some space`,
+          `${this.address} is full (${e.status}); free some space`,
           {
-            cause: err,
+            cause: e,
           },
         );
       }
-      return new SecureFileError('MFP_STORE_ERR_IO', `cannot store to ${this.address}: ${err.status}`, {
-        cause: err,
+      return new SecureFileError('MFP_STORE_ERR_IO', `cannot store to ${this.address}: ${e.status}`, {
+        cause: e,
       });
-    }
-    const detail = err instanceof Error ? err.message : String(err);
-    return new SecureFileError('MFP_STORE_ERR_IO', `cannot store to ${this.address}: ${detail}`, {
-      cause: err,
     });
   }
 }
