@@ -3,26 +3,11 @@ import { systemClock } from '../../../src/clock/system-clock.ts';
 import type { DeviceRegistry } from '../../../src/cloud/devices/device-registry.ts';
 import type { DocumentSpool } from '../../../src/cloud/jobs/document-spool.ts';
 import { JobRunner } from '../../../src/cloud/jobs/job-runner.ts';
-import type { NewJob } from '../../../src/cloud/jobs/job-store.ts';
 import { SqliteJobStore } from '../../../src/cloud/jobs/sqlite-job-store.ts';
 import { GatewayDirectory } from '../../../src/cloud/push/gateway-directory.ts';
 import type { GatewayRegistry } from '../../../src/cloud/registry/gateway-registry.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
-
-const job = (id: string): NewJob => ({
-  id,
-  type: 'print',
-  gatewayId: 'gw1',
-  deviceId: 'mfp',
-  priority: 0,
-  idempotencyKey: null,
-  requestFingerprint: null,
-  name: null,
-  format: null,
-  size: 10,
-  sha256: 'f'.repeat(64),
-  createdAt: 1000,
-});
+import { newJob } from './new-job.ts';
 
 const stores: SqliteJobStore[] = [];
 afterEach(() => {
@@ -68,7 +53,7 @@ describe('a job runner in a fleet', () => {
   it('hands the scheduling of a gateway’s jobs to the node holding its line, once', async () => {
     const { store, runner, calls, lineOnA } = nodeB();
     lineOnA();
-    await store.insert(job('j1'));
+    await store.insert(newJob('j1'));
     runner.schedule('gw1');
     await vi.waitFor(() => expect(calls).toEqual(['schedule gw1 at node-a']));
     // A call that came from another node is not handed on again (their views may differ a moment).
@@ -81,7 +66,7 @@ describe('a job runner in a fleet', () => {
 
   it('tells the node carrying a job that its device connected through this one', async () => {
     const { store, runner, calls } = nodeB();
-    await store.insert(job('j1'));
+    await store.insert(newJob('j1'));
     const claimed = await store.claim('j1', 'node-a', 2_000);
     runner.directConnected(claimed as NonNullable<typeof claimed>);
     expect(calls).toEqual(['direct j1 at node-a']);

@@ -4,28 +4,14 @@ import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import type { DeviceRegistry } from '../../../src/cloud/devices/device-registry.ts';
 import type { DocumentSpool } from '../../../src/cloud/jobs/document-spool.ts';
 import { JobRequestError, JobRunner } from '../../../src/cloud/jobs/job-runner.ts';
-import type { NewJob } from '../../../src/cloud/jobs/job-store.ts';
 import { SqliteJobStore } from '../../../src/cloud/jobs/sqlite-job-store.ts';
 import { GatewayDirectory } from '../../../src/cloud/push/gateway-directory.ts';
 import type { GatewayRegistry } from '../../../src/cloud/registry/gateway-registry.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
+import { newJob } from './new-job.ts';
 
 // JobRunner's decisions that need no line, on the manual clock: who may take a job's rest over
 // a direct connection (seed 001's device token).
-const job = (id: string): NewJob => ({
-  id,
-  type: 'print',
-  gatewayId: 'gw1',
-  deviceId: 'mfp',
-  priority: 0,
-  idempotencyKey: null,
-  requestFingerprint: null,
-  name: null,
-  format: null,
-  size: 10,
-  sha256: 'f'.repeat(64),
-  createdAt: 1000,
-});
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 const stores: SqliteJobStore[] = [];
@@ -68,7 +54,7 @@ async function refusal(promise: Promise<unknown>): Promise<number> {
 describe('JobRunner: a device’s direct connection', () => {
   it('is let in only with the token of a job being switched', async () => {
     const { clock, store, jobs } = runner();
-    await store.insert(job('j1'));
+    await store.insert(newJob('j1'));
     // No switch yet: no token is right.
     expect(await refusal(jobs.authorizeDirect('j1', 'anything'))).toBe(404);
     await store.update('j1', { state: 'switching', directTokenHash: hash('t0ken') }, clock.now());
@@ -80,7 +66,7 @@ describe('JobRunner: a device’s direct connection', () => {
 
   it('is refused once the job has ended, even with its old token', async () => {
     const { clock, store, jobs } = runner();
-    await store.insert(job('j2'));
+    await store.insert(newJob('j2'));
     await store.update('j2', { state: 'done', directTokenHash: hash('old') }, clock.now());
     expect(await refusal(jobs.authorizeDirect('j2', 'old'))).toBe(409);
   });

@@ -7,26 +7,10 @@ import { buffer } from 'node:stream/consumers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/clock/system-clock.ts';
 import { SpoolError } from '../../../src/cloud/jobs/document-spool.ts';
-import type { NewJob } from '../../../src/cloud/jobs/job-store.ts';
 import { DOCUMENT_PIECE_BYTES } from '../../../src/cloud/jobs/postgres-document-spool.ts';
 import { type CloudStore, openCloudStore } from '../../../src/cloud/store/cloud-store.ts';
 import { storeBackends } from '../../support/cloud-stores.ts';
-
-const newJob = (id: string, extra: Partial<NewJob> = {}): NewJob => ({
-  id,
-  type: 'print',
-  gatewayId: 'gw1',
-  deviceId: 'mfp',
-  priority: 0,
-  idempotencyKey: null,
-  requestFingerprint: null,
-  name: null,
-  format: null,
-  size: 10,
-  sha256: 'f'.repeat(64),
-  createdAt: 1000,
-  ...extra,
-});
+import { newJob } from './new-job.ts';
 
 describe.each(storeBackends())('job store and document spool on $name', ({ fresh }) => {
   let store: CloudStore;
