@@ -12,7 +12,6 @@ import {
   getJob,
   type JobView,
   jobReaches,
-  peakOverlap,
   postJob,
   sha256,
   startDeviceSite,
@@ -211,10 +210,21 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
       cloud.proc.lines.find((l) => l.msg === 'device streams the rest of its job' && l.jobId === low.body.id),
     ).toMatchObject({ offset: lowDone.bytes.tunnel, mode: 'push' });
 
-    // Never more than two tunnels at once, as the gateway itself recorded them.
-    const records = tunnelRecords(join(dir, 'gateway-state', 'journal.db'));
+    // Never more than two tunnels at once, as the cloud counted them when it opened each (the
+    // limit is the cloud's). The gateway's journal dates a tunnel's close when its device has
+    // taken what it held, which for the switched job can be after the cloud freed the tunnel,
+    // so the journal's own overlap is not the limit's measure.
+    const opened = cloud.proc.lines.filter((l) => l.msg === 'job goes through a tunnel');
+    expect(opened.map((l) => l.jobId).sort()).toEqual([low.body.id, high.body.id, nas.body.id].sort());
+    expect(Math.max(...opened.map((l) => Number(l.tunnels)))).toBe(2);
+    // Each job's tunnel is in the gateway's journal (written as the tunnel closes, so waited for).
+    const records = await eventually(
+      async () => tunnelRecords(join(dir, 'gateway-state', 'journal.db')),
+      (r) => r.length >= 3,
+      10_000,
+      'the three tunnels in the gateway journal',
+    );
     expect(records.map((r) => r.jobId).sort()).toEqual([low.body.id, high.body.id, nas.body.id].sort());
-    expect(peakOverlap(records)).toBeLessThanOrEqual(2);
     expect(records.find((r) => r.jobId === low.body.id)?.outcome).toBe('switched');
 
     // The NAS file is encrypted at rest and decrypts to the original.

@@ -113,23 +113,6 @@ export function tunnelRecords(journalFile: string): {
   }
 }
 
-/** Most tunnels open at the same time, from open/close times. */
-export function peakOverlap(records: { openedAt: number; closedAt: number }[]): number {
-  const edges = records.flatMap((r) => [
-    { at: r.openedAt, d: 1 },
-    { at: r.closedAt, d: -1 },
-  ]);
-  // A close and an open at the same millisecond: the close came first (the next waited for it).
-  edges.sort((a, b) => a.at - b.at || a.d - b.d);
-  let open = 0;
-  let peak = 0;
-  for (const e of edges) {
-    open += e.d;
-    peak = Math.max(peak, open);
-  }
-  return peak;
-}
-
 /** Starts `mfp-gateway sim mfp` on a free loopback port. */
 export async function startSimMfp(
   spool: string,
