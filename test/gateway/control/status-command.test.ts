@@ -18,7 +18,14 @@ async function startGateway(): Promise<CliProcess> {
     { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
     { status: { listen: { host: '127.0.0.1', port: await freePort() }, auth: 'none' } },
   );
-  await proc.waitFor((l) => l.msg === 'line open', 30_000, 'a push line');
+  // Both push lines (the probe lines open beside them and may come first).
+  await proc.waitFor(
+    () =>
+      new Set(proc.lines.filter((l) => l.msg === 'line open' && l.role === 'push').map((l) => l.line)).size >=
+      2,
+    30_000,
+    'both push lines',
+  );
   return proc;
 }
 
