@@ -4,21 +4,18 @@
  * system mosquitto service or /etc/mosquitto. The broker can be stopped and started again on
  * the same port with its persisted state (a broker restart), or killed.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.ts';
-import { reapOnExit } from './reap-on-exit.ts';
+import { onFreePort, PeerProcess } from './peer-process.ts';
 
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 export const MOSQUITTO_PASSWD_BIN = '/usr/bin/mosquitto_passwd';
 
 const READY_DEADLINE_MS = 10_000;
-const STOP_GRACE_MS = 5_000;
-const PORT_ATTEMPTS = 3;
 
 export interface MosquittoOptions {
   /** user name → password; anonymous clients are refused. */
@@ -56,42 +53,27 @@ export function assertMosquittoInstalled(): void {
   }
 }
 
-class PortInUseError extends Error {}
-
 /** Starts a password-protected Mosquitto on a free port. */
 export async function startMosquitto(options: MosquittoOptions): Promise<MosquittoHandle> {
   assertMosquittoInstalled();
   const dir = await mkdtemp(join(tmpdir(), 'mfpgw-mosquitto-'));
-  const passwd = join(dir, 'passwd');
-  await writeFile(passwd, '', { mode: 0o600 });
-  for (const [user, password] of Object.entries(options.users)) {
-    execFileSync(MOSQUITTO_PASSWD_BIN, ['-b', passwd, user, password]);
-  }
-  let lastError: Error | undefined;
-  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-    const broker = new Broker(dir, passwd, await freePort(), options);
-    try {
-      await broker.start();
-      return broker;
-    } catch (err) {
-      await broker.stop();
-      if (!(err instanceof PortInUseError)) {
-        await rm(dir, { recursive: true, force: true });
-        throw err;
-      }
-      lastError = err;
+  try {
+    const passwd = join(dir, 'passwd');
+    await writeFile(passwd, '', { mode: 0o600 });
+    for (const [user, password] of Object.entries(options.users)) {
+      execFileSync(MOSQUITTO_PASSWD_BIN, ['-b', passwd, user, password]);
     }
+    return await onFreePort('startMosquitto', (port) => new Broker(dir, passwd, port, options));
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
-  await rm(dir, { recursive: true, force: true });
-  throw lastError ?? new Error('startMosquitto: could not start');
 }
 
 class Broker implements MosquittoHandle {
   readonly port: number;
   readonly url: string;
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  private output = '';
+  private readonly process = new PeerProcess();
   private disposed = false;
   private readonly dir: string;
   private readonly passwd: string;
@@ -128,40 +110,20 @@ class Broker implements MosquittoHandle {
         '',
       ].join('\n'),
     );
-    const child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    reapOnExit(child);
-    let exitInfo: string | undefined;
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        exitInfo = signal ?? `code ${code}`;
-        resolve();
-      });
+    await this.process.start({
+      name: 'mosquitto',
+      bin: MOSQUITTO_BIN,
+      args: ['-c', conf],
+      ready: async (output) =>
+        output.includes(`listen socket on port ${this.port}`) && (await canConnect(this.port)),
+      portInUse: /Address already in use/i,
+      readyDeadlineMs: READY_DEADLINE_MS,
+      pollMs: 50,
     });
-    const collect = (d: Buffer) => {
-      this.output += d.toString();
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    const deadline = Date.now() + READY_DEADLINE_MS;
-    for (;;) {
-      if (exitInfo !== undefined) {
-        if (/Address already in use/i.test(this.output)) throw new PortInUseError(this.output);
-        throw new Error(`mosquitto exited during startup (${exitInfo}):\n${this.output}`);
-      }
-      if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${this.port}:\n${this.output}`);
-      if (this.output.includes(`listen socket on port ${this.port}`) && (await canConnect(this.port))) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
   }
 
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    await this.exited;
-    clearTimeout(timer);
+  stop(): Promise<void> {
+    return this.process.stop();
   }
 
   async dispose(): Promise<void> {
@@ -172,7 +134,7 @@ class Broker implements MosquittoHandle {
   }
 
   log(): string {
-    return this.output;
+    return this.process.output;
   }
 }
 

@@ -1,19 +1,15 @@
 /**
  * Test harness: a real nats-server (Debian package `nats-server`) on a free loopback port,
  * requiring a token, with no monitoring port and no JetStream: the cloud uses core NATS only.
- * It starts in a few milliseconds; kill() stops it abruptly (a broker crash).
+ * It starts in a few milliseconds.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { freePort } from './free-port.ts';
-import { reapOnExit } from './reap-on-exit.ts';
+import { onFreePort, PeerProcess } from './peer-process.ts';
 
 export const NATS_SERVER_BIN = '/usr/sbin/nats-server';
 
 const READY_DEADLINE_MS = 10_000;
-const STOP_GRACE_MS = 5_000;
-const PORT_ATTEMPTS = 3;
 
 export interface NatsHandle {
   readonly port: number;
@@ -27,8 +23,6 @@ export interface NatsHandle {
   log(): string;
 }
 
-class PortInUseError extends Error {}
-
 /** Starts a token-protected nats-server on a free port. */
 export async function startNats(): Promise<NatsHandle> {
   if (!existsSync(NATS_SERVER_BIN)) {
@@ -38,29 +32,14 @@ export async function startNats(): Promise<NatsHandle> {
     );
   }
   const token = randomBytes(16).toString('hex');
-  let lastError: Error | undefined;
-  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-    const server = new Server(await freePort(), token);
-    try {
-      await server.start();
-      return server;
-    } catch (err) {
-      await server.dispose();
-      if (!(err instanceof PortInUseError)) throw err;
-      lastError = err;
-    }
-  }
-  throw lastError ?? new Error('startNats: could not start');
+  return onFreePort('startNats', (port) => new Server(port, token));
 }
 
 class Server implements NatsHandle {
   readonly url: string;
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  private output = '';
-
   readonly port: number;
   readonly token: string;
+  private readonly process = new PeerProcess();
 
   constructor(port: number, token: string) {
     this.port = port;
@@ -68,47 +47,27 @@ class Server implements NatsHandle {
     this.url = `nats://127.0.0.1:${port}`;
   }
 
-  async start(): Promise<void> {
-    const child = spawn(NATS_SERVER_BIN, ['-a', '127.0.0.1', '-p', String(this.port), '--auth', this.token], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+  start(): Promise<void> {
+    return this.process.start({
+      name: 'nats-server',
+      bin: NATS_SERVER_BIN,
+      args: ['-a', '127.0.0.1', '-p', String(this.port), '--auth', this.token],
+      ready: (output) => output.includes('Server is ready'),
+      portInUse: /address already in use/i,
+      readyDeadlineMs: READY_DEADLINE_MS,
+      pollMs: 10,
     });
-    this.child = child;
-    reapOnExit(child);
-    let exitInfo: string | undefined;
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        exitInfo = signal ?? `code ${code}`;
-        resolve();
-      });
-    });
-    const collect = (d: Buffer) => {
-      this.output += d.toString();
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    const deadline = Date.now() + READY_DEADLINE_MS;
-    for (;;) {
-      if (exitInfo !== undefined) {
-        if (/address already in use/i.test(this.output)) throw new PortInUseError(this.output);
-        throw new Error(`nats-server exited during startup (${exitInfo}):\n${this.output}`);
-      }
-      if (Date.now() > deadline)
-        throw new Error(`nats-server did not get ready on ${this.port}:\n${this.output}`);
-      if (this.output.includes('Server is ready')) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
   }
 
-  async dispose(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    await this.exited;
-    clearTimeout(timer);
+  stop(): Promise<void> {
+    return this.process.stop();
+  }
+
+  dispose(): Promise<void> {
+    return this.stop();
   }
 
   log(): string {
-    return this.output;
+    return this.process.output;
   }
 }

@@ -6,7 +6,7 @@
  * run as root, so under root (CI) both initdb and the server run as the `postgres` user the
  * package creates.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,13 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort } from './free-port.ts';
-import { reapOnExit } from './reap-on-exit.ts';
+import { onFreePort, PeerProcess } from './peer-process.ts';
 
 const PG_ROOT = '/usr/lib/postgresql';
 const READY_DEADLINE_MS = 15_000;
-const STOP_GRACE_MS = 5_000;
-const PORT_ATTEMPTS = 3;
 const SUPERUSER = 'mfp';
 
 export interface PostgresHandle {
@@ -64,8 +61,6 @@ async function dropTo(): Promise<{ uid: number; gid: number } | undefined> {
   );
 }
 
-class PortInUseError extends Error {}
-
 let databases = 0;
 
 /** Initialises a cluster in a temp dir and starts it on a free port. */
@@ -99,31 +94,18 @@ export async function startPostgres(): Promise<PostgresHandle> {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
-  let lastError: Error | undefined;
-  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-    const server = new Server(bin, dir, await freePort(), password, user);
-    try {
-      await server.start();
-      return server;
-    } catch (err) {
-      await server.stop();
-      if (!(err instanceof PortInUseError)) {
-        await rm(dir, { recursive: true, force: true });
-        throw err;
-      }
-      lastError = err;
-    }
+  try {
+    return await onFreePort('startPostgres', (port) => new Server(bin, dir, port, password, user));
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
-  await rm(dir, { recursive: true, force: true });
-  throw lastError ?? new Error('startPostgres: could not start');
 }
 
 class Server implements PostgresHandle {
   readonly port: number;
   readonly url: string;
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  private output = '';
+  private readonly process = new PeerProcess();
   private disposed = false;
   private readonly password: string;
   private readonly bin: string;
@@ -149,10 +131,11 @@ class Server implements PostgresHandle {
     return `postgres://${SUPERUSER}:${this.password}@127.0.0.1:${this.port}/${name}`;
   }
 
-  async start(): Promise<void> {
-    const child = spawn(
-      join(this.bin, 'postgres'),
-      [
+  start(): Promise<void> {
+    return this.process.start({
+      name: 'postgres',
+      bin: join(this.bin, 'postgres'),
+      args: [
         '-D',
         join(this.dir, 'data'),
         '-c',
@@ -170,33 +153,11 @@ class Server implements PostgresHandle {
         '-c',
         'max_connections=200',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], ...this.user },
-    );
-    this.child = child;
-    reapOnExit(child);
-    let exitInfo: string | undefined;
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        exitInfo = signal ?? `code ${code}`;
-        resolve();
-      });
+      ...(this.user ? { spawn: this.user } : {}),
+      ready: (output) => output.includes('ready to accept connections'),
+      portInUse: /could not bind|Address already in use/i,
+      readyDeadlineMs: READY_DEADLINE_MS,
     });
-    const collect = (d: Buffer) => {
-      this.output += d.toString();
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    const deadline = Date.now() + READY_DEADLINE_MS;
-    for (;;) {
-      if (exitInfo !== undefined) {
-        if (/could not bind|Address already in use/i.test(this.output)) throw new PortInUseError(this.output);
-        throw new Error(`postgres exited during startup (${exitInfo}):\n${this.output}`);
-      }
-      if (Date.now() > deadline)
-        throw new Error(`postgres did not get ready on ${this.port}:\n${this.output}`);
-      if (this.output.includes('ready to accept connections')) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
   }
 
   async createDatabase(): Promise<string> {
@@ -211,13 +172,9 @@ class Server implements PostgresHandle {
     return this.databaseUrl(name);
   }
 
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGINT'); // "fast shutdown": disconnects clients, no waiting for them
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    await this.exited;
-    clearTimeout(timer);
+  /** "Fast shutdown" (SIGINT): disconnects clients, no waiting for them. */
+  stop(): Promise<void> {
+    return this.process.stop('SIGINT');
   }
 
   async dispose(): Promise<void> {
@@ -228,6 +185,6 @@ class Server implements PostgresHandle {
   }
 
   log(): string {
-    return this.output;
+    return this.process.output;
   }
 }
