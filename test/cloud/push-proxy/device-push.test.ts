@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
+import { describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../../src/clock/system-clock.ts';
-import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
 import { PROTOCOL_VERSION } from '../../../src/protocol/messages.ts';
 import { decodeStreamFromCloud } from '../../../src/protocol/push-proxy/codec.ts';
 import {
@@ -15,33 +11,13 @@ import {
 import { JsonLineChannel } from '../../../src/tunnel/json-line-channel.ts';
 import { TunnelMux } from '../../../src/tunnel/tunnel-mux.ts';
 import { wsTunnelTransport } from '../../../src/tunnel/ws-transport.ts';
+import { API_TOKEN, cloudPerTest } from '../../support/cloud-per-test.ts';
 
-const token = 't'.repeat(32);
-const apiToken = 'a'.repeat(32);
-let cloud: CloudServer;
-
-beforeEach(async () => {
-  cloud = await startCloudServer(
-    parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      api: { token: apiToken },
-      gateways: [{ id: 'gw1', token }],
-      store: { path: ':memory:' },
-      push: { ackTimeout: '300ms', deadline: '1500ms' },
-    }),
-    { logger: silentLogger() },
-  );
-});
-afterEach(async () => {
-  await cloud.stop();
-});
+const site = cloudPerTest({ config: { push: { ackTimeout: '300ms', deadline: '1500ms' } } });
 
 /** A gateway line by hand: hello naming its proxied devices, then a client-side mux. */
 async function gatewayLine(proxiedDevices: string[]) {
-  const ws = new WebSocket(`ws://127.0.0.1:${cloud.port}/push`, {
-    headers: { authorization: `Bearer ${token}`, 'x-mfp-gateway': 'gw1' },
-  });
-  await new Promise((resolve) => ws.once('open', resolve));
+  const ws = await site.openPush();
   ws.send(
     JSON.stringify({
       type: 'hello',
@@ -101,11 +77,11 @@ async function attachDevice(
 }
 
 const api = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
-  cloud.app.inject({
+  site.cloud.app.inject({
     method,
     url,
     payload: payload as never,
-    headers: { authorization: `Bearer ${apiToken}` },
+    headers: { authorization: `Bearer ${API_TOKEN}` },
   });
 
 const pushTo = (device: string) =>

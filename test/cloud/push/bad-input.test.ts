@@ -1,35 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MAX_PUSHES_IN_FLIGHT } from '../../../src/cloud/api/http-api.ts';
-import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
+import { API_TOKEN, cloudPerTest, GW1_AUTH } from '../../support/cloud-per-test.ts';
 import { nextMessage, rawHello } from '../../support/raw-gateway.ts';
 
-const token = 't'.repeat(32);
-let cloud: CloudServer;
-
-beforeEach(async () => {
-  cloud = await startCloudServer(
-    parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      api: { token: 'a'.repeat(32) },
-      gateways: [{ id: 'gw1', token }],
-      store: { path: ':memory:' },
-      push: { ackTimeout: '5s', deadline: '5s' },
-    }),
-    { logger: silentLogger() },
-  );
-});
-afterEach(async () => {
-  await cloud.stop();
-});
+const site = cloudPerTest({ config: { push: { ackTimeout: '5s', deadline: '5s' } } });
 
 function connect(headers: Record<string, string>): WebSocket {
-  return new WebSocket(`ws://127.0.0.1:${cloud.port}/push`, { headers });
+  return new WebSocket(`ws://127.0.0.1:${site.cloud.port}/push`, { headers });
 }
 
-const auth = { authorization: `Bearer ${token}`, 'x-mfp-gateway': 'gw1' };
+const auth = GW1_AUTH;
 
 function closed(ws: WebSocket): Promise<number> {
   return new Promise((resolve) => ws.once('close', (code) => resolve(code)));
@@ -86,7 +67,7 @@ describe('cloud push endpoint against a misbehaving peer', () => {
     const closing = closed(ws);
     ws.send('x'.repeat(200_000));
     expect(await closing).toBe(1009);
-    const res = await fetch(`http://127.0.0.1:${cloud.port}/health`);
+    const res = await fetch(`http://127.0.0.1:${site.cloud.port}/health`);
     expect(res.status).toBe(200);
   });
 
@@ -111,7 +92,7 @@ describe('cloud push endpoint against a misbehaving peer', () => {
     second.send(JSON.stringify(rawHello));
     expect(await nextMessage(second)).toMatchObject({ type: 'welcome', tookOver: true });
     expect(await firstClosed).toBe(1006);
-    expect(cloud.push.directory.lines('gw1')).toHaveLength(1);
+    expect(site.cloud.push.directory.lines('gw1')).toHaveLength(1);
     second.close();
   });
 });
@@ -119,9 +100,9 @@ describe('cloud push endpoint against a misbehaving peer', () => {
 describe('cloud push API bounds', () => {
   it('refuses pushes beyond the in-flight limit with 429 instead of queueing without bound', async () => {
     const api = (path: string, body?: unknown) =>
-      fetch(`http://127.0.0.1:${cloud.port}${path}`, {
+      fetch(`http://127.0.0.1:${site.cloud.port}${path}`, {
         method: body ? 'POST' : 'GET',
-        headers: { authorization: `Bearer ${'a'.repeat(32)}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
         body: body ? JSON.stringify(body) : undefined,
       });
     const ws = connect(auth);
@@ -145,9 +126,9 @@ describe('cloud push API bounds', () => {
   });
 
   it('answers an API call without the token with 401 and an unknown gateway with 404', async () => {
-    expect((await fetch(`http://127.0.0.1:${cloud.port}/api/v1/gateways/gw1`)).status).toBe(401);
-    const res = await fetch(`http://127.0.0.1:${cloud.port}/api/v1/gateways/nope`, {
-      headers: { authorization: `Bearer ${'a'.repeat(32)}` },
+    expect((await fetch(`http://127.0.0.1:${site.cloud.port}/api/v1/gateways/gw1`)).status).toBe(401);
+    const res = await fetch(`http://127.0.0.1:${site.cloud.port}/api/v1/gateways/nope`, {
+      headers: { authorization: `Bearer ${API_TOKEN}` },
     });
     expect(res.status).toBe(404);
   });

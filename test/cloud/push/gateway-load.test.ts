@@ -1,41 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
+import { cloudPerTest } from '../../support/cloud-per-test.ts';
 import { nextMessage, rawHello } from '../../support/raw-gateway.ts';
 
-const token = 't'.repeat(32);
-const apiToken = 'a'.repeat(32);
-let cloud: CloudServer;
-
-beforeEach(async () => {
-  cloud = await startCloudServer(
-    parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      api: { token: apiToken },
-      gateways: [{ id: 'gw1', token, cpuThreshold: '85%', lineThreshold: '1m' }],
-      store: { path: ':memory:' },
-    }),
-    { logger: silentLogger() },
-  );
-});
-afterEach(async () => {
-  await cloud.stop();
-});
+const site = cloudPerTest({ gw1: { cpuThreshold: '85%', lineThreshold: '1m' } });
 
 async function gatewayLoad(): Promise<Record<string, unknown> | null> {
-  const res = await fetch(`http://127.0.0.1:${cloud.port}/api/v1/gateways/gw1`, {
-    headers: { authorization: `Bearer ${apiToken}` },
-  });
-  return ((await res.json()) as { load: Record<string, unknown> | null }).load;
+  return (await site.api<{ load: Record<string, unknown> | null }>('/api/v1/gateways/gw1')).body.load;
 }
 
 async function openLine(): Promise<WebSocket> {
-  const ws = new WebSocket(`ws://127.0.0.1:${cloud.port}/push`, {
-    headers: { authorization: `Bearer ${token}`, 'x-mfp-gateway': 'gw1' },
-  });
-  await new Promise((r) => ws.once('open', r));
+  const ws = await site.openPush();
   const welcome = nextMessage(ws);
   ws.send(JSON.stringify(rawHello));
   expect(await welcome).toMatchObject({ type: 'welcome' });

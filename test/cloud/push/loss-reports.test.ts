@@ -1,51 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
+import { describe, expect, it } from 'vitest';
+import { cloudPerTest } from '../../support/cloud-per-test.ts';
 import { nextMessage, rawHello } from '../../support/raw-gateway.ts';
 
-const token = 't'.repeat(32);
-const apiToken = 'a'.repeat(32);
-let cloud: CloudServer;
-
-beforeEach(async () => {
-  cloud = await startCloudServer(
-    parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      api: { token: apiToken },
-      gateways: [{ id: 'gw1', token }],
-      store: { path: ':memory:' },
-    }),
-    { logger: silentLogger() },
-  );
-});
-afterEach(async () => {
-  await cloud.stop();
-});
+const site = cloudPerTest();
 
 async function api<T>(path: string): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${cloud.port}${path}`, {
-    headers: { authorization: `Bearer ${apiToken}` },
-  });
-  return (await (path.endsWith('metrics') ? res.text() : res.json())) as T;
+  return (await site.api<T>(path)).body;
 }
 
 /** Opens a raw line that says hello with the given lost list; resolves with the welcome. */
 async function hello(connectionId: string, lost: unknown[]): Promise<Record<string, unknown>> {
-  const ws = new WebSocket(`ws://127.0.0.1:${cloud.port}/push`, {
-    headers: { authorization: `Bearer ${token}`, 'x-mfp-gateway': 'gw1' },
-  });
-  opened.push(ws);
-  await new Promise((r) => ws.once('open', r));
+  const ws = await site.openPush();
   const welcome = nextMessage(ws);
   ws.send(JSON.stringify({ ...rawHello, connectionId, lost }));
   return welcome;
 }
-const opened: WebSocket[] = [];
-afterEach(() => {
-  for (const ws of opened.splice(0)) ws.terminate();
-});
 
 interface LogRecord {
   time: string;

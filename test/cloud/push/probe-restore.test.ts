@@ -1,34 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
-import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { cloudPerTest } from '../../support/cloud-per-test.ts';
 import { nextMessage, rawHello } from '../../support/raw-gateway.ts';
 
-const token = 't'.repeat(32);
-const auth = { authorization: `Bearer ${token}`, 'x-mfp-gateway': 'gw1' };
-let cloud: CloudServer;
-
-beforeEach(async () => {
-  cloud = await startCloudServer(
-    parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      api: { token: 'a'.repeat(32) },
-      gateways: [{ id: 'gw1', token }],
-      store: { path: ':memory:' },
-    }),
-    { logger: silentLogger() },
-  );
-});
-afterEach(async () => {
-  await cloud.stop();
-});
+const site = cloudPerTest();
 
 /** Opens a line of gw1 and returns it with its welcome. */
 async function openLine(connectionId: string, role: 'push' | 'probe') {
-  const ws = new WebSocket(`ws://127.0.0.1:${cloud.port}/push`, { headers: auth });
-  ws.on('error', () => {});
-  await new Promise((r) => ws.once('open', r));
+  const ws = await site.openPush();
   const welcome = nextMessage(ws);
   ws.send(JSON.stringify({ ...rawHello, connectionId, role }));
   return { ws, welcome: await welcome };
