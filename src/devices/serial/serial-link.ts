@@ -5,6 +5,7 @@ import { Backoff } from '../../retry/backoff.ts';
 import { onDemand } from '../../runtime/on-demand.ts';
 import { DeviceError } from '../device-error.ts';
 import type { PjlChannel, PjlLink } from '../pjl/pjl-channel.ts';
+import { pollBothWays } from './poll-both-ways.ts';
 
 /** Line settings of an RS-232 / USB-serial port, as configured per device. */
 export interface SerialLineSettings {
@@ -23,7 +24,7 @@ export interface SerialLineSettings {
 /** The parts of a serialport stream the link uses; SerialPort and SerialPortMock both fit. */
 export type SerialPortLike = Pick<
   SerialPort,
-  'open' | 'close' | 'write' | 'on' | 'once' | 'off' | 'isOpen' | 'removeAllListeners'
+  'open' | 'close' | 'write' | 'on' | 'once' | 'off' | 'isOpen' | 'removeAllListeners' | 'port'
 >;
 
 export interface SerialLinkOptions extends SerialLineSettings {
@@ -177,6 +178,7 @@ export class SerialLink implements PjlLink {
       this.scheduleReopen();
       return;
     }
+    pollBothWays(port);
     this.port = port;
     this.backoff.reset();
     port.on('error', () => {});

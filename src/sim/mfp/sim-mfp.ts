@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { SerialPort } from 'serialport';
+import { pollBothWays } from '../../devices/serial/poll-both-ways.ts';
 import { DirectConnectError, type DirectRequest } from './direct-handover.ts';
 import { DirectConnection, type DirectTransfer, describeTransfer } from './direct-transfer.ts';
 import type { DirectWord, InterruptAnswer, JobSink, PjlDeviceHost } from './pjl-device-session.ts';
@@ -129,6 +130,7 @@ export class SimMfp implements PjlDeviceHost {
             setTimeout(tryOpen, retryMs);
             return;
           }
+          pollBothWays(port);
           this.serialPorts.add(port);
           // A pty whose far end died does not always wake a paused reader; a replug shows as
           // the path now naming another device, so that also counts as the cable being pulled.

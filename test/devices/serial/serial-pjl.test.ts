@@ -71,6 +71,21 @@ describe('PJL over a serial line (socat pty pair) to the sim MFP', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('finishes every job when its writes fill the line while the port waits to read', async () => {
+    // Each document goes as one 64 KiB write, more than the pty holds: the write meets EAGAIN
+    // and waits for the line to drain while the port's reader waits for the device to speak.
+    // bindings-cpp's poller kept only the last wait, so a job stalled with bytes queued.
+    const docs = Array.from({ length: 30 }, () => documentBytes(64 * 1024));
+    const results = await Promise.all(
+      docs.map((doc, i) => driver.print({ jobId: `full-${i}`, document: Readable.from([doc]) })),
+    );
+    expect(results.map((r) => r.bytesSent)).toEqual(docs.map((d) => d.length));
+    expect(sim.jobs).toHaveLength(docs.length);
+    for (const [i, doc] of docs.entries()) {
+      expect(sha256(await readFile(sim.jobs[i]?.path as string))).toBe(sha256(doc));
+    }
+  });
+
   it('prints byte-exact and reads status over the line', async () => {
     expect(link.lineState.up).toBe(true);
     const data = documentBytes(200_000);
