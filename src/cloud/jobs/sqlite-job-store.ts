@@ -1,4 +1,4 @@
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { openSharedDatabase } from '../../storage/sqlite-file.ts';
 import {
   type Job,
@@ -14,6 +14,8 @@ import {
 /** Jobs in the node's SQLite file (node:sqlite): every accepted job survives a restart. */
 export class SqliteJobStore implements JobStore {
   private readonly db: DatabaseSync;
+  /** Each query prepared once (a line coming up reads its gateway's jobs: 20,000 in a reconnect storm). */
+  private readonly queries = new Map<string, StatementSync>();
 
   constructor(path: string) {
     this.db = openSharedDatabase(path);
@@ -52,7 +54,12 @@ export class SqliteJobStore implements JobStore {
   }
 
   private rows(sql: string, ...params: (string | number | null)[]): Job[] {
-    return (this.db.prepare(sql).all(...params) as unknown as JobRow[]).map(toJob);
+    let statement = this.queries.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.queries.set(sql, statement);
+    }
+    return (statement.all(...params) as unknown as JobRow[]).map(toJob);
   }
 
   async insert(job: NewJob): Promise<Job> {

@@ -1,4 +1,4 @@
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { openSharedDatabase } from '../../storage/sqlite-file.ts';
 import {
   changeColumns,
@@ -11,6 +11,8 @@ import {
 /** The registered gateways in the node's SQLite file (one node, zero set-up). */
 export class SqliteGatewayRegistry implements GatewayRegistry {
   private readonly db: DatabaseSync;
+  /** Prepared once: every line's upgrade and every push reads its gateway. */
+  private readonly getStmt: StatementSync;
 
   constructor(path: string) {
     this.db = openSharedDatabase(path);
@@ -27,10 +29,11 @@ export class SqliteGatewayRegistry implements GatewayRegistry {
         updated_at INTEGER NOT NULL
       );
     `);
+    this.getStmt = this.db.prepare('SELECT * FROM registered_gateways WHERE id = ?');
   }
 
   async get(id: string): Promise<RegisteredGateway | undefined> {
-    const row = this.db.prepare('SELECT * FROM registered_gateways WHERE id = ?').get(id);
+    const row = this.getStmt.get(id);
     return row ? toGateway(row) : undefined;
   }
 
