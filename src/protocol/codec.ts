@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ProtocolError } from './errors.ts';
+import { checkKeepalive } from './keepalive-check.ts';
 import {
   type CloudToGateway,
   cloudToGatewaySchema,
@@ -27,6 +28,8 @@ export function decodeControl<T>(
   schema: z.ZodType<T>,
   known: Set<string>,
   maxBytes: number,
+  /** A cheaper check of the commonest message: what it returns the schema would; undefined: ask the schema. */
+  fastPath?: (value: Record<string, unknown>) => T | undefined,
 ): Decoded<T> {
   const fail = (error: ProtocolError): Decoded<T> => ({ ok: false, error });
   if (isBinary) {
@@ -61,6 +64,8 @@ export function decodeControl<T>(
   if (!known.has(type)) {
     return fail(new ProtocolError('MFP_ERR_UNKNOWN_TYPE', `unknown message type "${type.slice(0, 64)}"`));
   }
+  const fast = fastPath?.(value as Record<string, unknown>);
+  if (fast !== undefined) return { ok: true, message: fast };
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -78,7 +83,7 @@ export function decodeFromGateway(
   isBinary = false,
   maxBytes = MAX_CONTROL_FRAME_BYTES,
 ): Decoded<GatewayToCloud> {
-  return decodeControl(data, isBinary, gatewayToCloudSchema, KNOWN_TYPES.gateway, maxBytes);
+  return decodeControl(data, isBinary, gatewayToCloudSchema, KNOWN_TYPES.gateway, maxBytes, checkKeepalive);
 }
 
 /** Decodes a frame the gateway received from the cloud. */
