@@ -15,6 +15,19 @@ import type {
 
 /** Gateways whose excess over the per-gateway cap one prune call looks at. */
 const CAP_GATEWAYS_PER_CALL = 16;
+/**
+ * How long the log row of an exchange that changed no evidence (most keep-alives) may wait in
+ * memory for the rows after it, ms: one commit then carries tens of rows, not one.
+ */
+const WRITE_BEHIND_MS = 100;
+/** Rows waiting in memory past which they are written at once. */
+const WRITE_BEHIND_MAX_ROWS = 2_000;
+/**
+ * Page cache of the log's connection, KiB: enough for the B-tree pages every gateway's next row
+ * goes into (one leaf of the gateway/time index each) and the trees' inner pages, so an insert
+ * reads no page from the file (SQLite's default is 2 MB).
+ */
+const PAGE_CACHE_KIB = 64 * 1024;
 
 interface RecordRow {
   id: number;
@@ -62,10 +75,28 @@ function toGatewayInfo(row: Record<string, unknown>): GatewayInfo {
   };
 }
 
+/** An exchange folded and waiting to be written. */
+interface PendingExchange {
+  gatewayId: string;
+  records: readonly StatusRecord[];
+  evidence: Evidence;
+  changed: boolean;
+  /** Set when the caller waits for the write (the evidence changed). */
+  done?: { resolve: (recorded: Recorded) => void; reject: (err: Error) => void };
+}
+
 /**
  * The learning store of a single cloud node, in SQLite via node:sqlite (no native module to
- * build; ":memory:" for tests). This node is the only writer, so each gateway's evidence is
- * also kept parsed in memory: a keep-alive costs one log insert and no read.
+ * build; ":memory:" for tests). This node is the only writer, so each gateway's evidence and
+ * each site's members are also kept in memory, and the log's row ids are numbered here: a
+ * keep-alive costs one log insert, no read, and no commit of its own.
+ *
+ * Writes are grouped. An exchange that changed its gateway's evidence is written at the end of
+ * its event-loop tick, with whatever waits, and its record() resolves once it is on file: advice
+ * never rests on evidence that is not. An exchange that changed nothing (a keep-alive no longer
+ * than what is known) resolves at once; its row waits in memory up to WRITE_BEHIND_MS for the
+ * rows after it. A batch that cannot be written fails the next record() (the caller logs it and
+ * that exchange goes unanswered), and the evidence is read again from the file.
  */
 export class SqliteLearningStore implements LearningStore {
   private readonly db: DatabaseSync;
@@ -81,15 +112,18 @@ export class SqliteLearningStore implements LearningStore {
   private readonly keepFromStmt: StatementSync;
   private readonly pruneGatewayStmt: StatementSync;
   private readonly evidenceCache = new Map<string, Evidence | null>();
-  /** Exchanges folded this tick, written together at its end (flush). */
-  private readonly pending: Array<{
-    gatewayId: string;
-    records: readonly NewRecord[];
-    evidence: Evidence;
-    changed: boolean;
-    resolve: (recorded: Recorded) => void;
-    reject: (err: Error) => void;
-  }> = [];
+  /** The gateways of each site asked for so far, kept as saveGateway changes them. */
+  private readonly siteCache = new Map<string, Set<string>>();
+  /** Exchanges folded but not yet written (flush). */
+  private readonly pending: PendingExchange[] = [];
+  private pendingRows = 0;
+  /** The flush at the end of this tick (an exchange waits for it) or after WRITE_BEHIND_MS. */
+  private flushSoon: NodeJS.Immediate | undefined;
+  private flushLater: NodeJS.Timeout | undefined;
+  /** Why the last write-behind batch failed, told to the next record(). */
+  private writeError: Error | undefined;
+  /** The id the next log row gets (AUTOINCREMENT's sequence, kept here as the only writer). */
+  private nextId: number;
   /** Where the per-gateway cap left off, so each prune call moves on through the gateways. */
   private capCursor = '';
 
@@ -97,6 +131,7 @@ export class SqliteLearningStore implements LearningStore {
     this.db = openSharedDatabase(path);
     this.db.exec(`
       PRAGMA synchronous = NORMAL;
+      PRAGMA cache_size = -${PAGE_CACHE_KIB};
       CREATE TABLE IF NOT EXISTS status_log (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         time INTEGER NOT NULL,
@@ -146,9 +181,10 @@ export class SqliteLearningStore implements LearningStore {
           WHERE status = 'NG' AND session_id IS NOT NULL;
       `);
     this.insertStmt = this.db.prepare(`INSERT INTO status_log
-      (time, gateway_id, client_id, connection_id, session_id, role, data_type, status, idle_before_ms,
+      (id, time, gateway_id, client_id, connection_id, session_id, role, data_type, status, idle_before_ms,
        connection_age_ms, failure, policy_limited)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (gateway_id, session_id) WHERE status = 'NG' AND session_id IS NOT NULL DO NOTHING`);
     this.recentStmt = this.db.prepare(`SELECT * FROM (
         SELECT * FROM status_log WHERE gateway_id = ? AND time >= ? ORDER BY time DESC, id DESC LIMIT ?
       ) ORDER BY time ASC, id ASC`);
@@ -173,45 +209,61 @@ export class SqliteLearningStore implements LearningStore {
     this.pruneGatewayStmt = this.db.prepare(
       'DELETE FROM status_log WHERE id IN (SELECT id FROM status_log WHERE gateway_id = ? AND time <= ? LIMIT ?)',
     );
+    this.nextId = this.lastId() + 1;
   }
 
   async record(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Promise<Recorded> {
+    if (this.writeError) {
+      const err = this.writeError;
+      this.writeError = undefined;
+      throw err;
+    }
     // A death may be a repeat (its session's, already logged): only the insert can tell, so it
-    // is written at once, after what waits. Every other row is new: folded now, written with the tick's.
+    // is written at once, after what waits. Every other row is new: folded and numbered now.
     if (records.some((r) => r.status === 'NG' && r.sessionId !== undefined)) {
       this.flush();
       return this.recordNow(gatewayId, records, fold);
     }
     const current = this.cachedEvidence(gatewayId);
-    const evidence = fold(
-      current,
-      records.map((r) => ({ ...r, id: 0 })),
-    );
+    const stored = records.map((r) => ({ ...r, id: this.nextId++ }));
+    const evidence = fold(current, stored);
     this.evidenceCache.set(gatewayId, evidence);
+    const changed = evidence !== current;
+    const entry: PendingExchange = { gatewayId, records: stored, evidence, changed };
+    this.pending.push(entry);
+    this.pendingRows += stored.length;
+    if (!changed) {
+      if (this.pendingRows >= WRITE_BEHIND_MAX_ROWS) this.flush();
+      else this.flushLater ??= setTimeout(() => this.flush(), WRITE_BEHIND_MS).unref();
+      return { records: stored, evidence, changed };
+    }
+    this.flushSoon ??= setImmediate(() => this.flush());
     return new Promise((resolve, reject) => {
-      this.pending.push({ gatewayId, records, evidence, changed: evidence !== current, resolve, reject });
-      if (this.pending.length === 1) setImmediate(() => this.flush());
+      entry.done = { resolve, reject };
     });
   }
 
   /**
-   * Writes the records and evidence of this tick's exchanges in one transaction (group commit:
+   * Writes the records and evidence of the waiting exchanges in one transaction (group commit:
    * a commit per keep-alive cost more CPU than the rest of the exchange). The write lock is held
    * only within this synchronous call, so the other stores' connections to the file never wait
    * on it across the event loop.
    */
   private flush(): void {
+    clearImmediate(this.flushSoon);
+    clearTimeout(this.flushLater);
+    this.flushSoon = undefined;
+    this.flushLater = undefined;
     const batch = this.pending.splice(0);
+    this.pendingRows = 0;
     if (batch.length === 0) return;
-    const results: Recorded[] = [];
     try {
       this.db.exec('BEGIN');
       const saved = new Map<string, { evidence: Evidence; at: number }>();
       for (const entry of batch) {
-        const stored = entry.records.map((r) => ({ ...r, id: Number(this.insertRow(r).lastInsertRowid) }));
+        for (const r of entry.records) this.insertRow(r, r.id);
         if (entry.changed)
-          saved.set(entry.gatewayId, { evidence: entry.evidence, at: stored.at(-1)?.time ?? 0 });
-        results.push({ records: stored, evidence: entry.evidence, changed: entry.changed });
+          saved.set(entry.gatewayId, { evidence: entry.evidence, at: entry.records.at(-1)?.time ?? 0 });
       }
       for (const [gatewayId, { evidence, at }] of saved)
         this.saveEvidenceStmt.run(gatewayId, JSON.stringify(evidence), at);
@@ -220,10 +272,14 @@ export class SqliteLearningStore implements LearningStore {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       // The cache ran ahead of the file by this batch: read the evidence again from the file.
       this.evidenceCache.clear();
-      for (const entry of batch) entry.reject(err as Error);
+      this.nextId = this.lastId() + 1;
+      const waited = batch.filter((entry) => entry.done);
+      for (const entry of waited) entry.done?.reject(err as Error);
+      if (waited.length < batch.length) this.writeError = err as Error;
       return;
     }
-    for (const [i, entry] of batch.entries()) entry.resolve(results[i] as Recorded);
+    for (const { records, evidence, changed, done } of batch)
+      done?.resolve({ records: [...records], evidence, changed });
   }
 
   /** One exchange in its own transaction, its rows inserted before the fold. */
@@ -251,13 +307,17 @@ export class SqliteLearningStore implements LearningStore {
   }
 
   async siteMembers(siteKey: string): Promise<SiteMember[]> {
-    return (this.siteStmt.all(siteKey) as Array<{ gateway_id: string }>).map((row) => ({
-      gatewayId: row.gateway_id,
-      evidence: this.cachedEvidence(row.gateway_id),
+    return [...this.membersOf(siteKey)].sort().map((gatewayId) => ({
+      gatewayId,
+      evidence: this.cachedEvidence(gatewayId),
     }));
   }
 
   async saveGateway(info: GatewayInfo): Promise<void> {
+    const before = this.gatewayStmt.get(info.gatewayId) as { site_key: string } | undefined;
+    if (before && before.site_key !== info.siteKey)
+      this.siteCache.get(before.site_key)?.delete(info.gatewayId);
+    this.siteCache.get(info.siteKey)?.add(info.gatewayId);
     this.upsertGatewayStmt.run(
       info.gatewayId,
       info.clientId,
@@ -319,13 +379,15 @@ export class SqliteLearningStore implements LearningStore {
 
   /** Appends a row; undefined when it is a death already recorded (its session's). */
   private insert(r: NewRecord): StatusRecord | undefined {
-    const result = this.insertRow(r);
+    const id = this.nextId++;
+    const result = this.insertRow(r, id);
     if (Number(result.changes) === 0) return undefined;
-    return { ...r, id: Number(result.lastInsertRowid) };
+    return { ...r, id };
   }
 
-  private insertRow(r: NewRecord): { changes: number | bigint; lastInsertRowid: number | bigint } {
+  private insertRow(r: NewRecord, id: number): { changes: number | bigint } {
     return this.insertStmt.run(
+      id,
       r.time,
       r.gatewayId,
       r.clientId,
@@ -339,6 +401,25 @@ export class SqliteLearningStore implements LearningStore {
       r.failure ?? null,
       r.policyLimited ? 1 : 0,
     );
+  }
+
+  /** The largest id the log ever gave a row (deleted ones included, as AUTOINCREMENT keeps it). */
+  private lastId(): number {
+    const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'status_log'").get() as
+      | { seq: number }
+      | undefined;
+    return row?.seq ?? 0;
+  }
+
+  /** A site's gateways: read once from the site index, then kept as hellos move gateways. */
+  private membersOf(siteKey: string): Set<string> {
+    let members = this.siteCache.get(siteKey);
+    if (!members) {
+      const rows = this.siteStmt.all(siteKey) as Array<{ gateway_id: string }>;
+      members = new Set(rows.map((row) => row.gateway_id));
+      this.siteCache.set(siteKey, members);
+    }
+    return members;
   }
 
   private cachedEvidence(gatewayId: string): Evidence | null {

@@ -77,6 +77,61 @@ describe('the SQLite learning store’s group commit', () => {
     expect(await store.recent('g1', 0, 10)).toHaveLength(1);
   });
 
+  it('answers an exchange that changed no evidence at once and writes its row with the later ones', async () => {
+    const { store, file } = fileStore();
+    const other = new DatabaseSync(file);
+    cleanup.push(() => other.close());
+    const rows = () => (other.prepare('SELECT COUNT(*) AS n FROM status_log').get() as { n: number }).n;
+    const learned = await store.record('g1', [keepalive('g1', 1_000, 45_000)], fold);
+    expect(learned.changed).toBe(true);
+    expect(rows()).toBe(1);
+    // No longer than what is known: the evidence stays, the row waits in memory.
+    const plain = await store.record('g1', [keepalive('g1', 2_000, 30_000)], fold);
+    expect(plain).toMatchObject({ changed: false, evidence: learned.evidence });
+    expect(plain.records.map((r) => r.id)).toEqual([2]);
+    expect(rows()).toBe(1);
+    // Every read of the log writes what waits first.
+    expect((await store.recent('g1', 0, 10)).map((r) => [r.id, r.idleBeforeMs])).toEqual([
+      [1, 45_000],
+      [2, 30_000],
+    ]);
+    expect(rows()).toBe(2);
+  });
+
+  it('writes waiting rows when it closes', async () => {
+    const { store, file } = fileStore();
+    const other = new DatabaseSync(file);
+    cleanup.push(() => other.close());
+    const rows = () => (other.prepare('SELECT COUNT(*) AS n FROM status_log').get() as { n: number }).n;
+    await store.record('g1', [keepalive('g1', 1_000, 45_000)], fold);
+    await store.record('g1', [keepalive('g1', 2_000, 30_000)], fold);
+    expect(rows()).toBe(1);
+    await store.close();
+    expect(rows()).toBe(2);
+  });
+
+  it('fails the next exchange when waiting rows could not be written, and rereads the evidence', async () => {
+    const { store, file } = fileStore();
+    const other = new DatabaseSync(file);
+    cleanup.push(() => other.close());
+    const learned = await store.record('g1', [keepalive('g1', 1_000, 45_000)], fold);
+    // The file refuses the next row (as a full disk would), after the exchange was answered.
+    other.exec(`CREATE TRIGGER refuse BEFORE INSERT ON status_log WHEN NEW.idle_before_ms = 30000
+      BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+    await store.record('g1', [keepalive('g1', 2_000, 30_000)], fold);
+    expect(await store.recent('g1', 0, 10)).toHaveLength(1);
+    await expect(store.record('g1', [keepalive('g1', 3_000, 20_000)], fold)).rejects.toThrow(
+      'refused by the test',
+    );
+    other.exec('DROP TRIGGER refuse');
+    const next = await store.record('g1', [keepalive('g1', 4_000, 20_000)], fold);
+    expect(next.evidence).toEqual(learned.evidence);
+    expect((await store.recent('g1', 0, 10)).map((r) => [r.id, r.idleBeforeMs])).toEqual([
+      [1, 45_000],
+      [2, 20_000],
+    ]);
+  });
+
   it('writes a reported death at once, after what waits, and logs a repeat of it once', async () => {
     const { store } = fileStore();
     const death: NewRecord = {

@@ -78,6 +78,8 @@ describe.each(storeBackends())('learning store on $name', ({ name, fresh }) => {
     const same = await store.record('g1', [{ ...base, time: 2000, idleBeforeMs: 20_000 }], fold);
     expect(same.changed).toBe(false);
     expect(same.evidence).toEqual(first.evidence);
+    // A restart: the node closes its store, writing what waits, before the next one opens it.
+    await opened.pop()?.close();
     const reopened = await open(settings);
     expect(await reopened.evidence('g1')).toEqual(first.evidence);
     expect(await reopened.recent('g1', 0, 10)).toHaveLength(2);
@@ -166,6 +168,20 @@ describe.each(storeBackends())('learning store on $name', ({ name, fresh }) => {
       ['b', 40_000],
     ]);
     expect((await store.gateway('c'))?.siteKey).toBe('other');
+  });
+
+  it('follows a gateway that moves to another site after both sites were read', async () => {
+    const store = await open(await fresh());
+    const info = { clientId: 'c', domain: 'd', egressAddress: null, lastHelloAt: 1 };
+    await store.saveGateway({ ...info, gatewayId: 'a', siteKey: 'one' });
+    await store.saveGateway({ ...info, gatewayId: 'b', siteKey: 'one' });
+    const ids = async (site: string) => (await store.siteMembers(site)).map((m) => m.gatewayId);
+    expect(await ids('one')).toEqual(['a', 'b']);
+    expect(await ids('two')).toEqual([]);
+    await store.saveGateway({ ...info, gatewayId: 'a', siteKey: 'two', lastHelloAt: 2 });
+    await store.saveGateway({ ...info, gatewayId: 'c', siteKey: 'two', lastHelloAt: 2 });
+    expect(await ids('one')).toEqual(['b']);
+    expect(await ids('two')).toEqual(['a', 'c']);
   });
 
   it('prunes by age and by a per-gateway cap, in batches, until the sweep is done', async () => {
