@@ -1,5 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { openSharedDatabase } from '../../storage/sqlite-file.ts';
+import { WalCheckpointer } from '../../storage/wal-checkpointer.ts';
 import type { Evidence } from '../learning/evidence.ts';
 import type { StatusRecord } from '../learning/status-record.ts';
 import type {
@@ -28,6 +29,17 @@ const WRITE_BEHIND_MAX_ROWS = 2_000;
  * reads no page from the file (SQLite's default is 2 MB).
  */
 const PAGE_CACHE_KIB = 64 * 1024;
+/** How often the write-ahead log is copied into the file, off the event loop (storage/wal-checkpointer.ts), ms. */
+export const CHECKPOINT_EVERY_MS = 1000;
+/**
+ * The writer's own checkpoint threshold while the worker runs, pages (40 MB): the log restarts
+ * from its beginning only when a writer finds it all copied, which a writer committing during
+ * every worker checkpoint (a history import) never does; past this the writer checkpoints
+ * itself, cheaply, as the worker copied most of it.
+ */
+const WRITER_CHECKPOINT_PAGES = 10_000;
+/** SQLite's own threshold, pages: what the writer goes back to if the checkpoint worker fails. */
+const AUTO_CHECKPOINT_PAGES = 1000;
 
 interface RecordRow {
   id: number;
@@ -124,10 +136,12 @@ export class SqliteLearningStore implements LearningStore {
   private writeError: Error | undefined;
   /** The id the next log row gets (AUTOINCREMENT's sequence, kept here as the only writer). */
   private nextId: number;
+  /** Copies the write-ahead log into the file from a worker (none for ":memory:"). */
+  private readonly checkpointer: WalCheckpointer | undefined;
   /** Where the per-gateway cap left off, so each prune call moves on through the gateways. */
   private capCursor = '';
 
-  constructor(path: string) {
+  constructor(path: string, options: { checkpointEveryMs?: number } = {}) {
     this.db = openSharedDatabase(path);
     this.db.exec(`
       PRAGMA synchronous = NORMAL;
@@ -210,6 +224,20 @@ export class SqliteLearningStore implements LearningStore {
       'DELETE FROM status_log WHERE id IN (SELECT id FROM status_log WHERE gateway_id = ? AND time <= ? LIMIT ?)',
     );
     this.nextId = this.lastId() + 1;
+    if (path !== ':memory:') {
+      // Commits no longer copy the log into the file themselves: the worker does, every second.
+      this.db.exec(`PRAGMA wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
+      this.checkpointer = new WalCheckpointer(path, options.checkpointEveryMs ?? CHECKPOINT_EVERY_MS, () => {
+        if (this.db.isOpen) this.db.exec(`PRAGMA wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
+      });
+    }
+  }
+
+  /** Copies the write-ahead log into the file now, off the event loop (tests; the worker does it every second). */
+  checkpoint(): Promise<{ log: number; checkpointed: number }> {
+    if (!this.checkpointer) return Promise.resolve({ log: 0, checkpointed: 0 });
+    this.flush();
+    return this.checkpointer.checkpoint();
   }
 
   async record(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Promise<Recorded> {
@@ -373,6 +401,7 @@ export class SqliteLearningStore implements LearningStore {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     this.flush();
     if (this.db.isOpen) this.db.close();
   }
