@@ -324,12 +324,17 @@ function cpuPercents(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpu
   return { groups, other: round(Math.max(0, (100 * (b.machine - a.machine)) / seconds - ours)) };
 }
 
-/** The event-loop lag of every node, worst per second, over samples written between two times. */
+/**
+ * The event-loop lag of every node, worst per second, over samples written between two times. A
+ * sample covers the second before it was written, so one written after `to` covers what came
+ * after the window too — the bench's own GET /api/v1/gateways and the fleet's lines closing —
+ * and is left out.
+ */
 function lagSeries(nodes: readonly CloudNode[], from: number, to: number): number[] {
   const perNode = nodes.map((n) =>
     n
       .lag()
-      .filter((s: LagSample) => s.at > from && s.at <= to + 1000)
+      .filter((s: LagSample) => s.at > from && s.at <= to)
       .map((s) => s.maxMs),
   );
   const seconds = Math.max(0, ...perNode.map((series) => series.length));
