@@ -68,6 +68,8 @@ export interface CloudModelOptions {
   config: LearningConfig;
   /** How long the cloud waits for an acknowledgement before it calls a send failed, ms. */
   ackDeadlineMs: number;
+  /** The same for a probe (the cloud's keepalive.probeAckTimeout), ms. */
+  probeAckDeadlineMs: number;
   metrics: SimMetrics;
   /** Probe lines the representative keeps while learning (default PROBE_LINES). */
   probeLines?: number;
@@ -87,6 +89,7 @@ export class SimCloud {
   private readonly clock: Clock;
   private readonly config: LearningConfig;
   private readonly ackDeadlineMs: number;
+  private readonly probeAckDeadlineMs: number;
   private readonly metrics: SimMetrics;
   private readonly probeNames: ProbeLineName[];
   private readonly gateways = new Map<string, CloudGateway>();
@@ -98,6 +101,7 @@ export class SimCloud {
     this.clock = options.clock;
     this.config = options.config;
     this.ackDeadlineMs = options.ackDeadlineMs;
+    this.probeAckDeadlineMs = options.probeAckDeadlineMs;
     this.metrics = options.metrics;
     this.probeNames = PROBE_NAMES(options.probeLines ?? PROBE_LINES);
     this.scheduleTick();
@@ -435,7 +439,7 @@ export class SimCloud {
       this.replan(site);
     };
     if (delivery === 'reset') failed();
-    else this.clock.setTimeout(failed, this.ackDeadlineMs);
+    else this.clock.setTimeout(failed, this.probeAckDeadlineMs);
   }
 
   private closeProbeLines(gw: CloudGateway): void {

@@ -1,6 +1,7 @@
 import { ManualClock } from '../../src/clock/manual-clock.ts';
 import { DEFAULT_LEARNING_CONFIG, type LearningConfig } from '../../src/cloud/learning/learning-config.ts';
 import { DEFAULT_ANSWER_TIMEOUT_MS } from '../../src/config/keepalive-defaults.ts';
+import { PROBE_ACK_TIMEOUT_MS } from '../../src/config/learning-defaults.ts';
 import { SimCloud } from './cloud-model.ts';
 import { Firewall } from './firewall.ts';
 import { type GatewaySpec, SimGateway } from './gateway-model.ts';
@@ -14,8 +15,10 @@ export const WEEK_MS = 7 * DAY_MS;
 
 /** Pushes arrive as a Poisson process, one per 20 min per gateway on average. */
 export const PUSH_MEAN_GAP_MS = 20 * MINUTE_MS;
-/** How long the cloud waits for an acknowledgement of a push or probe. */
+/** How long the cloud waits for an acknowledgement of a push (push.ackTimeout). */
 export const ACK_DEADLINE_MS = 10_000;
+/** How long it waits for the acknowledgement of a probe (keepalive.probeAckTimeout). */
+export const PROBE_ACK_DEADLINE_MS = PROBE_ACK_TIMEOUT_MS;
 
 /** One office: a middlebox, its egress address, and the gateways behind it. */
 export interface SiteSpec {
@@ -39,6 +42,7 @@ export interface Scenario {
   config?: LearningConfig;
   answerTimeoutMs?: number;
   ackDeadlineMs?: number;
+  probeAckDeadlineMs?: number;
   /** Mean gap between pushes per gateway; null: no pushes. */
   pushMeanGapMs?: number | null;
   /** Probe lines the representative keeps while learning (default PROBE_LINES). */
@@ -95,6 +99,7 @@ export class WeekSimulation {
       clock: this.clock,
       config: this.config,
       ackDeadlineMs: scenario.ackDeadlineMs ?? ACK_DEADLINE_MS,
+      probeAckDeadlineMs: scenario.probeAckDeadlineMs ?? PROBE_ACK_DEADLINE_MS,
       metrics: this.metrics,
       ...(scenario.probeLines === undefined ? {} : { probeLines: scenario.probeLines }),
     });

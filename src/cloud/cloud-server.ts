@@ -150,7 +150,7 @@ export async function startCloudServer(
     advisor,
     clock,
     logger: log,
-    probeAckTimeoutMs: config.push.ackTimeout,
+    probeAckTimeoutMs: config.keepalive.probeAckTimeout,
     overload,
     clientAddress: new ClientAddress(config.listen.trustedProxies),
     onStream: (line, request) => proxiedDevices.accept(line, request),

@@ -9,6 +9,7 @@ import {
   MARGIN_FRACTION,
   MAX_INTERVAL_MS,
   MIN_INTERVAL_MS,
+  PROBE_ACK_TIMEOUT_MS,
   PROBE_TOLERANCE_FRACTION,
   WINDOW_MS,
 } from './learning-defaults.ts';
@@ -198,6 +199,9 @@ export const cloudConfigSchema = z
         probe: z.boolean().default(true).describe('let one representative per domain probe longer gaps'),
         probeTolerance: fraction(percent(PROBE_TOLERANCE_FRACTION), 0.1).describe(
           'stop probing when the bounds are this close',
+        ),
+        probeAckTimeout: duration(formatDuration(PROBE_ACK_TIMEOUT_MS)).describe(
+          'a probe unacknowledged this long has failed (a round trip with room to spare)',
         ),
       })
       .prefault({}),

@@ -40,3 +40,11 @@ export const DOMAIN_MIN_AGREEING = 2;
  * Then L ≥ 0.95 T, and advice L × (1 − margin) ≥ 0.9025 T: within the required 10 % of T.
  */
 export const PROBE_TOLERANCE_FRACTION = 0.05;
+/**
+ * A probe unacknowledged this long has failed: the gap it tested is past the timeout. The
+ * gateway acknowledges a probe at once, so this is a round trip with room to spare, not the
+ * push deadline (a push's acknowledgement waits for the job): behind a 7 s proxy each failed
+ * probe cost 10 s, longer than the timeout it measured. A slower answer reads as a failure at
+ * that gap, which errs on the safe side (advice too short, never too long).
+ */
+export const PROBE_ACK_TIMEOUT_MS = 3 * SECOND_MS;
