@@ -205,15 +205,18 @@ export class SimCloud {
   private sendDown(
     gatewayId: string,
     kind: DownMessage['kind'],
-    tried: readonly PushLineName[],
+    tried: readonly LineName[],
     extra: { probeLines?: readonly ProbeLineName[]; onLost?: () => void } = {},
   ): void {
     const gw = this.gateway(gatewayId);
     const now = this.clock.now();
     // Primary and standby: the first live line carries everything, so its keep-alives are mostly
-    // replaced by real traffic and only the standby's are pure overhead.
-    let best: { name: PushLineName; state: CloudLine } | null = null;
-    for (const name of PUSH_LINES) {
+    // replaced by real traffic and only the standby's are pure overhead. A request to reopen
+    // probe lines goes, as the push server's restore, over the line heard from last, probe lines
+    // included: behind a middlebox stricter than the default the push lines are dead by then.
+    const order = kind === 'probe-open' ? this.heardLastFirst(gw, extra.probeLines ?? []) : PUSH_LINES;
+    let best: { name: LineName; state: CloudLine } | null = null;
+    for (const name of order) {
       const state = gw.lines.get(name);
       if (state?.open && !tried.includes(name)) {
         best = { name, state };
@@ -255,6 +258,14 @@ export class SimCloud {
       if (gw.lines.get(name) === state) state.open = false;
       this.sendDown(gatewayId, kind, [...tried, name], extra);
     }, wait);
+  }
+
+  /** Open lines of a gateway, push and probe, heard from last first (as the push server's restore); none of `except`. */
+  private heardLastFirst(gw: CloudGateway, except: readonly LineName[]): LineName[] {
+    return [...gw.lines.entries()]
+      .filter(([name, line]) => line.open && !except.includes(name))
+      .sort((a, b) => b[1].lastTrafficAt - a[1].lastTrafficAt)
+      .map(([name]) => name);
   }
 
   private record(

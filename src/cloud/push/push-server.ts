@@ -157,8 +157,11 @@ export class PushServer {
   }
 
   /**
-   * Asks a gateway, over a live line, to reopen lines the cloud saw die: one of this node's,
-   * else (in a fleet, unless `localOnly`) one another node holds.
+   * Asks a gateway, over a live line, to reopen lines the cloud saw die: the one of this node's
+   * heard from last, a probe line too (behind a middlebox stricter than the keep-alive interval
+   * the push lines are dead by then, and a probe line that just answered is alive; the request
+   * ends its idle gap, and the next plan counts from there), else (in a fleet, unless
+   * `localOnly`) a push line another node holds.
    */
   restore(
     gatewayId: string,
@@ -167,7 +170,7 @@ export class PushServer {
     options: { except?: CloudLine; localOnly?: boolean } = {},
   ): boolean {
     const via = this.options.directory
-      .lines(gatewayId, 'push')
+      .lines(gatewayId)
       .filter((l) => l !== options.except && !connectionIds.includes(l.connectionId))
       .sort((a, b) => a.silenceMs() - b.silenceMs())[0];
     if (!via) return !options.localOnly && this.restoreElsewhere(gatewayId, connectionIds, reason);

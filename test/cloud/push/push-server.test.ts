@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
@@ -17,7 +17,9 @@ afterEach(async () => {
   cloud = undefined;
 });
 
-async function start(): Promise<{ cloud: CloudServer; clock: ManualClock }> {
+async function start(
+  keepalive: Record<string, unknown> = {},
+): Promise<{ cloud: CloudServer; clock: ManualClock }> {
   const clock = new ManualClock();
   cloud = await startCloudServer(
     parseCloudConfig({
@@ -76,6 +78,39 @@ describe('PushServer on the manual clock', () => {
     ws.send(JSON.stringify({ ...rawHello, gatewayId: 'gw2' }));
     expect(await answer).toMatchObject({ type: 'error', code: 'MFP_ERR_GATEWAY_MISMATCH' });
     expect((await closed).code).toBe(1008);
+  });
+
+  it('asks for a lost line over the line heard from last, a probe line too (7 s proxy: push lines dead)', async () => {
+    const { cloud: server, clock } = await start();
+    const said = async (connectionId: string, role: 'push' | 'probe') => {
+      const { ws } = await openLine(server);
+      const welcome = nextMessage(ws);
+      ws.send(JSON.stringify({ ...rawHello, connectionId, role }));
+      await welcome;
+      return ws;
+    };
+    const push = await said('line-0', 'push');
+    const probe = await said('probe', 'probe');
+    const lost = await said('probe-1', 'probe');
+    // The push line has been silent for 5 s (behind a 7 s proxy, soon dead); the probe line
+    // just answered (a probe-ack, here for no probe at all: any packet proves the line).
+    clock.advance(5_000);
+    probe.send(JSON.stringify({ type: 'probe-ack', probeId: 'none' }));
+    const probeLine = () => server.push.directory.lines('gw1').find((l) => l.connectionId === 'probe');
+    await vi.waitFor(() => expect(probeLine()?.silenceMs()).toBe(0));
+    const restore = new Promise<[string, Record<string, unknown>]>((resolve) => {
+      for (const [name, ws] of [
+        ['line-0', push],
+        ['probe', probe],
+      ] as const)
+        ws.on('message', (d) => {
+          const message = JSON.parse(String(d)) as Record<string, unknown>;
+          if (message.type === 'restore') resolve([name, message]);
+        });
+    });
+    expect(server.push.restore('gw1', ['probe-1'], 'probe failed')).toBe(true);
+    expect(await restore).toEqual(['probe', expect.objectContaining({ connectionIds: ['probe-1'] })]);
+    for (const ws of [push, probe, lost]) ws.close();
   });
 
   it('lets no line authorized before a credentials change in, even if its hello comes after', async () => {
