@@ -16,8 +16,11 @@ export interface ProbeRunnerOptions {
   onOutcome: (line: CloudLine, outcome: ExchangeOutcome) => Promise<void>;
   /** A probe line idle past the shortest failing gap: closed, the gateway should open it afresh. */
   onReopen: (line: CloudLine) => void;
-  /** Called when probing for a gateway is over (converged or no longer representative). */
-  onDone: (gatewayId: string) => void;
+  /**
+   * Called when probing for a gateway is over (converged or no longer representative), with its
+   * open probe lines that have no probe out (a line with one is handed over after its answer).
+   */
+  onDone: (gatewayId: string, idle: readonly CloudLine[]) => void;
 }
 
 /**
@@ -65,7 +68,7 @@ export class ProbeRunner {
       (plan) => {
         if (plan === null) {
           for (const line of lines) this.clear(line);
-          if (lines.length > 0) this.options.onDone(gatewayId);
+          if (lines.length > 0) this.options.onDone(gatewayId, lines);
           return;
         }
         for (const step of plan) {

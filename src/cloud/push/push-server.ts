@@ -91,7 +91,7 @@ export class PushServer {
         line.close(1000, 'probe line idle past the failing gap: reopen it');
         this.restore(line.gatewayId, [line.connectionId], 'probe line idle past the failing gap');
       },
-      onDone: (gatewayId) => this.notifyAdvice(gatewayId),
+      onDone: (gatewayId, lines) => this.probingEnded(gatewayId, lines),
     });
   }
 
@@ -255,6 +255,39 @@ export class PushServer {
         .then(send, (err: Error) =>
           this.log.error({ gateway: gatewayId, err: err.message }, 'cannot read keep-alive advice'),
         );
+  }
+
+  /**
+   * Probing is over (converged, or no longer the representative): the push lines get the advice
+   * that says so, and so does every probe line, which the cloud then closes itself. The gateway
+   * closes its probe lines when it hears it, but behind a middlebox stricter than the keep-alive
+   * interval its push lines may be dead when the advice leaves, and by the time it hears, a probe
+   * line idle past U is forgotten by the middlebox and its close never arrives: the line would
+   * stay open in the directory for good. Nothing is measured any more, so a packet on a probe
+   * line costs nothing now. A line with a probe out is not among `lines`: closing it would read
+   * as that probe failing; it comes here after its answer. A line that does not answer the close
+   * within a probe's answer wait is dead (forgotten by the middlebox): it is dropped then, not
+   * after the WebSocket close timeout (30 s). A live one has read the advice by then, so its
+   * gateway has stopped it and reports no loss.
+   */
+  private probingEnded(gatewayId: string, lines: readonly CloudLine[]): void {
+    this.notifyAdvice(gatewayId);
+    this.options.advisor.stateFor(gatewayId).then(
+      (state) => {
+        if (state.probeGapMs !== null) return;
+        for (const line of lines) {
+          if (!line.isOpen) continue;
+          line.send({ type: 'advice', advice: state.advice as Advice, ...probeFields(state) });
+          line.close(1000, 'probing finished');
+          this.options.clock.setTimeout(
+            () => line.terminate('probing finished; the close went unanswered'),
+            this.options.probeAckTimeoutMs,
+          );
+        }
+      },
+      (err: Error) =>
+        this.log.error({ gateway: gatewayId, err: err.message }, 'cannot read keep-alive advice'),
+    );
   }
 
   /** Closes every line (server shutdown): gateways reconnect elsewhere or later. */

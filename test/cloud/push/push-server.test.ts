@@ -27,6 +27,7 @@ async function start(
       api: { token: 'a'.repeat(32) },
       gateways: [{ id: 'gw1', token: TOKEN }],
       store: { path: ':memory:' },
+      keepalive,
     }),
     { logger: silentLogger(), clock },
   );
@@ -111,6 +112,37 @@ describe('PushServer on the manual clock', () => {
     expect(server.push.restore('gw1', ['probe-1'], 'probe failed')).toBe(true);
     expect(await restore).toEqual(['probe', expect.objectContaining({ connectionIds: ['probe-1'] })]);
     for (const ws of [push, probe, lost]) ws.close();
+  });
+
+  it('ends probing on the probe lines themselves: says so, then closes them (their own close may never arrive)', async () => {
+    // With probing off, the first plan for a probe line is "stop": as at convergence.
+    const { cloud: server } = await start({ probe: false });
+    const push = await openLine(server);
+    const pushWelcome = nextMessage(push.ws);
+    push.ws.send(JSON.stringify(rawHello));
+    await pushWelcome;
+    const probe = await openLine(server);
+    const received: Record<string, unknown>[] = [];
+    probe.ws.on('message', (d) => received.push(JSON.parse(String(d)) as Record<string, unknown>));
+    probe.ws.send(JSON.stringify({ ...rawHello, connectionId: 'probe', role: 'probe' }));
+    expect(await probe.closed).toEqual({ code: 1000, reason: 'probing finished' });
+    expect(received.map((m) => m.type)).toEqual(['welcome', 'advice']);
+    expect(received[1]).toMatchObject({ probe: false });
+    push.ws.close();
+  }, 10_000);
+
+  it('drops a probe line that does not answer the close that ends probing after a probe answer wait', async () => {
+    const { cloud: server, clock } = await start({ probe: false });
+    const probe = await openLine(server);
+    probe.ws.send(JSON.stringify({ ...rawHello, connectionId: 'probe', role: 'probe' }));
+    // A line the middlebox forgot: nothing the cloud sends reaches the gateway, nothing comes back.
+    (probe.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const probeLines = () => server.push.directory.lines('gw1', 'probe');
+    await vi.waitFor(() => expect(probeLines()).toHaveLength(1));
+    await vi.waitFor(() => {
+      clock.advance(3_000);
+      expect(probeLines()).toHaveLength(0);
+    });
   });
 
   it('lets no line authorized before a credentials change in, even if its hello comes after', async () => {
