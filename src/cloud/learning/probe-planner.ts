@@ -17,7 +17,9 @@ export function nextProbeGap(bounds: Bounds, config: LearningConfig): number | n
  * Idle probe lines cost nothing on the wire, so several gaps are tested at once:
  * - without an upper bound, a ladder growing ×1.4 from max(L, default) (the seed's ladder, with
  *   no holes): with `count` lines the rungs overlap, so the first failing rung — within a
- *   factor of 1.4 above the timeout — is reached after about its own gap;
+ *   factor of 1.4 above the timeout — is reached after about its own gap; while L is below the
+ *   default (or unknown), the ladder's rungs below the default come first (rungsBelowDefault),
+ *   so a middlebox stricter than the default is bracketed within seconds;
  * - with both bounds, `count` gaps spaced geometrically inside (L, U): each round of answers
  *   shrinks log(U/L) by a factor count + 1, so with eight lines a factor-1.4 bracket is within
  *   the 5 % tolerance after one round (9 > ln 1.4 / −ln 0.95 ≈ 6.6) unless lines were lost.
@@ -31,7 +33,10 @@ export function probeTargets(bounds: Bounds, config: LearningConfig, count = PRO
     const growth = config.probeGrowthFactor ?? PROBE_GROWTH_FACTOR;
     const base = Math.max(lowerMs ?? 0, config.defaultIntervalMs);
     const first = Math.max(config.probeStartGapMs ?? 0, growth * base);
-    for (let i = 0; i < count; i++) raw.push(first * growth ** i);
+    // At least one line stays on a rung above the default; a configured start means "from there".
+    const below = count > 1 && config.probeStartGapMs === undefined ? rungsBelowDefault(lowerMs, config) : [];
+    raw.push(...below.slice(0, count - 1));
+    for (let i = 0; raw.length < count; i++) raw.push(first * growth ** i);
   } else {
     // With no good gap known yet, the default (or half of U, if U is below it) stands in for L,
     // but never below the evidence floor: a probe that short proves nothing, and planning it
@@ -50,6 +55,23 @@ export function probeTargets(bounds: Bounds, config: LearningConfig, count = PRO
     if (gaps.at(-1) !== gap) gaps.push(gap);
   }
   return gaps;
+}
+
+/**
+ * The rungs of the ladder at or below the default, shortest first: default ÷ growth^k above
+ * max(L, keepalive.min, evidence floor), and the default itself (the push lines only report it
+ * failed after their answer timeout). The same grid as the rungs above the default, so a
+ * success on one rung does not move the others. Probes that succeed answer at once and free
+ * their line for the rungs above, so for a lenient middlebox they cost a few probes in the
+ * first 25 s; behind a stricter one (a 7 s proxy) the probe lines bracket the timeout within
+ * seconds, instead of it being found when the push lines die at the default.
+ */
+function rungsBelowDefault(lowerMs: number | null, config: LearningConfig): number[] {
+  const growth = config.probeGrowthFactor ?? PROBE_GROWTH_FACTOR;
+  const low = Math.max(lowerMs ?? 0, config.minIntervalMs, config.evidenceFloorMs);
+  const rungs: number[] = [];
+  for (let gap = config.defaultIntervalMs; gap > low; gap /= growth) rungs.unshift(gap);
+  return rungs;
 }
 
 /** A probe line the planner may use: open, no probe in flight, idle this long. */

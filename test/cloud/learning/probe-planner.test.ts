@@ -110,15 +110,39 @@ describe('probeTargets (several probe lines at once)', () => {
   const config = DEFAULT_LEARNING_CONFIG;
   const growth = config.probeGrowthFactor as number;
 
-  it('climbs a ladder from the default, one rung per line, while no failure is known', () => {
+  it('climbs a ladder from the default, one rung per line, once L is past the default', () => {
     const d = config.defaultIntervalMs;
-    expect(probeTargets(bounds(null, null), config, 4)).toEqual(
+    expect(probeTargets(bounds(d, null), config, 4)).toEqual(
       [1, 2, 3, 4].map((i) => Math.round(d * growth ** i)),
     );
     expect(probeTargets(bounds(10 * MINUTE, null), config, 2)).toEqual([
       Math.round(10 * MINUTE * growth),
       Math.round(10 * MINUTE * growth ** 2),
     ]);
+  });
+
+  it('starts the ladder below the default, on the same grid, while nothing good is known (a 7 s proxy)', () => {
+    const d = config.defaultIntervalMs;
+    // From the keep-alive floor (5 s) up: 6.5 s, 9.1 s, 12.8 s, 17.9 s, the default, then 35 s, 49 s, 69 s.
+    expect(probeTargets(bounds(null, null), config, 8)).toEqual(
+      [-4, -3, -2, -1, 0, 1, 2, 3].map((k) => Math.round(d * growth ** k)),
+    );
+    // A success on one rung leaves the rungs above where they were.
+    const afterSuccess = probeTargets(bounds(Math.round(d / growth ** 4), null), config, 8);
+    expect(afterSuccess.slice(0, 4)).toEqual([-3, -2, -1, 0].map((k) => Math.round(d * growth ** k)));
+    // Never below keepalive.min: a timeout below it is not worth knowing more precisely.
+    expect(Math.min(...afterSuccess)).toBeGreaterThan(config.minIntervalMs);
+    // One line (the seed's sequential probing) and a configured start climb from the default.
+    expect(probeTargets(bounds(null, null), config, 1)).toEqual([Math.round(d * growth)]);
+    expect(probeTargets(bounds(null, null), { ...config, probeStartGapMs: HOUR }, 2)).toEqual([
+      HOUR,
+      Math.round(HOUR * growth),
+    ]);
+  });
+
+  it('keeps a rung above the default for its lines whatever lies below', () => {
+    const targets = probeTargets(bounds(null, null), config, 2);
+    expect(targets[1]).toBeGreaterThan(config.defaultIntervalMs);
   });
 
   it('spaces the gaps geometrically inside (L, U) once both are known', () => {
