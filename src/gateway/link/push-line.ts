@@ -406,13 +406,16 @@ export class PushLine {
     const unanswered = this.keepalive?.unanswered ?? null;
     if (unanswered !== null) {
       // A reset or close under our keep-alive is the middlebox answering it: the evidence is the
-      // gap the line sat before the keep-alive, not the few ms since it left.
+      // gap the line sat before the keep-alive, not the few ms since it left, and the line was
+      // found dead when the keep-alive left. A proxy in front of a hop that forgot the line closes
+      // it only at its own idle timeout, seconds later: an age taken at the close would put a
+      // lifetime cap that late.
       this.lose(
         session,
         unanswered.idleBeforeMs,
         'keepalive-timeout',
-        now,
-        undefined,
+        unanswered.sentAt,
+        unanswered.sentAt - session.openedAt,
         unanswered.sentAt - unanswered.idleBeforeMs,
       );
     } else {

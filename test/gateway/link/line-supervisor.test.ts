@@ -164,4 +164,27 @@ describe('LineSupervisor on a manual clock', () => {
     const [death] = await failures(cloud);
     expect(death?.idleBeforeMs).toBe(interval);
   });
+
+  it('dates a close long after an unanswered keep-alive, and takes the age, at the keep-alive', async () => {
+    const { clock, cloud, link } = await setUp(1);
+    link.start();
+    await vi.waitFor(() => expect(link.status().advice).not.toBeNull());
+    const interval = link.status().lines[0]?.keepaliveMs as number;
+    const cloudSide = cloud.push.directory.lines('gw1')[0];
+    const openedAge = cloudSide?.ageMs() as number;
+    // A hop behind a proxy forgot the line: the keep-alive is swallowed, and the proxy closes the
+    // line only at its own idle timeout, 3 s later (within the 10 s answer timeout).
+    clock.advance(interval);
+    const sentAt = clock.now();
+    clock.advance(3000);
+    cloudSide?.terminate('the proxy closes the line at its idle timeout');
+    await vi.waitFor(() => expect(cloud.push.directory.lines('gw1').some((l) => l !== cloudSide)).toBe(true));
+    await vi.waitFor(async () => expect(await failures(cloud)).toHaveLength(1));
+    const [death] = await failures(cloud);
+    expect(death).toMatchObject({
+      idleBeforeMs: interval,
+      time: sentAt,
+      connectionAgeMs: openedAge + interval,
+    });
+  });
 });
