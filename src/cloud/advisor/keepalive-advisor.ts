@@ -11,7 +11,7 @@ import {
   type ProbeLineView,
   probeTargets,
 } from '../learning/probe-planner.ts';
-import { electRepresentative } from '../learning/representative.ts';
+import { type Candidate, electRepresentative } from '../learning/representative.ts';
 import type { GatewayDirectory } from '../push/gateway-directory.ts';
 import type { LearningStore, NewRecord } from '../status/learning-store.ts';
 
@@ -127,18 +127,19 @@ export class KeepaliveAdvisor {
     const presence = this.directory.get(gatewayId);
     if (!presence) return false;
     const now = this.clock.now();
-    const candidates = [
-      ...this.directory.connectedAtSite(presence.siteKey).map((g) => ({
+    const candidates: Candidate[] = [];
+    for (const g of this.directory.connectedAtSite(presence.siteKey))
+      candidates.push({
         gatewayId: g.gatewayId,
         uptimeMs: this.directory.uptimeMs(g),
         cpuLoad: this.directory.cpuLoadNow(g),
-      })),
-      ...this.directory.remoteAtSite(presence.siteKey).map((g) => ({
+      });
+    for (const g of this.directory.remoteAtSite(presence.siteKey))
+      candidates.push({
         gatewayId: g.gatewayId,
         uptimeMs: g.uptimeAtHelloMs + (now - g.helloAt),
         cpuLoad: g.cpuLoad,
-      })),
-    ];
+      });
     return electRepresentative(candidates) === gatewayId;
   }
 

@@ -26,12 +26,16 @@ export function electRepresentative(
     cpuLoad: REPRESENTATIVE_CPU_TOLERANCE,
   },
 ): string | null {
-  if (candidates.length === 0) return null;
-  const longestUptime = Math.max(...candidates.map((c) => c.uptimeMs));
-  const senior = candidates.filter((c) => c.uptimeMs >= longestUptime - tolerance.uptimeMs);
-  const lowestLoad = Math.min(...senior.map((c) => c.cpuLoad));
-  const idle = senior.filter((c) => c.cpuLoad <= lowestLoad + tolerance.cpuLoad);
-  let chosen = (idle[0] as Candidate).gatewayId;
-  for (const c of idle) if (c.gatewayId < chosen) chosen = c.gatewayId;
+  // Loops, not spreads and filters: this runs at every keep-alive.
+  let longestUptime = Number.NEGATIVE_INFINITY;
+  for (const c of candidates) if (c.uptimeMs > longestUptime) longestUptime = c.uptimeMs;
+  const senior = (c: Candidate) => c.uptimeMs >= longestUptime - tolerance.uptimeMs;
+  let lowestLoad = Number.POSITIVE_INFINITY;
+  for (const c of candidates) if (senior(c) && c.cpuLoad < lowestLoad) lowestLoad = c.cpuLoad;
+  let chosen: string | null = null;
+  for (const c of candidates) {
+    if (!senior(c) || c.cpuLoad > lowestLoad + tolerance.cpuLoad) continue;
+    if (chosen === null || c.gatewayId < chosen) chosen = c.gatewayId;
+  }
   return chosen;
 }

@@ -113,9 +113,19 @@ export class GatewayDirectory extends EventEmitter<DirectoryEvents> {
 
   /** Open lines of a gateway, optionally of one role. */
   lines(gatewayId: string, role?: CloudLine['role']): CloudLine[] {
+    const out: CloudLine[] = [];
     const entry = this.gateways.get(gatewayId);
-    if (!entry) return [];
-    return [...entry.lines.values()].filter((l) => l.isOpen && (!role || l.role === role));
+    if (!entry) return out;
+    for (const l of entry.lines.values()) if (l.isOpen && (!role || l.role === role)) out.push(l);
+    return out;
+  }
+
+  /** Whether a gateway has an open line here (asked at every keep-alive: no array built). */
+  hasOpenLine(gatewayId: string): boolean {
+    const entry = this.gateways.get(gatewayId);
+    if (!entry) return false;
+    for (const l of entry.lines.values()) if (l.isOpen) return true;
+    return false;
   }
 
   /** Gateways with at least one open line at a site. */
@@ -123,7 +133,7 @@ export class GatewayDirectory extends EventEmitter<DirectoryEvents> {
     const out: GatewayPresence[] = [];
     for (const id of this.sites.get(siteKey) ?? []) {
       const g = this.gateways.get(id);
-      if (g && this.lines(id).length > 0) out.push(g);
+      if (g && this.hasOpenLine(id)) out.push(g);
     }
     return out;
   }
@@ -201,7 +211,7 @@ export class GatewayDirectory extends EventEmitter<DirectoryEvents> {
     const out: RemoteGateway[] = [];
     for (const id of this.remoteSites.get(siteKey) ?? []) {
       const entry = this.remote.get(id);
-      if (entry && this.lines(id).length === 0) out.push(entry.gateway);
+      if (entry && !this.hasOpenLine(id)) out.push(entry.gateway);
     }
     return out;
   }

@@ -1,5 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { electRepresentative } from '../../../src/cloud/learning/representative.ts';
+import {
+  type Candidate,
+  type ElectionTolerance,
+  electRepresentative,
+} from '../../../src/cloud/learning/representative.ts';
 import { HOUR, MINUTE } from './record-factory.ts';
 
 describe('electRepresentative', () => {
@@ -59,5 +64,35 @@ describe('electRepresentative', () => {
       { gatewayId: 'b', uptimeMs: 5 * HOUR + 30 * MINUTE, cpuLoad: 0.1 },
     ]);
     expect(elected).toBe('b');
+  });
+});
+
+describe('electRepresentative against its definition', () => {
+  /** The rule as written: the seniors (within the uptime tolerance), their least loaded, the smallest id. */
+  function byDefinition(candidates: readonly Candidate[], tolerance: ElectionTolerance): string | null {
+    if (candidates.length === 0) return null;
+    const longest = Math.max(...candidates.map((c) => c.uptimeMs));
+    const senior = candidates.filter((c) => c.uptimeMs >= longest - tolerance.uptimeMs);
+    const lowest = Math.min(...senior.map((c) => c.cpuLoad));
+    const idle = senior.filter((c) => c.cpuLoad <= lowest + tolerance.cpuLoad);
+    return idle.map((c) => c.gatewayId).sort()[0] ?? null;
+  }
+
+  it('elects whom the definition elects', () => {
+    const candidate = fc.record({
+      gatewayId: fc.constantFrom('a', 'b', 'c', 'd', 'gw-10', 'gw-9'),
+      uptimeMs: fc.integer({ min: 0, max: 100_000 }),
+      cpuLoad: fc.double({ min: 0, max: 1, noNaN: true }),
+    });
+    const tolerance = fc.record({
+      uptimeMs: fc.integer({ min: 0, max: 20_000 }),
+      cpuLoad: fc.double({ min: 0, max: 0.5, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(fc.array(candidate, { maxLength: 8 }), tolerance, (candidates, tol) => {
+        expect(electRepresentative(candidates, tol)).toBe(byDefinition(candidates, tol));
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });
