@@ -147,11 +147,13 @@ export function boundsOf(evidence: Evidence | null, now: number, config: Learnin
   if (evidence === null) return { lowerMs: null, upperMs: null, lifetimeCapMs: null, lowerFrom: null };
   const from = now - config.windowMs;
   const upperMs = freshUpper(evidence, from);
-  let lower: GapMark | null = null;
-  for (const mark of [...evidence.good, ...evidence.aboveU]) {
-    if (mark.at < from || (upperMs !== null && mark.gapMs >= upperMs)) continue;
-    if (lower === null || mark.gapMs > lower.gapMs) lower = mark;
-  }
+  // Called for a gateway and each of its site's peers at every keep-alive: loops, no copies.
+  const lower = longestFresh(
+    evidence.aboveU,
+    from,
+    upperMs,
+    longestFresh(evidence.good, from, upperMs, null),
+  );
   const cap = evidence.lifetimeCap;
   return {
     lowerMs: lower?.gapMs ?? null,
@@ -174,6 +176,21 @@ export function deriveBounds(
   siteCapMs: number | null = null,
 ): Bounds {
   return boundsOf(foldRecords(null, records, { config, siteCapMs }), now, config);
+}
+
+/** The longest mark since `from` and below `upperMs` among `marks` and `best` (the first such when equal). */
+function longestFresh(
+  marks: readonly GapMark[],
+  from: number,
+  upperMs: number | null,
+  best: GapMark | null,
+): GapMark | null {
+  let lower = best;
+  for (const mark of marks) {
+    if (mark.at < from || (upperMs !== null && mark.gapMs >= upperMs)) continue;
+    if (lower === null || mark.gapMs > lower.gapMs) lower = mark;
+  }
+  return lower;
 }
 
 function freshUpper(evidence: Evidence, from: number): number | null {
