@@ -135,8 +135,9 @@ export class SimCloud {
     if (previous) previous.open = false;
     gw.lines.set(line, { open: true, openedAt: now, lastTrafficAt: now, sessionId });
     if (report) {
+      // As the push server's lossRecords: a connection dropped under the gateway is a reset.
       this.record(gw, line, 'keepalive', 'NG', report.idleBeforeMs, report.connectionAgeMs, {
-        failure: 'keepalive-timeout',
+        failure: report.reason === 'error' ? 'reset' : 'keepalive-timeout',
         policyLimited: report.limitedByPolicy,
         at: report.at,
         sessionId: report.sessionId,
@@ -173,10 +174,23 @@ export class SimCloud {
     return advice;
   }
 
-  /** A line the cloud holds was closed under it (a reset reached the cloud's end). */
-  lineReset(gatewayId: string, line: LineName): void {
-    const state = this.gateway(gatewayId).lines.get(line);
-    if (state) state.open = false;
+  /**
+   * The middlebox closed a line under the cloud (a proxy's idle close reached the cloud's end).
+   * As the push server's onClose: the line leaves the directory, and a probe line's pending
+   * probe is dropped (ProbeRunner.untrack). Nothing is recorded: the evidence comes with the
+   * gateway's next hello, which reports the loss. A session already replaced is no news.
+   */
+  lineClosed(gatewayId: string, line: LineName, sessionId: string): void {
+    const gw = this.gateway(gatewayId);
+    const state = gw.lines.get(line);
+    if (!state?.open || state.sessionId !== sessionId) return;
+    state.open = false;
+    if (isProbeLine(line)) {
+      const slot = this.slot(gw, line);
+      this.clock.clearTimeout(slot.timer);
+      slot.timer = undefined;
+      slot.inFlight = false;
+    }
   }
 
   /** A job for the gateway: sent on the first live line, retried on the other on failure. */

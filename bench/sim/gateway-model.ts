@@ -45,6 +45,14 @@ export interface GatewayContext {
   initialIntervalMs: number;
 }
 
+/** A probe line as the gateway holds it: one connection that only answers probes. */
+interface ProbeConn {
+  connId: number;
+  openedAt: number;
+  /** When a message last crossed it (the gap a close under it ends). */
+  lastTrafficAt: number;
+}
+
 /** A push line as the gateway holds it: one connection and its keep-alive manager. */
 interface ActiveLine {
   connId: number;
@@ -63,7 +71,7 @@ export class SimGateway implements GatewayPort {
   private readonly ctx: GatewayContext;
   private readonly spec: GatewaySpec;
   private readonly lines = new Map<PushLineName, ActiveLine>();
-  private readonly probeConns = new Map<ProbeLineName, number>();
+  private readonly probeConns = new Map<ProbeLineName, ProbeConn>();
   private readonly mode: PowerMode;
   private bootedAt: number | null = null;
   private lastAdvice: KeepaliveAdvice | null = null;
@@ -94,7 +102,7 @@ export class SimGateway implements GatewayPort {
 
   /** The middlebox flow currently carrying a line. */
   connectionOf(line: LineName): number | null {
-    if (isProbeLine(line)) return this.probeConns.get(line) ?? null;
+    if (isProbeLine(line)) return this.probeConns.get(line)?.connId ?? null;
     return this.lines.get(line)?.connId ?? null;
   }
 
@@ -120,7 +128,9 @@ export class SimGateway implements GatewayPort {
     const connId = this.connectionOf(line);
     if (connId === null) return 'silent';
     if (!firewall.pass(connId, now)) return firewall.resets ? 'reset' : 'silent';
-    if (!isProbeLine(line)) {
+    if (isProbeLine(line)) {
+      (this.probeConns.get(line) as ProbeConn).lastTrafficAt = now;
+    } else {
       const active = this.lines.get(line) as ActiveLine;
       active.manager.noteTraffic('in');
       active.life.traffic.push(now);
@@ -143,6 +153,7 @@ export class SimGateway implements GatewayPort {
       this.closeLine(line, active);
       this.lines.delete(line);
       this.openLine(line, {
+        reason: 'error',
         idleBeforeMs: this.ctx.clock.monotonic() - active.manager.lastTrafficAt,
         connectionAgeMs: now - active.life.openedAt,
         limitedByPolicy: active.manager.limitedByPolicy,
@@ -168,7 +179,7 @@ export class SimGateway implements GatewayPort {
     const { clock, firewall, metrics } = this.ctx;
     const now = clock.now();
     const previous = this.lines.get(line);
-    const connId = firewall.open(now);
+    const connId: number = firewall.open(now, () => this.closedUnder(line, connId));
     const manager = new KeepaliveManager({
       clock,
       initialIntervalMs: this.intervalMs,
@@ -238,6 +249,7 @@ export class SimGateway implements GatewayPort {
     this.closeLine(line, active);
     this.lines.delete(line);
     this.openLine(line, {
+      reason: 'keepalive-timeout',
       idleBeforeMs: info.idleBeforeMs,
       connectionAgeMs: info.connectionAgeMs,
       limitedByPolicy: info.limitedByPolicy,
@@ -252,16 +264,68 @@ export class SimGateway implements GatewayPort {
     this.openLine(line, null);
   }
 
-  private openProbeLine(line: ProbeLineName): void {
+  /**
+   * A closing middlebox (a proxy's idle close) closed a line under both ends at once. The cloud
+   * drops its end; the gateway does what PushLine.ended does: a close under an unanswered
+   * keep-alive is that keep-alive failing (dated and aged when it left, at the gap before it),
+   * any other is a connection dropped under it ('error', no WebSocket close frame) after the gap
+   * since its last traffic, dated now. Either way it reconnects at once and reports the loss in
+   * that line's hello. A probe line reconnects too (the gateway is still probing).
+   */
+  private closedUnder(line: LineName, connId: number): void {
+    const { clock, cloud } = this.ctx;
+    const now = clock.now();
+    cloud.lineClosed(this.id, line, String(connId));
+    if (isProbeLine(line)) {
+      const probe = this.probeConns.get(line);
+      if (probe?.connId !== connId) return;
+      this.openProbeLine(line, {
+        reason: 'error',
+        idleBeforeMs: now - probe.lastTrafficAt,
+        connectionAgeMs: now - probe.openedAt,
+        limitedByPolicy: false,
+        at: now,
+        sessionId: String(connId),
+      });
+      return;
+    }
+    const active = this.lines.get(line);
+    if (active?.connId !== connId) return;
+    const sent = active.manager.unanswered;
+    const report: DeathReport =
+      sent === null
+        ? {
+            reason: 'error',
+            idleBeforeMs: clock.monotonic() - active.manager.lastTrafficAt,
+            connectionAgeMs: now - active.life.openedAt,
+            limitedByPolicy: active.manager.limitedByPolicy,
+            at: now,
+            sessionId: String(connId),
+          }
+        : {
+            reason: 'keepalive-timeout',
+            idleBeforeMs: sent.idleBeforeMs,
+            connectionAgeMs: this.wallOf(sent.sentAt) - active.life.openedAt,
+            limitedByPolicy: active.manager.limitedByPolicy,
+            at: this.wallOf(sent.sentAt),
+            sessionId: String(connId),
+          };
+    this.closeLine(line, active);
+    this.lines.delete(line);
+    this.openLine(line, report);
+  }
+
+  private openProbeLine(line: ProbeLineName, report: DeathReport | null = null): void {
     this.closeProbeLine(line);
-    const connId = this.ctx.firewall.open(this.ctx.clock.now());
-    this.probeConns.set(line, connId);
-    this.takeAdvice(this.ctx.cloud.connect(this.id, line, String(connId), null));
+    const now = this.ctx.clock.now();
+    const connId: number = this.ctx.firewall.open(now, () => this.closedUnder(line, connId));
+    this.probeConns.set(line, { connId, openedAt: now, lastTrafficAt: now });
+    this.takeAdvice(this.ctx.cloud.connect(this.id, line, String(connId), report));
   }
 
   private closeProbeLine(line: ProbeLineName): void {
-    const connId = this.probeConns.get(line);
-    if (connId !== undefined) this.ctx.firewall.close(connId);
+    const probe = this.probeConns.get(line);
+    if (probe !== undefined) this.ctx.firewall.close(probe.connId);
     this.probeConns.delete(line);
   }
 

@@ -1,4 +1,5 @@
 import { NORMAL_MODE } from '../../src/config/keepalive-defaults.ts';
+import type { OnExpiry } from './firewall.ts';
 import type { Scenario, SiteSpec } from './week.ts';
 
 /** The idle timeouts the product must cope with: the design's 60 s … 2 h 4 min and points between. */
@@ -8,7 +9,7 @@ export const BENCH_TIMEOUTS_MS: readonly number[] = [60_000, 240_000, 350_000, 9
 export interface BenchCase {
   name: string;
   timeoutMs: number;
-  onExpiry: 'silent' | 'rst';
+  onExpiry: OnExpiry;
   /** The middlebox restarts at these offsets (a proxy restart cuts every line at once). */
   restartsAtMs?: readonly number[];
 }

@@ -3,7 +3,7 @@ import { DEFAULT_LEARNING_CONFIG, type LearningConfig } from '../../src/cloud/le
 import { DEFAULT_ANSWER_TIMEOUT_MS } from '../../src/config/keepalive-defaults.ts';
 import { PROBE_ACK_TIMEOUT_MS } from '../../src/config/learning-defaults.ts';
 import { SimCloud } from './cloud-model.ts';
-import { Firewall } from './firewall.ts';
+import { Firewall, type OnExpiry } from './firewall.ts';
 import { type GatewaySpec, SimGateway } from './gateway-model.ts';
 import { countBetween, keepalivesAtInterval, SimMetrics } from './metrics.ts';
 import { Prng } from './prng.ts';
@@ -27,8 +27,11 @@ export interface SiteSpec {
   lifetimeCapMs?: number | null;
   /** The middlebox becomes stricter at this offset. */
   stricter?: { atMs: number; idleTimeoutMs: number };
-  /** What a packet of a forgotten connection gets: silence (default) or a reset. */
-  onExpiry?: 'silent' | 'rst';
+  /**
+   * What a forgotten connection gets: silence (default), a reset for its next packet, or a
+   * close at the moment it expires (a proxy timing a tunnel out).
+   */
+  onExpiry?: OnExpiry;
   /** The middlebox restarts at these offsets: every connection through it is cut at once. */
   restartsAtMs?: readonly number[];
   gateways: GatewaySpec[];
@@ -110,6 +113,7 @@ export class WeekSimulation {
         idleTimeoutMs: site.idleTimeoutMs,
         lifetimeCapMs: site.lifetimeCapMs ?? null,
         onExpiry: site.onExpiry ?? 'silent',
+        clock: this.clock,
       });
       const { stricter } = site;
       if (stricter)

@@ -28,12 +28,17 @@ export interface DownMessage {
 /** How a message down a line fared: acknowledged, lost in silence, or answered by a reset. */
 export type Delivery = 'delivered' | 'silent' | 'reset';
 
-/** What a gateway says about the line it lost, when it reconnects it. */
+/**
+ * What a gateway says about the line it lost, when it reconnects it (a hello's `lost` entry):
+ * an unanswered keep-alive, or the connection dropped under it ('error': a reset, or a close
+ * with no WebSocket close frame, as a proxy's idle close), which the cloud logs as a reset.
+ */
 export interface DeathReport {
+  reason: 'keepalive-timeout' | 'error';
   idleBeforeMs: number;
   connectionAgeMs: number;
   limitedByPolicy: boolean;
-  /** When the loss was observed (the unanswered keep-alive left). */
+  /** When the loss was observed (the unanswered keep-alive left, or the connection dropped). */
   at: number;
   /** The connection that died: one death per session. */
   sessionId: string;
