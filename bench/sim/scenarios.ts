@@ -17,12 +17,16 @@ export interface BenchCase {
 const DAY_MS = 86_400_000;
 
 /**
- * What `npm run bench:keepalive` runs: the design's range, a proxy below the default
- * keep-alive (7 s, the Squid of issue 15), the smallest timeout the default must survive
- * (30 s), a firewall that answers with resets, and a proxy that restarts twice.
+ * What `npm run bench:keepalive` runs: the design's range, a middlebox below the default
+ * keep-alive (7 s) both as a silent firewall and as what issue 15 met, a proxy (Squid's
+ * read_timeout 7 s, and its other value 23 s) that closes a tunnel when it times it out, the
+ * smallest timeout the default must survive (30 s), a firewall that answers with resets, and
+ * a proxy that restarts twice.
  */
 export const BENCH_CASES: readonly BenchCase[] = [
   { name: '7 s', timeoutMs: 7_000, onExpiry: 'silent' },
+  { name: '7 s proxy', timeoutMs: 7_000, onExpiry: 'close' },
+  { name: '23 s proxy', timeoutMs: 23_000, onExpiry: 'close' },
   { name: '30 s', timeoutMs: 30_000, onExpiry: 'silent' },
   ...BENCH_TIMEOUTS_MS.map((timeoutMs) => ({
     name: durationName(timeoutMs),

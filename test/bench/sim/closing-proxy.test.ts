@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { officeSite } from '../../../bench/sim/scenarios.ts';
-import { WeekSimulation } from '../../../bench/sim/week.ts';
+import { BENCH_CASES, benchWeek, officeSite } from '../../../bench/sim/scenarios.ts';
+import { DAY_MS, WeekSimulation } from '../../../bench/sim/week.ts';
 import type { DeathReport, LineName } from '../../../bench/sim/wire.ts';
 
 const T = 7_000;
@@ -47,4 +47,19 @@ describe('the bench week behind a proxy that closes idle tunnels (7 s, issue 15 
       expect(gw.advice?.intervalMs).toBeLessThan(T);
     }
   });
+
+  it.each(BENCH_CASES.filter((c) => c.onExpiry === 'close'))(
+    '$name: converges within 3 × T, loses no push, and never leaves a line dark',
+    (c) => {
+      const report = new WeekSimulation({ ...benchWeek(c), durationMs: 2 * DAY_MS }).run();
+      expect(report.convergeMs as number).toBeLessThanOrEqual(3 * c.timeoutMs);
+      expect(report.lostPushes).toBe(0);
+      expect(report.failedPushAttempts).toBe(0);
+      expect(report.darkTimeMs).toBe(0);
+      for (const advised of Object.values(report.finalAdviceMs)) {
+        expect(advised).toBeLessThan(c.timeoutMs);
+        expect(advised).toBeGreaterThanOrEqual(0.9 * c.timeoutMs);
+      }
+    },
+  );
 });
