@@ -137,6 +137,12 @@ describe.each(['silent', 'rst'] as const)(
   },
 );
 
+// Item 8 (a middlebox that answers a forgotten connection with a reset) has no Squid form: Squid
+// never forgets a tunnel while keeping it open, it closes both legs when read_timeout fires, so the
+// gateway hears of the death when it happens, with no keep-alive under way (a keep-alive that meets
+// the close is item 1's case). What item 8 broke — U never found and push lines above the timeout
+// dying on, 106 times — is what this test checks through Squid: push lines keeping alive at 5 s
+// behind a 3 s read_timeout die, U is learned and the advice drops below the timeout.
 describe('a line dying of idleness behind a real Squid (read_timeout 3 s)', () => {
   it(
     'is recorded once with the gap it sat, and lowers the advice (items 1, 5, 10)',
