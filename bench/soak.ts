@@ -5,8 +5,9 @@
  * `--minutes` (30 by default) gets, over and over: pushes, tunnels the cloud opens to a
  * byte sink, moves data through and closes, and print jobs to a sim MFP. Its private
  * (anonymous) memory is sampled every few seconds and reported every minute (the median of
- * the minute, with the lowest and highest); after the warm-up, the slope of a least-squares
- * line through the minutes says whether it grows. Writes bench/results/soak.json and exits
+ * the minute, with the lowest and highest, and split by kind of mapping: V8's heap pages, its
+ * JIT code, malloc's heaps, the rest; each part gets its own slope, to say what grows); after
+ * the warm-up, the slope of a least-squares line through the minutes says whether it grows. Writes bench/results/soak.json and exits
  * non-zero when the slope is above the bound or the gateway died.
  *
  *   node bench/soak.ts [--minutes 30] [--warmup-minutes 5] [--max-slope-mb-per-hour 0.5]
@@ -35,6 +36,7 @@ import { scratchDir, secret, startGatewayProcess } from '../test/support/chain.t
 import { freePort } from '../test/support/free-port.ts';
 import { startSimMfp } from '../test/support/jobs.ts';
 import { receipt, startByteSink } from './support/byte-sink.ts';
+import { type PrivateParts, privateParts } from './support/memory-map.ts';
 import { memory } from './support/proc-stats.ts';
 import { shippedGateway } from './support/shipped-gateway.ts';
 
@@ -80,6 +82,13 @@ const median = (xs: number[]) => {
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
+
+const PART_NAMES = ['v8PagesMB', 'codeMB', 'mallocMB', 'otherMB'] as const;
+/** The median of each part over a minute's samples. */
+const partsMedian = (samples: PrivateParts[]): PrivateParts =>
+  Object.fromEntries(
+    PART_NAMES.map((part) => [part, round(median(samples.map((s) => s[part])), 2)]),
+  ) as unknown as PrivateParts;
 
 /** Least-squares slope of y over x, and the fit's R². */
 export function linearTrend(points: { x: number; y: number }[]): { slope: number; r2: number } {
@@ -293,13 +302,15 @@ async function main(): Promise<number> {
     );
 
     // Every minute: the private memory's median, lowest and highest of the minute's samples,
-    // the RSS's median, and the V8 heap from the gateway's own /metrics (the status page is used).
+    // the RSS's median, the median of each part of the private memory (by kind of mapping), and
+    // the V8 heap from the gateway's own /metrics (the status page is used).
     const perMinute: {
       minute: number;
       anonMB: number;
       anonMinMB: number;
       anonMaxMB: number;
       rssMB: number;
+      parts: PrivateParts;
       heapUsedMB: number | null;
       heapTotalMB: number | null;
       externalMB: number | null;
@@ -308,12 +319,14 @@ async function main(): Promise<number> {
     for (let minute = 1; minute <= minutes && alive(); minute++) {
       const anon: number[] = [];
       const rss: number[] = [];
+      const parts: PrivateParts[] = [];
       const minuteEnd = Date.now() + MINUTE_MS;
       while (Date.now() < minuteEnd && alive()) {
         const now = memory(pid);
         if (!Number.isNaN(now.rssMB)) {
           anon.push(now.anonMB);
           rss.push(now.rssMB);
+          parts.push(privateParts(pid));
         }
         await sleep(Math.min(SAMPLE_EVERY_MS, Math.max(0, minuteEnd - Date.now())));
       }
@@ -336,6 +349,7 @@ async function main(): Promise<number> {
         anonMinMB: round(Math.min(...anon)),
         anonMaxMB: round(Math.max(...anon)),
         rssMB: round(median(rss)),
+        parts: partsMedian(parts),
         heapUsedMB,
         heapTotalMB,
         externalMB,
@@ -343,6 +357,7 @@ async function main(): Promise<number> {
       perMinute.push(row);
       console.log(
         `minute ${minute}: private ${row.anonMB} MB (${row.anonMinMB}-${row.anonMaxMB}), RSS ${row.rssMB} MB, ` +
+          `(V8 pages ${row.parts.v8PagesMB}, code ${row.parts.codeMB}, malloc ${row.parts.mallocMB}, other ${row.parts.otherMB}), ` +
           `heap ${heapUsedMB}/${heapTotalMB} MB, external ${externalMB} MB; pushes ${counts.pushes}, tunnels ${counts.tunnels}, jobs ${counts.jobs}, ` +
           `failed ${counts.pushesFailed}/${counts.tunnelsFailed}/${counts.jobsFailed}`,
       );
@@ -356,6 +371,12 @@ async function main(): Promise<number> {
       measured.flatMap((r) => (r.heapUsedMB === null ? [] : [{ x: r.minute, y: r.heapUsedMB }])),
     );
     const slopeMBPerHour = round(trend.slope * 60, 3);
+    const partSlopesMBPerHour = Object.fromEntries(
+      PART_NAMES.map((part) => [
+        part,
+        round(linearTrend(measured.map((r) => ({ x: r.minute, y: r.parts[part] }))).slope * 60, 3),
+      ]),
+    );
     const complete = perMinute.length === minutes;
     const pass = !died && complete && slopeMBPerHour <= maxSlopeMBPerHour;
     const report = {
@@ -386,6 +407,7 @@ async function main(): Promise<number> {
       slopeMBPerHour,
       slopeR2: round(trend.r2, 3),
       heapSlopeMBPerHour: round(heapTrend.slope * 60, 3),
+      partSlopesMBPerHour,
       anonFirstMB: perMinute[0]?.anonMB ?? null,
       anonAfterWarmupMB: measured[0]?.anonMB ?? null,
       anonLastMB: perMinute.at(-1)?.anonMB ?? null,
