@@ -143,7 +143,8 @@ describe('push link through a real Squid (authenticating CONNECT proxy, read_tim
 
   // Squid forgets no tunnel silently: at read_timeout it closes both legs, so the gateway sees its
   // probe line cut at once and opens it again itself. What must not happen (item 9) is that the
-  // learning stops there and falls to the push lines; the silent loss is push-link.test.ts's.
+  // learning stops there and falls to the push lines; the silent loss is push-link.test.ts's (this
+  // test passes on the code before the item 9 fix too: through Squid the loss was never silent).
   // Squid checks read_timeout once a second, so it cuts a line idle anywhere in (T − 1 s, T]: a gap
   // one probe survived can die on the next line. The margin must cover that tick, as 5 % does for
   // T ≥ 20 s; at this test's 3 s it takes 35 % (with 5 %, a push line died at 2.57 s idle after a
