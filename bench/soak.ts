@@ -2,15 +2,21 @@
  * Soak benchmark: does the gateway's private memory stay flat while it works? A real
  * `mfp-gateway run` process as shipped (the bundle, the unit's environment) keeps its push
  * lines to a cloud in this process on loopback, with keep-alives every few seconds, and for
- * `--minutes` (30 by default) gets, over and over: pushes, tunnels the cloud opens to a
+ * `--minutes` (60 by default) gets, over and over: pushes, tunnels the cloud opens to a
  * byte sink, moves data through and closes, and print jobs to a sim MFP. Its private
  * (anonymous) memory is sampled every few seconds and reported every minute (the median of
  * the minute, with the lowest and highest, and split by kind of mapping: V8's heap pages, its
  * JIT code, malloc's heaps, the rest; each part gets its own slope, to say what grows); after
- * the warm-up, the slope of a least-squares line through the minutes says whether it grows. Writes bench/results/soak.json and exits
- * non-zero when the slope is above the bound or the gateway died.
+ * the warm-up, the slope of a least-squares line through the minutes says whether it grows.
+ * Writes bench/results/soak.json and exits non-zero when the slope is above the bound or the
+ * gateway died.
  *
- *   node bench/soak.ts [--minutes 30] [--warmup-minutes 5] [--max-slope-mb-per-hour 0.5]
+ *   node bench/soak.ts [--minutes 60] [--warmup-minutes 30] [--max-slope-mb-per-hour 0.5]
+ *
+ * The warm-up is half the run: V8 keeps optimizing colder and colder functions for about
+ * half an hour at this pace (its code range grows ~4 MB/h at minutes 5-10, ~0.5 MB/h at
+ * 30), and glibc's heap swings by 1-3 MB for minutes at a time, so the trend needs 30
+ * minutes to average them out (docs/memory.md).
  *
  * --only push|tunnels|jobs runs one kind of activity (to find which one grows); keep-alives run always.
  * BENCH_GATEWAY_ENV='NAME=value ...' adds to (or overrides) the unit's environment for the
@@ -54,15 +60,15 @@ const JOB_TIMEOUT_MS = 60_000;
 const here = fileURLToPath(import.meta.url);
 const { values: args } = parseArgs({
   options: {
-    minutes: { type: 'string', default: '30' },
+    minutes: { type: 'string', default: '60' },
     'warmup-minutes': { type: 'string' },
     'max-slope-mb-per-hour': { type: 'string', default: '0.5' },
     only: { type: 'string' },
   },
 });
 const minutes = Number(args.minutes);
-// Short trial runs keep a third of their minutes for the warm-up.
-const warmupMinutes = Number(args['warmup-minutes'] ?? Math.min(5, Math.floor(minutes / 3)));
+// Half the run, and never more than the JIT's half hour.
+const warmupMinutes = Number(args['warmup-minutes'] ?? Math.min(30, Math.floor(minutes / 2)));
 const maxSlopeMBPerHour = Number(args['max-slope-mb-per-hour']);
 const ACTIVITIES = ['push', 'tunnels', 'jobs'] as const;
 if (args.only !== undefined && !(ACTIVITIES as readonly string[]).includes(args.only)) {
