@@ -29,6 +29,23 @@ export interface GapMark {
   gapMs: number;
   at: number;
   role: LineRole;
+  /** For a settled death: the line's age then, so a lifetime cap found later still explains it, ms. */
+  ageMs?: number;
+}
+
+/**
+ * A detected lifetime cap, kept as state: its deaths leave the bounded death list, the cap does
+ * not. Only a line succeeding well past the age the deaths showed refutes it (or the window).
+ */
+export interface CapState {
+  /** The cap (conservative estimate), ms. */
+  ms: number;
+  /** The newest death supporting it: the cap leaves the window with it. */
+  at: number;
+  /** Youngest age at death of the deaths that showed it; absent in evidence stored before, ms. */
+  youngestDeathAgeMs?: number;
+  /** Oldest connection age of a success since it was detected; absent means none, ms. */
+  okAgeMs?: number;
 }
 
 /** What a recorded death of a line turned out to say. */
@@ -82,12 +99,16 @@ export interface Evidence {
   aboveU: GapMark[];
   /** Successes past U in a row with no failure between. */
   confirmations: number;
-  /** Shortest idle failure per slice of deaths that left the death list (no longer explainable). */
+  /**
+   * Idle failures that left the death list, per slice: those no other is shorter and younger
+   * than (so a lifetime cap found later takes out exactly the ones at its age), at most
+   * SETTLED_PER_SLICE per slice.
+   */
   settled: GapMark[];
   /** Newest deaths, oldest first, at most EVIDENCE_DEATH_MEMORY. */
   deaths: Death[];
   /** Detected lifetime cap and the newest death supporting it. */
-  lifetimeCap: { ms: number; at: number } | null;
+  lifetimeCap: CapState | null;
   /** Sessions whose death is recorded (one death per session, however often it is reported). */
   sessions: string[];
 }
@@ -146,7 +167,7 @@ export function foldRecord(evidence: Evidence, record: EvidenceRecord, ctx: Fold
 export function boundsOf(evidence: Evidence | null, now: number, config: LearningConfig): Bounds {
   if (evidence === null) return { lowerMs: null, upperMs: null, lifetimeCapMs: null, lowerFrom: null };
   const from = now - config.windowMs;
-  const upperMs = freshUpper(evidence, from);
+  const upperMs = freshUpper(evidence, from, config);
   // Called for a gateway and each of its site's peers at every keep-alive: loops, no copies.
   const lower = longestFresh(
     evidence.aboveU,
@@ -193,10 +214,18 @@ function longestFresh(
   return lower;
 }
 
-function freshUpper(evidence: Evidence, from: number): number | null {
+/**
+ * U: the shortest idle failure still in the window. A settled death at the age of the detected
+ * lifetime cap is no idle failure: the cap explains it as it explains deaths still remembered
+ * one by one, however long ago it left the death list.
+ */
+function freshUpper(evidence: Evidence, from: number, config: LearningConfig): number | null {
   let upper: number | null = null;
+  const capMs = evidence.lifetimeCap?.ms ?? null;
   for (const mark of evidence.settled) {
-    if (mark.at >= from && (upper === null || mark.gapMs < upper)) upper = mark.gapMs;
+    if (mark.at < from || (upper !== null && mark.gapMs >= upper)) continue;
+    if (capMs !== null && mark.ageMs !== undefined && capExplainsAge(mark.ageMs, capMs, config)) continue;
+    upper = mark.gapMs;
   }
   for (const d of evidence.deaths) {
     if (d.verdict === 'idle' && d.at >= from && (upper === null || d.gapMs < upper)) upper = d.gapMs;
@@ -227,14 +256,17 @@ function informative(evidence: Evidence, record: EvidenceRecord, ctx: FoldContex
   if (record.status === 'NG') return true;
   const { config } = ctx;
   const from = record.time - config.windowMs;
-  const upper = freshUpper(evidence, from);
+  const upper = freshUpper(evidence, from, config);
   if (upper !== null && record.idleBeforeMs >= upper) return true;
   if (record.idleBeforeMs >= config.evidenceFloorMs) {
     const slice = sliceOf(record.time, config);
     const mark = evidence.good.find((m) => m.slice === slice);
     if (!mark || mark.at < from || record.idleBeforeMs > mark.gapMs) return true;
   }
-  // A success at an older age than a remembered death may refute a lifetime cap.
+  // A success at an older age than a remembered death, or than the cap, may refute a lifetime cap.
+  const cap = evidence.lifetimeCap;
+  if (cap !== null && record.time >= cap.at && capOkAge(cap, record, config) > (cap.okAgeMs ?? 0))
+    return true;
   return evidence.deaths.some(
     (d) => d.at < record.time && Math.min(record.connectionAgeMs, okAgeCeiling(d, config)) > d.okAgeAfterMs,
   );
@@ -243,6 +275,55 @@ function informative(evidence: Evidence, record: EvidenceRecord, ctx: FoldContex
 /** Past this age a success refutes any cap this death could support; older ages need no tracking. */
 function okAgeCeiling(death: Death, config: LearningConfig): number {
   return death.ageMs * (1 + config.lifetimeAgeToleranceFraction);
+}
+
+/** Settled failures kept per slice of the window (older ages merge into a conservative mark). */
+const SETTLED_PER_SLICE = 4;
+
+/** A settled mark's age for the cap: unknown (stored before ages were) counts as young, never explained. */
+const settledAge = (mark: GapMark): number => mark.ageMs ?? 0;
+
+/**
+ * Adds a settled failure, keeping per slice the marks no other is both shorter and younger than:
+ * for any cap, the shortest failure younger than it is kept. Over SETTLED_PER_SLICE, the two
+ * oldest merge into one with the shorter gap and the younger age (a cap explains it less
+ * often, never more: safety first).
+ */
+function settle(settled: readonly GapMark[], mark: GapMark): GapMark[] {
+  const dominates = (a: GapMark, b: GapMark) =>
+    a.slice === b.slice && a.gapMs <= b.gapMs && settledAge(a) <= settledAge(b);
+  if (settled.some((m) => dominates(m, mark))) return [...settled];
+  const out = settled.filter((m) => !dominates(mark, m));
+  out.push(mark);
+  const slice = out.filter((m) => m.slice === mark.slice).sort((a, b) => settledAge(b) - settledAge(a));
+  if (slice.length <= SETTLED_PER_SLICE) return out;
+  const [a, b] = slice as [GapMark, GapMark];
+  const merged: GapMark = {
+    ...(a.gapMs <= b.gapMs ? a : b),
+    at: Math.max(a.at, b.at),
+    ageMs: Math.min(settledAge(a), settledAge(b)),
+  };
+  return [...out.filter((m) => m !== a && m !== b), merged];
+}
+
+/** Whether a lifetime cap explains a death at this age, whatever its idle gap. */
+function capExplainsAge(ageMs: number, capMs: number, config: LearningConfig): boolean {
+  return ageMs >= capMs * (1 - config.lifetimeAgeToleranceFraction);
+}
+
+/** Past this age a success refutes the cap; older ages need no tracking (no write per keep-alive). */
+function capRefutingAge(cap: CapState, config: LearningConfig): number {
+  return (cap.youngestDeathAgeMs ?? cap.ms) * (1 + config.lifetimeAgeToleranceFraction);
+}
+
+/** The age a success counts with towards refuting the cap. */
+function capOkAge(cap: CapState, record: EvidenceRecord, config: LearningConfig): number {
+  return Math.min(record.connectionAgeMs, capRefutingAge(cap, config));
+}
+
+/** Whether a line succeeded, since the cap was found, well past the ages its deaths showed. */
+function capRefuted(cap: CapState, config: LearningConfig): boolean {
+  return (cap.okAgeMs ?? 0) >= capRefutingAge(cap, config);
 }
 
 function sliceOf(time: number, config: LearningConfig): number {
@@ -295,10 +376,13 @@ class Draft {
           Math.min(record.connectionAgeMs, okAgeCeiling(d, this.config)),
         );
     }
+    const cap = ev.lifetimeCap;
+    if (cap !== null && record.time >= cap.at)
+      cap.okAgeMs = Math.max(cap.okAgeMs ?? 0, capOkAge(cap, record, this.config));
     // A gap under the floor (a push a millisecond after a reconnect) says nothing about idleness.
     if (record.idleBeforeMs >= this.config.evidenceFloorMs) {
       const mark = this.mark(record);
-      const upper = freshUpper(ev, this.now - this.config.windowMs);
+      const upper = freshUpper(ev, this.now - this.config.windowMs, this.config);
       if (upper === null || record.idleBeforeMs < upper) {
         ev.good = mergeMarks(ev.good, [mark], 'longest');
       } else {
@@ -345,7 +429,7 @@ class Draft {
     ev.deaths.push(death);
     while (ev.deaths.length > EVIDENCE_DEATH_MEMORY) {
       const old = ev.deaths.shift() as Death;
-      if (old.verdict === 'idle') ev.settled = mergeMarks(ev.settled, [this.deathMark(old)], 'shortest');
+      if (old.verdict === 'idle') ev.settled = settle(ev.settled, this.deathMark(old));
     }
     this.detectCap();
   }
@@ -360,7 +444,7 @@ class Draft {
   /** Keeps L < U: goods at or past U wait as leniency candidates, the rest are good. */
   normalize(): void {
     const ev = this.ev;
-    const upper = freshUpper(ev, this.now - this.config.windowMs);
+    const upper = freshUpper(ev, this.now - this.config.windowMs, this.config);
     const all = [...ev.good, ...ev.aboveU];
     ev.good = [];
     ev.aboveU = [];
@@ -375,8 +459,7 @@ class Draft {
     if (record.policyLimited) return 'policy';
     if (record.idleBeforeMs < this.config.evidenceFloorMs) return 'too-short';
     const cap = this.ev.lifetimeCap?.ms ?? null;
-    if (cap !== null && record.connectionAgeMs >= cap * (1 - this.config.lifetimeAgeToleranceFraction))
-      return 'lifetime-cap';
+    if (cap !== null && capExplainsAge(record.connectionAgeMs, cap, this.config)) return 'lifetime-cap';
     return 'idle';
   }
 
@@ -494,19 +577,25 @@ class Draft {
     const detected = detectLifetimeCap(candidates, this.config);
     const previous = ev.lifetimeCap;
     if (detected === null) {
-      if (previous === null) return;
+      // Its deaths left the death list (or no longer pin an age): the cap stays until a line
+      // outlives it, so the deaths it explained do not turn into idle failures for want of memory.
+      if (previous === null || !capRefuted(previous, this.config)) return;
       ev.lifetimeCap = null;
       // The cap is refuted: what it explained counts as idleness again.
       for (const d of ev.deaths) if (d.verdict === 'lifetime-cap') d.verdict = 'idle';
       return;
     }
-    ev.lifetimeCap = { ms: detected.capMs, at: detected.newestDeathAt };
+    ev.lifetimeCap = {
+      ms: detected.capMs,
+      at: detected.newestDeathAt,
+      youngestDeathAgeMs: detected.youngestDeathAgeMs,
+    };
     const explained = ev.deaths.filter((d) => d.verdict === 'idle' && this.capExplains(d, detected.capMs));
     this.retract(explained, 'lifetime-cap');
   }
 
   private capExplains(death: Death, capMs: number): boolean {
-    return death.ageMs >= capMs * (1 - this.config.lifetimeAgeToleranceFraction);
+    return capExplainsAge(death.ageMs, capMs, this.config);
   }
 
   private mark(record: EvidenceRecord): GapMark {
@@ -519,6 +608,12 @@ class Draft {
   }
 
   private deathMark(death: Death): GapMark {
-    return { slice: sliceOf(death.at, this.config), gapMs: death.gapMs, at: death.at, role: death.role };
+    return {
+      slice: sliceOf(death.at, this.config),
+      gapMs: death.gapMs,
+      at: death.at,
+      role: death.role,
+      ageMs: death.ageMs,
+    };
   }
 }

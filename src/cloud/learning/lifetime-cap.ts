@@ -16,6 +16,8 @@ export interface AgedDeath {
 export interface DetectedCap {
   capMs: number;
   newestDeathAt: number;
+  /** The youngest age at death of the cluster: a line succeeding well past it refutes the cap, ms. */
+  youngestDeathAgeMs: number;
 }
 
 /**
@@ -65,5 +67,9 @@ function capOfCluster(
   const spanFraction = config.lifetimeMinSpanFraction ?? LIFETIME_MIN_SPAN_FRACTION;
   if (lastDeath - first.at < youngest * spanFraction) return null;
   if (first.okAgeAfterMs >= youngest * tolerance) return null;
-  return { capMs: Math.round(Math.min(lastAlive, youngest)), newestDeathAt: lastDeath };
+  return {
+    capMs: Math.round(Math.min(lastAlive, youngest)),
+    newestDeathAt: lastDeath,
+    youngestDeathAgeMs: youngest,
+  };
 }
