@@ -420,6 +420,26 @@ describe.each([
   );
 });
 
+describe('a lifetime cap far below the idle timeout (sim firewall: idle 60 s, cap 6 s)', () => {
+  it(
+    'lines dying at the cap never set U: the advice converges on the cap, not on a false idle timeout',
+    async () => {
+      const { cloud } = await cappedChain('cap-not-idle', false);
+      const state = await waitState(
+        cloud,
+        (s) => s.keepalive.lifetimeCapMs !== null && s.keepalive.converged,
+        'the cap to be found and learning to converge',
+      );
+      expect(state.keepalive.lifetimeCapMs).toBeLessThanOrEqual(CAP_MS);
+      // Every line died at the cap (the idle timeout, 60 s, is never reached): none bounds U,
+      // and the advice is not pinned under a false idle timeout (main: U 2.9 s, advice 2.7 s).
+      expect(state.keepalive.upperBoundMs).toBeNull();
+      expect(state.keepalive.adviceMs).toBeGreaterThan(CAP_MS / 2);
+    },
+    LEARNING_TEST_MS,
+  );
+});
+
 describe('identical domain through a real firewall (issue 18 item 7)', () => {
   it(
     'a second gateway of the domain inherits only once its own evidence agrees with the first’s',
