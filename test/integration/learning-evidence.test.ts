@@ -283,7 +283,7 @@ describe('an outage: every line of the gateway cut at one moment after different
   );
 
   it(
-    'advises L − 5 % from the probe (item 2); a crashed and restarted Squid neither lowers U nor wipes L',
+    'advises L less the margin from the probe (item 2); a crashed and restarted Squid neither lowers U nor wipes L',
     async () => {
       const dir = scratch('outage-squid');
       // Squid checks read_timeout once a second, so it cuts a line idle anywhere in (T − 1 s, T]:
