@@ -104,7 +104,7 @@ describe('deaths at a lifetime cap far below the idle timeout', () => {
 
 type FixtureRow = [number, string, LineRole, string, 'OK' | 'NG', string | null, number, number, string];
 
-/** The status log a real chain wrote on main at d66a0bd (fixtures/cap-6s-idle-60s.json says how). */
+/** The status log a real chain wrote on main at 25d5d04 (fixtures/cap-6s-idle-60s.json says how). */
 function recordedLog(): EvidenceRecord[] {
   const rows = (
     JSON.parse(readFileSync(new URL('./fixtures/cap-6s-idle-60s.json', import.meta.url), 'utf8')) as {
