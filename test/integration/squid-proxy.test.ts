@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scratchDir, startCloud, startGatewayProcess } from '../support/chain.ts';
+import { type CloudHandle, scratchDir, startCloud, startGatewayProcess } from '../support/chain.ts';
 import { type CliProcess, eventually, type LogLine } from '../support/cli-process.ts';
 import { startSquid } from '../support/squid.ts';
 import { deferredTeardown } from '../support/teardown.ts';
@@ -70,19 +70,24 @@ async function chainThroughSquid(
   return { squid, cloud, gateway };
 }
 
+/** The gateway's learning state once the advice has converged through Squid. */
+function converged(cloud: CloudHandle): Promise<GatewayState> {
+  return eventually(
+    async () => (await cloud.api<GatewayState>('/api/v1/gateways/gw1')).body,
+    (s) => s.keepalive.converged,
+    200_000,
+    'the advice to converge through squid',
+    500,
+  );
+}
+
 describe('push link through a real Squid (authenticating CONNECT proxy, read_timeout kills idle tunnels)', () => {
   it(
     'authenticates, learns the proxy’s idle timeout and delivers pushes',
     async () => {
       const { squid, cloud, gateway } = await chainThroughSquid('squid');
 
-      const state = await eventually(
-        async () => (await cloud.api<GatewayState>('/api/v1/gateways/gw1')).body,
-        (s) => s.keepalive.converged,
-        200_000,
-        'the advice to converge through squid',
-        500,
-      );
+      const state = await converged(cloud);
       // Squid checks read_timeout against a whole-second clock, so a tunnel idle for a little
       // over T − 1 s can already be cut: the safe gap it teaches lies between T − 1 s and T.
       expect(state.keepalive.adviceMs).toBeLessThan(SQUID_IDLE_SEC * 1000);
@@ -122,13 +127,7 @@ describe('push link through a real Squid (authenticating CONNECT proxy, read_tim
         keepalive: { default: '2500ms', margin: '30%' },
         idleSec: 4,
       });
-      const state = await eventually(
-        async () => (await cloud.api<GatewayState>('/api/v1/gateways/gw1')).body,
-        (s) => s.keepalive.converged,
-        200_000,
-        'the advice to converge through squid',
-        500,
-      );
+      const state = await converged(cloud);
       // Learned above 3 s; the advice is the default or the probes' L less the margin, whichever
       // is longer (each under 3 s).
       expect(state.keepalive.upperBoundMs).toBeGreaterThan(3000);
@@ -165,13 +164,7 @@ describe('push link through a real Squid (authenticating CONNECT proxy, read_tim
       // Cut by Squid's idle timeout (on its whole-second clock), not by anything else.
       expect(cut.idleBeforeMs).toBeGreaterThan((SQUID_IDLE_SEC - 1) * 1000);
       const cutAt = Date.parse(cut.time);
-      const state = await eventually(
-        async () => (await cloud.api<GatewayState>('/api/v1/gateways/gw1')).body,
-        (s) => s.keepalive.converged,
-        200_000,
-        'the advice to converge through squid',
-        500,
-      );
+      const state = await converged(cloud);
       const all = await records();
       if (!all.some((r) => r.dataType === 'probe' && Date.parse(r.time) > cutAt)) {
         // No probe after the cut: only right if the cut's own round settled L and U (Squid's tick
