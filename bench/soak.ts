@@ -27,7 +27,7 @@
  * which a simulated clock would not show.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -42,6 +42,8 @@ import { scratchDir, secret, startGatewayProcess } from '../test/support/chain.t
 import { freePort } from '../test/support/free-port.ts';
 import { startSimMfp } from '../test/support/jobs.ts';
 import { receipt, startByteSink } from './support/byte-sink.ts';
+import { type HeapAfterGc, type InspectorSession, inspectorUrl, openInspector } from './support/inspector.ts';
+import { type LinearTrend, linearTrend } from './support/linear-trend.ts';
 import { type PrivateParts, privateParts } from './support/memory-map.ts';
 import { memory } from './support/proc-stats.ts';
 import { shippedGateway } from './support/shipped-gateway.ts';
@@ -56,6 +58,12 @@ const TUNNEL_BYTES = 256 * 1024;
 const JOB_EVERY_MS = 10_000;
 const JOB_BYTES = 128 * 1024;
 const JOB_TIMEOUT_MS = 60_000;
+/** V8 unmaps the pages a full GC freed as its sweepers finish, a few ms later. */
+const SETTLE_AFTER_GC_MS = 500;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+/** Pushes, tunnels and jobs in a day at the normal rate (--rate 1). */
+const OPERATIONS_PER_DAY =
+  DAY_MS / PUSH_EVERY_MS + (TUNNELS_AT_ONCE * DAY_MS) / TUNNELS_EVERY_MS + DAY_MS / JOB_EVERY_MS;
 
 const here = fileURLToPath(import.meta.url);
 const { values: args } = parseArgs({
@@ -64,12 +72,15 @@ const { values: args } = parseArgs({
     'warmup-minutes': { type: 'string' },
     'max-slope-mb-per-hour': { type: 'string', default: '0.5' },
     only: { type: 'string' },
+    rate: { type: 'string', default: '1' },
   },
 });
 const minutes = Number(args.minutes);
 // Half the run, and never more than the JIT's half hour.
 const warmupMinutes = Number(args['warmup-minutes'] ?? Math.min(30, Math.floor(minutes / 2)));
 const maxSlopeMBPerHour = Number(args['max-slope-mb-per-hour']);
+const rate = Number(args.rate);
+if (!Number.isInteger(rate) || rate < 1) throw new Error('--rate must be a whole number, 1 or more');
 const ACTIVITIES = ['push', 'tunnels', 'jobs'] as const;
 if (args.only !== undefined && !(ACTIVITIES as readonly string[]).includes(args.only)) {
   throw new Error(`--only must be one of ${ACTIVITIES.join(', ')}`);
@@ -96,22 +107,44 @@ const partsMedian = (samples: PrivateParts[]): PrivateParts =>
     PART_NAMES.map((part) => [part, round(median(samples.map((s) => s[part])), 2)]),
   ) as unknown as PrivateParts;
 
-/** Least-squares slope of y over x, and the fit's R². */
-export function linearTrend(points: { x: number; y: number }[]): { slope: number; r2: number } {
-  const n = points.length;
-  if (n < 2) return { slope: 0, r2: 0 };
-  const mx = points.reduce((s, p) => s + p.x, 0) / n;
-  const my = points.reduce((s, p) => s + p.y, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (const p of points) {
-    sxy += (p.x - mx) * (p.y - my);
-    sxx += (p.x - mx) ** 2;
-    syy += (p.y - my) ** 2;
-  }
-  const slope = sxx === 0 ? 0 : sxy / sxx;
-  return { slope, r2: syy === 0 ? 0 : (sxy * sxy) / (sxx * syy) };
+/** A trend in MB an hour: the slope, its standard error, the fit's R². */
+interface TrendPerHour {
+  slopeMBPerHour: number;
+  stdErrMBPerHour: number;
+  r2: number;
+}
+/** A trend over minutes, per hour. */
+const perHour = (t: LinearTrend): TrendPerHour => ({
+  slopeMBPerHour: round(t.slope * 60, 3),
+  stdErrMBPerHour: round(t.slopeStdErr * 60, 3),
+  r2: round(t.r2, 3),
+});
+
+/** One minute of the soak. */
+interface MinuteRow {
+  minute: number;
+  /** Pushes, tunnels and jobs done so far. */
+  operations: number;
+  anonMB: number;
+  anonMinMB: number;
+  anonMaxMB: number;
+  rssMB: number;
+  parts: PrivateParts;
+  heapUsedMB: number | null;
+  heapTotalMB: number | null;
+  externalMB: number | null;
+  /** Right after a full GC at the minute's end: the live heap, and the private memory. */
+  afterGc: (HeapAfterGc & { anonMB: number; parts: PrivateParts }) | null;
+}
+
+/** A process's environment as it runs (what the soak checks MALLOC_ARENA_MAX by). */
+function gatewayEnvironment(pid: number): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter((entry) => entry.includes('='))
+      .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+  );
 }
 
 /** What the activity loops did, counted. */
@@ -124,6 +157,8 @@ const counts = {
   jobsFailed: 0,
 };
 const errors: string[] = [];
+const operationsCount = () => ({ pushes: counts.pushes, tunnels: counts.tunnels, jobs: counts.jobs });
+const operationsDone = () => counts.pushes + counts.tunnels + counts.jobs;
 const noteError = (what: string, error: unknown) => {
   if (errors.length < 20) errors.push(`${new Date().toISOString()} ${what}: ${(error as Error).message}`);
 };
@@ -170,13 +205,21 @@ function api(
   });
 }
 
-/** Runs `step` every `everyMs` until `running()` is false; a failed step is counted by the step itself. */
+/**
+ * Runs `step` `rate` times every `everyMs` until `running()` is false: `rate` loops, each
+ * stepping every `everyMs`, started `everyMs / rate` apart (so at most `rate` steps are in
+ * flight, and a slow step delays only its own loop). A failed step is counted by the step itself.
+ */
 async function every(everyMs: number, running: () => boolean, step: () => Promise<void>): Promise<void> {
-  while (running()) {
-    const started = Date.now();
-    await step();
-    await sleep(Math.max(0, everyMs - (Date.now() - started)));
-  }
+  const loop = async (offsetMs: number) => {
+    await sleep(offsetMs);
+    while (running()) {
+      const started = Date.now();
+      await step();
+      await sleep(Math.max(0, everyMs - (Date.now() - started)));
+    }
+  };
+  await Promise.all(Array.from({ length: rate }, (_, k) => loop((k * everyMs) / rate)));
 }
 
 async function main(): Promise<number> {
@@ -218,9 +261,13 @@ async function main(): Promise<number> {
       tunnels: { allow: [{ cidr: '127.0.0.1/32', ports: [sink.port] }], allowLocal: true },
     },
     { ...shipped.env, MFPGW_LOG_LEVEL: 'info' },
-    shipped.launch,
+    // The inspector on a port of the kernel's choosing: how the bench forces a full GC before
+    // reading the live heap (the gateway's own code and environment are as shipped).
+    { ...shipped.launch, nodeArgs: [...(shipped.launch.nodeArgs ?? []), '--inspect=127.0.0.1:0'] },
   );
+  let inspector: InspectorSession | undefined;
   const stopAll = async () => {
+    inspector?.close();
     await gateway.stop();
     await cloud.stop();
     await sink.stop();
@@ -231,6 +278,11 @@ async function main(): Promise<number> {
   try {
     await gateway.waitFor((l) => l.msg === 'line open' && l.line === 'line-1', 20_000, 'both push lines up');
     const pid = gateway.child.pid as number;
+    const url = inspectorUrl(gateway.stderr());
+    if (!url) throw new Error(`the gateway did not announce its inspector; stderr:\n${gateway.stderr()}`);
+    inspector = await openInspector(url);
+    const session = inspector;
+    const mallocArenaMax = gatewayEnvironment(pid).MALLOC_ARENA_MAX ?? null;
     const alive = () => gateway.child.exitCode === null && gateway.child.signalCode === null;
     const endAt = Date.now() + minutes * MINUTE_MS;
     const running = () => alive() && Date.now() < endAt;
@@ -309,24 +361,20 @@ async function main(): Promise<number> {
 
     // Every minute: the private memory's median, lowest and highest of the minute's samples,
     // the RSS's median, the median of each part of the private memory (by kind of mapping), and
-    // the V8 heap from the gateway's own /metrics (the status page is used).
-    const perMinute: {
-      minute: number;
-      anonMB: number;
-      anonMinMB: number;
-      anonMaxMB: number;
-      rssMB: number;
-      parts: PrivateParts;
-      heapUsedMB: number | null;
-      heapTotalMB: number | null;
-      externalMB: number | null;
-    }[] = [];
-    console.log(`soak: ${minutes} min (warm-up ${warmupMinutes}), gateway pid ${pid}`);
+    // the V8 heap from the gateway's own /metrics (the status page is used). Then a full GC
+    // forced through the inspector and, once V8 has let go of the pages it freed, the live heap
+    // by space and the private memory again: what a full GC leaves is what the gateway holds,
+    // which a leak grows and garbage not yet collected does not.
+    const startedAt = endAt - minutes * MINUTE_MS;
+    const perMinute: MinuteRow[] = [];
+    console.log(
+      `soak: ${minutes} min (warm-up ${warmupMinutes}) at ${rate}× the activity, gateway pid ${pid}`,
+    );
     for (let minute = 1; minute <= minutes && alive(); minute++) {
       const anon: number[] = [];
       const rss: number[] = [];
       const parts: PrivateParts[] = [];
-      const minuteEnd = Date.now() + MINUTE_MS;
+      const minuteEnd = startedAt + minute * MINUTE_MS;
       while (Date.now() < minuteEnd && alive()) {
         const now = memory(pid);
         if (!Number.isNaN(now.rssMB)) {
@@ -348,9 +396,18 @@ async function main(): Promise<number> {
       } catch (error) {
         noteError('metrics', error);
       }
+      let afterGc: MinuteRow['afterGc'] = null;
+      try {
+        const live = await session.heapAfterGc();
+        await sleep(SETTLE_AFTER_GC_MS);
+        afterGc = { ...live, anonMB: round(memory(pid).anonMB, 2), parts: privateParts(pid) };
+      } catch (error) {
+        noteError('gc', error);
+      }
       const { heapUsedMB = null, heapTotalMB = null, externalMB = null } = heap;
-      const row = {
+      const row: MinuteRow = {
         minute,
+        operations: operationsDone(),
         anonMB: round(median(anon)),
         anonMinMB: round(Math.min(...anon)),
         anonMaxMB: round(Math.max(...anon)),
@@ -359,12 +416,17 @@ async function main(): Promise<number> {
         heapUsedMB,
         heapTotalMB,
         externalMB,
+        afterGc,
       };
       perMinute.push(row);
       console.log(
         `minute ${minute}: private ${row.anonMB} MB (${row.anonMinMB}-${row.anonMaxMB}), RSS ${row.rssMB} MB, ` +
           `(V8 pages ${row.parts.v8PagesMB}, code ${row.parts.codeMB}, malloc ${row.parts.mallocMB}, other ${row.parts.otherMB}), ` +
-          `heap ${heapUsedMB}/${heapTotalMB} MB, external ${externalMB} MB; pushes ${counts.pushes}, tunnels ${counts.tunnels}, jobs ${counts.jobs}, ` +
+          `heap ${heapUsedMB}/${heapTotalMB} MB, external ${externalMB} MB; ` +
+          (afterGc
+            ? `after GC: objects ${afterGc.objectsMB}, code ${afterGc.codeMB}, external ${afterGc.externalMB}, private ${afterGc.anonMB} MB (malloc ${afterGc.parts.mallocMB}); `
+            : '') +
+          `pushes ${counts.pushes}, tunnels ${counts.tunnels}, jobs ${counts.jobs}, ` +
           `failed ${counts.pushesFailed}/${counts.tunnelsFailed}/${counts.jobsFailed}`,
       );
     }
@@ -372,19 +434,49 @@ async function main(): Promise<number> {
     await Promise.all([pushes, tunnels, jobs]);
 
     const measured = perMinute.filter((r) => r.minute > warmupMinutes);
-    const trend = linearTrend(measured.map((r) => ({ x: r.minute, y: r.anonMB })));
-    const heapTrend = linearTrend(
-      measured.flatMap((r) => (r.heapUsedMB === null ? [] : [{ x: r.minute, y: r.heapUsedMB }])),
-    );
+    const trendOf = (y: (r: MinuteRow) => number | null) =>
+      linearTrend(
+        measured.flatMap((r) => {
+          const value = y(r);
+          return value === null ? [] : [{ x: r.minute, y: value }];
+        }),
+      );
+    const trend = trendOf((r) => r.anonMB);
+    const heapTrend = trendOf((r) => r.heapUsedMB);
     const slopeMBPerHour = round(trend.slope * 60, 3);
     const partSlopesMBPerHour = Object.fromEntries(
-      PART_NAMES.map((part) => [
-        part,
-        round(linearTrend(measured.map((r) => ({ x: r.minute, y: r.parts[part] }))).slope * 60, 3),
-      ]),
+      PART_NAMES.map((part) => [part, round(trendOf((r) => r.parts[part]).slope * 60, 3)]),
     );
+    const afterGcTrends = {
+      heldMB: perHour(trendOf((r) => (r.afterGc ? r.afterGc.objectsMB + r.afterGc.externalMB : null))),
+      objectsMB: perHour(trendOf((r) => r.afterGc?.objectsMB ?? null)),
+      externalMB: perHour(trendOf((r) => r.afterGc?.externalMB ?? null)),
+      codeMB: perHour(trendOf((r) => r.afterGc?.codeMB ?? null)),
+      anonMB: perHour(trendOf((r) => r.afterGc?.anonMB ?? null)),
+      mallocMB: perHour(trendOf((r) => r.afterGc?.parts.mallocMB ?? null)),
+    };
+    const anonLowsTrend = perHour(trendOf((r) => r.anonMinMB));
+    const upper = (t: TrendPerHour) => round(t.slopeMBPerHour + 2 * t.stdErrMBPerHour, 3);
+    const operations = {
+      ...operationsCount(),
+      perDayAtRate1: OPERATIONS_PER_DAY,
+      weekAtRate1: 7 * OPERATIONS_PER_DAY,
+      equivalentDaysAtRate1: round(operationsDone() / OPERATIONS_PER_DAY, 2),
+      afterWarmup: operationsDone() - (measured[0]?.operations ?? 0),
+    };
     const complete = perMinute.length === minutes;
-    const pass = !died && complete && slopeMBPerHour <= maxSlopeMBPerHour;
+    const verdict = {
+      heldUpperMBPerHour: upper(afterGcTrends.heldMB),
+      privateAfterGcUpperMBPerHour: upper(afterGcTrends.anonMB),
+      // What the upper bounds would add in a week, were the growth to go on at that pace.
+      heldWeekUpperMB: round(upper(afterGcTrends.heldMB) * 24 * 7),
+      privateAfterGcWeekUpperMB: round(upper(afterGcTrends.anonMB) * 24 * 7),
+    };
+    const pass =
+      !died &&
+      complete &&
+      verdict.heldUpperMBPerHour <= maxSlopeMBPerHour &&
+      verdict.privateAfterGcUpperMBPerHour <= maxSlopeMBPerHour;
     const report = {
       date: new Date().toISOString(),
       machine: {
@@ -398,22 +490,34 @@ async function main(): Promise<number> {
       config: {
         minutes,
         warmupMinutes,
+        rate,
         only: args.only ?? null,
         maxSlopeMBPerHour,
-        gatewayLaunch: { entry: 'dist/mfp-gateway.js', env: shipped.env },
+        gatewayLaunch: {
+          entry: 'dist/mfp-gateway.js',
+          env: shipped.env,
+          nodeArgs: ['--inspect=127.0.0.1:0'],
+          mallocArenaMaxSeen: mallocArenaMax,
+        },
         gateway:
-          '2 push lines, keep-alive advice 3-5 s, status page on (its /metrics read every minute), log level info',
+          '2 push lines, keep-alive advice 3-5 s, status page on (its /metrics read every minute), log level info, ' +
+          'a full GC forced through the inspector once a minute (then afterGc is read)',
         activity: {
-          pushEveryMs: PUSH_EVERY_MS,
-          tunnels: `${TUNNELS_AT_ONCE} at once every ${TUNNELS_EVERY_MS} ms, ${TUNNEL_BYTES} bytes each, to a byte sink`,
-          jobs: `one print job of ${JOB_BYTES} bytes every ${JOB_EVERY_MS} ms to a sim MFP (PJL)`,
+          pushEveryMs: PUSH_EVERY_MS / rate,
+          tunnels: `${TUNNELS_AT_ONCE} at once every ${TUNNELS_EVERY_MS / rate} ms, ${TUNNEL_BYTES} bytes each, to a byte sink`,
+          jobs: `one print job of ${JOB_BYTES} bytes every ${JOB_EVERY_MS / rate} ms to a sim MFP (PJL)`,
         },
         sampleEveryMs: SAMPLE_EVERY_MS,
       },
       slopeMBPerHour,
       slopeR2: round(trend.r2, 3),
+      slopeStdErrMBPerHour: round(trend.slopeStdErr * 60, 3),
       heapSlopeMBPerHour: round(heapTrend.slope * 60, 3),
       partSlopesMBPerHour,
+      anonLowsTrend,
+      afterGcTrends,
+      verdict,
+      operations,
       anonFirstMB: perMinute[0]?.anonMB ?? null,
       anonAfterWarmupMB: measured[0]?.anonMB ?? null,
       anonLastMB: perMinute.at(-1)?.anonMB ?? null,
@@ -423,12 +527,16 @@ async function main(): Promise<number> {
       perMinute,
       pass,
     };
-    const out = join(dirname(here), 'results', 'soak.json');
+    const out = join(dirname(here), 'results', rate === 1 ? 'soak.json' : `soak-rate-${rate}.json`);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+    const show = (t: TrendPerHour) => `${t.slopeMBPerHour} ± ${t.stdErrMBPerHour} MB/h (R² ${t.r2})`;
     console.log(
-      `${pass ? 'PASS' : 'FAIL'}  private memory slope after minute ${warmupMinutes}: ${slopeMBPerHour} MB/h ` +
-        `(≤ ${maxSlopeMBPerHour}; R² ${report.slopeR2}); ${report.anonFirstMB} → ${report.anonLastMB} MB` +
+      `${pass ? 'PASS' : 'FAIL'}  after minute ${warmupMinutes}, ${operations.afterWarmup} operations ` +
+        `(${operations.equivalentDaysAtRate1} days of the normal rate in all): held after GC ${show(afterGcTrends.heldMB)}, ` +
+        `private after GC ${show(afterGcTrends.anonMB)}, upper bounds ${verdict.heldUpperMBPerHour} and ` +
+        `${verdict.privateAfterGcUpperMBPerHour} (≤ ${maxSlopeMBPerHour}); private median ${slopeMBPerHour} MB/h, ` +
+        `lows ${show(anonLowsTrend)}; ${report.anonFirstMB} → ${report.anonLastMB} MB` +
         (died ? '; the gateway died' : complete ? '' : '; the run ended early'),
     );
     if (died) console.error(`the gateway's stderr:\n${gateway.stderr().slice(-2000)}`);
