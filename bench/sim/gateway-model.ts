@@ -2,7 +2,12 @@ import type { Clock } from '../../src/clock/clock.ts';
 import type { KeepaliveAdvice } from '../../src/cloud/learning/advice.ts';
 import { domainOf, siteKey } from '../../src/cloud/learning/domain.ts';
 import type { Candidate } from '../../src/cloud/learning/representative.ts';
-import { type DeadLineInfo, KeepaliveManager } from '../../src/gateway/keepalive/keepalive-manager.ts';
+import {
+  type DeadLineInfo,
+  isSettledAdvice,
+  KeepaliveManager,
+  type SlowStart,
+} from '../../src/gateway/keepalive/keepalive-manager.ts';
 import type { PowerMode } from '../../src/gateway/keepalive/power-policy.ts';
 import type { SimCloud } from './cloud-model.ts';
 import type { Firewall } from './firewall.ts';
@@ -43,6 +48,8 @@ export interface GatewayContext {
   answerTimeoutMs: number;
   /** Interval before the cloud's first advice, ms. */
   initialIntervalMs: number;
+  /** The push lines' slow start while advice is not settled (absent: none). */
+  slowStart?: SlowStart;
 }
 
 /** A probe line as the gateway holds it: one connection that only answers probes. */
@@ -188,6 +195,7 @@ export class SimGateway implements GatewayPort {
       sendKeepalive: () => this.sendKeepalive(line, connId),
       onDead: (info) => this.lineDied(line, connId, info),
       onReplaceDue: () => this.replaceLine(line, connId),
+      ...(this.ctx.slowStart ? { slowStart: this.ctx.slowStart } : {}),
     });
     const active: ActiveLine = { connId, manager, life: metrics.openLife(this.id, line, now) };
     this.lines.set(line, active);
@@ -332,7 +340,7 @@ export class SimGateway implements GatewayPort {
   private takeAdvice(advice: KeepaliveAdvice): void {
     this.lastAdvice = advice;
     for (const active of this.lines.values()) {
-      active.manager.applyAdvice(advice.intervalMs);
+      active.manager.applyAdvice(advice.intervalMs, isSettledAdvice(advice));
       active.manager.setReplaceBeforeAge(advice.reconnectBeforeAgeMs);
     }
     this.ctx.metrics.noteAdvice(this.id, this.ctx.clock.now(), advice, this.intervalMs);

@@ -1,7 +1,8 @@
 import { ManualClock } from '../../src/clock/manual-clock.ts';
 import { DEFAULT_LEARNING_CONFIG, type LearningConfig } from '../../src/cloud/learning/learning-config.ts';
-import { DEFAULT_ANSWER_TIMEOUT_MS } from '../../src/config/keepalive-defaults.ts';
+import { DEFAULT_ANSWER_TIMEOUT_MS, SLOW_START } from '../../src/config/keepalive-defaults.ts';
 import { PROBE_ACK_TIMEOUT_MS } from '../../src/config/learning-defaults.ts';
+import type { SlowStart } from '../../src/gateway/keepalive/keepalive-manager.ts';
 import { SimCloud } from './cloud-model.ts';
 import { Firewall, type OnExpiry } from './firewall.ts';
 import { type GatewaySpec, SimGateway } from './gateway-model.ts';
@@ -44,6 +45,8 @@ export interface Scenario {
   durationMs?: number;
   config?: LearningConfig;
   answerTimeoutMs?: number;
+  /** The push lines' slow start while advice is not settled (default SLOW_START, as shipped; null: none). */
+  slowStart?: SlowStart | null;
   ackDeadlineMs?: number;
   probeAckDeadlineMs?: number;
   /** Mean gap between pushes per gateway; null: no pushes. */
@@ -107,6 +110,7 @@ export class WeekSimulation {
       ...(scenario.probeLines === undefined ? {} : { probeLines: scenario.probeLines }),
     });
     const prng = new Prng(scenario.seed ?? 1);
+    const slowStart = scenario.slowStart === undefined ? SLOW_START : scenario.slowStart;
     const pushMean = scenario.pushMeanGapMs === undefined ? PUSH_MEAN_GAP_MS : scenario.pushMeanGapMs;
     for (const site of scenario.sites) {
       const firewall = new Firewall({
@@ -134,6 +138,7 @@ export class WeekSimulation {
             egressAddress: site.egressAddress,
             answerTimeoutMs: scenario.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS,
             initialIntervalMs: this.config.defaultIntervalMs,
+            ...(slowStart === null ? {} : { slowStart }),
           },
           spec,
         );

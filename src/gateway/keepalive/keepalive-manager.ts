@@ -14,6 +14,23 @@ export interface DeadLineInfo {
   limitedByPolicy: boolean;
 }
 
+/**
+ * Slow start of a fresh line while its advice rests on no evidence: the first keep-alive comes
+ * after firstGapMs of idle, each next one after factor times the previous gap, up to the interval.
+ */
+export interface SlowStart {
+  firstGapMs: number;
+  factor: number;
+}
+
+/**
+ * True when advice ends a slow start: it was learned from evidence (any source but the default),
+ * or the cloud says the default is final (converged).
+ */
+export function isSettledAdvice(advice: { source: string; converged: boolean }): boolean {
+  return advice.source !== 'default' || advice.converged;
+}
+
 /** Wiring of one manager: the clock, the policy, and what to call; the socket work stays outside. */
 export interface KeepaliveManagerOptions {
   clock: Clock;
@@ -26,12 +43,20 @@ export interface KeepaliveManagerOptions {
   onDead: (info: DeadLineInfo) => void;
   /** Called once when the line reaches the age set by setReplaceBeforeAge (make-before-break). */
   onReplaceDue?: () => void;
+  /** Ramp up to the interval until settled advice arrives (absent: keep alive at the interval from the start). */
+  slowStart?: SlowStart;
 }
 
 /**
  * Keep-alive decisions for ONE push line, with no I/O: after intervalMs of idle it asks for a
  * keep-alive; if nothing comes back within answerTimeoutMs it declares the line dead, so a
  * dead line is believed alive for at most interval + answer timeout.
+ *
+ * With a slow start, a fresh line whose advice is not settled keeps alive at short gaps growing
+ * to the interval: behind a middlebox stricter than the default it stays alive (and hears the
+ * site's first evidence) instead of dying silently at the timeout and being found dead only
+ * after the default interval and the answer timeout. No gap exceeds the interval, so a line
+ * safe at the default is never put at risk.
  *
  * One timer, re-armed lazily: traffic only records a time; when the timer fires it compares
  * with the last traffic and sleeps again, so a busy line costs no timer churn.
@@ -45,6 +70,9 @@ export class KeepaliveManager {
   private readonly sendKeepalive: () => void;
   private readonly onDead: (info: DeadLineInfo) => void;
   private readonly onReplaceDue: (() => void) | undefined;
+  private readonly slowStart: SlowStart | undefined;
+  /** The gap of the next keep-alive while the line ramps up; null once the ramp is over. */
+  private rampGapMs: number | null;
   private mode: PowerMode;
   private interval: number;
   private limited: boolean;
@@ -65,6 +93,8 @@ export class KeepaliveManager {
     this.sendKeepalive = options.sendKeepalive;
     this.onDead = options.onDead;
     this.onReplaceDue = options.onReplaceDue;
+    this.slowStart = options.slowStart;
+    this.rampGapMs = options.slowStart?.firstGapMs ?? null;
     this.mode = options.mode;
     this.advisedMs = options.initialIntervalMs;
     this.interval = Math.max(options.initialIntervalMs, options.mode.minIntervalMs);
@@ -125,9 +155,13 @@ export class KeepaliveManager {
     this.noteTraffic('in');
   }
 
-  /** Applies the cloud's advice through the power policy; returns what the policy decided. */
-  applyAdvice(advisedMs: number): PolicyDecision {
+  /**
+   * Applies the cloud's advice through the power policy; returns what the policy decided.
+   * Settled advice (learned from evidence, or known to be final) ends the slow start for good.
+   */
+  applyAdvice(advisedMs: number, settled = true): PolicyDecision {
     this.advisedMs = advisedMs;
+    if (settled) this.rampGapMs = null;
     const decision = applyAdvice(this.interval, advisedMs, this.mode);
     this.interval = decision.intervalMs;
     this.limited = decision.limitedByPolicy;
@@ -176,8 +210,9 @@ export class KeepaliveManager {
       this.onReplaceDue?.();
       if (!this.running) return;
     }
-    if (this.pending === null && now - this.lastTraffic >= this.interval) {
+    if (this.pending === null && now - this.lastTraffic >= this.gapMs()) {
       this.pending = { sentAt: now, idleBeforeMs: now - this.lastTraffic };
+      this.growRamp();
       this.sendKeepalive();
       if (!this.running) return;
     }
@@ -194,9 +229,22 @@ export class KeepaliveManager {
     this.timer = this.clock.setTimeout(() => this.fire(), due - this.clock.monotonic());
   }
 
+  /** The idle gap after which the next keep-alive is due. */
+  private gapMs(): number {
+    if (this.rampGapMs === null) return this.interval;
+    return Math.max(this.mode.minIntervalMs, Math.min(this.interval, this.rampGapMs));
+  }
+
+  /** The next ramp gap, or the end of the ramp once it reaches the interval. */
+  private growRamp(): void {
+    if (this.rampGapMs === null || this.slowStart === undefined) return;
+    const next = this.rampGapMs * this.slowStart.factor;
+    this.rampGapMs = next >= this.interval ? null : next;
+  }
+
   private nextDue(): number {
     let due =
-      this.pending !== null ? this.pending.sentAt + this.answerTimeoutMs : this.lastTraffic + this.interval;
+      this.pending !== null ? this.pending.sentAt + this.answerTimeoutMs : this.lastTraffic + this.gapMs();
     if (this.replaceAtAgeMs !== null && !this.replaceSignalled) {
       due = Math.min(due, this.startedAt + this.replaceAtAgeMs);
     }

@@ -14,6 +14,7 @@ import {
 import type { TunnelTargetInput } from '../../protocol/tunnel/target.ts';
 import { MemoryBudget } from '../../tunnel/memory-budget.ts';
 import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
+import type { SlowStart } from '../keepalive/keepalive-manager.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
 import { type LineContext, type LineStatus, PushLine } from './push-line.ts';
 
@@ -55,6 +56,8 @@ export interface LinkLines {
   probeAllowed: boolean;
   keepaliveDefaultMs: number;
   answerTimeoutMs: number;
+  /** Push lines ramp their keep-alives up while the advice is not settled (absent: no ramp). */
+  slowStart?: SlowStart;
   backoff: LineContext['backoff'];
 }
 
@@ -147,6 +150,7 @@ export class LineSupervisor extends EventEmitter<SupervisorEvents> {
       ca: transport.ca,
       keepaliveDefaultMs: lines.keepaliveDefaultMs,
       answerTimeoutMs: lines.answerTimeoutMs,
+      ...(lines.slowStart ? { slowStart: lines.slowStart } : {}),
       openTimeoutMs: Math.max(lines.answerTimeoutMs, 5000),
       backoff: lines.backoff,
       mode: hello.mode,

@@ -1,3 +1,4 @@
+import { SLOW_START } from '../../config/keepalive-defaults.ts';
 import type { Feature } from '../../lifecycle/feature.ts';
 import type { DeviceReport, GatewayLoadReport, Push } from '../../protocol/messages.ts';
 import { type ClockJump, ClockWatch } from '../clock-watch/clock-watch.ts';
@@ -70,6 +71,7 @@ export class LinkFeature implements Feature {
         probeAllowed: config.cloud.probe,
         keepaliveDefaultMs: config.keepalive.default,
         answerTimeoutMs: config.keepalive.answerTimeout,
+        slowStart: SLOW_START,
         backoff: {
           initialMs: config.reconnect.initialDelay,
           maxMs: config.reconnect.maxDelay,

@@ -14,7 +14,12 @@ import { Backoff } from '../../retry/backoff.ts';
 import type { MemoryBudget } from '../../tunnel/memory-budget.ts';
 import type { StreamRequest } from '../../tunnel/tunnel-mux.ts';
 import type { TunnelStream } from '../../tunnel/tunnel-stream.ts';
-import { type DeadLineInfo, KeepaliveManager } from '../keepalive/keepalive-manager.ts';
+import {
+  type DeadLineInfo,
+  isSettledAdvice,
+  KeepaliveManager,
+  type SlowStart,
+} from '../keepalive/keepalive-manager.ts';
 import type { PowerMode } from '../keepalive/power-policy.ts';
 import { LineSession, type SessionFailure } from './line-session.ts';
 
@@ -31,6 +36,8 @@ export interface LineContext {
   ca?: Buffer;
   keepaliveDefaultMs: number;
   answerTimeoutMs: number;
+  /** Push lines ramp their keep-alives up while the advice is not settled (absent: no ramp). */
+  slowStart?: SlowStart;
   openTimeoutMs: number;
   backoff: { initialMs: number; maxMs: number; stableAfterMs: number; authFailureDelayMs: number };
   mode: () => PowerMode;
@@ -261,6 +268,7 @@ export class PushLine {
         sendKeepalive: () => this.sendKeepalive(session),
         onDead: (info) => this.dead(session, info),
         onReplaceDue: () => this.replace(session),
+        ...(this.ctx.slowStart ? { slowStart: this.ctx.slowStart } : {}),
       });
       this.keepalive.start();
     }
@@ -329,7 +337,7 @@ export class PushLine {
     if (this.keepalive) {
       this.keepalive.setReplaceBeforeAge(advice.reconnectBeforeAgeMs);
       const before = this.keepalive.intervalMs;
-      const decision = this.keepalive.applyAdvice(advice.intervalMs);
+      const decision = this.keepalive.applyAdvice(advice.intervalMs, isSettledAdvice(advice));
       this.intervalMs = decision.intervalMs;
       if (decision.intervalMs !== before) {
         this.log.info(

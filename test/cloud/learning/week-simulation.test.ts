@@ -3,7 +3,7 @@ import type { AdviceStep } from '../../../bench/sim/metrics.ts';
 import { BENCH_TIMEOUTS_MS, officeSite, officeWeek } from '../../../bench/sim/scenarios.ts';
 import { ACK_DEADLINE_MS, DAY_MS, HOUR_MS, MINUTE_MS, WeekSimulation } from '../../../bench/sim/week.ts';
 import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
-import { NORMAL_MODE, POWER_SAVING_MODE } from '../../../src/config/keepalive-defaults.ts';
+import { NORMAL_MODE, POWER_SAVING_MODE, SLOW_START } from '../../../src/config/keepalive-defaults.ts';
 
 /** What a gateway was told and did, from an offset of the week on. */
 function stepsOf(sim: WeekSimulation, gatewayId: string, fromOffsetMs = 0): AdviceStep[] {
@@ -162,8 +162,9 @@ describe('identical domain', () => {
     // One peer alone is not believed (issue 18 item 7)…
     expect(first?.time).toBe(sim.startMs + 2 * DAY_MS);
     expect(first?.advice.source).toBe('default');
-    // …its own keep-alive at the default agrees with it: two gateways, shared.
-    expect(second?.time).toBe(sim.startMs + 2 * DAY_MS + CONFIG.defaultIntervalMs);
+    // …its own first keep-alive (the slow start's, advice being the default) agrees with it:
+    // two gateways, shared.
+    expect(second?.time).toBe(sim.startMs + 2 * DAY_MS + SLOW_START.firstGapMs);
     expect(second?.advice.source).toBe('domain');
     expect(second?.advice.converged).toBe(true);
     expect(second?.intervalMs).toBeLessThan(15 * MINUTE_MS);

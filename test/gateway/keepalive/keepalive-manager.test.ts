@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import { NORMAL_MODE, POWER_SAVING_MODE } from '../../../src/config/keepalive-defaults.ts';
-import { type DeadLineInfo, KeepaliveManager } from '../../../src/gateway/keepalive/keepalive-manager.ts';
+import {
+  type DeadLineInfo,
+  isSettledAdvice,
+  KeepaliveManager,
+  type SlowStart,
+} from '../../../src/gateway/keepalive/keepalive-manager.ts';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
@@ -18,7 +23,7 @@ class CountingClock extends ManualClock {
 }
 
 /** A manager on a manual clock that records what it asked for; answers when `answering`. */
-function setup(initialIntervalMs = MINUTE, mode = NORMAL_MODE) {
+function setup(initialIntervalMs = MINUTE, mode = NORMAL_MODE, slowStart?: SlowStart) {
   const clock = new CountingClock();
   const start = clock.now();
   const monoStart = clock.monotonic();
@@ -37,6 +42,7 @@ function setup(initialIntervalMs = MINUTE, mode = NORMAL_MODE) {
     },
     onDead: (info) => dead.push({ ...info, at: clock.now() - start }),
     onReplaceDue: () => replaced.push(clock.now() - start),
+    ...(slowStart ? { slowStart } : {}),
   });
   return { clock, start, monoStart, sent, dead, replaced, state, manager };
 }
@@ -166,6 +172,54 @@ describe('KeepaliveManager', () => {
     clock.advance(42 * SECOND);
     manager.noteTraffic();
     expect(manager.lastTrafficAt).toBe(monoStart + 42 * SECOND);
+  });
+
+  describe('slow start, while the advice is not settled', () => {
+    const RAMP: SlowStart = { firstGapMs: 3 * SECOND, factor: 2 };
+
+    it('keeps alive at gaps growing from the first gap to the interval, never beyond it', () => {
+      const { clock, sent, manager } = setup(25 * SECOND, NORMAL_MODE, RAMP);
+      manager.start();
+      manager.applyAdvice(25 * SECOND, false);
+      clock.advance(120 * SECOND);
+      // Gaps 3, 6, 12, 24 s, then the interval.
+      expect(sent).toEqual([3, 9, 21, 45, 70, 95, 120].map((s) => s * SECOND));
+    });
+
+    it('ends for good when settled advice arrives, and does not start again', () => {
+      const { clock, sent, manager } = setup(25 * SECOND, NORMAL_MODE, RAMP);
+      manager.start();
+      clock.advance(4 * SECOND);
+      manager.applyAdvice(20 * SECOND, true);
+      manager.applyAdvice(25 * SECOND, false);
+      clock.advance(60 * SECOND);
+      expect(sent).toEqual([3 * SECOND, 28 * SECOND, 53 * SECOND]);
+    });
+
+    it('reports a ramp keep-alive that goes unanswered at the gap it tested', () => {
+      const { clock, sent, dead, state, manager } = setup(25 * SECOND, NORMAL_MODE, RAMP);
+      manager.start();
+      clock.advance(3 * SECOND);
+      state.answering = false;
+      clock.advance(MINUTE);
+      expect(sent).toEqual([3 * SECOND, 9 * SECOND]);
+      expect(dead).toMatchObject([{ at: 19 * SECOND, idleBeforeMs: 6 * SECOND }]);
+    });
+
+    it('never keeps alive more often than the power mode allows', () => {
+      const { clock, sent, manager } = setup(25 * SECOND, POWER_SAVING_MODE, RAMP);
+      manager.start();
+      manager.applyAdvice(25 * SECOND, false);
+      clock.advance(2 * HOUR);
+      expect(sent).toEqual([HOUR, 2 * HOUR]);
+    });
+
+    it('is settled by learned advice or by a default the cloud calls final', () => {
+      expect(isSettledAdvice({ source: 'default', converged: false })).toBe(false);
+      expect(isSettledAdvice({ source: 'default', converged: true })).toBe(true);
+      for (const source of ['history', 'domain', 'probe'])
+        expect(isSettledAdvice({ source, converged: false })).toBe(true);
+    });
   });
 
   describe('on the monotonic clock', () => {

@@ -4,7 +4,9 @@ import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
 import { PROBE_LINES } from '../../../src/cloud/learning/learning-config.ts';
 import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
+import { SLOW_START } from '../../../src/config/keepalive-defaults.ts';
 import { ClockWatch } from '../../../src/gateway/clock-watch/clock-watch.ts';
+import type { SlowStart } from '../../../src/gateway/keepalive/keepalive-manager.ts';
 import { LineSupervisor, probeLineId } from '../../../src/gateway/link/line-supervisor.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
@@ -17,7 +19,10 @@ const NORMAL = { name: 'normal', minIntervalMs: 0, changeThresholdMs: 0 };
  * The in-process reference cloud and a supervisor of `connections` lines, both on one manual
  * clock; with `watch`, the supervisor asks a clock watch whether the gateway was away.
  */
-async function setUp(connections: number, options: { watch?: boolean; probe?: boolean } = {}) {
+async function setUp(
+  connections: number,
+  options: { watch?: boolean; probe?: boolean; slowStart?: SlowStart } = {},
+) {
   const clock = new ManualClock();
   const watch = new ClockWatch({ clock, sinceBoot: () => clock.sinceBoot(), onJump: () => {} });
   if (options.watch) {
@@ -45,6 +50,7 @@ async function setUp(connections: number, options: { watch?: boolean; probe?: bo
       probeAllowed: options.probe ?? false,
       keepaliveDefaultMs: 50_000,
       answerTimeoutMs: 10_000,
+      ...(options.slowStart ? { slowStart: options.slowStart } : {}),
       backoff: { initialMs: 1000, maxMs: 10_000, stableAfterMs: 60_000, authFailureDelayMs: 60_000 },
     },
     hello: { host: () => ({ domain: 'example.com', uptimeMs: 1000, cpuLoad: 0 }), mode: () => NORMAL },
@@ -66,6 +72,19 @@ async function dropLine(cloud: CloudServer, link: LineSupervisor) {
 
 const failures = async (cloud: CloudServer) =>
   (await cloud.store.recent('gw1', 0, 100)).filter((r) => r.status === 'NG');
+/** The idle gaps of the keep-alives the cloud answered, oldest first. */
+const keepaliveGaps = async (cloud: CloudServer) =>
+  (await cloud.store.recent('gw1', 0, 100))
+    .filter((r) => r.dataType === 'keepalive' && r.status === 'OK')
+    .sort((a, b) => a.id - b.id)
+    .map((r) => r.idleBeforeMs);
+
+/** Lets the line sit idle for gapMs, then waits for its keep-alive to be answered. */
+async function keepaliveAfter(clock: ManualClock, cloud: CloudServer, gapMs: number) {
+  const before = (await keepaliveGaps(cloud)).length;
+  clock.advance(gapMs);
+  await vi.waitFor(async () => expect(await keepaliveGaps(cloud)).toHaveLength(before + 1));
+}
 
 describe('LineSupervisor on a manual clock', () => {
   it('keeps as many probe lines as the cloud asks for while it probes (issue 15 item 7)', async () => {
@@ -130,6 +149,25 @@ describe('LineSupervisor on a manual clock', () => {
     clock.advance(1);
     await vi.waitFor(() => expect(line()?.lastTrafficAt).toBeGreaterThan(before));
   });
+  it('ramps a fresh line up while the advice is the default, and keeps alive at learned advice from the first', async () => {
+    const { clock, cloud, link } = await setUp(1, { slowStart: SLOW_START });
+    link.start();
+    await vi.waitFor(() => expect(link.status().advice).not.toBeNull());
+    expect(link.status().advice).toMatchObject({ source: 'default', converged: false });
+    for (const gap of [3000, 6000, 12_000, 24_000, 25_000]) await keepaliveAfter(clock, cloud, gap);
+    expect(await keepaliveGaps(cloud)).toEqual([3000, 6000, 12_000, 24_000, 25_000]);
+    // A reset after 20 s of idle: the cloud learns U and advises below the default.
+    clock.advance(20_000);
+    await dropLine(cloud, link);
+    await vi.waitFor(() => expect(link.status().advice?.source).not.toBe('default'));
+    const advised = link.status().advice?.intervalMs as number;
+    expect(advised).toBeLessThan(20_000);
+    // The new line's first keep-alive comes at the advice, not at the first ramp gap.
+    clock.advance(SLOW_START.firstGapMs);
+    await keepaliveAfter(clock, cloud, advised - SLOW_START.firstGapMs);
+    expect((await keepaliveGaps(cloud)).at(-1)).toBe(advised);
+  });
+
   it('reports a line reset after an idle gap as evidence', async () => {
     const { clock, cloud, link } = await setUp(1, { watch: true });
     link.start();
