@@ -63,6 +63,8 @@ export interface InspectorSession {
   call(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
   /** Forces a full garbage collection, then reads the heap (what is left is live). */
   heapAfterGc(): Promise<HeapAfterGc>;
+  /** A heap snapshot (V8 collects garbage first), as its JSON text. */
+  heapSnapshot(): Promise<string>;
   close(): void;
 }
 
@@ -74,6 +76,7 @@ export async function openInspector(url: string): Promise<InspectorSession> {
     socket.once('error', reject);
   });
   let nextId = 1;
+  let snapshotChunks: string[] | undefined;
   const pending = new Map<
     number,
     { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void }
@@ -81,9 +84,13 @@ export async function openInspector(url: string): Promise<InspectorSession> {
   socket.on('message', (data) => {
     const message = JSON.parse(String(data)) as {
       id?: number;
+      method?: string;
+      params?: { chunk?: string };
       result?: Record<string, unknown>;
       error?: { message: string };
     };
+    if (message.method === 'HeapProfiler.addHeapSnapshotChunk')
+      snapshotChunks?.push(message.params?.chunk ?? '');
     const waiter = message.id === undefined ? undefined : pending.get(message.id);
     if (!waiter || message.id === undefined) return;
     pending.delete(message.id);
@@ -124,6 +131,15 @@ export async function openInspector(url: string): Promise<InspectorSession> {
       })) as { result?: { value?: string } };
       if (typeof result?.value !== 'string') throw new Error('inspector: no heap reading');
       return heapParts(JSON.parse(result.value));
+    },
+    async heapSnapshot() {
+      snapshotChunks = [];
+      try {
+        await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+        return snapshotChunks.join('');
+      } finally {
+        snapshotChunks = undefined;
+      }
     },
     close: () => socket.close(),
   };

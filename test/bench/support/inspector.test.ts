@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { censusGrowth, heapCensus } from '../../../bench/support/heap-census.ts';
 import { type InspectorSession, inspectorUrl, openInspector } from '../../../bench/support/inspector.ts';
 import { reapOnExit } from '../../support/reap-on-exit.ts';
 
@@ -54,5 +55,21 @@ describe('the inspector as a soak uses it', () => {
     await evaluate('globalThis.buffer = Buffer.alloc(4 * 1024 * 1024, 1); 0');
     const withBuffer = await session.heapAfterGc();
     expect(withBuffer.externalMB - released.externalMB).toBeGreaterThan(3.9);
+  });
+
+  it('diffs two heap snapshots by constructor: what accumulated between them comes first', async () => {
+    const { child, url } = await inspectedProcess();
+    stop = () => child.kill();
+    session = await openInspector(url);
+    const evaluate = (expression: string) => session?.call('Runtime.evaluate', { expression });
+    await evaluate(
+      'class Ticket { constructor(i) { this.i = i; this.note = `t${i}`; } }; globalThis.tickets = []; 0',
+    );
+    const before = heapCensus(await session.heapSnapshot());
+    await evaluate('for (let i = 0; i < 5000; i++) tickets.push(new Ticket(i)); 0');
+    const growth = censusGrowth(before, heapCensus(await session.heapSnapshot()));
+    const tickets = growth.find((g) => g.kind === 'object:Ticket');
+    expect(tickets?.count).toBe(5000);
+    expect(growth.filter((g) => g.kind.startsWith('object:'))[0]?.kind).toBe('object:Ticket');
   });
 });
