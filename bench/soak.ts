@@ -1,22 +1,31 @@
 /**
- * Soak benchmark: does the gateway's private memory stay flat while it works? A real
- * `mfp-gateway run` process as shipped (the bundle, the unit's environment) keeps its push
- * lines to a cloud in this process on loopback, with keep-alives every few seconds, and for
- * `--minutes` (60 by default) gets, over and over: pushes, tunnels the cloud opens to a
- * byte sink, moves data through and closes, and print jobs to a sim MFP. Its private
- * (anonymous) memory is sampled every few seconds and reported every minute (the median of
- * the minute, with the lowest and highest, and split by kind of mapping: V8's heap pages, its
- * JIT code, malloc's heaps, the rest; each part gets its own slope, to say what grows); after
- * the warm-up, the slope of a least-squares line through the minutes says whether it grows.
- * Writes bench/results/soak.json and exits non-zero when the slope is above the bound or the
- * gateway died.
+ * Soak benchmark: does the gateway's memory stay flat while it works? A real `mfp-gateway run`
+ * process as shipped (the bundle, the unit's environment) keeps its push lines to a cloud in
+ * this process on loopback, with keep-alives every few seconds, and for `--minutes` (60 by
+ * default) gets, over and over: pushes, tunnels the cloud opens to a byte sink, moves data
+ * through and closes, and print jobs to a sim MFP. Its private (anonymous) memory is sampled
+ * every few seconds and reported every minute (the median of the minute, with the lowest and
+ * highest, and split by kind of mapping: V8's heap pages, its JIT code, malloc's heaps, the
+ * rest). At each minute's end the bench forces a full GC through the gateway's inspector
+ * (`--inspect=127.0.0.1:0`, the only thing added to the shipped launch) and reads what is left:
+ * the live heap by space (objects, JIT code) and Buffers outside it, and the private memory
+ * right after. After the warm-up, least-squares lines through the minutes, each with its
+ * standard error, say whether anything grows: what the gateway holds after a GC (objects +
+ * external) is where a leak shows, without the GC's timing in the way; private memory after
+ * the GC is what the board pays, still with the JIT's warm-up and malloc's swings in it.
+ * Writes bench/results/soak.json (soak-rate-N.json with --rate) and exits non-zero when the
+ * gateway died, or when the held memory's slope plus two standard errors, or the private
+ * memory's slope after GC, is above the bound.
  *
- *   node bench/soak.ts [--minutes 60] [--warmup-minutes 30] [--max-slope-mb-per-hour 0.5]
+ *   node bench/soak.ts [--minutes 60] [--warmup-minutes 30] [--rate 1] [--max-slope-mb-per-hour 0.5]
  *
+ * --rate N runs pushes, tunnels and jobs N times as often: what grows per operation grows N
+ * times as fast, what grows with time (the JIT's warm-up, malloc's swings) does not; the
+ * report counts the operations and says how many days of the normal rate they are.
  * The warm-up is half the run: V8 keeps optimizing colder and colder functions for about
  * half an hour at this pace (its code range grows ~4 MB/h at minutes 5-10, ~0.5 MB/h at
- * 30), and glibc's heap swings by 1-3 MB for minutes at a time, so the trend needs 30
- * minutes to average them out (docs/memory.md).
+ * 30), glibc's heap swings by 1-3 MB for minutes at a time, and settled jobs are kept ten
+ * minutes for their outcome (docs/memory.md).
  *
  * --only push|tunnels|jobs runs one kind of activity (to find which one grows); keep-alives run always.
  * BENCH_GATEWAY_ENV='NAME=value ...' adds to (or overrides) the unit's environment for the
@@ -24,7 +33,8 @@
  * The bound: a board has ~130 MB between the idle gateway and the unit's MemoryHigh, so a
  * gateway that is to run a week must grow by less than 0.77 MB an hour; 0.5 leaves room.
  * Real time throughout: what leaks is what real sockets, timers and the GC leave behind,
- * which a simulated clock would not show.
+ * which a simulated clock would not show. bench/heap-growth.ts says which kind of object
+ * grows, when something does.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -42,11 +52,16 @@ import { scratchDir, secret, startGatewayProcess } from '../test/support/chain.t
 import { freePort } from '../test/support/free-port.ts';
 import { startSimMfp } from '../test/support/jobs.ts';
 import { receipt, startByteSink } from './support/byte-sink.ts';
-import { type HeapAfterGc, type InspectorSession, inspectorUrl, openInspector } from './support/inspector.ts';
-import { type LinearTrend, linearTrend } from './support/linear-trend.ts';
+import { type InspectorSession, inspectorUrl, openInspector } from './support/inspector.ts';
 import { type PrivateParts, privateParts } from './support/memory-map.ts';
 import { memory } from './support/proc-stats.ts';
 import { shippedGateway } from './support/shipped-gateway.ts';
+import {
+  analyseSoak,
+  type MinuteRow,
+  type SoakAnalysis,
+  type TrendPerHour,
+} from './support/soak-analysis.ts';
 
 const MIB = 1024 * 1024;
 const MINUTE_MS = 60_000;
@@ -73,6 +88,7 @@ const { values: args } = parseArgs({
     'max-slope-mb-per-hour': { type: 'string', default: '0.5' },
     only: { type: 'string' },
     rate: { type: 'string', default: '1' },
+    reanalyse: { type: 'string' },
   },
 });
 const minutes = Number(args.minutes);
@@ -107,36 +123,6 @@ const partsMedian = (samples: PrivateParts[]): PrivateParts =>
     PART_NAMES.map((part) => [part, round(median(samples.map((s) => s[part])), 2)]),
   ) as unknown as PrivateParts;
 
-/** A trend in MB an hour: the slope, its standard error, the fit's R². */
-interface TrendPerHour {
-  slopeMBPerHour: number;
-  stdErrMBPerHour: number;
-  r2: number;
-}
-/** A trend over minutes, per hour. */
-const perHour = (t: LinearTrend): TrendPerHour => ({
-  slopeMBPerHour: round(t.slope * 60, 3),
-  stdErrMBPerHour: round(t.slopeStdErr * 60, 3),
-  r2: round(t.r2, 3),
-});
-
-/** One minute of the soak. */
-interface MinuteRow {
-  minute: number;
-  /** Pushes, tunnels and jobs done so far. */
-  operations: number;
-  anonMB: number;
-  anonMinMB: number;
-  anonMaxMB: number;
-  rssMB: number;
-  parts: PrivateParts;
-  heapUsedMB: number | null;
-  heapTotalMB: number | null;
-  externalMB: number | null;
-  /** Right after a full GC at the minute's end: the live heap, and the private memory. */
-  afterGc: (HeapAfterGc & { anonMB: number; parts: PrivateParts }) | null;
-}
-
 /** A process's environment as it runs (what the soak checks MALLOC_ARENA_MAX by). */
 function gatewayEnvironment(pid: number): Record<string, string> {
   return Object.fromEntries(
@@ -157,7 +143,6 @@ const counts = {
   jobsFailed: 0,
 };
 const errors: string[] = [];
-const operationsCount = () => ({ pushes: counts.pushes, tunnels: counts.tunnels, jobs: counts.jobs });
 const operationsDone = () => counts.pushes + counts.tunnels + counts.jobs;
 const noteError = (what: string, error: unknown) => {
   if (errors.length < 20) errors.push(`${new Date().toISOString()} ${what}: ${(error as Error).message}`);
@@ -433,50 +418,13 @@ async function main(): Promise<number> {
     const died = !alive();
     await Promise.all([pushes, tunnels, jobs]);
 
-    const measured = perMinute.filter((r) => r.minute > warmupMinutes);
-    const trendOf = (y: (r: MinuteRow) => number | null) =>
-      linearTrend(
-        measured.flatMap((r) => {
-          const value = y(r);
-          return value === null ? [] : [{ x: r.minute, y: value }];
-        }),
-      );
-    const trend = trendOf((r) => r.anonMB);
-    const heapTrend = trendOf((r) => r.heapUsedMB);
-    const slopeMBPerHour = round(trend.slope * 60, 3);
-    const partSlopesMBPerHour = Object.fromEntries(
-      PART_NAMES.map((part) => [part, round(trendOf((r) => r.parts[part]).slope * 60, 3)]),
-    );
-    const afterGcTrends = {
-      heldMB: perHour(trendOf((r) => (r.afterGc ? r.afterGc.objectsMB + r.afterGc.externalMB : null))),
-      objectsMB: perHour(trendOf((r) => r.afterGc?.objectsMB ?? null)),
-      externalMB: perHour(trendOf((r) => r.afterGc?.externalMB ?? null)),
-      codeMB: perHour(trendOf((r) => r.afterGc?.codeMB ?? null)),
-      anonMB: perHour(trendOf((r) => r.afterGc?.anonMB ?? null)),
-      mallocMB: perHour(trendOf((r) => r.afterGc?.parts.mallocMB ?? null)),
-    };
-    const anonLowsTrend = perHour(trendOf((r) => r.anonMinMB));
-    const upper = (t: TrendPerHour) => round(t.slopeMBPerHour + 2 * t.stdErrMBPerHour, 3);
-    const operations = {
-      ...operationsCount(),
-      perDayAtRate1: OPERATIONS_PER_DAY,
-      weekAtRate1: 7 * OPERATIONS_PER_DAY,
-      equivalentDaysAtRate1: round(operationsDone() / OPERATIONS_PER_DAY, 2),
-      afterWarmup: operationsDone() - (measured[0]?.operations ?? 0),
-    };
     const complete = perMinute.length === minutes;
-    const verdict = {
-      heldUpperMBPerHour: upper(afterGcTrends.heldMB),
-      privateAfterGcUpperMBPerHour: upper(afterGcTrends.anonMB),
-      // What the upper bounds would add in a week, were the growth to go on at that pace.
-      heldWeekUpperMB: round(upper(afterGcTrends.heldMB) * 24 * 7),
-      privateAfterGcWeekUpperMB: round(upper(afterGcTrends.anonMB) * 24 * 7),
-    };
-    const pass =
-      !died &&
-      complete &&
-      verdict.heldUpperMBPerHour <= maxSlopeMBPerHour &&
-      verdict.privateAfterGcUpperMBPerHour <= maxSlopeMBPerHour;
+    const analysis = analyseSoak(perMinute, {
+      warmupMinutes,
+      maxSlopeMBPerHour,
+      operationsPerDayAtRate1: OPERATIONS_PER_DAY,
+    });
+    const pass = !died && complete && analysis.verdict.withinBound;
     const report = {
       date: new Date().toISOString(),
       machine: {
@@ -509,18 +457,7 @@ async function main(): Promise<number> {
         },
         sampleEveryMs: SAMPLE_EVERY_MS,
       },
-      slopeMBPerHour,
-      slopeR2: round(trend.r2, 3),
-      slopeStdErrMBPerHour: round(trend.slopeStdErr * 60, 3),
-      heapSlopeMBPerHour: round(heapTrend.slope * 60, 3),
-      partSlopesMBPerHour,
-      anonLowsTrend,
-      afterGcTrends,
-      verdict,
-      operations,
-      anonFirstMB: perMinute[0]?.anonMB ?? null,
-      anonAfterWarmupMB: measured[0]?.anonMB ?? null,
-      anonLastMB: perMinute.at(-1)?.anonMB ?? null,
+      ...analysis,
       gatewayDied: died,
       counts,
       errors,
@@ -530,15 +467,7 @@ async function main(): Promise<number> {
     const out = join(dirname(here), 'results', rate === 1 ? 'soak.json' : `soak-rate-${rate}.json`);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-    const show = (t: TrendPerHour) => `${t.slopeMBPerHour} ± ${t.stdErrMBPerHour} MB/h (R² ${t.r2})`;
-    console.log(
-      `${pass ? 'PASS' : 'FAIL'}  after minute ${warmupMinutes}, ${operations.afterWarmup} operations ` +
-        `(${operations.equivalentDaysAtRate1} days of the normal rate in all): held after GC ${show(afterGcTrends.heldMB)}, ` +
-        `private after GC ${show(afterGcTrends.anonMB)}, upper bounds ${verdict.heldUpperMBPerHour} and ` +
-        `${verdict.privateAfterGcUpperMBPerHour} (≤ ${maxSlopeMBPerHour}); private median ${slopeMBPerHour} MB/h, ` +
-        `lows ${show(anonLowsTrend)}; ${report.anonFirstMB} → ${report.anonLastMB} MB` +
-        (died ? '; the gateway died' : complete ? '' : '; the run ended early'),
-    );
+    console.log(summaryLine(report));
     if (died) console.error(`the gateway's stderr:\n${gateway.stderr().slice(-2000)}`);
     console.log(`wrote ${out}`);
     return pass ? 0 : 1;
@@ -547,6 +476,43 @@ async function main(): Promise<number> {
   }
 }
 
+/** The verdict of a run in one line. */
+function summaryLine(
+  report: SoakAnalysis & { pass: boolean; gatewayDied: boolean; config: { warmupMinutes: number } },
+) {
+  const { afterGcTrends: gc, verdict, operations } = report;
+  const show = (t: TrendPerHour) => `${t.slopeMBPerHour} ± ${t.stdErrMBPerHour} MB/h (R² ${t.r2})`;
+  return (
+    `${report.pass ? 'PASS' : 'FAIL'}  after minute ${report.config.warmupMinutes}, ${operations.afterWarmup} operations ` +
+    `at ${operations.rateAfterWarmup}× the normal rate (${operations.equivalentDaysAtRate1} days of it in all): ` +
+    `held after GC ${show(gc.heldMB)}, private after GC ${show(gc.anonMB)}; a week of operations adds at most ` +
+    `${verdict.heldWeekOfOperationsUpperMB} MB held, ${verdict.privateAfterGcWeekOfOperationsUpperMB} MB private; ` +
+    `private median ${report.slopeMBPerHour} MB/h, lows ${show(report.anonLowsTrend)}; ` +
+    `${report.anonFirstMB} → ${report.anonLastMB} MB${report.gatewayDied ? '; the gateway died' : ''}`
+  );
+}
+
+/** Reads a run's JSON again with this file's rules (and --warmup-minutes, if given), and rewrites it. */
+function reanalyse(file: string): number {
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  const warmup = Number(args['warmup-minutes'] ?? report.config.warmupMinutes);
+  const analysis = analyseSoak(report.perMinute, {
+    warmupMinutes: warmup,
+    maxSlopeMBPerHour: report.config.maxSlopeMBPerHour,
+    operationsPerDayAtRate1: OPERATIONS_PER_DAY,
+  });
+  const complete = report.perMinute.length === report.config.minutes;
+  const updated = {
+    ...report,
+    config: { ...report.config, warmupMinutes: warmup },
+    ...analysis,
+    pass: !report.gatewayDied && complete && analysis.verdict.withinBound,
+  };
+  writeFileSync(file, `${JSON.stringify(updated, null, 2)}\n`);
+  console.log(summaryLine(updated));
+  return updated.pass ? 0 : 1;
+}
+
 // Ctrl-C or a kill still runs the exit hooks that reap the gateway, sink and sim MFP.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
-process.exitCode = await main();
+process.exitCode = args.reanalyse ? reanalyse(args.reanalyse) : await main();
