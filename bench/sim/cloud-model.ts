@@ -8,6 +8,7 @@ import {
   domainBounds,
 } from '../../src/cloud/learning/interval-decision.ts';
 import { type LearningConfig, PROBE_LINES } from '../../src/cloud/learning/learning-config.ts';
+import { probeOverdueMs } from '../../src/cloud/learning/probe-overdue.ts';
 import { assignProbes, type ProbeLineView, probeTargets } from '../../src/cloud/learning/probe-planner.ts';
 import { electRepresentative } from '../../src/cloud/learning/representative.ts';
 import type { StatusRecord } from '../../src/cloud/learning/status-record.ts';
@@ -54,6 +55,8 @@ interface CloudGateway {
   advice: KeepaliveAdvice | null;
   /** What the gateway was last told (interval, replacement age, converged): a change is worth a message. */
   toldKey: string | null;
+  /** A probe of its lines has been answered (the sim's answers take no time: the slowest is 0). */
+  answered: boolean;
 }
 
 /** Gateways behind one middlebox (same domain, same egress) and their representative. */
@@ -117,6 +120,7 @@ export class SimCloud {
       bounds: null,
       advice: null,
       toldKey: null,
+      answered: false,
     });
     let site = this.sites.get(port.siteKey);
     if (!site) {
@@ -220,7 +224,7 @@ export class SimCloud {
     gatewayId: string,
     kind: DownMessage['kind'],
     tried: readonly LineName[],
-    extra: { probeLines?: readonly ProbeLineName[]; onLost?: () => void } = {},
+    extra: { probeLines?: readonly ProbeLineName[]; onLost?: () => void; pushFirst?: boolean } = {},
   ): void {
     const gw = this.gateway(gatewayId);
     const now = this.clock.now();
@@ -228,7 +232,9 @@ export class SimCloud {
     // replaced by real traffic and only the standby's are pure overhead. A request to reopen
     // probe lines goes, as the push server's restore, over the line heard from last, probe lines
     // included: behind a middlebox stricter than the default the push lines are dead by then.
-    const order = kind === 'probe-open' ? this.heardLastFirst(gw, extra.probeLines ?? []) : PUSH_LINES;
+    // An overdue probe's lines are asked back over a push line first, as the push server does.
+    const heardLast = kind === 'probe-open' ? this.heardLastFirst(gw, extra.probeLines ?? []) : PUSH_LINES;
+    const order = extra.pushFirst ? [...PUSH_LINES, ...heardLast] : heardLast;
     let best: { name: LineName; state: CloudLine } | null = null;
     for (const name of order) {
       const state = gw.lines.get(name);
@@ -411,19 +417,25 @@ export class SimCloud {
         Math.max(0, line.lastTrafficAt + step.gapMs - now),
       );
     }
-    if (reopen.length > 0) {
-      for (const name of reopen) {
-        const line = rep.lines.get(name);
-        if (line) line.open = false;
-        this.slot(rep, name).requestedAt = now;
-      }
-      this.sendDown(repId, 'probe-open', [], {
-        probeLines: reopen,
-        onLost: () => {
-          for (const name of reopen) this.slot(rep, name).requestedAt = null;
-        },
-      });
+    this.reopenProbeLines(rep, reopen);
+  }
+
+  /** Closes the cloud's end of these probe lines and asks the gateway to open them afresh. */
+  private reopenProbeLines(rep: CloudGateway, names: ProbeLineName[], pushFirst = false): void {
+    if (names.length === 0) return;
+    const now = this.clock.now();
+    for (const name of names) {
+      const line = rep.lines.get(name);
+      if (line) line.open = false;
+      this.slot(rep, name).requestedAt = now;
     }
+    this.sendDown(rep.port.id, 'probe-open', [], {
+      probeLines: names,
+      pushFirst,
+      onLost: () => {
+        for (const name of names) this.slot(rep, name).requestedAt = null;
+      },
+    });
   }
 
   private sendProbe(rep: CloudGateway, name: ProbeLineName): void {
@@ -449,6 +461,7 @@ export class SimCloud {
     if (delivery === 'delivered') {
       probe.lastTrafficAt = now;
       slot.inFlight = false;
+      rep.answered = true;
       this.record(rep, name, 'probe', 'OK', idle, age, {});
       this.replan(site);
       return;
@@ -463,8 +476,32 @@ export class SimCloud {
       });
       this.replan(site);
     };
-    if (delivery === 'reset') failed();
-    else this.clock.setTimeout(failed, this.probeAckDeadlineMs);
+    if (delivery === 'reset') {
+      failed();
+      return;
+    }
+    this.clock.setTimeout(failed, this.probeAckDeadlineMs);
+    // As ProbeRunner: an overdue probe (the sim's answers take no time) reopens the lines idle as long.
+    const overdueMs = probeOverdueMs(rep.answered ? 0 : null, this.probeAckDeadlineMs);
+    if (overdueMs !== null) {
+      this.clock.setTimeout(() => {
+        if (slot.inFlight) this.reopenIdlePast(rep, idle);
+      }, overdueMs);
+    }
+  }
+
+  /** Reopens the representative's idle probe lines that have sat at least gapMs (as ProbeRunner.overdue). */
+  private reopenIdlePast(rep: CloudGateway, gapMs: number): void {
+    const now = this.clock.now();
+    const idle = this.probeNames.filter((name) => {
+      const slot = this.slot(rep, name);
+      const line = rep.lines.get(name);
+      if (slot.inFlight || !line?.open || now - line.lastTrafficAt < gapMs) return false;
+      this.clock.clearTimeout(slot.timer);
+      slot.timer = undefined;
+      return true;
+    });
+    this.reopenProbeLines(rep, idle, true);
   }
 
   private closeProbeLines(gw: CloudGateway): void {

@@ -87,9 +87,16 @@ export class PushServer {
       linesOf: (gatewayId) => options.directory.lines(gatewayId, 'probe'),
       plan: (gatewayId, lines) => options.advisor.planProbes(gatewayId, lines),
       onOutcome: (line, outcome) => this.recordOutcome(line, 'probe', outcome),
-      onReopen: (line) => {
-        line.close(1000, 'probe line idle past the failing gap: reopen it');
-        this.restore(line.gatewayId, [line.connectionId], 'probe line idle past the failing gap');
+      onReopen: (line, cause) => {
+        const why =
+          cause === 'overdue-probe'
+            ? 'probe line idle past an overdue probe'
+            : 'probe line idle past the failing gap';
+        line.close(1000, `${why}: reopen it`);
+        // An overdue probe's lines are asked back over a push line when one is open: a send on a
+        // probe line waiting for its probe resets the idle it is sitting out, and a cap-dead one
+        // would look alive at the send.
+        this.restore(line.gatewayId, [line.connectionId], why, { pushFirst: cause === 'overdue-probe' });
       },
       onDone: (gatewayId, lines) => this.probingEnded(gatewayId, lines),
     });
@@ -160,19 +167,20 @@ export class PushServer {
    * Asks a gateway, over a live line, to reopen lines the cloud saw die: the one of this node's
    * heard from last, a probe line too (behind a middlebox stricter than the keep-alive interval
    * the push lines are dead by then, and a probe line that just answered is alive; the request
-   * ends its idle gap, and the next plan counts from there), else (in a fleet, unless
-   * `localOnly`) a push line another node holds.
+   * ends its idle gap, and the next plan counts from there) — with `pushFirst`, a push line when
+   * one is open — else (in a fleet, unless `localOnly`) a push line another node holds.
    */
   restore(
     gatewayId: string,
     connectionIds: string[],
     reason: string,
-    options: { except?: CloudLine; localOnly?: boolean } = {},
+    options: { except?: CloudLine; localOnly?: boolean; pushFirst?: boolean } = {},
   ): boolean {
+    const rank = (l: CloudLine) => (options.pushFirst && l.role !== 'push' ? 1 : 0);
     const via = this.options.directory
       .lines(gatewayId)
       .filter((l) => l !== options.except && !connectionIds.includes(l.connectionId))
-      .sort((a, b) => a.silenceMs() - b.silenceMs())[0];
+      .sort((a, b) => rank(a) - rank(b) || a.silenceMs() - b.silenceMs())[0];
     if (!via) return !options.localOnly && this.restoreElsewhere(gatewayId, connectionIds, reason);
     this.log.info(
       { gateway: gatewayId, lines: connectionIds, via: via.connectionId, reason },

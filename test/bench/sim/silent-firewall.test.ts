@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { officeSite } from '../../../bench/sim/scenarios.ts';
-import { WeekSimulation } from '../../../bench/sim/week.ts';
+import { BENCH_CASES, benchWeek, officeSite } from '../../../bench/sim/scenarios.ts';
+import { DAY_MS, WeekSimulation } from '../../../bench/sim/week.ts';
 import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
 import { DEFAULT_ANSWER_TIMEOUT_MS, SLOW_START } from '../../../src/config/keepalive-defaults.ts';
 import type { SlowStart } from '../../../src/gateway/keepalive/keepalive-manager.ts';
@@ -39,5 +39,16 @@ describe('slow start behind a silent firewall stricter than the default (7 s, is
     expect((firstLowered('gw-2') as number) - sim.startMs).toBe(
       CONFIG.defaultIntervalMs + DEFAULT_ANSWER_TIMEOUT_MS,
     );
+  });
+});
+
+describe('the bench case "7 s" (a silent firewall, issue 15)', () => {
+  it('converges on both gateways within 3 × T, with no push line dying and no push lost', () => {
+    const c = BENCH_CASES.find((b) => b.name === '7 s');
+    if (!c) throw new Error('bench case "7 s" is gone');
+    const report = new WeekSimulation({ ...benchWeek(c), durationMs: DAY_MS }).run();
+    expect(report.convergeMs as number).toBeLessThanOrEqual(3 * c.timeoutMs);
+    expect(report.safeLineDeathsBeforeConvergence).toBe(0);
+    expect(report.lostPushes).toBe(0);
   });
 });
