@@ -1,4 +1,4 @@
-import type { Evidence } from '../learning/evidence.ts';
+import type { Evidence, EvidenceRecord } from '../learning/evidence.ts';
 import type { StatusRecord } from '../learning/status-record.ts';
 
 /** What the cloud remembers of a gateway between its connections, from its latest hello. */
@@ -19,7 +19,7 @@ export type NewRecord = Omit<StatusRecord, 'id'>;
  * (learning/evidence.ts foldRecords). It returns the same object when nothing changed, and may
  * be called more than once per record() (a store that retries on a concurrent update).
  */
-export type EvidenceFold = (current: Evidence | null, records: readonly StatusRecord[]) => Evidence;
+export type EvidenceFold = (current: Evidence | null, records: readonly EvidenceRecord[]) => Evidence;
 
 /** What one record() did. */
 export interface Recorded {

@@ -17,12 +17,16 @@ import type {
 /** Gateways whose excess over the per-gateway cap one prune call looks at. */
 const CAP_GATEWAYS_PER_CALL = 16;
 /**
- * How long the log row of an exchange that changed no evidence (most keep-alives) may wait in
- * memory for the rows after it, ms: one commit then carries tens of rows, not one.
+ * How long the log rows of a gateway whose exchanges changed no evidence (most keep-alives) may
+ * wait in memory, ms. A gateway's rows go into its own leaf of the gateway/time index, so each row
+ * written alone costs a page write and its checkpoint; a gateway keeping two lines alive every
+ * 50 s has ~2.4 rows in a minute, written by one page write.
  */
-const WRITE_BEHIND_MS = 100;
-/** Rows waiting in memory past which they are written at once. */
-const WRITE_BEHIND_MAX_ROWS = 2_000;
+export const WRITE_BEHIND_MS = 60_000;
+/** Rows waiting in memory past which the longest-waiting gateways' are written at once (~150 B each). */
+const WRITE_BEHIND_MAX_ROWS = 50_000;
+/** How often the gateways whose rows waited WRITE_BEHIND_MS are written, ms. */
+const WRITE_BEHIND_TICK_MS = 200;
 /**
  * Page cache of the log's connection, KiB: enough for the B-tree pages every gateway's next row
  * goes into (one leaf of the gateway/time index each) and the trees' inner pages, so an insert
@@ -87,14 +91,19 @@ function toGatewayInfo(row: Record<string, unknown>): GatewayInfo {
   };
 }
 
-/** An exchange folded and waiting to be written. */
-interface PendingExchange {
+/** An exchange that changed its gateway's evidence, written at the end of its tick. */
+interface ChangedExchange {
   gatewayId: string;
-  records: readonly StatusRecord[];
+  records: readonly NewRecord[];
   evidence: Evidence;
-  changed: boolean;
-  /** Set when the caller waits for the write (the evidence changed). */
-  done?: { resolve: (recorded: Recorded) => void; reject: (err: Error) => void };
+  done: { resolve: (recorded: Recorded) => void; reject: (err: Error) => void };
+}
+
+/** A gateway's log rows that changed nothing, waiting to be written together. */
+interface WaitingRows {
+  /** When the first of them came (Date.now()). */
+  since: number;
+  records: NewRecord[];
 }
 
 /**
@@ -104,11 +113,13 @@ interface PendingExchange {
  * keep-alive costs one log insert, no read, and no commit of its own.
  *
  * Writes are grouped. An exchange that changed its gateway's evidence is written at the end of
- * its event-loop tick, with whatever waits, and its record() resolves once it is on file: advice
- * never rests on evidence that is not. An exchange that changed nothing (a keep-alive no longer
- * than what is known) resolves at once; its row waits in memory up to WRITE_BEHIND_MS for the
- * rows after it. A batch that cannot be written fails the next record() (the caller logs it and
- * that exchange goes unanswered), and the evidence is read again from the file.
+ * its event-loop tick, after that gateway's waiting rows, and its record() resolves once it is
+ * on file: advice never rests on evidence that is not. An exchange that changed nothing (a
+ * keep-alive no longer than what is known) resolves at once; its rows wait in memory with the
+ * gateway's later ones up to WRITE_BEHIND_MS and are numbered when written, so the table stays
+ * append-only and one index page write carries all of a gateway's rows. Every read of the log
+ * writes what waits first. A batch that cannot be written fails the next record() (the caller
+ * logs it and that exchange goes unanswered), and the evidence is read again from the file.
  */
 export class SqliteLearningStore implements LearningStore {
   private readonly db: DatabaseSync;
@@ -119,6 +130,7 @@ export class SqliteLearningStore implements LearningStore {
   private readonly upsertGatewayStmt: StatementSync;
   private readonly gatewayStmt: StatementSync;
   private readonly siteStmt: StatementSync;
+  private readonly headStmt: StatementSync;
   private readonly pruneOldStmt: StatementSync;
   private readonly gatewaysAfterStmt: StatementSync;
   private readonly keepFromStmt: StatementSync;
@@ -126,12 +138,15 @@ export class SqliteLearningStore implements LearningStore {
   private readonly evidenceCache = new Map<string, Evidence | null>();
   /** The gateways of each site asked for so far, kept as saveGateway changes them. */
   private readonly siteCache = new Map<string, Set<string>>();
-  /** Exchanges folded but not yet written (flush). */
-  private readonly pending: PendingExchange[] = [];
-  private pendingRows = 0;
-  /** The flush at the end of this tick (an exchange waits for it) or after WRITE_BEHIND_MS. */
+  /** Exchanges that changed evidence, written at the end of this tick (flushChanges). */
+  private readonly changes: ChangedExchange[] = [];
   private flushSoon: NodeJS.Immediate | undefined;
-  private flushLater: NodeJS.Timeout | undefined;
+  /** Rows that changed nothing, per gateway, the longest-waiting gateway first (Map order). */
+  private readonly waiting = new Map<string, WaitingRows>();
+  private waitingRows = 0;
+  /** Writes the gateways whose rows waited long enough, while any wait. */
+  private waitTicker: NodeJS.Timeout | undefined;
+  private readonly writeBehindMs: number;
   /** Why the last write-behind batch failed, told to the next record(). */
   private writeError: Error | undefined;
   /** The id the next log row gets (AUTOINCREMENT's sequence, kept here as the only writer). */
@@ -141,7 +156,8 @@ export class SqliteLearningStore implements LearningStore {
   /** Where the per-gateway cap left off, so each prune call moves on through the gateways. */
   private capCursor = '';
 
-  constructor(path: string, options: { checkpointEveryMs?: number } = {}) {
+  constructor(path: string, options: { checkpointEveryMs?: number; writeBehindMs?: number } = {}) {
+    this.writeBehindMs = options.writeBehindMs ?? WRITE_BEHIND_MS;
     this.db = openSharedDatabase(path);
     this.db.exec(`
       PRAGMA synchronous = NORMAL;
@@ -161,7 +177,7 @@ export class SqliteLearningStore implements LearningStore {
         policy_limited INTEGER NOT NULL DEFAULT 0
       );
       CREATE INDEX IF NOT EXISTS status_log_gateway_time ON status_log (gateway_id, time);
-      CREATE INDEX IF NOT EXISTS status_log_time ON status_log (time);
+      DROP INDEX IF EXISTS status_log_time;
       CREATE TABLE IF NOT EXISTS gateways (
         gateway_id TEXT PRIMARY KEY,
         client_id TEXT NOT NULL,
@@ -211,9 +227,10 @@ export class SqliteLearningStore implements LearningStore {
         egress_address = excluded.egress_address, site_key = excluded.site_key, last_hello_at = excluded.last_hello_at`);
     this.gatewayStmt = this.db.prepare('SELECT * FROM gateways WHERE gateway_id = ?');
     this.siteStmt = this.db.prepare('SELECT gateway_id FROM gateways WHERE site_key = ? ORDER BY gateway_id');
-    this.pruneOldStmt = this.db.prepare(
-      'DELETE FROM status_log WHERE id IN (SELECT id FROM status_log WHERE time < ? LIMIT ?)',
-    );
+    // The lowest `batch` rows: the first of them young enough, and the last of them.
+    this.headStmt = this.db.prepare(`WITH head AS (SELECT id, time FROM status_log ORDER BY id LIMIT ?1)
+      SELECT (SELECT id FROM head WHERE time >= ?2 ORDER BY id LIMIT 1) AS young, (SELECT MAX(id) FROM head) AS last`);
+    this.pruneOldStmt = this.db.prepare('DELETE FROM status_log WHERE id < ?');
     this.gatewaysAfterStmt = this.db.prepare(
       'SELECT DISTINCT gateway_id FROM status_log WHERE gateway_id > ? ORDER BY gateway_id LIMIT ?',
     );
@@ -247,74 +264,129 @@ export class SqliteLearningStore implements LearningStore {
       throw err;
     }
     // A death may be a repeat (its session's, already logged): only the insert can tell, so it
-    // is written at once, after what waits. Every other row is new: folded and numbered now.
+    // is written at once, after the changes of this tick and the gateway's waiting rows.
     if (records.some((r) => r.status === 'NG' && r.sessionId !== undefined)) {
-      this.flush();
+      this.flushChanges();
       return this.recordNow(gatewayId, records, fold);
     }
     const current = this.cachedEvidence(gatewayId);
-    const stored = records.map((r) => ({ ...r, id: this.nextId++ }));
-    const evidence = fold(current, stored);
+    const evidence = fold(current, records);
     this.evidenceCache.set(gatewayId, evidence);
-    const changed = evidence !== current;
-    const entry: PendingExchange = { gatewayId, records: stored, evidence, changed };
-    this.pending.push(entry);
-    this.pendingRows += stored.length;
-    if (!changed) {
-      if (this.pendingRows >= WRITE_BEHIND_MAX_ROWS) this.flush();
-      else this.flushLater ??= setTimeout(() => this.flush(), WRITE_BEHIND_MS).unref();
-      return { records: stored, evidence, changed };
+    if (evidence === current) {
+      this.wait(gatewayId, records);
+      return { records: [], evidence, changed: false };
     }
-    this.flushSoon ??= setImmediate(() => this.flush());
+    this.flushSoon ??= setImmediate(() => this.flushChanges());
     return new Promise((resolve, reject) => {
-      entry.done = { resolve, reject };
+      this.changes.push({ gatewayId, records, evidence, done: { resolve, reject } });
     });
   }
 
-  /**
-   * Writes the records and evidence of the waiting exchanges in one transaction (group commit:
-   * a commit per keep-alive cost more CPU than the rest of the exchange). The write lock is held
-   * only within this synchronous call, so the other stores' connections to the file never wait
-   * on it across the event loop.
-   */
+  /** Keeps rows that changed nothing with the gateway's other waiting rows. */
+  private wait(gatewayId: string, records: readonly NewRecord[]): void {
+    const entry = this.waiting.get(gatewayId);
+    if (entry) entry.records.push(...records);
+    else this.waiting.set(gatewayId, { since: Date.now(), records: [...records] });
+    this.waitingRows += records.length;
+    if (this.waitingRows > WRITE_BEHIND_MAX_ROWS)
+      this.writeWaiting(() => this.waitingRows > WRITE_BEHIND_MAX_ROWS / 2);
+    else this.waitTicker ??= setInterval(() => this.writeDue(), WRITE_BEHIND_TICK_MS).unref();
+  }
+
+  /** Writes the gateways whose first waiting row came WRITE_BEHIND_MS ago or more. */
+  private writeDue(): void {
+    const due = Date.now() - this.writeBehindMs;
+    this.writeWaiting((entry) => entry.since <= due);
+  }
+
+  /** Writes everything that waits: changed exchanges and waiting rows. */
   private flush(): void {
+    this.flushChanges();
+    this.writeWaiting(() => true);
+  }
+
+  /**
+   * Writes the exchanges that changed evidence, each after its gateway's waiting rows, in one
+   * transaction (group commit), and resolves their record() calls. The write lock is held only
+   * within this synchronous call, so the other stores' connections never wait on it across the
+   * event loop.
+   */
+  private flushChanges(): void {
     clearImmediate(this.flushSoon);
-    clearTimeout(this.flushLater);
     this.flushSoon = undefined;
-    this.flushLater = undefined;
-    const batch = this.pending.splice(0);
-    this.pendingRows = 0;
+    const batch = this.changes.splice(0);
     if (batch.length === 0) return;
+    const written: StatusRecord[][] = [];
+    const saved = new Map<string, { evidence: Evidence; at: number }>();
+    const taken: Array<[string, WaitingRows]> = [];
     try {
       this.db.exec('BEGIN');
-      const saved = new Map<string, { evidence: Evidence; at: number }>();
       for (const entry of batch) {
-        for (const r of entry.records) this.insertRow(r, r.id);
-        if (entry.changed)
-          saved.set(entry.gatewayId, { evidence: entry.evidence, at: entry.records.at(-1)?.time ?? 0 });
+        const before = this.waiting.get(entry.gatewayId);
+        if (before) {
+          this.waiting.delete(entry.gatewayId);
+          this.waitingRows -= before.records.length;
+          taken.push([entry.gatewayId, before]);
+          for (const r of before.records) this.insertRow(r, this.nextId++);
+        }
+        written.push(entry.records.map((r) => this.inserted(r)));
+        saved.set(entry.gatewayId, { evidence: entry.evidence, at: entry.records.at(-1)?.time ?? 0 });
       }
       for (const [gatewayId, { evidence, at }] of saved)
         this.saveEvidenceStmt.run(gatewayId, JSON.stringify(evidence), at);
       this.db.exec('COMMIT');
     } catch (err) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      // The cache ran ahead of the file by this batch: read the evidence again from the file.
-      this.evidenceCache.clear();
-      this.nextId = this.lastId() + 1;
-      const waited = batch.filter((entry) => entry.done);
-      for (const entry of waited) entry.done?.reject(err as Error);
-      if (waited.length < batch.length) this.writeError = err as Error;
+      this.failed(err as Error, taken.length > 0);
+      for (const entry of batch) entry.done.reject(err as Error);
       return;
     }
-    for (const { records, evidence, changed, done } of batch)
-      done?.resolve({ records: [...records], evidence, changed });
+    for (const [i, entry] of batch.entries())
+      entry.done.resolve({ records: written[i] ?? [], evidence: entry.evidence, changed: true });
   }
 
-  /** One exchange in its own transaction, its rows inserted before the fold. */
+  /** Writes waiting rows, the longest-waiting gateway first, while `more` says so; one transaction. */
+  private writeWaiting(more: (entry: WaitingRows) => boolean): void {
+    let writing = false;
+    try {
+      for (const [gatewayId, entry] of this.waiting) {
+        if (!more(entry)) break;
+        if (!writing) {
+          this.db.exec('BEGIN');
+          writing = true;
+        }
+        this.waiting.delete(gatewayId);
+        this.waitingRows -= entry.records.length;
+        for (const r of entry.records) this.insertRow(r, this.nextId++);
+      }
+      if (writing) this.db.exec('COMMIT');
+    } catch (err) {
+      this.failed(err as Error, true);
+    }
+    if (this.waiting.size === 0) {
+      clearInterval(this.waitTicker);
+      this.waitTicker = undefined;
+    }
+  }
+
+  /**
+   * A batch could not be written: the cache ran ahead of the file, so the evidence is read again
+   * from the file and numbering resumes from it; rows nobody waited for fail the next record().
+   */
+  private failed(err: Error, rowsLost: boolean): void {
+    if (this.db.isTransaction) this.db.exec('ROLLBACK');
+    this.evidenceCache.clear();
+    this.nextId = this.lastId() + 1;
+    if (rowsLost) this.writeError = err;
+  }
+
+  /** One exchange in its own transaction, after the gateway's waiting rows, its rows inserted before the fold. */
   private recordNow(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Recorded {
     const current = this.cachedEvidence(gatewayId);
+    const before = this.waiting.get(gatewayId);
+    this.waiting.delete(gatewayId);
     this.db.exec('BEGIN');
     try {
+      for (const r of before?.records ?? []) this.insertRow(r, this.nextId++);
       const stored = records.flatMap((r) => this.insert(r) ?? []);
       const evidence = fold(current, stored);
       const changed = evidence !== current;
@@ -323,9 +395,12 @@ export class SqliteLearningStore implements LearningStore {
       }
       this.db.exec('COMMIT');
       this.evidenceCache.set(gatewayId, evidence);
+      if (before) this.waitingRows -= before.records.length;
       return { records: stored, evidence, changed };
     } catch (err) {
       this.db.exec('ROLLBACK');
+      this.nextId = this.lastId() + 1;
+      if (before) this.waiting.set(gatewayId, before);
       throw err;
     }
   }
@@ -378,12 +453,24 @@ export class SqliteLearningStore implements LearningStore {
     }
   }
 
+  /**
+   * Rows are numbered as written, so age follows id: the age pass deletes from the lowest id up to
+   * the first row young enough, looking at most a batch of rows ahead (no index on time to keep up
+   * at every insert). A row dated before its neighbours (a death, dated when it happened) goes
+   * when the rows before it have gone. Waiting rows are not written first: they are all young.
+   */
   async prune(policy: RetentionPolicy): Promise<PruneStep> {
-    this.flush();
     let deleted = 0;
     if (this.capCursor === '') {
-      deleted = Number(this.pruneOldStmt.run(policy.before, policy.batch).changes);
-      if (deleted === policy.batch) return { deleted, done: false };
+      const head = this.headStmt.get(policy.batch, policy.before) as {
+        young: number | null;
+        last: number | null;
+      };
+      if (head.last !== null) {
+        const upTo = head.young ?? head.last + 1;
+        deleted = Number(this.pruneOldStmt.run(upTo).changes);
+        if (head.young === null) return { deleted, done: false };
+      }
     }
     // Then the per-gateway cap, a few gateways per call, resuming where the last call stopped.
     const gateways = this.gatewaysAfterStmt.all(this.capCursor, CAP_GATEWAYS_PER_CALL) as Array<{
@@ -404,6 +491,13 @@ export class SqliteLearningStore implements LearningStore {
     await this.checkpointer?.stop();
     this.flush();
     if (this.db.isOpen) this.db.close();
+  }
+
+  /** Appends a row that cannot be a repeat (no death of a session) and returns it numbered. */
+  private inserted(r: NewRecord): StatusRecord {
+    const id = this.nextId++;
+    this.insertRow(r, id);
+    return { ...r, id };
   }
 
   /** Appends a row; undefined when it is a death already recorded (its session's). */

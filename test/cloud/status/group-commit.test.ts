@@ -87,8 +87,7 @@ describe('the SQLite learning store’s group commit', () => {
     expect(rows()).toBe(1);
     // No longer than what is known: the evidence stays, the row waits in memory.
     const plain = await store.record('g1', [keepalive('g1', 2_000, 30_000)], fold);
-    expect(plain).toMatchObject({ changed: false, evidence: learned.evidence });
-    expect(plain.records.map((r) => r.id)).toEqual([2]);
+    expect(plain).toMatchObject({ changed: false, evidence: learned.evidence, records: [] });
     expect(rows()).toBe(1);
     // Every read of the log writes what waits first.
     expect((await store.recent('g1', 0, 10)).map((r) => [r.id, r.idleBeforeMs])).toEqual([
@@ -96,6 +95,107 @@ describe('the SQLite learning store’s group commit', () => {
       [2, 30_000],
     ]);
     expect(rows()).toBe(2);
+  });
+
+  it("writes a gateway's waiting rows together once the first has waited, numbered as written", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'group-commit-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'cloud.db');
+    const store = new SqliteLearningStore(file, { writeBehindMs: 50 });
+    cleanup.push(() => void store.close());
+    const other = new DatabaseSync(file);
+    cleanup.push(() => other.close());
+    const logged = () =>
+      other.prepare('SELECT id, gateway_id AS g, time FROM status_log ORDER BY id').all() as Array<{
+        id: number;
+        g: string;
+        time: number;
+      }>;
+    await store.record('g1', [keepalive('g1', 1_000, 45_000)], fold);
+    await store.record('g2', [keepalive('g2', 1_001, 45_000)], fold);
+    // Plain keep-alives, the gateways' interleaved: they wait, g1's first.
+    for (const [g, time] of [
+      ['g1', 2_000],
+      ['g2', 2_001],
+      ['g1', 3_000],
+      ['g2', 3_001],
+    ] as const)
+      expect((await store.record(g, [keepalive(g, time, 30_000)], fold)).changed).toBe(false);
+    expect(logged()).toHaveLength(2);
+    await expect.poll(() => logged().length, { timeout: 5_000, interval: 20 }).toBe(6);
+    // Each gateway's rows side by side (one index page write), the table appended in id order.
+    expect(logged().map((r) => [r.id, r.g, r.time])).toEqual([
+      [1, 'g1', 1_000],
+      [2, 'g2', 1_001],
+      [3, 'g1', 2_000],
+      [4, 'g1', 3_000],
+      [5, 'g2', 2_001],
+      [6, 'g2', 3_001],
+    ]);
+  });
+
+  it("writes a gateway's waiting rows before its change, and leaves the others' waiting", async () => {
+    const { store, file } = fileStore();
+    const other = new DatabaseSync(file);
+    cleanup.push(() => other.close());
+    const logged = () =>
+      (
+        other
+          .prepare('SELECT gateway_id AS g, idle_before_ms AS idle FROM status_log ORDER BY id')
+          .all() as Array<{
+          g: string;
+          idle: number;
+        }>
+      ).map((r) => `${r.g}:${r.idle}`);
+    await store.record('g1', [keepalive('g1', 1_000, 45_000)], fold);
+    await store.record('g2', [keepalive('g2', 1_001, 45_000)], fold);
+    await store.record('g1', [keepalive('g1', 2_000, 30_000)], fold);
+    await store.record('g2', [keepalive('g2', 2_001, 30_000)], fold);
+    const learned = await store.record('g1', [keepalive('g1', 3_000, 50_000)], fold);
+    expect(learned.changed).toBe(true);
+    expect(learned.records.map((r) => r.id)).toEqual([4]);
+    expect(logged()).toEqual(['g1:45000', 'g2:45000', 'g1:30000', 'g1:50000']);
+    // A reported death, too, comes after its gateway's waiting rows.
+    const death = await store.record(
+      'g2',
+      [{ ...keepalive('g2', 2_500, 61_000), status: 'NG', failure: 'keepalive-timeout', sessionId: 's1' }],
+      fold,
+    );
+    expect(death.records.map((r) => r.id)).toEqual([6]);
+    expect(logged()).toEqual(['g1:45000', 'g2:45000', 'g1:30000', 'g1:50000', 'g2:30000', 'g2:61000']);
+  });
+
+  it('prunes by age from the oldest row, a row dated before its neighbours going after them', async () => {
+    const { store } = fileStore();
+    const times = [1_000, 1_001, 1_002, 1_050, 1_003, 1_060, 1_070];
+    await store.appendMany(times.map((time) => keepalive('g1', time, 30_000)));
+    const policy = { before: 1_010, maxPerGateway: 100, batch: 2 };
+    const steps = [];
+    for (;;) {
+      const step = await store.prune(policy);
+      steps.push(step.deleted);
+      if (step.done) break;
+    }
+    expect(steps).toEqual([2, 1]);
+    // 1_003 was written after 1_050: it goes once 1_050 is old too.
+    expect((await store.recent('g1', 0, 10)).map((r) => r.time)).toEqual([1_003, 1_050, 1_060, 1_070]);
+    await store.prune({ ...policy, before: 1_055 });
+    expect((await store.recent('g1', 0, 10)).map((r) => r.time)).toEqual([1_060, 1_070]);
+  });
+
+  it('drops the index on time an older log kept up at every insert', async () => {
+    const { store, file } = fileStore();
+    await store.close();
+    const old = new DatabaseSync(file);
+    old.exec('CREATE INDEX status_log_time ON status_log (time)');
+    old.close();
+    const reopened = new SqliteLearningStore(file);
+    cleanup.push(() => void reopened.close());
+    const other = new DatabaseSync(file);
+    cleanup.push(() => other.close());
+    expect(
+      other.prepare("SELECT name FROM sqlite_master WHERE name = 'status_log_time'").get(),
+    ).toBeUndefined();
   });
 
   it('writes waiting rows when it closes', async () => {
@@ -165,7 +265,8 @@ describe.each(storeBackends())('group commit on $name', ({ fresh }) => {
       store.record(`g${i % 2}`, [keepalive(`g${i % 2}`, 1_000 + i, gap)], fold),
     );
     const results = await Promise.all(burst);
-    expect(results.every((r) => r.records.length === 1)).toBe(true);
+    // Each change is on file, numbered, when it resolves (rows that changed nothing may wait).
+    expect(results.filter((r) => r.changed).every((r) => r.records.length === 1)).toBe(true);
     for (const g of [0, 1]) {
       let expected: Evidence | null = null;
       gaps.forEach((gap, i) => {
