@@ -29,7 +29,10 @@ export interface EvidenceSnapshot {
   peers: Bounds[];
 }
 
-/** A site's evidence is re-read from the store at most this often (other nodes may have changed it). */
+/**
+ * A site's evidence is re-read from the store at most this often when other nodes write it too;
+ * a store this node alone writes holds nothing newer than what this node folded itself.
+ */
 const SITE_REFRESH_MS = 10_000;
 
 interface SiteView {
@@ -182,7 +185,8 @@ export class KeepaliveAdvisor {
     if (siteKey === undefined) return null;
     const now = this.clock.now();
     const cached = this.sites.get(siteKey);
-    if (cached && now - cached.readAt < SITE_REFRESH_MS && cached.members.has(gatewayId)) return cached;
+    if (cached?.members.has(gatewayId) && (this.store.soleWriter || now - cached.readAt < SITE_REFRESH_MS))
+      return cached;
     const members = await this.store.siteMembers(siteKey);
     const view: SiteView = { readAt: now, members: new Map(members.map((m) => [m.gatewayId, m.evidence])) };
     if (!view.members.has(gatewayId)) view.members.set(gatewayId, await this.store.evidence(gatewayId));

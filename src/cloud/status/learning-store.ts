@@ -64,6 +64,8 @@ export interface PruneStep {
  * an optimistic version check that re-runs the fold on the newer evidence).
  */
 export interface LearningStore {
+  /** True when no other node writes this store: what this node read of it stays true until it writes. */
+  readonly soleWriter: boolean;
   /** Appends the records to the log and folds them into the gateway's evidence, atomically. */
   record(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Promise<Recorded>;
   /** A gateway's evidence (null: nothing recorded yet). */

@@ -83,6 +83,7 @@ function toRecord(row: Record<string, unknown>): StatusRecord {
  * An evidence row may hold NULL (the lock's placeholder): no evidence yet.
  */
 export class PostgresLearningStore implements LearningStore {
+  readonly soleWriter = false;
   private readonly pool: Pool;
   /** Where the per-gateway cap left off, so each prune call moves on through the gateways. */
   private capCursor = '';

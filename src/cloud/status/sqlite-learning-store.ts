@@ -122,6 +122,7 @@ interface WaitingRows {
  * logs it and that exchange goes unanswered), and the evidence is read again from the file.
  */
 export class SqliteLearningStore implements LearningStore {
+  readonly soleWriter = true;
   private readonly db: DatabaseSync;
   private readonly insertStmt: StatementSync;
   private readonly recentStmt: StatementSync;
