@@ -40,7 +40,14 @@ import { scratchDir, secret } from '../test/support/chain.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { startPostgres } from '../test/support/postgres.ts';
 import { reapOnExit } from '../test/support/reap-on-exit.ts';
-import { type CloudNode, type CloudNodeSpec, nodeConfig, startCloudNode } from './cloud/cloud-nodes.ts';
+import {
+  type CloudNode,
+  type CloudNodeSpec,
+  LAG_PROBE,
+  nodeConfig,
+  readLag,
+  startCloudNode,
+} from './cloud/cloud-nodes.ts';
 import { type CpuProfile, hotSpots } from './cloud/cpu-profile.ts';
 import type { FillJob, FillMessage } from './cloud/fill-worker.ts';
 import { nodeOf, type SimGatewayIdentity, simGateway, splitRange } from './cloud/fleet-plan.ts';
@@ -175,16 +182,29 @@ function checkLimits(): void {
 interface RefServer {
   child: ChildProcess;
   pushUrl: string;
+  lag(): LagSample[];
 }
 
-async function startRefServer(runSecret: string): Promise<RefServer> {
+/**
+ * A bare ws server, with the same lag probe as the cloud's nodes: the probe's timer (100 wake-ups
+ * a second) costs ~0.5 % of a core, which the ratio must not charge to the cloud alone.
+ */
+async function startRefServer(runSecret: string, dir: string, index: number): Promise<RefServer> {
+  const lagFile = join(dir, `ref-${index}-lag.jsonl`);
+  writeFileSync(lagFile, '');
   const child = fork(fileURLToPath(new URL('./cloud/ref-server.ts', import.meta.url)), [], {
-    env: { ...process.env, BENCH_RUN_SECRET: runSecret, BENCH_KEEPALIVE_MS: String(config.keepaliveMs) },
+    execArgv: [...process.execArgv, '--import', LAG_PROBE],
+    env: {
+      ...process.env,
+      BENCH_RUN_SECRET: runSecret,
+      BENCH_KEEPALIVE_MS: String(config.keepaliveMs),
+      MFPGW_BENCH_LAG_FILE: lagFile,
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   reapOnExit(child);
   const [{ port }] = (await once(child, 'message')) as [{ port: number }];
-  return { child, pushUrl: `ws://127.0.0.1:${port}/push` };
+  return { child, pushUrl: `ws://127.0.0.1:${port}/push`, lag: () => readLag(lagFile) };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -330,7 +350,7 @@ function cpuPercents(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpu
  * after the window too — the bench's own GET /api/v1/gateways and the fleet's lines closing —
  * and is left out.
  */
-function lagSeries(nodes: readonly CloudNode[], from: number, to: number): number[] {
+function lagSeries(nodes: readonly { lag(): LagSample[] }[], from: number, to: number): number[] {
   const perNode = nodes.map((n) =>
     n
       .lag()
@@ -401,7 +421,9 @@ async function run() {
   const storeUrl = await postgres?.createDatabase();
   const postmaster = postgres && findProcess('-p', String(postgres.port), 'listen_addresses=127.0.0.1');
   const { nodes, history } = await startNodes(dir, gateways, runSecret, { ...shipped, nodeArgs }, storeUrl);
-  const refs = await Promise.all(Array.from({ length: config.nodes }, () => startRefServer(runSecret)));
+  const refs = await Promise.all(
+    Array.from({ length: config.nodes }, (_, i) => startRefServer(runSecret, dir, i)),
+  );
   const workers = LoadWorkers.start(
     splitRange(config.gateways, workerCount).map(([from, to]) => ({
       from,
@@ -505,6 +527,7 @@ async function run() {
       welcome,
       connectLagMaxMs: maxOf(lagSeries(nodes, connectFrom, windowFrom)),
       windowLag: lagSeries(nodes, windowFrom, windowTo),
+      refWindowLag: lagSeries(refs, windowFrom, windowTo),
       fleet,
       cpu,
       rssMB,
@@ -625,6 +648,7 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
     pushFailed: m.pushes.failed,
     pushFailures: m.pushes.failures,
     eventLoopLagMaxMs,
+    refEventLoopLagMaxMs: maxOf(m.refWindowLag),
     // Second by second over the window (the worst node's), to place a stall.
     eventLoopLagPerSecondMs: m.windowLag.map((ms) => round(ms, 0)),
     listGatewaysMs: m.list.ms,
@@ -657,7 +681,7 @@ function print(r: ReturnType<typeof toReport>): void {
     'keep-alive answer max (ms)': { cloud: r.keepaliveAnswerMaxMs, 'bare ws': r.refKeepaliveAnswerMaxMs },
     'pushes sent / failed': { cloud: `${r.pushes} / ${r.pushFailed}` },
     'push p50 / p99 (ms)': { cloud: `${r.pushP50Ms} / ${r.pushP99Ms}` },
-    'event-loop lag max (ms)': { cloud: r.eventLoopLagMaxMs, 'bare ws': null },
+    'event-loop lag max (ms)': { cloud: r.eventLoopLagMaxMs, 'bare ws': r.refEventLoopLagMaxMs },
     'GET /api/v1/gateways (ms)': { cloud: r.listGatewaysMs },
   });
   console.log(

@@ -14,7 +14,8 @@ import { reapOnExit } from '../../test/support/reap-on-exit.ts';
 import type { SimGatewayIdentity } from './fleet-plan.ts';
 import type { LagSample } from './lag-probe.ts';
 
-const LAG_PROBE = pathToFileURL(new URL('./lag-probe.ts', import.meta.url).pathname).href;
+/** Loaded into every server the bench measures, the cloud's nodes and the bare ws servers alike. */
+export const LAG_PROBE = pathToFileURL(new URL('./lag-probe.ts', import.meta.url).pathname).href;
 const READY_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 30_000;
 
@@ -85,6 +86,14 @@ async function waitUntilHealthy(url: string, child: ChildProcess, logFile: strin
   throw new Error(`cloud node at ${url} did not become healthy; its log ends:\n${log}`);
 }
 
+/** The samples lag-probe.ts wrote to a file. */
+export function readLag(file: string): LagSample[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LagSample);
+}
+
 /** Starts one cloud node and waits until it answers /health. */
 export async function startCloudNode(spec: CloudNodeSpec): Promise<CloudNode> {
   const config = join(spec.dir, 'cloud.yaml');
@@ -127,11 +136,7 @@ export async function startCloudNode(spec: CloudNodeSpec): Promise<CloudNode> {
     storePath: spec.storePath,
     logFile,
     child,
-    lag: () =>
-      readFileSync(lagFile, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as LagSample),
+    lag: () => readLag(lagFile),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
