@@ -8,11 +8,17 @@ import {
   toGateway,
 } from './gateway-registry.ts';
 
-/** The registered gateways in the node's SQLite file (one node, zero set-up). */
+/**
+ * The registered gateways in the node's SQLite file (one node, zero set-up). Every line's upgrade
+ * and every push reads its gateway: a read of the file after another connection to it committed
+ * (the status log, every few milliseconds) re-reads its pages, so what was read is kept here — this
+ * object makes every change to the table, so the copy stays true. Only registered gateways are
+ * kept (the hellos of unknown ones must not grow it); copies are frozen, as callers share them.
+ */
 export class SqliteGatewayRegistry implements GatewayRegistry {
   private readonly db: DatabaseSync;
-  /** Prepared once: every line's upgrade and every push reads its gateway. */
   private readonly getStmt: StatementSync;
+  private readonly known = new Map<string, Readonly<RegisteredGateway>>();
 
   constructor(path: string) {
     this.db = openSharedDatabase(path);
@@ -33,8 +39,13 @@ export class SqliteGatewayRegistry implements GatewayRegistry {
   }
 
   async get(id: string): Promise<RegisteredGateway | undefined> {
+    const kept = this.known.get(id);
+    if (kept) return kept;
     const row = this.getStmt.get(id);
-    return row ? toGateway(row) : undefined;
+    if (!row) return undefined;
+    const gateway = Object.freeze(toGateway(row));
+    this.known.set(id, gateway);
+    return gateway;
   }
 
   async list(page: { after?: string | undefined; limit: number }): Promise<RegisteredGateway[]> {
@@ -62,6 +73,7 @@ export class SqliteGatewayRegistry implements GatewayRegistry {
         g.createdAt,
         g.updatedAt,
       );
+    this.known.delete(g.id);
     return result.changes > 0;
   }
 
@@ -72,10 +84,12 @@ export class SqliteGatewayRegistry implements GatewayRegistry {
         `UPDATE registered_gateways SET ${['updated_at = ?', ...sets.map((c) => `${c} = ?`)].join(', ')} WHERE id = ?`,
       )
       .run(now, ...values.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v)), id);
+    this.known.delete(id);
     return result.changes > 0 ? this.get(id) : undefined;
   }
 
   async delete(id: string): Promise<boolean> {
+    this.known.delete(id);
     return this.db.prepare('DELETE FROM registered_gateways WHERE id = ?').run(id).changes > 0;
   }
 

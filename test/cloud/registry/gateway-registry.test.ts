@@ -105,3 +105,30 @@ describe.each(storeBackends())('gateway registry on $name', ({ fresh }) => {
     });
   });
 });
+
+describe('the SQLite gateway registry', () => {
+  it('keeps what it read, frozen, and sees every change made through it', async () => {
+    const store = await openCloudStore(
+      { path: ':memory:', maxConnections: 1 },
+      { documentsDir: tmpdir(), clock: systemClock },
+    );
+    try {
+      const registry = store.gateways;
+      expect(await registry.get('gw-1')).toBeUndefined();
+      await registry.create(gateway('gw-1'));
+      const first = await registry.get('gw-1');
+      expect(first).toEqual(gateway('gw-1'));
+      // Every upgrade and push reads it: the second read is the first one's copy.
+      expect(await registry.get('gw-1')).toBe(first);
+      expect(Object.isFrozen(first)).toBe(true);
+      await registry.update('gw-1', { disabled: true }, 2000);
+      expect(await registry.get('gw-1')).toMatchObject({ disabled: true, updatedAt: 2000 });
+      await registry.delete('gw-1');
+      expect(await registry.get('gw-1')).toBeUndefined();
+      await registry.create(gateway('gw-1', { maxTunnels: 2 }));
+      expect(await registry.get('gw-1')).toMatchObject({ maxTunnels: 2, disabled: false });
+    } finally {
+      await store.close();
+    }
+  });
+});
