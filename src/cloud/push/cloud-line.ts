@@ -149,7 +149,9 @@ export class CloudLine {
   send(message: CloudToGateway, onWritten?: (err?: Error) => void): boolean {
     if (!this.open) return false;
     this.packet(this.clock.now());
-    this.ws.send(encodeMessage(message), (err) => onWritten?.(err ?? undefined));
+    // A write callback makes the socket track the write and call back later: only when asked.
+    if (onWritten) this.ws.send(encodeMessage(message), (err) => onWritten(err ?? undefined));
+    else this.ws.send(encodeMessage(message));
     return true;
   }
 

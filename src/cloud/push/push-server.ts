@@ -457,12 +457,18 @@ export class PushServer {
 
   private lineMessage(line: CloudLine, message: GatewayToCloud, idleBeforeMs: number): void {
     if (message.type === 'keepalive') {
-      line.hello = {
-        ...line.hello,
-        powerMode: message.powerMode,
-        keepaliveMs: message.keepaliveMs,
-        policyLimited: message.policyLimited,
-      };
+      const { hello } = line;
+      if (
+        hello.powerMode !== message.powerMode ||
+        hello.keepaliveMs !== message.keepaliveMs ||
+        hello.policyLimited !== message.policyLimited
+      )
+        line.hello = {
+          ...hello,
+          powerMode: message.powerMode,
+          keepaliveMs: message.keepaliveMs,
+          policyLimited: message.policyLimited,
+        };
       const now = this.options.clock.now();
       const record: NewRecord = {
         time: now,
