@@ -163,12 +163,24 @@ export function foldRecord(evidence: Evidence, record: EvidenceRecord, ctx: Fold
   return draft.ev;
 }
 
+/**
+ * The bounds last computed from each evidence and how long they hold: they change with time only
+ * when a mark leaves the window, so the next keep-alives of the gateway and of its site's peers
+ * (which read it at each of theirs) reuse them until then. Evidence is never mutated (a fold
+ * makes a new one), so the object itself is the key.
+ */
+const boundsMemo = new WeakMap<
+  Evidence,
+  { config: LearningConfig; since: number; until: number; bounds: Bounds }
+>();
+
 /** L, U and the cap as of now (evidence older than the window no longer counts). */
 export function boundsOf(evidence: Evidence | null, now: number, config: LearningConfig): Bounds {
   if (evidence === null) return { lowerMs: null, upperMs: null, lifetimeCapMs: null, lowerFrom: null };
+  const memo = boundsMemo.get(evidence);
+  if (memo && memo.config === config && now >= memo.since && now <= memo.until) return memo.bounds;
   const from = now - config.windowMs;
   const upperMs = freshUpper(evidence, from, config);
-  // Called for a gateway and each of its site's peers at every keep-alive: loops, no copies.
   const lower = longestFresh(
     evidence.aboveU,
     from,
@@ -176,12 +188,29 @@ export function boundsOf(evidence: Evidence | null, now: number, config: Learnin
     longestFresh(evidence.good, from, upperMs, null),
   );
   const cap = evidence.lifetimeCap;
-  return {
+  const bounds: Bounds = Object.freeze({
     lowerMs: lower?.gapMs ?? null,
     upperMs,
     lifetimeCapMs: cap !== null && cap.at >= from ? cap.ms : null,
     lowerFrom: lower?.role ?? null,
-  };
+  });
+  boundsMemo.set(evidence, {
+    config,
+    since: now,
+    until: oldestFresh(evidence, from) + config.windowMs,
+    bounds,
+  });
+  return bounds;
+}
+
+/** When the oldest mark still in the window was made (+∞ when none is): until it leaves, the bounds hold. */
+function oldestFresh(evidence: Evidence, from: number): number {
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const marks of [evidence.good, evidence.aboveU, evidence.settled, evidence.deaths])
+    for (const mark of marks) if (mark.at >= from && mark.at < oldest) oldest = mark.at;
+  const cap = evidence.lifetimeCap;
+  if (cap !== null && cap.at >= from && cap.at < oldest) oldest = cap.at;
+  return oldest;
 }
 
 /** The deaths still in the window that count as idle failures, newest last. */
