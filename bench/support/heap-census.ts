@@ -18,7 +18,16 @@ interface HeapSnapshot {
 }
 
 /** Node types whose names are the constructor or function name; other types' names are contents (strings' text). */
-const NAMED_TYPES = new Set(['object', 'closure', 'native', 'hidden', 'code', 'synthetic', 'object shape']);
+const NAMED_TYPES = new Set([
+  'object',
+  'closure',
+  'native',
+  'hidden',
+  'code',
+  'synthetic',
+  'object shape',
+  'array',
+]);
 
 /** Counts a heap snapshot's nodes by kind. */
 export function heapCensus(snapshotJson: string): Map<string, CensusEntry> {
