@@ -17,7 +17,7 @@
  * gateway died, or when the held memory's slope plus two standard errors, or the private
  * memory's slope after GC, is above the bound.
  *
- *   node bench/soak.ts [--minutes 60] [--warmup-minutes 30] [--rate 1] [--max-slope-mb-per-hour 0.5]
+ *   node bench/soak.ts [--minutes 60] [--warmup-minutes 30] [--rate 1] [--max-slope-mb-per-hour 0.5] [--out FILE]
  *
  * --rate N runs pushes, tunnels and jobs N times as often: what grows per operation grows N
  * times as fast, what grows with time (the JIT's warm-up, malloc's swings) does not; the
@@ -89,6 +89,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     rate: { type: 'string', default: '1' },
     reanalyse: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const minutes = Number(args.minutes);
@@ -464,7 +465,7 @@ async function main(): Promise<number> {
       perMinute,
       pass,
     };
-    const out = join(dirname(here), 'results', rate === 1 ? 'soak.json' : `soak-rate-${rate}.json`);
+    const out = args.out ?? join(dirname(here), 'results', rate === 1 ? 'soak.json' : `soak-rate-${rate}.json`);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
     console.log(summaryLine(report));
