@@ -465,7 +465,8 @@ async function main(): Promise<number> {
       perMinute,
       pass,
     };
-    const out = args.out ?? join(dirname(here), 'results', rate === 1 ? 'soak.json' : `soak-rate-${rate}.json`);
+    const out =
+      args.out ?? join(dirname(here), 'results', rate === 1 ? 'soak.json' : `soak-rate-${rate}.json`);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
     console.log(summaryLine(report));
