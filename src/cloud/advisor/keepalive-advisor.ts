@@ -2,7 +2,12 @@ import type { Clock } from '../../clock/clock.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { KeepaliveAdvice } from '../learning/advice.ts';
 import { type Bounds, boundsOf, type Evidence, foldRecords } from '../learning/evidence.ts';
-import { adviceFromBounds, decideBounds, domainBounds } from '../learning/interval-decision.ts';
+import {
+  adviceFromBounds,
+  type DecidedBounds,
+  decideBounds,
+  domainBounds,
+} from '../learning/interval-decision.ts';
 import type { LearningConfig } from '../learning/learning-config.ts';
 import {
   assignProbes,
@@ -35,6 +40,20 @@ export interface EvidenceSnapshot {
  */
 const SITE_REFRESH_MS = 10_000;
 
+interface Decision {
+  own: Bounds;
+  peers: readonly Bounds[];
+  decided: DecidedBounds;
+  advice: KeepaliveAdvice;
+}
+
+/** Whether two lists hold the same objects in the same order. */
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 interface SiteView {
   readAt: number;
   members: Map<string, Evidence | null>;
@@ -54,6 +73,8 @@ export class KeepaliveAdvisor {
   private readonly log: Logger;
   private readonly probeEnabled: boolean;
   private readonly sites = new Map<string, SiteView>();
+  /** Each gateway's last decision and the bounds it came from (one per gateway seen). */
+  private readonly decisions = new Map<string, Decision>();
   /** The shortest failing gap each gateway was last warned about (once per change, not per keep-alive). */
   private readonly warnedBelowMin = new Map<string, number>();
 
@@ -96,12 +117,31 @@ export class KeepaliveAdvisor {
 
   /** Advice, representative flag and probe plan from a snapshot. */
   state(gatewayId: string, snapshot: EvidenceSnapshot): GatewayKeepaliveState {
-    const decided = decideBounds({ own: snapshot.own, peers: snapshot.peers, config: this.config });
-    const advice = adviceFromBounds(decided, this.config);
+    const { decided, advice } = this.decision(gatewayId, snapshot);
     this.warnIfBelowMin(gatewayId, advice);
     const representative = this.isRepresentative(gatewayId);
     const probeGapMs = this.probeEnabled && representative ? nextProbeGap(decided, this.config) : null;
     return { advice, representative, probeGapMs };
+  }
+
+  /**
+   * The decided bounds and advice of a snapshot: decided again only when the gateway's or a
+   * peer's bounds changed (boundsOf hands out the same object while they hold), so the advice
+   * object, too, stays the same between changes.
+   */
+  private decision(gatewayId: string, snapshot: EvidenceSnapshot): Decision {
+    const last = this.decisions.get(gatewayId);
+    if (last && last.own === snapshot.own && sameItems(last.peers, snapshot.peers)) return last;
+    const decided = decideBounds({ own: snapshot.own, peers: snapshot.peers, config: this.config });
+    const decision = {
+      own: snapshot.own,
+      peers: snapshot.peers,
+      decided,
+      // Frozen: every answer until the next change shares it (protocol/codec.ts keeps its JSON).
+      advice: Object.freeze(adviceFromBounds(decided, this.config)),
+    };
+    this.decisions.set(gatewayId, decision);
+    return decision;
   }
 
   /** Current advice, representative flag and probe plan of a gateway. */

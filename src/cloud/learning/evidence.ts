@@ -174,9 +174,17 @@ const boundsMemo = new WeakMap<
   { config: LearningConfig; since: number; until: number; bounds: Bounds }
 >();
 
+/** The bounds of a gateway that knows nothing, one object for all (bounds are never mutated). */
+const NO_BOUNDS: Bounds = Object.freeze({
+  lowerMs: null,
+  upperMs: null,
+  lifetimeCapMs: null,
+  lowerFrom: null,
+});
+
 /** L, U and the cap as of now (evidence older than the window no longer counts). */
 export function boundsOf(evidence: Evidence | null, now: number, config: LearningConfig): Bounds {
-  if (evidence === null) return { lowerMs: null, upperMs: null, lifetimeCapMs: null, lowerFrom: null };
+  if (evidence === null) return NO_BOUNDS;
   const memo = boundsMemo.get(evidence);
   if (memo && memo.config === config && now >= memo.since && now <= memo.until) return memo.bounds;
   const from = now - config.windowMs;

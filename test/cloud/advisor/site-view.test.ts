@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import { KeepaliveAdvisor } from '../../../src/cloud/advisor/keepalive-advisor.ts';
 import { foldRecords } from '../../../src/cloud/learning/evidence.ts';
+import { decideAdvice } from '../../../src/cloud/learning/interval-decision.ts';
 import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
 import type { CloudLine } from '../../../src/cloud/push/cloud-line.ts';
 import { GatewayDirectory } from '../../../src/cloud/push/gateway-directory.ts';
@@ -109,5 +110,24 @@ describe("the advisor's view of a site", () => {
     const seen = await advisor.observe('gw-a', []);
     expect(reads.site).toBe(2);
     expect(seen.peers.map((p) => p.lowerMs)).toEqual([45_000]);
+  });
+
+  it('decides again only when a bounds changed: one advice object until then, as decided afresh', async () => {
+    const { clock, advisor } = await site(true);
+    const fresh = (snapshot: Awaited<ReturnType<typeof advisor.observe>>) =>
+      decideAdvice({ own: snapshot.own, peers: snapshot.peers, config: CONFIG });
+    const first = await advisor.observe('gw-a', [keepalive('gw-a', clock.now(), 30_000)]);
+    const advice = advisor.state('gw-a', first).advice;
+    expect(advice).toEqual(fresh(first));
+    clock.advance(25_000);
+    const same = await advisor.observe('gw-a', [keepalive('gw-a', clock.now(), 20_000)]);
+    expect(advisor.state('gw-a', same).advice).toBe(advice);
+    // A peer learns more: gw-a's advice is decided again.
+    await advisor.observe('gw-b', [keepalive('gw-b', clock.now(), 45_000)]);
+    await advisor.observe('gw-b', [keepalive('gw-b', clock.now(), 45_000)]);
+    const after = await advisor.observe('gw-a', []);
+    const changed = advisor.state('gw-a', after).advice;
+    expect(changed).not.toBe(advice);
+    expect(changed).toEqual(fresh(after));
   });
 });
