@@ -6,6 +6,7 @@ import {
   cloudToGatewaySchema,
   type GatewayToCloud,
   gatewayToCloudSchema,
+  type KeepaliveAck,
   MAX_CONTROL_FRAME_BYTES,
 } from './messages.ts';
 
@@ -97,5 +98,23 @@ export function decodeFromCloud(
 
 /** Encodes a control message as a text frame. */
 export function encodeMessage(message: GatewayToCloud | CloudToGateway): string {
+  if (message.type === 'keepalive-ack') return encodeKeepaliveAck(message);
   return JSON.stringify(message);
+}
+
+/** The JSON of each advice object answered with so far (the cloud hands out one frozen object per decision). */
+const adviceJson = new WeakMap<KeepaliveAck['advice'], string>();
+
+/**
+ * A keep-alive answer, the message the cloud sends most: the same text as JSON.stringify, with
+ * the advice's JSON written once per advice object, not once per answer.
+ */
+function encodeKeepaliveAck(ack: KeepaliveAck): string {
+  let advice = adviceJson.get(ack.advice);
+  if (advice === undefined) {
+    advice = JSON.stringify(ack.advice);
+    if (Object.isFrozen(ack.advice)) adviceJson.set(ack.advice, advice);
+  }
+  const probeLines = ack.probeLines === undefined ? '' : `,"probeLines":${JSON.stringify(ack.probeLines)}`;
+  return `{"type":"keepalive-ack","seq":${JSON.stringify(ack.seq)},"advice":${advice},"probe":${JSON.stringify(ack.probe)}${probeLines}}`;
 }
