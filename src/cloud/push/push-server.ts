@@ -245,11 +245,11 @@ export class PushServer {
    * gateway acts on (interval, replacement age, probing). Probe lines get none: every packet
    * on them would reset the idle gap they are measuring.
    */
-  notifyAdvice(gatewayId: string, known?: GatewayKeepaliveState): void {
+  notifyAdvice(gatewayId: string, known?: GatewayKeepaliveState, knownKey?: string): void {
     const lines = this.options.directory.lines(gatewayId, 'push');
     if (lines.length === 0) return;
     const send = (state: GatewayKeepaliveState) => {
-      const key = adviceKey(state);
+      const key = state === known && knownKey !== undefined ? knownKey : adviceKey(state);
       for (const line of lines) {
         if (this.lastAdviceSent.get(line) === key) continue;
         this.lastAdviceSent.set(line, key);
@@ -485,14 +485,15 @@ export class PushServer {
       };
       void this.observe(line.gatewayId, [record]).then((state) => {
         if (!state) return;
-        this.lastAdviceSent.set(line, adviceKey(state));
+        const key = adviceKey(state);
+        this.lastAdviceSent.set(line, key);
         line.send({
           type: 'keepalive-ack',
           seq: message.seq,
           advice: state.advice as Advice,
           ...probeFields(state),
         });
-        this.notifyAdvice(line.gatewayId, state);
+        this.notifyAdvice(line.gatewayId, state, key);
         this.restoreLostProbeLines(line, state);
       });
       this.options.directory.noteLoad(line.gatewayId, message);
