@@ -115,6 +115,28 @@ export class KeepaliveAdvisor {
     return { own: boundsOf(own, this.clock.now(), this.config), peers };
   }
 
+  /**
+   * observe() done at once when nothing needs the store's answer: the gateway is here, its
+   * site's view is current and the store folds the records without writing anything first
+   * (LearningStore.recordUnchanged). Undefined: nothing was done, call observe(). Most
+   * keep-alives take this way, without a promise or a turn of the event loop.
+   */
+  observeNow(gatewayId: string, records: readonly NewRecord[]): EvidenceSnapshot | undefined {
+    const { store } = this;
+    if (!store.recordUnchanged || records.length === 0) return undefined;
+    const siteKey = this.directory.get(gatewayId)?.siteKey;
+    if (siteKey === undefined) return undefined;
+    const site = this.cachedSite(siteKey, gatewayId);
+    if (!site) return undefined;
+    const peers = this.peerBounds(site, gatewayId);
+    const siteCapMs = domainBounds(peers, this.config)?.lifetimeCapMs ?? null;
+    const recorded = store.recordUnchanged(gatewayId, records, (current, stored) =>
+      foldRecords(current, stored, { config: this.config, siteCapMs }),
+    );
+    if (!recorded) return undefined;
+    return { own: boundsOf(recorded.evidence, this.clock.now(), this.config), peers };
+  }
+
   /** Advice, representative flag and probe plan from a snapshot. */
   state(gatewayId: string, snapshot: EvidenceSnapshot): GatewayKeepaliveState {
     const { decided, advice } = this.decision(gatewayId, snapshot);
@@ -219,14 +241,21 @@ export class KeepaliveAdvisor {
     return peers;
   }
 
+  /** The site's view if it holds the gateway and is still current; undefined: read it again. */
+  private cachedSite(siteKey: string, gatewayId: string): SiteView | undefined {
+    const cached = this.sites.get(siteKey);
+    if (!cached?.members.has(gatewayId)) return undefined;
+    if (this.store.soleWriter || this.clock.now() - cached.readAt < SITE_REFRESH_MS) return cached;
+    return undefined;
+  }
+
   /** The gateway's site and what its members know, from the site index (cached briefly). */
   private async siteOf(gatewayId: string): Promise<SiteView | null> {
     const siteKey = this.directory.get(gatewayId)?.siteKey ?? (await this.store.gateway(gatewayId))?.siteKey;
     if (siteKey === undefined) return null;
+    const cached = this.cachedSite(siteKey, gatewayId);
+    if (cached) return cached;
     const now = this.clock.now();
-    const cached = this.sites.get(siteKey);
-    if (cached?.members.has(gatewayId) && (this.store.soleWriter || now - cached.readAt < SITE_REFRESH_MS))
-      return cached;
     const members = await this.store.siteMembers(siteKey);
     const view: SiteView = { readAt: now, members: new Map(members.map((m) => [m.gatewayId, m.evidence])) };
     if (!view.members.has(gatewayId)) view.members.set(gatewayId, await this.store.evidence(gatewayId));

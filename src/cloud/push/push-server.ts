@@ -483,7 +483,7 @@ export class PushServer {
         connectionAgeMs: line.ageMs(),
         policyLimited: message.policyLimited,
       };
-      void this.observe(line.gatewayId, [record]).then((state) => {
+      const answer = (state: GatewayKeepaliveState | null) => {
         if (!state) return;
         const key = adviceKey(state);
         this.lastAdviceSent.set(line, key);
@@ -495,7 +495,10 @@ export class PushServer {
         });
         this.notifyAdvice(line.gatewayId, state, key);
         this.restoreLostProbeLines(line, state);
-      });
+      };
+      const state = this.observeNow(line.gatewayId, record);
+      if (state === undefined) void this.observe(line.gatewayId, [record]).then(answer);
+      else answer(state);
       this.options.directory.noteLoad(line.gatewayId, message);
     } else if (message.type === 'load') {
       this.options.directory.noteLoad(line.gatewayId, message);
@@ -542,6 +545,21 @@ export class PushServer {
     if (!overload?.wasLate(from, to)) return false;
     overload.noteLateLoss();
     return true;
+  }
+
+  /**
+   * observe() at once when the advisor can (advisor.observeNow): the keep-alive is answered in
+   * the tick it arrived in. Undefined: take observe(); null: the store failed (logged).
+   */
+  private observeNow(gatewayId: string, record: NewRecord): GatewayKeepaliveState | null | undefined {
+    const { advisor } = this.options;
+    try {
+      const snapshot = advisor.observeNow(gatewayId, [record]);
+      return snapshot && advisor.state(gatewayId, snapshot);
+    } catch (err) {
+      this.log.error({ gateway: gatewayId, err: (err as Error).message }, 'cannot record an exchange');
+      return null;
+    }
   }
 
   /** Folds records into the gateway's evidence; logs and returns null when the store fails. */

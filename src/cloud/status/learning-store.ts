@@ -68,6 +68,12 @@ export interface LearningStore {
   readonly soleWriter: boolean;
   /** Appends the records to the log and folds them into the gateway's evidence, atomically. */
   record(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Promise<Recorded>;
+  /**
+   * record() done at once, for a store that can: when the fold leaves the evidence as it was
+   * and nothing must be written before the answer (the common keep-alive). Undefined: nothing
+   * was done, call record(). Optional; a store without it is always asked through record().
+   */
+  recordUnchanged?(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Recorded | undefined;
   /** A gateway's evidence (null: nothing recorded yet). */
   evidence(gatewayId: string): Promise<Evidence | null>;
   /** Every gateway seen at a site and its evidence, from an index on the site (no scan of all gateways). */

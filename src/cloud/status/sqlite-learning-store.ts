@@ -283,6 +283,16 @@ export class SqliteLearningStore implements LearningStore {
     });
   }
 
+  recordUnchanged(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Recorded | undefined {
+    // A pending write error, or a death (written at once): record() deals with them.
+    if (this.writeError || records.some((r) => r.status === 'NG' && r.sessionId !== undefined)) return undefined;
+    const current = this.cachedEvidence(gatewayId);
+    const evidence = fold(current, records);
+    if (evidence !== current) return undefined;
+    this.wait(gatewayId, records);
+    return { records: [], evidence, changed: false };
+  }
+
   /** Keeps rows that changed nothing with the gateway's other waiting rows. */
   private wait(gatewayId: string, records: readonly NewRecord[]): void {
     const entry = this.waiting.get(gatewayId);
