@@ -73,7 +73,11 @@ export interface LearningStore {
    * and nothing must be written before the answer (the common keep-alive). Undefined: nothing
    * was done, call record(). Optional; a store without it is always asked through record().
    */
-  recordUnchanged?(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Recorded | undefined;
+  recordUnchanged?(
+    gatewayId: string,
+    records: readonly NewRecord[],
+    fold: EvidenceFold,
+  ): Recorded | undefined;
   /** A gateway's evidence (null: nothing recorded yet). */
   evidence(gatewayId: string): Promise<Evidence | null>;
   /** Every gateway seen at a site and its evidence, from an index on the site (no scan of all gateways). */

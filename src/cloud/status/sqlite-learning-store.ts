@@ -283,9 +283,14 @@ export class SqliteLearningStore implements LearningStore {
     });
   }
 
-  recordUnchanged(gatewayId: string, records: readonly NewRecord[], fold: EvidenceFold): Recorded | undefined {
+  recordUnchanged(
+    gatewayId: string,
+    records: readonly NewRecord[],
+    fold: EvidenceFold,
+  ): Recorded | undefined {
     // A pending write error, or a death (written at once): record() deals with them.
-    if (this.writeError || records.some((r) => r.status === 'NG' && r.sessionId !== undefined)) return undefined;
+    if (this.writeError || records.some((r) => r.status === 'NG' && r.sessionId !== undefined))
+      return undefined;
     const current = this.cachedEvidence(gatewayId);
     const evidence = fold(current, records);
     if (evidence !== current) return undefined;
