@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
+import { boundPageCache } from '../../storage/sqlite-file.ts';
 import type { TunnelRecord } from '../tunnels/tunnel-endpoint.ts';
 import type { StructuredElement, SyslogMessage } from './syslog-parser.ts';
 
@@ -168,6 +169,7 @@ export class TunnelJournal {
     if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
     this.db = new DatabaseSync(options.file);
     this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; ${SCHEMA}`);
+    boundPageCache(this.db);
     addMissingColumns(this.db);
     this.insertTunnel = this.db.prepare(`INSERT INTO tunnels
       (job_id, target, target_host, opened_at, closed_at, bytes_to_device, bytes_from_device, outcome, direct_up_at)

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { boundPageCache } from '../../storage/sqlite-file.ts';
 
 /** One spooled log record: its durable sequence number and its JSON body. */
 export interface SpooledRecord {
@@ -29,6 +30,7 @@ export class LogSpool {
       CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, body TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     `);
+    boundPageCache(this.db);
     this.maxRecords = maxRecords;
     const row = this.db.prepare(`SELECT value FROM counters WHERE name = 'dropped'`).get() as
       | { value: number }

@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { type DeviceState, deviceStateSchema } from '../../protocol/push-proxy/messages.ts';
-import { openSharedDatabase } from '../../storage/sqlite-file.ts';
+import { boundPageCache, openSharedDatabase } from '../../storage/sqlite-file.ts';
 
 /** A proxied device's state and since when, as last recorded. */
 export interface RecordedDeviceState {
@@ -31,6 +31,7 @@ export class SqliteDeviceStateStore implements DeviceStateStore {
 
   constructor(file: string) {
     this.db = openSharedDatabase(file);
+    boundPageCache(this.db);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS device_states (
         device_id TEXT PRIMARY KEY,

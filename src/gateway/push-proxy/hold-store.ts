@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { openSharedDatabase } from '../../storage/sqlite-file.ts';
+import { boundPageCache, openSharedDatabase } from '../../storage/sqlite-file.ts';
 import type { HeldPush, HoldStore } from './hold-queue.ts';
 
 interface Row {
@@ -25,6 +25,7 @@ export class SqliteHoldStore implements HoldStore {
   constructor(file: string) {
     // Shared with the device states (device-state-store.ts): push-proxy.db.
     this.db = openSharedDatabase(file);
+    boundPageCache(this.db);
     this.db.exec(`
       PRAGMA synchronous = FULL;
       CREATE TABLE IF NOT EXISTS held_pushes (
