@@ -17,8 +17,8 @@
  * Each node holds whole sites (every nodes-th site), as bench/cloud/fleet-plan.ts nodeOf
  * says, with its own SQLite store, or with --store postgres one throwaway PostgreSQL that all
  * share (its CPU counts as the cloud's); the reference runs as many bare servers, split the
- * same way. --cpu-prof profiles the cloud nodes and
- * prints their hot spots (with --from-source their locations are in src/, not in dist/'s
+ * same way. --cpu-prof profiles the cloud nodes (and the bare servers, into the directory
+ * named like the nodes' with -ref added) and prints the nodes' hot spots (with --from-source their locations are in src/, not in dist/'s
  * bundle; the profiles stay in the temporary directory printed). --keep leaves each node's
  * store, config, log and lag samples in the run's directory. Other load on the machine
  * skews CPU figures: the report gives the load average and the CPU used by processes other
@@ -189,11 +189,16 @@ interface RefServer {
  * A bare ws server, with the same lag probe as the cloud's nodes: the probe's timer (100 wake-ups
  * a second) costs ~0.5 % of a core, which the ratio must not charge to the cloud alone.
  */
-async function startRefServer(runSecret: string, dir: string, index: number): Promise<RefServer> {
+async function startRefServer(
+  runSecret: string,
+  dir: string,
+  index: number,
+  nodeArgs: readonly string[],
+): Promise<RefServer> {
   const lagFile = join(dir, `ref-${index}-lag.jsonl`);
   writeFileSync(lagFile, '');
   const child = fork(fileURLToPath(new URL('./cloud/ref-server.ts', import.meta.url)), [], {
-    execArgv: [...process.execArgv, '--import', LAG_PROBE],
+    execArgv: [...process.execArgv, ...nodeArgs, '--import', LAG_PROBE],
     env: {
       ...process.env,
       BENCH_RUN_SECRET: runSecret,
@@ -361,6 +366,28 @@ function lagSeries(nodes: readonly { lag(): LagSample[] }[], from: number, to: n
   return Array.from({ length: seconds }, (_, i) => Math.max(...perNode.map((series) => series[i] ?? 0)));
 }
 
+/**
+ * The second of the window with the longest stall on any node, with what the probe saw in it
+ * (GC pauses, CPU used, preemptions), to tell the cloud's own work from a machine short of cores.
+ */
+type WorstLag = LagSample & { node: number; second: number };
+
+function worstLagSecond(nodes: readonly { lag(): LagSample[] }[], from: number, to: number): WorstLag | null {
+  let worst: WorstLag | null = null;
+  for (const [node, n] of nodes.entries())
+    for (const s of n.lag())
+      if (s.at > from && s.at <= to && (worst === null || s.maxMs > worst.maxMs))
+        worst = {
+          ...s,
+          maxMs: round(s.maxMs),
+          p99Ms: round(s.p99Ms),
+          meanMs: round(s.meanMs),
+          node,
+          second: Math.round((s.at - from) / 1000),
+        };
+  return worst;
+}
+
 const maxOf = (series: number[]) => (series.length === 0 ? null : round(Math.max(...series)));
 
 /** Keep-alive answer times, an unanswered one counted as the whole answer timeout. */
@@ -412,6 +439,8 @@ async function run() {
   // Outside the scratch directory, which goes when the run ends: the profiles are for reading later.
   const profileDir = join(tmpdir(), `bench-cloud-profiles-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  // The bare servers' profiles, apart, to compare the same work side by side.
+  const refNodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}-ref`] : [];
   const runSecret = secret();
   const gateways = Array.from({ length: config.gateways }, (_, i) =>
     simGateway(i, runSecret, config.siteSize),
@@ -422,7 +451,7 @@ async function run() {
   const postmaster = postgres && findProcess('-p', String(postgres.port), 'listen_addresses=127.0.0.1');
   const { nodes, history } = await startNodes(dir, gateways, runSecret, { ...shipped, nodeArgs }, storeUrl);
   const refs = await Promise.all(
-    Array.from({ length: config.nodes }, (_, i) => startRefServer(runSecret, dir, i)),
+    Array.from({ length: config.nodes }, (_, i) => startRefServer(runSecret, dir, i, refNodeArgs)),
   );
   const workers = LoadWorkers.start(
     splitRange(config.gateways, workerCount).map(([from, to]) => ({
@@ -488,6 +517,13 @@ async function run() {
             `(${connectReport.intervalsMs.cloud.length} of ${lines} open); measuring anyway`,
     );
 
+    // The bare servers advise what the cloud advised (learned from the history, a little under
+    // the default), so both answer the same keep-alive traffic while measured. Each line takes
+    // it at its next answer: in the window's first interval the bare servers answer slightly
+    // fewer keep-alives than the cloud, which counts against the cloud, not for it.
+    const cloudAdviceMs = summarize(connectReport.intervalsMs.cloud).p50;
+    if (cloudAdviceMs !== null) for (const r of refs) r.child.send({ keepaliveMs: cloudAdviceMs });
+
     console.log(`measuring for ${config.durationSeconds} s…`);
     workers.reset();
     const windowFrom = Date.now();
@@ -528,6 +564,8 @@ async function run() {
       connectLagMaxMs: maxOf(lagSeries(nodes, connectFrom, windowFrom)),
       windowLag: lagSeries(nodes, windowFrom, windowTo),
       refWindowLag: lagSeries(refs, windowFrom, windowTo),
+      worstLag: worstLagSecond(nodes, windowFrom, windowTo),
+      refWorstLag: worstLagSecond(refs, windowFrom, windowTo),
       fleet,
       cpu,
       rssMB,
@@ -601,6 +639,8 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
       simulatedGateways:
         'keep-alive after the advised idle time (first one at a random phase), 10 s answer timeout, reconnect with backoff, lost lines reported in hello, pushes and probes acked, restore honoured; no probe line',
       cpuPercent: 'percent of one core over the measurement window (2 cores: 200 % is the machine)',
+      reference:
+        "bare ws servers answering hello and keep-alives only; from the window on they advise the cloud's advised interval (its p50), so both answer the same keep-alive traffic; the pushes are the cloud's alone",
     },
     gateways: config.gateways,
     lines,
@@ -639,6 +679,8 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
     linesOpenAtEnd: m.fleet.intervalsMs.cloud.length,
     // What the cloud advised the open lines at the end (learned from the history, or its default).
     advisedKeepaliveMs: summarize(m.fleet.intervalsMs.cloud),
+    // What the bare servers advised at the end: the cloud's, given them before the window.
+    refAdvisedKeepaliveMs: summarize(m.fleet.intervalsMs.ref),
     restores: m.fleet.stats.cloud.restores,
     pushes: m.pushes.sent,
     pushesAckedByGateways: m.fleet.stats.cloud.pushesAcked,
@@ -651,6 +693,9 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
     refEventLoopLagMaxMs: maxOf(m.refWindowLag),
     // Second by second over the window (the worst node's), to place a stall.
     eventLoopLagPerSecondMs: m.windowLag.map((ms) => round(ms, 0)),
+    // The worst second, with its GC pauses, CPU used and preemptions (bench/cloud/lag-probe.ts).
+    eventLoopLagWorst: m.worstLag,
+    refEventLoopLagWorst: m.refWorstLag,
     listGatewaysMs: m.list.ms,
     listGatewaysStatus: m.list.status,
     hotSpots: m.profiles,
@@ -690,6 +735,13 @@ function print(r: ReturnType<typeof toReport>): void {
       `advice p50 ${r.advisedKeepaliveMs.p50} ms; load generator ${r.loadGeneratorCpuPercent} % CPU, lag max ${r.loadGeneratorLagMaxMs} ms; lines lost ${r.linesLost}, ` +
       `unanswered keep-alives ${r.keepaliveUnanswered}; lag while connecting ${r.connectEventLoopLagMaxMs} ms`,
   );
+  const w = r.eventLoopLagWorst;
+  if (w)
+    console.log(
+      `worst stall: ${w.maxMs} ms on node ${w.node} at second ${w.second} of the window; in that second ` +
+        `GC ${w.gcMs ?? '?'} ms (longest pause ${w.gcMaxMs ?? '?'} ms), CPU ${w.cpuMs ?? '?'} ms, ` +
+        `${w.involuntarySwitches ?? '?'} preemptions`,
+    );
   const { machine: mc } = r;
   console.log(
     `machine: load average ${mc.loadAverage1min.before} before, ≤ ${mc.loadAverage1min.duringMax} during; ` +

@@ -1,10 +1,14 @@
 /**
  * Loaded into each cloud node by bench:cloud (node --import): every second, appends the
  * event loop's lag over that second (max, p99, mean, ms) as a JSON line to the file named by
- * MFPGW_BENCH_LAG_FILE. It measures the real process from inside without changing it. A stall
- * shows up in the line written after it.
+ * MFPGW_BENCH_LAG_FILE, with what may explain a stall: the longest garbage-collection pause and
+ * the GC's total in that second, the CPU time the process used and how often the kernel took
+ * the CPU from it (involuntary context switches: other processes wanted the cores). It
+ * measures the real process from inside without changing it. A stall shows up in the line
+ * written after it.
  */
 import { appendFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { watchLoopLag } from './loop-lag.ts';
 
 /** One second of the event loop's lag. */
@@ -13,19 +17,48 @@ export interface LagSample {
   maxMs: number;
   p99Ms: number;
   meanMs: number;
+  /** The longest GC pause that ended in this second, ms. */
+  gcMaxMs?: number;
+  /** All GC pauses that ended in this second, ms. */
+  gcMs?: number;
+  /** CPU time (user + system) the process used in this second, ms. */
+  cpuMs?: number;
+  /** Times the kernel preempted the process in this second. */
+  involuntarySwitches?: number;
 }
 
 const file = process.env.MFPGW_BENCH_LAG_FILE;
 if (file) {
   const lag = watchLoopLag();
+  let gcMaxMs = 0;
+  let gcMs = 0;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gcMaxMs = Math.max(gcMaxMs, entry.duration);
+      gcMs += entry.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  let cpu = process.cpuUsage();
+  let switches = process.resourceUsage().involuntaryContextSwitches;
+  const round = (ms: number) => Math.round(ms * 10) / 10;
   setInterval(() => {
+    const cpuNow = process.cpuUsage();
+    const switchesNow = process.resourceUsage().involuntaryContextSwitches;
     const sample: LagSample = {
       at: Date.now(),
       maxMs: lag.maxMs(),
       p99Ms: lag.p99Ms(),
       meanMs: lag.meanMs(),
+      gcMaxMs: round(gcMaxMs),
+      gcMs: round(gcMs),
+      cpuMs: round((cpuNow.user - cpu.user + cpuNow.system - cpu.system) / 1000),
+      involuntarySwitches: switchesNow - switches,
     };
     appendFileSync(file, `${JSON.stringify(sample)}\n`);
     lag.reset();
+    gcMaxMs = 0;
+    gcMs = 0;
+    cpu = cpuNow;
+    switches = switchesNow;
   }, 1000).unref();
 }

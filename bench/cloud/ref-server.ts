@@ -3,7 +3,8 @@
  * the same keep-alives as the cloud, and does nothing else (no status log, no learning, no
  * API): what holding the connections costs by itself. It checks each gateway's token (an
  * HMAC of its id, as the bench derives them), answers hello with a welcome carrying the
- * default advice and every keep-alive with its ack.
+ * default advice and every keep-alive with its ack. Told { keepaliveMs } (IPC) it advises that
+ * interval from then on: the bench gives it the cloud's, so both see the same keep-alive traffic.
  *
  *   fork('ref-server.ts', [], { env: { BENCH_RUN_SECRET, BENCH_KEEPALIVE_MS } }) → sends { port }
  */
@@ -61,4 +62,11 @@ server.listen({ host: '127.0.0.1', port: 0 }, () => {
   const address = server.address();
   if (address && typeof address !== 'string') process.send?.({ port: address.port });
 });
+process.on('message', (message: { keepaliveMs?: unknown }) => {
+  if (typeof message.keepaliveMs === 'number' && message.keepaliveMs > 0)
+    advice.intervalMs = message.keepaliveMs;
+});
 process.on('disconnect', () => process.exit(0));
+// An exit, not the signal's default death: node --cpu-prof (bench:cloud --cpu-prof) writes the
+// profile only when the process exits.
+process.on('SIGTERM', () => process.exit(0));
