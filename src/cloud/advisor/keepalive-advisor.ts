@@ -18,7 +18,7 @@ import {
 } from '../learning/probe-planner.ts';
 import { type Candidate, electRepresentative } from '../learning/representative.ts';
 import type { GatewayDirectory } from '../push/gateway-directory.ts';
-import type { LearningStore, NewRecord } from '../status/learning-store.ts';
+import type { EvidenceFold, LearningStore, NewRecord } from '../status/learning-store.ts';
 
 /** Advice for one gateway plus its role in probing for its site. */
 export interface GatewayKeepaliveState {
@@ -105,10 +105,7 @@ export class KeepaliveAdvisor {
     if (records.length === 0) {
       own = site?.members.get(gatewayId) ?? (await this.store.evidence(gatewayId));
     } else {
-      const siteCapMs = domainBounds(peers, this.config)?.lifetimeCapMs ?? null;
-      const recorded = await this.store.record(gatewayId, records, (current, stored) =>
-        foldRecords(current, stored, { config: this.config, siteCapMs }),
-      );
+      const recorded = await this.store.record(gatewayId, records, this.foldAmong(peers));
       own = recorded.evidence;
       if (recorded.changed) site?.members.set(gatewayId, own);
     }
@@ -129,12 +126,15 @@ export class KeepaliveAdvisor {
     const site = this.cachedSite(siteKey, gatewayId);
     if (!site) return undefined;
     const peers = this.peerBounds(site, gatewayId);
-    const siteCapMs = domainBounds(peers, this.config)?.lifetimeCapMs ?? null;
-    const recorded = store.recordUnchanged(gatewayId, records, (current, stored) =>
-      foldRecords(current, stored, { config: this.config, siteCapMs }),
-    );
+    const recorded = store.recordUnchanged(gatewayId, records, this.foldAmong(peers));
     if (!recorded) return undefined;
     return { own: boundsOf(recorded.evidence, this.clock.now(), this.config), peers };
+  }
+
+  /** How a gateway's records fold into its evidence, its site's peers' lifetime cap known. */
+  private foldAmong(peers: readonly Bounds[]): EvidenceFold {
+    const siteCapMs = domainBounds(peers, this.config)?.lifetimeCapMs ?? null;
+    return (current, stored) => foldRecords(current, stored, { config: this.config, siteCapMs });
   }
 
   /** Advice, representative flag and probe plan from a snapshot. */

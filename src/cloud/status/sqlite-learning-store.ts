@@ -107,6 +107,14 @@ interface WaitingRows {
 }
 
 /**
+ * Whether records report a line's death: it may be a repeat (its session's, already logged) and
+ * only the insert can tell, so it is written at once, not behind.
+ */
+function holdsDeath(records: readonly NewRecord[]): boolean {
+  return records.some((r) => r.status === 'NG' && r.sessionId !== undefined);
+}
+
+/**
  * The learning store of a single cloud node, in SQLite via node:sqlite (no native module to
  * build; ":memory:" for tests). This node is the only writer, so each gateway's evidence and
  * each site's members are also kept in memory, and the log's row ids are numbered here: a
@@ -264,9 +272,8 @@ export class SqliteLearningStore implements LearningStore {
       this.writeError = undefined;
       throw err;
     }
-    // A death may be a repeat (its session's, already logged): only the insert can tell, so it
-    // is written at once, after the changes of this tick and the gateway's waiting rows.
-    if (records.some((r) => r.status === 'NG' && r.sessionId !== undefined)) {
+    // After the changes of this tick and the gateway's waiting rows.
+    if (holdsDeath(records)) {
       this.flushChanges();
       return this.recordNow(gatewayId, records, fold);
     }
@@ -289,8 +296,7 @@ export class SqliteLearningStore implements LearningStore {
     fold: EvidenceFold,
   ): Recorded | undefined {
     // A pending write error, or a death (written at once): record() deals with them.
-    if (this.writeError || records.some((r) => r.status === 'NG' && r.sessionId !== undefined))
-      return undefined;
+    if (this.writeError || holdsDeath(records)) return undefined;
     const current = this.cachedEvidence(gatewayId);
     const evidence = fold(current, records);
     if (evidence !== current) return undefined;
