@@ -340,13 +340,11 @@ const cpuOf = (pids: readonly number[]) => () =>
 function cpuPercents(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>) {
   const seconds = (b.at - a.at) / 1000;
   const groups = Object.fromEntries(
-    Object.keys(a.perGroup).map((g) => [
-      g,
-      round((100 * ((b.perGroup[g] ?? 0) - (a.perGroup[g] ?? 0))) / seconds),
-    ]),
+    Object.keys(a.perGroup).map((g) => [g, (100 * ((b.perGroup[g] ?? 0) - (a.perGroup[g] ?? 0))) / seconds]),
   );
   const ours = Object.values(groups).reduce((sum, p) => sum + p, 0);
-  return { groups, other: round(Math.max(0, (100 * (b.machine - a.machine)) / seconds - ours)) };
+  // Unrounded: the ratio is taken of these, the report rounds.
+  return { groups, other: Math.max(0, (100 * (b.machine - a.machine)) / seconds - ours) };
 }
 
 /**
@@ -590,10 +588,13 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
   const refKeepalive = keepaliveSummary(m.fleet.stats.ref);
   const push = summarize(m.pushes.latenciesMs);
   // The cloud's cost is its nodes' and, when it has one, its database server's.
-  const storeCpuPercent = m.cpu.groups.store ?? 0;
-  const cpuPercent = round((m.cpu.groups.cloud ?? 0) + storeCpuPercent);
-  const refCpuPercent = m.cpu.groups.ref ?? 0;
-  const cpuRatio = refCpuPercent > 0 ? round(cpuPercent / refCpuPercent, 2) : null;
+  const cloudCpu = (m.cpu.groups.cloud ?? 0) + (m.cpu.groups.store ?? 0);
+  const refCpu = m.cpu.groups.ref ?? 0;
+  const storeCpuPercent = round(m.cpu.groups.store ?? 0);
+  const cpuPercent = round(cloudCpu);
+  const refCpuPercent = round(refCpu);
+  // Of the measured shares, not of the rounded ones (11.4 / 5.7 may be 1.98 or 2.02).
+  const cpuRatio = refCpu > 0 ? round(cloudCpu / refCpu, 3) : null;
   const lines = config.gateways * LINES_PER_GATEWAY;
   const eventLoopLagMaxMs = maxOf(m.windowLag);
   const disturbed = m.cpu.other > DISTURBED_OTHER_CPU_PERCENT;
@@ -613,7 +614,7 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
         duringMax: round(Math.max(...loadDuring), 2),
         after: round(loadavg()[0] ?? 0, 2),
       },
-      otherCpuPercent: m.cpu.other,
+      otherCpuPercent: round(m.cpu.other),
       disturbed,
     },
     config: {
@@ -659,10 +660,10 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
     storeCpuPercent,
     refCpuPercent,
     cpuRatio,
-    loadGeneratorCpuPercent: m.cpu.groups.loadGenerator ?? 0,
+    loadGeneratorCpuPercent: round(m.cpu.groups.loadGenerator ?? 0),
     // The load workers' own lag delays what they measure: it must stay well below the figures.
     loadGeneratorLagMaxMs: round(m.fleet.lagMaxMs),
-    benchCpuPercent: m.cpu.groups.bench ?? 0,
+    benchCpuPercent: round(m.cpu.groups.bench ?? 0),
     rssMB: sum(m.rssMB),
     refRssMB: sum(m.refRssMB),
     rssMBPerNode: m.rssMB,
@@ -739,7 +740,7 @@ function print(r: ReturnType<typeof toReport>): void {
   if (w)
     console.log(
       `worst stall: ${w.maxMs} ms on node ${w.node} at second ${w.second} of the window; in that second ` +
-        `GC ${w.gcMs ?? '?'} ms (longest pause ${w.gcMaxMs ?? '?'} ms), CPU ${w.cpuMs ?? '?'} ms, ` +
+        `GC ${w.gcMs ?? '?'} ms (longest pause ${w.gcMaxMs ?? '?'} ms, ${w.gcMaxKind ?? 'none'}), CPU ${w.cpuMs ?? '?'} ms, ` +
         `${w.involuntarySwitches ?? '?'} preemptions`,
     );
   const { machine: mc } = r;

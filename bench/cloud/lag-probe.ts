@@ -8,7 +8,7 @@
  * written after it.
  */
 import { appendFileSync } from 'node:fs';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { watchLoopLag } from './loop-lag.ts';
 
 /** One second of the event loop's lag. */
@@ -19,6 +19,8 @@ export interface LagSample {
   meanMs: number;
   /** The longest GC pause that ended in this second, ms. */
   gcMaxMs?: number;
+  /** Its kind: a scavenge of the young generation, a mark-compact of the whole heap, … */
+  gcMaxKind?: string;
   /** All GC pauses that ended in this second, ms. */
   gcMs?: number;
   /** CPU time (user + system) the process used in this second, ms. */
@@ -30,11 +32,22 @@ export interface LagSample {
 const file = process.env.MFPGW_BENCH_LAG_FILE;
 if (file) {
   const lag = watchLoopLag();
+  const kinds: Record<number, string> = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental marking',
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+  };
   let gcMaxMs = 0;
+  let gcMaxKind: string | undefined;
   let gcMs = 0;
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      gcMaxMs = Math.max(gcMaxMs, entry.duration);
+      if (entry.duration > gcMaxMs) {
+        gcMaxMs = entry.duration;
+        const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+        gcMaxKind = kind === undefined ? undefined : (kinds[kind] ?? String(kind));
+      }
       gcMs += entry.duration;
     }
   }).observe({ entryTypes: ['gc'] });
@@ -50,6 +63,7 @@ if (file) {
       p99Ms: lag.p99Ms(),
       meanMs: lag.meanMs(),
       gcMaxMs: round(gcMaxMs),
+      gcMaxKind,
       gcMs: round(gcMs),
       cpuMs: round((cpuNow.user - cpu.user + cpuNow.system - cpu.system) / 1000),
       involuntarySwitches: switchesNow - switches,
@@ -57,6 +71,7 @@ if (file) {
     appendFileSync(file, `${JSON.stringify(sample)}\n`);
     lag.reset();
     gcMaxMs = 0;
+    gcMaxKind = undefined;
     gcMs = 0;
     cpu = cpuNow;
     switches = switchesNow;
