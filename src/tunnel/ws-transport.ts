@@ -7,6 +7,17 @@ export interface WsTransportOptions {
   highWaterMark?: number;
   /** Told of every binary message each way (default: the process's, see buffer-reclaimer.ts). */
   reclaimer?: BufferReclaimer;
+  /**
+   * The caller hands the socket's binary messages in (feed) instead of the transport listening
+   * for them: a socket whose owner already listens needs no second 'message' listener.
+   */
+  fed?: boolean;
+}
+
+/** A WebSocket transport that can also be handed binary messages (see WsTransportOptions.fed). */
+export interface WsTunnelTransport extends TunnelTransport {
+  /** Delivers a binary message received on the socket to the multiplexer. */
+  feed(data: WebSocket.RawData): void;
 }
 
 /** A WebSocket close reason holds at most 123 bytes of UTF-8. */
@@ -21,7 +32,7 @@ function closeReason(message: string): string {
  * with the control channel's own listener). Backpressure is counted from ws's write
  * callbacks, so 'drain' fires when the socket has taken the bytes.
  */
-export function wsTunnelTransport(ws: WebSocket, options: WsTransportOptions = {}): TunnelTransport {
+export function wsTunnelTransport(ws: WebSocket, options: WsTransportOptions = {}): WsTunnelTransport {
   const highWaterMark = options.highWaterMark ?? 1024 * 1024;
   const reclaimer = options.reclaimer ?? processBufferReclaimer();
   let unwritten = 0;
@@ -35,7 +46,18 @@ export function wsTunnelTransport(ws: WebSocket, options: WsTransportOptions = {
     }
   };
   const canSend = () => ws.readyState === WebSocket.OPEN && unwritten < highWaterMark;
+  let deliver: ((frames: Buffer) => void) | undefined;
+  const feed = (data: WebSocket.RawData) => {
+    const message = Buffer.isBuffer(data)
+      ? data
+      : Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.from(data);
+    deliver?.(message);
+    reclaimer.relayed(message.length);
+  };
   return {
+    feed,
     send(frames) {
       if (ws.readyState !== WebSocket.OPEN) return;
       unwritten += frames.length;
@@ -48,16 +70,11 @@ export function wsTunnelTransport(ws: WebSocket, options: WsTransportOptions = {
       drainCbs.push(cb);
     },
     onFrames(cb) {
-      ws.on('message', (data, isBinary) => {
-        if (!isBinary) return;
-        const message = Buffer.isBuffer(data)
-          ? data
-          : Array.isArray(data)
-            ? Buffer.concat(data)
-            : Buffer.from(data);
-        cb(message);
-        reclaimer.relayed(message.length);
-      });
+      deliver = cb;
+      if (!options.fed)
+        ws.on('message', (data, isBinary) => {
+          if (isBinary) feed(data);
+        });
     },
     onClose(cb) {
       ws.once('close', (code, reason) =>

@@ -421,7 +421,7 @@ export class PushServer {
     if (previous) previous.terminate('taken over by a new connection of the same line');
     line.attach();
     const { onStream } = this.options;
-    if (onStream) line.tunnels?.onStream((request) => onStream(line, request));
+    if (onStream) line.onStream((request) => onStream(line, request));
     const state = advisor.state(hello.gatewayId, snapshot);
     this.lastAdviceSent.set(line, adviceKey(state));
     line.send({
