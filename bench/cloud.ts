@@ -12,7 +12,7 @@
  *
  *   node bench/cloud.ts [--gateways 10000] [--nodes auto] [--store sqlite|postgres] [--history-days 7] [--duration 120]
  *                       [--pushes-per-second 10] [--keepalive-ms 50000] [--site-size 3]
- *                       [--workers auto] [--cpu-prof] [--from-source] [--keep] [--quick] [--out FILE]
+ *                       [--workers auto] [--cpu-prof] [--node-arg ARG]… [--from-source] [--keep] [--quick] [--out FILE]
  *
  * Each node holds whole sites (every nodes-th site), as bench/cloud/fleet-plan.ts nodeOf
  * says, with its own SQLite store, or with --store postgres one throwaway PostgreSQL that all
@@ -20,7 +20,8 @@
  * same way. --cpu-prof profiles the cloud nodes (and the bare servers, into the directory
  * named like the nodes' with -ref added) and prints the nodes' hot spots (with --from-source their locations are in src/, not in dist/'s
  * bundle; the profiles stay in the temporary directory printed). --keep leaves each node's
- * store, config, log and lag samples in the run's directory. Other load on the machine
+ * store, config, log and lag samples in the run's directory. --node-arg passes a Node option to
+ * the cloud nodes only (an experiment: --node-arg=--max-semi-space-size=32); it is in the results. Other load on the machine
  * skews CPU figures: the report gives the load average and the CPU used by processes other
  * than the bench's.
  */
@@ -103,6 +104,7 @@ const { values: args } = parseArgs({
     'open-concurrency': { type: 'string', default: '64' },
     'connect-timeout': { type: 'string', default: '600' },
     'cpu-prof': { type: 'boolean', default: false },
+    'node-arg': { type: 'string', multiple: true, default: [] },
     'from-source': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
@@ -368,6 +370,13 @@ function lagSeries(nodes: readonly { lag(): LagSample[] }[], from: number, to: n
  * The second of the window with the longest stall on any node, with what the probe saw in it
  * (GC pauses, CPU used, preemptions), to tell the cloud's own work from a machine short of cores.
  */
+/** The GC's pauses in the window, all nodes together, in % of one core's time (as cpuPercent). */
+function gcPercent(nodes: readonly { lag(): LagSample[] }[], from: number, to: number): number {
+  let ms = 0;
+  for (const n of nodes) for (const s of n.lag()) if (s.at > from && s.at <= to) ms += s.gcMs ?? 0;
+  return to > from ? round((100 * ms) / (to - from), 2) : 0;
+}
+
 type WorstLag = LagSample & { node: number; second: number };
 
 function worstLagSecond(nodes: readonly { lag(): LagSample[] }[], from: number, to: number): WorstLag | null {
@@ -436,7 +445,10 @@ async function run() {
   else process.once('exit', cleanup);
   // Outside the scratch directory, which goes when the run ends: the profiles are for reading later.
   const profileDir = join(tmpdir(), `bench-cloud-profiles-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const nodeArgs = [
+    ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    ...(args['node-arg'] ?? []),
+  ];
   // The bare servers' profiles, apart, to compare the same work side by side.
   const refNodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}-ref`] : [];
   const runSecret = secret();
@@ -563,6 +575,8 @@ async function run() {
       windowLag: lagSeries(nodes, windowFrom, windowTo),
       refWindowLag: lagSeries(refs, windowFrom, windowTo),
       worstLag: worstLagSecond(nodes, windowFrom, windowTo),
+      gcPercent: gcPercent(nodes, windowFrom, windowTo),
+      refGcPercent: gcPercent(refs, windowFrom, windowTo),
       refWorstLag: worstLagSecond(refs, windowFrom, windowTo),
       fleet,
       cpu,
@@ -696,6 +710,9 @@ function toReport(m: Awaited<ReturnType<typeof run>>) {
     eventLoopLagPerSecondMs: m.windowLag.map((ms) => round(ms, 0)),
     // The worst second, with its GC pauses, CPU used and preemptions (bench/cloud/lag-probe.ts).
     eventLoopLagWorst: m.worstLag,
+    // Time the main threads spent in GC pauses (bench/cloud/lag-probe.ts), % of one core.
+    gcPausePercent: m.gcPercent,
+    refGcPausePercent: m.refGcPercent,
     refEventLoopLagWorst: m.refWorstLag,
     listGatewaysMs: m.list.ms,
     listGatewaysStatus: m.list.status,
@@ -728,6 +745,7 @@ function print(r: ReturnType<typeof toReport>): void {
     'pushes sent / failed': { cloud: `${r.pushes} / ${r.pushFailed}` },
     'push p50 / p99 (ms)': { cloud: `${r.pushP50Ms} / ${r.pushP99Ms}` },
     'event-loop lag max (ms)': { cloud: r.eventLoopLagMaxMs, 'bare ws': r.refEventLoopLagMaxMs },
+    'GC pauses (% of a core)': { cloud: r.gcPausePercent, 'bare ws': r.refGcPausePercent },
     'GET /api/v1/gateways (ms)': { cloud: r.listGatewaysMs },
   });
   console.log(
