@@ -89,6 +89,8 @@ export class LineSession {
   onMessage: (message: CloudToGateway) => void = () => {};
   onEnd: (end: SessionEnd) => void = () => {};
   onInvalid: (code: string, message: string) => void = () => {};
+  /** Tunnel frames arrived (after the welcome): traffic that proves the line alive. */
+  onTunnelFrames: () => void = () => {};
   /** Tunnels multiplexed on this session, from welcome on. */
   tunnels: TunnelMux | undefined;
   private ws: WebSocket | undefined;
@@ -155,7 +157,11 @@ export class LineSession {
       });
       ws.on('message', (data, isBinary) => {
         this.noteTraffic();
-        if (isBinary) return; // tunnel frames: the mux reads them
+        if (isBinary) {
+          // Tunnel frames: the mux reads them; the line's keep-alive hears of them.
+          if (settled) this.onTunnelFrames();
+          return;
+        }
         const decoded = decodeFromCloud(data as Buffer, isBinary);
         if (!decoded.ok) {
           if (!settled) fail({ kind: 'protocol', message: decoded.error.message });

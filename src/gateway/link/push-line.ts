@@ -258,6 +258,11 @@ export class PushLine {
     session.onMessage = (m) => this.receive(session, m);
     session.onInvalid = (code, message) => this.log.warn({ code }, `invalid frame from cloud: ${message}`);
     session.onEnd = (end) => this.ended(session, end.code, end.reason);
+    // Tunnel data from the cloud is traffic the middlebox sees and proof the line is alive: a
+    // keep-alive's answer queued behind it on a slow line must not get the line called dead.
+    session.onTunnelFrames = () => {
+      if (session === this.session) this.keepalive?.noteTraffic('in');
+    };
     if (this.role === 'push') {
       this.keepalive?.stop();
       this.keepalive = new KeepaliveManager({

@@ -225,4 +225,26 @@ describe('LineSupervisor on a manual clock', () => {
       connectionAgeMs: openedAge + interval,
     });
   });
+  it('takes tunnel data from the cloud as proof of life: an answer queued behind it does not kill the line', async () => {
+    const { clock, cloud, link, stateOf } = await setUp(1);
+    link.start();
+    await vi.waitFor(() => expect(link.status().advice).not.toBeNull());
+    const interval = link.status().lines[0]?.keepaliveMs as number;
+    const cloudSide = cloud.push.directory.lines('gw1')[0];
+    if (!cloudSide) throw new Error('no line at the cloud');
+    // On a slow line the keep-alive's answer waits behind a job's data: here it never comes.
+    const send = cloudSide.send.bind(cloudSide);
+    cloudSide.send = (message, onWritten) => message.type === 'keepalive-ack' || send(message, onWritten);
+    clock.advance(interval);
+    // Meanwhile tunnel frames keep arriving (streams the gateway refuses: a frame each way).
+    for (let second = 0; second < 15; second++) {
+      await cloudSide.tunnels
+        ?.openStream({ jobId: `job-${second}`, host: '10.0.0.7', port: 9100 })
+        .catch(() => {});
+      clock.advance(1000);
+    }
+    expect(stateOf('line-0')).toBe('open');
+    expect(cloud.push.directory.lines('gw1')).toEqual([cloudSide]);
+    expect(await failures(cloud)).toEqual([]);
+  });
 });
