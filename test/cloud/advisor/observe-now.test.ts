@@ -1,17 +1,12 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
-import { KeepaliveAdvisor } from '../../../src/cloud/advisor/keepalive-advisor.ts';
 import { foldRecords } from '../../../src/cloud/learning/evidence.ts';
 import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
-import type { CloudLine } from '../../../src/cloud/push/cloud-line.ts';
-import { GatewayDirectory } from '../../../src/cloud/push/gateway-directory.ts';
 import type { NewRecord } from '../../../src/cloud/status/learning-store.ts';
 import { SqliteLearningStore } from '../../../src/cloud/status/sqlite-learning-store.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
+import { SITE_GATEWAYS, twoGatewaySite } from './two-gateway-site.ts';
 
-const SITE = 'example.co.jp|203.0.113.7';
-const GATEWAYS = ['gw-a', 'gw-b'];
 const stores: SqliteLearningStore[] = [];
 afterEach(async () => {
   for (const store of stores.splice(0)) await store.close();
@@ -44,39 +39,7 @@ async function site() {
   const clock = new ManualClock(1_000_000);
   const store = new SqliteLearningStore(':memory:');
   stores.push(store);
-  const directory = new GatewayDirectory(clock);
-  for (const id of GATEWAYS) {
-    await store.saveGateway({
-      gatewayId: id,
-      clientId: `${id}-client`,
-      domain: 'example.co.jp',
-      egressAddress: '203.0.113.7',
-      siteKey: SITE,
-      lastHelloAt: clock.now(),
-    });
-    directory.add(
-      { gatewayId: id, connectionId: 'line-0', role: 'push', isOpen: true } as unknown as CloudLine,
-      {
-        gatewayId: id,
-        clientId: `${id}-client`,
-        domain: 'example.co.jp',
-        siteKey: SITE,
-        egressAddress: '203.0.113.7',
-        uptimeAtHelloMs: 0,
-        helloAt: clock.now(),
-        cpuLoad: 0.1,
-        powerMode: 'normal',
-      },
-    );
-  }
-  const advisor = new KeepaliveAdvisor({
-    store,
-    directory,
-    config: CONFIG,
-    clock,
-    logger: silentLogger(),
-    probeEnabled: true,
-  });
+  const advisor = await twoGatewaySite({ clock, sqlite: store, probeEnabled: true });
   return { clock, store, advisor };
 }
 
@@ -98,7 +61,7 @@ describe('a keep-alive folded at once (observeNow)', () => {
         const slow = await site();
         const fast = await site();
         for (const [n, step] of run.entries()) {
-          const id = GATEWAYS[step.gateway] as string;
+          const id = SITE_GATEWAYS[step.gateway] as string;
           slow.clock.advance(step.advanceMs);
           fast.clock.advance(step.advanceMs);
           const expected = await slow.advisor.observe(id, [record(id, slow.clock.now(), step, n)]);
@@ -108,7 +71,7 @@ describe('a keep-alive folded at once (observeNow)', () => {
           expect(got).toEqual(expected);
           expect(fast.advisor.state(id, got)).toEqual(slow.advisor.state(id, expected));
         }
-        for (const id of GATEWAYS) {
+        for (const id of SITE_GATEWAYS) {
           const rows = (s: SqliteLearningStore) =>
             s.recent(id, 0, 1000).then((all) => all.map(({ id: _, ...row }) => row));
           expect(await rows(fast.store)).toEqual(await rows(slow.store));

@@ -1,16 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
-import { KeepaliveAdvisor } from '../../../src/cloud/advisor/keepalive-advisor.ts';
 import { foldRecords } from '../../../src/cloud/learning/evidence.ts';
 import { decideAdvice } from '../../../src/cloud/learning/interval-decision.ts';
 import { DEFAULT_LEARNING_CONFIG as CONFIG } from '../../../src/cloud/learning/learning-config.ts';
-import type { CloudLine } from '../../../src/cloud/push/cloud-line.ts';
-import { GatewayDirectory } from '../../../src/cloud/push/gateway-directory.ts';
 import type { LearningStore, NewRecord } from '../../../src/cloud/status/learning-store.ts';
 import { SqliteLearningStore } from '../../../src/cloud/status/sqlite-learning-store.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
+import { twoGatewaySite } from './two-gateway-site.ts';
 
-const SITE = 'example.co.jp|203.0.113.7';
 const stores: SqliteLearningStore[] = [];
 afterEach(async () => {
   for (const store of stores.splice(0)) await store.close();
@@ -44,39 +40,7 @@ async function site(soleWriter: boolean) {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   }) as LearningStore;
-  const directory = new GatewayDirectory(clock);
-  for (const id of ['gw-a', 'gw-b']) {
-    await sqlite.saveGateway({
-      gatewayId: id,
-      clientId: `${id}-client`,
-      domain: 'example.co.jp',
-      egressAddress: '203.0.113.7',
-      siteKey: SITE,
-      lastHelloAt: clock.now(),
-    });
-    directory.add(
-      { gatewayId: id, connectionId: 'line-0', role: 'push', isOpen: true } as unknown as CloudLine,
-      {
-        gatewayId: id,
-        clientId: `${id}-client`,
-        domain: 'example.co.jp',
-        siteKey: SITE,
-        egressAddress: '203.0.113.7',
-        uptimeAtHelloMs: 0,
-        helloAt: clock.now(),
-        cpuLoad: 0.1,
-        powerMode: 'normal',
-      },
-    );
-  }
-  const advisor = new KeepaliveAdvisor({
-    store,
-    directory,
-    config: CONFIG,
-    clock,
-    logger: silentLogger(),
-    probeEnabled: false,
-  });
+  const advisor = await twoGatewaySite({ clock, sqlite, store, probeEnabled: false });
   return { clock, sqlite, advisor, reads };
 }
 
