@@ -31,7 +31,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { learningConfigFrom } from '../src/cloud/cloud-server.ts';
@@ -58,6 +57,7 @@ import { drivePushes } from './cloud/pusher.ts';
 import type { FleetStats } from './cloud/sim-gateway.ts';
 import { summarize } from './cloud/stats.ts';
 import type { Target } from './cloud/worker-protocol.ts';
+import { benchArgs } from './support/bench-args.ts';
 import {
   cpuSeconds,
   findProcess,
@@ -90,26 +90,24 @@ const PROGRESS_EVERY_MS = 30_000;
 const DISTURBED_OTHER_CPU_PERCENT = 15;
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
-const { values: args } = parseArgs({
-  options: {
-    gateways: { type: 'string' },
-    nodes: { type: 'string', default: 'auto' },
-    store: { type: 'string', default: 'sqlite' },
-    'history-days': { type: 'string' },
-    duration: { type: 'string' },
-    'pushes-per-second': { type: 'string' },
-    'keepalive-ms': { type: 'string' },
-    'site-size': { type: 'string', default: '3' },
-    workers: { type: 'string', default: 'auto' },
-    'open-concurrency': { type: 'string', default: '64' },
-    'connect-timeout': { type: 'string', default: '600' },
-    'cpu-prof': { type: 'boolean', default: false },
-    'node-arg': { type: 'string', multiple: true, default: [] },
-    'from-source': { type: 'boolean', default: false },
-    keep: { type: 'boolean', default: false },
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string' },
-  },
+const args = benchArgs(import.meta.url, {
+  gateways: { type: 'string' },
+  nodes: { type: 'string', default: 'auto' },
+  store: { type: 'string', default: 'sqlite' },
+  'history-days': { type: 'string' },
+  duration: { type: 'string' },
+  'pushes-per-second': { type: 'string' },
+  'keepalive-ms': { type: 'string' },
+  'site-size': { type: 'string', default: '3' },
+  workers: { type: 'string', default: 'auto' },
+  'open-concurrency': { type: 'string', default: '64' },
+  'connect-timeout': { type: 'string', default: '600' },
+  'cpu-prof': { type: 'boolean', default: false },
+  'node-arg': { type: 'string', multiple: true, default: [] },
+  'from-source': { type: 'boolean', default: false },
+  keep: { type: 'boolean', default: false },
+  quick: { type: 'boolean', default: false },
+  out: { type: 'string' },
 });
 /** The file-descriptor limits (soft, hard) processes started from here get. */
 function fdLimits(): { soft: number; hard: number } {

@@ -9,17 +9,15 @@
  * comparison view, whose "objects allocated between" and retainers say who holds what grew.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './support/bench-args.ts';
 import { censusGrowth, heapCensus } from './support/heap-census.ts';
 import { openInspector } from './support/inspector.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    port: { type: 'string' },
-    minutes: { type: 'string', default: '5' },
-    top: { type: 'string', default: '30' },
-    save: { type: 'string' },
-  },
+const args = benchArgs(import.meta.url, {
+  port: { type: 'string' },
+  minutes: { type: 'string', default: '5' },
+  top: { type: 'string', default: '30' },
+  save: { type: 'string' },
 });
 if (!args.port) throw new Error('--port: the inspector port of the process to watch');
 const [target] = (await (await fetch(`http://127.0.0.1:${args.port}/json/list`)).json()) as {

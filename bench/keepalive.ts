@@ -10,6 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCH_CASES, type BenchCase, benchWeek } from './sim/scenarios.ts';
 import { type WeekReport, WeekSimulation } from './sim/week.ts';
+import { benchArgs } from './support/bench-args.ts';
+
+benchArgs(import.meta.url, {});
 
 /** One row of bench/results/keepalive.json. */
 interface CaseResult extends Omit<WeekReport, 'finalAdviceMs'> {

@@ -17,6 +17,9 @@ import { NORMAL_MODE, POWER_SAVING_MODE } from '../src/config/keepalive-defaults
 import type { PowerMode } from '../src/gateway/keepalive/power-policy.ts';
 import { officeSite } from './sim/scenarios.ts';
 import { HOUR_MS, WEEK_MS, WeekSimulation } from './sim/week.ts';
+import { benchArgs } from './support/bench-args.ts';
+
+benchArgs(import.meta.url, {});
 
 /** A common NAT idle timeout (5.8 min); the learned advice sits just below it. */
 const IDLE_TIMEOUT_MS = 350_000;

@@ -6,6 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './support/bench-args.ts';
+
+benchArgs(import.meta.url, {});
 
 const here = fileURLToPath(import.meta.url);
 const benchDir = dirname(here);

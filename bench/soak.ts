@@ -44,13 +44,13 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { startCloudServer } from '../src/cloud/cloud-server.ts';
 import { parseCloudConfig } from '../src/config/cloud-config.ts';
 import { silentLogger } from '../src/log/logger.ts';
 import { scratchDir, secret, startGatewayProcess } from '../test/support/chain.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { startSimMfp } from '../test/support/jobs.ts';
+import { benchArgs } from './support/bench-args.ts';
 import { receipt, startByteSink } from './support/byte-sink.ts';
 import { type InspectorSession, inspectorUrl, openInspector } from './support/inspector.ts';
 import { type PrivateParts, privateParts } from './support/memory-map.ts';
@@ -81,16 +81,14 @@ const OPERATIONS_PER_DAY =
   DAY_MS / PUSH_EVERY_MS + (TUNNELS_AT_ONCE * DAY_MS) / TUNNELS_EVERY_MS + DAY_MS / JOB_EVERY_MS;
 
 const here = fileURLToPath(import.meta.url);
-const { values: args } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '60' },
-    'warmup-minutes': { type: 'string' },
-    'max-slope-mb-per-hour': { type: 'string', default: '0.5' },
-    only: { type: 'string' },
-    rate: { type: 'string', default: '1' },
-    reanalyse: { type: 'string' },
-    out: { type: 'string' },
-  },
+const args = benchArgs(import.meta.url, {
+  minutes: { type: 'string', default: '60' },
+  'warmup-minutes': { type: 'string' },
+  'max-slope-mb-per-hour': { type: 'string', default: '0.5' },
+  only: { type: 'string' },
+  rate: { type: 'string', default: '1' },
+  reanalyse: { type: 'string' },
+  out: { type: 'string' },
 });
 const minutes = Number(args.minutes);
 // Half the run, and never more than the JIT's half hour.

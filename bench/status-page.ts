@@ -13,16 +13,16 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { Response } from 'playwright-core';
 import { parseDuration } from '../src/calendar/duration.ts';
 import { hashPassword } from '../src/secrets/password-hash.ts';
 import { launchChromium } from '../test/browser/chromium.ts';
 import { scratchDir, startCloud, startGatewayProcess } from '../test/support/chain.ts';
 import { freePort } from '../test/support/free-port.ts';
+import { benchArgs } from './support/bench-args.ts';
 
 const here = fileURLToPath(import.meta.url);
-const { values: args } = parseArgs({ options: { watch: { type: 'string', default: '20s' } } });
+const args = benchArgs(import.meta.url, { watch: { type: 'string', default: '20s' } });
 const watchMs = parseDuration(args.watch);
 const PASSWORD = 'bench password';
 

@@ -15,11 +15,11 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import WebSocket, { WebSocketServer } from 'ws';
 import { systemClock } from '../src/clock/system-clock.ts';
 import { TUNNEL_MUX_DEFAULTS, TunnelMux } from '../src/tunnel/tunnel-mux.ts';
 import { wsTunnelTransport } from '../src/tunnel/ws-transport.ts';
+import { benchArgs } from './support/bench-args.ts';
 
 const MIB = 1024 * 1024;
 /** The line must take whole batches. */
@@ -28,14 +28,12 @@ const WRITE_CHUNK = 64 * 1024;
 const TARGETS = { oneStreamMbps: 940, fairnessSpread: 0.2 };
 
 const here = fileURLToPath(import.meta.url);
-const { values: args } = parseArgs({
-  options: {
-    peer: { type: 'string' },
-    'one-stream-mb': { type: 'string', default: '256' },
-    'per-stream-mb': { type: 'string', default: '4' },
-    streams: { type: 'string', default: '100' },
-    runs: { type: 'string', default: '3' },
-  },
+const args = benchArgs(import.meta.url, {
+  peer: { type: 'string' },
+  'one-stream-mb': { type: 'string', default: '256' },
+  'per-stream-mb': { type: 'string', default: '4' },
+  streams: { type: 'string', default: '100' },
+  runs: { type: 'string', default: '3' },
 });
 
 /** Receiving end: accepts every stream, counts its bytes, answers the count and ends. */

@@ -24,7 +24,6 @@ import { dirname, join, relative } from 'node:path';
 import { type Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { startCloudServer } from '../src/cloud/cloud-server.ts';
 import { parseCloudConfig } from '../src/config/cloud-config.ts';
 import { silentLogger } from '../src/log/logger.ts';
@@ -32,6 +31,7 @@ import { INITIAL_WINDOW } from '../src/protocol/tunnel/frame-types.ts';
 import type { TunnelMux } from '../src/tunnel/tunnel-mux.ts';
 import { scratchDir, secret, startGatewayProcess } from '../test/support/chain.ts';
 import { freePort } from '../test/support/free-port.ts';
+import { benchArgs } from './support/bench-args.ts';
 import { receipt, startByteSink } from './support/byte-sink.ts';
 import { cpuSeconds, memory, watchMemory } from './support/proc-stats.ts';
 import { shippedGateway } from './support/shipped-gateway.ts';
@@ -61,13 +61,11 @@ const TARGETS = {
 
 const here = fileURLToPath(import.meta.url);
 const REPO = fileURLToPath(new URL('../', import.meta.url));
-const { values: args } = parseArgs({
-  options: {
-    'one-stream-mb': { type: 'string', default: '1024' },
-    'per-stream-mb': { type: 'string', default: '20' },
-    streams: { type: 'string', default: '100' },
-    runs: { type: 'string', default: '3' },
-  },
+const args = benchArgs(import.meta.url, {
+  'one-stream-mb': { type: 'string', default: '1024' },
+  'per-stream-mb': { type: 'string', default: '20' },
+  streams: { type: 'string', default: '100' },
+  runs: { type: 'string', default: '3' },
 });
 const oneStreamBytes = Number(args['one-stream-mb']) * MIB;
 const perStreamBytes = Number(args['per-stream-mb']) * MIB;
