@@ -5,7 +5,7 @@ import { decodeFromCloud, encodeMessage } from '../../protocol/codec.ts';
 import type { CloudToGateway, GatewayToCloud, Hello, Welcome } from '../../protocol/messages.ts';
 import type { MemoryBudget } from '../../tunnel/memory-budget.ts';
 import { type StreamRequest, TUNNEL_LINE_MAX_MESSAGE, TunnelMux } from '../../tunnel/tunnel-mux.ts';
-import { wsTunnelTransport } from '../../tunnel/ws-transport.ts';
+import { type WsTunnelTransport, wsTunnelTransport } from '../../tunnel/ws-transport.ts';
 
 /** Why a session could not be opened; `kind` decides how long to wait before retrying. */
 export interface SessionFailure {
@@ -93,6 +93,8 @@ export class LineSession {
   onTunnelFrames: () => void = () => {};
   /** Tunnels multiplexed on this session, from welcome on. */
   tunnels: TunnelMux | undefined;
+  /** The multiplexer's side of the socket, handed the binary messages this session's listener hears. */
+  private tunnelTransport: WsTunnelTransport | undefined;
   private ws: WebSocket | undefined;
   private ended = false;
   private readonly options: LineSessionOptions;
@@ -158,8 +160,11 @@ export class LineSession {
       ws.on('message', (data, isBinary) => {
         this.noteTraffic();
         if (isBinary) {
-          // Tunnel frames: the mux reads them; the line's keep-alive hears of them.
-          if (settled) this.onTunnelFrames();
+          // Tunnel frames: the line's keep-alive hears of them, then the mux reads them.
+          if (settled) {
+            this.onTunnelFrames();
+            this.tunnelTransport?.feed(data);
+          }
           return;
         }
         const decoded = decodeFromCloud(data as Buffer, isBinary);
@@ -173,8 +178,10 @@ export class LineSession {
           if (message.type === 'welcome') {
             settled = true;
             clock.clearTimeout(timer);
+            // Fed by the listener above: one 'message' listener per line, not two.
+            this.tunnelTransport = wsTunnelTransport(ws, { fed: true });
             this.tunnels = new TunnelMux({
-              transport: wsTunnelTransport(ws),
+              transport: this.tunnelTransport,
               clock,
               side: 'client',
               budget: this.options.tunnelBudget,
