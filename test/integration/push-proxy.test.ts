@@ -9,7 +9,7 @@ import {
   startFirewall,
   startGatewayProcess,
 } from '../support/chain.ts';
-import { type CliProcess, eventually } from '../support/cli-process.ts';
+import { type CliProcess, eventually, type LogLine } from '../support/cli-process.ts';
 import { freePort } from '../support/free-port.ts';
 import { startSimMfp, withJobLogs } from '../support/jobs.ts';
 import { deferredTeardown } from '../support/teardown.ts';
@@ -76,6 +76,20 @@ function pushTo(cloud: CloudHandle, device: string, payload: unknown) {
 const received = (proc: CliProcess, pushId: string) =>
   proc.lines.filter((l) => l.msg === 'push received' && l.pushId === pushId);
 
+/**
+ * The device's lines for a push the API answered "delivered", once the first has come: the sim
+ * acknowledges a push before it logs it, and its log writes are asynchronous, so the answer
+ * can reach the test before the line does (by ~1.5 ms on an idle machine).
+ */
+async function deliveredLines(proc: CliProcess, pushId: string): Promise<LogLine[]> {
+  await proc.waitFor(
+    (l) => l.msg === 'push received' && l.pushId === pushId,
+    10_000,
+    `the device to log push ${pushId}`,
+  );
+  return received(proc, pushId);
+}
+
 describe('push proxy: a LAN device keeps its push connection to the gateway, not to the cloud', () => {
   it('delivers through the gateway, keeps keep-alives on the LAN, holds pushes while the device sleeps across a gateway restart', async () => {
     const { dir, cleanup } = scratchDir('push-proxy');
@@ -135,8 +149,9 @@ describe('push proxy: a LAN device keeps its push connection to the gateway, not
       const first = await pushTo(cloud, 'mfp-a', { doc: 1 });
       expect(first.status).toBe(200);
       expect(first.body).toMatchObject({ delivered: true, held: false, connection: 'proxy/mfp-a' });
-      expect(received(mfp.proc, first.body.pushId)).toHaveLength(1);
-      expect(received(mfp.proc, first.body.pushId)[0]?.payload).toEqual({ doc: 1 });
+      const firstLines = await deliveredLines(mfp.proc, first.body.pushId);
+      expect(firstLines).toHaveLength(1);
+      expect(firstLines[0]?.payload).toEqual({ doc: 1 });
 
       // The device keeps alive to the gateway; nothing of it crosses to the cloud.
       const before = await deviceView(cloud, 'mfp-a');
@@ -274,7 +289,8 @@ describe('push proxy: a LAN device keeps its push connection to the gateway, not
         for (const d of devices) {
           const res = await pushTo(cloud, d.id, { round });
           expect(res.status, `${d.id} round ${round}: ${JSON.stringify(res.body)}`).toBe(200);
-          expect(received(sims[devices.indexOf(d)] as CliProcess, res.body.pushId)).toHaveLength(1);
+          const sim = sims[devices.indexOf(d)] as CliProcess;
+          expect(await deliveredLines(sim, res.body.pushId)).toHaveLength(1);
         }
       }
       const windowMs = Date.now() - startedAt;
@@ -288,6 +304,7 @@ describe('push proxy: a LAN device keeps its push connection to the gateway, not
         expect(times.length).toBeGreaterThanOrEqual(2);
         const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
         expect(Math.min(...gaps)).toBeGreaterThanOrEqual(DEVICE_KEEPALIVE_MS - 50);
+        expect(sim.lines.filter((l) => l.msg === 'push duplicate')).toEqual([]);
       }
     });
   }, 120_000);
