@@ -101,6 +101,8 @@ export class IppDriver implements DeviceDriver {
       );
     }
     this.options.logger?.debug({ device: this.id, job: job.jobId, ippJobId, bytesSent }, 'ipp job accepted');
+    // Given up on while the printer answered: the job is the printer's now, so cancel it there.
+    if (combined.aborted) return this.cancelAfterAbort(ippJobId, combined);
     return this.waitForJob(ippJobId, bytesSent, combined);
   }
 

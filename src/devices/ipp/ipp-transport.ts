@@ -25,6 +25,10 @@ export interface IppExchange {
  * Sends one IPP request over HTTP POST. The attribute part goes first and the document, when
  * given, is piped after it with chunked transfer encoding — never buffered whole — so
  * backpressure from a slow printer reaches the document's source.
+ *
+ * `signal` cuts the exchange off, except for a request that carries a document (Print-Job)
+ * once all of it is out: the printer may already have made a job of it, so its reply, which
+ * names the job to cancel, is awaited (the idle timeout still bounds the wait).
  */
 export async function ippExchange(
   options: IppTransportOptions,
@@ -41,9 +45,14 @@ export async function ippExchange(
   const req = client.request(url, {
     method: 'POST',
     headers: { 'content-type': 'application/ipp', ...(document ? {} : { 'content-length': request.length }) },
-    signal,
     timeout: options.idleTimeoutMs,
   });
+  const takeBack = () => {
+    if (document && req.writableEnded) return;
+    req.destroy(new DeviceError('MFP_DEV_ERR_ABORTED', deviceId, 'request aborted by the caller'));
+  };
+  if (signal?.aborted) takeBack();
+  else signal?.addEventListener('abort', takeBack, { once: true });
   req.on('timeout', () =>
     req.destroy(
       new DeviceError(
@@ -97,6 +106,8 @@ export async function ippExchange(
       );
     }
     throw classify(err, deviceId, url, signal);
+  } finally {
+    signal?.removeEventListener('abort', takeBack);
   }
 }
 

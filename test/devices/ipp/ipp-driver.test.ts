@@ -7,8 +7,16 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SystemClock } from '../../../src/clock/system-clock.ts';
 import { isDeviceError } from '../../../src/devices/device-error.ts';
-import { encodeMessage, GroupTag, ValueTag } from '../../../src/devices/ipp/ipp-codec.ts';
+import {
+  decodeMessage,
+  encodeMessage,
+  findAttribute,
+  GroupTag,
+  integerValue,
+  ValueTag,
+} from '../../../src/devices/ipp/ipp-codec.ts';
 import { IppDriver } from '../../../src/devices/ipp/ipp-driver.ts';
+import { JobState, Operation } from '../../../src/devices/ipp/ipp-vocabulary.ts';
 import { freePort } from '../../support/free-port.ts';
 import { type IppPrinterHandle, runIpptool, startIppPrinter } from '../../support/ipp-printer.ts';
 
@@ -207,6 +215,72 @@ describe('IPP driver: streaming and malformed replies (scripted HTTP peers)', ()
     expect(isDeviceError(err, 'MFP_DEV_ERR_MALFORMED_REPLY')).toBe(true);
     expect(String(err)).toContain('no job-id');
     server.close();
+  });
+
+  it('cancels the job the printer made when the caller aborts while the Print-Job reply is on its way', async () => {
+    // ippeveprinter starts printing a job before it sends the Print-Job reply: a caller that
+    // sees the printer busy can give up before the gateway knows the job's id.
+    const reply = encodeMessage({
+      code: 0,
+      requestId: 1,
+      groups: [
+        {
+          tag: GroupTag.operation,
+          attributes: [{ name: 'attributes-charset', tag: ValueTag.charset, values: ['utf-8'] }],
+        },
+        {
+          tag: GroupTag.job,
+          attributes: [
+            { name: 'job-id', tag: ValueTag.integer, values: [7] },
+            { name: 'job-state', tag: ValueTag.enum, values: [JobState.processing] },
+          ],
+        },
+      ],
+    });
+    let printJobIn: () => void = () => {};
+    const printJobArrived = new Promise<void>((r) => {
+      printJobIn = r;
+    });
+    let releaseReply: () => void = () => {};
+    const canceled: number[] = [];
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const message = decodeMessage(Buffer.concat(chunks));
+        const answer = () => res.writeHead(200, { 'content-type': 'application/ipp' }).end(reply);
+        if (message.code === Operation.printJob) {
+          releaseReply = answer;
+          printJobIn();
+          return;
+        }
+        if (message.code === Operation.cancelJob) {
+          canceled.push(integerValue(findAttribute(message, GroupTag.operation, 'job-id')) ?? -1);
+        }
+        answer();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const driver = new IppDriver({ id: 'held', printerUri: `ipp://127.0.0.1:${port}/ipp/print`, clock });
+    try {
+      const abort = new AbortController();
+      const outcome = driver
+        .print(
+          { jobId: 'j', document: Readable.from([Buffer.from('x')]), format: 'text/plain' },
+          abort.signal,
+        )
+        .catch((e: unknown) => e);
+      await printJobArrived;
+      abort.abort();
+      releaseReply();
+      expect(isDeviceError(await outcome, 'MFP_DEV_ERR_ABORTED')).toBe(true);
+      expect(canceled).toEqual([7]);
+    } finally {
+      await driver.close();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   async function rawServer(reply: Buffer): Promise<{ server: Server; uri: string }> {
