@@ -32,7 +32,7 @@ export interface CloudHandle {
   api<T = Record<string, unknown>>(path: string, init?: RequestInit): Promise<{ status: number; body: T }>;
 }
 
-/** Starts `mfp-gateway cloud` on a free port with one gateway "gw1" and fast test timings. */
+/** Starts `mfp-gateway cloud` on a port of its choosing with one gateway "gw1" and fast test timings. */
 export async function startCloud(
   dir: string,
   overrides: {
@@ -48,11 +48,12 @@ export async function startCloud(
     mqtt?: Record<string, unknown>;
   } = {},
 ): Promise<CloudHandle> {
-  const port = await freePort();
   const apiToken = secret();
   const gatewayToken = secret();
   const file = writeYaml(dir, 'cloud.yaml', {
-    listen: { host: '127.0.0.1', port },
+    // Port 0, read back from the log: a port reserved with freePort() is free again until the
+    // cloud binds it, and on a busy CI machine another process's bind can take it meanwhile.
+    listen: { host: '127.0.0.1', port: 0 },
     ...(overrides.tls ? { tls: { certFile: overrides.tls.certFile, keyFile: overrides.tls.keyFile } } : {}),
     api: { token: apiToken },
     gateways: overrides.gateways ?? [{ id: 'gw1', token: gatewayToken, ...overrides.gw1 }],
@@ -64,7 +65,8 @@ export async function startCloud(
     log: { level: 'debug' },
   });
   const proc = startCli(['cloud', '--config', file]);
-  await proc.waitFor((l) => l.msg === 'cloud listening', 20_000, 'the cloud to listen');
+  const listening = await proc.waitFor((l) => l.msg === 'cloud listening', 20_000, 'the cloud to listen');
+  const port = Number(new URL(String(listening.url)).port);
   const base = `${overrides.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   return {
     proc,
