@@ -46,25 +46,26 @@ describe('what a running gateway has loaded', () => {
     const dir = scratch('on-demand-default');
     const cloud = await startCloud(dir);
     track(cloud.proc);
-    const statusPort = await freePort();
     const gateway = track(
       startGatewayProcess(
         dir,
         { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
-        { status: { listen: { host: '127.0.0.1', port: statusPort } } },
+        // Port 0, read back from the log: a port reserved with freePort() is free again until
+        // the gateway binds it, and on a busy CI machine another process's bind can take it.
+        { status: { listen: { host: '127.0.0.1', port: 0 } } },
         {},
         probed,
       ),
     );
     await gateway.waitFor((l) => l.msg === 'line open', 20_000, 'a push line');
-    await gateway.waitFor((l) => l.msg === 'status page listening', 20_000, 'the status page');
+    const page = await gateway.waitFor((l) => l.msg === 'status page listening', 20_000, 'the status page');
 
     const loaded = await loadedPackages(gateway);
     expect(loaded.packages).toEqual(expect.arrayContaining(['ws', 'zod']));
     expect(loaded.packages.filter((p) => [...ON_DEMAND, ...STATUS_SITE].includes(p))).toEqual([]);
     expect(loaded.undici).toBe(false);
 
-    const health = await get(`http://127.0.0.1:${statusPort}/health`);
+    const health = await get(new URL('health', String(page.url)).href);
     expect(health.status).toBe(200);
     const afterVisit = await loadedPackages(gateway);
     expect(afterVisit.packages).toEqual(expect.arrayContaining(STATUS_SITE));
