@@ -24,13 +24,7 @@ import { dirname, join, relative } from 'node:path';
 import { type Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { startCloudServer } from '../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../src/config/cloud-config.ts';
-import { silentLogger } from '../src/log/logger.ts';
-import { INITIAL_WINDOW } from '../src/protocol/tunnel/frame-types.ts';
 import type { TunnelMux } from '../src/tunnel/tunnel-mux.ts';
-import { scratchDir, secret, startGatewayProcess } from '../test/support/chain.ts';
-import { freePort } from '../test/support/free-port.ts';
 import { benchArgs } from './support/bench-args.ts';
 import { receipt, startByteSink } from './support/byte-sink.ts';
 import { cpuSeconds, memory, watchMemory } from './support/proc-stats.ts';
@@ -40,6 +34,7 @@ import {
   sshUnavailable,
   startSshRemoteForward,
 } from './support/ssh-remote-forward.ts';
+import { startTunnelChain } from './support/tunnel-chain.ts';
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
@@ -235,55 +230,17 @@ async function gatewayMemory(pid: number, statusPort: number) {
 // ---- the run ----
 
 /** The sink, the cloud in this process and a gateway process with its push lines up. */
-async function startChain({ launch, env }: ReturnType<typeof shippedGateway>) {
-  const { dir, cleanup } = scratchDir('bench-tunnel');
-  process.once('exit', cleanup);
+async function startChain(shipped: ReturnType<typeof shippedGateway>) {
   const sink = await startByteSink();
-  const gatewayToken = secret();
-  const statusPort = await freePort();
-  const cloud = await startCloudServer(
-    parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      api: { token: secret() },
-      gateways: [{ id: 'gw1', token: gatewayToken }],
-      store: { path: ':memory:' },
-    }),
-    { logger: silentLogger() },
-  );
-  const gateway = startGatewayProcess(
-    dir,
-    { url: `ws://127.0.0.1:${cloud.port}/push`, token: gatewayToken },
-    {
-      log: { level: 'info' },
-      // The shipped keep-alive timings, not the test helper's 1 s answer timeout: with 100
-      // streams filling the line on a loaded machine an answer can take longer than that.
-      keepalive: {},
-      status: { listen: { host: '127.0.0.1', port: statusPort }, metrics: 'open' },
-      tunnels: {
-        allow: [{ cidr: '127.0.0.1/32', ports: [sink.port] }],
-        allowLocal: true,
-        maxConcurrent,
-        // The least the gateway accepts for that many tunnels: one initial window each.
-        memoryCap: maxConcurrent * INITIAL_WINDOW,
-      },
-    },
-    { ...env, MFPGW_LOG_LEVEL: 'info' },
-    launch,
-  );
-  const stop = async () => {
-    await gateway.stop();
-    await cloud.stop();
-    await sink.stop();
-    process.off('exit', cleanup);
-    cleanup();
-  };
   try {
-    await gateway.waitFor((l) => l.msg === 'line open' && l.line === 'line-1', 20_000, 'both push lines up');
-    const line = cloud.push.directory.lines('gw1', 'push').find((l) => l.tunnels);
-    if (!line?.tunnels) throw new Error('the gateway is connected but no push line carries tunnels');
-    return { sink, gateway, pid: gateway.child.pid as number, statusPort, tunnels: line.tunnels, stop };
+    const chain = await startTunnelChain(shipped, { ports: [sink.port], maxConcurrent });
+    const stop = async () => {
+      await chain.stop();
+      await sink.stop();
+    };
+    return { ...chain, sink, stop };
   } catch (error) {
-    await stop();
+    await sink.stop();
     throw error;
   }
 }
