@@ -1,6 +1,13 @@
 import type { EventEmitter } from 'node:events';
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type AddressInfo,
+  connect,
+  createServer,
+  Socket as NetSocket,
+  type Server,
+  type Socket,
+} from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock/manual-clock.ts';
 import type { HostPort } from '../../src/sim/firewall/address.ts';
 import {
@@ -178,6 +185,23 @@ async function setup(options: Partial<IdleFirewallOptions> = {}) {
 }
 
 describe('IdleFirewall', () => {
+  it('forwards small writes at once on both legs (TCP_NODELAY), as a middlebox does', async () => {
+    // Nagle's algorithm in the relay would hold a write behind the peer's delayed ACK, ~40 ms
+    // that no real firewall adds (it made two of three pushes in push-proxy.test.ts slower).
+    const noDelay = vi.spyOn(NetSocket.prototype, 'setNoDelay');
+    cleanups.push(() => noDelay.mockRestore());
+    const { openLine } = await setup();
+    const line = await openLine();
+    const nodelay = noDelay.mock.contexts.filter(
+      (_, i) => noDelay.mock.calls[i]?.[0] === true,
+    ) as NetSocket[];
+    // The leg the client dialled, and the leg the firewall dialled to the target.
+    expect(nodelay.some((socket) => socket.remotePort === line.client.socket.localPort)).toBe(true);
+    expect(nodelay.some((socket) => socket.localPort === line.server.socket.remotePort)).toBe(true);
+    line.client.socket.write('ping');
+    await line.server.waitForBytes(4);
+  });
+
   it('carries at most rateBytesPerSec each way, shared by its connections (a slow line)', async () => {
     const rate = 100_000;
     const { clock, openLine } = await setup({ rateBytesPerSec: rate, idleTimeoutMs: 3_600_000 });

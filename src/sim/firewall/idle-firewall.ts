@@ -241,6 +241,9 @@ export class IdleFirewall extends EventEmitter<IdleFirewallEvents> {
 
   private attach(flow: Flow, side: Side, socket: Socket): void {
     flow.openSockets++;
+    // A middlebox forwards each segment as it comes; Nagle's algorithm here would hold a small
+    // write behind the peer's delayed ACK (~40 ms) where a real firewall adds nothing.
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(flow, side, chunk));
     socket.on('end', () => this.onEnd(flow, side));
     socket.on('error', (err) => this.log.debug({ id: flow.id, side, err: err.message }, 'socket error'));
