@@ -60,6 +60,7 @@ import {
   analyseSoak,
   type MinuteRow,
   type SoakAnalysis,
+  STRETCH_MINUTES,
   type TrendPerHour,
 } from './support/soak-analysis.ts';
 
@@ -488,7 +489,10 @@ function summaryLine(
     `held after GC ${show(gc.heldMB)}, private after GC ${show(gc.anonMB)}; a week of operations adds at most ` +
     `${verdict.heldWeekOfOperationsUpperMB} MB held, ${verdict.privateAfterGcWeekOfOperationsUpperMB} MB private; ` +
     `private median ${report.slopeMBPerHour} MB/h, lows ${show(report.anonLowsTrend)}; ` +
-    `${report.anonFirstMB} → ${report.anonLastMB} MB${report.gatewayDied ? '; the gateway died' : ''}`
+    `${report.anonFirstMB} → ${report.anonLastMB} MB${report.gatewayDied ? '; the gateway died' : ''}` +
+    (report.stretches.length > 1
+      ? `; private after GC by ${STRETCH_MINUTES} minutes: ${report.stretches.map((s) => s.privateAfterGcMB).join(', ')} MB`
+      : '')
   );
 }
 

@@ -48,6 +48,42 @@ const perHour = (t: LinearTrend): TrendPerHour => ({
 /** The slope plus two standard errors: what the growth is, at about 95 %, at most. */
 const upper = (t: TrendPerHour) => t.slopeMBPerHour + 2 * t.stdErrMBPerHour;
 
+/** The mean level of a soak's series over one stretch of minutes after the warm-up, MB. */
+export interface StretchLevel {
+  fromMinute: number;
+  toMinute: number;
+  privateAfterGcMB: number;
+  heldAfterGcMB: number;
+  mallocAfterGcMB: number;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * The measured minutes cut into stretches of `minutes` (the last one whole, or left out), and
+ * each one's mean level: what a long run shows beside its slope — a leak raises every stretch
+ * over the one before, malloc's swings move a stretch's mean by a fraction of their size.
+ */
+export function stretchLevels(measured: MinuteRow[], minutes: number): StretchLevel[] {
+  const rows = measured.filter((r) => r.afterGc !== null);
+  const levels: StretchLevel[] = [];
+  for (let at = 0; at + minutes <= rows.length; at += minutes) {
+    const stretch = rows.slice(at, at + minutes);
+    const after = stretch.map((r) => r.afterGc as NonNullable<MinuteRow['afterGc']>);
+    levels.push({
+      fromMinute: stretch[0]?.minute ?? 0,
+      toMinute: stretch.at(-1)?.minute ?? 0,
+      privateAfterGcMB: round(mean(after.map((a) => a.anonMB)), 2),
+      heldAfterGcMB: round(mean(after.map((a) => a.objectsMB + a.externalMB)), 2),
+      mallocAfterGcMB: round(mean(after.map((a) => a.parts.mallocMB)), 2),
+    });
+  }
+  return levels;
+}
+
+/** Minutes in each stretch of SoakAnalysis.stretches. */
+export const STRETCH_MINUTES = 20;
+
 /** What analyseSoak says of a run. */
 export type SoakAnalysis = ReturnType<typeof analyseSoak>;
 
@@ -117,6 +153,7 @@ export function analyseSoak(
     afterGcTrends,
     verdict,
     operations,
+    stretches: stretchLevels(measured, STRETCH_MINUTES),
     anonFirstMB: perMinute[0]?.anonMB ?? null,
     anonAfterWarmupMB: measured[0]?.anonMB ?? null,
     anonLastMB: perMinute.at(-1)?.anonMB ?? null,

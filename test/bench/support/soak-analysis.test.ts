@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyseSoak, type MinuteRow } from '../../../bench/support/soak-analysis.ts';
+import { analyseSoak, type MinuteRow, stretchLevels } from '../../../bench/support/soak-analysis.ts';
 
 const PARTS = { v8PagesMB: 16, codeMB: 3, mallocMB: 12, otherMB: 4 };
 /** Operations a minute at the normal rate, with a day of them. */
@@ -58,5 +58,33 @@ describe("a soak's verdict", () => {
     expect(verdict.heldUpperMBPerHour).toBeCloseTo(1, 6);
     expect(verdict.heldWeekOfOperationsUpperMB).toBeCloseTo(16.8, 1);
     expect(verdict.withinBound).toBe(true);
+  });
+});
+
+describe("a soak's stretches", () => {
+  it('gives each whole stretch its mean level, a growing heap rising from one to the next', () => {
+    const rows = run(1, 6).filter((r) => r.minute > 10);
+    const levels = stretchLevels(rows, 10);
+    expect(levels.map((l) => [l.fromMinute, l.toMinute])).toEqual([
+      [11, 20],
+      [21, 30],
+      [31, 40],
+    ]);
+    // 6 MB/h is 1 MB each 10 minutes; private memory's jitter repeats every 3 minutes.
+    const held = levels.map((l) => l.heldAfterGcMB);
+    expect(held.slice(1).map((level, i) => level - (held[i] as number))).toEqual([
+      expect.closeTo(1, 6),
+      expect.closeTo(1, 6),
+    ]);
+    expect(levels.map((l) => l.mallocAfterGcMB)).toEqual([12, 12, 12]);
+  });
+
+  it('leaves out a last stretch that is not whole', () => {
+    expect(
+      stretchLevels(
+        run(1, 0).filter((r) => r.minute > 15),
+        10,
+      ),
+    ).toHaveLength(2);
   });
 });
