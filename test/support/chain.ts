@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { type CliLaunch, type CliProcess, startCli } from './cli-process.ts';
-import { freePort } from './free-port.ts';
 
 /** A scratch directory for one test, removed by cleanup(). */
 export function scratchDir(prefix: string): { dir: string; cleanup: () => void } {
@@ -118,7 +117,7 @@ function request<T>(
   });
 }
 
-/** Starts `mfp-gateway sim firewall` in front of a port. */
+/** Starts `mfp-gateway sim firewall` in front of a port, on a port of its choosing unless given one. */
 export async function startFirewall(
   targetPort: number,
   idleTimeout: string,
@@ -126,15 +125,16 @@ export async function startFirewall(
   lifetime?: string,
   /** The line's capacity each way, bytes/s (e.g. "2m"): a slow line. */
   rate?: string,
-  /** Listen on this port (a restarted firewall in front of the same gateways); default: a free one. */
+  /** Listen on this port (a restarted firewall in front of the same gateways); default: its own pick. */
   listenPort?: number,
 ): Promise<{ proc: CliProcess; port: number }> {
-  const port = listenPort ?? (await freePort());
+  // Port 0 unless told, read back from the log, as startCloud does: a freePort() one could be
+  // taken before the firewall binds it.
   const proc = startCli([
     'sim',
     'firewall',
     '--listen',
-    `127.0.0.1:${port}`,
+    `127.0.0.1:${listenPort ?? 0}`,
     '--target',
     `127.0.0.1:${targetPort}`,
     '--idle-timeout',
@@ -144,12 +144,12 @@ export async function startFirewall(
     ...(lifetime ? ['--lifetime', lifetime] : []),
     ...(rate ? ['--rate', rate] : []),
   ]);
-  await proc.waitFor(
-    (l) => typeof l.msg === 'string' && /listening/i.test(l.msg),
+  const listening = await proc.waitFor(
+    (l) => l.msg === 'firewall listening',
     20_000,
     'the firewall to listen',
   );
-  return { proc, port };
+  return { proc, port: Number(String(listening.listen).split(':').pop()) };
 }
 
 /** Writes a gateway config for gw1 and starts `mfp-gateway run`. */
