@@ -19,8 +19,11 @@ export interface PeerCommand {
   name: string;
   bin: string;
   args: string[];
-  /** Extra spawn options (uid/gid to drop to). */
-  spawn?: Pick<SpawnOptions, 'uid' | 'gid'>;
+  /**
+   * Extra spawn options: uid/gid to drop to, environment, and detached for a peer that leads a
+   * process group of its own (its helpers, its print command), which stop() then signals whole.
+   */
+  spawn?: Pick<SpawnOptions, 'uid' | 'gid' | 'env' | 'detached'>;
   /** True once the output so far says the peer is ready (it may also try to connect). */
   ready: (output: string) => boolean | Promise<boolean>;
   /** The peer's words for "address already in use". */
@@ -35,6 +38,7 @@ export class PeerProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private text = '';
+  private group = false;
 
   /** Everything the peer printed, for diagnostics. */
   get output(): string {
@@ -45,6 +49,7 @@ export class PeerProcess {
   async start(command: PeerCommand): Promise<void> {
     const child = spawn(command.bin, command.args, { stdio: ['ignore', 'pipe', 'pipe'], ...command.spawn });
     this.child = child;
+    this.group = command.spawn?.detached === true;
     reapOnExit(child);
     let exitInfo: string | undefined;
     this.exited = new Promise((resolve) => {
@@ -82,8 +87,19 @@ export class PeerProcess {
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    const kill = (name: NodeJS.Signals) => {
+      if (!this.group || child.pid === undefined) {
+        child.kill(name);
+        return;
+      }
+      try {
+        process.kill(-child.pid, name);
+      } catch {
+        // ESRCH: the whole group has exited meanwhile.
+      }
+    };
+    kill(signal);
+    const timer = setTimeout(() => kill('SIGKILL'), STOP_GRACE_MS);
     await this.exited;
     clearTimeout(timer);
   }
@@ -110,4 +126,19 @@ export async function onFreePort<T extends { start(): Promise<void>; stop(): Pro
     }
   }
   throw lastError ?? new Error(`${name}: could not start on a free port`);
+}
+
+/** A peer onFreePort started: the port it listens on and its process, for its output. */
+export interface PeerOnPort {
+  readonly port: number;
+  readonly process: PeerProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts command(port) as a PeerProcess through onFreePort: a port taken meanwhile means another try. */
+export function peerOnFreePort(name: string, command: (port: number) => PeerCommand): Promise<PeerOnPort> {
+  return onFreePort(name, (port) => {
+    const peer = new PeerProcess();
+    return { port, process: peer, start: () => peer.start(command(port)), stop: () => peer.stop() };
+  });
 }
