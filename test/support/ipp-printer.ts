@@ -16,10 +16,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.ts';
+import { type PeerOnPort, peerOnFreePort } from './peer-process.ts';
 import { reapOnExit } from './reap-on-exit.ts';
 
 export const IPPEVEPRINTER_BIN = '/usr/sbin/ippeveprinter';
@@ -66,7 +66,7 @@ export function assertIppPeersInstalled(): void {
 
 let counter = 0;
 
-/** Starts dbus + avahi + ippeveprinter; resolves once the printer answers TCP on its port. */
+/** Starts dbus + avahi + ippeveprinter; resolves once the printer serves its page on its port. */
 export async function startIppPrinter(options: IppPrinterOptions = {}): Promise<IppPrinterHandle> {
   assertIppPeersInstalled();
   const dir = await mkdtemp(join(tmpdir(), 'mfpgw-ipp-'));
@@ -75,7 +75,7 @@ export async function startIppPrinter(options: IppPrinterOptions = {}): Promise<
   const children: ChildProcess[] = [];
   let log = '';
   const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess => {
-    // Own process group, so stop() also ends the print command a job is running.
+    // Own process group, so stop() also ends whatever it started.
     const child = spawn(cmd, args, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,7 +90,9 @@ export async function startIppPrinter(options: IppPrinterOptions = {}): Promise<
     child.stderr?.on('data', collect);
     return child;
   };
+  let printer: PeerOnPort | undefined;
   const stop = async (): Promise<void> => {
+    await printer?.stop();
     for (const child of children.reverse()) {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
@@ -134,32 +136,23 @@ export async function startIppPrinter(options: IppPrinterOptions = {}): Promise<
     const command = join(dir, 'print-command.sh');
     await writeFile(command, `#!/bin/sh\nsleep ${options.processingSeconds ?? 0}\n`);
     await chmod(command, 0o755);
-    const port = await freePort();
     const formats = options.formats ?? ['application/pdf', 'text/plain', 'application/octet-stream'];
-    const printer = run(
-      IPPEVEPRINTER_BIN,
-      [
-        '-p',
-        String(port),
-        '-d',
-        spoolDir,
-        '-k',
-        '-c',
-        command,
-        '-f',
-        formats.join(','),
-        `mfpgw-test-${process.pid}-${++counter}`,
-      ],
-      busEnv,
-    );
-    await waitFor(
-      async () => {
-        if (printer.exitCode !== null) throw new Error(`ippeveprinter exited (${printer.exitCode}):\n${log}`);
-        return tcpAnswers(port);
-      },
-      'ippeveprinter port',
-      () => log,
-    );
+    const name = `mfpgw-test-${process.pid}-${++counter}`;
+    // ippeveprinter cannot pick its own port (-p 0 means its default): on a taken one it exits
+    // "Address already in use" and peerOnFreePort starts it on another.
+    printer = await peerOnFreePort('startIppPrinter', (port) => ({
+      name: 'ippeveprinter',
+      bin: IPPEVEPRINTER_BIN,
+      args: ['-p', String(port), '-d', spoolDir, '-k', '-c', command, '-f', formats.join(','), name],
+      // Own process group, so stop() also ends the print command a job is running.
+      spawn: { env: { ...process.env, ...busEnv }, detached: true },
+      // Its own page, not just an open port: whoever took the port meanwhile accepts too.
+      ready: () => pageTitled(port, name),
+      portInUse: /Address already in use/i,
+      readyDeadlineMs: READY_DEADLINE_MS,
+      pollMs: POLL_MS,
+    }));
+    const { port } = printer;
     return {
       port,
       uri: `ipp://127.0.0.1:${port}/ipp/print`,
@@ -172,7 +165,7 @@ export async function startIppPrinter(options: IppPrinterOptions = {}): Promise<
           throw new Error(`job ${jobId}: expected one spool file, found ${files.join(', ')}`);
         return readFile(join(spoolDir, files[0] as string));
       },
-      logs: () => log,
+      logs: () => `${log}[ippeveprinter] ${printer?.process.output ?? ''}`,
       stop,
     };
   } catch (err) {
@@ -230,14 +223,20 @@ publish-hinfo=no
 publish-workstation=no
 `;
 
-function tcpAnswers(port: number): Promise<boolean> {
+/** True when the web page on port is titled name: ippeveprinter's status page for that printer. */
+function pageTitled(port: number, name: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
+    const req = get({ host: '127.0.0.1', port, path: '/', timeout: 1_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve(body.includes(`<title>${name}</title>`)));
+      res.on('error', () => resolve(false));
     });
-    socket.once('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
   });
 }
 
