@@ -8,14 +8,12 @@
  * with no filter, banner or form feeds to a file, so that file holds exactly the documents
  * that were printed. Needs root (unshare, mount); lpd drops to the `daemon` user.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.ts';
-import { reapOnExit } from './reap-on-exit.ts';
+import { peerOnFreePort } from './peer-process.ts';
 
 export const LPD_BIN = '/usr/sbin/lpd';
 const READY_DEADLINE_MS = 15_000;
@@ -39,7 +37,9 @@ export function assertLpdInstalled(): void {
   if (userInfo().uid !== 0) throw new Error('the LPRng harness needs root (unshare -m and mount --bind)');
 }
 
-/** Starts lpd; resolves once it accepts TCP connections. */
+let counter = 0;
+
+/** Starts lpd; resolves once it answers a status query for its queue. */
 export async function startLpdServer(): Promise<LpdServerHandle> {
   assertLpdInstalled();
   const dir = await mkdtemp(join(tmpdir(), 'mfpgw-lpd-'));
@@ -52,72 +52,71 @@ export async function startLpdServer(): Promise<LpdServerHandle> {
   await mkdir(join(dir, 'out'));
   await writeFile(out, '');
   for (const p of [join(dir, 'spool'), spool, join(dir, 'out'), out]) await chown(p, DAEMON_UID, DAEMON_GID);
-  const port = await freePort();
+  // sh: no banner; sf: no form feed between files; mx=0: no size limit; no filter given.
+  // cm: a comment the queue's status shows, so the readiness check knows this lpd from another.
+  const comment = `mfpgw-test-${process.pid}-${++counter}`;
+  await writeFile(join(etc, 'printcap'), `raw:sd=${spool}:lp=${out}:sh:sf:mx=0:cm=${comment}\n`);
+  await copyFile('/etc/lprng/lpd.perms', join(etc, 'lpd.perms'));
   await writeFile(
     join(etc, 'lpd.conf'),
     [
       `printcap_path=${join(etc, 'printcap')}`,
       `lockfile=${join(dir, 'lpd.lock')}`,
-      `lpd_listen_port=${port}`,
       'unix_socket_path=off',
       'user=daemon',
       'group=daemon',
       '',
     ].join('\n'),
   );
-  // sh: no banner; sf: no form feed between files; mx=0: no size limit; no filter given.
-  await writeFile(join(etc, 'printcap'), `raw:sd=${spool}:lp=${out}:sh:sf:mx=0\n`);
-  await copyFile('/etc/lprng/lpd.perms', join(etc, 'lpd.perms'));
 
-  let log = '';
-  const child: ChildProcess = spawn(
-    'unshare',
-    [
-      '-m',
-      'sh',
-      '-c',
-      'mount --bind "$1" /etc/lprng && exec "$2" -F -p "$3" -P off',
-      'sh',
-      etc,
-      LPD_BIN,
-      String(port),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const collect = (b: Buffer) => {
-    if (log.length < 128 * 1024) log += b.toString();
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  reapOnExit(child);
-
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+  try {
+    // lpd cannot pick a port and report it: on one taken since freePort() chose it, it exits
+    // "Cannot bind to lpd port" and peerOnFreePort starts it on another.
+    const lpd = await peerOnFreePort('startLpdServer', (port) => ({
+      name: 'LPRng lpd',
+      bin: 'unshare',
+      args: [
+        '-m',
+        'sh',
+        '-c',
+        'mount --bind "$1" /etc/lprng && exec "$2" -F -p "$3" -P off',
+        'sh',
+        etc,
+        LPD_BIN,
+        String(port),
+      ],
+      // Its queue's status, not just an open port: whoever took the port meanwhile accepts too.
+      ready: async () => (await longStatus(port, 'raw')).includes(`'${comment}'`),
+      portInUse: /Cannot bind to lpd port/i,
+      readyDeadlineMs: READY_DEADLINE_MS,
+      pollMs: 50,
+    }));
+    return {
+      port: lpd.port,
+      queue: 'raw',
+      printed: () => readFile(out),
+      logs: () => lpd.process.output,
+      stop: async () => {
+        await lpd.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
     await rm(dir, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + READY_DEADLINE_MS;
-  while (!(await answers(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`LPRng lpd did not start on port ${port}:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+    throw err;
   }
-  return { port, queue: 'raw', printed: () => readFile(out), logs: () => log, stop };
 }
 
-function answers(port: number): Promise<boolean> {
+/** What the LPD server on port says about queue (RFC 1179 long status); '' when nothing answers. */
+function longStatus(port: number, queue: string): Promise<string> {
   return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
+    let text = '';
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(`\x04${queue}\n`));
+    socket.setTimeout(1_000, () => socket.destroy());
+    socket.on('data', (d: Buffer) => {
+      text += d.toString();
     });
-    s.once('error', () => resolve(false));
+    socket.once('error', () => {}); // 'close' follows and resolves
+    socket.once('close', () => resolve(text));
   });
 }
