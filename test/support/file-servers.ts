@@ -5,16 +5,14 @@
  * (SMB3, a password user, encryption required). Both need root (sshd to switch users, smbd to
  * serve a Unix account), as CI runs; they serve the Unix account `mfpnas`, created if missing.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './free-port.ts';
-import { reapOnExit } from './reap-on-exit.ts';
+import { type PeerCommand, peerOnFreePort } from './peer-process.ts';
 
 const run = promisify(execFile);
 const USER = 'mfpnas';
@@ -80,57 +78,32 @@ async function ensureUser(): Promise<{ uid: number; gid: number }> {
   return created;
 }
 
-/** Resolves once something accepts TCP connections on port, or rejects with the server's output. */
-async function waitForPort(
-  port: number,
-  child: ChildProcess,
-  output: () => string,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + READY_DEADLINE_MS;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${what} exited during startup:\n${output()}`);
-    }
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port}:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 50));
+/**
+ * Starts a server on a free port through peerOnFreePort: a port taken between choosing it and the
+ * server binding it means another try on a fresh one. Ready once the server's own output says it
+ * listens (an open port alone could be a squatter's). Removes dir once it stops or fails.
+ */
+async function runOnFreePort(
+  dir: string,
+  command: (port: number) => Omit<PeerCommand, 'readyDeadlineMs'>,
+): Promise<{ port: number; stop(): Promise<void>; log(): string }> {
+  try {
+    const server = await peerOnFreePort(basename(dir), (port) => ({
+      ...command(port),
+      readyDeadlineMs: READY_DEADLINE_MS,
+    }));
+    return {
+      port: server.port,
+      stop: async () => {
+        await server.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+      log: () => server.process.output,
+    };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
-}
-
-function started(child: ChildProcess): { output: () => string; exited: Promise<void> } {
-  reapOnExit(child);
-  let text = '';
-  const collect = (d: Buffer) => {
-    text += d.toString();
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { output: () => text, exited };
-}
-
-async function stopChild(child: ChildProcess, exited: Promise<void>, dir: string): Promise<void> {
-  const signal = (name: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    try {
-      // A detached server leads a group of its own (smbd's helpers): signal all of it.
-      process.kill(child.spawnargs.includes('--no-process-group') ? -child.pid : child.pid, name);
-    } catch {
-      child.kill(name);
-    }
-  };
-  signal('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
-  signal('SIGKILL');
-  await rm(dir, { recursive: true, force: true });
 }
 
 /** sshd on a free loopback port serving only SFTP (OpenSSH's sftp-server) to `mfpnas` by key. */
@@ -155,13 +128,11 @@ export async function startSftpServer(): Promise<SftpServer> {
   ).stdout.split(' ')[1];
   if (!fingerprint?.startsWith('SHA256:')) throw new Error('ssh-keygen printed no SHA256 fingerprint');
   await mkdir('/run/sshd', { recursive: true }); // sshd's privilege separation directory
-  const port = await freePort();
   const config = join(dir, 'sshd_config');
   await writeFile(
     config,
     [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
+      'ListenAddress 127.0.0.1', // on the port given with -p
       `HostKey ${hostKeyFile}`,
       `PidFile ${join(dir, 'sshd.pid')}`,
       `AuthorizedKeysFile ${authorized}`,
@@ -175,22 +146,21 @@ export async function startSftpServer(): Promise<SftpServer> {
       '',
     ].join('\n'),
   );
-  const child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const { output, exited } = started(child);
-  try {
-    await waitForPort(port, child, output, 'sshd');
-  } catch (err) {
-    await stopChild(child, exited, dir);
-    throw err;
-  }
+  const sshd = await runOnFreePort(dir, (port) => ({
+    name: 'sshd',
+    bin: SSHD,
+    args: ['-D', '-e', '-f', config, '-p', String(port)],
+    ready: (output) => output.includes(`Server listening on 127.0.0.1 port ${port}.`),
+    portInUse: /Address already in use/i,
+  }));
   return {
-    url: `sftp://${USER}@127.0.0.1:${port}${share}`,
+    url: `sftp://${USER}@127.0.0.1:${sshd.port}${share}`,
     dir: share,
     username: USER,
     hostKey: fingerprint,
     privateKeyFile: clientKeyFile,
-    stop: () => stopChild(child, exited, dir),
-    log: output,
+    stop: sshd.stop,
+    log: sshd.log,
   };
 }
 
@@ -206,7 +176,6 @@ export async function startSambaServer(): Promise<SambaServer> {
   await chown(share, user.uid, user.gid);
   await chmod(dir, 0o755);
   const password = randomBytes(9).toString('base64url');
-  const port = await freePort();
   const config = join(dir, 'smb.conf');
   await writeFile(
     config,
@@ -214,9 +183,10 @@ export async function startSambaServer(): Promise<SambaServer> {
       '[global]',
       'workgroup = WORKGROUP',
       'server role = standalone server',
-      `smb ports = ${port}`,
+      // On the port given with -p, IPv4 loopback only: on a taken port smbd then has nowhere to
+      // listen and exits, rather than serving on ::1 alone.
       'bind interfaces only = yes',
-      'interfaces = lo',
+      'interfaces = 127.0.0.1',
       `private dir = ${join(dir, 'private')}`,
       `lock directory = ${join(dir, 'lock')}`,
       `state directory = ${join(dir, 'state')}`,
@@ -247,29 +217,33 @@ export async function startSambaServer(): Promise<SambaServer> {
     add.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`smbpasswd failed: ${err}`))));
     add.stdin.end(`${password}\n${password}\n`);
   });
-  // A process group of its own (detached): smbd signals its whole group when it shuts down,
-  // which would otherwise be the test runner's.
-  const child = spawn(
-    SMBD,
-    ['--foreground', '--no-process-group', '--debug-stdout', '-d', '1', '-s', config],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    },
-  );
-  const { output, exited } = started(child);
-  try {
-    await waitForPort(port, child, output, 'smbd');
-  } catch (err) {
-    await stopChild(child, exited, dir);
-    throw err;
-  }
+  const smbd = await runOnFreePort(dir, (port) => ({
+    name: 'smbd',
+    bin: SMBD,
+    // -d 2: for "waiting for connections", said once it listens.
+    args: [
+      '--foreground',
+      '--no-process-group',
+      '--debug-stdout',
+      '-d',
+      '2',
+      '-s',
+      config,
+      '-p',
+      String(port),
+    ],
+    // A process group of its own (detached): smbd signals its whole group when it shuts down,
+    // which would otherwise be the test runner's.
+    spawn: { detached: true },
+    ready: (output) => output.includes('waiting for connections'),
+    portInUse: /Address already in use/i,
+  }));
   return {
-    url: `smb://127.0.0.1:${port}/scans`,
+    url: `smb://127.0.0.1:${smbd.port}/scans`,
     dir: share,
     username: USER,
     password,
-    stop: () => stopChild(child, exited, dir),
-    log: output,
+    stop: smbd.stop,
+    log: smbd.log,
   };
 }
