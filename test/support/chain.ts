@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { type CliLaunch, type CliProcess, startCli } from './cli-process.ts';
+import { type CliLaunch, type CliProcess, listeningPort, startCli } from './cli-process.ts';
 
 /** A scratch directory for one test, removed by cleanup(). */
 export function scratchDir(prefix: string): { dir: string; cleanup: () => void } {
@@ -64,8 +64,7 @@ export async function startCloud(
     log: { level: 'debug' },
   });
   const proc = startCli(['cloud', '--config', file]);
-  const listening = await proc.waitFor((l) => l.msg === 'cloud listening', 20_000, 'the cloud to listen');
-  const port = Number(new URL(String(listening.url)).port);
+  const port = await listeningPort(proc, 'cloud listening');
   const base = `${overrides.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   return {
     proc,
@@ -144,12 +143,7 @@ export async function startFirewall(
     ...(lifetime ? ['--lifetime', lifetime] : []),
     ...(rate ? ['--rate', rate] : []),
   ]);
-  const listening = await proc.waitFor(
-    (l) => l.msg === 'firewall listening',
-    20_000,
-    'the firewall to listen',
-  );
-  return { proc, port: Number(String(listening.listen).split(':').pop()) };
+  return { proc, port: await listeningPort(proc, 'firewall listening', 'listen') };
 }
 
 /** Writes a gateway config for gw1 and starts `mfp-gateway run`. */

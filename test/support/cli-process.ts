@@ -102,6 +102,34 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, launch: Cl
   };
 }
 
+/**
+ * Waits for the log line in which a process says it listens (its `msg`, or a pattern of it)
+ * and returns the port named by the line's `field`: a URL, HOST:PORT or a number. For a
+ * listener configured with port 0, which a test cannot know before the process binds it.
+ */
+export async function listeningPort(
+  proc: CliProcess,
+  msg: string | RegExp,
+  field = 'url',
+  timeoutMs = 20_000,
+): Promise<number> {
+  const line = await proc.waitFor(
+    (l) => (typeof msg === 'string' ? l.msg === msg : msg.test(String(l.msg))),
+    timeoutMs,
+    `"${String(msg)}"`,
+  );
+  const value = line[field];
+  const text = String(value);
+  const port =
+    typeof value === 'number'
+      ? value
+      : Number(text.includes('://') ? new URL(text).port : text.slice(text.lastIndexOf(':') + 1));
+  if (!Number.isInteger(port) || port <= 0) {
+    throw new Error(`no port in ${field} of the log line ${JSON.stringify(line)}`);
+  }
+  return port;
+}
+
 /** Polls an async condition (vi.waitFor) until it holds or the time runs out; returns its value. */
 export function eventually<T>(
   probe: () => Promise<T>,
