@@ -4,8 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/secrets/password-hash.ts';
 import { type CloudHandle, scratchDir, startCloud, startGatewayProcess } from '../support/chain.ts';
-import { type CliProcess, eventually } from '../support/cli-process.ts';
-import { freePort } from '../support/free-port.ts';
+import { type CliProcess, eventually, listeningPort } from '../support/cli-process.ts';
 import { postJob, startSimMfp, withJobLogs } from '../support/jobs.ts';
 import { artifact, launchChromium } from './chromium.ts';
 
@@ -32,7 +31,6 @@ beforeAll(async () => {
   mfp = sim.proc;
   const ready = await mfp.waitFor((l) => l.msg === 'sim mfp listening', 1000, 'the sim MFP');
   cloud = await startCloud(dir);
-  const statusPort = await freePort();
   gateway = startGatewayProcess(
     dir,
     { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
@@ -48,15 +46,16 @@ beforeAll(async () => {
         },
       ],
       status: {
-        listen: { host: '127.0.0.1', port: statusPort },
+        // Port 0, read back from the log: a port reserved with freePort() is free again until
+        // the gateway binds it, and on a busy CI machine another process's bind can take it.
+        listen: { host: '127.0.0.1', port: 0 },
         passwordHash: await hashPassword(PASSWORD),
         metrics: 'open', // scraped below without a session, as Prometheus would
         live: { minGap: '250ms', refresh: '5s' },
       },
     },
   );
-  await gateway.waitFor((l) => l.msg === 'status page listening', 20_000, 'the status page');
-  pageUrl = `http://127.0.0.1:${statusPort}/`;
+  pageUrl = `http://127.0.0.1:${await listeningPort(gateway, 'status page listening')}/`;
   await eventually(
     async () => (await cloud.api<{ connections: unknown[] }>('/api/v1/gateways/gw1')).body.connections,
     (lines) => lines.length > 0,

@@ -5,8 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/secrets/password-hash.ts';
 import { Browser } from '../gateway/status/page-harness.ts';
 import { scratchDir, writeYaml } from '../support/chain.ts';
-import { startCli } from '../support/cli-process.ts';
-import { freePort } from '../support/free-port.ts';
+import { listeningPort, startCli } from '../support/cli-process.ts';
 import { deferredTeardown } from '../support/teardown.ts';
 
 /** Secrets a config may hold: none may reach the terminal, the journal, a page or a bundle. */
@@ -24,7 +23,7 @@ function scratch(name: string): string {
 }
 
 /** A config with every secret in the places the issue found them leaking, and errors. */
-function brokenConfig(dir: string, port: number) {
+function brokenConfig(dir: string) {
   return {
     gateway: { id: 'gw1', stateDir: join(dir, 'state') },
     cloud: {
@@ -33,7 +32,9 @@ function brokenConfig(dir: string, port: number) {
       tokn: TYPO_VALUE,
       proxy: `socks5://office:${PROXY_PASSWORD}@192.0.2.8:1080`,
     },
-    status: { listen: { host: '127.0.0.1', port } },
+    // Port 0, read back from the log: a port reserved with freePort() is free again until the
+    // gateway binds it, and on a busy CI machine another process's bind can take it.
+    status: { listen: { host: '127.0.0.1', port: 0 } },
   };
 }
 
@@ -46,7 +47,7 @@ function expectNoSecret(text: string, where: string): void {
 describe('secrets in config errors', () => {
   it('are not printed to the terminal / journal by `run`, which exits 78', async () => {
     const dir = scratch('secrets-run');
-    const file = writeYaml(dir, 'gateway.yaml', brokenConfig(dir, 0));
+    const file = writeYaml(dir, 'gateway.yaml', brokenConfig(dir));
     const run = startCli(['run', '--config', file, '--setup-page', 'off']);
     defer(() => run.stop());
     expect(await run.exited()).toBe(78);
@@ -58,11 +59,10 @@ describe('secrets in config errors', () => {
 
   it('are not shown by the setup page nor logged by setup mode', async () => {
     const dir = scratch('secrets-setup');
-    const port = await freePort();
-    const file = writeYaml(dir, 'gateway.yaml', brokenConfig(dir, port));
+    const file = writeYaml(dir, 'gateway.yaml', brokenConfig(dir));
     const gateway = startCli(['run', '--config', file, '--setup-page', 'on']);
     defer(() => gateway.stop());
-    await gateway.waitFor((l) => /^setup mode/.test(String(l.msg)), 20_000, 'setup mode');
+    const port = await listeningPort(gateway, /^setup mode/);
     const page = await new Browser(`http://127.0.0.1:${port}`).request('/');
     expect(page.status).toBe(200);
     expect(page.text).toContain('<code>cloud.tokn</code>');
@@ -76,7 +76,6 @@ describe('secrets in the status page', () => {
     timeout: 60_000,
   }, async () => {
     const dir = scratch('secrets-page');
-    const port = await freePort();
     const password = 'page password 1';
     const file = writeYaml(dir, 'gateway.yaml', {
       gateway: { id: 'gw1', stateDir: join(dir, 'state') },
@@ -85,7 +84,7 @@ describe('secrets in the status page', () => {
         token: TOKEN,
         proxy: `http://office:${PROXY_PASSWORD}@127.0.0.1:1`,
       },
-      status: { listen: { host: '127.0.0.1', port }, passwordHash: await hashPassword(password, 10) },
+      status: { listen: { host: '127.0.0.1', port: 0 }, passwordHash: await hashPassword(password, 10) },
       devices: [
         {
           id: 'mfp-a',
@@ -99,7 +98,7 @@ describe('secrets in the status page', () => {
     });
     const gateway = startCli(['run', '--config', file]);
     defer(() => gateway.stop());
-    await gateway.waitFor((l) => l.msg === 'status page listening', 30_000, 'the status page');
+    const port = await listeningPort(gateway, 'status page listening', 'url', 30_000);
     const browser = new Browser(`http://127.0.0.1:${port}`);
     await browser.login(password);
 

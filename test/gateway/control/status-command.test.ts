@@ -3,21 +3,24 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DaemonReport } from '../../../src/gateway/control/daemon-report.ts';
 import { type CloudHandle, scratchDir, startCloud, startGatewayProcess } from '../../support/chain.ts';
-import { type CliProcess, startCli } from '../../support/cli-process.ts';
-import { freePort } from '../../support/free-port.ts';
+import { type CliProcess, listeningPort, startCli } from '../../support/cli-process.ts';
 
 const scratch = scratchDir('status-cmd');
 const stateDir = join(scratch.dir, 'gateway-state');
 const socket = join(stateDir, 'control.sock');
 let cloud: CloudHandle;
 let gateway: CliProcess | undefined;
+let pagePort: number;
 
 async function startGateway(): Promise<CliProcess> {
   const proc = startGatewayProcess(
     scratch.dir,
     { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
-    { status: { listen: { host: '127.0.0.1', port: await freePort() }, auth: 'none' } },
+    // Port 0, read back from the log: a port reserved with freePort() is free again until the
+    // gateway binds it, and on a busy CI machine another process's bind can take it.
+    { status: { listen: { host: '127.0.0.1', port: 0 }, auth: 'none' } },
   );
+  pagePort = await listeningPort(proc, 'status page listening');
   // Both push lines (the probe lines open beside them and may come first).
   await proc.waitFor(
     () =>
@@ -68,7 +71,7 @@ describe('mfp-gateway status (the daemon’s control socket)', () => {
     expect(run.out).toMatch(/^gateway gw1 · mfp-gateway \S+ \(commit \S+\) Node v24\.\S+ · pid \d+ · up /);
     expect(run.out).toMatch(/^lines +2 of 2 push lines up/m);
     expect(run.out).toMatch(/^ {2}line-0 +push +open /m);
-    expect(run.out).toMatch(/^page +http:\/\/127\.0\.0\.1:\d+\/$/m);
+    expect(run.out).toMatch(new RegExp(`^page +http://127\\.0\\.0\\.1:${pagePort}/$`, 'm'));
 
     const json = await status('--json');
     const report = JSON.parse(json.out) as DaemonReport;

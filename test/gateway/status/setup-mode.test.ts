@@ -7,7 +7,7 @@ import { peekSetupSettings, startSetupPage } from '../../../src/gateway/status/s
 import { silentLogger } from '../../../src/log/logger.ts';
 import { verifyPassword } from '../../../src/secrets/password-hash.ts';
 import { scratchDir, writeYaml } from '../../support/chain.ts';
-import { startCli } from '../../support/cli-process.ts';
+import { listeningPort, startCli } from '../../support/cli-process.ts';
 import { freePort } from '../../support/free-port.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
 import { Browser } from './page-harness.ts';
@@ -74,7 +74,9 @@ describe('mfp-gateway run --setup-page on', () => {
 
   it('edits the broken config in the page behind the setup code, on the --listen address', async () => {
     const dir = scratch('setup-edit');
-    const [statusPort, setupPort] = [await freePort(), await freePort()];
+    // The --listen port is what this test is about, so chosen before; the status page, which
+    // takes over once the config is saved, binds port 0 and is found from its log line.
+    const setupPort = await freePort();
     const stateDir = join(dir, 'state');
     const token = 'the-cloud-token-0123456789';
     const file = join(dir, 'gateway.yaml');
@@ -86,7 +88,7 @@ cloud:
   url: ws://127.0.0.1:1/push
   token: ${token}   # from the cloud's console
 status:
-  listen: { host: 127.0.0.1, port: ${statusPort} }
+  listen: { host: 127.0.0.1, port: 0 }
 keepalive: { default: 45 }
 `,
     );
@@ -139,7 +141,7 @@ keepalive: { default: 45 }
     expect(saved.text).toContain('the gateway is starting');
     expect(readFileSync(file, 'utf8')).toBe(before.replace('default: 45 }', 'default: 45s }'));
     expect(statSync(file).mode & 0o777).toBe(0o640);
-    await gateway.waitFor((l) => l.msg === 'status page listening', 20_000, 'the status page');
+    const statusPort = await listeningPort(gateway, 'status page listening');
     expect((await fetch(`http://127.0.0.1:${statusPort}/health`)).status).toBe(200);
   });
 
