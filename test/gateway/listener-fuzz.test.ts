@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { hashPassword } from '../../src/secrets/password-hash.ts';
 import { scratchDir, startGatewayProcess } from '../support/chain.ts';
-import type { CliProcess } from '../support/cli-process.ts';
-import { freePort } from '../support/free-port.ts';
+import { type CliProcess, listeningPort } from '../support/cli-process.ts';
 import type { RawAnswer } from '../support/raw-http.ts';
 import {
   describeExchange,
@@ -45,28 +44,27 @@ const send = (port: number, req: GeneratedRequest) => sender.send(port, req);
 
 beforeAll(async () => {
   scratch = scratchDir('gateway-fuzz');
-  ports.status = await freePort();
-  ports.proxy = await freePort();
-  ports.syslog = await freePort();
+  // Port 0 for each listener, read back from the log: a port reserved with freePort() is free
+  // again until the gateway binds it, and on a busy CI machine another process's bind can take it.
   gateway = startGatewayProcess(
     scratch.dir,
     { url: 'ws://127.0.0.1:1/push', token: 't'.repeat(24) },
     {
       log: { level: 'info' },
       status: {
-        listen: { host: '127.0.0.1', port: ports.status },
+        listen: { host: '127.0.0.1', port: 0 },
         passwordHash: await hashPassword(PASSWORD),
       },
       pushProxy: {
-        listen: { host: '127.0.0.1', port: ports.proxy },
+        listen: { host: '127.0.0.1', port: 0 },
         devices: [{ id: 'mfp-1', token: DEVICE_TOKEN }],
       },
-      journal: { syslog: { udp: false, tcp: { host: '127.0.0.1', port: ports.syslog } } },
+      journal: { syslog: { udp: false, tcp: { host: '127.0.0.1', port: 0 } } },
     },
   );
-  await gateway.waitFor((l) => l.msg === 'status page listening', 30_000, 'the status page');
-  await gateway.waitFor((l) => l.msg === 'push proxy listening', 30_000, 'the push proxy');
-  await gateway.waitFor((l) => l.msg === 'syslog intake listening', 30_000, 'the syslog intake');
+  ports.status = await listeningPort(gateway, 'status page listening', 'url', 30_000);
+  ports.proxy = await listeningPort(gateway, 'push proxy listening', 'port', 30_000);
+  ports.syslog = await listeningPort(gateway, 'syslog intake listening', 'tcp', 30_000);
 }, 60_000);
 
 afterAll(async () => {
