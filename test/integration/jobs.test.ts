@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startCloud, startFirewall, startGatewayProcess } from '../support/chain.ts';
-import { eventually, startCli } from '../support/cli-process.ts';
+import { eventually, listeningPort, startCli } from '../support/cli-process.ts';
 import { freePort } from '../support/free-port.ts';
 import {
   deviceLogs,
@@ -257,13 +257,14 @@ describe('jobs through tunnels, with real cloud, gateway and sim MFP processes',
   it('relays the switched job’s direct connection through the gateway when the site lets only the gateway out', {
     timeout: 60_000,
   }, async () => {
-    const relayPort = await freePort();
     const site = await saturatedSite('jobs-relay', {
       mfpA: { directVia: 'gateway' },
-      // A push proxy listener with no push devices: it only relays.
-      gateway: { pushProxy: { listen: { host: '127.0.0.1', port: relayPort } } },
+      // A push proxy listener with no push devices: it only relays. Port 0, read back from the
+      // log: a freePort() one could be taken by another process before the gateway binds it.
+      gateway: { pushProxy: { listen: { host: '127.0.0.1', port: 0 } } },
     });
     const { cloud, gw, a } = site;
+    const relayPort = await listeningPort(gw, 'push proxy listening', 'port');
     const registered = await cloud.api<{ devices: { id: string; directVia: string }[] }>(
       '/api/v1/gateways/gw1/devices',
     );

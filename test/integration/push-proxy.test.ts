@@ -9,8 +9,7 @@ import {
   startFirewall,
   startGatewayProcess,
 } from '../support/chain.ts';
-import { type CliProcess, eventually, type LogLine } from '../support/cli-process.ts';
-import { freePort } from '../support/free-port.ts';
+import { type CliProcess, eventually, type LogLine, listeningPort } from '../support/cli-process.ts';
 import { startSimMfp, withJobLogs } from '../support/jobs.ts';
 import { deferredTeardown } from '../support/teardown.ts';
 
@@ -96,28 +95,29 @@ describe('push proxy: a LAN device keeps its push connection to the gateway, not
     defer(cleanup);
     const cloud = await startCloud(dir, { push: { ackTimeout: '2s', deadline: '15s' } });
     tracked(cloud.proc);
-    const proxyPort = await freePort();
     const token = secret();
-    const gatewayExtra = {
-      status: { enabled: false },
-      pushProxy: {
-        listen: { host: '127.0.0.1', port: proxyPort },
-        devices: [{ id: 'mfp-a', token }],
-        lanKeepalive: `${LAN_KEEPALIVE_MS}ms`,
-        ackTimeout: '3s',
-        hold: { max: 10, ttl: '1h' },
-      },
-    };
-    const startGateway = () =>
+    /** Starts the gateway, its push proxy on `port`: 0 at first, the same again after the restart. */
+    const startGateway = (port: number) =>
       tracked(
         startGatewayProcess(
           dir,
           { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken },
-          gatewayExtra,
+          {
+            status: { enabled: false },
+            pushProxy: {
+              listen: { host: '127.0.0.1', port },
+              devices: [{ id: 'mfp-a', token }],
+              lanKeepalive: `${LAN_KEEPALIVE_MS}ms`,
+              ackTimeout: '3s',
+              hold: { max: 10, ttl: '1h' },
+            },
+          },
         ),
       );
-    let gateway = startGateway();
-    await gateway.waitFor((l) => l.msg === 'push proxy listening', 20_000, 'the push proxy to listen');
+    // Port 0, read back from the log: a port reserved with freePort() is free again until the
+    // gateway binds it, and on a busy CI machine another process's bind can take it.
+    let gateway = startGateway(0);
+    const proxyPort = await listeningPort(gateway, 'push proxy listening', 'port');
     const sleepFile = join(dir, 'mfp-a.sleep');
     const mfp = await startSimMfp(join(dir, 'spool'), [
       '--push-via-gateway',
@@ -183,7 +183,7 @@ describe('push proxy: a LAN device keeps its push connection to the gateway, not
 
       // The gateway restarts with the push held on disk; the cloud sees it held still.
       await gateway.stop();
-      gateway = startGateway();
+      gateway = startGateway(proxyPort);
       const listening = await gateway.waitFor(
         (l) => l.msg === 'push proxy listening',
         20_000,
@@ -227,7 +227,6 @@ describe('push proxy: a LAN device keeps its push connection to the gateway, not
     tracked(cloud.proc);
     const firewall = await startFirewall(cloud.port, `${FIREWALL_IDLE_MS}ms`, 'silent');
     tracked(firewall.proc);
-    const proxyPort = await freePort();
     const devices = ['d1', 'd2', 'd3'].map((id) => ({ id, token: secret() }));
     const gateway = tracked(
       startGatewayProcess(
@@ -242,7 +241,7 @@ describe('push proxy: a LAN device keeps its push connection to the gateway, not
             probe: false,
           },
           pushProxy: {
-            listen: { host: '127.0.0.1', port: proxyPort },
+            listen: { host: '127.0.0.1', port: 0 },
             devices,
             // Longer than the firewall's idle timeout: only the gateway's line must beat it.
             lanKeepalive: `${DEVICE_KEEPALIVE_MS}ms`,
@@ -250,7 +249,7 @@ describe('push proxy: a LAN device keeps its push connection to the gateway, not
         },
       ),
     );
-    await gateway.waitFor((l) => l.msg === 'push proxy listening', 20_000, 'the push proxy to listen');
+    const proxyPort = await listeningPort(gateway, 'push proxy listening', 'port');
     const sims = await Promise.all(
       devices.map(async (d) => {
         const sim = await startSimMfp(join(dir, `spool-${d.id}`), [
