@@ -3,8 +3,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CloudHandle, secret, writeYaml } from '../support/chain.ts';
-import { type CliProcess, eventually, startCli } from '../support/cli-process.ts';
-import { freePort } from '../support/free-port.ts';
+import { type CliProcess, eventually, listeningPort, startCli } from '../support/cli-process.ts';
 import {
   fileSha256,
   getJob,
@@ -49,9 +48,10 @@ async function startNode(
   name: string,
   shared: { storeUrl: string; apiToken: string; gw1Token: string },
 ): Promise<CloudHandle> {
-  const port = await freePort();
   const file = writeYaml(dir, `${name}.yaml`, {
-    listen: { host: '127.0.0.1', port },
+    // Port 0, read back from the log, as startCloud does: a freePort() one could be taken by
+    // another process before the node binds it.
+    listen: { host: '127.0.0.1', port: 0 },
     api: { token: shared.apiToken },
     gateways: [{ id: 'gw1', token: shared.gw1Token }],
     store: { url: shared.storeUrl, maxConnections: 4 },
@@ -61,7 +61,7 @@ async function startNode(
     log: { level: 'debug' },
   });
   const proc = startCli(['cloud', '--config', file], { MFPGW_NATS_TOKEN: nats.token });
-  await proc.waitFor((l) => l.msg === 'cloud listening', 20_000, `node ${name} to listen`);
+  const port = await listeningPort(proc, 'cloud listening');
   const base = `http://127.0.0.1:${port}`;
   return {
     proc,
