@@ -4,8 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildBundle, bundleVersions, parseBundleArgs } from '../../board/bundle/build-bundle.ts';
 import { type CloudHandle, scratchDir, startCloud, writeYaml } from '../support/chain.ts';
-import { eventually } from '../support/cli-process.ts';
-import { freePort } from '../support/free-port.ts';
+import { eventually, followCli, listeningPort } from '../support/cli-process.ts';
 import { makeRootfs, runScript } from './rootfs.ts';
 
 /** What a bare board offers: no Node, no repo, no npm on the PATH. */
@@ -61,32 +60,32 @@ describe('npm run bundle', () => {
 
     // The daemon from the bundle, against the test cloud, until its push lines are up.
     cloud = await startCloud(scratch.dir);
-    const statusPort = await freePort();
     const config = writeYaml(scratch.dir, 'gateway.yaml', {
       gateway: { id: 'gw1', domain: 'a.test.example.co.jp', stateDir: join(scratch.dir, 'state') },
       cloud: { url: `ws://127.0.0.1:${cloud.port}/push`, token: cloud.gatewayToken, stagger: '300ms' },
-      status: { listen: { host: '127.0.0.1', port: statusPort }, auth: 'none' },
+      // Port 0, read back from the log: a port reserved with freePort() is free again until the
+      // daemon binds it, and on a busy CI machine another process's bind can take it.
+      status: { listen: { host: '127.0.0.1', port: 0 }, auth: 'none' },
     });
-    let stderr = '';
-    const daemon = spawn(join(app, 'bin/mfp-gateway'), ['run', '--config', config], {
-      cwd: unpacked,
-      env: { ...BARE_ENV, MFPGW_BOOT_CONFIG: join(scratch.dir, 'no-boot-config.yaml') },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    running.push(daemon);
-    daemon.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
+    const daemon = followCli(
+      spawn(join(app, 'bin/mfp-gateway'), ['run', '--config', config], {
+        cwd: unpacked,
+        env: { ...BARE_ENV, MFPGW_BOOT_CONFIG: join(scratch.dir, 'no-boot-config.yaml') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    running.push(daemon.child);
     const api = cloud.api.bind(cloud);
     const state = await eventually(
       async () => (await api<{ connections: { role: string }[] }>('/api/v1/gateways/gw1')).body,
-      (s) => s.connections.filter((c) => c.role === 'push').length === 2 || daemon.exitCode !== null,
+      (s) => s.connections.filter((c) => c.role === 'push').length === 2 || daemon.child.exitCode !== null,
       30_000,
       'both push lines of the bundled daemon',
     );
-    expect(daemon.exitCode, stderr).toBeNull();
+    expect(daemon.child.exitCode, daemon.stderr()).toBeNull();
     expect(state.connections.filter((c) => c.role === 'push')).toHaveLength(2);
     // The status page from the bundled app: its page, its own and uPlot's files, its metrics.
+    const statusPort = await listeningPort(daemon, 'status page listening');
     const page = (path: string) => fetch(`http://127.0.0.1:${statusPort}${path}`);
     const index = await page('/');
     expect(index.status).toBe(200);
@@ -98,9 +97,7 @@ describe('npm run bundle', () => {
     expect(await (await page('/assets/app.js')).text()).not.toMatch(/\bfrom\s*["']\.\//);
     expect((await page('/assets/live.js')).status).toBe(404);
     expect(await (await page('/metrics')).text()).toMatch(/^mfpgw_/m);
-    const exited = new Promise((resolve) => daemon.once('exit', resolve));
-    daemon.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await daemon.stop()).toBe(0);
 
     // The same bundle installs into an image tree, and runs from there.
     const root = join(scratch.dir, 'root');

@@ -36,6 +36,11 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, launch: Cl
     stdio: [launch.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   child.stdin?.end(launch.input);
+  return followCli(child);
+}
+
+/** Follows an `mfp-gateway` started with its stdout and stderr piped: parses its log lines, reaps it at exit. */
+export function followCli(child: ChildProcess): CliProcess {
   reapOnExit(child);
   const lines: LogLine[] = [];
   const waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
