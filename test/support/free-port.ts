@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
  *
  * The port is released before this resolves, so another process may grab it before the
  * caller binds it: callers that hand the port to a child process should retry on
- * "address in use".
+ * "address in use", or better give it port 0 and read the port it got (listeningPort()).
  */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
