@@ -183,7 +183,9 @@ export class LpdDriver implements DeviceDriver {
     const { host, clock } = this.options;
     const port = this.options.port ?? 515;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port, signal });
+      // No Nagle: a job ends with write-write-read twice (document then NUL, control file then
+      // NUL), and each NUL would wait for lpd's delayed ACK (~40 ms; lpd-driver.test.ts).
+      const socket = connect({ host, port, signal, noDelay: true });
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
       socket.once('error', (err) =>

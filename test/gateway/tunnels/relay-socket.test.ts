@@ -13,9 +13,9 @@ vi.mock('node:net', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:net')>();
   return {
     ...real,
-    connect: (options: net.NetConnectOpts) => {
-      asked.push(options);
-      return real.connect(options);
+    connect: (...args: Parameters<typeof real.connect>) => {
+      if (typeof args[0] === 'object') asked.push(args[0] as net.NetConnectOpts);
+      return (real.connect as (...a: unknown[]) => net.Socket)(...args);
     },
   };
 });
