@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type NetConnectOpts, type Server, type Socket } from 'node:net';
+import { createServer, type NetConnectOpts, type Server } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SystemClock } from '../../../src/clock/system-clock.ts';
@@ -13,16 +13,9 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 // The real node:net, with the options of every connect() the driver asks for recorded.
 const asked = vi.hoisted(() => [] as NetConnectOpts[]);
-vi.mock('node:net', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:net')>();
-  return {
-    ...real,
-    connect: (...args: Parameters<typeof real.connect>) => {
-      if (typeof args[0] === 'object') asked.push(args[0] as NetConnectOpts);
-      return (real.connect as (...a: unknown[]) => Socket)(...args);
-    },
-  };
-});
+vi.mock('node:net', async (importOriginal) =>
+  (await import('../../support/connect-recorder.ts')).recordingConnect(await importOriginal(), asked),
+);
 const clock = new SystemClock();
 
 describe('LPD control file', () => {

@@ -9,16 +9,9 @@ import { wsMuxPair } from '../../tunnel/ws-pair.ts';
 
 // The real node:net, with the options of every connect() the code under test asks for recorded.
 const asked = vi.hoisted(() => [] as net.NetConnectOpts[]);
-vi.mock('node:net', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:net')>();
-  return {
-    ...real,
-    connect: (...args: Parameters<typeof real.connect>) => {
-      if (typeof args[0] === 'object') asked.push(args[0] as net.NetConnectOpts);
-      return (real.connect as (...a: unknown[]) => net.Socket)(...args);
-    },
-  };
-});
+vi.mock('node:net', async (importOriginal) =>
+  (await import('../../support/connect-recorder.ts')).recordingConnect(await importOriginal(), asked),
+);
 
 const closers: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
