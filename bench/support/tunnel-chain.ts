@@ -8,7 +8,7 @@ import { parseCloudConfig } from '../../src/config/cloud-config.ts';
 import { silentLogger } from '../../src/log/logger.ts';
 import { INITIAL_WINDOW } from '../../src/protocol/tunnel/frame-types.ts';
 import { scratchDir, secret, startGatewayProcess } from '../../test/support/chain.ts';
-import { freePort } from '../../test/support/free-port.ts';
+import { listeningPort } from '../../test/support/cli-process.ts';
 import type { shippedGateway } from './shipped-gateway.ts';
 
 export interface TunnelChainOptions {
@@ -26,7 +26,6 @@ export async function startTunnelChain(
   const { dir, cleanup } = scratchDir('bench-tunnel');
   process.once('exit', cleanup);
   const gatewayToken = secret();
-  const statusPort = await freePort();
   const cloud = await startCloudServer(
     parseCloudConfig({
       listen: { host: '127.0.0.1', port: 0 },
@@ -44,7 +43,8 @@ export async function startTunnelChain(
       // The shipped keep-alive timings, not the test helper's 1 s answer timeout: with 100
       // streams filling the line on a loaded machine an answer can take longer than that.
       keepalive: {},
-      status: { listen: { host: '127.0.0.1', port: statusPort }, metrics: 'open' },
+      // Port 0, read back from the log: a freePort() one could be taken before the gateway binds it.
+      status: { listen: { host: '127.0.0.1', port: 0 }, metrics: 'open' },
       tunnels: {
         allow: [{ cidr: '127.0.0.1/32', ports }],
         allowLocal: true,
@@ -63,6 +63,7 @@ export async function startTunnelChain(
     cleanup();
   };
   try {
+    const statusPort = await listeningPort(gateway, 'status page listening');
     await gateway.waitFor((l) => l.msg === 'line open' && l.line === 'line-1', 20_000, 'both push lines up');
     const line = cloud.push.directory.lines('gw1', 'push').find((l) => l.tunnels);
     if (!line?.tunnels) throw new Error('the gateway is connected but no push line carries tunnels');
