@@ -9,7 +9,7 @@
  * comparison view, whose "objects allocated between" and retainers say who holds what grew.
  */
 import { writeFileSync } from 'node:fs';
-import { benchArgs } from './support/bench-args.ts';
+import { benchArgs, refuseArgs } from './support/bench-args.ts';
 import { censusGrowth, heapCensus } from './support/heap-census.ts';
 import { openInspector } from './support/inspector.ts';
 
@@ -19,7 +19,7 @@ const args = benchArgs(import.meta.url, {
   top: { type: 'string', default: '30' },
   save: { type: 'string' },
 });
-if (!args.port) throw new Error('--port: the inspector port of the process to watch');
+if (!args.port) refuseArgs(import.meta.url, '--port: the inspector port of the process to watch');
 const [target] = (await (await fetch(`http://127.0.0.1:${args.port}/json/list`)).json()) as {
   webSocketDebuggerUrl: string;
 }[];

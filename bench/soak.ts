@@ -48,9 +48,9 @@ import { startCloudServer } from '../src/cloud/cloud-server.ts';
 import { parseCloudConfig } from '../src/config/cloud-config.ts';
 import { silentLogger } from '../src/log/logger.ts';
 import { scratchDir, secret, startGatewayProcess } from '../test/support/chain.ts';
-import { freePort } from '../test/support/free-port.ts';
+import { listeningPort } from '../test/support/cli-process.ts';
 import { startSimMfp } from '../test/support/jobs.ts';
-import { benchArgs } from './support/bench-args.ts';
+import { benchArgs, refuseArgs } from './support/bench-args.ts';
 import { receipt, startByteSink } from './support/byte-sink.ts';
 import { type InspectorSession, inspectorUrl, openInspector } from './support/inspector.ts';
 import { type PrivateParts, privateParts } from './support/memory-map.ts';
@@ -96,14 +96,18 @@ const minutes = Number(args.minutes);
 const warmupMinutes = Number(args['warmup-minutes'] ?? Math.min(30, Math.floor(minutes / 2)));
 const maxSlopeMBPerHour = Number(args['max-slope-mb-per-hour']);
 const rate = Number(args.rate);
-if (!Number.isInteger(rate) || rate < 1) throw new Error('--rate must be a whole number, 1 or more');
+if (!Number.isInteger(rate) || rate < 1)
+  refuseArgs(import.meta.url, '--rate must be a whole number, 1 or more');
 const ACTIVITIES = ['push', 'tunnels', 'jobs'] as const;
 if (args.only !== undefined && !(ACTIVITIES as readonly string[]).includes(args.only)) {
-  throw new Error(`--only must be one of ${ACTIVITIES.join(', ')}`);
+  refuseArgs(import.meta.url, `--only must be one of ${ACTIVITIES.join(', ')}`);
 }
 const runs = (activity: (typeof ACTIVITIES)[number]) => args.only === undefined || args.only === activity;
 if (!(minutes >= 3) || !(warmupMinutes >= 0) || minutes - warmupMinutes < 2) {
-  throw new Error('--minutes must be at least 3 and leave at least 2 minutes after --warmup-minutes');
+  refuseArgs(
+    import.meta.url,
+    '--minutes must be at least 3 and leave at least 2 minutes after --warmup-minutes',
+  );
 }
 
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
@@ -220,7 +224,6 @@ async function main(): Promise<number> {
   const mfp = await startSimMfp(join(dir, 'spool'));
   const apiToken = secret();
   const gatewayToken = secret();
-  const statusPort = await freePort();
   const cloud = await startCloudServer(
     parseCloudConfig({
       listen: { host: '127.0.0.1', port: 0 },
@@ -238,7 +241,8 @@ async function main(): Promise<number> {
     { url: `ws://127.0.0.1:${cloud.port}/push`, token: gatewayToken },
     {
       log: { level: 'info' },
-      status: { listen: { host: '127.0.0.1', port: statusPort }, metrics: 'open' },
+      // Port 0, read back from the log: a freePort() one could be taken before the gateway binds it.
+      status: { listen: { host: '127.0.0.1', port: 0 }, metrics: 'open' },
       // The shipped keep-alive timings (not the test helper's short answer timeout).
       keepalive: {},
       devices: [{ id: 'mfp', driver: 'pjl', host: '127.0.0.1', port: mfp.port }],
@@ -261,6 +265,7 @@ async function main(): Promise<number> {
     cleanup();
   };
   try {
+    const statusPort = await listeningPort(gateway, 'status page listening');
     await gateway.waitFor((l) => l.msg === 'line open' && l.line === 'line-1', 20_000, 'both push lines up');
     const pid = gateway.child.pid as number;
     const url = inspectorUrl(gateway.stderr());

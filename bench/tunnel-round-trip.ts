@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { percentile } from './cloud/stats.ts';
-import { benchArgs } from './support/bench-args.ts';
+import { benchArgs, refuseArgs } from './support/bench-args.ts';
 import { shippedGateway } from './support/shipped-gateway.ts';
 import { startTunnelChain } from './support/tunnel-chain.ts';
 
@@ -39,8 +39,9 @@ const args = benchArgs(import.meta.url, {
 const exchanges = Number(args.exchanges);
 const opens = Number(args.opens);
 if (!(Number.isInteger(exchanges) && exchanges >= 10))
-  throw new Error('--exchanges must be a whole number ≥ 10');
-if (!(Number.isInteger(opens) && opens >= 1)) throw new Error('--opens must be a whole number ≥ 1');
+  refuseArgs(import.meta.url, '--exchanges must be a whole number ≥ 10');
+if (!(Number.isInteger(opens) && opens >= 1))
+  refuseArgs(import.meta.url, '--opens must be a whole number ≥ 1');
 
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 const turn = () => new Promise((resolve) => setImmediate(resolve));

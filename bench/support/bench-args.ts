@@ -2,7 +2,8 @@
  * Command-line options of a benchmark script, as `node:util`'s parseArgs reads them, plus
  * `--help` (`-h`): the script's own leading doc comment, which says what it measures and which
  * options it takes, so the help cannot drift from the text beside the code. An unknown option or
- * a missing value ends the script with a one-line error and exit status 2, not a stack trace.
+ * a missing value ends the script with a one-line error and exit status 2, not a stack trace;
+ * so does a value the script cannot use (`refuseArgs`).
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -32,7 +33,7 @@ export function benchArgs<const O extends Options>(
   argv: string[] = process.argv.slice(2),
 ) {
   const script = fileURLToPath(scriptUrl);
-  const name = `bench/${basename(script)}`;
+  const name = benchName(scriptUrl);
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(`${name}\n\n${leadingDocComment(readFileSync(script, 'utf8'))}`);
     process.exit(0);
@@ -41,8 +42,18 @@ export function benchArgs<const O extends Options>(
   try {
     parsed = parseArgs({ options, args: argv, strict: true });
   } catch (error) {
-    console.error(`${name}: ${(error as Error).message}\n(${name} --help says what it takes)`);
-    process.exit(2);
+    refuseArgs(scriptUrl, (error as Error).message);
   }
   return parsed.values;
+}
+
+/** Ends the script at `scriptUrl` for an option value it cannot use: one line, exit status 2. */
+export function refuseArgs(scriptUrl: string, problem: string): never {
+  const name = benchName(scriptUrl);
+  console.error(`${name}: ${problem}\n(${name} --help says what it takes)`);
+  process.exit(2);
+}
+
+function benchName(scriptUrl: string): string {
+  return `bench/${basename(fileURLToPath(scriptUrl))}`;
 }

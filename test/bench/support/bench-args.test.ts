@@ -37,3 +37,16 @@ describe('every benchmark script', () => {
     expect(result.stderr).not.toContain('    at ');
   });
 });
+
+describe('a value a benchmark cannot use', () => {
+  it.each([
+    ['soak.ts', ['--minutes', '2'], '--minutes must be at least 3'],
+    ['soak.ts', ['--only', 'everything'], '--only must be one of push, tunnels, jobs'],
+    ['tunnel-round-trip.ts', ['--exchanges', '3'], '--exchanges must be a whole number ≥ 10'],
+  ])('%s %j is refused in one line, with exit status 2', (script, args, problem) => {
+    const result = run(script, ...args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`bench/${script}: ${problem}`);
+    expect(result.stderr).not.toContain('    at ');
+  });
+});
