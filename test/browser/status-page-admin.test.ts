@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock/system-clock.ts';
 import { ConfigError } from '../../src/config/config-error.ts';
@@ -174,6 +174,42 @@ describe('the status page for an admin, in Chromium', () => {
       await page.locator('#keepalive .term', { hasText: 'Longest idle that worked' }).getAttribute('title'),
     ).toMatch(/^L, the lower bound/);
     await page.locator('#overview').screenshot({ path: artifact('status-probe-drops.png') });
+  }, 60_000);
+
+  it('says "live" only once it shows the gateway’s state, not when its socket opens', async () => {
+    const t = await startTestPage(systemClock, { auth: 'none' }, defer, { settings: settings() });
+    t.link.set({ lines: [line('line-0', 'open')] });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    defer(() => page.close());
+    // The live socket goes through a route that holds what the gateway sends until released.
+    const held: (string | Buffer)[] = [];
+    let holding = true;
+    let toPage: WebSocketRoute | undefined;
+    let snapshotHeld: () => void = () => {};
+    const firstHeld = new Promise<void>((resolve) => {
+      snapshotHeld = resolve;
+    });
+    await page.routeWebSocket(/\/api\/live$/, (socket) => {
+      toPage = socket;
+      const server = socket.connectToServer();
+      server.onMessage((message) => {
+        if (!holding) return socket.send(message);
+        held.push(message);
+        snapshotHeld();
+      });
+    });
+    await page.goto(`${t.url}/`);
+    await firstHeld;
+    // Open, the snapshot on its way: the page says so and claims nothing.
+    await page.locator('#live.warn', { hasText: 'loading…' }).waitFor();
+    expect(await page.locator('#host-facts').innerText()).toBe('');
+
+    holding = false;
+    for (const message of held.splice(0)) toPage?.send(message);
+    await page.locator('#live.ok').waitFor();
+    // Read at once, no waiting: by the time the page says "live" it shows the state.
+    expect(await page.locator('#host-facts').innerText()).toMatch(/Memory\s+[\d.]+ MB used by the gateway/);
+    expect(await page.locator('#lines tr[data-line="line-0"]').getAttribute('data-state')).toBe('open');
   }, 60_000);
 
   it('shows empty states, settings in the file’s units, and fits a phone', async () => {

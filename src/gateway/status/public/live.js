@@ -48,6 +48,8 @@ function apply(message, render) {
     state = message.status;
     setServerNow(state.gateway.now);
     render.all(state);
+    // "live" once the page shows the gateway's state, not as soon as the socket opens.
+    setLive('live', 'ok');
     return;
   }
   if (message.type !== 'patch' || !state) return;
@@ -81,7 +83,7 @@ export function connect(render) {
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/live`);
   ws.onopen = () => {
     retryMs = 1000;
-    setLive('live', 'ok');
+    setLive('loading…', 'warn');
   };
   ws.onmessage = (event) => apply(/** @type {LiveMessage} */ (JSON.parse(event.data)), render);
   ws.onclose = async () => {
