@@ -5,12 +5,9 @@
  */
 import { afterEach, beforeEach } from 'vitest';
 import WebSocket from 'ws';
-import { type CloudServer, startCloudServer } from '../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../src/config/cloud-config.ts';
-import { silentLogger } from '../../src/log/logger.ts';
+import type { CloudServer } from '../../src/cloud/cloud-server.ts';
+import { API_TOKEN, GATEWAY_TOKEN, startTestCloud } from './test-cloud.ts';
 
-export const GATEWAY_TOKEN = 't'.repeat(32);
-export const API_TOKEN = 'a'.repeat(32);
 /** The headers of a push line of gw1. */
 export const GW1_AUTH = { authorization: `Bearer ${GATEWAY_TOKEN}`, 'x-mfp-gateway': 'gw1' };
 
@@ -35,16 +32,10 @@ export function cloudPerTest(options: CloudPerTestOptions = {}): CloudPerTest {
   let current: CloudServer | undefined;
   const sockets: WebSocket[] = [];
   beforeEach(async () => {
-    current = await startCloudServer(
-      parseCloudConfig({
-        listen: { host: '127.0.0.1', port: 0 },
-        api: { token: API_TOKEN },
-        gateways: [{ id: 'gw1', token: GATEWAY_TOKEN, ...options.gw1 }],
-        store: { path: ':memory:' },
-        ...options.config,
-      }),
-      { logger: silentLogger() },
-    );
+    current = await startTestCloud({
+      gateways: [{ id: 'gw1', token: GATEWAY_TOKEN, ...options.gw1 }],
+      ...options.config,
+    });
   });
   afterEach(async () => {
     for (const ws of sockets.splice(0)) ws.terminate();

@@ -11,7 +11,8 @@ import {
 import { JsonLineChannel } from '../../../src/tunnel/json-line-channel.ts';
 import { TunnelMux } from '../../../src/tunnel/tunnel-mux.ts';
 import { wsTunnelTransport } from '../../../src/tunnel/ws-transport.ts';
-import { API_TOKEN, cloudPerTest } from '../../support/cloud-per-test.ts';
+import { cloudPerTest } from '../../support/cloud-per-test.ts';
+import { API_TOKEN } from '../../support/test-cloud.ts';
 
 const site = cloudPerTest({ config: { push: { ackTimeout: '300ms', deadline: '1500ms' } } });
 

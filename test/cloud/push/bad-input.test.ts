@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MAX_PUSHES_IN_FLIGHT } from '../../../src/cloud/api/http-api.ts';
-import { API_TOKEN, cloudPerTest, GW1_AUTH } from '../../support/cloud-per-test.ts';
+import { cloudPerTest, GW1_AUTH } from '../../support/cloud-per-test.ts';
 import { nextMessage, rawHello } from '../../support/raw-gateway.ts';
+import { API_TOKEN } from '../../support/test-cloud.ts';
 
 const site = cloudPerTest({ config: { push: { ackTimeout: '5s', deadline: '5s' } } });
 
