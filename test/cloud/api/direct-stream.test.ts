@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
+import type { CloudServer } from '../../../src/cloud/cloud-server.ts';
+import { startTestCloud } from '../../support/test-cloud.ts';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const token = 'direct-token-0123456789';
@@ -20,16 +19,7 @@ let jobId: string;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mfpgw-direct-stream-'));
-  cloud = await startCloudServer(
-    parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      api: { token: 'a'.repeat(32) },
-      gateways: [{ id: 'gw1', token: 't'.repeat(32) }],
-      store: { path: ':memory:' },
-      jobs: { spoolDir: join(dir, 'jobs') },
-    }),
-    { logger: silentLogger() },
-  );
+  cloud = await startTestCloud({ jobs: { spoolDir: join(dir, 'jobs') } });
   const { job } = await cloud.jobs.submit(
     {
       type: 'print',

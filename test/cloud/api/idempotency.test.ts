@@ -3,12 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
+import type { CloudServer } from '../../../src/cloud/cloud-server.ts';
 import { storeBackends } from '../../support/cloud-stores.ts';
-
-const apiToken = 'a'.repeat(32);
+import { API_TOKEN, GATEWAY_TOKEN, startTestCloud } from '../../support/test-cloud.ts';
 
 // Issue 13.4: keys were global and not tied to the request; a reuse returned the first job and
 // dropped the second document silently.
@@ -18,19 +15,14 @@ describe.each(storeBackends())('idempotency keys on $name', ({ fresh }) => {
 
   const start = async () => {
     dir = await mkdtemp(join(tmpdir(), 'mfpgw-idempotency-'));
-    cloud = await startCloudServer(
-      parseCloudConfig({
-        listen: { host: '127.0.0.1', port: 0 },
-        api: { token: apiToken },
-        gateways: [
-          { id: 'gw1', token: 't'.repeat(32) },
-          { id: 'gw2', token: 'u'.repeat(32) },
-        ],
-        store: await fresh(),
-        jobs: { spoolDir: join(dir, 'jobs') },
-      }),
-      { logger: silentLogger() },
-    );
+    cloud = await startTestCloud({
+      gateways: [
+        { id: 'gw1', token: GATEWAY_TOKEN },
+        { id: 'gw2', token: 'u'.repeat(32) },
+      ],
+      store: await fresh(),
+      jobs: { spoolDir: join(dir, 'jobs') },
+    });
   };
 
   afterEach(async () => {
@@ -42,7 +34,7 @@ describe.each(storeBackends())('idempotency keys on $name', ({ fresh }) => {
     const res = await fetch(`${cloud.url}/api/v1/jobs?gateway=${gateway}&device=${device}&type=print`, {
       method: 'POST',
       headers: {
-        authorization: `Bearer ${apiToken}`,
+        authorization: `Bearer ${API_TOKEN}`,
         'content-type': 'application/pdf',
         'idempotency-key': key,
       },

@@ -1,24 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUBLIC_ROUTES } from '../../../src/cloud/api/api-auth.ts';
-import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
+import type { CloudServer } from '../../../src/cloud/cloud-server.ts';
 import { RawHttpConnection } from '../../support/raw-http.ts';
+import { API_TOKEN, startTestCloud } from '../../support/test-cloud.ts';
 
-const apiToken = 'a'.repeat(32);
 let cloud: CloudServer;
 let conn: RawHttpConnection;
 
 beforeAll(async () => {
-  cloud = await startCloudServer(
-    parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      api: { token: apiToken },
-      gateways: [{ id: 'gw1', token: 't'.repeat(32) }],
-      store: { path: ':memory:' },
-    }),
-    { logger: silentLogger() },
-  );
+  cloud = await startTestCloud();
 });
 afterAll(async () => {
   conn?.destroy();
@@ -40,7 +30,7 @@ async function send(line: string, headers: string[] = [], body = ''): Promise<nu
   return answer.status;
 }
 
-const bearer = `Authorization: Bearer ${apiToken}`;
+const bearer = `Authorization: Bearer ${API_TOKEN}`;
 
 // Issue 13.1: the check looked at the raw target, Fastify routes other spellings of the same path.
 describe('the cloud API token is checked on the matched route', () => {
@@ -64,7 +54,7 @@ describe('the cloud API token is checked on the matched route', () => {
     expect(await send(line, ['Authorization: Bearer wrong-token-0123456789'])).toBe(401);
     expect(await send(line, ['Authorization: Bearer '])).toBe(401);
     expect(
-      await send(line, [`Authorization: Basic ${Buffer.from(`x:${apiToken}`).toString('base64')}`]),
+      await send(line, [`Authorization: Basic ${Buffer.from(`x:${API_TOKEN}`).toString('base64')}`]),
     ).toBe(401);
   });
 

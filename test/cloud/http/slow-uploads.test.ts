@@ -5,28 +5,20 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
 import { UPLOAD_RETRY_AFTER_S } from '../../../src/cloud/api/jobs-api.ts';
-import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
+import type { CloudServer } from '../../../src/cloud/cloud-server.ts';
 import { RawHttpConnection } from '../../support/raw-http.ts';
+import { API_TOKEN, startTestCloud } from '../../support/test-cloud.ts';
 
-const apiToken = 'a'.repeat(32);
 let dir: string;
 let cloud: CloudServer;
 const open: RawHttpConnection[] = [];
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mfpgw-slow-uploads-'));
-  cloud = await startCloudServer(
-    parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0, idleTimeout: '1s', minBodyRate: 100 },
-      api: { token: apiToken },
-      gateways: [{ id: 'gw1', token: 't'.repeat(32) }],
-      store: { path: ':memory:' },
-      jobs: { spoolDir: join(dir, 'jobs'), maxUploads: 2 },
-    }),
-    { logger: silentLogger() },
-  );
+  cloud = await startTestCloud({
+    listen: { idleTimeout: '1s', minBodyRate: 100 },
+    jobs: { spoolDir: join(dir, 'jobs'), maxUploads: 2 },
+  });
 });
 
 afterEach(async () => {
@@ -40,7 +32,7 @@ function uploadHead(size: number): string {
   return [
     'POST /api/v1/jobs?gateway=gw1&device=mfp&type=print HTTP/1.1',
     'Host: cloud',
-    `Authorization: Bearer ${apiToken}`,
+    `Authorization: Bearer ${API_TOKEN}`,
     'Content-Type: application/pdf',
     `Content-Length: ${size}`,
     '',
@@ -117,15 +109,9 @@ describe('uploads below the pace (listen.minBodyRate)', () => {
   beforeEach(async () => {
     pacedDir = await mkdtemp(join(tmpdir(), 'mfpgw-paced-uploads-'));
     clock = new ManualClock();
-    paced = await startCloudServer(
-      parseCloudConfig({
-        listen: { host: '127.0.0.1', port: 0, idleTimeout: '1m', minBodyRate: 100 },
-        api: { token: apiToken },
-        gateways: [{ id: 'gw1', token: 't'.repeat(32) }],
-        store: { path: ':memory:' },
-        jobs: { spoolDir: join(pacedDir, 'jobs') },
-      }),
-      { logger: silentLogger(), clock },
+    paced = await startTestCloud(
+      { listen: { idleTimeout: '1m', minBodyRate: 100 }, jobs: { spoolDir: join(pacedDir, 'jobs') } },
+      { clock },
     );
   });
 
