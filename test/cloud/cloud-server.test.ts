@@ -1,10 +1,8 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { startCloudServer } from '../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../src/config/cloud-config.ts';
-import { silentLogger } from '../../src/log/logger.ts';
 import { freePort } from '../support/free-port.ts';
 import { deferredTeardown } from '../support/teardown.ts';
+import { startTestCloud } from '../support/test-cloud.ts';
 
 const defer = deferredTeardown();
 
@@ -25,16 +23,10 @@ describe('startCloudServer', () => {
     const address = taken.address();
     if (address === null || typeof address === 'string') throw new Error('no port');
     const brokerPort = await freePort();
-    const starting = startCloudServer(
-      parseCloudConfig({
-        listen: { host: '127.0.0.1', port: address.port },
-        api: { token: 'a'.repeat(32) },
-        gateways: [{ id: 'gw1', token: 't'.repeat(32) }],
-        store: { path: ':memory:' },
-        mqtt: { embedded: true, listen: { host: '127.0.0.1', port: brokerPort } },
-      }),
-      { logger: silentLogger() },
-    );
+    const starting = startTestCloud({
+      listen: { port: address.port },
+      mqtt: { embedded: true, listen: { host: '127.0.0.1', port: brokerPort } },
+    });
     await expect(starting).rejects.toMatchObject({ code: 'EADDRINUSE' });
     expect(await canListen(brokerPort)).toBe(true);
   });

@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
+import type { CloudServer } from '../../../src/cloud/cloud-server.ts';
 import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
 import { nextMessage, rawHello } from '../../support/raw-gateway.ts';
+import { API_TOKEN, startTestCloud } from '../../support/test-cloud.ts';
 
-const apiToken = 'a'.repeat(32);
 const tokens = { gw1: '1'.repeat(32), gw2: '2'.repeat(32), gw3: '3'.repeat(32) };
 let cloud: CloudServer | undefined;
 const opened: WebSocket[] = [];
@@ -15,15 +14,10 @@ afterEach(async () => {
 });
 
 async function start(trustedProxies: string[]): Promise<CloudServer> {
-  cloud = await startCloudServer(
-    parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0, trustedProxies },
-      api: { token: apiToken },
-      gateways: Object.entries(tokens).map(([id, token]) => ({ id, token })),
-      store: { path: ':memory:' },
-    }),
-    { logger: silentLogger() },
-  );
+  cloud = await startTestCloud({
+    listen: { trustedProxies },
+    gateways: Object.entries(tokens).map(([id, token]) => ({ id, token })),
+  });
   return cloud;
 }
 
@@ -45,7 +39,7 @@ async function line(gatewayId: keyof typeof tokens, forwardedFor: string): Promi
 
 async function site(gatewayId: string): Promise<{ site: string; egress: string | null }> {
   const res = await fetch(`http://127.0.0.1:${cloud?.port}/api/v1/gateways/${gatewayId}`, {
-    headers: { authorization: `Bearer ${apiToken}` },
+    headers: { authorization: `Bearer ${API_TOKEN}` },
   });
   const body = (await res.json()) as { site: string; connections: { egressAddress: string | null }[] };
   return { site: body.site, egress: body.connections[0]?.egressAddress ?? null };
@@ -74,7 +68,7 @@ describe('the egress address behind a load balancer (issue 18 item 7)', () => {
     expect(() =>
       parseCloudConfig({
         listen: { trustedProxies: ['balancer.example'] },
-        api: { token: apiToken },
+        api: { token: API_TOKEN },
         store: { path: ':memory:' },
       }),
     ).toThrow(/CIDR/);

@@ -1,12 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
+import type { CloudServer } from '../../../src/cloud/cloud-server.ts';
 import { storeBackends } from '../../support/cloud-stores.ts';
 import { nextMessage, rawHello } from '../../support/raw-gateway.ts';
+import { GATEWAY_TOKEN, startTestCloud } from '../../support/test-cloud.ts';
 
-const token = 't'.repeat(32);
 let cloud: CloudServer | undefined;
 afterEach(async () => {
   await cloud?.stop();
@@ -15,17 +13,9 @@ afterEach(async () => {
 
 describe.each(storeBackends())('lines a hello reports lost, on $name', ({ fresh }) => {
   it('dates a loss reported a fractional number of ms ago to the whole ms, and welcomes the line', async () => {
-    cloud = await startCloudServer(
-      parseCloudConfig({
-        listen: { host: '127.0.0.1', port: 0 },
-        api: { token: 'a'.repeat(32) },
-        gateways: [{ id: 'gw1', token }],
-        store: await fresh(),
-      }),
-      { logger: silentLogger() },
-    );
+    cloud = await startTestCloud({ store: await fresh() });
     const ws = new WebSocket(`ws://127.0.0.1:${cloud.port}/push`, {
-      headers: { authorization: `Bearer ${token}`, 'x-mfp-gateway': 'gw1' },
+      headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, 'x-mfp-gateway': 'gw1' },
     });
     await new Promise((r) => ws.once('open', r));
     // A line the cloud cannot accept is closed (1011) without a welcome.

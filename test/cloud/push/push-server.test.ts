@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
-import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
+import type { CloudServer } from '../../../src/cloud/cloud-server.ts';
 import { nextMessage, rawHello } from '../../support/raw-gateway.ts';
+import { startTestCloud } from '../../support/test-cloud.ts';
 
 // PushServer's own decisions on the manual clock: the cloud runs in this process, its timers on
 // the test's clock, and raw WebSocket peers play the gateway.
@@ -21,16 +20,7 @@ async function start(
   keepalive: Record<string, unknown> = {},
 ): Promise<{ cloud: CloudServer; clock: ManualClock }> {
   const clock = new ManualClock();
-  cloud = await startCloudServer(
-    parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      api: { token: 'a'.repeat(32) },
-      gateways: [{ id: 'gw1', token: TOKEN }],
-      store: { path: ':memory:' },
-      keepalive,
-    }),
-    { logger: silentLogger(), clock },
-  );
+  cloud = await startTestCloud({ gateways: [{ id: 'gw1', token: TOKEN }], keepalive }, { clock });
   return { cloud, clock };
 }
 
