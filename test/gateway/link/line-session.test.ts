@@ -1,35 +1,24 @@
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { SystemClock } from '../../../src/clock/system-clock.ts';
-import { startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
 import { LineSession } from '../../../src/gateway/link/line-session.ts';
 import { lineHeaders } from '../../../src/gateway/link/line-supervisor.ts';
-import { silentLogger } from '../../../src/log/logger.ts';
 import type { Hello } from '../../../src/protocol/messages.ts';
 import { rawHello } from '../../support/raw-gateway.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
+import { GATEWAY_TOKEN, startTestCloud } from '../../support/test-cloud.ts';
 
 const defer = deferredTeardown();
-const TOKEN = 't'.repeat(32);
 
 describe("a gateway line session's tunnels", () => {
   it('carry a tunnel the cloud opens, byte-exact, with one message listener on the socket', async () => {
     const clock = new SystemClock();
-    const cloud = await startCloudServer(
-      parseCloudConfig({
-        listen: { host: '127.0.0.1', port: 0 },
-        api: { token: 'a'.repeat(32) },
-        gateways: [{ id: 'gw1', token: TOKEN }],
-        store: { path: ':memory:' },
-      }),
-      { logger: silentLogger(), clock },
-    );
+    const cloud = await startTestCloud({}, { clock });
     defer(() => cloud.stop());
     let tunnelFrames = 0;
     const session = new LineSession({
       url: `${cloud.url.replace('http', 'ws')}/push`,
-      headers: lineHeaders('gw1', TOKEN),
+      headers: lineHeaders('gw1', GATEWAY_TOKEN),
       clock,
       hello: rawHello as Hello,
       openTimeoutMs: 5000,

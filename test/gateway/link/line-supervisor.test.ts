@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../../src/clock/manual-clock.ts';
-import { type CloudServer, startCloudServer } from '../../../src/cloud/cloud-server.ts';
+import type { CloudServer } from '../../../src/cloud/cloud-server.ts';
 import { PROBE_LINES } from '../../../src/cloud/learning/learning-config.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
 import { SLOW_START } from '../../../src/config/keepalive-defaults.ts';
 import { ClockWatch } from '../../../src/gateway/clock-watch/clock-watch.ts';
 import type { SlowStart } from '../../../src/gateway/keepalive/keepalive-manager.ts';
 import { LineSupervisor, probeLineId } from '../../../src/gateway/link/line-supervisor.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
+import { GATEWAY_TOKEN, startTestCloud } from '../../support/test-cloud.ts';
 
 const defer = deferredTeardown();
-const TOKEN = 't'.repeat(32);
 const NORMAL = { name: 'normal', minIntervalMs: 0, changeThresholdMs: 0 };
 
 /**
@@ -29,20 +28,12 @@ async function setUp(
     watch.start();
     defer(() => watch.stop());
   }
-  const cloud: CloudServer = await startCloudServer(
-    parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      api: { token: 'a'.repeat(32) },
-      gateways: [{ id: 'gw1', token: TOKEN }],
-      store: { path: ':memory:' },
-    }),
-    { logger: silentLogger(), clock },
-  );
+  const cloud: CloudServer = await startTestCloud({}, { clock });
   defer(() => cloud.stop());
   const link = new LineSupervisor({
     clock,
     logger: silentLogger(),
-    identity: { gatewayId: 'gw1', clientId: randomUUID(), token: TOKEN, software: 'test' },
+    identity: { gatewayId: 'gw1', clientId: randomUUID(), token: GATEWAY_TOKEN, software: 'test' },
     transport: { url: `${cloud.url.replace('http', 'ws')}/push` },
     lines: {
       connections,

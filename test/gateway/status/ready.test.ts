@@ -1,14 +1,13 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/clock/system-clock.ts';
-import { startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
 import { parseGatewayConfig } from '../../../src/config/gateway-config.ts';
 import { type GatewayDaemon, startGateway } from '../../../src/gateway/gateway-daemon.ts';
 import { silentLogger } from '../../../src/log/logger.ts';
 import { IdleFirewall } from '../../../src/sim/firewall/idle-firewall.ts';
 import { scratchDir, secret } from '../../support/chain.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
+import { startTestCloud } from '../../support/test-cloud.ts';
 
 const defer = deferredTeardown();
 
@@ -36,14 +35,13 @@ describe('GET /ready', () => {
     defer(cleanup);
     const logger = silentLogger();
     const token = secret();
-    const cloud = await startCloudServer(
-      parseCloudConfig({
-        listen: { host: '127.0.0.1', port: 0 },
+    const cloud = await startTestCloud(
+      {
         api: { token: secret() },
         gateways: [{ id: 'gw1', token }],
         store: { path: join(dir, 'cloud.db') },
         keepalive: { default: '1s', min: '200ms' },
-      }),
+      },
       { logger },
     );
     defer(() => cloud.stop());

@@ -2,8 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { startCloudServer } from '../../../src/cloud/cloud-server.ts';
-import { parseCloudConfig } from '../../../src/config/cloud-config.ts';
 import { parseGatewayConfig } from '../../../src/config/gateway-config.ts';
 import { startGateway } from '../../../src/gateway/gateway-daemon.ts';
 import { TunnelAllowList } from '../../../src/gateway/tunnels/allow-list.ts';
@@ -15,6 +13,7 @@ import { eventually } from '../../support/cli-process.ts';
 import { freePort } from '../../support/free-port.ts';
 import { startMosquitto } from '../../support/mosquitto.ts';
 import { deferredTeardown } from '../../support/teardown.ts';
+import { startTestCloud } from '../../support/test-cloud.ts';
 
 const defer = deferredTeardown();
 
@@ -119,16 +118,11 @@ async function chain(allowPort: number, broker: Broker = 'none') {
       : mosquitto
         ? { url: mosquitto.url, username: 'cloud', password: apiToken }
         : null;
-  const cloud = await startCloudServer(
-    parseCloudConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      api: { token: apiToken },
-      gateways: [{ id: 'gw1', token }],
-      store: { path: ':memory:' },
-      ...(cloudMqtt ? { mqtt: cloudMqtt } : {}),
-    }),
-    { logger: silentLogger() },
-  );
+  const cloud = await startTestCloud({
+    api: { token: apiToken },
+    gateways: [{ id: 'gw1', token }],
+    ...(cloudMqtt ? { mqtt: cloudMqtt } : {}),
+  });
   defer(() => cloud.stop());
   const brokerUrl = mosquitto?.url ?? cloud.mqtt?.broker?.url;
   const protocolVersion = mosquitto ? 5 : 4;
