@@ -8,7 +8,8 @@
  * highest, and split by kind of mapping: V8's heap pages, its JIT code, malloc's heaps, the
  * rest). At each minute's end the bench forces a full GC through the gateway's inspector
  * (`--inspect=127.0.0.1:0`, the only thing added to the shipped launch) and reads what is left:
- * the live heap by space (objects, JIT code) and Buffers outside it, and the private memory
+ * the live heap by space (objects, JIT code, and of the code the bytecode and the machine code
+ * apart) and Buffers outside it, and the private memory
  * right after. After the warm-up, least-squares lines through the minutes, each with its
  * standard error, say whether anything grows: what the gateway holds after a GC (objects +
  * external) is where a leak shows, without the GC's timing in the way; private memory after
@@ -414,7 +415,7 @@ async function main(): Promise<number> {
           `(V8 pages ${row.parts.v8PagesMB}, code ${row.parts.codeMB}, malloc ${row.parts.mallocMB}, other ${row.parts.otherMB}), ` +
           `heap ${heapUsedMB}/${heapTotalMB} MB, external ${externalMB} MB; ` +
           (afterGc
-            ? `after GC: objects ${afterGc.objectsMB}, code ${afterGc.codeMB}, external ${afterGc.externalMB}, private ${afterGc.anonMB} MB (malloc ${afterGc.parts.mallocMB}); `
+            ? `after GC: objects ${afterGc.objectsMB}, code ${afterGc.codeMB} (bytecode ${afterGc.bytecodeMB}, machine code ${afterGc.machineCodeMB}), external ${afterGc.externalMB}, private ${afterGc.anonMB} MB (malloc ${afterGc.parts.mallocMB}); `
             : '') +
           `pushes ${counts.pushes}, tunnels ${counts.tunnels}, jobs ${counts.jobs}, ` +
           `failed ${counts.pushesFailed}/${counts.tunnelsFailed}/${counts.jobsFailed}`,

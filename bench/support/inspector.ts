@@ -23,6 +23,10 @@ export interface HeapAfterGc {
   objectsMB: number;
   /** The JIT's: machine code, bytecode and deoptimization data (code and trusted spaces). */
   codeMB: number;
+  /** Of it, bytecode and its metadata (`v8.getHeapCodeStatistics()`): grows as functions first run. */
+  bytecodeMB: number;
+  /** Of it, machine code and its metadata: grows as the optimizing tiers compile hot functions. */
+  machineCodeMB: number;
   /** Memory of ArrayBuffers and Buffers outside the V8 heap (`external`). */
   externalMB: number;
 }
@@ -34,12 +38,14 @@ const CODE_SPACES =
 /** Evaluated in the process: its heap by space and its memoryUsage, as JSON. */
 const HEAP_EXPRESSION = `JSON.stringify({
   spaces: process.getBuiltinModule('v8').getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]),
+  code: process.getBuiltinModule('v8').getHeapCodeStatistics(),
   memory: process.memoryUsage(),
 })`;
 
 /** Splits a heap-by-space reading into the parts of HeapAfterGc. */
 export function heapParts(reading: {
   spaces: [string, number][];
+  code: { code_and_metadata_size: number; bytecode_and_metadata_size: number };
   memory: { heapUsed: number; external: number };
 }): HeapAfterGc {
   const mb = (bytes: number) => Number((bytes / (1024 * 1024)).toFixed(3));
@@ -53,6 +59,8 @@ export function heapParts(reading: {
     usedMB: mb(reading.memory.heapUsed),
     objectsMB: mb(objects),
     codeMB: mb(code),
+    bytecodeMB: mb(reading.code.bytecode_and_metadata_size),
+    machineCodeMB: mb(reading.code.code_and_metadata_size),
     externalMB: mb(reading.memory.external),
   };
 }

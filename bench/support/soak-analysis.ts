@@ -106,6 +106,8 @@ export function analyseSoak(
     objectsMB: perHour(trendOf((r) => r.afterGc?.objectsMB ?? null)),
     externalMB: perHour(trendOf((r) => r.afterGc?.externalMB ?? null)),
     codeMB: perHour(trendOf((r) => r.afterGc?.codeMB ?? null)),
+    bytecodeMB: perHour(trendOf((r) => r.afterGc?.bytecodeMB ?? null)),
+    machineCodeMB: perHour(trendOf((r) => r.afterGc?.machineCodeMB ?? null)),
     anonMB: perHour(trendOf((r) => r.afterGc?.anonMB ?? null)),
     mallocMB: perHour(trendOf((r) => r.afterGc?.parts.mallocMB ?? null)),
   };

@@ -55,6 +55,14 @@ describe('the inspector as a soak uses it', () => {
     await evaluate('globalThis.buffer = Buffer.alloc(4 * 1024 * 1024, 1); 0');
     const withBuffer = await session.heapAfterGc();
     expect(withBuffer.externalMB - released.externalMB).toBeGreaterThan(3.9);
+
+    // Functions run for the first time add bytecode, counted apart from objects and machine code.
+    await evaluate(
+      'globalThis.fns = Array.from({ length: 2000 }, (_, i) => new Function("a", `return a * ${i} + ${i} - (a >> 1)`)); globalThis.fns.reduce((sum, f) => sum + f(3), 0)',
+    );
+    const withFunctions = await session.heapAfterGc();
+    expect(withFunctions.bytecodeMB - withBuffer.bytecodeMB).toBeGreaterThan(0.05);
+    expect(withFunctions.machineCodeMB).toBeGreaterThan(0);
   });
 
   it('diffs two heap snapshots by constructor: what accumulated between them comes first', async () => {

@@ -26,6 +26,8 @@ function run(rate: number, heldPerHour: number): MinuteRow[] {
         usedMB: 18,
         objectsMB: 13 + (heldPerHour * minute) / 60,
         codeMB: 5,
+        bytecodeMB: 2,
+        machineCodeMB: 2.5,
         externalMB: 4.6,
         anonMB: 36 + jitter,
         parts: PARTS,
