@@ -30,7 +30,8 @@
  *
  * --only push|tunnels|jobs runs one kind of activity (to find which one grows); keep-alives run always.
  * BENCH_GATEWAY_ENV='NAME=value ...' adds to (or overrides) the unit's environment for the
- * gateway, e.g. to try a malloc or V8 setting; the JSON records the environment used.
+ * gateway, e.g. to try a malloc or V8 setting (as in every bench that starts the shipped
+ * gateway); the JSON records the environment used.
  * The bound: a board has ~130 MB between the idle gateway and the unit's MemoryHigh, so a
  * gateway that is to run a week must grow by less than 0.77 MB an hour; 0.5 leaves room.
  * Real time throughout: what leaks is what real sockets, timers and the GC leave behind,
@@ -215,10 +216,6 @@ async function every(everyMs: number, running: () => boolean, step: () => Promis
 async function main(): Promise<number> {
   const loadBefore = loadavg()[0] ?? 0;
   const shipped = shippedGateway();
-  for (const setting of process.env.BENCH_GATEWAY_ENV?.split(' ').filter(Boolean) ?? []) {
-    const at = setting.indexOf('=');
-    if (at > 0) shipped.env[setting.slice(0, at)] = setting.slice(at + 1);
-  }
   const { dir, cleanup } = scratchDir('bench-soak');
   process.once('exit', cleanup);
   const sink = await startByteSink();

@@ -13,7 +13,8 @@
  *   node bench/tunnel.ts [--one-stream-mb 1024] [--per-stream-mb 20] [--streams 100] [--runs 3]
  *
  * BENCH_GATEWAY_NODE_ARGS adds options to the gateway's node command line, e.g.
- * '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it; the JSON records them.
+ * '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it; BENCH_GATEWAY_ENV='NAME=value ...'
+ * adds to (or overrides) the unit's environment, e.g. a malloc setting; the JSON records both.
  */
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';

@@ -30,9 +30,29 @@ function build(): string {
   return `${REPO}dist/${APP_ENTRY}`;
 }
 
-/** Compiles the app (npm run build) and says how to launch the result as the unit does. */
+/**
+ * The unit's environment with BENCH_GATEWAY_ENV's `NAME=value` settings (space-separated) added
+ * or put in place: how a bench tries a malloc or V8 setting before it goes into the unit.
+ */
+export function withBenchOverrides(
+  env: Record<string, string>,
+  overrides = process.env.BENCH_GATEWAY_ENV,
+): Record<string, string> {
+  const result = { ...env };
+  for (const setting of overrides?.split(' ').filter(Boolean) ?? []) {
+    const at = setting.indexOf('=');
+    if (at <= 0) throw new Error(`BENCH_GATEWAY_ENV: "${setting}" is not NAME=value`);
+    result[setting.slice(0, at)] = setting.slice(at + 1);
+  }
+  return result;
+}
+
+/**
+ * Compiles the app (npm run build) and says how to launch the result as the unit does, with
+ * BENCH_GATEWAY_ENV's settings on top.
+ */
 export function shippedGateway(): { launch: CliLaunch; env: Record<string, string> } {
-  return { launch: { entry: build() }, env: unitEnvironment() };
+  return { launch: { entry: build() }, env: withBenchOverrides(unitEnvironment()) };
 }
 
 /** Compiles the app and says how to launch `mfp-gateway cloud` as its unit does. */
