@@ -30,8 +30,8 @@
  *
  * --only push|tunnels|jobs runs one kind of activity (to find which one grows); keep-alives run always.
  * BENCH_GATEWAY_ENV='NAME=value ...' adds to (or overrides) the unit's environment for the
- * gateway, e.g. to try a malloc or V8 setting (as in every bench that starts the shipped
- * gateway); the JSON records the environment used.
+ * gateway, e.g. to try a malloc or V8 setting, and BENCH_GATEWAY_NODE_ARGS adds to node's
+ * command line (as in every bench that starts the shipped gateway); the JSON records both.
  * The bound: a board has ~130 MB between the idle gateway and the unit's MemoryHigh, so a
  * gateway that is to run a week must grow by less than 0.77 MB an hour; 0.5 leaves room.
  * Real time throughout: what leaks is what real sockets, timers and the GC leave behind,
@@ -447,7 +447,7 @@ async function main(): Promise<number> {
         gatewayLaunch: {
           entry: 'dist/mfp-gateway.js',
           env: shipped.env,
-          nodeArgs: ['--inspect=127.0.0.1:0'],
+          nodeArgs: [...(shipped.launch.nodeArgs ?? []), '--inspect=127.0.0.1:0'],
           mallocArenaMaxSeen: mallocArenaMax,
         },
         gateway:

@@ -444,8 +444,6 @@ function print(report: ReturnType<typeof toReport>): void {
 async function main(): Promise<void> {
   const loadBefore = loadavg()[0] ?? 0;
   const shipped = shippedGateway();
-  const extraNodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean);
-  if (extraNodeArgs?.length) shipped.launch.nodeArgs = extraNodeArgs;
   const nodeAloneMB = nodeAloneRssMB(shipped.env);
   const chain = await startChain(shipped);
   try {

@@ -49,10 +49,15 @@ export function withBenchOverrides(
 
 /**
  * Compiles the app (npm run build) and says how to launch the result as the unit does, with
- * BENCH_GATEWAY_ENV's settings on top.
+ * BENCH_GATEWAY_ENV's settings on top and BENCH_GATEWAY_NODE_ARGS (space-separated) on node's
+ * command line, e.g. '--cpu-prof' or a V8 flag that NODE_OPTIONS does not take.
  */
 export function shippedGateway(): { launch: CliLaunch; env: Record<string, string> } {
-  return { launch: { entry: build() }, env: withBenchOverrides(unitEnvironment()) };
+  const nodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return {
+    launch: { entry: build(), ...(nodeArgs.length > 0 ? { nodeArgs } : {}) },
+    env: withBenchOverrides(unitEnvironment()),
+  };
 }
 
 /** Compiles the app and says how to launch `mfp-gateway cloud` as its unit does. */
