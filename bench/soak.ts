@@ -9,11 +9,11 @@
  * rest). At each minute's end the bench forces a full GC through the gateway's inspector
  * (`--inspect=127.0.0.1:0`, the only thing added to the shipped launch) and reads what is left:
  * the live heap by space (objects, JIT code, and of the code the bytecode and the machine code
- * apart) and Buffers outside it, and the private memory
- * right after. After the warm-up, least-squares lines through the minutes, each with its
- * standard error, say whether anything grows: what the gateway holds after a GC (objects +
- * external) is where a leak shows, without the GC's timing in the way; private memory after
- * the GC is what the board pays, still with the JIT's warm-up and malloc's swings in it.
+ * apart) and Buffers outside it, and the private memory right after. After the warm-up,
+ * least-squares lines through the minutes, each with its standard error, say whether anything
+ * grows: what the gateway holds after a GC (objects + external) is where a leak shows, without
+ * the GC's timing in the way; private memory after the GC is what the board pays, still with
+ * the JIT's warm-up and malloc's swings in it.
  * Writes bench/results/soak.json (soak-rate-N.json with --rate) and exits non-zero when the
  * gateway died, or when the held memory's slope plus two standard errors, or the private
  * memory's slope after GC, is above the bound.
