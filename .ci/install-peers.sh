@@ -29,6 +29,12 @@ peers=(
   "openssh-sftp-server:/usr/lib/openssh/sftp-server"
   "samba:/usr/sbin/smbd"
   "smbclient:/usr/bin/smbclient"
+  # C compilers for the app's malloc_trim addon (board/bundle/build-native.ts): the build
+  # host's, and the Pi's (arm64) cross compiler for the release bundle.
+  "gcc:/usr/bin/gcc"
+  "libc6-dev:/usr/include/malloc.h"
+  "gcc-aarch64-linux-gnu:/usr/bin/aarch64-linux-gnu-gcc"
+  "libc6-dev-arm64-cross:/usr/aarch64-linux-gnu/include/malloc.h"
   # The arm64 release bundle runs under user-mode emulation in test/board/arm64.test.ts.
   "qemu-user-static:/usr/bin/qemu-aarch64-static"
   "libc6-arm64-cross:/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1"

@@ -12,14 +12,17 @@
  * needs only for some features (src/runtime/on-demand.ts), serialport's native binding
  * among them. Every chunk sits in OUT_DIR itself, so `import.meta.url`-relative paths
  * match src/'s depth where it matters: ../package.json and ./build-info.json (src/version.ts)
- * and ./public/ (the status page's files, copied to OUT_DIR/public).
+ * and ./public/ (the status page's files, copied to OUT_DIR/public), and ./malloc-trim.node
+ * (src/runtime/malloc-trim.ts), compiled for the target by build-native.ts.
  */
 import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'rolldown';
+import { MALLOC_TRIM_ADDON } from '../../src/runtime/malloc-trim.ts';
 import { ON_DEMAND_PACKAGES } from '../../src/runtime/on-demand.ts';
 import { BUILD_INFO_FILE, gitCommit } from '../../src/version.ts';
+import { buildMallocTrim, type NativeArch } from './build-native.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -56,8 +59,8 @@ async function bundlePage(entry: string, publicDir: string): Promise<void> {
   }
 }
 
-/** Builds the app into outDir (emptied first). */
-export async function buildApp(outDir: string, repo = REPO): Promise<void> {
+/** Builds the app into outDir (emptied first), its native addon for arch (the build host's by default). */
+export async function buildApp(outDir: string, repo = REPO, arch: NativeArch = hostArch()): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
   await build({
     input: { 'mfp-gateway': join(repo, 'src/cli/main.ts') },
@@ -77,8 +80,14 @@ export async function buildApp(outDir: string, repo = REPO): Promise<void> {
   });
   cpSync(join(repo, 'src/gateway/status/public'), join(outDir, 'public'), { recursive: true });
   await bundlePage(join(repo, 'src/gateway/status/public/app.js'), join(outDir, 'public'));
+  buildMallocTrim(join(outDir, MALLOC_TRIM_ADDON), arch, repo);
   // `--version` and bug reports name the commit; the board has no git to ask.
   writeFileSync(join(outDir, BUILD_INFO_FILE), `${JSON.stringify({ commit: gitCommit(repo) })}\n`);
+}
+
+function hostArch(): NativeArch {
+  if (process.arch === 'x64' || process.arch === 'arm64') return process.arch;
+  throw new Error(`the app builds on x64 or arm64, not ${process.arch}`);
 }
 
 if (import.meta.main) {

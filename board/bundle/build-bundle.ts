@@ -130,7 +130,7 @@ export async function buildBundle(options: BundleOptions): Promise<Bundle> {
     copyAppFiles(root, version, repo);
 
     log('bundling the app');
-    await buildApp(join(root, 'dist'), repo);
+    await buildApp(join(root, 'dist'), repo, options.arch);
 
     // Production dependencies exactly as locked. No install scripts: the only one
     // (serialport's) would look for a binding for the build host; the target's prebuilt

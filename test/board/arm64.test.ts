@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, bundleVersions } from '../../board/bundle/build-bundle.ts';
 import { EXIT_CONFIG } from '../../src/cli/lifecycle.ts';
+import { MALLOC_TRIM_ADDON } from '../../src/runtime/malloc-trim.ts';
 import { type CloudHandle, scratchDir, startCloud, writeYaml } from '../support/chain.ts';
 import { reapOnExit } from '../support/reap-on-exit.ts';
 
@@ -41,14 +42,15 @@ afterAll(async () => {
 
 /** Runs the bundle's Node on its app under qemu, as bin/mfp-gateway does on the board. */
 function emulated(args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = spawn(
-    QEMU,
-    ['-L', ARM64_LIBS, join(app, 'node/bin/node'), join(app, 'dist/mfp-gateway.js'), ...args],
-    {
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  return emulatedNode([join(app, 'dist/mfp-gateway.js'), ...args]);
+}
+
+/** Runs the bundle's Node under qemu with these arguments. */
+function emulatedNode(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(QEMU, ['-L', ARM64_LIBS, join(app, 'node/bin/node'), ...args], {
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   reapOnExit(child);
   let out = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -72,6 +74,18 @@ describe('the arm64 release bundle under qemu user emulation', () => {
         `^mfp-gateway ${version} \\(commit [0-9a-f]{12}(-dirty)?\\) Node v${nodeVersion} linux-arm64$`,
       ),
     );
+  });
+
+  it('its malloc_trim addon is built for arm64 and trims under the bundled Node', {
+    timeout: EMULATED_MS,
+  }, async () => {
+    const addon = join(app, 'dist', MALLOC_TRIM_ADDON);
+    // An ELF header: class 64-bit, machine 183 (EM_AARCH64), little-endian.
+    const header = readFileSync(addon).subarray(0, 20);
+    expect([header[4], header.readUInt16LE(18)]).toEqual([2, 183]);
+    const run = await emulatedNode(['-p', 'typeof require(process.argv[1]).trim()', addon]);
+    expect(run.code, run.out).toBe(0);
+    expect(run.out.trim()).toBe('boolean');
   });
 
   it('run --help', { timeout: EMULATED_MS }, async () => {
