@@ -11,6 +11,7 @@ import type { DeviceMonitor } from './devices/device-monitor.ts';
 import type { DeviceRegistry } from './devices/device-registry.ts';
 import { DevicesFeature } from './devices/devices-feature.ts';
 import type { GatewayContext, GatewayEvents } from './gateway-context.ts';
+import { HeapTrimFeature } from './host/heap-trim-feature.ts';
 import { loadOrCreateClientId } from './identity/client-id.ts';
 import type { JobTunnels } from './jobs/job-tunnels.ts';
 import { JobsFeature } from './jobs/jobs-feature.ts';
@@ -104,6 +105,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   const devices = new DevicesFeature(ctx, power.scheduler);
   const relay = config.pushProxy ? directRelayFor(ctx, config.pushProxy, access) : null;
   const load = new LoadFeature(ctx);
+  const heapTrim = new HeapTrimFeature(ctx);
   const jobs = new JobsFeature(ctx, {
     devices: devices.registry,
     relayDirect: relay ? (jobId, cloudUrl) => relay.route(jobId, cloudUrl) : undefined,
@@ -189,7 +191,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   // Stopped in reverse: the control socket and the page first (they read the journal's
   // file), MQTT last (it ships the records of the tunnels that close as the lines stop).
   const started = await startFeatures(
-    [mqtt, journal, devices, load, link, jobs, tunnels, pushProxy, power, status, control].filter(
+    [heapTrim, mqtt, journal, devices, load, link, jobs, tunnels, pushProxy, power, status, control].filter(
       (f) => f !== null,
     ),
     { logger, bus },

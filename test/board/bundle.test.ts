@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildBundle, bundleVersions, parseBundleArgs } from '../../board/bundle/build-bundle.ts';
+import { MALLOC_TRIM_ADDON } from '../../src/runtime/malloc-trim.ts';
 import { type CloudHandle, scratchDir, startCloud, writeYaml } from '../support/chain.ts';
 import { eventually, followCli, listeningPort } from '../support/cli-process.ts';
 import { makeRootfs, runScript } from './rootfs.ts';
@@ -84,6 +85,10 @@ describe('npm run bundle', () => {
     );
     expect(daemon.child.exitCode, daemon.stderr()).toBeNull();
     expect(state.connections.filter((c) => c.role === 'push')).toHaveLength(2);
+    // The daemon trims glibc's heap with the addon the bundle built for it (it starts before the lines).
+    expect(readFileSync(`/proc/${daemon.child.pid}/maps`, 'utf8')).toContain(
+      join(app, 'dist', MALLOC_TRIM_ADDON),
+    );
     // The status page from the bundled app: its page, its own and uPlot's files, its metrics.
     const statusPort = await listeningPort(daemon, 'status page listening');
     const page = (path: string) => fetch(`http://127.0.0.1:${statusPort}${path}`);
