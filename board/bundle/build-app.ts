@@ -22,7 +22,7 @@ import { build, type Plugin } from 'rolldown';
 import { MALLOC_TRIM_ADDON } from '../../src/runtime/malloc-trim.ts';
 import { ON_DEMAND_PACKAGES } from '../../src/runtime/on-demand.ts';
 import { BUILD_INFO_FILE, gitCommit } from '../../src/version.ts';
-import { buildMallocTrim, type NativeArch } from './build-native.ts';
+import { type Arch, buildMallocTrim, hostArch } from './build-native.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -60,7 +60,7 @@ async function bundlePage(entry: string, publicDir: string): Promise<void> {
 }
 
 /** Builds the app into outDir (emptied first), its native addon for arch (the build host's by default). */
-export async function buildApp(outDir: string, repo = REPO, arch: NativeArch = hostArch()): Promise<void> {
+export async function buildApp(outDir: string, repo = REPO, arch: Arch = hostArch()): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
   await build({
     input: { 'mfp-gateway': join(repo, 'src/cli/main.ts') },
@@ -83,11 +83,6 @@ export async function buildApp(outDir: string, repo = REPO, arch: NativeArch = h
   buildMallocTrim(join(outDir, MALLOC_TRIM_ADDON), arch, repo);
   // `--version` and bug reports name the commit; the board has no git to ask.
   writeFileSync(join(outDir, BUILD_INFO_FILE), `${JSON.stringify({ commit: gitCommit(repo) })}\n`);
-}
-
-function hostArch(): NativeArch {
-  if (process.arch === 'x64' || process.arch === 'arm64') return process.arch;
-  throw new Error(`the app builds on x64 or arm64, not ${process.arch}`);
 }
 
 if (import.meta.main) {

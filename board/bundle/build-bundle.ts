@@ -31,9 +31,9 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildApp } from './build-app.ts';
+import { ARCHES, type Arch } from './build-native.ts';
 
-export const ARCHES = ['x64', 'arm64'] as const;
-export type Arch = (typeof ARCHES)[number];
+export { ARCHES, type Arch };
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -17,22 +17,31 @@ import { MALLOC_TRIM_ADDON } from '../../src/runtime/malloc-trim.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-export type NativeArch = 'x64' | 'arm64';
+/** The architectures a bundle is built for (the Pi's arm64, and x64). */
+export const ARCHES = ['x64', 'arm64'] as const;
+export type Arch = (typeof ARCHES)[number];
+
+/** This machine's architecture, when a bundle can be built for it; throws otherwise. */
+export function hostArch(): Arch {
+  const arch = ARCHES.find((a) => a === process.arch);
+  if (!arch) throw new Error(`the app builds on ${ARCHES.join(' or ')}, not ${process.arch}`);
+  return arch;
+}
 
 /** The C compiler that builds for arch: the system's for its own, Debian's cross compiler for the other. */
-export function compilerFor(arch: NativeArch, hostArch: string = process.arch): string {
-  if (arch === hostArch) return process.env.CC ?? 'cc';
+function compilerFor(arch: Arch): string {
+  if (arch === process.arch) return process.env.CC ?? 'cc';
   return arch === 'arm64' ? 'aarch64-linux-gnu-gcc' : 'x86_64-linux-gnu-gcc';
 }
 
 /** The Debian package that has compilerFor(arch)'s compiler, for the error that names it. */
-function compilerPackage(arch: NativeArch, hostArch: string): string {
-  if (arch === hostArch) return 'gcc libc6-dev';
+function compilerPackage(arch: Arch): string {
+  if (arch === process.arch) return 'gcc libc6-dev';
   return arch === 'arm64' ? 'gcc-aarch64-linux-gnu libc6-dev-arm64-cross' : 'gcc-x86-64-linux-gnu';
 }
 
 /** Node-API's headers, from the `node` dev dependency's own runtime package. */
-export function nodeApiHeaders(repo = REPO): string {
+function nodeApiHeaders(repo = REPO): string {
   const runtimes = join(repo, 'node_modules/node/node_modules');
   const found = existsSync(runtimes)
     ? readdirSync(runtimes)
@@ -44,7 +53,7 @@ export function nodeApiHeaders(repo = REPO): string {
 }
 
 /** Compiles the malloc_trim addon for arch into outFile; throws, naming what to install, when it cannot. */
-export function buildMallocTrim(outFile: string, arch: NativeArch, repo = REPO): void {
+export function buildMallocTrim(outFile: string, arch: Arch, repo = REPO): void {
   const compiler = compilerFor(arch);
   mkdirSync(dirname(outFile), { recursive: true });
   const result = spawnSync(
@@ -68,7 +77,7 @@ export function buildMallocTrim(outFile: string, arch: NativeArch, repo = REPO):
   if (result.error) {
     throw new Error(
       `building ${MALLOC_TRIM_ADDON} for ${arch} needs the C compiler ${compiler}: ${result.error.message} ` +
-        `(Debian: apt-get install ${compilerPackage(arch, process.arch)})`,
+        `(Debian: apt-get install ${compilerPackage(arch)})`,
     );
   }
   if (result.status !== 0) {
@@ -80,18 +89,19 @@ export function buildMallocTrim(outFile: string, arch: NativeArch, repo = REPO):
 
 if (import.meta.main) {
   const { values, positionals } = parseArgs({
-    options: { arch: { type: 'string', default: process.arch }, help: { type: 'boolean', short: 'h' } },
+    options: { arch: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
   if (values.help) {
     process.stdout.write('Usage: node board/bundle/build-native.ts [OUT_FILE] [--arch x64|arm64]\n');
     process.exit(0);
   }
-  if (values.arch !== 'x64' && values.arch !== 'arm64') {
-    process.stderr.write(`--arch must be x64 or arm64, not ${values.arch}\n`);
+  const arch = values.arch === undefined ? hostArch() : ARCHES.find((a) => a === values.arch);
+  if (!arch) {
+    process.stderr.write(`--arch must be one of ${ARCHES.join(', ')}, not ${values.arch}\n`);
     process.exit(2);
   }
   const out = resolve(positionals[0] ?? join(REPO, 'dist', MALLOC_TRIM_ADDON));
-  buildMallocTrim(out, values.arch);
+  buildMallocTrim(out, arch);
   process.stdout.write(`${out}\n`);
 }

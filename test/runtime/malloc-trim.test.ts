@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildMallocTrim } from '../../board/bundle/build-native.ts';
+import { buildMallocTrim, hostArch } from '../../board/bundle/build-native.ts';
 import { loadMallocTrim, MALLOC_TRIM_ADDON } from '../../src/runtime/malloc-trim.ts';
 import { scratchDir } from '../support/chain.ts';
 
@@ -20,7 +20,7 @@ const UNIT_MALLOC = {
 };
 
 beforeAll(() => {
-  buildMallocTrim(addon, process.arch === 'arm64' ? 'arm64' : 'x64');
+  buildMallocTrim(addon, hostArch());
 });
 afterAll(() => scratch.cleanup());
 
@@ -65,9 +65,9 @@ describe('building the addon', () => {
     const previous = process.env.CC;
     process.env.CC = '/nonexistent/cc';
     try {
-      expect(() =>
-        buildMallocTrim(join(scratch.dir, 'x.node'), process.arch === 'arm64' ? 'arm64' : 'x64'),
-      ).toThrow(/needs the C compiler \/nonexistent\/cc: .*\(Debian: apt-get install gcc libc6-dev\)/);
+      expect(() => buildMallocTrim(join(scratch.dir, 'x.node'), hostArch())).toThrow(
+        /needs the C compiler \/nonexistent\/cc: .*\(Debian: apt-get install gcc libc6-dev\)/,
+      );
     } finally {
       if (previous === undefined) delete process.env.CC;
       else process.env.CC = previous;
